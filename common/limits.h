@@ -1,0 +1,45 @@
+/* limits.h - every size and count limit relayprobe enforces, in one place.
+ * Anything read from a socket, a file or a peer is bounded by one of these
+ * before it is stored. Change a value here, never inline at a call site. */
+#ifndef RP_LIMITS_H
+#define RP_LIMITS_H
+
+/* One SMTP reply line, without CRLF. RFC 5321 4.5.3.1.5 says 512 octets;
+ * Postfix reads up to 2048 (line_length_limit); we accept as much. */
+#define RP_SMTP_LINE_MAX 2048
+/* Lines in one multi-line reply, and bytes of reply text kept per reply. */
+#define RP_SMTP_REPLY_LINES_MAX 100
+#define RP_SMTP_REPLY_BYTES_MAX 8192
+/* One command line we send, without CRLF (RFC 5321 4.5.3.1.4: 512). */
+#define RP_SMTP_CMD_MAX 1000
+/* An address inside <> (64 local + @ + 255 domain, plus decorations). */
+#define RP_ADDR_MAX 512
+/* A domain or host name. */
+#define RP_DOMAIN_MAX 255
+/* Pending output of one dialog (a pipelined batch plus the DATA message). */
+#define RP_DIALOG_OUT_MAX (32 * 1024)
+/* Transcript of one dialog, all entries included. Past it, entries are dropped
+ * and one truncation marker is recorded. */
+#define RP_TRANSCRIPT_BYTES_MAX (128 * 1024)
+/* One transcript entry's text (a reply line escaped may grow 4x). */
+#define RP_TRANSCRIPT_ENTRY_MAX (RP_SMTP_LINE_MAX * 4 + 16)
+/* Relay tests selectable in one run. */
+#define RP_TESTS_MAX 64
+/* SMTP sessions one dialog may open (first + reconnects + retries). */
+#define RP_SESSIONS_MAX 12
+/* Concurrent dialogs one engine drives. */
+#define RP_DIALOGS_MAX 100000
+/* Targets read from one --targets file, and one line of it. */
+#define RP_TARGETS_MAX 1000000
+#define RP_TARGET_LINE_MAX 1024
+/* MX hosts and addresses per host taken from DNS for one domain target. */
+#define RP_MX_MAX 16
+#define RP_ADDRS_PER_HOST_MAX 16
+
+/* Engine: bytes read from one socket at a time (one buffer for all dialogs). */
+#define RP_ENGINE_READ_MAX (16 * 1024)
+/* Engine: targets whose DNS resolution runs at once (each is one MX query and
+ * up to RP_MX_MAX address lookups). */
+#define RP_DNS_JOBS_MAX 256
+
+#endif

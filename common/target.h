@@ -1,0 +1,35 @@
+/* target.h - parse a target as the user writes it: "host", "host:port",
+ * "192.0.2.1", "192.0.2.1:587", "[2001:db8::1]:25", "2001:db8::1",
+ * "example.com" (a mail domain: resolved through MX when it has MX records).
+ * Bounded by RP_DOMAIN_MAX; host names are checked for LDH syntax. */
+#ifndef RP_TARGET_H
+#define RP_TARGET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+
+struct target_spec {
+	char text[RP_TARGET_LINE_MAX]; /* as written (trimmed) */
+	char host[RP_DOMAIN_MAX + 1];  /* name or textual address, no brackets */
+	uint16_t port;                 /* the given port, or the default */
+	bool port_given;
+	int family;                    /* AF_INET / AF_INET6 for address literals, 0 for names */
+};
+
+/* Returns 0, or -1 with a message naming the problem in err. */
+int target_parse(const char *s, uint16_t default_port, struct target_spec *out, char *err,
+                 size_t errlen);
+
+/* True when name is a syntactically valid host name (LDH labels, 1..63 each,
+ * total <= 253, a trailing dot allowed). */
+bool target_hostname_ok(const char *name);
+
+/* True when domain is reserved for documentation/testing or cannot resolve on
+ * the public Internet (RFC 2606/6761: example, test, invalid, localhost,
+ * example.com/net/org, .local ...). */
+bool target_domain_reserved(const char *domain);
+
+#endif
