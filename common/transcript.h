@@ -54,7 +54,7 @@ size_t transcript_bytes(const struct transcript *t);
 const char *transcript_marker(const struct tr_entry *e);
 
 /* Text rendering, swaks style, one line per entry:
- *   "  +0.012 <-  220 mx.example.com ESMTP"
+ *   "   0.012 <-  220 mx.example.com ESMTP"
  * times relative to the first entry. Returns 0, or -1 on write error. */
 int transcript_render_text(const struct transcript *t, FILE *out);
 

@@ -1,0 +1,188 @@
+/* log.c - leveled key=value logging to stderr or syslog. Owns the global log
+ * settings (set once at start-up, read by every thread). Each message is
+ * formatted into a bounded stack buffer (LOG_MSG_MAX), control bytes escaped,
+ * and written with one call so concurrent lines do not interleave. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static char log_prog[64] = "relayprobe";
+static int log_level = LOG_LVL_INFO;
+static bool log_syslog;
+static FILE *log_stream;
+
+static const char *const level_names[] = {
+    [LOG_LVL_ERROR] = "error",
+    [LOG_LVL_WARN] = "warn",
+    [LOG_LVL_INFO] = "info",
+    [LOG_LVL_DEBUG] = "debug",
+};
+_Static_assert(sizeof(level_names) / sizeof(level_names[0]) == LOG_LVL_COUNT,
+               "log level name table out of sync");
+
+static const int syslog_prio[] = {
+    [LOG_LVL_ERROR] = LOG_ERR,
+    [LOG_LVL_WARN] = LOG_WARNING,
+    [LOG_LVL_INFO] = LOG_INFO,
+    [LOG_LVL_DEBUG] = LOG_DEBUG,
+};
+_Static_assert(sizeof(syslog_prio) / sizeof(syslog_prio[0]) == LOG_LVL_COUNT,
+               "syslog priority table out of sync");
+
+static int clamp_level(int level)
+{
+	if (level < LOG_LVL_ERROR)
+		return LOG_LVL_ERROR;
+	if (level >= LOG_LVL_COUNT)
+		return LOG_LVL_DEBUG;
+	return level;
+}
+
+void log_init(const char *prog, int level, bool use_syslog)
+{
+	if (prog != NULL && prog[0] != '\0')
+		snprintf(log_prog, sizeof(log_prog), "%s", prog);
+	log_level = clamp_level(level);
+	if (log_syslog && !use_syslog)
+		closelog();
+	log_syslog = use_syslog;
+	if (use_syslog)
+		openlog(log_prog, LOG_PID, LOG_DAEMON);
+}
+
+void log_set_level(int level)
+{
+	log_level = clamp_level(level);
+}
+
+int log_get_level(void)
+{
+	return log_level;
+}
+
+const char *log_level_name(int level)
+{
+	if (level < 0 || level >= LOG_LVL_COUNT)
+		return "unknown";
+	return level_names[level];
+}
+
+int log_level_from_name(const char *name)
+{
+	int i;
+
+	if (name == NULL)
+		return -1;
+	if (strcasecmp(name, "warning") == 0)
+		return LOG_LVL_WARN;
+	for (i = 0; i < LOG_LVL_COUNT; i++) {
+		if (strcasecmp(name, level_names[i]) == 0)
+			return i;
+	}
+	return -1;
+}
+
+void log_set_stream(FILE *f)
+{
+	log_stream = f;
+}
+
+/* Copy msg into out (bounded), control bytes escaped as \xNN. */
+static void sanitize(char *out, size_t outlen, const char *msg)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)msg;
+	size_t o = 0;
+
+	for (; *u != '\0'; u++) {
+		if (*u < 0x20 || *u == 0x7f) {
+			if (o + 4 >= outlen)
+				break;
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[*u >> 4];
+			out[o++] = hex[*u & 0xf];
+		} else {
+			if (o + 1 >= outlen)
+				break;
+			out[o++] = (char)*u;
+		}
+	}
+	out[o] = '\0';
+}
+
+__attribute__((format(printf, 2, 0))) static void vlog(int level, const char *fmt, va_list ap)
+{
+	char msg[LOG_MSG_MAX + 1];
+	char clean[LOG_MSG_MAX + 1];
+	char line[LOG_MSG_MAX + 128];
+	FILE *f;
+	int n;
+
+	if (fmt == NULL || level > log_level)
+		return;
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		snprintf(msg, sizeof(msg), "(log format error)");
+	else if ((size_t)n >= sizeof(msg))
+		memcpy(msg + sizeof(msg) - 4, "...", 4);
+	sanitize(clean, sizeof(clean), msg);
+	if (log_syslog) {
+		syslog(syslog_prio[level], "%s", clean);
+		return;
+	}
+	f = log_stream != NULL ? log_stream : stderr;
+	snprintf(line, sizeof(line), "%s[%ld]: %s: %s\n", log_prog, (long)getpid(),
+	         level_names[level], clean);
+	fputs(line, f);
+	fflush(f);
+}
+
+void log_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(clamp_level(level), fmt, ap);
+	va_end(ap);
+}
+
+void log_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_ERROR, fmt, ap);
+	va_end(ap);
+}
+
+void log_warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_WARN, fmt, ap);
+	va_end(ap);
+}
+
+void log_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_INFO, fmt, ap);
+	va_end(ap);
+}
+
+void log_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LVL_DEBUG, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,154 @@
+/* test_log.c - unit tests for logging: line format with program name and pid,
+ * level filtering, level names, control-byte escaping, long-message cut. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+
+struct cap {
+	char *buf;
+	size_t len;
+	FILE *f;
+};
+
+static int setup(void **state)
+{
+	struct cap *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return -1;
+	c->f = open_memstream(&c->buf, &c->len);
+	if (c->f == NULL) {
+		free(c);
+		return -1;
+	}
+	log_init("rptest", LOG_LVL_INFO, false);
+	log_set_stream(c->f);
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct cap *c = *state;
+
+	log_set_stream(NULL);
+	log_init("relayprobe", LOG_LVL_INFO, false);
+	fclose(c->f);
+	free(c->buf);
+	free(c);
+	return 0;
+}
+
+static const char *captured(struct cap *c)
+{
+	fflush(c->f);
+	return c->buf != NULL ? c->buf : "";
+}
+
+static void test_format(void **state)
+{
+	struct cap *c = *state;
+	char want[256];
+
+	log_info("dialog=%s target=%s:%d state=RCPT reply=%d", "3f2a", "192.0.2.25", 25, 550);
+	snprintf(want, sizeof(want),
+	         "rptest[%ld]: info: dialog=3f2a target=192.0.2.25:25 state=RCPT reply=550\n",
+	         (long)getpid());
+	assert_string_equal(captured(c), want);
+}
+
+static void test_levels(void **state)
+{
+	struct cap *c = *state;
+	char want[256];
+	long pid = (long)getpid();
+
+	log_debug("hidden=1");
+	assert_string_equal(captured(c), "");
+	log_set_level(LOG_LVL_DEBUG);
+	assert_int_equal(log_get_level(), LOG_LVL_DEBUG);
+	log_debug("shown=1");
+	log_set_level(LOG_LVL_ERROR);
+	log_warn("hidden=2");
+	log_info("hidden=3");
+	log_error("err=1");
+	snprintf(want, sizeof(want), "rptest[%ld]: debug: shown=1\nrptest[%ld]: error: err=1\n",
+	         pid, pid);
+	assert_string_equal(captured(c), want);
+	/* Out of range is clamped, never an index past the tables. */
+	log_set_level(99);
+	assert_int_equal(log_get_level(), LOG_LVL_DEBUG);
+	log_set_level(-5);
+	assert_int_equal(log_get_level(), LOG_LVL_ERROR);
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(log_level_name(LOG_LVL_ERROR), "error");
+	assert_string_equal(log_level_name(LOG_LVL_WARN), "warn");
+	assert_string_equal(log_level_name(LOG_LVL_INFO), "info");
+	assert_string_equal(log_level_name(LOG_LVL_DEBUG), "debug");
+	assert_string_equal(log_level_name(42), "unknown");
+	assert_int_equal(log_level_from_name("DEBUG"), LOG_LVL_DEBUG);
+	assert_int_equal(log_level_from_name("warning"), LOG_LVL_WARN);
+	assert_int_equal(log_level_from_name("error"), LOG_LVL_ERROR);
+	assert_int_equal(log_level_from_name("loud"), -1);
+	assert_int_equal(log_level_from_name(NULL), -1);
+}
+
+static void test_escape_and_cut(void **state)
+{
+	struct cap *c = *state;
+	const char *out, *nl;
+	char *big = malloc(LOG_MSG_MAX * 2);
+
+	assert_non_null(big);
+	log_warn("peer=%s", "evil\nrptest[1]: error: forged\r");
+	out = captured(c);
+	assert_non_null(strstr(out, "peer=evil\\x0arptest[1]: error: forged\\x0d\n"));
+	nl = strchr(out, '\n');
+	assert_non_null(nl);
+	assert_int_equal(nl[1], '\0'); /* one line only */
+
+	memset(big, 'q', LOG_MSG_MAX * 2 - 1);
+	big[LOG_MSG_MAX * 2 - 1] = '\0';
+	log_error("long=%s", big);
+	out = captured(c);
+	nl = strchr(out, '\n');
+	assert_non_null(nl);
+	assert_true(strlen(nl + 1) < LOG_MSG_MAX + 64);
+	assert_non_null(strstr(nl + 1, "q...\n"));
+	free(big);
+}
+
+static void test_null_prog_keeps_name(void **state)
+{
+	struct cap *c = *state;
+
+	log_init(NULL, LOG_LVL_INFO, false);
+	log_info("x=1");
+	assert_non_null(strstr(captured(c), "rptest["));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_format, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_levels, setup, teardown),
+	    cmocka_unit_test(test_names),
+	    cmocka_unit_test_setup_teardown(test_escape_and_cut, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_null_prog_keeps_name, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
