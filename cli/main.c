@@ -1,0 +1,65 @@
+/* main.c - the relayprobe command: global options (--version, --help) and
+ * dispatch to a subcommand through the command table below. Each command
+ * parses its own options and returns the process exit status. */
+#include <stdio.h>
+#include <string.h>
+
+#include "probe.h"
+
+#define EXIT_USAGE 2
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the command name */
+	const char *summary;
+};
+
+/* Later: agents, audit, report, transcript, keygen. */
+static const struct command commands[] = {
+    {"probe", probe_main, "test targets for open relaying from this machine, now"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: relayprobe [--version] [--help] COMMAND [ARGS...]\n"
+	             "\n"
+	             "relayprobe tests SMTP servers for open relaying.\n"
+	             "\n"
+	             "Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n"
+	             "Run 'relayprobe COMMAND --help' for a command's options.\n"
+	             "\n"
+	             "Exit status: 0 no open relay found, 1 at least one open relay,\n"
+	             "2 usage or input error, 3 nothing open but some results inconclusive.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *name;
+
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	name = argv[1];
+	if (strcmp(name, "--version") == 0 || strcmp(name, "-V") == 0) {
+		printf("relayprobe %s\n", RP_VERSION);
+		return 0;
+	}
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	if (name[0] == '-')
+		fprintf(stderr, "relayprobe: unknown option \"%s\" (try relayprobe --help)\n",
+		        name);
+	else
+		fprintf(stderr, "relayprobe: unknown command \"%s\" (try relayprobe --help)\n",
+		        name);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,945 @@
+/* probe.c - `relayprobe probe [options] TARGET...`: parse and validate the
+ * options (every number range-checked, every address syntax-checked), read
+ * targets from arguments, --targets files and stdin (RP_TARGET_LINE_MAX per
+ * line, RP_TARGETS_MAX in all), run them through the engine and stream one
+ * text line or one JSON object per dialog as results arrive. Owns the engine
+ * for the run; SIGINT/SIGTERM stop it and the results so far are reported. */
+#include "probe.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "limits.h"
+#include "relay_tests.h"
+#include "result_json.h"
+#include "target.h"
+
+#define PROG "relayprobe probe"
+
+enum probe_exit {
+	EXIT_NO_OPEN = 0,
+	EXIT_OPEN = 1,
+	EXIT_USAGE = 2,
+	EXIT_INCONCLUSIVE = 3,
+};
+
+#define DEFAULT_PORT  25
+#define DEFAULT_TO    "relaytest@example.net"
+#define DEFAULT_TESTS "all"
+#define FALLBACK_EHLO "relayprobe.invalid"
+#define LOCAL_MAX     64 /* RFC 5321 4.5.3.1.1 */
+#define TIMEOUT_MAX_S 3600
+#define TARGET_COL    40
+#define ADDRESS_COL   27
+#define VERDICT_COL   14
+
+/* Long options without a short letter. */
+enum {
+	OPT_TLS = 256,
+	OPT_BIND,
+	OPT_EHLO,
+	OPT_FROM,
+	OPT_TO,
+	OPT_LOCAL_DOMAIN,
+	OPT_TESTS,
+	OPT_DATA,
+	OPT_TIMEOUT,
+	OPT_CONNECT_TIMEOUT,
+	OPT_BANNER_TIMEOUT,
+	OPT_RETRY_AFTER,
+	OPT_SESSION_ERRORS,
+	OPT_PAUSE,
+	OPT_RATE,
+	OPT_CONCURRENCY,
+	OPT_NO_MX,
+	OPT_TARGETS,
+	OPT_JSON,
+	OPT_TRANSCRIPT,
+	OPT_HELP,
+};
+
+static const struct option long_options[] = {
+    {"port", required_argument, NULL, 'p'},
+    {"tls", required_argument, NULL, OPT_TLS},
+    {"bind", required_argument, NULL, OPT_BIND},
+    {"ehlo", required_argument, NULL, OPT_EHLO},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"to", required_argument, NULL, OPT_TO},
+    {"local-domain", required_argument, NULL, OPT_LOCAL_DOMAIN},
+    {"tests", required_argument, NULL, OPT_TESTS},
+    {"data", no_argument, NULL, OPT_DATA},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
+    {"banner-timeout", required_argument, NULL, OPT_BANNER_TIMEOUT},
+    {"retry-after", required_argument, NULL, OPT_RETRY_AFTER},
+    {"session-errors", required_argument, NULL, OPT_SESSION_ERRORS},
+    {"pause", required_argument, NULL, OPT_PAUSE},
+    {"rate", required_argument, NULL, OPT_RATE},
+    {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
+    {"no-mx", no_argument, NULL, OPT_NO_MX},
+    {"targets", required_argument, NULL, OPT_TARGETS},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"transcript", no_argument, NULL, OPT_TRANSCRIPT},
+    {"quiet", no_argument, NULL, 'q'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
+};
+#define SHORT_OPTIONS ":p:qvh"
+
+/* A numeric option: its value and whether it was given. */
+struct num_opt {
+	unsigned long value;
+	bool given;
+};
+
+/* Everything the command line says; seconds are converted when the engine
+ * parameters are built. Numbers left unset keep the engine's defaults. */
+struct probe_opts {
+	struct num_opt port, timeout, connect_timeout, banner_timeout, retry_after, session_errors,
+	    pause, rate, concurrency;
+	bool tls_given;
+	enum dialog_tls_policy tls;
+	const char *bind;
+	char ehlo[RP_DOMAIN_MAX + 1];
+	char from[RP_ADDR_MAX];
+	char from_local[LOCAL_MAX + 1];
+	char to[RP_ADDR_MAX];
+	char to_local[LOCAL_MAX + 1];
+	char to_domain[RP_DOMAIN_MAX + 1];
+	const char *local_domain;
+	const char *tests_spec;
+	bool data;
+	bool no_mx;
+	const char *target_files[16];
+	size_t ntarget_files;
+	bool json, transcript, quiet, verbose;
+};
+
+/* Numeric options and their accepted ranges. */
+static const struct {
+	int id;
+	const char *name;
+	unsigned long min, max;
+	size_t offset; /* of its struct num_opt in struct probe_opts */
+} numeric_options[] = {
+    {'p', "--port", 1, 65535, offsetof(struct probe_opts, port)},
+    {OPT_TIMEOUT, "--timeout", 1, TIMEOUT_MAX_S, offsetof(struct probe_opts, timeout)},
+    {OPT_CONNECT_TIMEOUT, "--connect-timeout", 1, TIMEOUT_MAX_S,
+     offsetof(struct probe_opts, connect_timeout)},
+    {OPT_BANNER_TIMEOUT, "--banner-timeout", 1, TIMEOUT_MAX_S,
+     offsetof(struct probe_opts, banner_timeout)},
+    {OPT_RETRY_AFTER, "--retry-after", 0, TIMEOUT_MAX_S, offsetof(struct probe_opts, retry_after)},
+    {OPT_SESSION_ERRORS, "--session-errors", 1, 100, offsetof(struct probe_opts, session_errors)},
+    {OPT_PAUSE, "--pause", 0, 600000, offsetof(struct probe_opts, pause)},
+    {OPT_RATE, "--rate", 0, 1000000, offsetof(struct probe_opts, rate)},
+    {OPT_CONCURRENCY, "--concurrency", 1, RP_DIALOGS_MAX, offsetof(struct probe_opts, concurrency)},
+};
+
+/* State of one run, passed to the engine callbacks. */
+struct run_state {
+	const struct probe_opts *o;
+	bool show_progress;
+	bool progress_dirty; /* a progress line is on the terminal */
+	size_t results, open, inconclusive, closed;
+};
+
+static struct engine *volatile g_engine;
+static volatile sig_atomic_t g_stopped;
+
+static void errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void errorf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void usage(FILE *out)
+{
+	struct engine_params ep;
+	const struct dialog_params *dp = &ep.dialog;
+	size_t nsets = 0;
+	const struct relay_test_set *sets = relay_test_sets(&nsets);
+
+	engine_params_defaults(&ep);
+	fprintf(
+	    out,
+	    "usage: relayprobe probe [options] TARGET...\n"
+	    "\n"
+	    "Test SMTP servers for open relaying from this machine. TARGET is host,\n"
+	    "host:port, an IPv4 address (192.0.2.25, 192.0.2.25:587), an IPv6 address\n"
+	    "([2001:db8::25]:25, or bare 2001:db8::25 with the default port), or a mail\n"
+	    "domain (example.com: every MX host and every address is probed). '-' reads\n"
+	    "targets from standard input.\n"
+	    "\n"
+	    "Connection:\n"
+	    "  -p, --port N             port for targets without one (default %d;\n"
+	    "                           465 implies --tls implicit unless --tls is given)\n"
+	    "      --tls POLICY         auto (STARTTLS when offered), require (no tests\n"
+	    "                           without TLS), off, implicit (TLS from the first\n"
+	    "                           byte) (default auto)\n"
+	    "      --bind ADDR          source address for connections (default: any)\n"
+	    "      --no-mx              do not resolve names through MX; probe the name's\n"
+	    "                           own A/AAAA addresses (default: MX first)\n"
+	    "\n"
+	    "The test messages:\n"
+	    "      --ehlo NAME          EHLO/HELO name (default: this machine's host name\n"
+	    "                           when it is a dotted name, else %s)\n"
+	    "      --from ADDR          sender; its local part is F in the tests\n"
+	    "                           (default relayprobe@EHLO-NAME)\n"
+	    "      --to ADDR            external recipient; T@D in the tests\n"
+	    "                           (default %s). Use a domain you\n"
+	    "                           control: servers that check recipient domains\n"
+	    "                           reject reserved ones and hide an open relay\n"
+	    "      --local-domain DOM   the target's own mail domain L (default: the MX\n"
+	    "                           domain, or the parent of the server's name)\n"
+	    "      --tests SPEC         comma-separated test ids and set names (default %s);\n"
+	    "                           '--tests list' prints the catalogue and the sets\n"
+	    "      --data               after an accepted RCPT, send a small test message\n"
+	    "                           and judge the end-of-DATA reply (default: no DATA)\n"
+	    "\n"
+	    "Timing and politeness:\n"
+	    "      --timeout S          each command's reply (default %u s); also raises\n"
+	    "                           the banner timeout to max(60, S) and the end-of-\n"
+	    "                           DATA timeout to max(%u, S)\n"
+	    "      --connect-timeout S  TCP connect, and TLS handshake on 465 (default %u s)\n"
+	    "      --banner-timeout S   greeting, tarpit patience (default %u s)\n"
+	    "      --retry-after S      wait before retrying tests that got 4xx (default %u s)\n"
+	    "      --session-errors N   rejections per session before the remaining tests\n"
+	    "                           go to a new session (default %u)\n"
+	    "      --pause MS           pause between two sessions to one address\n"
+	    "                           (default %u ms)\n"
+	    "      --rate N             new connections per second, 0 = unlimited\n"
+	    "                           (default %.0f)\n"
+	    "      --concurrency N      dialogs in flight (default %u)\n"
+	    "\n"
+	    "Input and output:\n"
+	    "      --targets FILE       read targets from FILE, one per line; '#' starts a\n"
+	    "                           comment; '-' is standard input (may be repeated)\n"
+	    "      --json               JSON Lines on standard output: one object per\n"
+	    "                           dialog, with its transcript (docs/json-output.md)\n"
+	    "      --transcript         text mode: print each dialog's transcript\n"
+	    "  -q, --quiet              no warnings, progress, header or summary\n"
+	    "  -v, --verbose            text mode: one line per test under each dialog\n"
+	    "  -h, --help               this help\n"
+	    "\n"
+	    "Test sets for --tests:\n",
+	    DEFAULT_PORT, FALLBACK_EHLO, DEFAULT_TO, DEFAULT_TESTS, dp->command_ms / 1000,
+	    dp->data_ms / 1000, dp->connect_ms / 1000, dp->banner_ms / 1000,
+	    dp->retry_after_ms / 1000, dp->session_errors, ep.pause_ms, ep.rate, ep.concurrency);
+	for (size_t i = 0; i < nsets; i++)
+		fprintf(out, "  %-10s %s\n", sets[i].name, sets[i].desc);
+	fprintf(out,
+	        "\n"
+	        "Verdicts: open, closed, auth-required, tls-required, tempfail, blocked,\n"
+	        "unreachable, error (open-confirmed and accepted-not-delivered need a canary).\n"
+	        "\n"
+	        "Exit status: 0 no open relay found, 1 at least one open relay, 2 usage or\n"
+	        "input error, 3 nothing open but some results inconclusive (tempfail,\n"
+	        "blocked, unreachable, error, unresolvable target, or interrupted).\n");
+}
+
+static void list_tests(void)
+{
+	size_t n = 0, nsets = 0;
+	const struct relay_test_def *cat = relay_tests_all(&n);
+	const struct relay_test_set *sets = relay_test_sets(&nsets);
+	char mail[64], rcpt[64];
+
+	printf("%-20s %-16s %-18s %-10s %s\n", "ID", "MAIL FROM", "RCPT TO", "CONFIDENCE",
+	       "MEANING OF A 2XX TO RCPT");
+	for (size_t i = 0; i < n; i++) {
+		snprintf(mail, sizeof(mail), "<%s>", cat[i].mail_tmpl);
+		snprintf(rcpt, sizeof(rcpt), "<%s>", cat[i].rcpt_tmpl);
+		printf("%-20s %-16s %-18s %-10s %s\n", cat[i].id, mail, rcpt,
+		       cat[i].conf == RT_CONF_HIGH ? "high" : "medium", cat[i].meaning);
+	}
+	printf("\n{F} sender local part, {T}@{D} the --to address, {S} the server's name,\n"
+	       "{L} its mail domain, {IP} its address literal.\n\nSets:\n");
+	for (size_t i = 0; i < nsets; i++)
+		printf("  %-10s %s: %s\n", sets[i].name, sets[i].desc, sets[i].ids);
+}
+
+/* Strict unsigned number: digits only, within [min, max]. */
+static int parse_number(const char *opt, const char *s, unsigned long min, unsigned long max,
+                        unsigned long *out)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	if (s[0] < '0' || s[0] > '9') {
+		errorf("%s: \"%s\" is not a number", opt, s);
+		return -1;
+	}
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0') {
+		errorf("%s: \"%s\" is not a number", opt, s);
+		return -1;
+	}
+	if (errno == ERANGE || v < min || v > max) {
+		errorf("%s: \"%s\" is out of range (%lu-%lu)", opt, s, min, max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Returns 0 when id is a numeric option and its value is good, -1 when it
+ * is bad (error printed), 1 when id is not a numeric option. */
+static int parse_numeric_option(int id, const char *arg, struct probe_opts *o)
+{
+	for (size_t i = 0; i < sizeof(numeric_options) / sizeof(numeric_options[0]); i++) {
+		struct num_opt *n;
+		if (numeric_options[i].id != id)
+			continue;
+		n = (struct num_opt *)((char *)o + numeric_options[i].offset);
+		if (parse_number(numeric_options[i].name, arg, numeric_options[i].min,
+		                 numeric_options[i].max, &n->value) < 0)
+			return -1;
+		n->given = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* A local part we are willing to put in MAIL FROM / RCPT TO: 1..64 dot-atom
+ * characters (RFC 5322 atext and '.'). */
+static bool local_part_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > LOCAL_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c >= 0x7f || strchr("\"(),:;<>@[\\]", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
+/* "[192.0.2.1]" or "[IPv6:2001:db8::1]". */
+static bool address_literal_ok(const char *s)
+{
+	char buf[64];
+	unsigned char addr[16];
+	size_t len = strlen(s);
+
+	if (len < 3 || len >= sizeof(buf) || s[0] != '[' || s[len - 1] != ']')
+		return false;
+	memcpy(buf, s + 1, len - 2);
+	buf[len - 2] = '\0';
+	if (strncmp(buf, "IPv6:", 5) == 0)
+		return inet_pton(AF_INET6, buf + 5, addr) == 1;
+	return inet_pton(AF_INET, buf, addr) == 1;
+}
+
+/* Split "local@domain" into its parts; allow_literal admits "[IP]" domains. */
+static int parse_mailbox(const char *opt, const char *s, bool allow_literal, char *local,
+                         size_t local_len, char *domain, size_t domain_len)
+{
+	const char *at = strrchr(s, '@');
+	size_t llen;
+
+	if (strlen(s) >= RP_ADDR_MAX) {
+		errorf("%s: address too long (max %d characters)", opt, RP_ADDR_MAX - 1);
+		return -1;
+	}
+	if (at == NULL) {
+		errorf("%s: \"%s\" is not an address (local@domain)", opt, s);
+		return -1;
+	}
+	llen = (size_t)(at - s);
+	if (!local_part_ok(s, llen) || llen >= local_len) {
+		errorf("%s: \"%s\": bad local part (1-%d characters, no spaces, quotes or <>)", opt,
+		       s, LOCAL_MAX);
+		return -1;
+	}
+	if (!target_hostname_ok(at + 1) && !(allow_literal && address_literal_ok(at + 1))) {
+		errorf("%s: \"%s\": bad domain \"%s\"", opt, s, at + 1);
+		return -1;
+	}
+	if (domain != NULL) {
+		if (strlen(at + 1) >= domain_len) {
+			errorf("%s: \"%s\": domain too long", opt, s);
+			return -1;
+		}
+		snprintf(domain, domain_len, "%s", at + 1);
+	}
+	memcpy(local, s, llen);
+	local[llen] = '\0';
+	return 0;
+}
+
+static void default_ehlo(char *buf, size_t len)
+{
+	char host[RP_DOMAIN_MAX + 1] = "";
+
+	if (gethostname(host, sizeof(host) - 1) == 0 && strchr(host, '.') != NULL &&
+	    target_hostname_ok(host))
+		snprintf(buf, len, "%s", host);
+	else
+		snprintf(buf, len, "%s", FALLBACK_EHLO);
+}
+
+/* Returns 0, 1 when --help or --tests list was handled, -1 on a usage error. */
+static int parse_options(int argc, char **argv, struct probe_opts *o)
+{
+	const char *from = NULL, *to = DEFAULT_TO;
+	bool ehlo_given = false;
+	int c, rc;
+
+	memset(o, 0, sizeof(*o));
+	o->port.value = DEFAULT_PORT;
+	o->tls = DLG_TLS_AUTO;
+	o->tests_spec = DEFAULT_TESTS;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, SHORT_OPTIONS, long_options, NULL)) != -1) {
+		const char *arg = optarg;
+		switch (c) {
+		case OPT_TLS: {
+			int p = dialog_tls_policy_from_name(arg);
+			if (p < 0) {
+				errorf("--tls: \"%s\" is not one of auto, require, off, implicit",
+				       arg);
+				return -1;
+			}
+			o->tls = (enum dialog_tls_policy)p;
+			o->tls_given = true;
+			break;
+		}
+		case OPT_BIND: {
+			unsigned char addr[16];
+			if (inet_pton(AF_INET, arg, addr) != 1 &&
+			    inet_pton(AF_INET6, arg, addr) != 1) {
+				errorf("--bind: \"%s\" is not an IPv4 or IPv6 address", arg);
+				return -1;
+			}
+			o->bind = arg;
+			break;
+		}
+		case OPT_EHLO:
+			if (strlen(arg) >= sizeof(o->ehlo) ||
+			    (!target_hostname_ok(arg) && !address_literal_ok(arg))) {
+				errorf("--ehlo: \"%s\" is not a host name or [address] literal",
+				       arg);
+				return -1;
+			}
+			snprintf(o->ehlo, sizeof(o->ehlo), "%s", arg);
+			ehlo_given = true;
+			break;
+		case OPT_FROM:
+			from = arg;
+			break;
+		case OPT_TO:
+			to = arg;
+			break;
+		case OPT_LOCAL_DOMAIN:
+			if (!target_hostname_ok(arg)) {
+				errorf("--local-domain: \"%s\" is not a domain name", arg);
+				return -1;
+			}
+			o->local_domain = arg;
+			break;
+		case OPT_TESTS:
+			o->tests_spec = arg;
+			break;
+		case OPT_DATA:
+			o->data = true;
+			break;
+		case OPT_NO_MX:
+			o->no_mx = true;
+			break;
+		case OPT_TARGETS:
+			if (o->ntarget_files ==
+			    sizeof(o->target_files) / sizeof(o->target_files[0])) {
+				errorf("--targets: at most %zu files",
+				       sizeof(o->target_files) / sizeof(o->target_files[0]));
+				return -1;
+			}
+			o->target_files[o->ntarget_files++] = arg;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case OPT_TRANSCRIPT:
+			o->transcript = true;
+			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			return 1;
+		case ':':
+			errorf("option \"%s\" needs a value", argv[optind - 1]);
+			return -1;
+		default:
+			rc = parse_numeric_option(c, arg, o);
+			if (rc == 0)
+				break;
+			if (rc < 0)
+				return -1;
+			if (optopt != 0)
+				errorf("unknown option \"-%c\" (try " PROG " --help)", optopt);
+			else
+				errorf("unknown option \"%s\" (try " PROG " --help)",
+				       argv[optind - 1]);
+			return -1;
+		}
+	}
+
+	if (strcmp(o->tests_spec, "list") == 0) {
+		list_tests();
+		return 1;
+	}
+	if (!ehlo_given)
+		default_ehlo(o->ehlo, sizeof(o->ehlo));
+	if (from == NULL) {
+		snprintf(o->from, sizeof(o->from), "relayprobe@%s", o->ehlo);
+		from = o->from;
+	}
+	if (parse_mailbox("--from", from, true, o->from_local, sizeof(o->from_local), NULL, 0) < 0)
+		return -1;
+	if (from != o->from)
+		snprintf(o->from, sizeof(o->from), "%s", from);
+	if (parse_mailbox("--to", to, false, o->to_local, sizeof(o->to_local), o->to_domain,
+	                  sizeof(o->to_domain)) < 0)
+		return -1;
+	snprintf(o->to, sizeof(o->to), "%s", to);
+	if (o->port.value == 465 && !o->tls_given)
+		o->tls = DLG_TLS_IMPLICIT;
+	return 0;
+}
+
+static unsigned ms(unsigned long s)
+{
+	return (unsigned)(s * 1000);
+}
+
+static void build_params(const struct probe_opts *o, struct engine_params *ep, const size_t *tests,
+                         size_t ntests)
+{
+	struct dialog_params *dp = &ep->dialog;
+
+	engine_params_defaults(ep);
+	dp->ehlo_name = o->ehlo;
+	dp->from_local = o->from_local;
+	dp->to_local = o->to_local;
+	dp->to_domain = o->to_domain;
+	dp->local_domain = o->local_domain;
+	dp->tests = tests;
+	dp->ntests = ntests;
+	dp->tls = o->tls;
+	dp->send_data = o->data;
+	if (o->session_errors.given)
+		dp->session_errors = (unsigned)o->session_errors.value;
+	if (o->retry_after.given)
+		dp->retry_after_ms = ms(o->retry_after.value);
+	if (o->connect_timeout.given)
+		dp->connect_ms = ms(o->connect_timeout.value);
+	if (o->timeout.given) {
+		unsigned long t = o->timeout.value;
+		dp->command_ms = ms(t);
+		dp->banner_ms = ms(t > 60 ? t : 60);
+		if (dp->data_ms < dp->command_ms)
+			dp->data_ms = dp->command_ms;
+	}
+	if (o->banner_timeout.given)
+		dp->banner_ms = ms(o->banner_timeout.value);
+	if (o->pause.given)
+		ep->pause_ms = (unsigned)o->pause.value;
+	if (o->rate.given)
+		ep->rate = (double)o->rate.value;
+	if (o->concurrency.given)
+		ep->concurrency = (unsigned)o->concurrency.value;
+	ep->bind_addr = o->bind;
+	ep->use_mx = !o->no_mx;
+}
+
+/* ---- targets ---------------------------------------------------------- */
+
+struct target_input {
+	struct engine *engine;
+	unsigned long port;
+	size_t count;
+	bool stdin_read;
+};
+
+static int add_target(struct target_input *in, const char *text, const char *where, size_t line)
+{
+	struct target_spec t;
+	char err[RP_TARGET_LINE_MAX + 128];
+
+	if (target_parse(text, (uint16_t)in->port, &t, err, sizeof(err)) < 0) {
+		if (where != NULL)
+			errorf("%s:%zu: %s", where, line, err);
+		else
+			errorf("%s", err);
+		return -1;
+	}
+	if (in->count >= RP_TARGETS_MAX || engine_add(in->engine, &t) < 0) {
+		errorf("too many targets (at most %d)", RP_TARGETS_MAX);
+		return -1;
+	}
+	in->count++;
+	return 0;
+}
+
+/* One target per line; '#' starts a comment; blank lines are skipped. */
+static int read_targets(struct target_input *in, const char *path)
+{
+	char line[RP_TARGET_LINE_MAX + 2];
+	const char *name = path;
+	FILE *f;
+	size_t lineno = 0;
+	int rc = 0;
+
+	if (strcmp(path, "-") == 0) {
+		if (in->stdin_read)
+			return 0;
+		in->stdin_read = true;
+		f = stdin;
+		name = "<stdin>";
+	} else {
+		f = fopen(path, "r");
+		if (f == NULL) {
+			errorf("--targets: cannot open \"%s\": %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		size_t len = strlen(line);
+		char *p = line, *hash;
+
+		lineno++;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
+			errorf("%s:%zu: line longer than %d characters", name, lineno,
+			       RP_TARGET_LINE_MAX);
+			rc = -1;
+			break;
+		}
+		hash = strchr(line, '#');
+		if (hash != NULL)
+			*hash = '\0';
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (*p == '\0')
+			continue;
+		rc = add_target(in, p, name, lineno);
+	}
+	if (rc == 0 && ferror(f)) {
+		errorf("%s: read error: %s", name, strerror(errno));
+		rc = -1;
+	}
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+static int collect_targets(struct target_input *in, const struct probe_opts *o, int argc,
+                           char **argv)
+{
+	for (size_t i = 0; i < o->ntarget_files; i++)
+		if (read_targets(in, o->target_files[i]) < 0)
+			return -1;
+	for (int i = optind; i < argc; i++) {
+		int rc = strcmp(argv[i], "-") == 0 ? read_targets(in, "-")
+		                                   : add_target(in, argv[i], NULL, 0);
+		if (rc < 0)
+			return -1;
+	}
+	if (in->count == 0) {
+		errorf("no targets (give TARGET arguments, --targets FILE or '-')");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- output ----------------------------------------------------------- */
+
+/* Print s with control and non-ASCII bytes replaced, so that a server's
+ * words cannot drive the terminal. */
+static void put_clean(const char *s, FILE *out)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		fputc(c < 0x20 || c >= 0x7f ? '?' : c, out);
+	}
+}
+
+static void clear_progress(struct run_state *st)
+{
+	if (st->progress_dirty) {
+		fputs("\r\033[K", stderr);
+		st->progress_dirty = false;
+	}
+}
+
+static void on_progress(size_t queued, size_t running, size_t done, void *arg)
+{
+	struct run_state *st = arg;
+
+	if (!st->show_progress)
+		return;
+	fprintf(stderr, "\r[%zu/%zu] running %zu\033[K", done, queued + running + done, running);
+	fflush(stderr);
+	st->progress_dirty = true;
+}
+
+static void print_header(void)
+{
+	printf("%-*s %-*s %-*s %s\n", TARGET_COL, "TARGET", ADDRESS_COL, "ADDRESS:PORT",
+	       VERDICT_COL, "VERDICT", "ACCEPTED / REASON");
+}
+
+static void print_accepted(const struct dialog *d, FILE *out)
+{
+	size_t n = 0, ncat = 0, shown = 0;
+	const struct dialog_test_result *res = dialog_results(d, &n);
+	const struct relay_test_def *cat = relay_tests_all(&ncat);
+
+	for (size_t i = 0; i < n; i++) {
+		if (res[i].outcome != TO_ACCEPTED || res[i].test >= ncat)
+			continue;
+		fprintf(out, "%s%s", shown++ ? "," : "", cat[res[i].test].id);
+	}
+	if (shown == 0)
+		fputs("-", out);
+}
+
+static void print_tests(const struct dialog *d, FILE *out)
+{
+	size_t n = 0, ncat = 0;
+	const struct dialog_test_result *res = dialog_results(d, &n);
+	const struct relay_test_def *cat = relay_tests_all(&ncat);
+
+	for (size_t i = 0; i < n; i++) {
+		const struct dialog_test_result *t = &res[i];
+		struct tr_entry e;
+		const char *reply = "";
+
+		if (t->evidence >= 0 &&
+		    transcript_get(dialog_transcript(d), (size_t)t->evidence, &e) == 0)
+			reply = e.text;
+		else if (t->reason)
+			reply = t->reason;
+		fprintf(out, "    %-20s %-9s ", t->test < ncat ? cat[t->test].id : "?",
+		        test_outcome_name(t->outcome));
+		put_clean(reply, out);
+		fputc('\n', out);
+	}
+}
+
+static void print_text(struct run_state *st, const struct probe_result *r)
+{
+	const struct dialog *d = r->dialog;
+	char name[RP_DOMAIN_MAX * 2 + 64], addr[INET6_ADDRSTRLEN + 16], verdict[40];
+	const char *reason = r->reason;
+
+	if (r->mx_domain != NULL && r->host != NULL)
+		snprintf(name, sizeof(name), "%s (MX of %s, pref %d)", r->host, r->mx_domain,
+		         r->mx_pref);
+	else
+		snprintf(name, sizeof(name), "%s", r->target);
+	if (r->address == NULL)
+		snprintf(addr, sizeof(addr), "-");
+	else if (strchr(r->address, ':') != NULL)
+		snprintf(addr, sizeof(addr), "[%s]:%u", r->address, (unsigned)r->port);
+	else
+		snprintf(addr, sizeof(addr), "%s:%u", r->address, (unsigned)r->port);
+	if (verdict_is_open(r->verdict) && d != NULL && dialog_confidence(d) != RT_CONF_HIGH)
+		snprintf(verdict, sizeof(verdict), "%s (medium)", dialog_verdict_name(r->verdict));
+	else
+		snprintf(verdict, sizeof(verdict), "%s", dialog_verdict_name(r->verdict));
+
+	printf("%-*s %-*s %-*s ", TARGET_COL, name, ADDRESS_COL, addr, VERDICT_COL, verdict);
+	if (verdict_is_open(r->verdict) && d != NULL) {
+		print_accepted(d, stdout);
+	} else {
+		if ((reason == NULL || reason[0] == '\0') && d != NULL)
+			reason = dialog_verdict_reason(d);
+		put_clean(reason && reason[0] ? reason : "-", stdout);
+	}
+	putchar('\n');
+	if (d != NULL && st->o->verbose)
+		print_tests(d, stdout);
+	if (d != NULL && st->o->transcript) {
+		transcript_render_text(dialog_transcript(d), stdout);
+		putchar('\n');
+	}
+}
+
+static void print_json(const struct probe_result *r)
+{
+	json_t *j = result_to_json(r, true);
+
+	if (j == NULL) {
+		errorf("%s: out of memory building JSON", r->target);
+		return;
+	}
+	json_dumpf(j, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(j);
+}
+
+static void on_result(const struct probe_result *r, void *arg)
+{
+	struct run_state *st = arg;
+
+	clear_progress(st);
+	st->results++;
+	if (verdict_is_open(r->verdict))
+		st->open++;
+	else if (r->dialog == NULL || verdict_inconclusive(r->verdict))
+		st->inconclusive++;
+	else
+		st->closed++;
+	if (st->o->json)
+		print_json(r);
+	else
+		print_text(st, r);
+	fflush(stdout);
+}
+
+/* ---- run -------------------------------------------------------------- */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stopped = 1;
+	if (g_engine != NULL)
+		engine_stop(g_engine);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sa.sa_flags = SA_RESETHAND; /* a second ^C kills */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static void restore_signals(void)
+{
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+}
+
+static void warn_reserved(const struct probe_opts *o)
+{
+	if (o->quiet || !target_domain_reserved(o->to_domain))
+		return;
+	fprintf(stderr,
+	        "warning: recipient domain %s is reserved (RFC 2606) \u2014 servers that check "
+	        "recipient domains will reject it and hide an open relay; use --to with a domain "
+	        "you control\n",
+	        o->to_domain);
+}
+
+static int exit_status(const struct run_state *st, bool incomplete)
+{
+	if (st->open > 0)
+		return EXIT_OPEN;
+	if (st->inconclusive > 0 || incomplete || st->results == 0)
+		return EXIT_INCONCLUSIVE;
+	return EXIT_NO_OPEN;
+}
+
+int probe_main(int argc, char **argv)
+{
+	struct probe_opts o;
+	struct engine_params ep;
+	struct engine *e = NULL;
+	struct target_input in;
+	struct run_state st;
+	size_t tests[RP_TESTS_MAX], ntests = 0;
+	char err[256];
+	int rc, status = EXIT_USAGE;
+
+	rc = parse_options(argc, argv, &o);
+	if (rc != 0)
+		return rc > 0 ? EXIT_NO_OPEN : EXIT_USAGE;
+	if (relay_tests_select(o.tests_spec, tests, RP_TESTS_MAX, &ntests, err, sizeof(err)) < 0) {
+		errorf("--tests: %s", err);
+		return EXIT_USAGE;
+	}
+	if (ntests == 0) {
+		errorf("--tests: \"%s\" selects no test", o.tests_spec);
+		return EXIT_USAGE;
+	}
+
+	memset(&st, 0, sizeof(st));
+	st.o = &o;
+	st.show_progress = !o.quiet && isatty(STDERR_FILENO);
+	build_params(&o, &ep, tests, ntests);
+	ep.progress = on_progress;
+	ep.progress_arg = &st;
+
+	e = engine_new(&ep, err, sizeof(err));
+	if (e == NULL) {
+		errorf("%s", err);
+		return EXIT_USAGE;
+	}
+	memset(&in, 0, sizeof(in));
+	in.engine = e;
+	in.port = o.port.value;
+	if (collect_targets(&in, &o, argc, argv) < 0)
+		goto out;
+
+	warn_reserved(&o);
+	if (o.verbose && !o.quiet)
+		fprintf(stderr,
+		        "probing %zu target%s: %zu tests, ehlo %s, from <%s>, to <%s>, tls %s\n",
+		        in.count, in.count == 1 ? "" : "s", ntests, o.ehlo, o.from, o.to,
+		        dialog_tls_policy_name(o.tls));
+	if (!o.json && !o.quiet)
+		print_header();
+	fflush(stdout);
+
+	g_engine = e;
+	install_signals();
+	rc = engine_run(e, on_result, &st);
+	restore_signals();
+	g_engine = NULL;
+	clear_progress(&st);
+	if (rc < 0)
+		errorf("the probe engine failed; results are incomplete");
+	if (g_stopped)
+		errorf("interrupted; results are incomplete");
+
+	if (!o.quiet) {
+		FILE *out = o.json ? stderr : stdout;
+		fprintf(out, "%zu dialog%s: %zu open, %zu closed, %zu inconclusive\n", st.results,
+		        st.results == 1 ? "" : "s", st.open, st.closed, st.inconclusive);
+	}
+	status = exit_status(&st, rc < 0 || g_stopped);
+out:
+	engine_free(&e);
+	return status;
+}

@@ -1,0 +1,268 @@
+/* result_json.c - build the JSON object of one probe result (the schema of
+ * docs/json-output.md): target, address, verdict and its evidence, TLS facts,
+ * per-test outcomes with the deciding reply, and optionally the transcript.
+ * Strings from the peer that are not valid UTF-8 are escaped (\xNN) so the
+ * output is always valid JSON; each is bounded by RP_SMTP_REPLY_BYTES_MAX. */
+#include "result_json.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "limits.h"
+
+void result_iso8601(uint64_t ms, char *buf, size_t buflen)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	char date[32];
+
+	if (buflen == 0)
+		return;
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		snprintf(buf, buflen, "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	snprintf(buf, buflen, "%s.%03uZ", date, (unsigned)(ms % 1000));
+}
+
+/* A JSON string, or null for NULL. Bytes that jansson refuses (invalid
+ * UTF-8) are escaped as \xNN. */
+static json_t *jstr(const char *s)
+{
+	char buf[RP_SMTP_REPLY_BYTES_MAX + 1];
+	size_t o = 0;
+	json_t *j;
+
+	if (s == NULL)
+		return json_null();
+	j = json_string(s);
+	if (j != NULL)
+		return j;
+	for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < sizeof(buf); p++) {
+		if (*p >= 0x80 || *p < 0x20) {
+			snprintf(buf + o, sizeof(buf) - o, "\\x%02X", *p);
+			o += 4;
+		} else {
+			buf[o++] = (char)*p;
+		}
+	}
+	buf[o] = '\0';
+	return json_string(buf);
+}
+
+/* Empty strings count as unknown. */
+static json_t *jstr_or_null(const char *s)
+{
+	return (s == NULL || s[0] == '\0') ? json_null() : jstr(s);
+}
+
+static json_t *jtime(uint64_t ms)
+{
+	char buf[40];
+
+	if (ms == 0)
+		return json_null();
+	result_iso8601(ms, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* Sets key to v (stealing it); *ok becomes false when v is NULL or on OOM. */
+static void put(json_t *o, const char *key, json_t *v, bool *ok)
+{
+	if (v == NULL || json_object_set_new(o, key, v) != 0)
+		*ok = false;
+}
+
+static const char *confidence_name(enum rt_confidence c)
+{
+	return c == RT_CONF_HIGH ? "high" : "medium";
+}
+
+static json_t *extensions_json(unsigned ext)
+{
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+	    {DLG_EXT_STARTTLS, "STARTTLS"},
+	    {DLG_EXT_AUTH, "AUTH"},
+	    {DLG_EXT_PIPELINING, "PIPELINING"},
+	    {DLG_EXT_SIZE, "SIZE"},
+	    {DLG_EXT_8BITMIME, "8BITMIME"},
+	    {DLG_EXT_SMTPUTF8, "SMTPUTF8"},
+	    {DLG_EXT_CHUNKING, "CHUNKING"},
+	    {DLG_EXT_ENHANCEDSTATUSCODES, "ENHANCEDSTATUSCODES"},
+	};
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if ((ext & names[i].bit) &&
+		    json_array_append_new(a, json_string(names[i].name)) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+static json_t *tls_json(const struct dialog_tls_info *t)
+{
+	json_t *o;
+	bool ok = true;
+
+	if (t == NULL)
+		return json_null();
+	o = json_object();
+	if (o == NULL)
+		return NULL;
+	put(o, "protocol", jstr_or_null(t->protocol), &ok);
+	put(o, "cipher", jstr_or_null(t->cipher), &ok);
+	put(o, "subject", jstr_or_null(t->subject), &ok);
+	put(o, "issuer", jstr_or_null(t->issuer), &ok);
+	put(o, "not_after", jstr_or_null(t->not_after), &ok);
+	put(o, "chain_ok", json_boolean(t->chain_ok), &ok);
+	put(o, "name_ok", json_boolean(t->name_ok), &ok);
+	put(o, "verify_error", jstr_or_null(t->verify_error), &ok);
+	if (!ok)
+		json_decref(o);
+	return ok ? o : NULL;
+}
+
+static json_t *evidence_json(const struct dialog *d)
+{
+	size_t n = 0;
+	const int *ev = dialog_evidence(d, &n);
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && ev != NULL && i < n; i++)
+		if (json_array_append_new(a, json_integer(ev[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* The text of transcript line idx, or NULL. */
+static const char *transcript_text(const struct dialog *d, int idx)
+{
+	struct tr_entry e;
+
+	if (idx < 0 || transcript_get(dialog_transcript(d), (size_t)idx, &e) != 0)
+		return NULL;
+	return e.text;
+}
+
+static json_t *test_json(const struct dialog *d, const struct dialog_test_result *t)
+{
+	size_t ncat = 0;
+	const struct relay_test_def *cat = relay_tests_all(&ncat);
+	const struct relay_test_def *def = t->test < ncat ? &cat[t->test] : NULL;
+	bool has_class = t->outcome == TO_REJECTED || t->outcome == TO_TEMPFAIL;
+	json_t *o = json_object();
+	bool ok = true;
+
+	if (o == NULL)
+		return NULL;
+	put(o, "id", jstr(def ? def->id : "unknown"), &ok);
+	put(o, "mail_from", jstr(t->mail_from), &ok);
+	put(o, "rcpt_to", jstr(t->rcpt_to), &ok);
+	put(o, "outcome", jstr(test_outcome_name(t->outcome)), &ok);
+	put(o, "reject_class", has_class ? jstr(reject_class_name(t->rclass)) : json_null(), &ok);
+	put(o, "code", t->code ? json_integer(t->code) : json_null(), &ok);
+	put(o, "enhanced", jstr_or_null(t->esc), &ok);
+	put(o, "reply", jstr(transcript_text(d, t->evidence)), &ok);
+	put(o, "evidence", t->evidence >= 0 ? json_integer(t->evidence) : json_null(), &ok);
+	put(o, "confidence", def ? jstr(confidence_name(def->conf)) : json_null(), &ok);
+	put(o, "attempts", json_integer(t->attempts), &ok);
+	put(o, "reason", jstr_or_null(t->reason), &ok);
+	if (!ok)
+		json_decref(o);
+	return ok ? o : NULL;
+}
+
+static json_t *tests_json(const struct dialog *d)
+{
+	size_t n = 0;
+	const struct dialog_test_result *res = dialog_results(d, &n);
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && res != NULL && i < n; i++)
+		if (json_array_append_new(a, test_json(d, &res[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/* The dialog's fields; with no dialog, nulls and empty arrays. */
+static void put_dialog(json_t *o, const struct probe_result *r, bool with_transcript, bool *ok)
+{
+	const struct dialog *d = r->dialog;
+	bool open = verdict_is_open(r->verdict);
+
+	if (d == NULL) {
+		const char *keys[] = {"confidence", "server_name", "local_domain",
+		                      "banner",     "helo",        "tls"};
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			put(o, keys[i], json_null(), ok);
+		put(o, "extensions", json_array(), ok);
+		put(o, "sessions", json_integer(0), ok);
+		put(o, "round_trips", json_integer(0), ok);
+		put(o, "evidence", json_array(), ok);
+		put(o, "tests", json_array(), ok);
+		if (with_transcript)
+			put(o, "transcript", json_null(), ok);
+		return;
+	}
+	put(o, "confidence", open ? jstr(confidence_name(dialog_confidence(d))) : json_null(), ok);
+	put(o, "server_name", jstr_or_null(dialog_server_name(d)), ok);
+	put(o, "local_domain", jstr_or_null(dialog_local_domain(d)), ok);
+	put(o, "banner", jstr(dialog_banner(d)), ok);
+	if (dialog_banner(d) == NULL)
+		put(o, "helo", json_null(), ok); /* never got as far as EHLO */
+	else
+		put(o, "helo", jstr(dialog_used_helo(d) ? "HELO" : "EHLO"), ok);
+	put(o, "extensions", extensions_json(dialog_extensions(d)), ok);
+	put(o, "tls", tls_json(dialog_tls(d)), ok);
+	put(o, "sessions", json_integer(dialog_sessions(d)), ok);
+	put(o, "round_trips", json_integer(dialog_round_trips(d)), ok);
+	put(o, "evidence", evidence_json(d), ok);
+	put(o, "tests", tests_json(d), ok);
+	if (with_transcript)
+		put(o, "transcript", transcript_to_json(dialog_transcript(d)), ok);
+}
+
+json_t *result_to_json(const struct probe_result *r, bool with_transcript)
+{
+	json_t *o;
+	const char *reason;
+	bool ok = true;
+
+	if (r == NULL)
+		return NULL;
+	o = json_object();
+	if (o == NULL)
+		return NULL;
+	reason = r->reason;
+	if ((reason == NULL || reason[0] == '\0') && r->dialog != NULL)
+		reason = dialog_verdict_reason(r->dialog);
+
+	put(o, "target", jstr(r->target), &ok);
+	put(o, "host", jstr_or_null(r->host), &ok);
+	put(o, "mx_domain", jstr_or_null(r->mx_domain), &ok);
+	put(o, "mx_preference",
+	    r->mx_domain != NULL && r->mx_pref >= 0 ? json_integer(r->mx_pref) : json_null(), &ok);
+	put(o, "address", jstr_or_null(r->address), &ok);
+	put(o, "port", json_integer(r->port), &ok);
+	put(o, "verdict", jstr(dialog_verdict_name(r->verdict)), &ok);
+	put(o, "reason", jstr_or_null(reason), &ok);
+	put(o, "started", jtime(r->started_ms), &ok);
+	put(o, "finished", jtime(r->finished_ms), &ok);
+	put_dialog(o, r, with_transcript, &ok);
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}

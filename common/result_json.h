@@ -1,0 +1,20 @@
+/* result_json.h - one probe result (one dialog, or a target that could not be
+ * resolved) as a JSON object: the schema of `relayprobe probe --json`,
+ * documented in docs/json-output.md. Reads the dialog; owns nothing. */
+#ifndef RP_RESULT_JSON_H
+#define RP_RESULT_JSON_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+/* New reference, or NULL on OOM. with_transcript adds "transcript" (the
+ * dialog's transcript_to_json(), or null when no dialog ran). */
+json_t *result_to_json(const struct probe_result *r, bool with_transcript);
+
+/* ms since the Unix epoch as "2024-05-01T12:00:00.123Z" (UTC). buf >= 25. */
+void result_iso8601(uint64_t ms, char *buf, size_t buflen);
+
+#endif
