@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "engine.h"
-#include "limits.h"
 #include "relay_tests.h"
 #include "result_json.h"
+#include "rp_limits.h"
 #include "target.h"
 
 #define PROG "relayprobe probe"

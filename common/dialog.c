@@ -13,7 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "limits.h"
+#include "rp_limits.h"
 #include "smtp_reply.h"
 #include "target.h"
 
@@ -23,20 +23,20 @@ enum dlg_state {
 	ST_BANNER,     /* waiting for the greeting */
 	ST_EHLO,
 	ST_HELO,
-	ST_STARTTLS,   /* STARTTLS sent */
-	ST_TLS,        /* handshake in the driver's hands */
-	ST_TESTS,      /* relay tests in flight */
-	ST_DATA,       /* DATA sent, waiting for 354 */
-	ST_DATA_END,   /* message sent, waiting for the end-of-data reply */
-	ST_QUIT,       /* QUIT sent */
-	ST_CLOSING,    /* the driver closes the connection */
+	ST_STARTTLS, /* STARTTLS sent */
+	ST_TLS,      /* handshake in the driver's hands */
+	ST_TESTS,    /* relay tests in flight */
+	ST_DATA,     /* DATA sent, waiting for 354 */
+	ST_DATA_END, /* message sent, waiting for the end-of-data reply */
+	ST_QUIT,     /* QUIT sent */
+	ST_CLOSING,  /* the driver closes the connection */
 	ST_DONE,
 	ST_COUNT
 };
 
-static const char *const state_names[] = {
-    "IDLE",  "CONNECTING", "BANNER", "EHLO",     "HELO",    "STARTTLS", "TLS",
-    "TESTS", "DATA",       "DATA-END", "QUIT", "CLOSING", "DONE"};
+static const char *const state_names[] = {"IDLE",     "CONNECTING", "BANNER", "EHLO", "HELO",
+                                          "STARTTLS", "TLS",        "TESTS",  "DATA", "DATA-END",
+                                          "QUIT",     "CLOSING",    "DONE"};
 _Static_assert(sizeof(state_names) / sizeof(state_names[0]) == ST_COUNT, "state names");
 
 /* What each reply we wait for answers. */
@@ -46,7 +46,7 @@ enum cmd_kind { CMD_RSET, CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_BODY, CMD_QUIT, CMD_
 enum slot_state {
 	SL_PENDING = 0, /* to be sent in this or a later session */
 	SL_IN_FLIGHT,
-	SL_RETRY,       /* got 4xx once: retry in a later session after a delay */
+	SL_RETRY, /* got 4xx once: retry in a later session after a delay */
 	SL_DONE
 };
 
@@ -68,7 +68,8 @@ struct pending {
 
 struct dialog {
 	struct dialog_params p;
-	char *ehlo_name, *from_local, *to_local, *to_domain, *local_domain, *server_ip;
+	char *ehlo_name, *from_local, *to_local, *to_domain, *local_domain, *server_ip,
+	    *server_host;
 	char ip_literal[64];
 
 	enum dlg_state state;
@@ -353,8 +354,8 @@ static void slots_expand(struct dialog *d)
 	    .T = d->to_local,
 	    .D = d->to_domain,
 	    .S = d->server_name,
-	    .L = d->local_domain ? d->local_domain
-	                         : (d->derived_local[0] ? d->derived_local : NULL),
+	    .L =
+	        d->local_domain ? d->local_domain : (d->derived_local[0] ? d->derived_local : NULL),
 	    .IP = d->ip_literal[0] ? d->ip_literal : NULL,
 	};
 
@@ -385,10 +386,18 @@ static void slots_expand(struct dialog *d)
 	}
 }
 
-/* L from the server's name: its parent domain when it has three labels or more. */
-static void derive_local(struct dialog *d)
+/* S falls back to the name we reached the server by; L is the parent domain
+ * of S when S has three labels or more, else S. */
+static void derive_local(struct dialog *d, uint64_t now)
 {
-	const char *n = d->server_name, *dot;
+	const char *n, *dot;
+
+	if (d->server_name == NULL && valid_name(d->server_host)) {
+		d->server_name = strdup(d->server_host);
+		ev(d, now, TR_EVENT, "Server gave no usable name; using %s for the server name",
+		   d->server_host);
+	}
+	n = d->server_name;
 
 	if (d->local_domain || n == NULL || d->derived_local[0])
 		return;
@@ -455,9 +464,9 @@ static void after_greeting(struct dialog *d, uint64_t now)
 		return;
 	}
 	if (d->p.tls == DLG_TLS_REQUIRE && !d->tls_active) {
-		int e = transcript_addf(d->tr, now, TR_ERROR, false,
-		                        "TLS required by policy but %s",
-		                        offered ? "STARTTLS failed" : "STARTTLS not offered");
+		int e =
+		    transcript_addf(d->tr, now, TR_ERROR, false, "TLS required by policy but %s",
+		                    offered ? "STARTTLS failed" : "STARTTLS not offered");
 		slot_fail_rest(d, TO_NOT_RUN,
 		               offered ? "STARTTLS failed (--tls require)"
 		                       : "STARTTLS not offered (--tls require)",
@@ -487,8 +496,8 @@ static void begin_tests(struct dialog *d, uint64_t now)
 
 	slots_expand(d);
 	pending = slots_in(d, SL_PENDING);
-	budget = d->p.session_errors > d->session_errors ? d->p.session_errors - d->session_errors
-	                                                 : 0;
+	budget =
+	    d->p.session_errors > d->session_errors ? d->p.session_errors - d->session_errors : 0;
 	if (pending == 0 || budget == 0) {
 		send_quit(d, now);
 		return;
@@ -630,7 +639,8 @@ static void on_test_reply(struct dialog *d, uint64_t now, struct pending pe,
 		} else if (is_4xx(r->code)) {
 			slot_tempfail(d, pe.slot, r, evidence, false);
 		} else {
-			slot_finish(d, pe.slot, TO_REJECTED, verdict_classify(r, false), r, evidence);
+			slot_finish(d, pe.slot, TO_REJECTED, verdict_classify(r, false), r,
+			            evidence);
 		}
 		break;
 	default:
@@ -693,8 +703,8 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 		} else if (is_4xx(r->code)) {
 			d->greet_tempfails++;
 			if (d->greet_tempfails >= 2 || d->p.retry_after_ms == 0) {
-				set_fatal(d, DV_TEMPFAIL, evidence, "greeting %d, again after retry",
-				          r->code);
+				set_fatal(d, DV_TEMPFAIL, evidence,
+				          "greeting %d, again after retry", r->code);
 				slot_fail_rest(d, TO_TEMPFAIL, "greeting refused (4xx)", evidence);
 			} else {
 				ev(d, now, TR_EVENT, "Greeting %d: retry in %u s", r->code,
@@ -748,7 +758,7 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 					d->ext |= DLG_EXT_ENHANCEDSTATUSCODES;
 			}
 			d->pipelining = (d->ext & DLG_EXT_PIPELINING) != 0;
-			derive_local(d);
+			derive_local(d, now);
 			after_greeting(d, now);
 		} else {
 			d->session_errors++;
@@ -761,7 +771,7 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 			d->used_helo = true;
 			d->ext = 0;
 			d->pipelining = false;
-			derive_local(d);
+			derive_local(d, now);
 			after_greeting(d, now);
 		} else {
 			if (is_4xx(r->code)) {
@@ -780,7 +790,8 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 		if (r->code == 220) {
 			/* RFC 3207 5: nothing the server sent before TLS counts. */
 			if (d->inlen > 0) {
-				ev(d, now, TR_ERROR, "Discarded %zu bytes received after the STARTTLS reply",
+				ev(d, now, TR_ERROR,
+				   "Discarded %zu bytes received after the STARTTLS reply",
 				   d->inlen);
 				d->inlen = 0;
 			}
@@ -812,7 +823,8 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 			if (is_4xx(r->code))
 				slot_tempfail(d, i, r, evidence, false);
 			else
-				slot_finish(d, i, TO_REJECTED, verdict_classify(r, false), r, evidence);
+				slot_finish(d, i, TO_REJECTED, verdict_classify(r, false), r,
+				            evidence);
 			begin_tests(d, now);
 		}
 		break;
@@ -827,7 +839,8 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 			if (is_4xx(r->code))
 				slot_tempfail(d, i, r, evidence, false);
 			else
-				slot_finish(d, i, TO_REJECTED, verdict_classify(r, false), r, evidence);
+				slot_finish(d, i, TO_REJECTED, verdict_classify(r, false), r,
+				            evidence);
 		}
 		begin_tests(d, now);
 		break;
@@ -852,8 +865,8 @@ static int on_line(struct dialog *d, uint64_t now, const char *line, size_t len)
 
 	st = smtp_reply_parser_line(d->parser, line, len, &err);
 	if (st == SMTP_PARSE_ERROR) {
-		int e = transcript_addf(d->tr, now, TR_ERROR, d->tls_active,
-		                        "Protocol error: %s", smtp_reply_err_name(err));
+		int e = transcript_addf(d->tr, now, TR_ERROR, d->tls_active, "Protocol error: %s",
+		                        smtp_reply_err_name(err));
 		set_fatal(d, DV_ERROR, e, "protocol error: %s", smtp_reply_err_name(err));
 		slot_fail_rest(d, TO_ERROR, "protocol error in the server's reply", e);
 		session_abort(d, now);
@@ -893,6 +906,7 @@ struct dialog *dialog_new(const struct dialog_params *p, uint64_t now_ms)
 	d->to_domain = strdup(p->to_domain);
 	d->local_domain = dup_or_null(p->local_domain);
 	d->server_ip = dup_or_null(p->server_ip);
+	d->server_host = dup_or_null(p->server_host);
 	d->p.ehlo_name = d->ehlo_name;
 	d->p.tests = NULL;
 	d->tr = transcript_new(0);
@@ -900,8 +914,9 @@ struct dialog *dialog_new(const struct dialog_params *p, uint64_t now_ms)
 	d->slots = p->ntests ? calloc(p->ntests, sizeof(*d->slots)) : NULL;
 	d->res = p->ntests ? calloc(p->ntests, sizeof(*d->res)) : NULL;
 	if (!d->ehlo_name || !d->from_local || !d->to_local || !d->to_domain || !d->tr ||
-	    !d->parser || (p->ntests && (!d->slots || !d->res)) || (p->local_domain && !d->local_domain) ||
-	    (p->server_ip && !d->server_ip)) {
+	    !d->parser || (p->ntests && (!d->slots || !d->res)) ||
+	    (p->local_domain && !d->local_domain) || (p->server_ip && !d->server_ip) ||
+	    (p->server_host && !d->server_host)) {
 		dialog_free(&d);
 		return NULL;
 	}
@@ -941,6 +956,7 @@ void dialog_free(struct dialog **dp)
 	free(d->to_domain);
 	free(d->local_domain);
 	free(d->server_ip);
+	free(d->server_host);
 	free(d->server_name);
 	free(d->banner);
 	free(d->out);
@@ -1032,11 +1048,12 @@ static void after_session(struct dialog *d, uint64_t now)
 		return;
 	}
 	if (d->sessions >= d->p.max_sessions || d->fruitless >= 2) {
-		int e = transcript_addf(d->tr, now, TR_ERROR, false,
-		                        d->fruitless >= 2 ? "Giving up: two sessions in a row decided "
-		                                            "no test"
-		                                          : "Giving up: session limit (%u) reached",
-		                        d->p.max_sessions);
+		int e =
+		    transcript_addf(d->tr, now, TR_ERROR, false,
+		                    d->fruitless >= 2 ? "Giving up: two sessions in a row decided "
+		                                        "no test"
+		                                      : "Giving up: session limit (%u) reached",
+		                    d->p.max_sessions);
 		slot_fail_rest(d, TO_ERROR,
 		               d->fruitless >= 2 ? "server ended the sessions before the test ran"
 		                                 : "session limit reached",
@@ -1055,7 +1072,8 @@ static void after_session(struct dialog *d, uint64_t now)
 		   d->p.retry_after_ms / 1000);
 	} else if (d->abort_delay && d->wake_at < now + d->p.reconnect_ms) {
 		d->wake_at = now + d->p.reconnect_ms;
-		ev(d, now, TR_EVENT, "Reconnecting in %u ms for %zu test(s)", d->p.reconnect_ms, pending);
+		ev(d, now, TR_EVENT, "Reconnecting in %u ms for %zu test(s)", d->p.reconnect_ms,
+		   pending);
 	} else {
 		ev(d, now, TR_EVENT, "New session for %zu remaining test(s)", pending);
 	}
@@ -1124,8 +1142,8 @@ int dialog_feed(struct dialog *d, uint64_t now_ms, const char *buf, size_t len)
 		/* STARTTLS accepted: the rest of buf is plaintext injected before
 		 * TLS; drop it (RFC 3207 5). */
 		if (d->state == ST_TLS && i < len) {
-			ev(d, now_ms, TR_ERROR, "Discarded %zu bytes received after the STARTTLS reply",
-			   len - i);
+			ev(d, now_ms, TR_ERROR,
+			   "Discarded %zu bytes received after the STARTTLS reply", len - i);
 			return 0;
 		}
 	}
@@ -1157,10 +1175,12 @@ void dialog_tls_done(struct dialog *d, uint64_t now_ms, const struct dialog_tls_
 	d->tls = *info;
 	d->have_tls = true;
 	d->tls_active = true;
-	ev(d, now_ms, TR_EVENT, "TLS started: %s %s; subject %s; issuer %s; expires %s; chain %s; name %s%s%s",
+	ev(d, now_ms, TR_EVENT,
+	   "TLS started: %s %s; subject %s; issuer %s; expires %s; chain %s; name %s%s%s",
 	   info->protocol, info->cipher, info->subject, info->issuer, info->not_after,
-	   info->chain_ok ? "verified" : "not verified", info->name_ok ? "matches" : "does not match",
-	   info->verify_error[0] ? "; " : "", info->verify_error);
+	   info->chain_ok ? "verified" : "not verified",
+	   info->name_ok ? "matches" : "does not match", info->verify_error[0] ? "; " : "",
+	   info->verify_error);
 	if (d->state == ST_TLS)
 		send_ehlo(d, now_ms); /* RFC 3207 4.2: forget what was said before */
 }
@@ -1211,8 +1231,9 @@ void dialog_timeout(struct dialog *d, uint64_t now_ms)
 		session_abort(d, now_ms);
 		return;
 	default:
-		e = transcript_addf(d->tr, now_ms, TR_ERROR, d->tls_active, "Timeout in %s after %u s",
-		                    state_names[d->state], state_timeout(d, d->state) / 1000);
+		e = transcript_addf(d->tr, now_ms, TR_ERROR, d->tls_active,
+		                    "Timeout in %s after %u s", state_names[d->state],
+		                    state_timeout(d, d->state) / 1000);
 		if (d->state == ST_TLS && d->p.tls == DLG_TLS_AUTO) {
 			d->tls_broken = true;
 		} else if (d->state != ST_TESTS && d->state != ST_DATA && d->state != ST_DATA_END) {
@@ -1294,8 +1315,8 @@ static void compute_verdict(const struct dialog *cd)
 		for (size_t i = 0; i < d->nslots; i++) {
 			const struct dialog_test_result *r = d->slots[i].r;
 			bool counts = open ? r->outcome == TO_ACCEPTED
-			                   : (r->outcome == TO_REJECTED || r->outcome == TO_TEMPFAIL ||
-			                      r->outcome == TO_ERROR);
+			                   : (r->outcome == TO_REJECTED ||
+			                      r->outcome == TO_TEMPFAIL || r->outcome == TO_ERROR);
 
 			if (!counts || r->evidence < 0)
 				continue;
@@ -1317,12 +1338,14 @@ static void compute_verdict(const struct dialog *cd)
 		else if (d->verdict == DV_CLOSED)
 			snprintf(d->reason, sizeof(d->reason), "every relay test rejected");
 		else if (d->verdict == DV_AUTH_REQUIRED)
-			snprintf(d->reason, sizeof(d->reason), "relay tests refused: authentication required");
+			snprintf(d->reason, sizeof(d->reason),
+			         "relay tests refused: authentication required");
 		else if (d->verdict == DV_TLS_REQUIRED)
-			snprintf(d->reason, sizeof(d->reason), "relay tests refused: STARTTLS required");
+			snprintf(d->reason, sizeof(d->reason),
+			         "relay tests refused: STARTTLS required");
 		else if (d->verdict == DV_TEMPFAIL)
-			snprintf(d->reason, sizeof(d->reason), "%u test(s) got 4xx even after retry",
-			         t.outcome[TO_TEMPFAIL]);
+			snprintf(d->reason, sizeof(d->reason),
+			         "%u test(s) got 4xx even after retry", t.outcome[TO_TEMPFAIL]);
 		else if (d->verdict == DV_ERROR && t.outcome[TO_ERROR])
 			snprintf(d->reason, sizeof(d->reason), "%u test(s) could not be completed",
 			         t.outcome[TO_ERROR]);

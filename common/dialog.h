@@ -33,20 +33,23 @@ struct dialog_params {
 	const char *local_domain; /* L when known (--local-domain, MX query); NULL
 	                             to derive it from the server's name */
 	const char *server_ip;    /* textual address, for the {IP} literal */
+	const char *server_host;  /* the name the target was reached by (MX host or
+	                             the name given), used for {S} when the server
+	                             names itself no usable way; NULL for addresses */
 	const size_t *tests;      /* catalogue indices (copied) */
 	size_t ntests;
 	enum dialog_tls_policy tls;
-	bool send_data;           /* DATA after an accepted RCPT, judge end of DATA */
-	unsigned session_errors;  /* 4xx/5xx replies allowed per session before the
-	                             rest goes to a new session (default 8: Postfix
-	                             slows down at 10, drops at 20) */
-	unsigned max_sessions;    /* default 8, at most RP_SESSIONS_MAX */
-	unsigned retry_after_ms;  /* wait before retrying 4xx tests (default 60 s) */
-	unsigned reconnect_ms;    /* wait before reconnecting after 421/drop (default 2 s) */
-	unsigned connect_ms;      /* TCP connect (+implicit TLS) timeout (default 30 s) */
-	unsigned banner_ms;       /* greeting, tarpit patience (default 60 s) */
-	unsigned command_ms;      /* each command reply (default 60 s) */
-	unsigned data_ms;         /* end of DATA reply (default 120 s) */
+	bool send_data;          /* DATA after an accepted RCPT, judge end of DATA */
+	unsigned session_errors; /* 4xx/5xx replies allowed per session before the
+	                            rest goes to a new session (default 8: Postfix
+	                            slows down at 10, drops at 20) */
+	unsigned max_sessions;   /* default 8, at most RP_SESSIONS_MAX */
+	unsigned retry_after_ms; /* wait before retrying 4xx tests (default 60 s) */
+	unsigned reconnect_ms;   /* wait before reconnecting after 421/drop (default 2 s) */
+	unsigned connect_ms;     /* TCP connect (+implicit TLS) timeout (default 30 s) */
+	unsigned banner_ms;      /* greeting, tarpit patience (default 60 s) */
+	unsigned command_ms;     /* each command reply (default 60 s) */
+	unsigned data_ms;        /* end of DATA reply (default 120 s) */
 };
 /* Fill p with the defaults above (strings NULL, tests none). */
 void dialog_params_defaults(struct dialog_params *p);
@@ -68,7 +71,7 @@ const char *dialog_action_name(enum dialog_action a);
 
 /* Facts of the TLS session, filled by the driver. */
 struct dialog_tls_info {
-	char protocol[16];  /* "TLSv1.3" */
+	char protocol[16]; /* "TLSv1.3" */
 	char cipher[64];
 	char subject[256];
 	char issuer[256];
@@ -79,16 +82,16 @@ struct dialog_tls_info {
 };
 
 struct dialog_test_result {
-	size_t test;              /* catalogue index */
+	size_t test; /* catalogue index */
 	enum test_outcome outcome;
 	enum reject_class rclass; /* for TO_REJECTED / TO_TEMPFAIL */
 	int code;                 /* deciding reply code, 0 when none */
 	char esc[16];             /* its enhanced status code */
 	const char *mail_from;    /* expanded, without <>; NULL when not built */
 	const char *rcpt_to;
-	const char *reason;       /* for not-run / error: static text */
-	int evidence;             /* transcript index of the deciding line, -1 none */
-	unsigned attempts;        /* times the test was sent */
+	const char *reason; /* for not-run / error: static text */
+	int evidence;       /* transcript index of the deciding line, -1 none */
+	unsigned attempts;  /* times the test was sent */
 };
 
 struct dialog;

@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #define HIGH RT_CONF_HIGH
-#define MED RT_CONF_MEDIUM
+#define MED  RT_CONF_MEDIUM
 
 static const struct relay_test_def catalogue[] = {
     {"null-sender", "", "{T}@{D}", HIGH,
@@ -36,21 +36,22 @@ static const struct relay_test_def catalogue[] = {
      "the percent hack through the server's mail domain is accepted"},
     {"quoted-recipient", "{F}@{IP}", "\"{T}@{D}\"", MED,
      "a quoted external address is accepted; it relays when the server unquotes it"},
-    {"quoted-percent", "{F}@{IP}", "\"{T}%{D}\"", MED,
-     "a quoted percent-hack address is accepted"},
+    {"quoted-percent", "{F}@{IP}", "\"{T}%{D}\"", MED, "a quoted percent-hack address is accepted"},
     {"double-at-ip", "{F}@{IP}", "{T}@{D}@{IP}", MED,
      "an address with two @ through the address literal is accepted"},
     {"quoted-at-ip", "{F}@{IP}", "\"{T}@{D}\"@{IP}", MED,
      "a quoted external address at the address literal is accepted"},
     {"double-at-name", "{F}@{IP}", "{T}@{D}@{S}", MED,
      "an address with two @ through the server name is accepted"},
-    {"trailing-at", "{F}@{IP}", "{T}@{D}@", MED, "an external address with a trailing @ is accepted"},
+    {"trailing-at", "{F}@{IP}", "{T}@{D}@", MED,
+     "an external address with a trailing @ is accepted"},
     {"source-route-ip", "{F}@{IP}", "@{IP}:{T}@{D}", HIGH,
      "a source route through the address literal to an external address is accepted (RFC 5321 "
      "says to ignore the route: the mail goes to the external address)"},
     {"source-route-name", "{F}@{IP}", "@{S}:{T}@{D}", HIGH,
      "a source route through the server name to an external address is accepted"},
-    {"bang-path", "{F}@{IP}", "{D}!{T}", MED, "a UUCP bang path to the external domain is accepted"},
+    {"bang-path", "{F}@{IP}", "{D}!{T}", MED,
+     "a UUCP bang path to the external domain is accepted"},
     {"bang-path-ip", "{F}@{IP}", "{D}!{T}@{IP}", MED,
      "a UUCP bang path at the address literal is accepted"},
     {"bang-path-name", "{F}@{IP}", "{D}!{T}@{S}", MED,
@@ -128,7 +129,8 @@ static int mark_list(const char *list, bool *mark, bool allow_sets, char *bad, s
 
 			if (found)
 				mark[idx] = true;
-			for (size_t s = 0; !found && allow_sets && s < sizeof(sets) / sizeof(sets[0]); s++) {
+			for (size_t s = 0;
+			     !found && allow_sets && s < sizeof(sets) / sizeof(sets[0]); s++) {
 				if (strcmp(sets[s].name, word) == 0) {
 					found = true;
 					if (mark_list(sets[s].ids, mark, false, bad, badlen) < 0)

@@ -20,7 +20,7 @@ struct relay_test_def {
 	const char *mail_tmpl; /* reverse-path template, without <> */
 	const char *rcpt_tmpl; /* forward-path template, without <> */
 	enum rt_confidence conf;
-	const char *meaning;   /* one sentence: what a 2xx to RCPT shows */
+	const char *meaning; /* one sentence: what a 2xx to RCPT shows */
 };
 
 /* Template placeholders: {F} sender local part, {T} recipient local part,

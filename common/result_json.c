@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "limits.h"
+#include "rp_limits.h"
 
 void result_iso8601(uint64_t ms, char *buf, size_t buflen)
 {

@@ -9,14 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "limits.h"
+#include "rp_limits.h"
 
 struct target_spec {
 	char text[RP_TARGET_LINE_MAX]; /* as written (trimmed) */
 	char host[RP_DOMAIN_MAX + 1];  /* name or textual address, no brackets */
 	uint16_t port;                 /* the given port, or the default */
 	bool port_given;
-	int family;                    /* AF_INET / AF_INET6 for address literals, 0 for names */
+	int family; /* AF_INET / AF_INET6 for address literals, 0 for names */
 };
 
 /* Returns 0, or -1 with a message naming the problem in err. */

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "rp_limits.h"
 
 #define TRUNC_TEXT    "transcript truncated"
 #define ARENA_INITIAL 1024

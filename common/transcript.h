@@ -22,7 +22,7 @@ enum tr_dir {
 };
 
 struct tr_entry {
-	uint64_t t_ms;    /* wall clock, ms since the Unix epoch */
+	uint64_t t_ms; /* wall clock, ms since the Unix epoch */
 	enum tr_dir dir;
 	bool tls;
 	const char *text; /* NUL-terminated, printable ASCII only; owned by the transcript */

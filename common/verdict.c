@@ -5,17 +5,18 @@
 
 #include <string.h>
 
-static const char *const outcome_names[] = {"not-run", "accepted", "rejected", "tempfail",
-                                            "error"};
+static const char *const outcome_names[] = {"not-run", "accepted", "rejected", "tempfail", "error"};
 _Static_assert(sizeof(outcome_names) / sizeof(outcome_names[0]) == TO_COUNT, "outcome names");
 
-static const char *const rclass_names[] = {"none", "relay-denied", "sender-rejected",
+static const char *const rclass_names[] = {"none",          "relay-denied", "sender-rejected",
                                            "auth-required", "tls-required", "policy"};
 _Static_assert(sizeof(rclass_names) / sizeof(rclass_names[0]) == RC_COUNT, "reject class names");
 
 static const char *const verdict_names[] = {
-    "open-confirmed", "open",     "accepted-not-delivered", "closed",      "auth-required",
-    "tls-required",   "tempfail", "blocked",                "unreachable", "error"};
+    "open-confirmed", "open",          "accepted-not-delivered",
+    "closed",         "auth-required", "tls-required",
+    "tempfail",       "blocked",       "unreachable",
+    "error"};
 _Static_assert(sizeof(verdict_names) / sizeof(verdict_names[0]) == DV_COUNT, "verdict names");
 
 const char *test_outcome_name(enum test_outcome o)

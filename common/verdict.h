@@ -30,16 +30,16 @@ enum reject_class {
 };
 
 enum dialog_verdict {
-	DV_OPEN_CONFIRMED = 0,      /* a test message reached the canary */
-	DV_OPEN,                    /* at least one relay test accepted */
-	DV_ACCEPTED_NOT_DELIVERED,  /* accepted through DATA, the canary never saw it */
-	DV_CLOSED,                  /* every relay test that ran was rejected */
-	DV_AUTH_REQUIRED,           /* rejected: AUTH needed */
-	DV_TLS_REQUIRED,            /* rejected: TLS needed and not had */
-	DV_TEMPFAIL,                /* 4xx throughout, even after retry */
-	DV_BLOCKED,                 /* refused at connect or greeting (554 banner) */
-	DV_UNREACHABLE,             /* no TCP connection */
-	DV_ERROR,                   /* protocol violation, TLS failure, garbage */
+	DV_OPEN_CONFIRMED = 0,     /* a test message reached the canary */
+	DV_OPEN,                   /* at least one relay test accepted */
+	DV_ACCEPTED_NOT_DELIVERED, /* accepted through DATA, the canary never saw it */
+	DV_CLOSED,                 /* every relay test that ran was rejected */
+	DV_AUTH_REQUIRED,          /* rejected: AUTH needed */
+	DV_TLS_REQUIRED,           /* rejected: TLS needed and not had */
+	DV_TEMPFAIL,               /* 4xx throughout, even after retry */
+	DV_BLOCKED,                /* refused at connect or greeting (554 banner) */
+	DV_UNREACHABLE,            /* no TCP connection */
+	DV_ERROR,                  /* protocol violation, TLS failure, garbage */
 	DV_COUNT
 };
 

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "dialog.h"
-#include "limits.h"
 #include "relay_tests.h"
+#include "rp_limits.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -123,7 +123,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (transcript_get(t, i, &e) < 0 || strlen(e.text) != e.len)
 				abort();
 			for (size_t k = 0; k < e.len; k++)
-				if ((unsigned char)e.text[k] < 0x20 || (unsigned char)e.text[k] > 0x7e)
+				if ((unsigned char)e.text[k] < 0x20 ||
+				    (unsigned char)e.text[k] > 0x7e)
 					abort();
 		}
 	}

@@ -68,8 +68,8 @@ static void run_script(struct run *r, const char *const *script)
 			continue;
 		}
 		if (st == NULL)
-			fail_msg("script ended; dialog wants %s, output \"%.*s\"", dialog_action_name(a),
-			         (int)olen, out ? out : "");
+			fail_msg("script ended; dialog wants %s, output \"%.*s\"",
+			         dialog_action_name(a), (int)olen, out ? out : "");
 		r->now += 10;
 		switch (a) {
 		case DLG_ACT_CONNECT:
@@ -104,15 +104,17 @@ static void run_script(struct run *r, const char *const *script)
 			if (olen > 0) {
 				size_t elen = strlen(st + 2);
 
-				if (st[0] == 'E' && (elen != olen || memcmp(out, st + 2, olen) != 0))
-					fail_msg("step %zu: expected \"%s\"\n     got \"%.*s\"", i, st + 2,
-					         (int)olen, out);
-				if (st[0] == 'P' && (olen < elen || memcmp(out, st + 2, elen) != 0))
-					fail_msg("step %zu: expected prefix \"%s\"\n     got \"%.*s\"", i,
+				if (st[0] == 'E' &&
+				    (elen != olen || memcmp(out, st + 2, olen) != 0))
+					fail_msg("step %zu: expected \"%s\"\n     got \"%.*s\"", i,
 					         st + 2, (int)olen, out);
+				if (st[0] == 'P' && (olen < elen || memcmp(out, st + 2, elen) != 0))
+					fail_msg(
+					    "step %zu: expected prefix \"%s\"\n     got \"%.*s\"",
+					    i, st + 2, (int)olen, out);
 				if (st[0] != 'E' && st[0] != 'P')
-					fail_msg("step %zu \"%s\": client has output \"%.*s\"", i, st,
-					         (int)olen, out);
+					fail_msg("step %zu \"%s\": client has output \"%.*s\"", i,
+					         st, (int)olen, out);
 				r->writes++;
 				dialog_output_consume(r->d, olen);
 			} else if (st[0] == 'S') {
@@ -170,12 +172,12 @@ static struct dialog *new_dialog(const char *tests, void (*tweak)(struct dialog_
 	return d;
 }
 
-#define BANNER "S 220 mx.example.com ESMTP Postfix\r\n"
-#define EHLO "E EHLO probe.example.org\r\n"
-#define EHLO_PIPE "S 250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n"
+#define BANNER     "S 220 mx.example.com ESMTP Postfix\r\n"
+#define EHLO       "E EHLO probe.example.org\r\n"
+#define EHLO_PIPE  "S 250-mx.example.com\r\n250-PIPELINING\r\n250-SIZE 10240000\r\n250 8BITMIME\r\n"
 #define EHLO_PLAIN "S 250-mx.example.com\r\n250 SIZE 10240000\r\n"
-#define TWO_TESTS "null-sender,external-sender"
-#define BATCH2                                                                                    \
+#define TWO_TESTS  "null-sender,external-sender"
+#define BATCH2                                                                                     \
 	"E MAIL FROM:<>\r\nRCPT TO:<relaytest@example.net>\r\nRSET\r\n"                            \
 	"MAIL FROM:<relayprobe@example.net>\r\nRCPT TO:<relaytest@example.net>\r\nQUIT\r\n"
 
@@ -184,7 +186,11 @@ static void test_closed_postfix(void **state)
 	struct dialog *d = new_dialog(TWO_TESTS, NULL);
 	struct run r = {d, T0, 0, 0};
 	const char *script[] = {
-	    "C", BANNER, EHLO, EHLO_PIPE, BATCH2,
+	    "C",
+	    BANNER,
+	    EHLO,
+	    EHLO_PIPE,
+	    BATCH2,
 	    "S 250 2.1.0 Ok\r\n554 5.7.1 <relaytest@example.net>: Relay access denied\r\n"
 	    "250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n554 5.7.1 <relaytest@example.net>: Relay access "
 	    "denied\r\n221 2.0.0 Bye\r\n",
@@ -216,7 +222,11 @@ static void test_open(void **state)
 {
 	struct dialog *d = new_dialog(TWO_TESTS, NULL);
 	struct run r = {d, T0, 0, 0};
-	const char *script[] = {"C", BANNER, EHLO, EHLO_PIPE, BATCH2,
+	const char *script[] = {"C",
+	                        BANNER,
+	                        EHLO,
+	                        EHLO_PIPE,
+	                        BATCH2,
 	                        "S 250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n"
 	                        "250 2.1.5 Ok\r\n221 2.0.0 Bye\r\n",
 	                        NULL};
@@ -314,13 +324,14 @@ static void test_421_then_reconnect(void **state)
 {
 	struct dialog *d = new_dialog(TWO_TESTS, NULL);
 	struct run r = {d, T0, 0, 0};
-	const char *script[] = {"C", BANNER, EHLO, EHLO_PIPE, BATCH2,
-	                        "S 250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n421 4.3.2 Service shutting down\r\n",
-	                        /* the dialog closes; a new session follows */
-	                        "C", BANNER, EHLO, EHLO_PIPE,
-	                        "E MAIL FROM:<relayprobe@example.net>\r\nRCPT "
-	                        "TO:<relaytest@example.net>\r\nQUIT\r\n",
-	                        "S 250 2.1.0 Ok\r\n554 5.7.1 Relay access denied\r\n221 Bye\r\n", NULL};
+	const char *script[] = {
+	    "C", BANNER, EHLO, EHLO_PIPE, BATCH2,
+	    "S 250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n421 4.3.2 Service shutting down\r\n",
+	    /* the dialog closes; a new session follows */
+	    "C", BANNER, EHLO, EHLO_PIPE,
+	    "E MAIL FROM:<relayprobe@example.net>\r\nRCPT "
+	    "TO:<relaytest@example.net>\r\nQUIT\r\n",
+	    "S 250 2.1.0 Ok\r\n554 5.7.1 Relay access denied\r\n221 Bye\r\n", NULL};
 	uint64_t before;
 
 	run_script(&r, script);
@@ -346,11 +357,19 @@ static void test_greylisting_retry(void **state)
 	struct dialog *d = new_dialog(TWO_TESTS, greylist_tweak);
 	struct run r = {d, T0, 0, 0};
 	const char *script[] = {
-	    "C", BANNER, EHLO, EHLO_PIPE, BATCH2,
+	    "C",
+	    BANNER,
+	    EHLO,
+	    EHLO_PIPE,
+	    BATCH2,
 	    "S 250 2.1.0 Ok\r\n450 4.2.0 <relaytest@example.net>: Recipient address rejected: "
 	    "Greylisted, see http://postgrey.schweikert.ch/help/example.net.html\r\n250 2.0.0 "
 	    "Ok\r\n250 2.1.0 Ok\r\n450 4.2.0 Greylisted\r\n221 Bye\r\n",
-	    "C", BANNER, EHLO, EHLO_PIPE, BATCH2,
+	    "C",
+	    BANNER,
+	    EHLO,
+	    EHLO_PIPE,
+	    BATCH2,
 	    "S 250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n221 "
 	    "Bye\r\n",
 	    NULL};
@@ -370,10 +389,10 @@ static void test_greylisting_twice_is_tempfail(void **state)
 	struct run r = {d, T0, 0, 0};
 	const char *b1 =
 	    "E MAIL FROM:<relayprobe@example.net>\r\nRCPT TO:<relaytest@example.net>\r\nQUIT\r\n";
-	const char *script[] = {"C", BANNER, EHLO, EHLO_PIPE, b1,
-	                        "S 250 Ok\r\n451 4.7.1 Greylisted\r\n221 Bye\r\n",
-	                        "C", BANNER, EHLO, EHLO_PIPE, b1,
-	                        "S 250 Ok\r\n451 4.7.1 Greylisted\r\n221 Bye\r\n", NULL};
+	const char *script[] = {
+	    "C", BANNER, EHLO, EHLO_PIPE, b1, "S 250 Ok\r\n451 4.7.1 Greylisted\r\n221 Bye\r\n",
+	    "C", BANNER, EHLO, EHLO_PIPE, b1, "S 250 Ok\r\n451 4.7.1 Greylisted\r\n221 Bye\r\n",
+	    NULL};
 
 	run_script(&r, script);
 	assert_int_equal(result(d, "external-sender")->outcome, TO_TEMPFAIL);
@@ -391,8 +410,11 @@ static void test_starttls_required(void **state)
 	struct dialog *d = new_dialog(TWO_TESTS, tls_off);
 	struct run r = {d, T0, 0, 0};
 	const char *script[] = {
-	    "C", BANNER, EHLO,
-	    "S 250-mx.example.com\r\n250-PIPELINING\r\n250 STARTTLS\r\n", BATCH2,
+	    "C",
+	    BANNER,
+	    EHLO,
+	    "S 250-mx.example.com\r\n250-PIPELINING\r\n250 STARTTLS\r\n",
+	    BATCH2,
 	    "S 530 5.7.0 Must issue a STARTTLS command first\r\n503 5.5.1 Error: need MAIL "
 	    "command\r\n250 2.0.0 Ok\r\n530 5.7.0 Must issue a STARTTLS command first\r\n503 5.5.1 "
 	    "Error: need MAIL command\r\n221 Bye\r\n",
@@ -409,7 +431,11 @@ static void test_auth_required(void **state)
 	struct dialog *d = new_dialog(TWO_TESTS, NULL);
 	struct run r = {d, T0, 0, 0};
 	const char *script[] = {
-	    "C", BANNER, EHLO, EHLO_PIPE, BATCH2,
+	    "C",
+	    BANNER,
+	    EHLO,
+	    EHLO_PIPE,
+	    BATCH2,
 	    "S 250 2.1.0 Ok\r\n530 5.7.1 Authentication required\r\n250 Ok\r\n250 Ok\r\n530 5.7.1 "
 	    "Authentication required\r\n221 Bye\r\n",
 	    NULL};
@@ -430,11 +456,18 @@ static void test_rejected_at_end_of_data(void **state)
 	struct dialog *d = new_dialog("external-sender", data_on);
 	struct run r = {d, T0, 0, 0};
 	const char *script[] = {
-	    "C", BANNER, EHLO, EHLO_PIPE,
+	    "C",
+	    BANNER,
+	    EHLO,
+	    EHLO_PIPE,
 	    "E MAIL FROM:<relayprobe@example.net>\r\nRCPT TO:<relaytest@example.net>\r\n",
-	    "S 250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n", "E DATA\r\n",
-	    "S 354 End data with <CR><LF>.<CR><LF>\r\n", "P From: <relayprobe@example.net>\r\n",
-	    "S 550 5.7.1 Message rejected: relaying denied\r\n", "E QUIT\r\n", "S 221 Bye\r\n",
+	    "S 250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n",
+	    "E DATA\r\n",
+	    "S 354 End data with <CR><LF>.<CR><LF>\r\n",
+	    "P From: <relayprobe@example.net>\r\n",
+	    "S 550 5.7.1 Message rejected: relaying denied\r\n",
+	    "E QUIT\r\n",
+	    "S 221 Bye\r\n",
 	    NULL};
 
 	run_script(&r, script);
@@ -448,12 +481,23 @@ static void test_accepted_through_data(void **state)
 {
 	struct dialog *d = new_dialog("external-sender", data_on);
 	struct run r = {d, T0, 0, 0};
-	const char *script[] = {
-	    "C", BANNER, EHLO, EHLO_PLAIN, "E MAIL FROM:<relayprobe@example.net>\r\n", "S 250 Ok\r\n",
-	    "E RCPT TO:<relaytest@example.net>\r\n", "S 250 Ok\r\n", "E DATA\r\n", "S 354 Go\r\n",
-	    "P From: <relayprobe@example.net>\r\nTo: <relaytest@example.net>\r\nSubject: relayprobe "
-	    "open relay test external-sender\r\n",
-	    "S 250 2.0.0 Ok: queued as 4Xyz\r\n", "E QUIT\r\n", "S 221 Bye\r\n", NULL};
+	const char *script[] = {"C",
+	                        BANNER,
+	                        EHLO,
+	                        EHLO_PLAIN,
+	                        "E MAIL FROM:<relayprobe@example.net>\r\n",
+	                        "S 250 Ok\r\n",
+	                        "E RCPT TO:<relaytest@example.net>\r\n",
+	                        "S 250 Ok\r\n",
+	                        "E DATA\r\n",
+	                        "S 354 Go\r\n",
+	                        "P From: <relayprobe@example.net>\r\nTo: "
+	                        "<relaytest@example.net>\r\nSubject: relayprobe "
+	                        "open relay test external-sender\r\n",
+	                        "S 250 2.0.0 Ok: queued as 4Xyz\r\n",
+	                        "E QUIT\r\n",
+	                        "S 221 Bye\r\n",
+	                        NULL};
 	size_t ne;
 	const int *ev;
 
@@ -655,14 +699,14 @@ static void test_tls_failure_auto_falls_back(void **state)
 {
 	struct dialog *d = new_dialog("external-sender", NULL);
 	struct run r = {d, T0, 0, 0};
-	const char *script[] = {
-	    "C", BANNER, EHLO, "S 250-mx.example.com\r\n250 STARTTLS\r\n", "E STARTTLS\r\n",
-	    "S 220 Ready\r\n", "F TLS handshake failed: wrong version number",
-	    /* a new plain session, without STARTTLS */
-	    "C", BANNER, EHLO, "S 250-mx.example.com\r\n250 STARTTLS\r\n",
-	    "E MAIL FROM:<relayprobe@example.net>\r\n", "S 250 Ok\r\n",
-	    "E RCPT TO:<relaytest@example.net>\r\n", "S 554 no\r\n", "E QUIT\r\n", "S 221 Bye\r\n",
-	    NULL};
+	const char *script[] = {"C", BANNER, EHLO, "S 250-mx.example.com\r\n250 STARTTLS\r\n",
+	                        "E STARTTLS\r\n", "S 220 Ready\r\n",
+	                        "F TLS handshake failed: wrong version number",
+	                        /* a new plain session, without STARTTLS */
+	                        "C", BANNER, EHLO, "S 250-mx.example.com\r\n250 STARTTLS\r\n",
+	                        "E MAIL FROM:<relayprobe@example.net>\r\n", "S 250 Ok\r\n",
+	                        "E RCPT TO:<relaytest@example.net>\r\n", "S 554 no\r\n",
+	                        "E QUIT\r\n", "S 221 Bye\r\n", NULL};
 
 	run_script(&r, script);
 	assert_int_equal(dialog_sessions(d), 2);
@@ -737,10 +781,10 @@ static void serve(struct run *r, struct rules *ru)
 			assert_non_null(nl);
 			cmds++;
 			if (strncmp(p, "EHLO", 4) == 0) {
-				rl += (size_t)snprintf(reply + rl, sizeof(reply) - rl, "%s",
-				                       ru->pipelining
-				                           ? "250-mx.example.com\r\n250 PIPELINING\r\n"
-				                           : "250 mx.example.com\r\n");
+				rl += (size_t)snprintf(
+				    reply + rl, sizeof(reply) - rl, "%s",
+				    ru->pipelining ? "250-mx.example.com\r\n250 PIPELINING\r\n"
+				                   : "250 mx.example.com\r\n");
 				p = nl + 1;
 				continue;
 			}
@@ -754,10 +798,11 @@ static void serve(struct run *r, struct rules *ru)
 			if (code >= 400)
 				ru->errors++;
 			rl += (size_t)snprintf(reply + rl, sizeof(reply) - rl, "%d x\r\n", code);
-			if (ru->drop_after_errors && ru->errors >= (unsigned)ru->drop_after_errors &&
-			    code >= 400) {
-				rl += (size_t)snprintf(reply + rl, sizeof(reply) - rl,
-				                       "421 4.7.0 mx.example.com Error: too many errors\r\n");
+			if (ru->drop_after_errors &&
+			    ru->errors >= (unsigned)ru->drop_after_errors && code >= 400) {
+				rl += (size_t)snprintf(
+				    reply + rl, sizeof(reply) - rl,
+				    "421 4.7.0 mx.example.com Error: too many errors\r\n");
 				drop = true;
 				break;
 			}
@@ -882,10 +927,14 @@ static void test_ipv6_literal(void **state)
 	size_t idx[RP_TESTS_MAX];
 	struct dialog *d;
 	struct run r = {NULL, T0, 0, 0};
-	const char *script[] = {
-	    "C", BANNER, EHLO, EHLO_PIPE,
-	    "E MAIL FROM:<relayprobe@[IPv6:2001:db8::25]>\r\nRCPT TO:<relaytest@example.net>\r\nQUIT\r\n",
-	    "S 250 Ok\r\n554 no\r\n221 Bye\r\n", NULL};
+	const char *script[] = {"C",
+	                        BANNER,
+	                        EHLO,
+	                        EHLO_PIPE,
+	                        "E MAIL FROM:<relayprobe@[IPv6:2001:db8::25]>\r\nRCPT "
+	                        "TO:<relaytest@example.net>\r\nQUIT\r\n",
+	                        "S 250 Ok\r\n554 no\r\n221 Bye\r\n",
+	                        NULL};
 
 	setup_params(&p, idx, "ip-literal-sender");
 	p.server_ip = "2001:db8::25";

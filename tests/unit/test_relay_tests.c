@@ -9,12 +9,15 @@
 
 #include <cmocka.h>
 
-#include "limits.h"
 #include "relay_tests.h"
+#include "rp_limits.h"
 
-static const struct rt_params P = {
-    .F = "f", .T = "t", .D = "ext.example", .S = "mx.example.com", .L = "example.com",
-    .IP = "[192.0.2.1]"};
+static const struct rt_params P = {.F = "f",
+                                   .T = "t",
+                                   .D = "ext.example",
+                                   .S = "mx.example.com",
+                                   .L = "example.com",
+                                   .IP = "[192.0.2.1]"};
 
 static void expect(const char *id, const char *mail, const char *rcpt)
 {
@@ -128,9 +131,8 @@ static void test_select(void **state)
 	                 0);
 	assert_int_equal(n, 4);
 	assert_int_equal(idx[0], (size_t)relay_test_index("null-sender"));
-	assert_int_equal(relay_tests_select("null-sender,bogus", idx, RP_TESTS_MAX, &n, err,
-	                                    sizeof(err)),
-	                 -1);
+	assert_int_equal(
+	    relay_tests_select("null-sender,bogus", idx, RP_TESTS_MAX, &n, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "\"bogus\""));
 	assert_int_equal(relay_tests_select("", idx, RP_TESTS_MAX, &n, err, sizeof(err)), -1);
 	assert_int_equal(relay_tests_select("a,,b", idx, RP_TESTS_MAX, &n, err, sizeof(err)), -1);
@@ -152,9 +154,12 @@ static void test_sets_name_real_tests(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_design_catalogue), cmocka_unit_test(test_ids_unique_and_described),
-	    cmocka_unit_test(test_unknown_parameters), cmocka_unit_test(test_expand_bounded),
-	    cmocka_unit_test(test_select), cmocka_unit_test(test_sets_name_real_tests),
+	    cmocka_unit_test(test_design_catalogue),
+	    cmocka_unit_test(test_ids_unique_and_described),
+	    cmocka_unit_test(test_unknown_parameters),
+	    cmocka_unit_test(test_expand_bounded),
+	    cmocka_unit_test(test_select),
+	    cmocka_unit_test(test_sets_name_real_tests),
 	};
 
 	return cmocka_run_group_tests_name("relay_tests", tests, NULL, NULL);

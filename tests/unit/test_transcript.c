@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "limits.h"
+#include "rp_limits.h"
 #include "transcript.h"
 
 #define T0 1700000000000ULL

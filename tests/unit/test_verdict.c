@@ -34,11 +34,10 @@ static void test_classify_real_replies(void **state)
 	                 RC_RELAY_DENIED);
 	assert_int_equal(cls("530 5.7.0 Must issue a STARTTLS command first", true), RC_TLS);
 	assert_int_equal(cls("530 5.7.0 Authentication required", false), RC_AUTH);
-	assert_int_equal(
-	    cls("554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using "
-	        "zen.spamhaus.org",
-	        false),
-	    RC_POLICY);
+	assert_int_equal(cls("554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using "
+	                     "zen.spamhaus.org",
+	                     false),
+	                 RC_POLICY);
 	/* Exim */
 	assert_int_equal(cls("550 relay not permitted", false), RC_RELAY_DENIED);
 	assert_int_equal(cls("550 Authentication required", false), RC_AUTH);
@@ -54,9 +53,9 @@ static void test_classify_real_replies(void **state)
 	                 RC_RELAY_DENIED);
 	assert_int_equal(cls("550 Invalid recipient: <t@example.net>", false), RC_RELAY_DENIED);
 	/* MAIL FROM refused for other reasons */
-	assert_int_equal(cls("553 5.1.8 <f@bad.example>: Sender address rejected: Domain not found",
-	                     true),
-	                 RC_SENDER);
+	assert_int_equal(
+	    cls("553 5.1.8 <f@bad.example>: Sender address rejected: Domain not found", true),
+	    RC_SENDER);
 }
 
 static void test_names(void **state)
@@ -65,7 +64,8 @@ static void test_names(void **state)
 		assert_int_equal(dialog_verdict_from_name(dialog_verdict_name(v)), v);
 	assert_int_equal(dialog_verdict_from_name("bogus"), -1);
 	assert_string_equal(dialog_verdict_name(DV_OPEN), "open");
-	assert_string_equal(dialog_verdict_name(DV_ACCEPTED_NOT_DELIVERED), "accepted-not-delivered");
+	assert_string_equal(dialog_verdict_name(DV_ACCEPTED_NOT_DELIVERED),
+	                    "accepted-not-delivered");
 	assert_string_equal(test_outcome_name(TO_NOT_RUN), "not-run");
 	assert_string_equal(reject_class_name(RC_TLS), "tls-required");
 }

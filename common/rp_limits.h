@@ -1,8 +1,8 @@
 /* limits.h - every size and count limit relayprobe enforces, in one place.
  * Anything read from a socket, a file or a peer is bounded by one of these
  * before it is stored. Change a value here, never inline at a call site. */
-#ifndef RP_LIMITS_H
-#define RP_LIMITS_H
+#ifndef RP_RP_LIMITS_H
+#define RP_RP_LIMITS_H
 
 /* One SMTP reply line, without CRLF. RFC 5321 4.5.3.1.5 says 512 octets;
  * Postfix reads up to 2048 (line_length_limit); we accept as much. */
@@ -30,10 +30,10 @@
 /* Concurrent dialogs one engine drives. */
 #define RP_DIALOGS_MAX 100000
 /* Targets read from one --targets file, and one line of it. */
-#define RP_TARGETS_MAX 1000000
+#define RP_TARGETS_MAX     1000000
 #define RP_TARGET_LINE_MAX 1024
 /* MX hosts and addresses per host taken from DNS for one domain target. */
-#define RP_MX_MAX 16
+#define RP_MX_MAX             16
 #define RP_ADDRS_PER_HOST_MAX 16
 
 /* Engine: bytes read from one socket at a time (one buffer for all dialogs). */

@@ -1,0 +1,1120 @@
+/* test_engine.c - the engine with the real dialog against scripted SMTP
+ * servers and a fake DNS server, all in this process on loopback: verdicts
+ * (closed, open, refused, silent), politeness, rate and concurrency limits,
+ * STARTTLS and implicit TLS facts, source address, IPv6, MX resolution and
+ * stopping. Servers are threads; every socket is on 127.0.0.0/8 or ::1. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engine.h"
+
+/* ---- scripted SMTP servers ---- */
+
+#define CONN_LOG_MAX 64
+
+/* Counters shared by the servers of one test. */
+struct srv_group {
+	pthread_mutex_t mu;
+	int cur, max, total;
+	uint64_t t_accept[CONN_LOG_MAX], t_end[CONN_LOG_MAX];
+	char peer[64];
+};
+
+enum srv_mode { SRV_CLOSED, SRV_OPEN, SRV_SILENT };
+
+struct srv {
+	int lfd;
+	uint16_t port;
+	enum srv_mode mode;
+	SSL_CTX *tls;     /* offer STARTTLS with it (or implicit) */
+	bool implicit;    /* TLS from the first byte */
+	unsigned hold_ms; /* greet delay: makes sessions long enough to overlap */
+	struct srv_group *g;
+	pthread_t th;
+	atomic_int active;
+};
+
+struct conn {
+	struct srv *s;
+	int fd;
+	SSL *ssl;
+	char buf[4096];
+	size_t len;
+};
+
+static void group_init(struct srv_group *g)
+{
+	memset(g, 0, sizeof(*g));
+	pthread_mutex_init(&g->mu, NULL);
+}
+
+static int c_write(struct conn *c, const char *s)
+{
+	size_t n = strlen(s);
+	if (c->ssl)
+		return SSL_write(c->ssl, s, (int)n) == (int)n ? 0 : -1;
+	return send(c->fd, s, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
+}
+
+/* One line without CRLF into out; -1 at EOF or error. */
+static int c_line(struct conn *c, char *out, size_t outlen)
+{
+	for (;;) {
+		char *nl = memchr(c->buf, '\n', c->len);
+		if (nl) {
+			size_t l = (size_t)(nl - c->buf);
+			size_t k = l > 0 && c->buf[l - 1] == '\r' ? l - 1 : l;
+			if (k >= outlen)
+				k = outlen - 1;
+			memcpy(out, c->buf, k);
+			out[k] = '\0';
+			memmove(c->buf, nl + 1, c->len - l - 1);
+			c->len -= l + 1;
+			return 0;
+		}
+		if (c->len == sizeof(c->buf))
+			return -1;
+		ssize_t n = c->ssl
+		                ? SSL_read(c->ssl, c->buf + c->len, (int)(sizeof(c->buf) - c->len))
+		                : read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
+		if (n <= 0)
+			return -1;
+		c->len += (size_t)n;
+	}
+}
+
+static int c_tls(struct conn *c)
+{
+	c->ssl = SSL_new(c->s->tls);
+	if (!c->ssl)
+		return -1;
+	SSL_set_fd(c->ssl, c->fd);
+	c->len = 0;
+	return SSL_accept(c->ssl) == 1 ? 0 : -1;
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	struct srv *s = c->s;
+	struct srv_group *g = s->g;
+	char line[1024];
+	int idx;
+
+	pthread_mutex_lock(&g->mu);
+	idx = g->total++;
+	if (++g->cur > g->max)
+		g->max = g->cur;
+	if (idx < CONN_LOG_MAX)
+		g->t_accept[idx] = engine_now_ms();
+	pthread_mutex_unlock(&g->mu);
+
+	if (s->implicit && c_tls(c) < 0)
+		goto out;
+	if (s->mode == SRV_SILENT) {
+		while (read(c->fd, line, sizeof(line)) > 0)
+			;
+		goto out;
+	}
+	if (s->hold_ms)
+		usleep(s->hold_ms * 1000u);
+	if (c_write(c, "220 mx.test ESMTP scripted\r\n") < 0)
+		goto out;
+	while (c_line(c, line, sizeof(line)) == 0) {
+		const char *r;
+		if (strncasecmp(line, "EHLO", 4) == 0) {
+			r = s->tls && !c->ssl ? "250-mx.test\r\n250-PIPELINING\r\n250-"
+			                        "STARTTLS\r\n250 8BITMIME\r\n"
+			                      : "250-mx.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
+		} else if (strncasecmp(line, "HELO", 4) == 0) {
+			r = "250 mx.test\r\n";
+		} else if (strncasecmp(line, "STARTTLS", 8) == 0 && s->tls && !c->ssl) {
+			if (c_write(c, "220 2.0.0 Ready to start TLS\r\n") < 0 || c_tls(c) < 0)
+				goto out;
+			continue;
+		} else if (strncasecmp(line, "MAIL", 4) == 0) {
+			r = "250 2.1.0 Ok\r\n";
+		} else if (strncasecmp(line, "RCPT", 4) == 0) {
+			r = s->mode == SRV_OPEN
+			        ? "250 2.1.5 Ok\r\n"
+			        : "554 5.7.1 <relaytest@external.test>: Relay access denied\r\n";
+		} else if (strncasecmp(line, "RSET", 4) == 0) {
+			r = "250 2.0.0 Ok\r\n";
+		} else if (strncasecmp(line, "DATA", 4) == 0) {
+			if (c_write(c, "354 End data with <CR><LF>.<CR><LF>\r\n") < 0)
+				goto out;
+			while (c_line(c, line, sizeof(line)) == 0 && strcmp(line, ".") != 0)
+				;
+			r = "250 2.0.0 Ok: queued\r\n";
+		} else if (strncasecmp(line, "QUIT", 4) == 0) {
+			c_write(c, "221 2.0.0 Bye\r\n");
+			while (c_line(c, line, sizeof(line)) == 0) /* until the client closes */
+				;
+			goto out;
+		} else {
+			r = "502 5.5.2 Error: command not recognized\r\n";
+		}
+		if (c_write(c, r) < 0)
+			goto out;
+	}
+out:
+	pthread_mutex_lock(&g->mu);
+	g->cur--;
+	if (idx < CONN_LOG_MAX)
+		g->t_end[idx] = engine_now_ms();
+	pthread_mutex_unlock(&g->mu);
+	if (c->ssl) {
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	close(c->fd);
+	atomic_fetch_sub(&s->active, 1);
+	free(c);
+	return NULL;
+}
+
+static void *accept_main(void *arg)
+{
+	struct srv *s = arg;
+	for (;;) {
+		union {
+			struct sockaddr_storage ss;
+			struct sockaddr_in in;
+			struct sockaddr_in6 in6;
+		} peer;
+		socklen_t pl = sizeof(peer);
+		int fd = accept(s->lfd, (struct sockaddr *)&peer, &pl);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			return NULL;
+		}
+		pthread_mutex_lock(&s->g->mu);
+		if (peer.ss.ss_family == AF_INET)
+			inet_ntop(AF_INET, &peer.in.sin_addr, s->g->peer, sizeof(s->g->peer));
+		else
+			inet_ntop(AF_INET6, &peer.in6.sin6_addr, s->g->peer, sizeof(s->g->peer));
+		pthread_mutex_unlock(&s->g->mu);
+		struct conn *c = calloc(1, sizeof(*c));
+		pthread_t t;
+		c->s = s;
+		c->fd = fd;
+		atomic_fetch_add(&s->active, 1);
+		if (pthread_create(&t, NULL, conn_main, c) != 0) {
+			atomic_fetch_sub(&s->active, 1);
+			close(fd);
+			free(c);
+			continue;
+		}
+		pthread_detach(t);
+	}
+}
+
+/* Listen on addr (a loopback literal) port 0. -1 when addr cannot be bound. */
+static int srv_start(struct srv *s, const char *addr, enum srv_mode mode, struct srv_group *g)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} sa;
+	socklen_t sl;
+	int one = 1;
+
+	memset(s, 0, sizeof(*s));
+	memset(&sa, 0, sizeof(sa));
+	s->mode = mode;
+	s->g = g;
+	if (inet_pton(AF_INET, addr, &sa.in.sin_addr) == 1) {
+		sa.in.sin_family = AF_INET;
+		sl = sizeof(sa.in);
+	} else if (inet_pton(AF_INET6, addr, &sa.in6.sin6_addr) == 1) {
+		sa.in6.sin6_family = AF_INET6;
+		sl = sizeof(sa.in6);
+	} else {
+		return -1;
+	}
+	s->lfd = socket(sa.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->lfd < 0)
+		return -1;
+	setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s->lfd, &sa.sa, sl) < 0 || listen(s->lfd, 128) < 0) {
+		close(s->lfd);
+		return -1;
+	}
+	getsockname(s->lfd, &sa.sa, &sl);
+	s->port = ntohs(sa.sa.sa_family == AF_INET ? sa.in.sin_port : sa.in6.sin6_port);
+	return 0;
+}
+
+static void srv_run(struct srv *s)
+{
+	assert_int_equal(pthread_create(&s->th, NULL, accept_main, s), 0);
+}
+
+static void srv_stop(struct srv *s)
+{
+	shutdown(s->lfd, SHUT_RDWR);
+	pthread_join(s->th, NULL);
+	close(s->lfd);
+	for (int i = 0; i < 500 && atomic_load(&s->active) > 0; i++)
+		usleep(10000);
+	assert_int_equal(atomic_load(&s->active), 0);
+}
+
+/* A port nobody listens on: bind one, note it, close it. */
+static uint16_t closed_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sl), 0);
+	getsockname(fd, (struct sockaddr *)&sa, &sl);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* ---- a self-signed certificate, made in memory ---- */
+
+static SSL_CTX *g_server_tls;
+
+static int group_setup(void **state)
+{
+	EVP_PKEY *pkey = EVP_RSA_gen(2048);
+	X509 *x = X509_new();
+	X509V3_CTX v3;
+	if (!pkey || !x)
+		return -1;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 30L * 86400);
+	X509_set_pubkey(x, pkey);
+	X509_NAME *n = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(n, "O", MBSTRING_ASC, (const unsigned char *)"Scripted", -1, -1,
+	                           0);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"mx.test", -1, -1,
+	                           0);
+	X509_set_issuer_name(x, n);
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	X509_EXTENSION *ext =
+	    X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:mx.test,IP:127.0.0.1");
+	if (!ext)
+		return -1;
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	if (!X509_sign(x, pkey, EVP_sha256()))
+		return -1;
+	g_server_tls = SSL_CTX_new(TLS_server_method());
+	if (!g_server_tls || SSL_CTX_use_certificate(g_server_tls, x) != 1 ||
+	    SSL_CTX_use_PrivateKey(g_server_tls, pkey) != 1)
+		return -1;
+	X509_free(x);
+	EVP_PKEY_free(pkey);
+	(void)state;
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	SSL_CTX_free(g_server_tls);
+	(void)state;
+	return 0;
+}
+
+/* ---- running the engine ---- */
+
+struct cap {
+	int verdict;
+	char reason[256], host[256], mx_domain[256], address[64], local_domain[256];
+	int mx_pref;
+	uint16_t port;
+	bool dialog, tls;
+	struct dialog_tls_info tlsinfo;
+	unsigned sessions;
+	uint64_t started, finished;
+};
+
+struct caps {
+	struct cap c[32];
+	size_t n;
+	struct engine *e;
+	bool stop_on_first;
+	bool stop_when_running;
+};
+
+static void copy(char *dst, size_t len, const char *src)
+{
+	snprintf(dst, len, "%s", src ? src : "");
+}
+
+static void on_result(const struct probe_result *r, void *arg)
+{
+	struct caps *cs = arg;
+	if (cs->n >= 32)
+		return;
+	struct cap *c = &cs->c[cs->n++];
+	c->verdict = r->verdict;
+	copy(c->reason, sizeof(c->reason), r->reason);
+	copy(c->host, sizeof(c->host), r->host);
+	copy(c->mx_domain, sizeof(c->mx_domain), r->mx_domain);
+	copy(c->address, sizeof(c->address), r->address);
+	c->mx_pref = r->mx_pref;
+	c->port = r->port;
+	c->started = r->started_ms;
+	c->finished = r->finished_ms;
+	c->dialog = r->dialog != NULL;
+	if (r->dialog) {
+		const struct dialog_tls_info *ti = dialog_tls(r->dialog);
+		c->tls = ti != NULL;
+		if (ti)
+			c->tlsinfo = *ti;
+		copy(c->local_domain, sizeof(c->local_domain), dialog_local_domain(r->dialog));
+		c->sessions = dialog_sessions(r->dialog);
+	}
+	if (cs->stop_on_first)
+		engine_stop(cs->e);
+}
+
+static void on_progress(size_t queued, size_t running, size_t done, void *arg)
+{
+	struct caps *cs = arg;
+	if (cs->stop_when_running && running > 0)
+		engine_stop(cs->e);
+	(void)queued;
+	(void)done;
+}
+
+static size_t g_tests[2];
+
+static void base_params(struct engine_params *p)
+{
+	engine_params_defaults(p);
+	g_tests[0] = (size_t)relay_test_index("external-sender");
+	g_tests[1] = (size_t)relay_test_index("null-sender");
+	p->dialog.tests = g_tests;
+	p->dialog.ntests = 2;
+	p->dialog.ehlo_name = "probe.test";
+	p->dialog.from_local = "probe";
+	p->dialog.to_local = "relaytest";
+	p->dialog.to_domain = "external.test";
+	p->dialog.tls = DLG_TLS_OFF;
+	p->dialog.connect_ms = 2000;
+	p->dialog.banner_ms = 3000;
+	p->dialog.command_ms = 3000;
+	p->dialog.data_ms = 3000;
+	p->dialog.reconnect_ms = 50;
+	p->dialog.retry_after_ms = 100;
+	p->rate = 0;
+	p->pause_ms = 0;
+	p->concurrency = 100;
+	p->dns_timeout_ms = 2000;
+	p->use_mx = false;
+}
+
+static void add_target(struct engine *e, const char *host, uint16_t port, bool port_given)
+{
+	struct target_spec t;
+	unsigned char tmp[16];
+	memset(&t, 0, sizeof(t));
+	copy(t.host, sizeof(t.host), host);
+	t.port = port;
+	t.port_given = port_given;
+	t.family = inet_pton(AF_INET, host, tmp) == 1    ? AF_INET
+	           : inet_pton(AF_INET6, host, tmp) == 1 ? AF_INET6
+	                                                 : 0;
+	snprintf(t.text, sizeof(t.text), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host,
+	         (unsigned)port);
+	if (!port_given)
+		copy(t.text, sizeof(t.text), host);
+	assert_int_equal(engine_add(e, &t), 0);
+}
+
+static struct engine *new_engine(const struct engine_params *p)
+{
+	char err[256] = "";
+	struct engine *e = engine_new(p, err, sizeof(err));
+	if (!e)
+		fail_msg("engine_new: %s", err);
+	return e;
+}
+
+static const struct cap *find_host(const struct caps *cs, const char *host)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (strcmp(cs->c[i].host, host) == 0)
+			return &cs->c[i];
+	return NULL;
+}
+
+/* ---- verdicts ---- */
+
+static void test_closed_and_open(void **state)
+{
+	struct srv_group g;
+	struct srv closed, open;
+	struct engine_params p;
+	struct caps cs = {0};
+	group_init(&g);
+	assert_int_equal(srv_start(&closed, "127.0.0.1", SRV_CLOSED, &g), 0);
+	assert_int_equal(srv_start(&open, "127.0.0.2", SRV_OPEN, &g), 0);
+	srv_run(&closed);
+	srv_run(&open);
+	base_params(&p);
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", closed.port, true);
+	add_target(e, "127.0.0.2", open.port, true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	assert_int_equal(cs.n, 2);
+	for (size_t i = 0; i < cs.n; i++) {
+		assert_true(cs.c[i].dialog);
+		if (strcmp(cs.c[i].address, "127.0.0.1") == 0) {
+			assert_int_equal(cs.c[i].verdict, DV_CLOSED);
+			assert_int_equal(cs.c[i].port, closed.port);
+		} else {
+			assert_string_equal(cs.c[i].address, "127.0.0.2");
+			assert_int_equal(cs.c[i].verdict, DV_OPEN);
+		}
+		assert_true(cs.c[i].finished >= cs.c[i].started);
+		assert_string_equal(cs.c[i].host, ""); /* address targets have no host */
+		assert_int_equal(cs.c[i].mx_pref, -1);
+	}
+	assert_true(engine_peak_dialogs(e) >= 1);
+	engine_free(&e);
+	assert_null(e);
+	srv_stop(&closed);
+	srv_stop(&open);
+	(void)state;
+}
+
+static void test_refused(void **state)
+{
+	struct engine_params p;
+	struct caps cs = {0};
+	base_params(&p);
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", closed_port(), true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	assert_int_equal(cs.n, 1);
+	assert_true(cs.c[0].dialog);
+	assert_int_equal(cs.c[0].verdict, DV_UNREACHABLE);
+	assert_non_null(strstr(cs.c[0].reason, "refused"));
+	engine_free(&e);
+	(void)state;
+}
+
+static void test_silent_banner_timeout(void **state)
+{
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_SILENT, &g), 0);
+	srv_run(&s);
+	base_params(&p);
+	p.dialog.banner_ms = 300;
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", s.port, true);
+	uint64_t t0 = engine_now_ms();
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	uint64_t took = engine_now_ms() - t0;
+	assert_int_equal(cs.n, 1);
+	assert_int_equal(cs.c[0].verdict, DV_ERROR);
+	assert_non_null(strstr(cs.c[0].reason, "timeout"));
+	assert_true(took >= 300 && took < 2500);
+	engine_free(&e);
+	srv_stop(&s);
+	(void)state;
+}
+
+/* ---- politeness, rate, concurrency ---- */
+
+static void test_politeness(void **state)
+{
+	struct srv_group g;
+	struct srv a, b;
+	struct engine_params p;
+	struct caps cs = {0};
+	group_init(&g);
+	assert_int_equal(srv_start(&a, "127.0.0.1", SRV_CLOSED, &g), 0);
+	assert_int_equal(srv_start(&b, "127.0.0.1", SRV_CLOSED, &g), 0);
+	a.hold_ms = b.hold_ms = 60;
+	srv_run(&a);
+	srv_run(&b);
+	base_params(&p);
+	p.pause_ms = 150;
+	struct engine *e = new_engine(&p);
+	/* Same address twice, and a second port on the same IP. */
+	add_target(e, "127.0.0.1", a.port, true);
+	add_target(e, "127.0.0.1", a.port, true);
+	add_target(e, "127.0.0.1", b.port, true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	assert_int_equal(cs.n, 3);
+	for (size_t i = 0; i < cs.n; i++)
+		assert_int_equal(cs.c[i].verdict, DV_CLOSED);
+	srv_stop(&a);
+	srv_stop(&b);
+	assert_int_equal(g.total, 3);
+	assert_int_equal(g.max, 1); /* never two sessions at once */
+	/* Sessions in accept order; each starts a pause after the last ended. */
+	for (int i = 0; i < g.total; i++)
+		for (int k = 0; k < g.total; k++)
+			if (g.t_accept[k] > g.t_accept[i] && g.t_accept[k] < g.t_end[i])
+				fail_msg("session %d started inside session %d", k, i);
+	for (int i = 0; i < g.total; i++) {
+		uint64_t next = UINT64_MAX;
+		for (int k = 0; k < g.total; k++)
+			if (g.t_accept[k] > g.t_accept[i] && g.t_accept[k] < next)
+				next = g.t_accept[k];
+		if (next != UINT64_MAX && next < g.t_end[i] + 150 - 30)
+			fail_msg("pause not kept: next session %llu ms after the end",
+			         (unsigned long long)(next - g.t_end[i]));
+	}
+	engine_free(&e);
+	(void)state;
+}
+
+static void test_rate_and_concurrency(void **state)
+{
+	struct srv_group g;
+	struct srv s[5];
+	struct engine_params p;
+	struct caps cs = {0};
+	char addr[32];
+	group_init(&g);
+	for (int i = 0; i < 5; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.%d", 11 + i);
+		assert_int_equal(srv_start(&s[i], addr, SRV_CLOSED, &g), 0);
+		s[i].hold_ms = 100;
+		srv_run(&s[i]);
+	}
+	/* Concurrency 2: never more than two sessions, peak two dialogs. */
+	base_params(&p);
+	p.concurrency = 2;
+	struct engine *e = new_engine(&p);
+	for (int i = 0; i < 5; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.%d", 11 + i);
+		add_target(e, addr, s[i].port, true);
+	}
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	assert_int_equal(cs.n, 5);
+	assert_int_equal(g.total, 5);
+	assert_true(g.max <= 2);
+	assert_int_equal(engine_peak_dialogs(e), 2);
+	engine_free(&e);
+
+	/* Rate 10/s: five connections need at least 0.4 s. */
+	struct srv_group g2;
+	group_init(&g2);
+	for (int i = 0; i < 5; i++) {
+		s[i].g = &g2;
+		s[i].hold_ms = 0;
+	}
+	memset(&cs, 0, sizeof(cs));
+	base_params(&p);
+	p.rate = 10;
+	e = new_engine(&p);
+	for (int i = 0; i < 5; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.%d", 11 + i);
+		add_target(e, addr, s[i].port, true);
+	}
+	uint64_t t0 = engine_now_ms();
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	uint64_t took = engine_now_ms() - t0;
+	assert_int_equal(cs.n, 5);
+	for (size_t i = 0; i < cs.n; i++)
+		assert_int_equal(cs.c[i].verdict, DV_CLOSED);
+	if (took < 380)
+		fail_msg("rate 10/s: 5 connections in %llu ms", (unsigned long long)took);
+	uint64_t first = UINT64_MAX, last = 0;
+	for (int i = 0; i < g2.total; i++) {
+		first = g2.t_accept[i] < first ? g2.t_accept[i] : first;
+		last = g2.t_accept[i] > last ? g2.t_accept[i] : last;
+	}
+	assert_true(last - first >= 350);
+	engine_free(&e);
+	for (int i = 0; i < 5; i++)
+		srv_stop(&s[i]);
+	(void)state;
+}
+
+/* ---- TLS ---- */
+
+static void check_tls_info(const struct cap *c)
+{
+	assert_true(c->tls);
+	assert_true(c->tlsinfo.protocol[0] != '\0');
+	assert_non_null(strstr(c->tlsinfo.protocol, "TLS"));
+	assert_true(c->tlsinfo.cipher[0] != '\0');
+	assert_non_null(strstr(c->tlsinfo.subject, "CN=mx.test"));
+	assert_string_equal(c->tlsinfo.subject, c->tlsinfo.issuer); /* self-signed */
+	assert_int_equal(strlen(c->tlsinfo.not_after), 20);         /* 2025-01-01T00:00:00Z */
+	assert_int_equal(c->tlsinfo.not_after[19], 'Z');
+	assert_false(c->tlsinfo.chain_ok);
+	assert_true(c->tlsinfo.verify_error[0] != '\0');
+	assert_true(c->tlsinfo.name_ok); /* SAN IP:127.0.0.1 */
+}
+
+static void test_starttls(void **state)
+{
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
+	s.tls = g_server_tls;
+	srv_run(&s);
+	base_params(&p);
+	p.dialog.tls = DLG_TLS_AUTO;
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", s.port, true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	assert_int_equal(cs.n, 1);
+	assert_int_equal(cs.c[0].verdict, DV_CLOSED); /* the tests ran over TLS */
+	check_tls_info(&cs.c[0]);
+	engine_free(&e);
+	srv_stop(&s);
+	(void)state;
+}
+
+static void test_implicit_tls(void **state)
+{
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_OPEN, &g), 0);
+	s.tls = g_server_tls;
+	s.implicit = true;
+	srv_run(&s);
+	base_params(&p);
+	p.dialog.tls = DLG_TLS_IMPLICIT;
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", s.port, true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	assert_int_equal(cs.n, 1);
+	assert_int_equal(cs.c[0].verdict, DV_OPEN);
+	check_tls_info(&cs.c[0]);
+	engine_free(&e);
+	srv_stop(&s);
+	(void)state;
+}
+
+static void test_starttls_garbage(void **state)
+{
+	/* A server that says 220 to STARTTLS but speaks no TLS: the handshake
+	 * fails with a reason; auto policy goes on in plain text. */
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	SSL_CTX *bad = SSL_CTX_new(TLS_server_method()); /* no certificate */
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
+	s.tls = bad;
+	srv_run(&s);
+	base_params(&p);
+	p.dialog.tls = DLG_TLS_AUTO;
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", s.port, true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	assert_int_equal(cs.n, 1);
+	assert_false(cs.c[0].tls);
+	assert_int_equal(cs.c[0].verdict, DV_CLOSED);
+	assert_true(cs.c[0].sessions >= 2);
+	engine_free(&e);
+	srv_stop(&s);
+	SSL_CTX_free(bad);
+	(void)state;
+}
+
+/* ---- addresses ---- */
+
+static void test_bind_addr(void **state)
+{
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
+	srv_run(&s);
+	base_params(&p);
+	p.bind_addr = "127.0.0.2";
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", s.port, true);
+	add_target(e, "::1", 9, true); /* family mismatch: no packet is sent */
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	assert_int_equal(cs.n, 2);
+	srv_stop(&s);
+	assert_string_equal(g.peer, "127.0.0.2");
+	for (size_t i = 0; i < cs.n; i++) {
+		if (strcmp(cs.c[i].address, "::1") == 0) {
+			assert_int_equal(cs.c[i].verdict, DV_UNREACHABLE);
+			assert_non_null(strstr(cs.c[i].reason, "IPv4"));
+		} else {
+			assert_int_equal(cs.c[i].verdict, DV_CLOSED);
+		}
+	}
+	engine_free(&e);
+
+	char err[256] = "";
+	p.bind_addr = "not-an-address";
+	assert_null(engine_new(&p, err, sizeof(err)));
+	assert_non_null(strstr(err, "not-an-address"));
+	(void)state;
+}
+
+static void test_ipv6(void **state)
+{
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	group_init(&g);
+	if (srv_start(&s, "::1", SRV_OPEN, &g) < 0) {
+		print_message("skipped: cannot bind ::1 (%s)\n", strerror(errno));
+		skip();
+	}
+	srv_run(&s);
+	base_params(&p);
+	struct engine *e = new_engine(&p);
+	add_target(e, "::1", s.port, true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	assert_int_equal(cs.n, 1);
+	assert_string_equal(cs.c[0].address, "::1");
+	assert_int_equal(cs.c[0].verdict, DV_OPEN);
+	srv_stop(&s);
+	assert_string_equal(g.peer, "::1");
+	engine_free(&e);
+	(void)state;
+}
+
+/* ---- DNS through a fake server ---- */
+
+struct dns_srv {
+	int fd;
+	uint16_t port;
+	pthread_t th;
+	atomic_int stop;
+};
+
+static size_t put_name(unsigned char *p, const char *name)
+{
+	size_t o = 0;
+	while (*name) {
+		const char *dot = strchr(name, '.');
+		size_t l = dot ? (size_t)(dot - name) : strlen(name);
+		p[o++] = (unsigned char)l;
+		memcpy(p + o, name, l);
+		o += l;
+		name += l + (dot ? 1 : 0);
+	}
+	p[o++] = 0;
+	return o;
+}
+
+static size_t add_rr(unsigned char *p, int type, const unsigned char *rdata, size_t rdlen)
+{
+	unsigned char h[12] = {0xc0,
+	                       0x0c,
+	                       0,
+	                       (unsigned char)type,
+	                       0,
+	                       1,
+	                       0,
+	                       0,
+	                       0,
+	                       60,
+	                       (unsigned char)(rdlen >> 8),
+	                       (unsigned char)rdlen};
+	memcpy(p, h, 12);
+	memcpy(p + 12, rdata, rdlen);
+	return 12 + rdlen;
+}
+
+static size_t add_mx(unsigned char *p, int pref, const char *host)
+{
+	unsigned char rd[300];
+	rd[0] = (unsigned char)(pref >> 8);
+	rd[1] = (unsigned char)pref;
+	size_t l = 2 + put_name(rd + 2, host);
+	return add_rr(p, 15, rd, l);
+}
+
+/* The zone: mail.test MX 10 mx1, 20 mx2 (same address), 30 mx3 (no such
+ * host); nomx.test has only an A; nullmx.test has MX 0 "."; slow.test never
+ * answers; the rest NXDOMAIN. */
+static size_t dns_answer(const unsigned char *q, size_t qlen, unsigned char *r)
+{
+	char name[256];
+	size_t o = 12, nl = 0;
+	if (qlen < 17)
+		return 0;
+	while (o < qlen && q[o]) {
+		size_t l = q[o++];
+		if (o + l > qlen || nl + l + 1 >= sizeof(name))
+			return 0;
+		if (nl)
+			name[nl++] = '.';
+		memcpy(name + nl, q + o, l);
+		nl += l;
+		o += l;
+	}
+	name[nl] = '\0';
+	if (o + 5 > qlen)
+		return 0;
+	int qtype = q[o + 1] << 8 | q[o + 2];
+	size_t qend = o + 5;
+	memcpy(r, q, qend);
+	r[2] = 0x84 | (q[2] & 0x01); /* QR, AA, RD copied */
+	r[3] = 0x80;
+	memset(r + 6, 0, 6);
+	size_t w = qend, an = 0;
+	static const unsigned char lo[4] = {127, 0, 0, 1};
+	bool exists = true;
+	if (strcasecmp(name, "slow.test") == 0)
+		return 0;
+	if (strcasecmp(name, "mail.test") == 0) {
+		if (qtype == 15) {
+			w += add_mx(r + w, 30, "mx3.mail.test");
+			w += add_mx(r + w, 10, "mx1.mail.test");
+			w += add_mx(r + w, 20, "mx2.mail.test");
+			an = 3;
+		}
+	} else if (strcasecmp(name, "nullmx.test") == 0) {
+		if (qtype == 15) {
+			w += add_mx(r + w, 0, "");
+			an = 1;
+		}
+	} else if (strcasecmp(name, "mx1.mail.test") == 0 ||
+	           strcasecmp(name, "mx2.mail.test") == 0 || strcasecmp(name, "nomx.test") == 0) {
+		if (qtype == 1) {
+			w += add_rr(r + w, 1, lo, 4);
+			an = 1;
+		}
+	} else {
+		exists = false;
+	}
+	if (!exists)
+		r[3] |= 3; /* NXDOMAIN */
+	r[7] = (unsigned char)an;
+	return w;
+}
+
+static void *dns_main(void *arg)
+{
+	struct dns_srv *d = arg;
+	unsigned char q[512], r[1024];
+	while (!atomic_load(&d->stop)) {
+		struct pollfd pf = {.fd = d->fd, .events = POLLIN};
+		if (poll(&pf, 1, 50) <= 0)
+			continue;
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(d->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+		if (n <= 0)
+			continue;
+		size_t rl = dns_answer(q, (size_t)n, r);
+		if (rl)
+			sendto(d->fd, r, rl, 0, (struct sockaddr *)&from, fl);
+	}
+	return NULL;
+}
+
+static void test_dns_mx(void **state)
+{
+	struct dns_srv dns = {0};
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	char conf[] = "/tmp/test_engine_resolv.XXXXXX";
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	dns.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(dns.fd, (struct sockaddr *)&sa, sl), 0);
+	getsockname(dns.fd, (struct sockaddr *)&sa, &sl);
+	dns.port = ntohs(sa.sin_port);
+	assert_int_equal(pthread_create(&dns.th, NULL, dns_main, &dns), 0);
+	int cfd = mkstemp(conf);
+	assert_true(cfd >= 0);
+	dprintf(cfd, "# fake\nsearch example.invalid\nnameserver 127.0.0.1:%u\n",
+	        (unsigned)dns.port);
+	close(cfd);
+
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
+	srv_run(&s);
+	base_params(&p);
+	p.use_mx = true;
+	p.resolv_conf = conf;
+	p.dns_timeout_ms = 300;
+	struct engine *e = new_engine(&p);
+	add_target(e, "mail.test", s.port, false);
+	add_target(e, "nomx.test", s.port, false);
+	add_target(e, "nullmx.test", s.port, false);
+	add_target(e, "nx.test", s.port, false);
+	add_target(e, "slow.test", s.port, false);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	engine_free(&e);
+	srv_stop(&s);
+	atomic_store(&dns.stop, 1);
+	pthread_join(dns.th, NULL);
+	close(dns.fd);
+	unlink(conf);
+
+	for (size_t i = 0; i < cs.n; i++)
+		print_message("  %s/%s pref %d addr %s: %d %s\n", cs.c[i].mx_domain, cs.c[i].host,
+		              cs.c[i].mx_pref, cs.c[i].address, cs.c[i].verdict, cs.c[i].reason);
+	/* mx1 and mx2 share 127.0.0.1: one dialog, under the preferred host. */
+	assert_int_equal(cs.n, 6);
+	const struct cap *c = find_host(&cs, "mx1.mail.test");
+	assert_non_null(c);
+	assert_true(c->dialog);
+	assert_int_equal(c->verdict, DV_CLOSED);
+	assert_string_equal(c->mx_domain, "mail.test");
+	assert_int_equal(c->mx_pref, 10);
+	assert_string_equal(c->address, "127.0.0.1");
+	assert_string_equal(c->local_domain, "mail.test");
+	assert_null(find_host(&cs, "mx2.mail.test"));
+	c = find_host(&cs, "mx3.mail.test");
+	assert_non_null(c);
+	assert_false(c->dialog);
+	assert_int_equal(c->verdict, DV_ERROR);
+	assert_string_equal(c->address, "");
+	assert_int_equal(c->mx_pref, 30);
+	assert_non_null(strstr(c->reason, "DNS:"));
+	c = find_host(&cs, "nomx.test"); /* implicit MX */
+	assert_non_null(c);
+	assert_true(c->dialog);
+	assert_int_equal(c->verdict, DV_CLOSED);
+	assert_int_equal(c->mx_pref, -1);
+	assert_string_equal(c->mx_domain, "");
+	c = find_host(&cs, "nx.test");
+	assert_non_null(c);
+	assert_false(c->dialog);
+	assert_int_equal(c->verdict, DV_ERROR);
+	assert_string_equal(c->reason, "DNS: no such domain (NXDOMAIN)");
+	c = find_host(&cs, "slow.test");
+	assert_non_null(c);
+	assert_false(c->dialog);
+	assert_string_equal(c->reason, "DNS: timeout");
+	assert_true(c->finished - c->started < 1500);
+	bool null_mx = false;
+	for (size_t i = 0; i < cs.n; i++)
+		if (strcmp(cs.c[i].mx_domain, "nullmx.test") == 0) {
+			null_mx = true;
+			assert_false(cs.c[i].dialog);
+			assert_int_equal(cs.c[i].verdict, DV_ERROR);
+			assert_string_equal(cs.c[i].reason, "null MX: domain accepts no mail");
+		}
+	assert_true(null_mx);
+	(void)state;
+}
+
+/* ---- stopping ---- */
+
+static void test_stop_queued(void **state)
+{
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
+	srv_run(&s);
+	base_params(&p);
+	p.concurrency = 1;
+	struct engine *e = new_engine(&p);
+	cs.e = e;
+	cs.stop_on_first = true;
+	add_target(e, "127.0.0.1", s.port, true);
+	add_target(e, "127.0.0.2", s.port, true);
+	add_target(e, "127.0.0.3", s.port, true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	assert_int_equal(cs.n, 3);
+	assert_int_equal(cs.c[0].verdict, DV_CLOSED);
+	for (size_t i = 1; i < 3; i++) {
+		assert_false(cs.c[i].dialog);
+		assert_int_equal(cs.c[i].verdict, DV_ERROR);
+		assert_string_equal(cs.c[i].reason, "not run: stopped");
+	}
+	assert_int_equal(g.total, 1);
+	engine_free(&e);
+	srv_stop(&s);
+	(void)state;
+}
+
+static void test_stop_in_flight(void **state)
+{
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_SILENT, &g), 0);
+	srv_run(&s);
+	base_params(&p);
+	p.dialog.banner_ms = 10000;
+	p.progress = on_progress;
+	p.progress_arg = &cs;
+	struct engine *e = new_engine(&p);
+	cs.e = e;
+	cs.stop_when_running = true;
+	add_target(e, "127.0.0.1", s.port, true);
+	uint64_t t0 = engine_now_ms();
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	assert_true(engine_now_ms() - t0 < 3000);
+	assert_int_equal(cs.n, 1);
+	assert_true(cs.c[0].dialog); /* reported with what it had */
+	engine_free(&e);
+	srv_stop(&s);
+	(void)state;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_closed_and_open),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_silent_banner_timeout),
+	    cmocka_unit_test(test_politeness),
+	    cmocka_unit_test(test_rate_and_concurrency),
+	    cmocka_unit_test(test_starttls),
+	    cmocka_unit_test(test_implicit_tls),
+	    cmocka_unit_test(test_starttls_garbage),
+	    cmocka_unit_test(test_bind_addr),
+	    cmocka_unit_test(test_ipv6),
+	    cmocka_unit_test(test_dns_mx),
+	    cmocka_unit_test(test_stop_queued),
+	    cmocka_unit_test(test_stop_in_flight),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
