@@ -575,6 +575,8 @@ static bool is_4xx(int c)
 	return c >= 400 && c < 500;
 }
 
+static void skip_pending(struct dialog *d, enum reject_class rc);
+
 /* A test got a 4xx: first time, retry later; second time, tempfail. */
 static void slot_tempfail(struct dialog *d, int i, const struct smtp_reply *r, int evidence,
                           bool at_mail)
@@ -618,11 +620,15 @@ static void on_test_reply(struct dialog *d, uint64_t now, struct pending pe,
 				send_cmd(d, now, CMD_RCPT, pe.slot, "RCPT TO:<%s>", s->rcpt);
 		} else {
 			s->mail_failed = true;
-			if (is_4xx(r->code))
+			if (is_4xx(r->code)) {
 				slot_tempfail(d, pe.slot, r, evidence, true);
-			else
-				slot_finish(d, pe.slot, TO_REJECTED, verdict_classify(r, true), r,
-				            evidence);
+			} else {
+				enum reject_class rc = verdict_classify(r, true);
+
+				slot_finish(d, pe.slot, TO_REJECTED, rc, r, evidence);
+				if (rc == RC_TLS || rc == RC_AUTH)
+					skip_pending(d, rc);
+			}
 		}
 		break;
 	case CMD_RCPT:
@@ -648,6 +654,23 @@ static void on_test_reply(struct dialog *d, uint64_t now, struct pending pe,
 	}
 }
 
+/* MAIL FROM itself is refused until TLS/AUTH: no later test can reach RCPT,
+ * so the tests not yet sent are not run (and spend no error budget). */
+static void skip_pending(struct dialog *d, enum reject_class rc)
+{
+	for (size_t i = 0; i < d->nslots; i++) {
+		struct slot *s = &d->slots[i];
+
+		if (s->st != SL_PENDING)
+			continue;
+		s->st = SL_DONE;
+		s->r->outcome = TO_NOT_RUN;
+		s->r->reason = rc == RC_TLS
+		                   ? "not run: the server refuses MAIL FROM before STARTTLS"
+		                   : "not run: the server refuses MAIL FROM before AUTH";
+	}
+}
+
 /* The pipeline is empty: what next in the test phase. */
 static void tests_step(struct dialog *d, uint64_t now)
 {
@@ -668,6 +691,11 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 	struct pending pe = {CMD_OTHER, -1};
 	bool expected = d->pipe_len > 0 || d->state == ST_BANNER;
 
+	/* A command timeout is the time without a reply, not for a whole
+	 * pipelined batch: a server that paces replies (Postfix in_flow_delay,
+	 * error sleeps) is slow, not dead. */
+	if (d->deadline != 0)
+		d->deadline = now + state_timeout(d, d->state);
 	if (d->pipe_len > 0) {
 		pe = d->pipe[d->pipe_head];
 		d->pipe_head = (d->pipe_head + 1) % PIPE_MAX;

@@ -42,4 +42,29 @@
  * up to RP_MX_MAX address lookups). */
 #define RP_DNS_JOBS_MAX 256
 
+/* Wire protocol (wire/, issue 3): one ZeroMQ message (an Envelope), checked
+ * before anything is decoded; also ZMQ_MAXMSGSIZE on every socket. */
+#define RP_WIRE_MSG_MAX (4 * 1024 * 1024)
+/* An order id or agent/node name: [A-Za-z0-9._:-], this many bytes at most. */
+#define RP_WIRE_ID_MAX 64
+/* Targets and relay tests carried by one order. */
+#define RP_WIRE_ORDER_TARGETS_MAX 10000
+/* Order ids an agent remembers against replay (oldest dropped first; the
+ * sequence number covers the dropped ones). */
+#define RP_WIRE_REPLAY_MAX 4096
+/* Key files (wire/keys.c): one line, and the whole file. */
+#define RP_KEYFILE_LINE_MAX 256
+#define RP_KEYFILE_MAX      4096
+
+/* Agent spool (issue 3): one spooled result file, and files in the spool.
+ * A result holds the transcripts of one order's targets (each up to
+ * RP_TRANSCRIPT_BYTES_MAX), so 8 MiB leaves room for a 64-target batch. */
+#define RP_SPOOL_ITEM_MAX  (8 * 1024 * 1024)
+#define RP_SPOOL_ITEMS_MAX 100000
+/* Controller store (issue 3): a signed order body, one result's JSON, an
+ * agent/target/label text field, as accepted by the store. */
+#define RP_STORE_ORDER_MAX  (1024 * 1024)
+#define RP_STORE_RESULT_MAX (8 * 1024 * 1024)
+#define RP_STORE_TEXT_MAX   4096
+
 #endif

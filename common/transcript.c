@@ -429,3 +429,26 @@ fail:
 	json_decref(arr);
 	return NULL;
 }
+
+int transcript_write_json(const struct transcript *t, FILE *out)
+{
+	struct tr_entry e;
+
+	putc_unlocked('[', out);
+	for (size_t i = 0; t != NULL && i < t->n; i++) {
+		transcript_get(t, i, &e);
+		fprintf(out, "%s{\"i\":%zu,\"t\":%llu,\"dir\":\"%s\",\"tls\":%s,\"text\":\"",
+		        i ? "," : "", i, (unsigned long long)e.t_ms, tr_dir_name(e.dir),
+		        e.tls ? "true" : "false");
+		/* Entries hold printable ASCII only (escaped on the way in), so
+		 * only the quote and the backslash need JSON escaping. */
+		for (size_t k = 0; k < e.len; k++) {
+			if (e.text[k] == '"' || e.text[k] == '\\')
+				putc_unlocked('\\', out);
+			putc_unlocked(e.text[k], out);
+		}
+		fputs("\"}", out);
+	}
+	putc_unlocked(']', out);
+	return ferror(out) ? -1 : 0;
+}

@@ -62,6 +62,11 @@ int transcript_render_text(const struct transcript *t, FILE *out);
  * New reference, or NULL on OOM. */
 json_t *transcript_to_json(const struct transcript *t);
 
+/* The same array written straight to out, byte-identical to
+ * json_dumpf(transcript_to_json(t), out, JSON_COMPACT) but without building
+ * the tree: the hot path of --json. Returns 0, or -1 on a write error. */
+int transcript_write_json(const struct transcript *t, FILE *out);
+
 const char *tr_dir_name(enum tr_dir d);
 
 #endif

@@ -426,6 +426,63 @@ static void test_starttls_required(void **state)
 	dialog_free(&d);
 }
 
+/* MAIL FROM refused until STARTTLS: the tests not yet sent are not run, so a
+ * closed server is not hammered into its error limit. */
+static void test_starttls_required_lockstep_stops(void **state)
+{
+	struct dialog *d = new_dialog("all", tls_off);
+	struct run r = {d, T0, 0, 0};
+	const char *script[] = {"C",
+	                        BANNER,
+	                        EHLO,
+	                        "S 250-mx.example.com\r\n250 STARTTLS\r\n",
+	                        "E MAIL FROM:<>\r\n",
+	                        "S 530 5.7.0 Must issue a STARTTLS command first\r\n",
+	                        "E QUIT\r\n",
+	                        "S 221 Bye\r\n",
+	                        NULL};
+	size_t n, notrun = 0;
+	const struct dialog_test_result *res;
+
+	run_script(&r, script);
+	res = dialog_results(d, &n);
+	for (size_t i = 0; i < n; i++)
+		notrun += res[i].outcome == TO_NOT_RUN;
+	assert_int_equal(notrun, n - 1);
+	assert_int_equal(dialog_verdict(d), DV_TLS_REQUIRED);
+	dialog_free(&d);
+}
+
+/* The command timeout runs from the last reply: a server pacing its replies
+ * to a pipelined batch is slow, not dead. */
+static void test_paced_replies_not_a_timeout(void **state)
+{
+	struct dialog *d = new_dialog(TWO_TESTS, NULL);
+	uint64_t t = T0;
+	size_t n;
+	const char *replies[] = {"250 2.1.0 Ok\r\n", "554 5.7.1 no\r\n", "250 2.0.0 Ok\r\n",
+	                         "250 2.1.0 Ok\r\n", "554 5.7.1 no\r\n", "221 Bye\r\n"};
+
+	dialog_connecting(d, t, "x");
+	dialog_connected(d, t, "x");
+	dialog_feed(d, t, "220 mx.example.com\r\n", 20);
+	dialog_output_consume(d, 1000);
+	dialog_feed(d, t, "250-mx.example.com\r\n250 PIPELINING\r\n", 36);
+	dialog_output(d, &n);
+	assert_true(n > 0);
+	dialog_output_consume(d, n);
+	for (size_t i = 0; i < 6; i++) {
+		t += 40000; /* each reply 40 s after the last; the batch takes 240 s */
+		dialog_timeout(d, t);
+		assert_int_not_equal(dialog_next(d), DLG_ACT_CLOSE);
+		dialog_feed(d, t, replies[i], strlen(replies[i]));
+	}
+	assert_int_equal(dialog_next(d), DLG_ACT_CLOSE);
+	dialog_disconnected(d, t, NULL);
+	assert_int_equal(dialog_verdict(d), DV_CLOSED);
+	dialog_free(&d);
+}
+
 static void test_auth_required(void **state)
 {
 	struct dialog *d = new_dialog(TWO_TESTS, NULL);
@@ -958,6 +1015,8 @@ int main(void)
 	    cmocka_unit_test(test_greylisting_twice_is_tempfail),
 	    cmocka_unit_test(test_starttls_required),
 	    cmocka_unit_test(test_auth_required),
+	    cmocka_unit_test(test_starttls_required_lockstep_stops),
+	    cmocka_unit_test(test_paced_replies_not_a_timeout),
 	    cmocka_unit_test(test_rejected_at_end_of_data),
 	    cmocka_unit_test(test_accepted_through_data),
 	    cmocka_unit_test(test_message_ends_with_dot),

@@ -621,8 +621,11 @@ static void test_rate_and_concurrency(void **state)
 	assert_int_equal(engine_run(e, on_result, &cs), 0);
 	assert_int_equal(cs.n, 5);
 	assert_int_equal(g.total, 5);
-	assert_true(g.max <= 2);
+	/* The engine's own count is exact. The servers' count may see one extra
+	 * session for an instant: a server thread can accept the next connection
+	 * before it has read the EOF of the one the client already closed. */
 	assert_int_equal(engine_peak_dialogs(e), 2);
+	assert_true(g.max <= 3);
 	engine_free(&e);
 
 	/* Rate 10/s: five connections need at least 0.4 s. */

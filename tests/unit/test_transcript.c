@@ -334,6 +334,38 @@ static void test_render_empty_and_errors(void **state)
 	fclose(f);
 }
 
+/* The fast writer and the jansson tree give the same bytes, for hostile text. */
+static void test_write_json_matches_tree(void **state)
+{
+	struct transcript *t = transcript_new(0);
+	char *a = NULL, *b;
+	size_t alen = 0;
+	FILE *f;
+	json_t *j;
+
+	transcript_add(t, 1000, TR_RECV, false, "250 \"quoted\" \\ back\x01\xff", 22);
+	transcript_add(t, 1001, TR_SENT, true, "MAIL FROM:<\"a b\"@example.net>", 30);
+	transcript_addf(t, 1002, TR_EVENT, false, "Connected to %s", "192.0.2.1:25");
+	f = open_memstream(&a, &alen);
+	assert_int_equal(transcript_write_json(t, f), 0);
+	fclose(f);
+	j = transcript_to_json(t);
+	b = json_dumps(j, JSON_COMPACT);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	json_decref(j);
+	/* the empty transcript too */
+	transcript_free(&t);
+	t = transcript_new(0);
+	f = open_memstream(&a, &alen);
+	transcript_write_json(t, f);
+	fclose(f);
+	assert_string_equal(a, "[]");
+	free(a);
+	transcript_free(&t);
+}
+
 static void test_json(void **state)
 {
 	struct transcript *t = *state;
@@ -395,6 +427,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_render_text, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_render_empty_and_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_json, setup, teardown),
+	    cmocka_unit_test(test_write_json_matches_tree),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
