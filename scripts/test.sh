@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# test.sh - relayprobe's whole test suite, as root on Debian 12: installs the
+# dependencies, checks formatting (clang-format), builds a normal build
+# (build/) and an ASan+UBSan build (build-asan/), and runs ctest (unit, fuzz
+# corpus replay, integration against real Postfix; not the benchmark) in both.
+# Exits non-zero when any step fails; prints every ctest summary at the end.
+#
+#   sudo bash scripts/test.sh            everything (what CI runs)
+#   sudo bash scripts/test.sh --quick    no ASan build (developer loop)
+#   options: --no-deps (skip install-deps.sh), --no-format
+#   env: RP_BUILD_DIR, RP_ASAN_BUILD_DIR (default build, build-asan), JOBS
+set -uo pipefail
+
+cd "$(dirname "$0")/.." || exit 2
+ROOT=$(pwd)
+quick=0
+deps=1
+format=1
+for arg in "$@"; do
+	case "$arg" in
+	--quick) quick=1 ;;
+	--no-deps) deps=0 ;;
+	--no-format) format=0 ;;
+	-h | --help)
+		sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "test.sh: unknown option '$arg' (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+BUILD=${RP_BUILD_DIR:-build}
+ASAN_BUILD=${RP_ASAN_BUILD_DIR:-build-asan}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+LOGDIR=$(mktemp -d /tmp/rptest.XXXXXX)
+trap 'rm -rf "$LOGDIR"' EXIT
+
+failures=()
+summaries=()
+
+step() {
+	printf '\n=== %s\n' "$*"
+}
+
+fail() {
+	failures+=("$1")
+	echo "test.sh: FAILED: $1" >&2
+}
+
+if [ "$deps" -eq 1 ]; then
+	step "dependencies"
+	bash scripts/install-deps.sh || {
+		echo "test.sh: install-deps.sh failed" >&2
+		exit 1
+	}
+fi
+
+if [ "$format" -eq 1 ]; then
+	step "format (clang-format --dry-run --Werror)"
+	mapfile -t srcs < <(find common cli tests bench agent controller -type f \
+		\( -name '*.c' -o -name '*.h' \) ! -name '*.pb-c.*' 2>/dev/null | sort)
+	if [ ${#srcs[@]} -eq 0 ]; then
+		fail "format: no sources found"
+	elif clang-format --dry-run --Werror "${srcs[@]}"; then
+		echo "format: ${#srcs[@]} files clean"
+	else
+		fail "format (run: clang-format -i on the files above)"
+	fi
+fi
+
+# build_and_test NAME DIR [cmake args...]
+build_and_test() {
+	local name=$1 dir=$2 log
+	shift 2
+	step "$name: configure + build ($dir)"
+	if ! cmake -S "$ROOT" -B "$dir" "$@" >"$LOGDIR/$name.cmake" 2>&1; then
+		cat "$LOGDIR/$name.cmake"
+		fail "$name: cmake configure"
+		return
+	fi
+	if ! cmake --build "$dir" -j"$JOBS"; then
+		fail "$name: build"
+		return
+	fi
+	step "$name: ctest -LE bench"
+	log="$LOGDIR/$name.ctest"
+	(cd "$dir" && ctest --output-on-failure -LE bench) 2>&1 | tee "$log"
+	local rc=${PIPESTATUS[0]}
+	local s
+	s=$(grep -E 'tests passed|tests failed|No tests were found' "$log" | tail -n 1)
+	summaries+=("$name: ${s:-no ctest summary}")
+	if [ "$rc" -ne 0 ]; then
+		fail "$name: ctest"
+	elif grep -q 'No tests were found' "$log"; then
+		fail "$name: no tests found"
+	fi
+}
+
+build_and_test normal "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+if [ "$quick" -eq 0 ]; then
+	# Leaks are reported at exit; UBSan stops at the first error.
+	export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1}
+	export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+	build_and_test asan+ubsan "$ASAN_BUILD" -DCMAKE_BUILD_TYPE=Debug -DRP_SANITIZE=ON
+fi
+
+step "summary"
+for s in "${summaries[@]}"; do
+	echo "$s"
+done
+if [ ${#failures[@]} -ne 0 ]; then
+	echo "test.sh: ${#failures[@]} step(s) failed:"
+	for f in "${failures[@]}"; do
+		echo "  - $f"
+	done
+	exit 1
+fi
+echo "test.sh: all steps passed"
+exit 0
