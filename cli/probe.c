@@ -791,29 +791,10 @@ static void print_text(struct run_state *st, const struct probe_result *r)
 	}
 }
 
-/* One JSON Lines object: the result without its transcript through jansson,
- * then the transcript written directly (the bulk of the bytes). */
 static void print_json(const struct probe_result *r)
 {
-	json_t *j = result_to_json(r, false);
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	size_t n = s ? strlen(s) : 0;
-
-	if (s == NULL || n < 2 || s[n - 1] != '}') {
-		errorf("%s: out of memory building JSON", r->target);
-		free(s);
-		json_decref(j);
-		return;
-	}
-	fwrite(s, 1, n - 1, stdout);
-	fputs(n > 2 ? ",\"transcript\":" : "\"transcript\":", stdout);
-	if (r->dialog != NULL)
-		transcript_write_json(dialog_transcript(r->dialog), stdout);
-	else
-		fputs("null", stdout);
-	fputs("}\n", stdout);
-	free(s);
-	json_decref(j);
+	if (result_write_json(r, true, stdout) < 0)
+		errorf("%s: out of memory writing JSON", r->target);
 }
 
 static void on_result(const struct probe_result *r, void *arg)

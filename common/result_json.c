@@ -6,6 +6,7 @@
 #include "result_json.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -196,7 +197,8 @@ static json_t *tests_json(const struct dialog *d)
 }
 
 /* The dialog's fields; with no dialog, nulls and empty arrays. */
-static void put_dialog(json_t *o, const struct probe_result *r, bool with_transcript, bool *ok)
+static void put_dialog(json_t *o, const struct probe_result *r, bool with_transcript,
+                       bool with_tests, bool *ok)
 {
 	const struct dialog *d = r->dialog;
 	bool open = verdict_is_open(r->verdict);
@@ -210,7 +212,8 @@ static void put_dialog(json_t *o, const struct probe_result *r, bool with_transc
 		put(o, "sessions", json_integer(0), ok);
 		put(o, "round_trips", json_integer(0), ok);
 		put(o, "evidence", json_array(), ok);
-		put(o, "tests", json_array(), ok);
+		if (with_tests)
+			put(o, "tests", json_array(), ok);
 		if (with_transcript)
 			put(o, "transcript", json_null(), ok);
 		return;
@@ -228,12 +231,13 @@ static void put_dialog(json_t *o, const struct probe_result *r, bool with_transc
 	put(o, "sessions", json_integer(dialog_sessions(d)), ok);
 	put(o, "round_trips", json_integer(dialog_round_trips(d)), ok);
 	put(o, "evidence", evidence_json(d), ok);
-	put(o, "tests", tests_json(d), ok);
+	if (with_tests)
+		put(o, "tests", tests_json(d), ok);
 	if (with_transcript)
 		put(o, "transcript", transcript_to_json(dialog_transcript(d)), ok);
 }
 
-json_t *result_to_json(const struct probe_result *r, bool with_transcript)
+static json_t *build(const struct probe_result *r, bool with_transcript, bool with_tests)
 {
 	json_t *o;
 	const char *reason;
@@ -259,10 +263,111 @@ json_t *result_to_json(const struct probe_result *r, bool with_transcript)
 	put(o, "reason", jstr_or_null(reason), &ok);
 	put(o, "started", jtime(r->started_ms), &ok);
 	put(o, "finished", jtime(r->finished_ms), &ok);
-	put_dialog(o, r, with_transcript, &ok);
+	put_dialog(o, r, with_transcript, with_tests, &ok);
 	if (!ok) {
 		json_decref(o);
 		return NULL;
 	}
 	return o;
+}
+
+json_t *result_to_json(const struct probe_result *r, bool with_transcript)
+{
+	return build(r, with_transcript, true);
+}
+
+/* A JSON string: quote, backslash and control bytes escaped; bytes >= 0x80
+ * written as the text \xNN, as jstr() does for invalid UTF-8. */
+static void write_str(const char *s, FILE *out)
+{
+	if (s == NULL) {
+		fputs("null", out);
+		return;
+	}
+	putc_unlocked('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\') {
+			putc_unlocked('\\', out);
+			putc_unlocked(*p, out);
+		} else if (*p < 0x20 || *p >= 0x80) {
+			fprintf(out, *p < 0x20 ? "\\u%04x" : "\\\\x%02X", *p);
+		} else {
+			putc_unlocked(*p, out);
+		}
+	}
+	putc_unlocked('"', out);
+}
+
+static void write_str_or_null(const char *s, FILE *out)
+{
+	write_str(s && *s ? s : NULL, out);
+}
+
+/* The "tests" array written directly: the part of a result that costs most
+ * to build as a jansson tree (21 objects of 12 members). Same members and
+ * values as tests_json(). */
+static void write_tests(const struct dialog *d, FILE *out)
+{
+	size_t n = 0, ncat = 0;
+	const struct dialog_test_result *res = d ? dialog_results(d, &n) : NULL;
+	const struct relay_test_def *cat = relay_tests_all(&ncat);
+
+	putc_unlocked('[', out);
+	for (size_t i = 0; res != NULL && i < n; i++) {
+		const struct dialog_test_result *t = &res[i];
+		const struct relay_test_def *def = t->test < ncat ? &cat[t->test] : NULL;
+		bool has_class = t->outcome == TO_REJECTED || t->outcome == TO_TEMPFAIL;
+
+		fputs(i ? ",{\"id\":" : "{\"id\":", out);
+		write_str(def ? def->id : "unknown", out);
+		fputs(",\"mail_from\":", out);
+		write_str(t->mail_from, out);
+		fputs(",\"rcpt_to\":", out);
+		write_str(t->rcpt_to, out);
+		fprintf(out,
+		        ",\"outcome\":\"%s\",\"reject_class\":", test_outcome_name(t->outcome));
+		write_str(has_class ? reject_class_name(t->rclass) : NULL, out);
+		if (t->code)
+			fprintf(out, ",\"code\":%d,\"enhanced\":", t->code);
+		else
+			fputs(",\"code\":null,\"enhanced\":", out);
+		write_str_or_null(t->esc, out);
+		fputs(",\"reply\":", out);
+		write_str(transcript_text(d, t->evidence), out);
+		if (t->evidence >= 0)
+			fprintf(out, ",\"evidence\":%d,\"confidence\":", t->evidence);
+		else
+			fputs(",\"evidence\":null,\"confidence\":", out);
+		write_str(def ? confidence_name(def->conf) : NULL, out);
+		fprintf(out, ",\"attempts\":%u,\"reason\":", t->attempts);
+		write_str_or_null(t->reason, out);
+		putc_unlocked('}', out);
+	}
+	putc_unlocked(']', out);
+}
+
+int result_write_json(const struct probe_result *r, bool with_transcript, FILE *out)
+{
+	json_t *j = build(r, false, false);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	size_t n = s ? strlen(s) : 0;
+
+	json_decref(j);
+	if (s == NULL || n < 2 || s[n - 1] != '}') {
+		free(s);
+		return -1;
+	}
+	fwrite(s, 1, n - 1, out);
+	free(s);
+	fputs(",\"tests\":", out);
+	write_tests(r->dialog, out);
+	if (with_transcript) {
+		fputs(",\"transcript\":", out);
+		if (r->dialog != NULL)
+			transcript_write_json(dialog_transcript(r->dialog), out);
+		else
+			fputs("null", out);
+	}
+	fputs("}\n", out);
+	return ferror(out) ? -1 : 0;
 }

@@ -336,6 +336,62 @@ static void test_no_dialog(void **state)
 	json_decref(j);
 }
 
+/* The direct writer of --json equals the jansson tree, with and without a
+ * dialog, with and without the transcript, and with quotes in addresses. */
+static void assert_writer_matches(const struct probe_result *r, bool with_transcript)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	json_error_t err;
+	json_t *a, *b;
+
+	assert_int_equal(result_write_json(r, with_transcript, f), 0);
+	fclose(f);
+	assert_true(len > 2 && buf[len - 1] == '\n');
+	assert_null(memchr(buf, '\n', len - 1)); /* one line */
+	a = json_loads(buf, 0, &err);
+	if (a == NULL)
+		fail_msg("writer output is not JSON: %s: %s", err.text, buf);
+	b = result_to_json(r, with_transcript);
+	if (!json_equal(a, b))
+		fail_msg("writer and tree differ:\n%s", buf);
+	json_decref(a);
+	json_decref(b);
+	free(buf);
+}
+
+static void test_writer_matches_tree(void **state)
+{
+	struct dialog *d = new_dialog("null-sender,external-sender,quoted-recipient,bang-path");
+	run_dialog(d);
+
+	struct probe_result r = {
+	    .target = "mx.example.com",
+	    .host = "mx.example.com",
+	    .mx_pref = -1,
+	    .address = "192.0.2.25",
+	    .port = 25,
+	    .dialog = d,
+	    .verdict = dialog_verdict(d),
+	    .started_ms = T0,
+	    .finished_ms = T0 + 5,
+	};
+	assert_writer_matches(&r, true);
+	assert_writer_matches(&r, false);
+	dialog_free(&d);
+
+	struct probe_result none = {
+	    .target = "nx.example.com",
+	    .mx_pref = -1,
+	    .port = 25,
+	    .verdict = DV_ERROR,
+	    .reason = "DNS: no such domain",
+	};
+	assert_writer_matches(&none, true);
+	assert_writer_matches(&none, false);
+}
+
 static void test_iso8601(void **state)
 {
 	char buf[40];
@@ -349,10 +405,9 @@ static void test_iso8601(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_open_dialog),
-	    cmocka_unit_test(test_closed_via_mx),
-	    cmocka_unit_test(test_no_dialog),
-	    cmocka_unit_test(test_iso8601),
+	    cmocka_unit_test(test_open_dialog),         cmocka_unit_test(test_closed_via_mx),
+	    cmocka_unit_test(test_no_dialog),           cmocka_unit_test(test_iso8601),
+	    cmocka_unit_test(test_writer_matches_tree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
