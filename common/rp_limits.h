@@ -67,4 +67,19 @@
 #define RP_STORE_RESULT_MAX (8 * 1024 * 1024)
 #define RP_STORE_TEXT_MAX   4096
 
+/* CLI admin client (cli/admin.c, issue 3): one JSON request or reply on the
+ * controller's admin socket (also ZMQ_MAXMSGSIZE there; a report of a large
+ * audit or a transcript fits), and targets sent in one audit.start. */
+#define RP_ADMIN_MSG_MAX     (32 * 1024 * 1024)
+#define RP_ADMIN_TARGETS_MAX 100000
+
+/* Hello (wire/control.c, issue 3): labels and capabilities an agent may
+ * announce, and the length of one label key, label value or capability. */
+#define RP_WIRE_LABELS_MAX 32
+#define RP_WIRE_CAPS_MAX   32
+#define RP_WIRE_LABEL_MAX  128
+/* Controller (issue 3): agents tracked as connected at once (admin socket
+ * messages: RP_ADMIN_MSG_MAX above). */
+#define RP_CTL_AGENTS_MAX 4096
+
 #endif
