@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
+#include "dns.h"
 #include "engine.h"
 #include "relay_tests.h"
 #include "result_json.h"
@@ -62,6 +64,7 @@ enum {
 	OPT_RATE,
 	OPT_CONCURRENCY,
 	OPT_NO_MX,
+	OPT_RESOLV_CONF,
 	OPT_TARGETS,
 	OPT_JSON,
 	OPT_TRANSCRIPT,
@@ -87,6 +90,7 @@ static const struct option long_options[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"concurrency", required_argument, NULL, OPT_CONCURRENCY},
     {"no-mx", no_argument, NULL, OPT_NO_MX},
+    {"resolv-conf", required_argument, NULL, OPT_RESOLV_CONF},
     {"targets", required_argument, NULL, OPT_TARGETS},
     {"json", no_argument, NULL, OPT_JSON},
     {"transcript", no_argument, NULL, OPT_TRANSCRIPT},
@@ -121,6 +125,7 @@ struct probe_opts {
 	const char *tests_spec;
 	bool data;
 	bool no_mx;
+	const char *resolv_conf;
 	const char *target_files[16];
 	size_t ntarget_files;
 	bool json, transcript, quiet, verbose;
@@ -197,6 +202,8 @@ static void usage(FILE *out)
 	    "      --bind ADDR          source address for connections (default: any)\n"
 	    "      --no-mx              do not resolve names through MX; probe the name's\n"
 	    "                           own A/AAAA addresses (default: MX first)\n"
+	    "      --resolv-conf FILE   take DNS servers from FILE's nameserver lines\n"
+	    "                           (default /etc/resolv.conf)\n"
 	    "\n"
 	    "The test messages:\n"
 	    "      --ehlo NAME          EHLO/HELO name (default: this machine's host name\n"
@@ -467,6 +474,14 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 		case OPT_NO_MX:
 			o->no_mx = true;
 			break;
+		case OPT_RESOLV_CONF:
+			if (access(arg, R_OK) != 0) {
+				errorf("--resolv-conf: cannot read \"%s\": %s", arg,
+				       strerror(errno));
+				return -1;
+			}
+			o->resolv_conf = arg;
+			break;
 		case OPT_TARGETS:
 			if (o->ntarget_files ==
 			    sizeof(o->target_files) / sizeof(o->target_files[0])) {
@@ -576,6 +591,7 @@ static void build_params(const struct probe_opts *o, struct engine_params *ep, c
 		ep->concurrency = (unsigned)o->concurrency.value;
 	ep->bind_addr = o->bind;
 	ep->use_mx = !o->no_mx;
+	ep->resolv_conf = o->resolv_conf;
 }
 
 /* ---- targets ---------------------------------------------------------- */
@@ -855,6 +871,62 @@ static void warn_reserved(const struct probe_opts *o)
 	        o->to_domain);
 }
 
+static void on_recipient_dns(void *arg, const struct dns_answer *a)
+{
+	char *why = arg;
+	size_t addrs = 0;
+
+	for (size_t i = 0; i < a->nhosts; i++)
+		addrs += a->hosts[i].naddr;
+	if (a->null_mx)
+		snprintf(why, 160, "it publishes a null MX: it accepts no mail");
+	else if (a->reason != NULL)
+		snprintf(why, 160, "%s", a->reason);
+	else if (addrs == 0)
+		snprintf(why, 160, "%s", a->nhosts ? a->hosts[0].reason : "no address");
+	else
+		why[0] = '\0';
+	why[159] = '\0';
+}
+
+/* Servers that verify recipient domains (Postfix reject_unknown_recipient_
+ * domain, Exim verify = recipient) refuse a --to domain that does not resolve,
+ * and that refusal looks like "closed". One lookup, before the run, only when
+ * its warning could be shown. */
+static void warn_unresolvable(const struct probe_opts *o)
+{
+	char err[160], why[160] = "DNS: timeout";
+	struct dns *d = NULL;
+	int epfd;
+	uint64_t until = engine_now_ms() + 8000;
+
+	if (o->quiet || target_domain_reserved(o->to_domain))
+		return;
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		return;
+	d = dns_new(epfd, 3000, o->resolv_conf, err, sizeof(err));
+	if (d != NULL && dns_resolve(d, o->to_domain, true, on_recipient_dns, why) == 0) {
+		while (dns_pending(d) > 0 && engine_now_ms() < until) {
+			struct epoll_event evs[8];
+			int wait = dns_wait_ms(d), n;
+
+			n = epoll_wait(epfd, evs, 8, wait < 0 || wait > 500 ? 500 : wait);
+			for (int i = 0; i < n; i++)
+				dns_process(d, DNS_EPOLL_FD(evs[i].data.u64), evs[i].events);
+			if (n == 0)
+				dns_process(d, -1, 0);
+		}
+		dns_free(&d);
+		if (why[0] != '\0')
+			fprintf(stderr,
+			        "warning: recipient domain %s does not resolve (%s); servers that "
+			        "check recipient domains will reject it and hide an open relay\n",
+			        o->to_domain, why);
+	}
+	dns_free(&d);
+	close(epfd);
+}
+
 static int exit_status(const struct run_state *st, bool incomplete)
 {
 	if (st->open > 0)
@@ -908,6 +980,7 @@ int probe_main(int argc, char **argv)
 		goto out;
 
 	warn_reserved(&o);
+	warn_unresolvable(&o);
 	if (o.verbose && !o.quiet)
 		fprintf(stderr,
 		        "probing %zu target%s: %zu tests, ehlo %s, from <%s>, to <%s>, tls %s\n",

@@ -153,9 +153,17 @@ else
 	not_ok "closed port: --json says unreachable"
 fi
 
-# Text mode: header, one line for the dialog, summary.
+# Text mode: header, one line for the dialog, summary. The recipient domain
+# is checked in DNS: against a resolver on loopback where nothing listens, so
+# no query leaves this machine, and the warning says it does not resolve.
+printf 'nameserver 127.0.0.1:9\n' >"$TMP/resolv.conf"
 run "$RP" probe --tests external-sender --to relaytest@relay-check.example.co \
-	--connect-timeout 5 "127.0.0.1:$PORT"
+	--resolv-conf "$TMP/resolv.conf" --connect-timeout 5 "127.0.0.1:$PORT"
+if grep -q 'recipient domain relay-check.example.co does not resolve' "$TMP/err"; then
+	ok "unresolvable --to domain warned"
+else
+	not_ok "unresolvable --to domain warned: $(cat "$TMP/err")"
+fi
 if [[ $rc -eq 3 ]] && grep -q '^TARGET ' "$TMP/out" &&
 	grep -qE "^127\.0\.0\.1:$PORT +127\.0\.0\.1:$PORT +unreachable" "$TMP/out" &&
 	grep -q '^1 dialog: 0 open, 0 closed, 1 inconclusive$' "$TMP/out"; then
