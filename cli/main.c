@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
 #include "probe.h"
 
 #define EXIT_USAGE 2
@@ -14,9 +15,13 @@ struct command {
 	const char *summary;
 };
 
-/* Later: agents, audit, report, transcript, keygen. */
 static const struct command commands[] = {
     {"probe", probe_main, "test targets for open relaying from this machine, now"},
+    {"audit", audit_main, "probe targets from the controller's agents (vantages)"},
+    {"report", report_main, "an audit's verdicts: target x vantage, aggregated"},
+    {"transcript", transcript_main, "the SMTP transcripts behind one cell of a report"},
+    {"agents", agents_main, "list, approve, revoke or import the controller's agents"},
+    {"keygen", keygen_main, "create a controller's or an agent's key files"},
 };
 
 static void usage(FILE *out)
@@ -32,7 +37,9 @@ static void usage(FILE *out)
 	             "Run 'relayprobe COMMAND --help' for a command's options.\n"
 	             "\n"
 	             "Exit status: 0 no open relay found, 1 at least one open relay,\n"
-	             "2 usage or input error, 3 nothing open but some results inconclusive.\n");
+	             "2 usage or input error (or a request the controller refused),\n"
+	             "3 nothing open but some results inconclusive, or the controller\n"
+	             "could not be reached.\n");
 }
 
 int main(int argc, char **argv)

@@ -456,6 +456,32 @@ static void tctx_unref(struct tctx **tp)
 	free(t);
 }
 
+/* The caller's scope filter on one address (with its port). */
+static bool scope_allows(const struct engine *e, const sa_any_t *sa, uint16_t port)
+{
+	sa_any_t s = *sa;
+	socklen_t len;
+
+	if (!e->p.scope)
+		return true;
+	if (s.sa.sa_family == AF_INET) {
+		s.in.sin_port = htons(port);
+		len = sizeof(struct sockaddr_in);
+	} else {
+		s.in6.sin6_port = htons(port);
+		len = sizeof(struct sockaddr_in6);
+	}
+	return e->p.scope(&s.sa, len, e->p.scope_arg);
+}
+
+static void addr_text(const sa_any_t *sa, char *buf, size_t len)
+{
+	if (sa->sa.sa_family == AF_INET)
+		inet_ntop(AF_INET, &sa->in.sin_addr, buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, &sa->in6.sin6_addr, buf, (socklen_t)len);
+}
+
 /* ---- jobs ---- */
 
 static struct job *job_new(struct engine *e, struct tctx *t, const char *host, int mx_pref,
@@ -1097,6 +1123,13 @@ static void resolved(void *arg, const struct dns_answer *a)
 		for (size_t i = 0; i < dh->naddr; i++) {
 			if (answer_seen(a, h, i))
 				continue; /* two MX hosts, one address: probe it once */
+			if (!scope_allows(e, &dh->addrs[i], rv->port)) {
+				char ip[INET6_ADDRSTRLEN];
+				addr_text(&dh->addrs[i], ip, sizeof(ip));
+				emit_error(e, t->text, dh->name, mxd, dh->pref, ip, rv->port,
+				           ENGINE_SCOPE_REFUSED, rv->started_ms, now);
+				continue;
+			}
 			struct job *j =
 			    job_new(e, t, dh->name, dh->pref, a->via_mx, &dh->addrs[i], rv->port);
 			if (j)
@@ -1151,6 +1184,14 @@ static void target_start(struct engine *e, struct qtarget *q, uint64_t now)
 		sa.sa.sa_family = (sa_family_t)q->family;
 		int ok = q->family == AF_INET ? inet_pton(AF_INET, q->host, &sa.in.sin_addr)
 		                              : inet_pton(AF_INET6, q->host, &sa.in6.sin6_addr);
+		if (ok == 1 && !scope_allows(e, &sa, q->port)) {
+			emit_error(e, t->text, NULL, NULL, -1, q->host, q->port,
+			           ENGINE_SCOPE_REFUSED, now, now);
+			free(q->host);
+			q->host = NULL;
+			tctx_unref(&t);
+			return;
+		}
 		struct job *j = ok == 1 ? job_new(e, t, NULL, -1, false, &sa, q->port) : NULL;
 		if (j)
 			job_wait_addr(e, j, now);

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "dialog.h"
 #include "target.h"
@@ -28,7 +29,14 @@ struct engine_params {
 	/* Called about every 250 ms when set (progress display). */
 	void (*progress)(size_t queued, size_t running, size_t done, void *arg);
 	void *progress_arg;
+	/* Optional scope filter, applied to every resolved address (port set)
+	 * before any connection: false refuses it, and the address yields a
+	 * probe_result with dialog NULL, verdict DV_ERROR and reason
+	 * ENGINE_SCOPE_REFUSED. NULL = every address allowed. */
+	bool (*scope)(const struct sockaddr *sa, socklen_t len, void *arg);
+	void *scope_arg;
 };
+#define ENGINE_SCOPE_REFUSED "refused by the agent's scope"
 void engine_params_defaults(struct engine_params *p);
 
 /* One finished dialog, or a target that could not be resolved. Everything is

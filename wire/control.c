@@ -302,12 +302,12 @@ void wire_ctl_result_ack_clear(struct wire_ctl_result_ack *a)
 static bool result_ack_ok(const char *order_id, const char *target, const char *address,
                           uint32_t port)
 {
-	return tok_ok(order_id, RP_WIRE_ID_MAX, true) && tok_ok(target, RP_TARGET_LINE_MAX, false) &&
+	return tok_ok(order_id, RP_WIRE_ID_MAX, true) &&
+	       tok_ok(target, RP_TARGET_LINE_MAX, false) &&
 	       tok_ok(address, RP_WIRE_ID_MAX, false) && port <= 65535;
 }
 
-int wire_ctl_result_ack_pack(const struct wire_ctl_result_ack *a, uint8_t **out,
-                             size_t *out_len)
+int wire_ctl_result_ack_pack(const struct wire_ctl_result_ack *a, uint8_t **out, size_t *out_len)
 {
 	Relayprobe__V1__ResultAck m = RELAYPROBE__V1__RESULT_ACK__INIT;
 	const char *target = a->target ? a->target : "";
@@ -360,8 +360,7 @@ void wire_ctl_order_done_clear(struct wire_ctl_order_done *d)
 	memset(d, 0, sizeof(*d));
 }
 
-int wire_ctl_order_done_pack(const struct wire_ctl_order_done *d, uint8_t **out,
-                             size_t *out_len)
+int wire_ctl_order_done_pack(const struct wire_ctl_order_done *d, uint8_t **out, size_t *out_len)
 {
 	Relayprobe__V1__OrderDone m = RELAYPROBE__V1__ORDER_DONE__INIT;
 

@@ -69,10 +69,8 @@ void wire_ctl_order_done_clear(struct wire_ctl_order_done *d);
  * malloc'd (caller frees). 0, or -1 on a field out of bounds or OOM. */
 int wire_ctl_hello_pack(const struct wire_ctl_hello *h, uint8_t **out, size_t *out_len);
 int wire_ctl_order_ack_pack(const struct wire_ctl_order_ack *a, uint8_t **out, size_t *out_len);
-int wire_ctl_result_ack_pack(const struct wire_ctl_result_ack *a, uint8_t **out,
-                             size_t *out_len);
-int wire_ctl_order_done_pack(const struct wire_ctl_order_done *d, uint8_t **out,
-                             size_t *out_len);
+int wire_ctl_result_ack_pack(const struct wire_ctl_result_ack *a, uint8_t **out, size_t *out_len);
+int wire_ctl_order_done_pack(const struct wire_ctl_order_done *d, uint8_t **out, size_t *out_len);
 /* An empty HEARTBEAT envelope. */
 int wire_ctl_heartbeat_pack(uint8_t **out, size_t *out_len);
 

@@ -612,3 +612,33 @@ struct keys *keys_load_public(const char *path, char *err, size_t errlen)
 {
 	return keys_load(path, false, err, errlen);
 }
+
+struct keys *keys_parse_public(const char *text, size_t len, const char *label, char *err,
+                               size_t errlen)
+{
+	struct kf_parse p = {.path = label, .secret = false, .err = err, .errlen = errlen};
+	char *buf;
+
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium failed to initialise");
+		return NULL;
+	}
+	if (len > RP_KEYFILE_MAX) {
+		snprintf(err, errlen, "%s: larger than %d bytes", label, RP_KEYFILE_MAX);
+		return NULL;
+	}
+	buf = malloc(len + 1);
+	p.k = keys_alloc(false);
+	if (buf == NULL || p.k == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(buf);
+		keys_free(&p.k);
+		return NULL;
+	}
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	if (kf_parse_text(&p, buf, len) != 0)
+		keys_free(&p.k);
+	free(buf);
+	return p.k;
+}

@@ -50,6 +50,10 @@ struct keys *keys_load_secret(const char *path, char *err, size_t errlen);
 struct keys *keys_load_public(const char *path, char *err, size_t errlen);
 
 /* Wipes the secrets (sodium_memzero + sodium_free) and NULLs *k. NULL ok. */
+/* The same for the text of a .pub file received from elsewhere (the admin
+ * socket); label names it in errors ("label:LINE: key 'x': ..."). */
+struct keys *keys_parse_public(const char *text, size_t len, const char *label, char *err,
+                               size_t errlen);
 void keys_free(struct keys **k);
 
 enum keys_role keys_role(const struct keys *k);

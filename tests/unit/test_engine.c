@@ -1042,6 +1042,83 @@ static void test_dns_mx(void **state)
 	(void)state;
 }
 
+/* ---- the scope hook (the agent's CIDR allow/deny list) ---- */
+
+struct scope_ctx {
+	uint16_t allowed_port;
+	int calls;
+	bool saw_port; /* the filter sees the port to be dialled */
+};
+
+/* Allows 127.0.0.1 on allowed_port only. */
+static bool scope_only_lo1(const struct sockaddr *sa, socklen_t len, void *arg)
+{
+	struct scope_ctx *sc = arg;
+	sc->calls++;
+	if (sa->sa_family != AF_INET || len != sizeof(struct sockaddr_in))
+		return false;
+	const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+	if (ntohs(in->sin_port) != 0)
+		sc->saw_port = true;
+	return in->sin_addr.s_addr == htonl(0x7f000001) && ntohs(in->sin_port) == sc->allowed_port;
+}
+
+static void test_scope(void **state)
+{
+	struct srv_group g1, g2;
+	struct srv s1, s2;
+	struct engine_params p;
+	struct caps cs = {0};
+	struct scope_ctx sc = {0};
+	group_init(&g1);
+	group_init(&g2);
+	assert_int_equal(srv_start(&s1, "127.0.0.1", SRV_OPEN, &g1), 0);
+	assert_int_equal(srv_start(&s2, "127.0.0.2", SRV_OPEN, &g2), 0);
+	srv_run(&s1);
+	srv_run(&s2);
+	base_params(&p);
+	sc.allowed_port = s1.port;
+	p.scope = scope_only_lo1;
+	p.scope_arg = &sc;
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", s1.port, true);
+	add_target(e, "127.0.0.2", s2.port, true);
+	/* A name: the resolved addresses go through the filter too (c-ares reads
+	 * /etc/hosts for localhost; no resolver is asked). */
+	add_target(e, "localhost", s2.port, true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	engine_free(&e);
+	srv_stop(&s1);
+	srv_stop(&s2);
+
+	assert_true(sc.saw_port);
+	assert_true(cs.n >= 3);
+	assert_true((size_t)sc.calls == cs.n);
+	size_t refused = 0, ran = 0;
+	for (size_t i = 0; i < cs.n; i++) {
+		if (cs.c[i].dialog) {
+			ran++;
+			assert_string_equal(cs.c[i].address, "127.0.0.1");
+			assert_int_equal(cs.c[i].port, s1.port);
+			assert_int_equal(cs.c[i].verdict, DV_OPEN);
+			continue;
+		}
+		refused++;
+		assert_int_equal(cs.c[i].verdict, DV_ERROR);
+		assert_string_equal(cs.c[i].reason, ENGINE_SCOPE_REFUSED);
+		assert_string_equal(cs.c[i].reason, "refused by the agent's scope");
+		assert_int_equal(cs.c[i].port, s2.port);
+		assert_true(cs.c[i].address[0] != '\0'); /* the refused address is named */
+	}
+	assert_int_equal(ran, 1);
+	assert_int_equal(refused, cs.n - 1);
+	assert_non_null(find_host(&cs, "localhost"));
+	/* The refused address was never dialled. */
+	assert_int_equal(g1.total, 1);
+	assert_int_equal(g2.total, 0);
+	(void)state;
+}
+
 /* ---- stopping ---- */
 
 static void test_stop_queued(void **state)
@@ -1116,6 +1193,7 @@ int main(void)
 	    cmocka_unit_test(test_bind_addr),
 	    cmocka_unit_test(test_ipv6),
 	    cmocka_unit_test(test_dns_mx),
+	    cmocka_unit_test(test_scope),
 	    cmocka_unit_test(test_stop_queued),
 	    cmocka_unit_test(test_stop_in_flight),
 	};

@@ -410,6 +410,15 @@ static void test_corrupt_public(void **state)
 	    text, "ed25519_public=", "ed25519_public=!!!!not-base64!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
 	load_bad(bad, t, false, ":6: key 'ed25519_public'", NULL);
 	free(t);
+	/* The same text parsed from memory (the controller's agents.import). */
+	k = keys_parse_public(text, strlen(text), "import", err, sizeof(err));
+	assert_non_null(k);
+	assert_string_equal(keys_fingerprint(k), keys_fingerprint(fx->k));
+	keys_free(&k);
+	t = edit_line(text, "fingerprint=", "fingerprint=0000:0000:0000:0000");
+	assert_null(keys_parse_public(t, strlen(t), "import", err, sizeof(err)));
+	assert_non_null(strstr(err, "import:7: key 'fingerprint'"));
+	free(t);
 	/* A public file does not need mode 0600. */
 	spit(bad, text, 0644);
 	k = keys_load_public(bad, err, sizeof(err));

@@ -1,0 +1,73 @@
+/* agent_config.h - the relayprobe-agent configuration (INI, parsed with
+ * inih): [agent] controller, controller_key, keys, state, bind, labels;
+ * [limits] targets_per_order, concurrency, rate, allow_data, canary_domains;
+ * [scope] allow, deny (CIDR lists). Every bad value, unknown section or key
+ * is an error "FILE:LINE: key 'x': reason". Bounds: AGENT_CONF_* below. */
+#ifndef RP_AGENT_CONFIG_H
+#define RP_AGENT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "rp_limits.h"
+
+#define AGENT_CONF_PATH_MAX     1024 /* file paths */
+#define AGENT_CONF_ENDPOINT_MAX 256  /* tcp://host:port */
+#define AGENT_CONF_LABELS_MAX   32
+#define AGENT_CONF_LABEL_MAX    64 /* key and value, each */
+#define AGENT_CONF_CANARIES_MAX 16
+#define AGENT_CONF_CIDRS_MAX    256 /* per list */
+
+struct agent_cidr {
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned prefix;
+};
+
+struct agent_config {
+	/* [agent] */
+	char controller[AGENT_CONF_ENDPOINT_MAX];
+	char controller_key[AGENT_CONF_PATH_MAX];
+	char keys[AGENT_CONF_PATH_MAX];
+	char state[AGENT_CONF_PATH_MAX];
+	char bind[64]; /* "" = any source address */
+	char label_keys[AGENT_CONF_LABELS_MAX][AGENT_CONF_LABEL_MAX + 1];
+	char label_values[AGENT_CONF_LABELS_MAX][AGENT_CONF_LABEL_MAX + 1];
+	size_t n_labels;
+	/* [limits] */
+	unsigned targets_per_order; /* default 1000 */
+	unsigned concurrency;       /* default 500 */
+	double rate;                /* new connections per second, default 50, 0 = unlimited */
+	bool allow_data;            /* default no */
+	char canary_domains[AGENT_CONF_CANARIES_MAX][RP_DOMAIN_MAX + 1];
+	size_t n_canary_domains;
+	/* [scope]: deny wins over allow; default allow = everything */
+	struct agent_cidr allow[AGENT_CONF_CIDRS_MAX];
+	size_t n_allow;
+	struct agent_cidr deny[AGENT_CONF_CIDRS_MAX];
+	size_t n_deny;
+};
+
+/* Defaults (no required key set; allow 0.0.0.0/0 and ::/0). */
+void agent_config_defaults(struct agent_config *c);
+
+/* Parses path into *c (defaults first). 0, or -1 with the first problem in
+ * err: "FILE:LINE: key 'x': reason", "FILE:LINE: unknown section [s]",
+ * "FILE: key 'x' missing in [agent]", "FILE: cannot open: ...". */
+int agent_config_load(const char *path, struct agent_config *c, char *err, size_t errlen);
+
+/* Parses one CIDR ("192.0.2.0/24", "2001:db8::/32", or a bare address = a
+ * host route). 0 or -1. */
+int agent_cidr_parse(const char *s, struct agent_cidr *out);
+
+/* True when sa (AF_INET or AF_INET6; IPv4-mapped IPv6 counts as IPv4) is
+ * in some allow entry and in no deny entry. */
+bool agent_config_scope_allows(const struct agent_config *c, const struct sockaddr *sa,
+                               socklen_t len);
+
+/* True when domain is one of canary_domains (case-insensitive). */
+bool agent_config_is_canary(const struct agent_config *c, const char *domain);
+
+#endif

@@ -1,0 +1,801 @@
+/* audit.c - `relayprobe audit`, `relayprobe report` and `relayprobe
+ * transcript`: start an audit on the controller (audit.start), optionally
+ * wait for it (audit.status every POLL_MS, at most --wait-timeout), and print
+ * reports and transcripts. Targets from arguments and --targets files
+ * (RP_TARGET_LINE_MAX per line, RP_ADMIN_TARGETS_MAX in all), syntax-checked
+ * with target_parse() before anything is sent. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "admin.h"
+#include "commands.h"
+#include "dialog.h"
+#include "keys.h"
+#include "relay_tests.h"
+#include "report_render.h"
+#include "rp_limits.h"
+#include "target.h"
+
+#define POLL_MS            500
+#define WAIT_TIMEOUT_S     3600
+#define WAIT_TIMEOUT_MAX_S (7 * 24 * 3600)
+#define TARGET_FILES_MAX   16
+#define AUDIT_ID_MAX       64
+
+enum {
+	OPT_TARGETS = 256,
+	OPT_VANTAGES,
+	OPT_TESTS,
+	OPT_TLS,
+	OPT_TO,
+	OPT_FROM,
+	OPT_EHLO,
+	OPT_TIMEOUT,
+	OPT_RETRY_AFTER,
+	OPT_DATA,
+	OPT_WAIT,
+	OPT_WAIT_TIMEOUT,
+	OPT_JSON,
+	OPT_LATEST,
+	OPT_HELP,
+};
+
+static const struct option audit_options[] = {
+    {"targets", required_argument, NULL, OPT_TARGETS},
+    {"vantages", required_argument, NULL, OPT_VANTAGES},
+    {"tests", required_argument, NULL, OPT_TESTS},
+    {"port", required_argument, NULL, 'p'},
+    {"tls", required_argument, NULL, OPT_TLS},
+    {"to", required_argument, NULL, OPT_TO},
+    {"from", required_argument, NULL, OPT_FROM},
+    {"ehlo", required_argument, NULL, OPT_EHLO},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"retry-after", required_argument, NULL, OPT_RETRY_AFTER},
+    {"data", no_argument, NULL, OPT_DATA},
+    {"wait", no_argument, NULL, OPT_WAIT},
+    {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, OPT_HELP},
+    ADMIN_LONG_OPTIONS,
+    {NULL, 0, NULL, 0},
+};
+
+static const struct option report_options[] = {
+    {"latest", no_argument, NULL, OPT_LATEST},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, OPT_HELP},
+    ADMIN_LONG_OPTIONS,
+    {NULL, 0, NULL, 0},
+};
+
+#define REPORT_EXIT_HELP                                                                           \
+	"Exit status: 0 no open relay in the report, 1 at least one target open,\n"                \
+	"2 usage error or the controller refused the request, 3 nothing open but\n"                \
+	"some target inconclusive (or no target has a verdict yet), or the\n"                      \
+	"controller could not be reached.\n"
+
+static void audit_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: relayprobe audit [options] [--targets FILE | TARGET...]\n"
+	        "\n"
+	        "Start an audit on the controller: every target is probed from every chosen\n"
+	        "vantage (agent), and the verdicts are aggregated per target. TARGET is as\n"
+	        "for relayprobe probe: host, host:port, address, [IPv6]:port or mail domain;\n"
+	        "'-' reads targets from standard input.\n"
+	        "\n"
+	        "Targets and vantages:\n"
+	        "      --targets FILE       targets, one per line, '#' starts a comment\n"
+	        "                           (may be repeated)\n"
+	        "      --vantages LIST      all, or comma-separated agent names (default all)\n"
+	        "\n"
+	        "The probe, run by each agent (defaults: the agent's, as relayprobe probe):\n"
+	        "      --tests SPEC         test ids and set names (see relayprobe probe\n"
+	        "                           --tests list)\n"
+	        "  -p, --port N             port for targets without one\n"
+	        "      --tls POLICY         auto, require, off or implicit\n"
+	        "      --to ADDR            external recipient T@D\n"
+	        "      --from ADDR          sender\n"
+	        "      --ehlo NAME          EHLO/HELO name\n"
+	        "      --timeout S          each command's reply\n"
+	        "      --retry-after S      wait before retrying tests that got 4xx\n"
+	        "      --data               send a test message after an accepted RCPT (each\n"
+	        "                           agent refuses unless its allow_data is yes)\n"
+	        "\n"
+	        "Waiting and output:\n"
+	        "      --wait               wait until every order is done (status every\n"
+	        "                           0.5 s, progress on a terminal), then print the\n"
+	        "                           report as relayprobe report does\n"
+	        "      --wait-timeout S     give up waiting after S seconds (default 3600)\n"
+	        "      --json               print the controller's JSON reply (with --wait:\n"
+	        "                           the report's) as is\n"
+	        "%s"
+	        "  -h, --help               this help\n"
+	        "\n"
+	        "Without --wait: prints the audit id and the number of orders, exit "
+	        "0.\n" REPORT_EXIT_HELP,
+	        ADMIN_OPTIONS_HELP);
+}
+
+static void report_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: relayprobe report [options] [AUDIT | --latest]\n"
+	        "\n"
+	        "Print an audit's matrix: one row per target, one column per vantage with\n"
+	        "that vantage's verdict, the aggregated VERDICT (the worst wins) and FLAGS:\n"
+	        "DISAGREE when vantages disagree on open (a server that trusts some networks),\n"
+	        "inconclusive when no vantage got an answer, partial when the verdict is\n"
+	        "conclusive but some vantage got no answer. Below: the accepted relay tests\n"
+	        "of every open cell. Without AUDIT, the latest audit.\n"
+	        "\n"
+	        "      --latest             the latest audit\n"
+	        "      --json               print the controller's JSON reply as is\n"
+	        "%s"
+	        "  -h, --help               this help\n"
+	        "\n" REPORT_EXIT_HELP,
+	        ADMIN_OPTIONS_HELP);
+}
+
+static void transcript_usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: relayprobe transcript [options] AUDIT TARGET VANTAGE\n"
+	        "\n"
+	        "Print the evidence: the transcript of every dialog (address) of TARGET\n"
+	        "probed from VANTAGE in AUDIT, one line per line sent or received, with\n"
+	        "the seconds since the dialog began and a marker: ' ->' sent, ' ~>' sent\n"
+	        "over TLS, '<- ' received ('<~ ' over TLS), '<**' a 4xx/5xx reply ('<~*'\n"
+	        "over TLS), '===' an event, '***' an error.\n"
+	        "\n"
+	        "      --json               print the controller's JSON reply as is\n"
+	        "%s"
+	        "  -h, --help               this help\n"
+	        "\n"
+	        "Exit status: 0 printed, 2 usage error or the controller refused, 3 no\n"
+	        "result for that target and vantage, or the controller unreachable.\n",
+	        ADMIN_OPTIONS_HELP);
+}
+
+/* ---- option checks ------------------------------------------------------ */
+
+static bool literal_ok(const char *s)
+{
+	char buf[64];
+	unsigned char addr[16];
+	size_t len = strlen(s);
+
+	if (len < 3 || len >= sizeof(buf) || s[0] != '[' || s[len - 1] != ']')
+		return false;
+	memcpy(buf, s + 1, len - 2);
+	buf[len - 2] = '\0';
+	if (strncmp(buf, "IPv6:", 5) == 0)
+		return inet_pton(AF_INET6, buf + 5, addr) == 1;
+	return inet_pton(AF_INET, buf, addr) == 1;
+}
+
+/* local@domain, printable, no spaces or <>, within RP_ADDR_MAX; the agent
+ * checks it again in full. */
+static bool mailbox_ok(const char *s)
+{
+	const char *at = strrchr(s, '@');
+
+	if (at == NULL || at == s || strlen(s) >= RP_ADDR_MAX)
+		return false;
+	for (const char *p = s; *p; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("<>\"", *p))
+			return false;
+	return target_hostname_ok(at + 1) || literal_ok(at + 1);
+}
+
+/* "AUDIT" as the request's id: a JSON integer when all digits, else a
+ * string of id characters; "latest" stays a string. NULL when bad. */
+static json_t *audit_id(const char *prog, const char *s)
+{
+	size_t n = strlen(s);
+	char *end = NULL;
+	long long v;
+
+	if (n > 0 && n <= 18 && strspn(s, "0123456789") == n) {
+		errno = 0;
+		v = strtoll(s, &end, 10);
+		if (errno == 0 && *end == '\0')
+			return json_integer((json_int_t)v);
+	}
+	if (n == 0 || n > AUDIT_ID_MAX ||
+	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") != n) {
+		fprintf(stderr, "%s: \"", prog);
+		report_put_clean(s, stderr);
+		fputs("\" is not an audit id\n", stderr);
+		return NULL;
+	}
+	return json_string(s);
+}
+
+/* ---- targets ------------------------------------------------------------ */
+
+struct targets {
+	json_t *list;
+	bool stdin_read;
+};
+
+static int add_target(struct targets *t, const char *text, const char *where, size_t line)
+{
+	struct target_spec spec;
+	char err[RP_TARGET_LINE_MAX + 128];
+
+	if (target_parse(text, 25, &spec, err, sizeof(err)) < 0) {
+		if (where != NULL)
+			fprintf(stderr, "relayprobe audit: %s:%zu: %s\n", where, line, err);
+		else
+			fprintf(stderr, "relayprobe audit: %s\n", err);
+		return -1;
+	}
+	if (json_array_size(t->list) >= RP_ADMIN_TARGETS_MAX) {
+		fprintf(stderr, "relayprobe audit: too many targets (at most %d per audit)\n",
+		        RP_ADMIN_TARGETS_MAX);
+		return -1;
+	}
+	if (json_array_append_new(t->list, json_string(spec.text)) < 0) {
+		fprintf(stderr, "relayprobe audit: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+static int read_targets(struct targets *t, const char *path)
+{
+	char line[RP_TARGET_LINE_MAX + 2];
+	const char *name = path;
+	FILE *f = stdin;
+	size_t lineno = 0;
+	int rc = 0;
+
+	if (strcmp(path, "-") == 0) {
+		if (t->stdin_read)
+			return 0;
+		t->stdin_read = true;
+		name = "<stdin>";
+	} else if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "relayprobe audit: --targets: cannot open \"%s\": %s\n", path,
+		        strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		size_t len = strlen(line);
+		char *p = line, *hash;
+
+		lineno++;
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
+			fprintf(stderr,
+			        "relayprobe audit: %s:%zu: line longer than %d characters\n", name,
+			        lineno, RP_TARGET_LINE_MAX);
+			rc = -1;
+			break;
+		}
+		if ((hash = strchr(line, '#')) != NULL)
+			*hash = '\0';
+		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+			p++;
+		if (*p != '\0')
+			rc = add_target(t, p, name, lineno);
+	}
+	if (rc == 0 && ferror(f)) {
+		fprintf(stderr, "relayprobe audit: %s: read error\n", name);
+		rc = -1;
+	}
+	if (f != stdin)
+		fclose(f);
+	return rc;
+}
+
+/* ---- audit -------------------------------------------------------------- */
+
+struct audit_opts {
+	const char *files[TARGET_FILES_MAX];
+	size_t nfiles;
+	json_t *vantages; /* "all" or an array of names */
+	json_t *params;
+	const char *tests;
+	bool wait, json;
+	unsigned long wait_timeout;
+	struct admin_cfg cfg;
+};
+
+static json_t *parse_vantages(const char *s)
+{
+	json_t *arr;
+	const char *p = s;
+
+	if (strcmp(s, "all") == 0)
+		return json_string("all");
+	arr = json_array();
+	while (arr != NULL) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		char name[RP_WIRE_ID_MAX + 1];
+
+		if (n == 0 || n > RP_WIRE_ID_MAX) {
+			fprintf(stderr,
+			        "relayprobe audit: --vantages: \"%s\": empty or too long "
+			        "agent name\n",
+			        s);
+			goto fail;
+		}
+		memcpy(name, p, n);
+		name[n] = '\0';
+		if (!keys_name_valid(name)) {
+			fprintf(stderr,
+			        "relayprobe audit: --vantages: \"%s\" is not an agent name\n",
+			        name);
+			goto fail;
+		}
+		if (json_array_append_new(arr, json_string(name)) < 0)
+			goto fail;
+		if (comma == NULL)
+			return arr;
+		p = comma + 1;
+	}
+	return NULL;
+fail:
+	json_decref(arr);
+	return NULL;
+}
+
+static int set_param(struct audit_opts *o, const char *key, json_t *v)
+{
+	if (v == NULL || json_object_set_new(o->params, key, v) < 0) {
+		fprintf(stderr, "relayprobe audit: out of memory\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* 0, 1 when --help was handled, -1 on a usage error (printed). */
+static int parse_audit_options(int argc, char **argv, struct audit_opts *o)
+{
+	const char *prog = "relayprobe audit";
+	unsigned long n;
+	int c, rc;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":p:h", audit_options, NULL)) != -1) {
+		const char *arg = optarg;
+		switch (c) {
+		case OPT_TARGETS:
+			if (o->nfiles == TARGET_FILES_MAX) {
+				fprintf(stderr, "%s: --targets: at most %d files\n", prog,
+				        TARGET_FILES_MAX);
+				return -1;
+			}
+			o->files[o->nfiles++] = arg;
+			break;
+		case OPT_VANTAGES:
+			json_decref(o->vantages);
+			o->vantages = parse_vantages(arg);
+			if (o->vantages == NULL)
+				return -1;
+			break;
+		case OPT_TESTS: {
+			size_t idx[RP_TESTS_MAX], ntests = 0;
+			char err[256] = "";
+			if (relay_tests_select(arg, idx, RP_TESTS_MAX, &ntests, err, sizeof(err)) <
+			        0 ||
+			    ntests == 0) {
+				fprintf(stderr, "%s: --tests: %s\n", prog,
+				        ntests == 0 && err[0] == '\0' ? "selects no test" : err);
+				return -1;
+			}
+			o->tests = arg;
+			break;
+		}
+		case 'p':
+			if (cli_parse_seconds(prog, "--port", arg, 1, 65535, &n) < 0 ||
+			    set_param(o, "port", json_integer((json_int_t)n)) < 0)
+				return -1;
+			break;
+		case OPT_TLS:
+			if (dialog_tls_policy_from_name(arg) < 0) {
+				fprintf(stderr,
+				        "%s: --tls: \"%s\" is not one of auto, require, off, "
+				        "implicit\n",
+				        prog, arg);
+				return -1;
+			}
+			if (set_param(o, "tls", json_string(arg)) < 0)
+				return -1;
+			break;
+		case OPT_TO:
+		case OPT_FROM:
+			if (!mailbox_ok(arg)) {
+				fprintf(stderr, "%s: %s: \"%s\" is not an address (local@domain)\n",
+				        prog, c == OPT_TO ? "--to" : "--from", arg);
+				return -1;
+			}
+			if (set_param(o, c == OPT_TO ? "to" : "from", json_string(arg)) < 0)
+				return -1;
+			break;
+		case OPT_EHLO:
+			if (strlen(arg) > RP_DOMAIN_MAX ||
+			    (!target_hostname_ok(arg) && !literal_ok(arg))) {
+				fprintf(
+				    stderr,
+				    "%s: --ehlo: \"%s\" is not a host name or [address] literal\n",
+				    prog, arg);
+				return -1;
+			}
+			if (set_param(o, "ehlo", json_string(arg)) < 0)
+				return -1;
+			break;
+		case OPT_TIMEOUT:
+			if (cli_parse_seconds(prog, "--timeout", arg, 1, 3600, &n) < 0 ||
+			    set_param(o, "timeout", json_integer((json_int_t)n)) < 0)
+				return -1;
+			break;
+		case OPT_RETRY_AFTER:
+			if (cli_parse_seconds(prog, "--retry-after", arg, 0, 3600, &n) < 0 ||
+			    set_param(o, "retry_after", json_integer((json_int_t)n)) < 0)
+				return -1;
+			break;
+		case OPT_DATA:
+			if (set_param(o, "data", json_true()) < 0)
+				return -1;
+			break;
+		case OPT_WAIT:
+			o->wait = true;
+			break;
+		case OPT_WAIT_TIMEOUT:
+			if (cli_parse_seconds(prog, "--wait-timeout", arg, 1, WAIT_TIMEOUT_MAX_S,
+			                      &o->wait_timeout) < 0)
+				return -1;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			audit_usage(stdout);
+			return 1;
+		case '?':
+		case ':':
+			cli_bad_option(prog, c, argv);
+			return -1;
+		default:
+			rc = admin_cfg_option(&o->cfg, c, arg, prog);
+			if (rc > 0)
+				cli_bad_option(prog, '?', argv);
+			if (rc != 0)
+				return -1;
+		}
+	}
+	return admin_cfg_check(&o->cfg, prog);
+}
+
+static void clear_line(bool *dirty)
+{
+	if (*dirty) {
+		fputs("\r\033[K", stderr);
+		*dirty = false;
+	}
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void print_count(const json_t *o, const char *key, FILE *out)
+{
+	const json_t *v = json_object_get(o, key);
+
+	if (json_is_integer(v))
+		fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else
+		fputc('?', out);
+}
+
+/* Polls audit.status until "done"; CLI_EXIT_OK, or an exit status. */
+static int wait_done(struct admin *a, const struct audit_opts *o, json_t *id, const char *idtext)
+{
+	long long deadline = mono_ms() + (long long)o->wait_timeout * 1000;
+	bool tty = isatty(STDERR_FILENO), dirty = false;
+	json_t *req = json_pack("{s:s,s:O}", "cmd", "audit.status", "audit", id);
+	int status = CLI_EXIT_UNREACHABLE;
+
+	if (req == NULL)
+		return CLI_EXIT_UNREACHABLE;
+	for (;;) {
+		struct admin_reply r;
+		const char *st;
+
+		status = admin_call(a, req, &r);
+		if (status != CLI_EXIT_OK) {
+			clear_line(&dirty);
+			break;
+		}
+		st = json_string_value(json_object_get(r.json, "status"));
+		if (st != NULL && strcmp(st, "done") == 0) {
+			admin_reply_clear(&r);
+			clear_line(&dirty);
+			break;
+		}
+		if (tty) {
+			fprintf(stderr, "\raudit %s: ", idtext);
+			print_count(r.json, "done", stderr);
+			fputc('/', stderr);
+			print_count(r.json, "orders", stderr);
+			fputs(" orders done, ", stderr);
+			print_count(r.json, "results", stderr);
+			fputs(" results\033[K", stderr);
+			fflush(stderr);
+			dirty = true;
+		}
+		admin_reply_clear(&r);
+		if (mono_ms() + POLL_MS > deadline) {
+			clear_line(&dirty);
+			fprintf(stderr,
+			        "relayprobe audit: audit %s still running after %lu s (see "
+			        "relayprobe report %s)\n",
+			        idtext, o->wait_timeout, idtext);
+			status = CLI_EXIT_INCONCLUSIVE;
+			break;
+		}
+		sleep_ms(POLL_MS);
+	}
+	json_decref(req);
+	return status;
+}
+
+/* Fetches and prints the report of audit id; the report's exit status. */
+static int fetch_report(struct admin *a, json_t *id, bool json)
+{
+	struct admin_reply r;
+	json_t *req = json_pack("{s:s,s:O}", "cmd", "report", "audit", id);
+	int status;
+
+	if (req == NULL)
+		return CLI_EXIT_UNREACHABLE;
+	status = admin_call(a, req, &r);
+	json_decref(req);
+	if (status != CLI_EXIT_OK)
+		return status;
+	if (json) {
+		fwrite(r.raw, 1, r.rawlen, stdout);
+		putchar('\n');
+		status = report_exit_status(r.json);
+	} else if (report_render_text(r.json, stdout) < 0) {
+		fprintf(stderr, "relayprobe: unusable reply from the controller: a report needs "
+		                "\"vantages\" and \"targets\" arrays\n");
+		status = CLI_EXIT_UNREACHABLE;
+	} else {
+		status = report_exit_status(r.json);
+	}
+	admin_reply_clear(&r);
+	return status;
+}
+
+int audit_main(int argc, char **argv)
+{
+	struct audit_opts o;
+	struct targets t = {0};
+	struct admin *a = NULL;
+	struct admin_reply r = {0};
+	json_t *req = NULL, *id;
+	char idtext[AUDIT_ID_MAX + 8];
+	int rc, status = CLI_EXIT_USAGE;
+
+	memset(&o, 0, sizeof(o));
+	admin_cfg_defaults(&o.cfg);
+	o.wait_timeout = WAIT_TIMEOUT_S;
+	o.params = json_object();
+	t.list = json_array();
+	if (o.params == NULL || t.list == NULL)
+		goto out;
+	rc = parse_audit_options(argc, argv, &o);
+	if (rc != 0) {
+		status = rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+		goto out;
+	}
+	for (size_t i = 0; i < o.nfiles; i++)
+		if (read_targets(&t, o.files[i]) < 0)
+			goto out;
+	for (int i = optind; i < argc; i++)
+		if ((strcmp(argv[i], "-") == 0 ? read_targets(&t, "-")
+		                               : add_target(&t, argv[i], NULL, 0)) < 0)
+			goto out;
+	if (json_array_size(t.list) == 0) {
+		fprintf(stderr, "relayprobe audit: no targets (give TARGET arguments, --targets "
+		                "FILE or '-')\n");
+		goto out;
+	}
+
+	req =
+	    json_pack("{s:s,s:O,s:O}", "cmd", "audit.start", "targets", t.list, "params", o.params);
+	if (req != NULL &&
+	    (json_object_set_new(req, "vantages",
+	                         o.vantages ? json_incref(o.vantages) : json_string("all")) < 0 ||
+	     (o.tests != NULL && json_object_set_new(req, "tests", json_string(o.tests)) < 0))) {
+		json_decref(req);
+		req = NULL;
+	}
+	a = req ? admin_new(&o.cfg) : NULL;
+	if (a == NULL) {
+		status = CLI_EXIT_UNREACHABLE;
+		goto out;
+	}
+	status = admin_call(a, req, &r);
+	if (status != CLI_EXIT_OK)
+		goto out;
+	id = json_object_get(r.json, "audit");
+	if (!json_is_integer(id) && !json_is_string(id)) {
+		fprintf(stderr, "relayprobe: unusable reply from the controller: no audit id\n");
+		status = CLI_EXIT_UNREACHABLE;
+		goto out;
+	}
+	report_id_text(id, idtext, sizeof(idtext));
+	if (!o.wait) {
+		if (o.json) {
+			fwrite(r.raw, 1, r.rawlen, stdout);
+			putchar('\n');
+		} else {
+			printf("audit %s started: ", idtext);
+			print_count(r.json, "orders", stdout);
+			printf(" orders (relayprobe report %s, or audit --wait)\n", idtext);
+		}
+		status = CLI_EXIT_OK;
+		goto out;
+	}
+	status = wait_done(a, &o, id, idtext);
+	if (status == CLI_EXIT_OK)
+		status = fetch_report(a, id, o.json);
+out:
+	admin_reply_clear(&r);
+	admin_free(&a);
+	json_decref(req);
+	json_decref(t.list);
+	json_decref(o.params);
+	json_decref(o.vantages);
+	return status;
+}
+
+/* ---- report and transcript ---------------------------------------------- */
+
+/* Parses report/transcript options; 0, 1 after --help, -1 on a usage error. */
+static int parse_view_options(int argc, char **argv, const char *prog, struct admin_cfg *cfg,
+                              bool *json, bool *latest, void (*help)(FILE *))
+{
+	int c, rc;
+
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":h", report_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			*json = true;
+			break;
+		case OPT_LATEST:
+			if (latest == NULL) {
+				cli_bad_option(prog, '?', argv);
+				return -1;
+			}
+			*latest = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			help(stdout);
+			return 1;
+		case '?':
+		case ':':
+			cli_bad_option(prog, c, argv);
+			return -1;
+		default:
+			rc = admin_cfg_option(cfg, c, optarg, prog);
+			if (rc > 0)
+				cli_bad_option(prog, '?', argv);
+			if (rc != 0)
+				return -1;
+		}
+	}
+	return admin_cfg_check(cfg, prog);
+}
+
+int report_main(int argc, char **argv)
+{
+	const char *prog = "relayprobe report";
+	struct admin_cfg cfg;
+	struct admin *a = NULL;
+	json_t *id = NULL;
+	bool json = false, latest = false;
+	int rc, status;
+
+	admin_cfg_defaults(&cfg);
+	rc = parse_view_options(argc, argv, prog, &cfg, &json, &latest, report_usage);
+	if (rc != 0)
+		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	if (argc - optind > 1 || (latest && argc - optind == 1)) {
+		fprintf(stderr, "%s: give one AUDIT or --latest (try %s --help)\n", prog, prog);
+		return CLI_EXIT_USAGE;
+	}
+	id = argc - optind == 1 ? audit_id(prog, argv[optind]) : json_string("latest");
+	if (id == NULL)
+		return CLI_EXIT_USAGE;
+	a = admin_new(&cfg);
+	status = a ? fetch_report(a, id, json) : CLI_EXIT_UNREACHABLE;
+	admin_free(&a);
+	json_decref(id);
+	return status;
+}
+
+int transcript_main(int argc, char **argv)
+{
+	const char *prog = "relayprobe transcript";
+	struct admin_cfg cfg;
+	struct admin_reply r = {0};
+	json_t *id = NULL, *req = NULL;
+	bool json = false;
+	long n;
+	int rc, status;
+
+	admin_cfg_defaults(&cfg);
+	rc = parse_view_options(argc, argv, prog, &cfg, &json, NULL, transcript_usage);
+	if (rc != 0)
+		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	if (argc - optind != 3) {
+		fprintf(stderr, "%s: needs AUDIT TARGET VANTAGE (try %s --help)\n", prog, prog);
+		return CLI_EXIT_USAGE;
+	}
+	if (strlen(argv[optind + 1]) >= RP_TARGET_LINE_MAX || !keys_name_valid(argv[optind + 2])) {
+		fprintf(stderr, "%s: \"%s\" is not %s\n", prog,
+		        strlen(argv[optind + 1]) >= RP_TARGET_LINE_MAX ? "TARGET"
+		                                                       : argv[optind + 2],
+		        strlen(argv[optind + 1]) >= RP_TARGET_LINE_MAX ? "a target (too long)"
+		                                                       : "an agent name");
+		return CLI_EXIT_USAGE;
+	}
+	id = audit_id(prog, argv[optind]);
+	if (id == NULL)
+		return CLI_EXIT_USAGE;
+	req = json_pack("{s:s,s:o,s:s,s:s}", "cmd", "transcript", "audit", id, "target",
+	                argv[optind + 1], "vantage", argv[optind + 2]);
+	if (req == NULL) {
+		fprintf(stderr, "%s: out of memory\n", prog);
+		return CLI_EXIT_UNREACHABLE;
+	}
+	status = admin_request(&cfg, req, &r);
+	json_decref(req);
+	if (status != CLI_EXIT_OK)
+		return status;
+	if (json) {
+		fwrite(r.raw, 1, r.rawlen, stdout);
+		putchar('\n');
+	} else if ((n = report_render_transcripts(r.json, stdout)) < 0) {
+		fprintf(stderr, "relayprobe: unusable reply from the controller: no \"results\" "
+		                "array\n");
+		status = CLI_EXIT_UNREACHABLE;
+	} else if (n == 0) {
+		fprintf(stderr, "%s: no result for %s from %s in audit %s\n", prog,
+		        argv[optind + 1], argv[optind + 2], argv[optind]);
+		status = CLI_EXIT_INCONCLUSIVE;
+	}
+	admin_reply_clear(&r);
+	return status;
+}

@@ -1,0 +1,13 @@
+/* commands.h - entry points of the commands that manage identities and talk
+ * to the controller (keygen.c, agents.c, audit.c). Each takes argv with the
+ * command name in argv[0] and returns the process exit status. */
+#ifndef RP_CLI_COMMANDS_H
+#define RP_CLI_COMMANDS_H
+
+int keygen_main(int argc, char **argv);
+int agents_main(int argc, char **argv);
+int audit_main(int argc, char **argv);
+int report_main(int argc, char **argv);
+int transcript_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,446 @@
+/* report_render.c - admin replies to text: the audit matrix (column widths
+ * from the content, each cell cut at CELL_MAX), the report's exit status, the
+ * result transcripts and the agents table. Reads only what it checks the
+ * type of; anything missing or of the wrong type renders as "-" or "?". */
+#include "report_render.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+
+#include "rp_limits.h"
+#include "transcript.h"
+#include "verdict.h"
+
+#define CELL_MAX  256 /* one rendered table cell, cut beyond this */
+#define LABEL_MAX 512 /* the LABELS cell */
+
+void report_put_clean(const char *s, FILE *out)
+{
+	if (s == NULL) {
+		fputc('-', out);
+		return;
+	}
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		fputc(ch < 0x20 || ch >= 0x7f ? '?' : ch, out);
+	}
+}
+
+/* Copies s into buf made printable (cut to len - 1 bytes); NULL gives dflt. */
+static const char *clean(const char *s, const char *dflt, char *buf, size_t len)
+{
+	size_t i = 0;
+
+	if (s == NULL)
+		s = dflt;
+	for (; s[i] && i + 1 < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		buf[i] = (char)(ch < 0x20 || ch >= 0x7f ? '?' : ch);
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key)); /* NULL when absent or not a string */
+}
+
+void report_id_text(const json_t *v, char *buf, size_t len)
+{
+	if (json_is_integer(v))
+		snprintf(buf, len, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else if (json_is_string(v))
+		clean(json_string_value(v), "?", buf, len);
+	else
+		snprintf(buf, len, "?");
+}
+
+/* ---- the audit matrix --------------------------------------------------- */
+
+static bool name_is_open(const char *verdict)
+{
+	int v = verdict ? dialog_verdict_from_name(verdict) : -1;
+
+	return v >= 0 && verdict_is_open((enum dialog_verdict)v);
+}
+
+static bool target_inconclusive(const json_t *t)
+{
+	const char *name = str(t, "verdict");
+	int v = name ? dialog_verdict_from_name(name) : -1;
+
+	return json_is_true(json_object_get(t, "inconclusive")) || v < 0 ||
+	       verdict_inconclusive((enum dialog_verdict)v);
+}
+
+int report_exit_status(const json_t *report)
+{
+	const json_t *targets = json_object_get(report, "targets");
+	const json_t *t;
+	size_t i;
+	bool inconclusive = false;
+
+	if (!json_is_array(targets) || json_array_size(targets) == 0)
+		return REPORT_EXIT_INCONCLUSIVE;
+	json_array_foreach(targets, i, t)
+	{
+		if (name_is_open(str(t, "verdict")))
+			return REPORT_EXIT_OPEN;
+		if (target_inconclusive(t))
+			inconclusive = true;
+	}
+	return inconclusive ? REPORT_EXIT_INCONCLUSIVE : REPORT_EXIT_NONE_OPEN;
+}
+
+static const char *cell_of(const json_t *t, const char *vantage, char *buf, size_t len)
+{
+	return clean(str(json_object_get(t, "cells"), vantage), "-", buf, len);
+}
+
+/* DISAGREE, inconclusive, partial (conclusive, but some vantage was not),
+ * comma-separated; "-" for none. */
+static const char *flags_of(const json_t *t, char *buf, size_t len)
+{
+	static const char *const keys[] = {"disagree", "inconclusive", "partial"};
+	static const char *const names[] = {"DISAGREE", "inconclusive", "partial"};
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		int n;
+		if (!json_is_true(json_object_get(t, keys[i])))
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", names[i]);
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "-");
+	return buf;
+}
+
+static void widen(int *w, const char *s)
+{
+	int n = (int)strlen(s);
+
+	if (n > *w)
+		*w = n;
+}
+
+/* The accepted ids of one open cell, comma-separated; "-" when none. */
+static void print_accepted(const json_t *t, const char *vantage, FILE *out)
+{
+	const json_t *ids = json_object_get(json_object_get(t, "accepted"), vantage);
+	const json_t *id;
+	size_t i, shown = 0;
+
+	if (json_is_array(ids))
+		json_array_foreach(ids, i, id)
+		{
+			if (!json_is_string(id))
+				continue;
+			fputs(shown++ ? "," : "", out);
+			report_put_clean(json_string_value(id), out);
+		}
+	if (shown == 0)
+		fputc('-', out);
+}
+
+int report_render_text(const json_t *report, FILE *out)
+{
+	const json_t *vantages = json_object_get(report, "vantages");
+	const json_t *targets = json_object_get(report, "targets");
+	const json_t *t, *v;
+	size_t i, j, nv, nopen = 0, ninc = 0, nclosed = 0, nopen_cells = 0;
+	int wt = (int)strlen("TARGET"), wverdict = (int)strlen("VERDICT"), *wv = NULL;
+	char buf[CELL_MAX], id[CELL_MAX];
+
+	if (!json_is_array(vantages) || !json_is_array(targets))
+		return -1;
+	nv = json_array_size(vantages);
+	wv = calloc(nv + 1, sizeof(*wv));
+	if (wv == NULL)
+		return -1;
+	json_array_foreach(vantages, j, v) wv[j] =
+	    (int)strlen(clean(json_string_value(v), "?", buf, sizeof(buf)));
+	json_array_foreach(targets, i, t)
+	{
+		widen(&wt, clean(str(t, "target"), "?", buf, sizeof(buf)));
+		widen(&wverdict, clean(str(t, "verdict"), "?", buf, sizeof(buf)));
+		json_array_foreach(vantages, j, v)
+		    widen(&wv[j], cell_of(t, json_string_value(v), buf, sizeof(buf)));
+	}
+
+	fprintf(out, "%-*s", wt, "TARGET");
+	json_array_foreach(vantages, j, v)
+	    fprintf(out, "  %-*s", wv[j], clean(json_string_value(v), "?", buf, sizeof(buf)));
+	fprintf(out, "  %-*s  %s\n", wverdict, "VERDICT", "FLAGS");
+	json_array_foreach(targets, i, t)
+	{
+		fprintf(out, "%-*s", wt, clean(str(t, "target"), "?", buf, sizeof(buf)));
+		json_array_foreach(vantages, j, v)
+		{
+			const char *cell = cell_of(t, json_string_value(v), buf, sizeof(buf));
+			fprintf(out, "  %-*s", wv[j], cell);
+			if (name_is_open(cell))
+				nopen_cells++;
+		}
+		fprintf(out, "  %-*s", wverdict, clean(str(t, "verdict"), "?", buf, sizeof(buf)));
+		fprintf(out, "  %s\n", flags_of(t, buf, sizeof(buf)));
+		if (name_is_open(str(t, "verdict")))
+			nopen++;
+		else if (target_inconclusive(t))
+			ninc++;
+		else
+			nclosed++;
+	}
+
+	if (nopen_cells > 0) {
+		fputs("\nAccepted relay tests:\n", out);
+		json_array_foreach(targets, i, t) json_array_foreach(vantages, j, v)
+		{
+			const char *name = json_string_value(v);
+			if (name == NULL || !name_is_open(str(json_object_get(t, "cells"), name)))
+				continue;
+			fprintf(out, "  %s from ", clean(str(t, "target"), "?", buf, sizeof(buf)));
+			fprintf(out, "%s: ", clean(name, "?", buf, sizeof(buf)));
+			print_accepted(t, name, out);
+			fputc('\n', out);
+		}
+	}
+	report_id_text(json_object_get(report, "audit"), id, sizeof(id));
+	if (str(report, "status") != NULL && strcmp(str(report, "status"), "done") != 0) {
+		size_t n = strlen(id);
+		snprintf(id + n, sizeof(id) - n, " (%s)",
+		         clean(str(report, "status"), "?", buf, 32));
+	}
+	fprintf(
+	    out,
+	    "\naudit %s: %zu target%s, %zu vantage%s: %zu open, %zu not open, %zu inconclusive\n",
+	    id, json_array_size(targets), json_array_size(targets) == 1 ? "" : "s", nv,
+	    nv == 1 ? "" : "s", nopen, nclosed, ninc);
+	free(wv);
+	return ferror(out) ? -1 : 0;
+}
+
+/* ---- transcripts -------------------------------------------------------- */
+
+static int dir_from_name(const char *name)
+{
+	for (int d = 0; name != NULL && d < TR_DIR_COUNT; d++)
+		if (strcmp(name, tr_dir_name((enum tr_dir)d)) == 0)
+			return d;
+	return -1;
+}
+
+static void render_result_header(const json_t *r, FILE *out)
+{
+	const json_t *port = json_object_get(r, "port");
+	const char *addr = str(r, "address"), *reason = str(r, "reason");
+	char buf[CELL_MAX];
+
+	fputs("== ", out);
+	report_put_clean(str(r, "target"), out);
+	if (addr != NULL) {
+		bool v6 = strchr(addr, ':') != NULL;
+		fprintf(out, " %s%s%s", v6 ? "[" : "", clean(addr, "?", buf, sizeof(buf)),
+		        v6 ? "]" : "");
+		if (json_is_integer(port))
+			fprintf(out, ":%" JSON_INTEGER_FORMAT, json_integer_value(port));
+	}
+	fprintf(out, " %s", clean(str(r, "verdict"), "?", buf, sizeof(buf)));
+	if (reason != NULL) {
+		fputs(" (", out);
+		report_put_clean(reason, out);
+		fputc(')', out);
+	}
+	fputc('\n', out);
+}
+
+static void render_transcript(const json_t *tr, FILE *out)
+{
+	const json_t *e;
+	size_t i;
+	json_int_t t0 = 0;
+	bool first = true;
+
+	json_array_foreach(tr, i, e)
+	{
+		struct tr_entry te;
+		const json_t *t = json_object_get(e, "t");
+		int d = dir_from_name(str(e, "dir"));
+		json_int_t ms = json_is_integer(t) ? json_integer_value(t) : 0;
+
+		if (first) {
+			t0 = ms;
+			first = false;
+		}
+		memset(&te, 0, sizeof(te));
+		te.dir = d < 0 ? TR_DIR_COUNT : (enum tr_dir)d; /* "???" marker */
+		te.tls = json_is_true(json_object_get(e, "tls"));
+		te.text = str(e, "text");
+		fprintf(out, "%8.3f %s ", (double)(ms - t0) / 1000.0, transcript_marker(&te));
+		report_put_clean(te.text ? te.text : "", out);
+		fputc('\n', out);
+	}
+}
+
+long report_render_transcripts(const json_t *reply, FILE *out)
+{
+	const json_t *results = json_object_get(reply, "results");
+	const json_t *r;
+	size_t i;
+	long n = 0;
+
+	if (!json_is_array(results))
+		return -1;
+	json_array_foreach(results, i, r)
+	{
+		json_t *parsed = NULL;
+		const json_t *tr;
+
+		if (json_is_string(r)) /* a stored result kept as text */
+			r = parsed = json_loads(json_string_value(r), JSON_REJECT_DUPLICATES, NULL);
+		if (!json_is_object(r)) {
+			json_decref(parsed);
+			continue;
+		}
+		if (n > 0)
+			fputc('\n', out);
+		render_result_header(r, out);
+		tr = json_object_get(r, "transcript");
+		if (json_is_array(tr))
+			render_transcript(tr, out);
+		else
+			fputs("   (no transcript: no dialog ran)\n", out);
+		json_decref(parsed);
+		n++;
+	}
+	return n;
+}
+
+/* ---- agents ------------------------------------------------------------- */
+
+enum { COL_NAME, COL_FP, COL_STATUS, COL_CONN, COL_SEEN, COL_LABELS, COL_COUNT };
+static const char *const agent_headers[COL_COUNT] = {"NAME",      "FINGERPRINT", "STATUS",
+                                                     "CONNECTED", "LAST-SEEN",   "LABELS"};
+
+/* Epoch seconds or milliseconds (numbers past 1e11 are taken as ms). */
+static void format_time(const json_t *v, char *buf, size_t len)
+{
+	json_int_t n;
+	time_t secs;
+	struct tm tm;
+
+	if (json_is_string(v)) {
+		clean(json_string_value(v), "-", buf, len);
+		return;
+	}
+	if (!json_is_integer(v) || (n = json_integer_value(v)) <= 0) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	secs = (time_t)(n > 100000000000LL ? n / 1000 : n);
+	if (gmtime_r(&secs, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "?");
+}
+
+static void format_labels(const json_t *v, char *buf, size_t len)
+{
+	const char *key;
+	const json_t *val;
+	size_t used = 0, i;
+	char tmp[CELL_MAX];
+
+	buf[0] = '\0';
+	if (json_is_string(v)) {
+		clean(json_string_value(v), "-", buf, len);
+	} else if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, key, val)
+		{
+			int n = snprintf(buf + used, len - used, "%s%s=", used ? "," : "",
+			                 clean(key, "?", tmp, sizeof(tmp)));
+			if (n < 0 || (size_t)n >= len - used)
+				break;
+			used += (size_t)n;
+			n = snprintf(buf + used, len - used, "%s",
+			             clean(json_string_value(val), "?", tmp, sizeof(tmp)));
+			if (n < 0 || (size_t)n >= len - used)
+				break;
+			used += (size_t)n;
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, val)
+		{
+			int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+			                 clean(json_string_value(val), "?", tmp, sizeof(tmp)));
+			if (n < 0 || (size_t)n >= len - used)
+				break;
+			used += (size_t)n;
+		}
+	}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "-");
+}
+
+static void agent_cells(const json_t *a, char cells[COL_COUNT][LABEL_MAX])
+{
+	const json_t *conn = json_object_get(a, "connected");
+	const char *name = str(a, "name");
+
+	if (name == NULL || name[0] == '\0') /* pending: known by its fingerprint */
+		name = str(a, "fingerprint");
+	if (name != NULL && name[0] != '\0')
+		clean(name, "-", cells[COL_NAME], LABEL_MAX);
+	else
+		report_id_text(json_object_get(a, "id"), cells[COL_NAME], LABEL_MAX);
+	clean(str(a, "fingerprint"), "-", cells[COL_FP], LABEL_MAX);
+	clean(str(a, "status"), "?", cells[COL_STATUS], LABEL_MAX);
+	snprintf(cells[COL_CONN], LABEL_MAX, "%s",
+	         json_is_boolean(conn) ? (json_is_true(conn) ? "yes" : "no") : "-");
+	format_time(json_object_get(a, "last_seen"), cells[COL_SEEN], LABEL_MAX);
+	format_labels(json_object_get(a, "labels"), cells[COL_LABELS], LABEL_MAX);
+}
+
+long report_render_agents(const json_t *reply, FILE *out)
+{
+	const json_t *agents = json_object_get(reply, "agents");
+	const json_t *a;
+	char cells[COL_COUNT][LABEL_MAX];
+	int w[COL_COUNT];
+	size_t i;
+
+	if (!json_is_array(agents))
+		return -1;
+	for (int c = 0; c < COL_COUNT; c++)
+		w[c] = (int)strlen(agent_headers[c]);
+	json_array_foreach(agents, i, a)
+	{
+		agent_cells(a, cells);
+		for (int c = 0; c < COL_COUNT - 1; c++)
+			widen(&w[c], cells[c]);
+	}
+	for (int c = 0; c < COL_COUNT; c++)
+		fprintf(out, c < COL_COUNT - 1 ? "%-*s  " : "%*s\n", c < COL_COUNT - 1 ? w[c] : 0,
+		        agent_headers[c]);
+	json_array_foreach(agents, i, a)
+	{
+		agent_cells(a, cells);
+		for (int c = 0; c < COL_COUNT; c++)
+			fprintf(out, c < COL_COUNT - 1 ? "%-*s  " : "%*s\n",
+			        c < COL_COUNT - 1 ? w[c] : 0, cells[c]);
+	}
+	return (long)json_array_size(agents);
+}
+
+void report_agent_line(const json_t *agent, FILE *out)
+{
+	char cells[COL_COUNT][LABEL_MAX];
+
+	agent_cells(agent, cells);
+	fprintf(out, "%s (%s): %s\n", cells[COL_NAME], cells[COL_FP], cells[COL_STATUS]);
+}

@@ -1,0 +1,701 @@
+/* ctl.c - relayprobe-controller's loop: polls the ZAP handler, the agents'
+ * ROUTER (CURVE server, ZAP domain "relayprobe", ZMQ_MAXMSGSIZE =
+ * RP_WIRE_MSG_MAX, heartbeats) and the admin socket. Every agent message is
+ * attributed by its frame's ZAP User-Id, never by a field inside it. Results
+ * are verified with the agent's pinned Ed25519 key, matched to the stored
+ * order, committed in batches (one fsync) and only then acknowledged. */
+#include "ctl.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "control.h"
+#include "ctl_internal.h"
+#include "envelope.h"
+#include "log.h"
+#include "rp_limits.h"
+#include "store_ext.h"
+#include "verdict.h"
+
+/* Agent messages handled under one store transaction before their acks go. */
+#define CTL_BATCH_MAX 256
+
+/* An acknowledgement waiting for the batch's commit. */
+struct pending_ack {
+	uint8_t rid[CTL_RID_MAX];
+	size_t rid_len;
+	uint8_t *msg;
+	size_t len;
+};
+
+struct batch {
+	struct pending_ack acks[CTL_BATCH_MAX];
+	size_t n;
+};
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* ---- sessions ---- */
+
+struct ctl_session *ctl_session_of_agent(struct ctl *c, int64_t agent_id)
+{
+	for (size_t i = 0; i < c->nsess; i++)
+		if (c->sess[i].agent_id == agent_id)
+			return &c->sess[i];
+	return NULL;
+}
+
+bool ctl_session_alive(const struct ctl_session *s, time_t now)
+{
+	return s != NULL && now - s->last_rx <= CTL_ALIVE_S;
+}
+
+void ctl_session_drop(struct ctl *c, int64_t agent_id)
+{
+	for (size_t i = 0; i < c->nsess; i++)
+		if (c->sess[i].agent_id == agent_id) {
+			c->sess[i] = c->sess[c->nsess - 1];
+			c->nsess--;
+			return;
+		}
+}
+
+/* The session of the connection that sent a frame with this routing id and
+ * ZAP User-Id; created (or moved to this connection) when the User-Id names
+ * an approved agent. NULL: nobody we talk to. */
+static struct ctl_session *session_for(struct ctl *c, const uint8_t *rid, size_t rid_len,
+                                       const char *user_id)
+{
+	struct store_ext_agent a;
+	struct ctl_session *s;
+
+	for (size_t i = 0; i < c->nsess; i++) {
+		s = &c->sess[i];
+		if (s->rid_len == rid_len && memcmp(s->rid, rid, rid_len) == 0 &&
+		    strcmp(s->user_id, user_id) == 0)
+			return s;
+	}
+	if (store_ext_agent_find(c->store, user_id, &a) != 1 || strcmp(a.name, user_id) != 0 ||
+	    a.status != STORE_AGENT_APPROVED || rid_len == 0 || rid_len > CTL_RID_MAX)
+		return NULL;
+	s = ctl_session_of_agent(c, a.id);
+	if (s == NULL) {
+		if (c->nsess >= RP_CTL_AGENTS_MAX)
+			return NULL;
+		s = &c->sess[c->nsess++];
+		memset(s, 0, sizeof(*s));
+		s->agent_id = a.id;
+		s->max_targets = CTL_TARGETS_PER_ORDER;
+	}
+	snprintf(s->user_id, sizeof(s->user_id), "%s", user_id);
+	memcpy(s->rid, rid, rid_len);
+	s->rid_len = rid_len;
+	return s;
+}
+
+/* ---- sockets ---- */
+
+static int send_to(struct ctl *c, const uint8_t *rid, size_t rid_len, const uint8_t *msg,
+                   size_t len)
+{
+	if (zmq_send(c->router, rid, rid_len, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0)
+		return -1;
+	if (zmq_send(c->router, msg, len, ZMQ_DONTWAIT) < 0)
+		return -1;
+	return 0;
+}
+
+int ctl_send_order(struct ctl *c, struct ctl_session *s, const char *order_id, const uint8_t *body,
+                   size_t len)
+{
+	int64_t agent_id = s->agent_id;
+
+	if (send_to(c, s->rid, s->rid_len, body, len) < 0) {
+		log_warn("order=%s agent_id=%lld not sent: %s", order_id, (long long)agent_id,
+		         zmq_strerror(zmq_errno()));
+		if (zmq_errno() == EHOSTUNREACH)
+			ctl_session_drop(c, agent_id);
+		return -1;
+	}
+	if (store_order_mark_sent(c->store, order_id, now_s()) < 0)
+		log_error("order=%s mark sent: %s", order_id, store_errmsg(c->store));
+	log_info("order=%s agent_id=%lld sent bytes=%zu", order_id, (long long)agent_id, len);
+	return 0;
+}
+
+static int router_open(struct ctl *c, const char *endpoint)
+{
+	int one = 1, zero = 0, ivl = 5000, ttl = 30000, tmo = 30000;
+	int64_t max = RP_WIRE_MSG_MAX;
+	size_t elen = sizeof(c->endpoint);
+	void *r = zmq_socket(c->zctx, ZMQ_ROUTER);
+	int rc = -1;
+
+	if (r == NULL)
+		return -1;
+	if (zmq_setsockopt(r, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
+	    zmq_setsockopt(r, ZMQ_CURVE_SERVER, &one, sizeof(one)) < 0 ||
+	    zmq_setsockopt(r, ZMQ_CURVE_SECRETKEY, keys_curve_secret(c->keys), KEYS_Z85_LEN) < 0 ||
+	    zmq_setsockopt(r, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)) < 0 ||
+	    zmq_setsockopt(r, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0 ||
+	    zmq_setsockopt(r, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) < 0 ||
+	    zmq_setsockopt(r, ZMQ_ROUTER_HANDOVER, &one, sizeof(one)) < 0 ||
+	    zmq_setsockopt(r, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) < 0 ||
+	    zmq_setsockopt(r, ZMQ_HEARTBEAT_TTL, &ttl, sizeof(ttl)) < 0 ||
+	    zmq_setsockopt(r, ZMQ_HEARTBEAT_TIMEOUT, &tmo, sizeof(tmo)) < 0)
+		goto out;
+	/* After a rebind the old listener closes asynchronously in the I/O
+	 * thread: retry for up to 2 s while the port is still held. */
+	for (int i = 0; i < 200; i++) {
+		rc = zmq_bind(r, endpoint);
+		if (rc == 0 || zmq_errno() != EADDRINUSE)
+			break;
+		usleep(10000);
+	}
+	if (rc < 0)
+		goto out;
+	if (zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, c->endpoint, &elen) < 0)
+		snprintf(c->endpoint, sizeof(c->endpoint), "%s", endpoint);
+	c->router = r;
+	return 0;
+out:
+	log_error("listen %s: %s", endpoint, zmq_strerror(zmq_errno()));
+	zmq_close(r);
+	return -1;
+}
+
+/* Revoking an agent must end its live session now. ZeroMQ has no per-peer
+ * disconnect on a bound socket, and ZAP is only asked at the handshake, so
+ * the only way to drop an authenticated CURVE session is to close the
+ * listening socket: every session ends, the others reconnect within their
+ * reconnect interval and pass ZAP again (resending their spool on HELLO),
+ * and the revoked key is refused there. */
+int ctl_router_rebind(struct ctl *c)
+{
+	char ep[sizeof(c->endpoint)];
+
+	snprintf(ep, sizeof(ep), "%s", c->endpoint);
+	if (c->router != NULL)
+		zmq_close(c->router);
+	c->router = NULL;
+	c->nsess = 0;
+	if (router_open(c, ep) < 0)
+		return -1;
+	log_info("listen %s rebound: every session dropped", c->endpoint);
+	return 0;
+}
+
+static int admin_open(struct ctl *c)
+{
+	int zero = 0;
+	int64_t max = RP_ADMIN_MSG_MAX;
+	const char *ep = c->cfg->admin;
+	mode_t old;
+	int rc;
+
+	snprintf(c->admin_path, sizeof(c->admin_path), "%s", ep + strlen("ipc://"));
+	c->admin = zmq_socket(c->zctx, ZMQ_REP);
+	if (c->admin == NULL || zmq_setsockopt(c->admin, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
+	    zmq_setsockopt(c->admin, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0)
+		return -1;
+	/* Created without group/other access, then opened to the group. */
+	old = umask(0177);
+	rc = zmq_bind(c->admin, ep);
+	umask(old);
+	if (rc < 0)
+		return -1;
+	if (chmod(c->admin_path, 0660) < 0) {
+		log_error("admin %s: chmod 0660: %s", c->admin_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+struct ctl *ctl_new(const struct ctl_config *cfg, char *err, size_t errlen)
+{
+	struct ctl *c = calloc(1, sizeof(*c));
+	char e[512];
+
+	if (c == NULL || sodium_init() < 0) {
+		snprintf(err, errlen, "out of memory");
+		free(c);
+		return NULL;
+	}
+	c->cfg = cfg;
+	c->started = time(NULL);
+	c->sess = calloc(RP_CTL_AGENTS_MAX, sizeof(*c->sess));
+	if (c->sess == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	c->keys = keys_load_secret(cfg->keys, e, sizeof(e));
+	if (c->keys == NULL) {
+		snprintf(err, errlen, "%s", e);
+		goto fail;
+	}
+	if (keys_role(c->keys) != KEYS_ROLE_CONTROLLER) {
+		snprintf(err, errlen, "%s: role is %s, expected controller", cfg->keys,
+		         keys_role_name(keys_role(c->keys)));
+		goto fail;
+	}
+	c->store = store_open(cfg->database, e, sizeof(e));
+	if (c->store == NULL) {
+		snprintf(err, errlen, "%s", e);
+		goto fail;
+	}
+	c->zctx = zmq_ctx_new();
+	if (c->zctx == NULL) {
+		snprintf(err, errlen, "zmq context: %s", zmq_strerror(zmq_errno()));
+		goto fail;
+	}
+	/* ZAP first: a socket with a ZAP domain consults the handler bound
+	 * at handshake time; none bound would let clients through. */
+	c->zap = zap_new(c->zctx, c->store, e, sizeof(e));
+	if (c->zap == NULL) {
+		snprintf(err, errlen, "%s", e);
+		goto fail;
+	}
+	if (router_open(c, cfg->listen) < 0) {
+		snprintf(err, errlen, "listen %s: %s", cfg->listen, zmq_strerror(zmq_errno()));
+		goto fail;
+	}
+	if (admin_open(c) < 0) {
+		snprintf(err, errlen, "admin %s: %s", cfg->admin,
+		         errno ? strerror(errno) : zmq_strerror(zmq_errno()));
+		goto fail;
+	}
+	log_info("controller started listen=%s admin=%s fingerprint=%s", c->endpoint, cfg->admin,
+	         keys_fingerprint(c->keys));
+	return c;
+fail:
+	ctl_free(&c);
+	return NULL;
+}
+
+void ctl_free(struct ctl **cp)
+{
+	struct ctl *c;
+
+	if (cp == NULL || *cp == NULL)
+		return;
+	c = *cp;
+	if (c->admin != NULL) {
+		zmq_close(c->admin);
+		if (c->admin_path[0] != '\0')
+			unlink(c->admin_path);
+	}
+	if (c->router != NULL)
+		zmq_close(c->router);
+	zap_free(&c->zap);
+	if (c->zctx != NULL)
+		zmq_ctx_term(c->zctx);
+	store_close(&c->store);
+	keys_free(&c->keys);
+	free(c->sess);
+	free(c);
+	*cp = NULL;
+}
+
+/* ---- agent messages ---- */
+
+static void queue_ack(struct batch *b, const struct ctl_session *s, uint8_t *msg, size_t len)
+{
+	struct pending_ack *a;
+
+	if (b->n >= CTL_BATCH_MAX) { /* cannot happen: one ack per message */
+		free(msg);
+		return;
+	}
+	a = &b->acks[b->n++];
+	memcpy(a->rid, s->rid, s->rid_len);
+	a->rid_len = s->rid_len;
+	a->msg = msg;
+	a->len = len;
+}
+
+static void ack(struct batch *b, const struct ctl_session *s, const char *order_id,
+                const char *target, const char *address, uint32_t port)
+{
+	struct wire_ctl_result_ack ra = {.order_id = (char *)order_id,
+	                                 .target = (char *)target,
+	                                 .address = (char *)address,
+	                                 .port = port,
+	                                 .committed = true};
+	uint8_t *msg = NULL;
+	size_t len = 0;
+
+	if (wire_ctl_result_ack_pack(&ra, &msg, &len) < 0) {
+		log_error("order=%s: cannot pack ack", order_id);
+		return;
+	}
+	queue_ack(b, s, msg, len);
+}
+
+struct resend {
+	struct ctl *c;
+	int64_t agent_id;
+	int64_t now;
+	int n;
+};
+
+static int resend_cb(void *arg, const struct store_order *o)
+{
+	struct resend *r = arg;
+	struct ctl_session *s = ctl_session_of_agent(r->c, r->agent_id);
+
+	if (s == NULL)
+		return 1;
+	/* Never sent, sent by an earlier run of the controller (it may have
+	 * died before the bytes left; times are in seconds, so the start's own
+	 * second counts as earlier: a needless re-send is only re-acked), or
+	 * unacked for CTL_RESEND_S. */
+	if (o->sent_at != 0 && o->sent_at > (int64_t)r->c->started &&
+	    r->now - o->sent_at < CTL_RESEND_S)
+		return 0;
+	if (ctl_send_order(r->c, s, o->id, o->body, o->body_len) < 0)
+		return 1;
+	r->n++;
+	return 0;
+}
+
+static void labels_json(const struct wire_ctl_hello *h, char **out)
+{
+	json_t *o = json_object();
+
+	*out = NULL;
+	if (o == NULL)
+		return;
+	for (size_t i = 0; i < h->n_labels; i++)
+		json_object_set_new(o, h->label_keys[i], json_string(h->label_values[i]));
+	*out = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(o);
+}
+
+/* Fingerprint of raw Ed25519 + CURVE (Z85) public keys, as keys.c does. */
+static int fingerprint_of(const uint8_t ed[KEYS_ED25519_PK_LEN], const char *curve_z85,
+                          char out[KEYS_FINGERPRINT_LEN + 1])
+{
+	uint8_t buf[64], h[crypto_hash_sha256_BYTES];
+	char hex[17];
+
+	if (strlen(curve_z85) != KEYS_Z85_LEN || zmq_z85_decode(buf + 32, curve_z85) == NULL)
+		return -1;
+	memcpy(buf, ed, 32);
+	crypto_hash_sha256(h, buf, sizeof(buf));
+	sodium_bin2hex(hex, sizeof(hex), h, 8);
+	snprintf(out, KEYS_FINGERPRINT_LEN + 1, "%.4s:%.4s:%.4s:%.4s", hex, hex + 4, hex + 8,
+	         hex + 12);
+	return 0;
+}
+
+static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, size_t len)
+{
+	struct wire_ctl_hello h;
+	struct store_ext_agent a;
+	struct resend r = {.c = c, .agent_id = s->agent_id, .now = now_s()};
+	char *labels = NULL;
+
+	if (wire_ctl_hello_parse(msg, len, &h) < 0) {
+		log_warn("agent=%s hello dropped: malformed", s->user_id);
+		return;
+	}
+	if (store_ext_agent_by_id(c->store, s->agent_id, &a) != 1)
+		goto out;
+	if (strcmp(a.ed25519_public, STORE_EXT_NO_KEY) == 0) {
+		/* Approved by CURVE fingerprint: pin the signing key and name
+		 * from this first HELLO on the authenticated session. */
+		char b64[sodium_base64_ENCODED_LEN(KEYS_ED25519_PK_LEN,
+		                                   sodium_base64_VARIANT_ORIGINAL)];
+		char fp[KEYS_FINGERPRINT_LEN + 1];
+
+		if (!h.has_ed25519 || !keys_name_valid(h.agent_id) ||
+		    fingerprint_of(h.ed25519_public, a.curve_public, fp) < 0) {
+			log_warn("agent=%s hello without a valid ed25519 key or name: not pinned",
+			         s->user_id);
+		} else {
+			sodium_bin2base64(b64, sizeof(b64), h.ed25519_public, KEYS_ED25519_PK_LEN,
+			                  sodium_base64_VARIANT_ORIGINAL);
+			if (store_ext_agent_pin(c->store, a.id, h.agent_id, b64, fp) == 1)
+				log_info("agent=%s pinned name=%s fingerprint=%s", s->user_id,
+				         h.agent_id, fp);
+			else
+				log_warn("agent=%s pinning name=%s failed: %s", s->user_id,
+				         h.agent_id, store_errmsg(c->store));
+		}
+	} else if (strcmp(h.agent_id, a.name) != 0) {
+		log_warn("agent=%s hello claims agent_id=%s: ignored", a.name, h.agent_id);
+	}
+	if (h.max_targets_per_order > 0)
+		s->max_targets = h.max_targets_per_order < RP_WIRE_ORDER_TARGETS_MAX
+		                     ? h.max_targets_per_order
+		                     : RP_WIRE_ORDER_TARGETS_MAX;
+	labels_json(&h, &labels);
+	if (store_ext_agent_seen(c->store, a.id, labels, now_s()) < 0)
+		log_error("agent=%s last_seen: %s", a.name, store_errmsg(c->store));
+	store_orders_unacked(c->store, a.id, resend_cb, &r);
+	log_info("agent=%s hello version=%s protocol=%u resent=%d", a.name, h.software_version,
+	         h.protocol_version, r.n);
+out:
+	free(labels);
+	wire_ctl_hello_clear(&h);
+}
+
+static void on_order_ack(struct ctl *c, struct ctl_session *s, const uint8_t *msg, size_t len)
+{
+	struct wire_ctl_order_ack a;
+	struct store_ext_order o;
+
+	if (wire_ctl_order_ack_parse(msg, len, &a) < 0) {
+		log_warn("agent=%s order-ack dropped: malformed", s->user_id);
+		return;
+	}
+	if (store_ext_order_get(c->store, a.order_id, &o) != 1 || o.agent_id != s->agent_id) {
+		log_warn("agent=%s order-ack order=%s dropped: not its order", s->user_id,
+		         a.order_id);
+	} else if (a.committed || strcmp(a.reason, "replay") == 0) {
+		/* replay: accepted before (our re-send crossed its ack). */
+		if (store_order_mark_acked(c->store, a.order_id, now_s()) < 0)
+			log_error("order=%s ack: %s", a.order_id, store_errmsg(c->store));
+		else
+			log_info("agent=%s order=%s acked", s->user_id, a.order_id);
+	} else {
+		/* Refused for good (expired, sequence, audience...): the store
+		 * has no failed state, so the order is closed as done with no
+		 * results and the reason is logged. */
+		log_warn("agent=%s order=%s refused reason=%s", s->user_id, a.order_id, a.reason);
+		if (store_order_mark_done(c->store, a.order_id, now_s()) == 0)
+			store_ext_audit_complete(c->store, o.audit_id);
+	}
+	free(o.body);
+	wire_ctl_order_ack_clear(&a);
+}
+
+static void on_result(struct ctl *c, struct ctl_session *s, struct batch *b, const uint8_t *msg,
+                      size_t len)
+{
+	struct store_ext_agent a;
+	struct store_ext_order o = {0};
+	struct wire_result r = {0};
+	uint8_t pk[KEYS_ED25519_PK_LEN], sha[WIRE_SHA256_LEN];
+	size_t pklen = 0;
+	char *json = NULL;
+	enum wire_reason why;
+	int v;
+
+	if (store_ext_agent_by_id(c->store, s->agent_id, &a) != 1)
+		return;
+	if (strcmp(a.ed25519_public, STORE_EXT_NO_KEY) == 0 ||
+	    sodium_base642bin(pk, sizeof(pk), a.ed25519_public, strlen(a.ed25519_public), NULL,
+	                      &pklen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    pklen != sizeof(pk)) {
+		log_warn("agent=%s result dropped: no signing key pinned", a.name);
+		return;
+	}
+	why = wire_result_verify(msg, len, pk, a.name, &r);
+	if (why != WIRE_OK) {
+		log_warn("agent=%s result dropped reason=%s", a.name, wire_reason_name(why));
+		return;
+	}
+	if (store_ext_order_get(c->store, r.order_id, &o) != 1 || o.agent_id != a.id) {
+		log_warn("agent=%s result order=%s dropped: not its order", a.name, r.order_id);
+		goto out;
+	}
+	if (wire_ctl_envelope_body_sha256(o.body, o.body_len, sha) < 0 ||
+	    sodium_memcmp(sha, r.order_body_sha256, sizeof(sha)) != 0) {
+		log_warn("agent=%s result order=%s dropped: order_body_sha256 mismatch", a.name,
+		         r.order_id);
+		goto out;
+	}
+	v = dialog_verdict_from_name(r.verdict);
+	if (v < 0 || r.result_json_len == 0 || memchr(r.result_json, 0, r.result_json_len) ||
+	    (json = malloc(r.result_json_len + 1)) == NULL) {
+		log_warn("agent=%s result order=%s dropped: bad verdict or json", a.name,
+		         r.order_id);
+		goto out;
+	}
+	memcpy(json, r.result_json, r.result_json_len);
+	json[r.result_json_len] = '\0';
+	{
+		struct store_result sr = {.agent_id = a.id,
+		                          .order_id = r.order_id,
+		                          .target = r.target,
+		                          .address = r.address,
+		                          .port = r.port,
+		                          .verdict = (enum dialog_verdict)v,
+		                          .result_json = json};
+		enum store_ingest ing = store_result_ingest(c->store, &sr, now_s());
+
+		if (ing == STORE_INGEST_NEW || ing == STORE_INGEST_DUPLICATE) {
+			log_debug("agent=%s result order=%s target=%s address=%s verdict=%s %s",
+			          a.name, r.order_id, r.target, r.address, r.verdict,
+			          ing == STORE_INGEST_NEW ? "stored" : "duplicate");
+			ack(b, s, r.order_id, r.target, r.address, r.port);
+		} else {
+			log_warn("agent=%s result order=%s not stored (%s): %s", a.name, r.order_id,
+			         ing == STORE_INGEST_REJECTED ? "rejected" : "error",
+			         store_errmsg(c->store));
+		}
+	}
+out:
+	free(json);
+	free(o.body);
+	wire_result_clear(&r);
+}
+
+static void on_order_done(struct ctl *c, struct ctl_session *s, struct batch *b, const uint8_t *msg,
+                          size_t len)
+{
+	struct wire_ctl_order_done d;
+	struct store_ext_order o = {0};
+
+	if (wire_ctl_order_done_parse(msg, len, &d) < 0) {
+		log_warn("agent=%s order-done dropped: malformed", s->user_id);
+		return;
+	}
+	if (store_ext_order_get(c->store, d.order_id, &o) != 1 || o.agent_id != s->agent_id) {
+		log_warn("agent=%s order-done order=%s dropped: not its order", s->user_id,
+		         d.order_id);
+	} else if (store_order_mark_done(c->store, d.order_id, now_s()) < 0 ||
+	           store_ext_audit_complete(c->store, o.audit_id) < 0) {
+		log_error("order=%s done: %s", d.order_id, store_errmsg(c->store));
+	} else {
+		log_info("agent=%s order=%s done results=%u", s->user_id, d.order_id, d.results);
+		ack(b, s, d.order_id, "", "", 0);
+	}
+	free(o.body);
+	wire_ctl_order_done_clear(&d);
+}
+
+/* Receives one ROUTER message and handles it. 1 when none was waiting,
+ * 0 when one was read, -1 on a socket error. */
+static int router_one(struct ctl *c, struct batch *b)
+{
+	zmq_msg_t rid, data;
+	const char *user;
+	struct ctl_session *s;
+	int kind, ret = 0;
+
+	zmq_msg_init(&rid);
+	zmq_msg_init(&data);
+	if (zmq_msg_recv(&rid, c->router, ZMQ_DONTWAIT) < 0) {
+		ret = (zmq_errno() == EAGAIN || zmq_errno() == EINTR) ? 1 : -1;
+		goto out;
+	}
+	if (!zmq_msg_more(&rid) || zmq_msg_recv(&data, c->router, 0) < 0)
+		goto out;
+	if (zmq_msg_more(&data)) { /* one Envelope per message: drop the rest */
+		zmq_msg_t extra;
+
+		do {
+			zmq_msg_init(&extra);
+			zmq_msg_recv(&extra, c->router, 0);
+		} while (zmq_msg_more(&extra) && zmq_msg_close(&extra) == 0);
+		zmq_msg_close(&extra);
+		log_warn("multi-frame message dropped");
+		goto out;
+	}
+	user = zmq_msg_gets(&data, "User-Id");
+	s = user ? session_for(c, zmq_msg_data(&rid), zmq_msg_size(&rid), user) : NULL;
+	if (s == NULL) {
+		log_warn("message from user=%s dropped: not an approved agent", user ? user : "-");
+		goto out;
+	}
+	s->last_rx = time(NULL);
+	kind = wire_envelope_kind(zmq_msg_data(&data), zmq_msg_size(&data));
+	switch (kind) {
+	case WIRE_KIND_HELLO:
+		on_hello(c, s, zmq_msg_data(&data), zmq_msg_size(&data));
+		break;
+	case WIRE_KIND_ORDER_ACK:
+		on_order_ack(c, s, zmq_msg_data(&data), zmq_msg_size(&data));
+		break;
+	case WIRE_KIND_RESULT:
+		on_result(c, s, b, zmq_msg_data(&data), zmq_msg_size(&data));
+		break;
+	case WIRE_KIND_ORDER_DONE:
+		on_order_done(c, s, b, zmq_msg_data(&data), zmq_msg_size(&data));
+		break;
+	case WIRE_KIND_HEARTBEAT:
+		break;
+	default:
+		log_warn("agent=%s message kind=%d dropped: not allowed from an agent", s->user_id,
+		         kind);
+		break;
+	}
+out:
+	zmq_msg_close(&rid);
+	zmq_msg_close(&data);
+	return ret;
+}
+
+/* Handles up to CTL_BATCH_MAX waiting messages under one transaction, then
+ * commits (one fsync) and only then sends their acknowledgements. */
+static int router_batch(struct ctl *c)
+{
+	struct batch *b = calloc(1, sizeof(*b));
+	int rc = 0, tx;
+
+	if (b == NULL)
+		return 0;
+	tx = store_tx_begin(c->store) == 0;
+	for (int i = 0; i < CTL_BATCH_MAX && c->router != NULL; i++) {
+		rc = router_one(c, b);
+		if (rc != 0)
+			break;
+	}
+	if (tx && store_tx_commit(c->store) < 0) {
+		log_error("commit failed, %zu acks withheld: %s", b->n, store_errmsg(c->store));
+		store_tx_rollback(c->store);
+		for (size_t i = 0; i < b->n; i++)
+			free(b->acks[i].msg);
+		b->n = 0;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		if (c->router != NULL && send_to(c, b->acks[i].rid, b->acks[i].rid_len,
+		                                 b->acks[i].msg, b->acks[i].len) < 0)
+			log_warn("ack not sent: %s", zmq_strerror(zmq_errno()));
+		free(b->acks[i].msg);
+	}
+	free(b);
+	return rc < 0 ? -1 : 0;
+}
+
+int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)
+{
+	while (!*stop) {
+		zmq_pollitem_t items[3] = {{zap_socket(c->zap), 0, ZMQ_POLLIN, 0},
+		                           {c->router, 0, ZMQ_POLLIN, 0},
+		                           {c->admin, 0, ZMQ_POLLIN, 0}};
+		int rc = zmq_poll(items, 3, 1000);
+
+		if (rc < 0) {
+			if (zmq_errno() == EINTR)
+				continue;
+			log_error("poll: %s", zmq_strerror(zmq_errno()));
+			return -1;
+		}
+		if (items[0].revents & ZMQ_POLLIN)
+			while (zap_handle(c->zap) == 0)
+				;
+		if ((items[1].revents & ZMQ_POLLIN) && router_batch(c) < 0) {
+			log_error("router: %s", zmq_strerror(zmq_errno()));
+			return -1;
+		}
+		if (items[2].revents & ZMQ_POLLIN)
+			ctl_admin_handle(c);
+		if (c->router == NULL && ctl_router_rebind(c) < 0)
+			return -1;
+	}
+	log_info("controller stopping");
+	return 0;
+}

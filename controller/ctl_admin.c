@@ -1,0 +1,767 @@
+/* ctl_admin.c - the controller's admin socket (REP, ipc, mode 0660): one JSON
+ * object per request and reply, commands of docs/distributed.md (agents.*,
+ * audit.start, audit.status, report, transcript). Requests are capped by
+ * ZMQ_MAXMSGSIZE = RP_ADMIN_MSG_MAX, targets by RP_ADMIN_TARGETS_MAX; every
+ * reply has "ok" and, when false, a one-line "error". */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "aggregate.h"
+#include "ctl_internal.h"
+#include "dialog.h"
+#include "envelope.h"
+#include "log.h"
+#include "relay_tests.h"
+#include "rp_limits.h"
+#include "store_ext.h"
+
+static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static json_t *fail(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+/* ---- agents ---- */
+
+struct agent_list {
+	struct ctl *c;
+	json_t *arr;
+	int64_t only; /* 0 = all */
+	json_t *found;
+};
+
+static json_t *agent_json(struct ctl *c, const struct store_agent *a)
+{
+	json_t *labels = json_loads(a->labels ? a->labels : "{}", 0, NULL);
+	struct ctl_session *s = ctl_session_of_agent(c, a->id);
+
+	if (labels == NULL)
+		labels = json_object();
+	return json_pack("{s:I, s:s, s:s, s:s, s:b, s:I, s:o}", "id", (json_int_t)a->id, "name",
+	                 a->name ? a->name : "", "fingerprint",
+	                 a->fingerprint ? a->fingerprint : "", "status",
+	                 store_agent_status_name(a->status), "connected",
+	                 a->status == STORE_AGENT_APPROVED && ctl_session_alive(s, time(NULL)),
+	                 "last_seen", (json_int_t)a->last_seen, "labels", labels);
+}
+
+static int agent_list_cb(void *arg, const struct store_agent *a)
+{
+	struct agent_list *l = arg;
+
+	if (l->only != 0) {
+		if (a->id != l->only)
+			return 0;
+		l->found = agent_json(l->c, a);
+		return 1;
+	}
+	json_array_append_new(l->arr, agent_json(l->c, a));
+	return 0;
+}
+
+static json_t *agent_reply(struct ctl *c, int64_t id)
+{
+	struct agent_list l = {.c = c, .only = id};
+
+	if (store_agent_list(c->store, agent_list_cb, &l) < 0 || l.found == NULL) {
+		json_decref(l.found);
+		return fail("agent %lld: %s", (long long)id, store_errmsg(c->store));
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "agent", l.found);
+}
+
+static json_t *cmd_agents_list(struct ctl *c, json_t *req)
+{
+	struct agent_list l = {.c = c, .arr = json_array()};
+
+	if (store_agent_list(c->store, agent_list_cb, &l) < 0) {
+		json_decref(l.arr);
+		return fail("agents: %s", store_errmsg(c->store));
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "agents", l.arr);
+}
+
+/* The agent named by req.id: a name, a fingerprint or a store id. */
+static int find_agent(struct ctl *c, json_t *req, struct store_ext_agent *a, json_t **err)
+{
+	json_t *id = json_object_get(req, "id");
+	char buf[32];
+	const char *s;
+	int rc;
+
+	if (json_is_integer(id)) {
+		snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(id));
+		s = buf;
+	} else if (json_is_string(id)) {
+		s = json_string_value(id);
+	} else {
+		*err = fail("missing \"id\" (agent name, fingerprint or id)");
+		return -1;
+	}
+	rc = store_ext_agent_find(c->store, s, a);
+	if (rc < 0)
+		*err = fail("agents: %s", store_errmsg(c->store));
+	else if (rc == 0)
+		*err = fail("no agent %.64s", s);
+	return rc == 1 ? 0 : -1;
+}
+
+static json_t *cmd_agents_approve(struct ctl *c, json_t *req)
+{
+	struct store_ext_agent a;
+	json_t *err = NULL;
+
+	if (find_agent(c, req, &a, &err) < 0)
+		return err;
+	if (a.status == STORE_AGENT_REVOKED)
+		return fail("agent %s is revoked: a revoked key is never approved again", a.name);
+	if (store_agent_approve(c->store, a.id) < 0)
+		return fail("approve %s: %s", a.name, store_errmsg(c->store));
+	log_info("agent=%s fingerprint=%s approved", a.name, a.fingerprint);
+	return agent_reply(c, a.id);
+}
+
+static json_t *cmd_agents_revoke(struct ctl *c, json_t *req)
+{
+	struct store_ext_agent a;
+	json_t *err = NULL;
+
+	if (find_agent(c, req, &a, &err) < 0)
+		return err;
+	if (store_agent_revoke(c->store, a.id) < 0)
+		return fail("revoke %s: %s", a.name, store_errmsg(c->store));
+	log_info("agent=%s fingerprint=%s revoked", a.name, a.fingerprint);
+	/* Drop its live session: see ctl_router_rebind(). */
+	ctl_session_drop(c, a.id);
+	if (ctl_router_rebind(c) < 0)
+		log_error("rebind after revoke failed: will retry");
+	return agent_reply(c, a.id);
+}
+
+static json_t *cmd_agents_import(struct ctl *c, json_t *req)
+{
+	const char *pub = json_string_value(json_object_get(req, "pub"));
+	char err[512],
+	    b64[sodium_base64_ENCODED_LEN(KEYS_ED25519_PK_LEN, sodium_base64_VARIANT_ORIGINAL)];
+	struct store_ext_agent a;
+	struct keys *k;
+	json_t *reply = NULL;
+	int64_t id = 0;
+	int rc;
+
+	if (pub == NULL)
+		return fail("missing \"pub\" (the contents of NAME.pub)");
+	k = keys_parse_public(pub, strlen(pub), "agent public key", err, sizeof(err));
+	if (k == NULL)
+		return fail("import: %s", err);
+	if (keys_role(k) != KEYS_ROLE_AGENT) {
+		reply = fail("import: %s is a %s key, not an agent key", keys_name(k),
+		             keys_role_name(keys_role(k)));
+		goto out;
+	}
+	sodium_bin2base64(b64, sizeof(b64), keys_ed25519_public(k), KEYS_ED25519_PK_LEN,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	rc = store_ext_agent_by_curve(c->store, keys_curve_public(k), &a);
+	if (rc < 0) {
+		reply = fail("import: %s", store_errmsg(c->store));
+		goto out;
+	}
+	if (rc == 1 && a.status == STORE_AGENT_REVOKED) {
+		reply = fail("import: this key (agent %s) was revoked", a.name);
+		goto out;
+	}
+	if (rc == 1 && strcmp(a.ed25519_public, STORE_EXT_NO_KEY) == 0) {
+		/* Seen as pending: both keys are now vouched for by the file. */
+		if (store_ext_agent_pin(c->store, a.id, keys_name(k), b64, keys_fingerprint(k)) <
+		    0) {
+			reply = fail("import: %s", store_errmsg(c->store));
+			goto out;
+		}
+		id = a.id;
+	} else {
+		struct store_agent sa = {.name = keys_name(k),
+		                         .curve_public = keys_curve_public(k),
+		                         .ed25519_public = b64,
+		                         .fingerprint = keys_fingerprint(k)};
+
+		if (store_agent_upsert(c->store, &sa, time(NULL), &id, NULL) < 0) {
+			reply = fail("import: %s", store_errmsg(c->store));
+			goto out;
+		}
+	}
+	if (store_agent_approve(c->store, id) < 0) {
+		reply = fail("import: approve: %s", store_errmsg(c->store));
+		goto out;
+	}
+	log_info("agent=%s fingerprint=%s imported and approved", keys_name(k),
+	         keys_fingerprint(k));
+	reply = agent_reply(c, id);
+out:
+	keys_free(&k);
+	return reply;
+}
+
+/* ---- audits ---- */
+
+struct vantage {
+	int64_t id;
+	char name[129];
+};
+
+struct pick {
+	struct vantage *v;
+	size_t n, cap;
+};
+
+static int pick_cb(void *arg, const struct store_agent *a)
+{
+	struct pick *p = arg;
+
+	if (a->status != STORE_AGENT_APPROVED || a->ed25519_public == NULL ||
+	    strcmp(a->ed25519_public, STORE_EXT_NO_KEY) == 0)
+		return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 16;
+		struct vantage *nv = realloc(p->v, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return 1;
+		p->v = nv;
+		p->cap = cap;
+	}
+	p->v[p->n].id = a->id;
+	snprintf(p->v[p->n].name, sizeof(p->v[p->n].name), "%s", a->name);
+	p->n++;
+	return 0;
+}
+
+static bool token_ok(const char *s, size_t max)
+{
+	size_t n = s ? strnlen(s, max + 1) : 0;
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+/* Picks the vantages: "all" (or missing) = every approved agent with a
+ * pinned signing key; else a list of such agents' names. */
+static json_t *pick_vantages(struct ctl *c, json_t *vj, struct pick *p)
+{
+	struct pick all = {0};
+	size_t i;
+	json_t *el;
+
+	if (store_agent_list(c->store, pick_cb, &all) < 0) {
+		free(all.v);
+		return fail("agents: %s", store_errmsg(c->store));
+	}
+	if (vj == NULL || (json_is_string(vj) && strcmp(json_string_value(vj), "all") == 0)) {
+		*p = all;
+		return p->n ? NULL : fail("no approved agent to run the audit");
+	}
+	if (!json_is_array(vj) || json_array_size(vj) == 0) {
+		free(all.v);
+		return fail("\"vantages\" must be \"all\" or a list of agent names");
+	}
+	p->v = calloc(json_array_size(vj), sizeof(*p->v));
+	if (p->v == NULL) {
+		free(all.v);
+		return fail("out of memory");
+	}
+	json_array_foreach(vj, i, el)
+	{
+		const char *name = json_string_value(el);
+		size_t k;
+
+		for (k = 0; name != NULL && k < all.n; k++)
+			if (strcmp(all.v[k].name, name) == 0)
+				break;
+		if (name == NULL || k == all.n) {
+			free(all.v);
+			return fail("vantage %.64s is not an approved agent",
+			            name ? name : "(not a string)");
+		}
+		for (size_t j = 0; j < p->n; j++)
+			if (p->v[j].id == all.v[k].id)
+				goto next;
+		p->v[p->n++] = all.v[k];
+	next:;
+	}
+	free(all.v);
+	return NULL;
+}
+
+/* Fills the ProbeSpec parameters (not targets) from "tests" and "params". */
+static json_t *spec_from(json_t *req, struct wire_spec *sp, size_t *test_idx)
+{
+	static const char *const known[] = {"port", "tls",     "to",          "from",
+	                                    "ehlo", "timeout", "retry_after", "data"};
+	json_t *tests = json_object_get(req, "tests"), *params = json_object_get(req, "params");
+	json_t *v;
+	const char *key;
+	char spec[2048] = "", err[256];
+	size_t n = 0;
+
+	sp->tls_policy = sp->rcpt_to = sp->mail_from = sp->ehlo_name = sp->canary_domain = "";
+	if (json_is_string(tests)) {
+		snprintf(spec, sizeof(spec), "%s", json_string_value(tests));
+	} else if (json_is_array(tests)) {
+		size_t i, off = 0;
+
+		json_array_foreach(tests, i, v)
+		{
+			if (!json_is_string(v))
+				return fail("\"tests\" must be a string or a list of strings");
+			off += (size_t)snprintf(spec + off,
+			                        off < sizeof(spec) ? sizeof(spec) - off : 0, "%s%s",
+			                        i ? "," : "", json_string_value(v));
+			if (off >= sizeof(spec))
+				return fail("\"tests\" too long");
+		}
+	} else if (tests != NULL && !json_is_null(tests)) {
+		return fail("\"tests\" must be a string or a list of strings");
+	}
+	if (spec[0] != '\0') {
+		if (relay_tests_select(spec, test_idx, RP_TESTS_MAX, &n, err, sizeof(err)) < 0)
+			return fail("tests: %s", err);
+		sp->n_tests = n;
+	}
+	if (params != NULL && !json_is_object(params))
+		return fail("\"params\" must be an object");
+	json_object_foreach(params, key, v)
+	{
+		size_t k;
+
+		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
+			if (strcmp(key, known[k]) == 0)
+				break;
+		if (k == sizeof(known) / sizeof(known[0]))
+			return fail("params: unknown key '%.32s'", key);
+		if (strcmp(key, "data") == 0) {
+			if (!json_is_boolean(v))
+				return fail("params: 'data' must be true or false");
+			sp->allow_data = json_is_true(v);
+		} else if (k == 0 || k == 5 || k == 6) {
+			json_int_t x = json_integer_value(v);
+
+			if (!json_is_integer(v) || x < 0 || x > (k == 0 ? 65535 : 86400))
+				return fail("params: '%s' out of range", key);
+			if (k == 0)
+				sp->port = (uint32_t)x;
+			else if (k == 5)
+				sp->timeout_s = (uint32_t)x;
+			else
+				sp->retry_after_s = (uint32_t)x;
+		} else {
+			const char *s = json_string_value(v);
+
+			if (s == NULL || (s[0] != '\0' && !token_ok(s, RP_TARGET_LINE_MAX)))
+				return fail("params: '%s' must be a string without spaces", key);
+			if (k == 1 && s[0] != '\0' && dialog_tls_policy_from_name(s) < 0)
+				return fail("params: unknown tls policy '%.32s'", s);
+			if (k == 1)
+				sp->tls_policy = (char *)s;
+			else if (k == 2)
+				sp->rcpt_to = (char *)s;
+			else if (k == 3)
+				sp->mail_from = (char *)s;
+			else
+				sp->ehlo_name = (char *)s;
+		}
+	}
+	return NULL;
+}
+
+/* An order signed and stored (not sent: the caller commits first). */
+struct made {
+	char id[64];
+	int64_t agent_id;
+	uint8_t *msg;
+	size_t len;
+};
+
+static json_t *make_order(struct ctl *c, int64_t audit, const struct vantage *v, size_t k,
+                          struct wire_spec *sp, struct made *m)
+{
+	struct wire_order o = {0};
+	struct store_order so = {0};
+	uint64_t now_ms = (uint64_t)time(NULL) * 1000;
+	uint32_t rnd = randombytes_random();
+
+	if (store_next_sequence(c->store, v->id, &o.sequence) < 0)
+		return fail("sequence: %s", store_errmsg(c->store));
+	snprintf(m->id, sizeof(m->id), "a%lld-g%lld-%zu-%08x", (long long)audit, (long long)v->id,
+	         k, rnd);
+	o.protocol_version = WIRE_PROTOCOL_VERSION;
+	memcpy(o.controller_key_id, keys_key_id(c->keys), KEYS_KEY_ID_LEN);
+	o.audience = (char *)v->name;
+	o.order_id = m->id;
+	o.issued_at_ms = now_ms;
+	o.expires_at_ms = now_ms + (uint64_t)c->cfg->order_ttl * 1000;
+	o.spec = *sp;
+	if (wire_order_sign(&o, c->keys, &m->msg, &m->len, NULL) < 0)
+		return fail("order for %s: cannot sign (a target or parameter is out of bounds)",
+		            v->name);
+	so.id = m->id;
+	so.audit_id = audit;
+	so.agent_id = v->id;
+	so.sequence = o.sequence;
+	so.body = m->msg;
+	so.body_len = m->len;
+	m->agent_id = v->id;
+	if (store_order_add(c->store, &so, time(NULL)) < 0)
+		return fail("order %s: %s", m->id, store_errmsg(c->store));
+	return NULL;
+}
+
+static json_t *cmd_audit_start(struct ctl *c, json_t *req)
+{
+	json_t *targets = json_object_get(req, "targets"), *err = NULL, *params = NULL, *el;
+	struct pick p = {0};
+	struct wire_spec sp = {0};
+	size_t test_idx[RP_TESTS_MAX], ntargets, i, nmade = 0, maxmade = 0;
+	char *tests[RP_TESTS_MAX], **tv = NULL, *pj = NULL;
+	struct made *made = NULL;
+	const struct relay_test_def *cat = relay_tests_all(&i);
+	int64_t audit = 0;
+	int tx = 0;
+
+	if (!json_is_array(targets) || (ntargets = json_array_size(targets)) == 0 ||
+	    ntargets > RP_ADMIN_TARGETS_MAX)
+		return fail("\"targets\" must be a list of 1 to %d targets", RP_ADMIN_TARGETS_MAX);
+	tv = calloc(ntargets, sizeof(*tv));
+	if (tv == NULL)
+		return fail("out of memory");
+	json_array_foreach(targets, i, el)
+	{
+		tv[i] = (char *)json_string_value(el);
+		if (!token_ok(tv[i], RP_TARGET_LINE_MAX)) {
+			err = fail("target %zu is not a string of printable characters", i + 1);
+			goto out;
+		}
+	}
+	if ((err = spec_from(req, &sp, test_idx)) != NULL)
+		goto out;
+	for (i = 0; i < sp.n_tests; i++)
+		tests[i] = (char *)cat[test_idx[i]].id;
+	sp.tests = tests;
+	if ((err = pick_vantages(c, json_object_get(req, "vantages"), &p)) != NULL)
+		goto out;
+	params = json_deep_copy(req);
+	if (params == NULL || json_object_del(params, "cmd") < 0 ||
+	    (pj = json_dumps(params, JSON_COMPACT)) == NULL) {
+		err = fail("out of memory");
+		goto out;
+	}
+	for (i = 0; i < p.n; i++) {
+		struct ctl_session *s = ctl_session_of_agent(c, p.v[i].id);
+		size_t per = s ? s->max_targets : CTL_TARGETS_PER_ORDER;
+
+		maxmade += (ntargets + per - 1) / per;
+	}
+	made = calloc(maxmade, sizeof(*made));
+	if (made == NULL) {
+		err = fail("out of memory");
+		goto out;
+	}
+	/* Audit and every order committed together, before anything is sent. */
+	if (store_tx_begin(c->store) < 0) {
+		err = fail("store: %s", store_errmsg(c->store));
+		goto out;
+	}
+	tx = 1;
+	if (store_audit_create(c->store, pj, time(NULL), &audit) < 0) {
+		err = fail("audit: %s", store_errmsg(c->store));
+		goto out;
+	}
+	for (i = 0; i < p.n; i++) {
+		struct ctl_session *s = ctl_session_of_agent(c, p.v[i].id);
+		size_t per = s ? s->max_targets : CTL_TARGETS_PER_ORDER;
+
+		for (size_t off = 0, k = 1; off < ntargets; off += per, k++) {
+			sp.targets = tv + off;
+			sp.n_targets = ntargets - off < per ? ntargets - off : per;
+			if ((err = make_order(c, audit, &p.v[i], k, &sp, &made[nmade])) != NULL) {
+				free(made[nmade].msg);
+				goto out;
+			}
+			nmade++;
+		}
+	}
+	if (store_tx_commit(c->store) < 0) {
+		err = fail("commit: %s", store_errmsg(c->store));
+		goto out;
+	}
+	tx = 0;
+	log_info("audit=%lld started targets=%zu vantages=%zu orders=%zu", (long long)audit,
+	         ntargets, p.n, nmade);
+	for (i = 0; i < nmade; i++) {
+		struct ctl_session *s = ctl_session_of_agent(c, made[i].agent_id);
+
+		if (ctl_session_alive(s, time(NULL)))
+			ctl_send_order(c, s, made[i].id, made[i].msg, made[i].len);
+	}
+out:
+	if (tx)
+		store_tx_rollback(c->store);
+	for (i = 0; i < nmade; i++)
+		free(made[i].msg);
+	free(made);
+	free(pj);
+	json_decref(params);
+	free(p.v);
+	free(tv);
+	if (err != NULL)
+		return err;
+	return json_pack("{s:b, s:I, s:I}", "ok", 1, "audit", (json_int_t)audit, "orders",
+	                 (json_int_t)nmade);
+}
+
+/* req.audit: an id, or "latest". */
+static int audit_arg(struct ctl *c, json_t *req, int64_t *audit, json_t **err)
+{
+	json_t *a = json_object_get(req, "audit");
+	int rc;
+
+	if (json_is_integer(a) && json_integer_value(a) > 0) {
+		*audit = json_integer_value(a);
+		return 0;
+	}
+	if (json_is_string(a) && strcmp(json_string_value(a), "latest") == 0) {
+		rc = store_ext_audit_latest(c->store, audit);
+		if (rc == 1)
+			return 0;
+		*err = rc < 0 ? fail("store: %s", store_errmsg(c->store)) : fail("no audit yet");
+		return -1;
+	}
+	*err = fail("\"audit\" must be an audit id or \"latest\"");
+	return -1;
+}
+
+static json_t *cmd_audit_status(struct ctl *c, json_t *req)
+{
+	json_t *err = NULL;
+	int64_t audit;
+	char status[16];
+	long orders, done, results;
+	int rc;
+
+	if (audit_arg(c, req, &audit, &err) < 0)
+		return err;
+	rc = store_ext_audit_status(c->store, audit, status, &orders, &done, &results);
+	if (rc <= 0)
+		return rc < 0 ? fail("store: %s", store_errmsg(c->store))
+		              : fail("no audit %lld", (long long)audit);
+	return json_pack("{s:b, s:I, s:s, s:I, s:I, s:I}", "ok", 1, "audit", (json_int_t)audit,
+	                 "status", status, "orders", (json_int_t)orders, "done", (json_int_t)done,
+	                 "results", (json_int_t)results);
+}
+
+static int name_cb(void *arg, const char *name)
+{
+	json_array_append_new(arg, json_string(name));
+	return 0;
+}
+
+/* Adds the ids of accepted relay tests of one stored result to acc[name]. */
+static int accepted_cb(void *arg, const char *agent, const char *result_json)
+{
+	json_t *acc = arg, *r = json_loads(result_json, 0, NULL), *t, *list;
+	size_t i, j;
+
+	if (r == NULL)
+		return 0;
+	list = json_object_get(acc, agent);
+	if (list == NULL) {
+		list = json_array();
+		json_object_set_new(acc, agent, list);
+	}
+	json_array_foreach(json_object_get(r, "tests"), i, t)
+	{
+		const char *id = json_string_value(json_object_get(t, "id"));
+		const char *out = json_string_value(json_object_get(t, "outcome"));
+		json_t *x;
+		bool dup = false;
+
+		if (id == NULL || out == NULL || strcmp(out, "accepted") != 0)
+			continue;
+		json_array_foreach(list, j, x) dup = dup || strcmp(json_string_value(x), id) == 0;
+		if (!dup)
+			json_array_append_new(list, json_string(id));
+	}
+	json_decref(r);
+	return 0;
+}
+
+struct report {
+	struct ctl *c;
+	int64_t audit;
+	json_t *targets;
+};
+
+static int row_cb(void *arg, const struct store_matrix_row *row)
+{
+	struct report *rp = arg;
+	json_t *cells = json_object(), *acc = json_object();
+
+	for (size_t i = 0; i < row->ncells; i++)
+		json_object_set_new(cells, row->cells[i].agent_name,
+		                    json_string(dialog_verdict_name(row->cells[i].verdict)));
+	store_ext_audit_results(rp->c->store, rp->audit, row->target, NULL, accepted_cb, acc);
+	json_array_append_new(
+	    rp->targets, json_pack("{s:s, s:s, s:b, s:b, s:b, s:o, s:o}", "target", row->target,
+	                           "verdict", aggregate_name(row->agg), "disagree",
+	                           row->agg->disagree, "inconclusive", row->agg->inconclusive,
+	                           "partial", row->agg->partial, "cells", cells, "accepted", acc));
+	return 0;
+}
+
+static json_t *cmd_report(struct ctl *c, json_t *req)
+{
+	struct report rp = {.c = c};
+	json_t *err = NULL, *vantages;
+	char status[16];
+	long o, d, r;
+	int rc;
+
+	if (audit_arg(c, req, &rp.audit, &err) < 0)
+		return err;
+	rc = store_ext_audit_status(c->store, rp.audit, status, &o, &d, &r);
+	if (rc <= 0)
+		return rc < 0 ? fail("store: %s", store_errmsg(c->store))
+		              : fail("no audit %lld", (long long)rp.audit);
+	vantages = json_array();
+	rp.targets = json_array();
+	if (store_ext_audit_vantages(c->store, rp.audit, name_cb, vantages) < 0 ||
+	    store_audit_matrix(c->store, rp.audit, row_cb, &rp) < 0) {
+		json_decref(vantages);
+		json_decref(rp.targets);
+		return fail("report: %s", store_errmsg(c->store));
+	}
+	return json_pack("{s:b, s:I, s:s, s:o, s:o}", "ok", 1, "audit", (json_int_t)rp.audit,
+	                 "status", status, "vantages", vantages, "targets", rp.targets);
+}
+
+static int transcript_cb(void *arg, const char *agent, const char *result_json)
+{
+	json_t *r = json_loads(result_json, 0, NULL);
+
+	if (r != NULL)
+		json_array_append_new(arg, r);
+	return 0;
+}
+
+static json_t *cmd_transcript(struct ctl *c, json_t *req)
+{
+	const char *target = json_string_value(json_object_get(req, "target"));
+	const char *vantage = json_string_value(json_object_get(req, "vantage"));
+	json_t *err = NULL, *arr;
+	int64_t audit;
+
+	if (audit_arg(c, req, &audit, &err) < 0)
+		return err;
+	if (target == NULL || vantage == NULL)
+		return fail("\"target\" and \"vantage\" are required");
+	arr = json_array();
+	if (store_ext_audit_results(c->store, audit, target, vantage, transcript_cb, arr) < 0) {
+		json_decref(arr);
+		return fail("transcript: %s", store_errmsg(c->store));
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "results", arr);
+}
+
+static const struct {
+	const char *name;
+	json_t *(*fn)(struct ctl *c, json_t *req);
+} commands[] = {
+    {"agents.list", cmd_agents_list},
+    {"agents.approve", cmd_agents_approve},
+    {"agents.revoke", cmd_agents_revoke},
+    {"agents.import", cmd_agents_import},
+    {"audit.start", cmd_audit_start},
+    {"audit.status", cmd_audit_status},
+    {"report", cmd_report},
+    {"transcript", cmd_transcript},
+};
+
+void ctl_admin_handle(struct ctl *c)
+{
+	zmq_msg_t m;
+	json_t *req = NULL, *reply = NULL;
+	json_error_t jerr;
+	char *out = NULL;
+	const char *cmd;
+
+	zmq_msg_init(&m);
+	if (zmq_msg_recv(&m, c->admin, ZMQ_DONTWAIT) < 0) {
+		zmq_msg_close(&m);
+		return;
+	}
+	if (zmq_msg_more(&m)) {
+		/* REP: drain the rest, answer once. */
+		zmq_msg_t x;
+		int more = 1;
+
+		while (more) {
+			zmq_msg_init(&x);
+			if (zmq_msg_recv(&x, c->admin, 0) < 0)
+				more = 0;
+			else
+				more = zmq_msg_more(&x);
+			zmq_msg_close(&x);
+		}
+		reply = fail("one JSON object per message");
+		goto send;
+	}
+	req = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(req)) {
+		reply = fail("request is not a JSON object: %s", req ? "wrong type" : jerr.text);
+		goto send;
+	}
+	cmd = json_string_value(json_object_get(req, "cmd"));
+	for (size_t i = 0; cmd != NULL && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0) {
+			reply = commands[i].fn(c, req);
+			break;
+		}
+	if (reply == NULL)
+		reply = cmd ? fail("unknown command '%.32s'", cmd) : fail("missing \"cmd\"");
+	log_debug("admin cmd=%s ok=%d", cmd ? cmd : "-",
+	          json_is_true(json_object_get(reply, "ok")));
+send:
+	out = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+	{
+		/* REP must answer: a fixed reply when even that fails. */
+		static const char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}";
+		const char *o = out ? out : oom;
+
+		if (zmq_send(c->admin, o, strlen(o), 0) < 0)
+			log_error("admin reply failed: %s", zmq_strerror(zmq_errno()));
+	}
+	free(out);
+	json_decref(reply);
+	json_decref(req);
+	zmq_msg_close(&m);
+}

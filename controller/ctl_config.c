@@ -1,0 +1,160 @@
+/* ctl_config.c - loads relayprobe-controller's INI file with inih. Accepts
+ * only the [controller] section and its five keys, each at most once;
+ * values are bounded (CFG_VALUE_MAX) and checked (endpoint schemes, order_ttl
+ * range). The first error wins and names FILE:LINE and the key. */
+#include "ctl_config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CFG_VALUE_MAX 1024
+
+enum cfg_key { K_LISTEN = 0, K_KEYS, K_DATABASE, K_ADMIN, K_ORDER_TTL, K_COUNT };
+static const char *const key_names[] = {"listen", "keys", "database", "admin", "order_ttl"};
+_Static_assert(sizeof(key_names) / sizeof(key_names[0]) == K_COUNT, "config key names");
+
+struct parse {
+	struct ctl_config *cfg;
+	const char *path;
+	char *err;
+	size_t errlen;
+	int failed; /* an error was recorded (keep the first) */
+	char reason[256];
+	char key[64];
+	int seen[K_COUNT];
+};
+
+static int fail(struct parse *p, const char *key, const char *reason)
+{
+	if (!p->failed) {
+		p->failed = 1;
+		snprintf(p->key, sizeof(p->key), "%s", key);
+		snprintf(p->reason, sizeof(p->reason), "%s", reason);
+	}
+	return 0; /* inih records the line of the first handler error */
+}
+
+static int set_str(char **dst, const char *v)
+{
+	char *d = strdup(v);
+
+	if (d == NULL)
+		return -1;
+	free(*dst);
+	*dst = d;
+	return 0;
+}
+
+static int has_prefix(const char *s, const char *p)
+{
+	return strncmp(s, p, strlen(p)) == 0;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	int k;
+
+	if (p->failed)
+		return 1; /* report only the first error */
+	if (strcmp(section, "controller") != 0)
+		return fail(p, name, "unknown section (expected [controller])");
+	for (k = 0; k < K_COUNT; k++)
+		if (strcmp(name, key_names[k]) == 0)
+			break;
+	if (k == K_COUNT)
+		return fail(p, name, "unknown key");
+	if (p->seen[k]++)
+		return fail(p, name, "given more than once");
+	if (value[0] == '\0')
+		return fail(p, name, "empty value");
+	if (strlen(value) > CFG_VALUE_MAX)
+		return fail(p, name, "value too long");
+	switch ((enum cfg_key)k) {
+	case K_LISTEN:
+		if (!has_prefix(value, "tcp://"))
+			return fail(p, name, "expected a tcp:// endpoint");
+		return set_str(&p->cfg->listen, value) < 0 ? fail(p, name, "out of memory") : 1;
+	case K_ADMIN:
+		if (!has_prefix(value, "ipc://") || value[6] == '\0')
+			return fail(p, name, "expected ipc://PATH");
+		return set_str(&p->cfg->admin, value) < 0 ? fail(p, name, "out of memory") : 1;
+	case K_KEYS:
+		return set_str(&p->cfg->keys, value) < 0 ? fail(p, name, "out of memory") : 1;
+	case K_DATABASE:
+		return set_str(&p->cfg->database, value) < 0 ? fail(p, name, "out of memory") : 1;
+	case K_ORDER_TTL: {
+		char *end = NULL;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+		    v < CTL_ORDER_TTL_MIN || v > CTL_ORDER_TTL_MAX) {
+			char r[96];
+
+			snprintf(r, sizeof(r), "expected seconds between %d and %d",
+			         CTL_ORDER_TTL_MIN, CTL_ORDER_TTL_MAX);
+			return fail(p, name, r);
+		}
+		p->cfg->order_ttl = (uint32_t)v;
+		return 1;
+	}
+	case K_COUNT:
+		break;
+	}
+	return fail(p, name, "unknown key");
+}
+
+void ctl_config_clear(struct ctl_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->listen);
+	free(cfg->keys);
+	free(cfg->database);
+	free(cfg->admin);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int ctl_config_load(const char *path, struct ctl_config *cfg, char *err, size_t errlen)
+{
+	struct parse p = {.cfg = cfg, .path = path, .err = err, .errlen = errlen};
+	FILE *f;
+	int line;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->order_ttl = CTL_ORDER_TTL_DEFAULT;
+	f = fopen(path, "re");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	line = ini_parse_file(f, handler, &p);
+	fclose(f);
+	if (p.failed) {
+		snprintf(err, errlen, "%s:%d: key '%s': %s", path, line > 0 ? line : 0, p.key,
+		         p.reason);
+		goto fail;
+	}
+	if (line != 0) {
+		snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
+		         path, line);
+		goto fail;
+	}
+	if ((cfg->listen == NULL && set_str(&cfg->listen, "tcp://0.0.0.0:7411") < 0) ||
+	    (cfg->keys == NULL && set_str(&cfg->keys, "/etc/relayprobe/controller.secret") < 0) ||
+	    (cfg->database == NULL &&
+	     set_str(&cfg->database, "/var/lib/relayprobe/controller.db") < 0) ||
+	    (cfg->admin == NULL && set_str(&cfg->admin, "ipc:///run/relayprobe/admin.sock") < 0)) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	return 0;
+fail:
+	ctl_config_clear(cfg);
+	return -1;
+}

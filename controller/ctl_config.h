@@ -1,0 +1,30 @@
+/* ctl_config.h - relayprobe-controller's INI configuration (docs/
+ * distributed.md): section [controller] with listen, keys, database, admin,
+ * order_ttl. Parsed with inih; unknown sections or keys, repeated keys and
+ * bad values are errors reported as "FILE:LINE: key 'k': reason". */
+#ifndef RP_CTL_CONFIG_H
+#define RP_CTL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* order_ttl bounds, seconds. */
+#define CTL_ORDER_TTL_MIN     60
+#define CTL_ORDER_TTL_MAX     (30 * 86400)
+#define CTL_ORDER_TTL_DEFAULT 3600
+
+struct ctl_config {
+	char *listen;   /* ZeroMQ endpoint of the agents' ROUTER (tcp://...) */
+	char *keys;     /* the controller's NAME.secret */
+	char *database; /* SQLite file */
+	char *admin;    /* ipc://PATH of the admin REP socket */
+	uint32_t order_ttl;
+};
+
+/* Fills cfg (defaults for missing keys). 0, or -1 with the first error in
+ * err; cfg is then cleared. */
+int ctl_config_load(const char *path, struct ctl_config *cfg, char *err, size_t errlen);
+/* Frees the strings and zeroes cfg; safe on a zeroed struct. */
+void ctl_config_clear(struct ctl_config *cfg);
+
+#endif

@@ -1,0 +1,62 @@
+/* ctl_internal.h - what ctl.c (the loop, agent messages) and ctl_admin.c (the
+ * admin socket) share: the daemon's state and the per-agent session table
+ * (at most RP_CTL_AGENTS_MAX sessions). Not for use outside controller/ctl*.c. */
+#ifndef RP_CTL_INTERNAL_H
+#define RP_CTL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "keys.h"
+#include "store.h"
+#include "zap.h"
+
+/* An agent is "connected" when it was heard from within this many seconds
+ * (the heartbeat TTL; agents say HELLO every 10 s). */
+#define CTL_ALIVE_S 30
+/* Unacked orders are re-sent on HELLO once they are this old. */
+#define CTL_RESEND_S 30
+/* Targets per order when the agent did not say (Hello.max_targets_per_order). */
+#define CTL_TARGETS_PER_ORDER 1000
+#define CTL_RID_MAX           255
+
+/* One live connection of an approved agent. */
+struct ctl_session {
+	int64_t agent_id;
+	char user_id[129]; /* the ZAP User-Id of this connection */
+	uint8_t rid[CTL_RID_MAX];
+	size_t rid_len;
+	time_t last_rx;
+	uint32_t max_targets;
+};
+
+struct ctl {
+	const struct ctl_config *cfg;
+	void *zctx;
+	void *router;
+	void *admin;
+	struct zap *zap;
+	struct store *store;
+	struct keys *keys;
+	char endpoint[512];   /* the ROUTER's bound endpoint, for rebinding */
+	char admin_path[512]; /* the ipc socket file */
+	time_t started;
+	struct ctl_session *sess;
+	size_t nsess;
+};
+
+struct ctl_session *ctl_session_of_agent(struct ctl *c, int64_t agent_id);
+bool ctl_session_alive(const struct ctl_session *s, time_t now);
+void ctl_session_drop(struct ctl *c, int64_t agent_id);
+/* Sends a stored signed order to the agent's session and marks it sent.
+ * 0 sent, -1 not (no route: the session is dropped). */
+int ctl_send_order(struct ctl *c, struct ctl_session *s, const char *order_id, const uint8_t *body,
+                   size_t len);
+/* Closes and binds the ROUTER socket again: every live session drops. */
+int ctl_router_rebind(struct ctl *c);
+/* Reads one admin request and answers it. */
+void ctl_admin_handle(struct ctl *c);
+
+#endif

@@ -1,0 +1,303 @@
+/* store_ext.c - the controller daemon's extra store queries (store_ext.h):
+ * agent lookups and key pinning, order lookup, audit counters and completion,
+ * vantages and transcripts of an audit. Every write is one statement
+ * (autocommit); text copied out is truncated to the caller's fixed buffers. */
+#include "store_ext.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_internal.h"
+
+static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t dstlen)
+{
+	const char *t = (const char *)sqlite3_column_text(st, col);
+
+	snprintf(dst, dstlen, "%s", t ? t : "");
+}
+
+static enum store_agent_status status_of(const char *t)
+{
+	if (t != NULL && strcmp(t, "approved") == 0)
+		return STORE_AGENT_APPROVED;
+	if (t != NULL && strcmp(t, "pending") == 0)
+		return STORE_AGENT_PENDING;
+	return STORE_AGENT_REVOKED;
+}
+
+#define AGENT_COLS "SELECT id, name, curve_public, ed25519_public, fingerprint, status, last_seen"
+
+/* Runs a prepared agent query and copies the first row. 1 / 0 / -1. */
+static int agent_row(struct store *s, sqlite3_stmt *st, struct store_ext_agent *out)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(st, 0);
+		copy_col(st, 1, out->name, sizeof(out->name));
+		copy_col(st, 2, out->curve_public, sizeof(out->curve_public));
+		copy_col(st, 3, out->ed25519_public, sizeof(out->ed25519_public));
+		copy_col(st, 4, out->fingerprint, sizeof(out->fingerprint));
+		out->status = status_of((const char *)sqlite3_column_text(st, 5));
+		out->last_seen = sqlite3_column_int64(st, 6);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "agent lookup");
+}
+
+int store_ext_agent_by_curve(struct store *s, const char *curve_z85, struct store_ext_agent *out)
+{
+	sqlite3_stmt *st = store_prep(s, AGENT_COLS " FROM agents WHERE curve_public = ?");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, curve_z85, -1, SQLITE_STATIC);
+	return agent_row(s, st, out);
+}
+
+int store_ext_agent_by_id(struct store *s, int64_t id, struct store_ext_agent *out)
+{
+	sqlite3_stmt *st = store_prep(s, AGENT_COLS " FROM agents WHERE id = ?");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return agent_row(s, st, out);
+}
+
+int store_ext_agent_find(struct store *s, const char *idstr, struct store_ext_agent *out)
+{
+	sqlite3_stmt *st;
+	char *end = NULL;
+	long long n;
+	int rc;
+
+	if (idstr == NULL || idstr[0] == '\0')
+		return 0;
+	/* A live agent by name first, then a revoked one (newest). */
+	st = store_prep(s, AGENT_COLS " FROM agents WHERE name = ?"
+	                              " ORDER BY status = 'revoked', id DESC LIMIT 1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, idstr, -1, SQLITE_STATIC);
+	rc = agent_row(s, st, out);
+	if (rc != 0)
+		return rc;
+	st = store_prep(s, AGENT_COLS " FROM agents WHERE fingerprint = ?"
+	                              " ORDER BY status = 'revoked', id DESC LIMIT 1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, idstr, -1, SQLITE_STATIC);
+	rc = agent_row(s, st, out);
+	if (rc != 0)
+		return rc;
+	errno = 0;
+	n = strtoll(idstr, &end, 10);
+	if (errno != 0 || end == idstr || *end != '\0' || n <= 0)
+		return 0;
+	return store_ext_agent_by_id(s, (int64_t)n, out);
+}
+
+int store_ext_agent_seen(struct store *s, int64_t id, const char *labels, int64_t now)
+{
+	sqlite3_stmt *st = store_prep(s, "UPDATE agents SET last_seen = ?,"
+	                                 " labels = coalesce(?, labels) WHERE id = ?");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	if (labels != NULL)
+		sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_int64(st, 3, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "agent seen");
+}
+
+int store_ext_agent_pin(struct store *s, int64_t id, const char *name, const char *ed25519_b64,
+                        const char *fingerprint)
+{
+	sqlite3_stmt *st = store_prep(s, "UPDATE agents SET name = ?, ed25519_public = ?,"
+	                                 " fingerprint = ? WHERE id = ? AND ed25519_public = ?");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ed25519_b64, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, id);
+	sqlite3_bind_text(st, 5, STORE_EXT_NO_KEY, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return store_db_fail(s, "agent pin");
+	return sqlite3_changes(s->db) == 1 ? 1 : 0;
+}
+
+int store_ext_order_get(struct store *s, const char *order_id, struct store_ext_order *out)
+{
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT audit_id, agent_id, state, body FROM orders WHERE id = ?");
+	const char *state;
+	int rc, ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 3);
+		const void *b = sqlite3_column_blob(st, 3);
+
+		out->audit_id = sqlite3_column_int64(st, 0);
+		out->agent_id = sqlite3_column_int64(st, 1);
+		state = (const char *)sqlite3_column_text(st, 2);
+		out->state = STORE_ORDER_PENDING;
+		for (int i = 0; state != NULL && i < STORE_ORDER_STATE_COUNT; i++)
+			if (strcmp(state, store_order_state_name((enum store_order_state)i)) == 0)
+				out->state = (enum store_order_state)i;
+		out->body = malloc(n > 0 ? (size_t)n : 1);
+		if (out->body != NULL && b != NULL && n > 0) {
+			memcpy(out->body, b, (size_t)n);
+			out->body_len = (size_t)n;
+			ret = 1;
+		} else {
+			free(out->body);
+			out->body = NULL;
+			store_fail(s, "order %s: empty body or out of memory", order_id);
+		}
+	} else if (rc == SQLITE_DONE) {
+		ret = 0;
+	} else {
+		store_db_fail(s, "order get");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_ext_audit_status(struct store *s, int64_t audit, char status[16], long *orders,
+                           long *done, long *results)
+{
+	sqlite3_stmt *st = store_prep(
+	    s, "SELECT a.status,"
+	       " (SELECT count(*) FROM orders o WHERE o.audit_id = a.id),"
+	       " (SELECT count(*) FROM orders o WHERE o.audit_id = a.id AND o.state = 'done'),"
+	       " (SELECT count(*) FROM results r JOIN orders o ON o.id = r.order_id"
+	       "   WHERE o.audit_id = a.id)"
+	       " FROM audits a WHERE a.id = ?");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, audit);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		copy_col(st, 0, status, 16);
+		*orders = (long)sqlite3_column_int64(st, 1);
+		*done = (long)sqlite3_column_int64(st, 2);
+		*results = (long)sqlite3_column_int64(st, 3);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "audit status");
+}
+
+int store_ext_audit_latest(struct store *s, int64_t *audit)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT max(id) FROM audits");
+	int rc, ret = -1;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+		*audit = sqlite3_column_int64(st, 0);
+		ret = 1;
+	} else if (rc == SQLITE_ROW) {
+		ret = 0;
+	} else {
+		store_db_fail(s, "audit latest");
+	}
+	sqlite3_finalize(st);
+	return ret;
+}
+
+int store_ext_audit_complete(struct store *s, int64_t audit)
+{
+	char status[16];
+	long orders = 0, done = 0, results = 0;
+	int rc = store_ext_audit_status(s, audit, status, &orders, &done, &results);
+
+	if (rc <= 0)
+		return rc;
+	if (strcmp(status, "done") == 0)
+		return 1;
+	if (orders == 0 || done < orders)
+		return 0;
+	return store_audit_set_status(s, audit, "done") < 0 ? -1 : 1;
+}
+
+long store_ext_audit_vantages(struct store *s, int64_t audit, store_ext_name_cb cb, void *arg)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT DISTINCT a.name FROM orders o"
+	                                 " JOIN agents a ON a.id = o.agent_id"
+	                                 " WHERE o.audit_id = ? ORDER BY a.name");
+	long n = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, audit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if (cb(arg, (const char *)sqlite3_column_text(st, 0)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit vantages");
+}
+
+long store_ext_audit_results(struct store *s, int64_t audit, const char *target,
+                             const char *vantage, store_ext_result_cb cb, void *arg)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT a.name, r.result_json FROM results r"
+	                                 " JOIN orders o ON o.id = r.order_id"
+	                                 " JOIN agents a ON a.id = r.agent_id"
+	                                 " WHERE o.audit_id = ?1 AND r.target = ?2"
+	                                 " AND (?3 IS NULL OR a.name = ?3) ORDER BY r.id");
+	long n = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, audit);
+	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+	if (vantage != NULL)
+		sqlite3_bind_text(st, 3, vantage, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if (cb(arg, (const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit results");
+}

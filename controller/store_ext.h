@@ -1,0 +1,71 @@
+/* store_ext.h - the controller daemon's extra queries on the store (agent
+ * lookup by CURVE key / name / fingerprint, pinning a signing key taken from
+ * HELLO, order lookup, audit counters, transcripts). Uses store_internal.h;
+ * owns no state. Text copied out is bounded by the fixed buffers below. */
+#ifndef RP_STORE_EXT_H
+#define RP_STORE_EXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* ed25519_public of an agent admitted by its CURVE fingerprint whose signing
+ * key is not known yet (the column is NOT NULL). */
+#define STORE_EXT_NO_KEY "-"
+
+struct store_ext_agent {
+	int64_t id;
+	char name[129];
+	char curve_public[129];
+	char ed25519_public[129]; /* base64, or STORE_EXT_NO_KEY */
+	char fingerprint[129];
+	enum store_agent_status status;
+	int64_t last_seen;
+};
+
+/* 1 found (*out filled), 0 not found, -1 database error. */
+int store_ext_agent_by_curve(struct store *s, const char *curve_z85, struct store_ext_agent *out);
+int store_ext_agent_by_id(struct store *s, int64_t id, struct store_ext_agent *out);
+/* ID as the operator types it: a name (the live agent first), a fingerprint,
+ * or a decimal store id. */
+int store_ext_agent_find(struct store *s, const char *idstr, struct store_ext_agent *out);
+/* last_seen = now, and labels (a JSON object) when not NULL. 0 / -1. */
+int store_ext_agent_seen(struct store *s, int64_t id, const char *labels, int64_t now);
+/* Pins name, signing key and fingerprint of an agent that has none yet
+ * (ed25519_public = STORE_EXT_NO_KEY). 1 pinned, 0 nothing to do (a key is
+ * already pinned), -1 error (e.g. the name belongs to another live agent). */
+int store_ext_agent_pin(struct store *s, int64_t id, const char *name, const char *ed25519_b64,
+                        const char *fingerprint);
+
+/* One stored order. body is malloc'd (caller frees). 1 / 0 / -1. */
+struct store_ext_order {
+	int64_t audit_id;
+	int64_t agent_id;
+	enum store_order_state state;
+	uint8_t *body;
+	size_t body_len;
+};
+int store_ext_order_get(struct store *s, const char *order_id, struct store_ext_order *out);
+
+/* Audit counters; status copied into status[16]. 1 / 0 (no such audit) / -1. */
+int store_ext_audit_status(struct store *s, int64_t audit, char status[16], long *orders,
+                           long *done, long *results);
+/* Newest audit id: 1 / 0 (none) / -1. */
+int store_ext_audit_latest(struct store *s, int64_t *audit);
+/* Sets the audit "done" when every one of its orders is done. 1 when it is
+ * (now or before), 0 when not, -1 on error. */
+int store_ext_audit_complete(struct store *s, int64_t audit);
+
+/* Names of the agents with orders in the audit, sorted. cb returns non-zero
+ * to stop. Count or -1. */
+typedef int (*store_ext_name_cb)(void *arg, const char *name);
+long store_ext_audit_vantages(struct store *s, int64_t audit, store_ext_name_cb cb, void *arg);
+/* result_json of the audit's results for target, from the agent named
+ * vantage (NULL = every agent, then name says whose), in arrival order. */
+typedef int (*store_ext_result_cb)(void *arg, const char *agent_name, const char *result_json);
+long store_ext_audit_results(struct store *s, int64_t audit, const char *target,
+                             const char *vantage, store_ext_result_cb cb, void *arg);
+
+#endif

@@ -1,0 +1,281 @@
+/* test_agent_config.c - the relayprobe-agent INI configuration: a full file
+ * with every key, defaults, and one bad file per rule (bad values, unknown
+ * section and key, repeated key, missing key, over-long line), each error
+ * naming FILE:LINE and the key; the CIDR scope and canary checks. Files are
+ * written in a mkdtemp directory. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent_config.h"
+
+static char g_dir[64];
+static char g_path[128];
+static struct agent_config g_cfg;
+static char g_err[1024];
+
+static int setup(void **state)
+{
+	snprintf(g_dir, sizeof(g_dir), "/tmp/test_agent_config.XXXXXX");
+	if (mkdtemp(g_dir) == NULL)
+		return -1;
+	snprintf(g_path, sizeof(g_path), "%s/agent.conf", g_dir);
+	(void)state;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	unlink(g_path);
+	rmdir(g_dir);
+	(void)state;
+	return 0;
+}
+
+static void write_conf(const char *text)
+{
+	FILE *f = fopen(g_path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int load(const char *text)
+{
+	write_conf(text);
+	g_err[0] = '\0';
+	return agent_config_load(g_path, &g_cfg, g_err, sizeof(g_err));
+}
+
+#define BASE                                                                                       \
+	"[agent]\n"                                                                                \
+	"controller = tcp://controller.example.com:7411\n"                                         \
+	"controller_key = /etc/relayprobe/controller.pub\n"                                        \
+	"keys = /etc/relayprobe/agent1.secret\n"                                                   \
+	"state = /var/lib/relayprobe/agent   ; spool/ and replay state\n"
+
+/* The error must be exactly "PATH:LINE: " followed by want. */
+static void expect_error(const char *text, int line, const char *want)
+{
+	char prefix[256];
+	assert_int_equal(load(text), -1);
+	snprintf(prefix, sizeof(prefix), "%s:%d: ", g_path, line);
+	print_message("  %s\n", g_err);
+	assert_memory_equal(g_err, prefix, strlen(prefix));
+	assert_non_null(strstr(g_err + strlen(prefix), want));
+}
+
+static void test_full_file(void **state)
+{
+	assert_int_equal(load("; relayprobe agent\n" BASE "bind = 198.51.100.7\n"
+	                      "labels = location=fra1,network=AS64500\n"
+	                      "\n"
+	                      "[limits]\n"
+	                      "targets_per_order = 200\n"
+	                      "concurrency = 50\n"
+	                      "rate = 2.5\n"
+	                      "allow_data = yes\n"
+	                      "canary_domains = canary.example.net, Canary2.example.org\n"
+	                      "\n"
+	                      "[scope]\n"
+	                      "allow = 192.0.2.0/24, 2001:db8::/32, 198.51.100.9\n"
+	                      "deny = 192.0.2.128/25\n"),
+	                 0);
+	assert_string_equal(g_cfg.controller, "tcp://controller.example.com:7411");
+	assert_string_equal(g_cfg.controller_key, "/etc/relayprobe/controller.pub");
+	assert_string_equal(g_cfg.keys, "/etc/relayprobe/agent1.secret");
+	assert_string_equal(g_cfg.state, "/var/lib/relayprobe/agent");
+	assert_string_equal(g_cfg.bind, "198.51.100.7");
+	assert_int_equal(g_cfg.n_labels, 2);
+	assert_string_equal(g_cfg.label_keys[0], "location");
+	assert_string_equal(g_cfg.label_values[0], "fra1");
+	assert_string_equal(g_cfg.label_keys[1], "network");
+	assert_string_equal(g_cfg.label_values[1], "AS64500");
+	assert_int_equal(g_cfg.targets_per_order, 200);
+	assert_int_equal(g_cfg.concurrency, 50);
+	assert_true(g_cfg.rate > 2.49 && g_cfg.rate < 2.51);
+	assert_true(g_cfg.allow_data);
+	assert_int_equal(g_cfg.n_canary_domains, 2);
+	assert_true(agent_config_is_canary(&g_cfg, "canary.example.net"));
+	assert_true(agent_config_is_canary(&g_cfg, "CANARY2.example.org."));
+	assert_false(agent_config_is_canary(&g_cfg, "example.net"));
+	assert_false(agent_config_is_canary(&g_cfg, "x.canary.example.net"));
+	assert_int_equal(g_cfg.n_allow, 3);
+	assert_int_equal(g_cfg.n_deny, 1);
+	(void)state;
+}
+
+static void test_defaults(void **state)
+{
+	assert_int_equal(load(BASE), 0);
+	assert_string_equal(g_cfg.bind, "");
+	assert_int_equal(g_cfg.n_labels, 0);
+	assert_int_equal(g_cfg.targets_per_order, 1000);
+	assert_int_equal(g_cfg.concurrency, 500);
+	assert_true(g_cfg.rate > 49.9 && g_cfg.rate < 50.1);
+	assert_false(g_cfg.allow_data);
+	assert_int_equal(g_cfg.n_canary_domains, 0);
+	/* Default scope: everything. */
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+	inet_pton(AF_INET, "203.0.113.5", &in.sin_addr);
+	inet_pton(AF_INET6, "2001:db8::25", &in6.sin6_addr);
+	assert_true(agent_config_scope_allows(&g_cfg, (struct sockaddr *)&in, sizeof(in)));
+	assert_true(agent_config_scope_allows(&g_cfg, (struct sockaddr *)&in6, sizeof(in6)));
+	(void)state;
+}
+
+static bool allows(const char *addr)
+{
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} u;
+	memset(&u, 0, sizeof(u));
+	if (inet_pton(AF_INET, addr, &u.in.sin_addr) == 1) {
+		u.in.sin_family = AF_INET;
+		return agent_config_scope_allows(&g_cfg, &u.sa, sizeof(u.in));
+	}
+	assert_int_equal(inet_pton(AF_INET6, addr, &u.in6.sin6_addr), 1);
+	u.in6.sin6_family = AF_INET6;
+	return agent_config_scope_allows(&g_cfg, &u.sa, sizeof(u.in6));
+}
+
+static void test_scope(void **state)
+{
+	assert_int_equal(load(BASE "[scope]\n"
+	                           "allow = 192.0.2.0/24, 2001:db8::/32, 198.51.100.9, 10.0.0.0/9\n"
+	                           "deny = 192.0.2.128/25, 2001:db8:1::/48\n"),
+	                 0);
+	assert_true(allows("192.0.2.1"));
+	assert_true(allows("192.0.2.127"));
+	assert_false(allows("192.0.2.128")); /* deny wins */
+	assert_false(allows("192.0.2.255"));
+	assert_false(allows("192.0.3.1"));
+	assert_true(allows("198.51.100.9"));
+	assert_false(allows("198.51.100.10"));
+	assert_true(allows("10.127.255.255")); /* /9: partial byte */
+	assert_false(allows("10.128.0.0"));
+	assert_true(allows("2001:db8::25"));
+	assert_false(allows("2001:db8:1::25"));
+	assert_false(allows("2001:db9::1"));
+	assert_true(allows("::ffff:192.0.2.5")); /* v4-mapped counts as IPv4 */
+	assert_false(allows("::ffff:192.0.2.200"));
+	/* An explicit empty allow list allows nothing. */
+	assert_int_equal(load(BASE "[scope]\nallow =\n"), 0);
+	assert_false(allows("192.0.2.1"));
+	assert_false(allows("2001:db8::1"));
+	(void)state;
+}
+
+static void test_cidr_parse(void **state)
+{
+	struct agent_cidr c;
+	assert_int_equal(agent_cidr_parse("0.0.0.0/0", &c), 0);
+	assert_int_equal(c.prefix, 0);
+	assert_int_equal(agent_cidr_parse("::/0", &c), 0);
+	assert_int_equal(agent_cidr_parse("2001:db8::1", &c), 0);
+	assert_int_equal(c.prefix, 128);
+	assert_int_equal(agent_cidr_parse("192.0.2.0/33", &c), -1);
+	assert_int_equal(agent_cidr_parse("192.0.2.1/24", &c), -1); /* host bits */
+	assert_int_equal(agent_cidr_parse("192.0.2.0/", &c), -1);
+	assert_int_equal(agent_cidr_parse("/24", &c), -1);
+	assert_int_equal(agent_cidr_parse("example.com/24", &c), -1);
+	assert_int_equal(agent_cidr_parse("192.0.2.0/2x", &c), -1);
+	(void)state;
+}
+
+static void test_bad_values(void **state)
+{
+	expect_error("[agent]\ncontroller = http://x:1\n", 2, "key 'controller': expected tcp://");
+	expect_error("[agent]\ncontroller = tcp://host\n", 2, "key 'controller'");
+	expect_error("[agent]\ncontroller = tcp://host:0\n", 2, "key 'controller'");
+	expect_error(BASE "bind = 999.1.1.1\n", 6, "key 'bind': \"999.1.1.1\" is not an IPv4");
+	expect_error(BASE "labels = location\n", 6,
+	             "key 'labels': \"location\": expected NAME=VALUE");
+	expect_error(BASE "labels = a=1, a=2\n", 6, "key 'labels': label \"a\" given twice");
+	expect_error(BASE "labels = b@d=1\n", 6, "key 'labels'");
+	expect_error(BASE "[limits]\ntargets_per_order = 0\n", 7,
+	             "key 'targets_per_order': 0 is out of range (1-10000)");
+	expect_error(BASE "[limits]\ntargets_per_order = 10001\n", 7, "key 'targets_per_order'");
+	expect_error(BASE "[limits]\nconcurrency = -1\n", 7,
+	             "key 'concurrency': \"-1\" is not a number");
+	expect_error(BASE "[limits]\nconcurrency = 12abc\n", 7, "key 'concurrency'");
+	expect_error(BASE "[limits]\nrate = fast\n", 7, "key 'rate'");
+	expect_error(BASE "[limits]\nrate = 1e9\n", 7, "key 'rate'");
+	expect_error(BASE "[limits]\nallow_data = maybe\n", 7,
+	             "key 'allow_data': \"maybe\": expected yes or no");
+	expect_error(BASE "[limits]\ncanary_domains = ok.example, bad_domain!\n", 7,
+	             "key 'canary_domains': \"bad_domain!\" is not a domain name");
+	expect_error(BASE "[scope]\nallow = 192.0.2.0/24, 300.0.0.0/8\n", 7,
+	             "key 'allow': \"300.0.0.0/8\" is not a CIDR");
+	expect_error(BASE "[scope]\ndeny = 192.0.2.1/24\n", 7, "key 'deny'");
+	expect_error("[agent]\nkeys =\n", 2, "key 'keys': empty path");
+	(void)state;
+}
+
+static void test_structure_errors(void **state)
+{
+	expect_error(BASE "[limits]\nconcurency = 5\n", 7,
+	             "key 'concurency': unknown key in [limits]");
+	expect_error(BASE "\n[limit]\nrate = 5\n", 8, "unknown section [limit] (key 'rate')");
+	expect_error("controller = tcp://x:1\n", 1, "key 'controller': outside any section");
+	expect_error(BASE "controller = tcp://other:7411\n", 6,
+	             "key 'controller': given twice in [agent]");
+	expect_error(BASE "this is not ini\n", 6, "syntax error");
+	/* inih reads lines of INI_MAX_LINE - 1 bytes: a longer one is refused,
+	 * never parsed in pieces. */
+	char text[1024];
+	char longpath[400];
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	snprintf(text, sizeof(text), "[agent]\ncontroller = tcp://x:1\nkeys = /%s\n", longpath);
+	expect_error(text, 3, "line longer than");
+
+	/* Required keys. */
+	assert_int_equal(load("[agent]\ncontroller = tcp://x:1\nkeys = /k\nstate = /s\n"), -1);
+	char want[256];
+	snprintf(want, sizeof(want), "%s: key 'controller_key' missing in [agent]", g_path);
+	assert_string_equal(g_err, want);
+
+	/* A file that is not there. */
+	g_err[0] = '\0';
+	assert_int_equal(agent_config_load("/nonexistent/agent.conf", &g_cfg, g_err, sizeof(g_err)),
+	                 -1);
+	assert_non_null(strstr(g_err, "/nonexistent/agent.conf: cannot open"));
+	(void)state;
+}
+
+static void test_example_file(void **state)
+{
+	/* deploy/agent.conf.example must load as it is shipped. */
+	g_err[0] = '\0';
+	int rc = agent_config_load(RP_SOURCE_DIR "/deploy/agent.conf.example", &g_cfg, g_err,
+	                           sizeof(g_err));
+	if (rc != 0)
+		fail_msg("%s", g_err);
+	assert_string_equal(g_cfg.controller, "tcp://controller.example.com:7411");
+	assert_int_equal(g_cfg.targets_per_order, 1000);
+	(void)state;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_full_file),    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_scope),        cmocka_unit_test(test_cidr_parse),
+	    cmocka_unit_test(test_bad_values),   cmocka_unit_test(test_structure_errors),
+	    cmocka_unit_test(test_example_file),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

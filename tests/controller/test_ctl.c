@@ -1,0 +1,673 @@
+/* test_ctl.c - relayprobe-controller end to end: forks the real binary on a
+ * loopback port with a SQLite file in a mkdtemp directory, and plays a fake
+ * agent over real CURVE DEALER sockets and an admin REQ socket. Covers ZAP
+ * refusal and pending enrolment, approve + HELLO pinning, signed orders,
+ * result ingestion (once, acked twice), forged results, ORDER_DONE, kill -9
+ * and re-send, and revocation. Tests run in order and share one controller. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <setjmp.h>
+
+#include <cmocka.h>
+
+#include "control.h"
+#include "envelope.h"
+#include "keys.h"
+#include "replay.h"
+
+struct env {
+	char dir[256];
+	char conf[512];
+	char admin_ep[512];
+	char endpoint[128];
+	pid_t pid;
+	void *zctx;
+	struct keys *ctl, *agent, *evil;
+	void *dealer, *mon;
+	int mon_n;
+	/* orders received in the main flow */
+	struct wire_order orders[4];
+	size_t norders;
+	int64_t audit;
+};
+
+static struct env E;
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* ---- admin ---- */
+
+static json_t *admin(const char *fmt, ...)
+{
+	char buf[4096], reply[1 << 16];
+	va_list ap;
+	void *req = zmq_socket(E.zctx, ZMQ_REQ);
+	int zero = 0, tmo = 5000, n;
+	json_t *j;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	zmq_setsockopt(req, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(req, ZMQ_RCVTIMEO, &tmo, sizeof(tmo));
+	assert_int_equal(zmq_connect(req, E.admin_ep), 0);
+	assert_true(zmq_send(req, buf, strlen(buf), 0) >= 0);
+	n = zmq_recv(req, reply, sizeof(reply) - 1, 0);
+	zmq_close(req);
+	if (n < 0)
+		return NULL;
+	reply[n < (int)sizeof(reply) - 1 ? n : (int)sizeof(reply) - 1] = '\0';
+	j = json_loads(reply, 0, NULL);
+	assert_non_null(j);
+	return j;
+}
+
+static void start_controller(void)
+{
+	char log[600];
+	pid_t pid;
+
+	snprintf(log, sizeof(log), "%s/controller.log", E.dir);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		/* RP_CTL_VALGRIND=1: run the controller under valgrind (leak
+		 * check; reports in the test directory, kept with RP_KEEP_TMP). */
+		if (getenv("RP_CTL_VALGRIND") != NULL) {
+			char vlog[600];
+
+			snprintf(vlog, sizeof(vlog), "--log-file=%s/valgrind.%%p", E.dir);
+			execlp("valgrind", "valgrind", "--leak-check=full",
+			       "--errors-for-leak-kinds=definite", "--error-exitcode=99", vlog,
+			       RP_CONTROLLER_BIN, "--config", E.conf, "-v", (char *)NULL);
+		}
+		execl(RP_CONTROLLER_BIN, "relayprobe-controller", "--config", E.conf, "-v",
+		      (char *)NULL);
+		_exit(127);
+	}
+	E.pid = pid;
+	/* Ready when the admin socket answers. */
+	for (int i = 0; i < 400; i++) {
+		char path[600];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/admin.sock", E.dir);
+		if (stat(path, &st) == 0) {
+			json_t *r = admin("{\"cmd\":\"agents.list\"}");
+
+			assert_non_null(r);
+			assert_true(json_is_true(json_object_get(r, "ok")));
+			assert_int_equal(st.st_mode & 0777, 0660);
+			json_decref(r);
+			return;
+		}
+		usleep(50000);
+	}
+	fail_msg("controller did not start (see %s)", log);
+}
+
+static void stop_controller(int sig)
+{
+	int status = 0;
+
+	if (E.pid <= 0)
+		return;
+	kill(E.pid, sig);
+	assert_int_equal(waitpid(E.pid, &status, 0), E.pid);
+	if (sig == SIGTERM)
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	E.pid = 0;
+}
+
+/* ---- fake agent ---- */
+
+static void *dealer_new(const struct keys *k, void **mon)
+{
+	void *d = zmq_socket(E.zctx, ZMQ_DEALER);
+	int zero = 0, ivl = 100;
+	char ep[64];
+
+	zmq_setsockopt(d, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(d, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
+	zmq_setsockopt(d, ZMQ_CURVE_SERVERKEY, keys_curve_public(E.ctl), KEYS_Z85_LEN);
+	zmq_setsockopt(d, ZMQ_CURVE_PUBLICKEY, keys_curve_public(k), KEYS_Z85_LEN);
+	zmq_setsockopt(d, ZMQ_CURVE_SECRETKEY, keys_curve_secret(k), KEYS_Z85_LEN);
+	snprintf(ep, sizeof(ep), "inproc://mon%d", E.mon_n++);
+	assert_int_equal(
+	    zmq_socket_monitor(d, ep,
+	                       ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH),
+	    0);
+	*mon = zmq_socket(E.zctx, ZMQ_PAIR);
+	zmq_setsockopt(*mon, ZMQ_LINGER, &zero, sizeof(zero));
+	assert_int_equal(zmq_connect(*mon, ep), 0);
+	assert_int_equal(zmq_connect(d, E.endpoint), 0);
+	return d;
+}
+
+static void dealer_close(void **d, void **mon)
+{
+	if (*d != NULL) {
+		zmq_socket_monitor(*d, NULL, 0);
+		zmq_close(*d);
+	}
+	if (*mon != NULL)
+		zmq_close(*mon);
+	*d = *mon = NULL;
+}
+
+/* The next monitor event (its id), or 0 after timeout_ms. For
+ * HANDSHAKE_FAILED_AUTH *value is the ZAP status code. */
+static int mon_event(void *mon, int timeout_ms, int *value)
+{
+	zmq_pollitem_t it = {mon, 0, ZMQ_POLLIN, 0};
+	uint8_t b[6];
+	char addr[256];
+	int n;
+
+	if (zmq_poll(&it, 1, timeout_ms) <= 0)
+		return 0;
+	n = zmq_recv(mon, b, sizeof(b), 0);
+	assert_int_equal(n, 6);
+	zmq_recv(mon, addr, sizeof(addr), 0);
+	if (value != NULL)
+		memcpy(value, b + 2, 4);
+	return b[0] | (b[1] << 8);
+}
+
+/* Receives one message from the controller within timeout_ms; its length,
+ * or -1. *out malloc'd. */
+static int recv_msg(void *d, int timeout_ms, uint8_t **out)
+{
+	zmq_pollitem_t it = {d, 0, ZMQ_POLLIN, 0};
+	zmq_msg_t m;
+	int n;
+
+	*out = NULL;
+	if (zmq_poll(&it, 1, timeout_ms) <= 0)
+		return -1;
+	zmq_msg_init(&m);
+	n = zmq_msg_recv(&m, d, 0);
+	assert_true(n >= 0);
+	*out = malloc((size_t)n + 1);
+	memcpy(*out, zmq_msg_data(&m), (size_t)n);
+	zmq_msg_close(&m);
+	return n;
+}
+
+static void send_msg(void *d, uint8_t *msg, size_t len)
+{
+	assert_int_equal(zmq_send(d, msg, len, 0), (int)len);
+	free(msg);
+}
+
+static void send_hello(void *d, const struct keys *k)
+{
+	struct wire_ctl_hello h = {0};
+	char *lk[] = {"location"}, *lv[] = {"lab"};
+	uint8_t *m;
+	size_t n;
+
+	h.agent_id = (char *)keys_name(k);
+	h.software_version = "test";
+	h.protocol_version = WIRE_PROTOCOL_VERSION;
+	h.n_labels = 1;
+	h.label_keys = lk;
+	h.label_values = lv;
+	h.max_targets_per_order = 2;
+	h.has_ed25519 = true;
+	memcpy(h.ed25519_public, keys_ed25519_public(k), KEYS_ED25519_PK_LEN);
+	assert_int_equal(wire_ctl_hello_pack(&h, &m, &n), 0);
+	send_msg(d, m, n);
+}
+
+static enum wire_reason verify_order(const uint8_t *msg, size_t len, struct wire_order *o)
+{
+	struct replay_state *rs = replay_state_new();
+	struct wire_order_policy pol = {.controller_pk = keys_ed25519_public(E.ctl),
+	                                .agent_id = "agent1",
+	                                .min_protocol = 1,
+	                                .now_ms = now_ms(),
+	                                .skew_ms = 60000,
+	                                .replay = rs};
+	enum wire_reason r = wire_order_verify(msg, len, &pol, o);
+
+	replay_state_free(&rs);
+	return r;
+}
+
+static json_t *find_agent(json_t *list, const char *key, const char *val)
+{
+	size_t i;
+	json_t *a;
+
+	json_array_foreach(json_object_get(list, "agents"), i, a)
+	{
+		const char *v = json_string_value(json_object_get(a, key));
+
+		if (v != NULL && strcmp(v, val) == 0)
+			return a;
+	}
+	return NULL;
+}
+
+static int group_setup(void **state)
+{
+	char err[256];
+	FILE *f;
+
+	if (sodium_init() < 0)
+		return -1;
+	snprintf(E.dir, sizeof(E.dir), "/tmp/rp-test-ctl-XXXXXX");
+	if (mkdtemp(E.dir) == NULL)
+		return -1;
+	E.ctl = keys_generate(KEYS_ROLE_CONTROLLER, "ctl");
+	E.agent = keys_generate(KEYS_ROLE_AGENT, "agent1");
+	E.evil = keys_generate(KEYS_ROLE_AGENT, "agent1");
+	if (!E.ctl || !E.agent || !E.evil || keys_save(E.ctl, E.dir, err, sizeof(err)) < 0)
+		return -1;
+	snprintf(E.endpoint, sizeof(E.endpoint), "tcp://127.0.0.1:%d", free_port());
+	snprintf(E.admin_ep, sizeof(E.admin_ep), "ipc://%s/admin.sock", E.dir);
+	snprintf(E.conf, sizeof(E.conf), "%s/controller.conf", E.dir);
+	f = fopen(E.conf, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f,
+	        "[controller]\nlisten = %s\nkeys = %s/ctl.secret\ndatabase = %s/c.db\n"
+	        "admin = %s\norder_ttl = 600 ; seconds\n",
+	        E.endpoint, E.dir, E.dir, E.admin_ep);
+	fclose(f);
+	E.zctx = zmq_ctx_new();
+	return E.zctx ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+	char cmd[600];
+
+	dealer_close(&E.dealer, &E.mon);
+	if (E.pid > 0) {
+		kill(E.pid, SIGKILL);
+		waitpid(E.pid, NULL, 0);
+	}
+	for (size_t i = 0; i < E.norders; i++)
+		wire_order_clear(&E.orders[i]);
+	zmq_ctx_term(E.zctx);
+	keys_free(&E.ctl);
+	keys_free(&E.agent);
+	keys_free(&E.evil);
+	if (getenv("RP_KEEP_TMP") == NULL) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", E.dir);
+		if (system(cmd) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_unknown_agent_refused_and_pending(void **state)
+{
+	char fp[KEYS_FINGERPRINT_LEN + 1];
+	uint8_t *m;
+	json_t *l, *a;
+	int code = 0;
+
+	start_controller();
+	E.dealer = dealer_new(E.agent, &E.mon);
+	send_hello(E.dealer, E.agent);
+	assert_int_equal(mon_event(E.mon, 3000, &code), ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+	assert_int_equal(code, 400);
+	assert_int_equal(recv_msg(E.dealer, 500, &m), -1);
+
+	assert_int_equal(keys_curve_fingerprint_of(keys_curve_public(E.agent), fp), 0);
+	l = admin("{\"cmd\":\"agents.list\"}");
+	a = find_agent(l, "fingerprint", fp);
+	assert_non_null(a);
+	assert_string_equal(json_string_value(json_object_get(a, "status")), "pending");
+	assert_false(json_is_true(json_object_get(a, "connected")));
+	json_decref(l);
+	dealer_close(&E.dealer, &E.mon);
+}
+
+static void test_approve_hello_signed_orders(void **state)
+{
+	char fp[KEYS_FINGERPRINT_LEN + 1];
+	json_t *r, *l;
+	int ok = 0;
+	uint8_t *m;
+	int n;
+	size_t seen = 0;
+
+	keys_curve_fingerprint_of(keys_curve_public(E.agent), fp);
+	r = admin("{\"cmd\":\"agents.approve\",\"id\":\"%s\"}", fp);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+
+	E.dealer = dealer_new(E.agent, &E.mon);
+	assert_int_equal(mon_event(E.mon, 3000, NULL), ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+	send_hello(E.dealer, E.agent);
+	/* The HELLO pins the name and signing key. */
+	for (int i = 0; i < 60 && !ok; i++) {
+		json_t *a;
+
+		l = admin("{\"cmd\":\"agents.list\"}");
+		a = find_agent(l, "name", "agent1");
+		ok = a != NULL && json_is_true(json_object_get(a, "connected")) &&
+		     strcmp(json_string_value(json_object_get(a, "fingerprint")),
+		            keys_fingerprint(E.agent)) == 0;
+		json_decref(l);
+		if (!ok)
+			usleep(50000);
+	}
+	assert_true(ok);
+
+	r = admin("{\"cmd\":\"audit.start\",\"targets\":[\"mx1.example\",\"mx2.example\","
+	          "\"mx3.example\"],\"vantages\":\"all\",\"tests\":\"external-sender\","
+	          "\"params\":{\"port\":2525,\"tls\":\"off\"}}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	/* max_targets_per_order = 2 in the HELLO: 3 targets -> 2 orders. */
+	assert_int_equal(json_integer_value(json_object_get(r, "orders")), 2);
+	E.audit = json_integer_value(json_object_get(r, "audit"));
+	json_decref(r);
+
+	for (int i = 0; i < 2; i++) {
+		struct wire_ctl_order_ack ack = {0};
+		size_t alen;
+
+		n = recv_msg(E.dealer, 3000, &m);
+		assert_true(n > 0);
+		assert_int_equal(verify_order(m, (size_t)n, &E.orders[E.norders]), WIRE_OK);
+		free(m);
+		assert_int_equal(E.orders[E.norders].spec.port, 2525);
+		assert_string_equal(E.orders[E.norders].spec.tls_policy, "off");
+		seen += E.orders[E.norders].spec.n_targets;
+		ack.order_id = E.orders[E.norders].order_id;
+		ack.committed = true;
+		assert_int_equal(wire_ctl_order_ack_pack(&ack, &m, &alen), 0);
+		send_msg(E.dealer, m, alen);
+		E.norders++;
+	}
+	assert_int_equal(seen, 3);
+
+	r = admin("{\"cmd\":\"audit.status\",\"audit\":%lld}", (long long)E.audit);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "running");
+	assert_int_equal(json_integer_value(json_object_get(r, "orders")), 2);
+	json_decref(r);
+}
+
+static uint8_t *make_result(const struct keys *signer, const struct wire_order *o,
+                            const char *target, size_t *len)
+{
+	static const char json[] = "{\"target\":\"%s\",\"verdict\":\"open\",\"tests\":["
+	                           "{\"id\":\"external-sender\",\"outcome\":\"accepted\"}]}";
+	char js[512];
+	struct wire_result r = {0};
+	uint8_t *m = NULL;
+
+	snprintf(js, sizeof(js), json, target);
+	r.order_id = o->order_id;
+	memcpy(r.order_body_sha256, o->body_sha256, WIRE_SHA256_LEN);
+	r.agent_id = "agent1";
+	r.target = (char *)target;
+	r.address = "127.0.0.1";
+	r.port = 2525;
+	r.verdict = "open";
+	r.result_json = (uint8_t *)js;
+	r.result_json_len = strlen(js);
+	r.finished_at_ms = now_ms();
+	assert_int_equal(wire_result_sign(&r, signer, &m, len), 0);
+	return m;
+}
+
+static const char *target_of(const struct wire_order *o)
+{
+	return o->spec.targets[0];
+}
+
+static void expect_ack(const char *order_id, const char *target)
+{
+	struct wire_ctl_result_ack a;
+	uint8_t *m;
+	int n;
+
+	/* Skip anything else (a re-sent order). */
+	for (int i = 0; i < 5; i++) {
+		n = recv_msg(E.dealer, 3000, &m);
+		assert_true(n > 0);
+		if (wire_ctl_result_ack_parse(m, (size_t)n, &a) == 0) {
+			free(m);
+			assert_string_equal(a.order_id, order_id);
+			assert_string_equal(a.target, target);
+			assert_true(a.committed);
+			wire_ctl_result_ack_clear(&a);
+			return;
+		}
+		free(m);
+	}
+	fail_msg("no result ack");
+}
+
+static long audit_results(void)
+{
+	json_t *r = admin("{\"cmd\":\"audit.status\",\"audit\":%lld}", (long long)E.audit);
+	long n = (long)json_integer_value(json_object_get(r, "results"));
+
+	json_decref(r);
+	return n;
+}
+
+static void test_result_ingested_once_acked_twice(void **state)
+{
+	size_t len;
+	uint8_t *m;
+
+	assert_int_equal(E.norders, 2); /* the orders of the previous test */
+
+	for (int i = 0; i < 2; i++) {
+		m = make_result(E.agent, &E.orders[0], target_of(&E.orders[0]), &len);
+		send_msg(E.dealer, m, len);
+		expect_ack(E.orders[0].order_id, target_of(&E.orders[0]));
+	}
+	assert_int_equal(audit_results(), 1);
+}
+
+static void test_forged_result_dropped(void **state)
+{
+	size_t len;
+	uint8_t *m;
+
+	assert_int_equal(E.norders, 2); /* the orders of the previous test */
+
+	/* Same agent id, another key: the controller must not ack it. */
+	m = make_result(E.evil, &E.orders[1], target_of(&E.orders[1]), &len);
+	send_msg(E.dealer, m, len);
+	assert_int_equal(recv_msg(E.dealer, 800, &m), -1);
+	assert_int_equal(audit_results(), 1);
+}
+
+static void test_order_done_completes_audit(void **state)
+{
+	json_t *r, *t, *tr;
+	size_t i;
+	int found = 0;
+
+	assert_int_equal(E.norders, 2); /* the orders of the previous test */
+
+	for (size_t k = 0; k < E.norders; k++) {
+		struct wire_ctl_order_done d = {.order_id = E.orders[k].order_id, .results = 1};
+		uint8_t *m;
+		size_t n;
+
+		assert_int_equal(wire_ctl_order_done_pack(&d, &m, &n), 0);
+		send_msg(E.dealer, m, n);
+		expect_ack(E.orders[k].order_id, "");
+	}
+	r = admin("{\"cmd\":\"audit.status\",\"audit\":%lld}", (long long)E.audit);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "done");
+	assert_int_equal(json_integer_value(json_object_get(r, "done")), 2);
+	json_decref(r);
+
+	r = admin("{\"cmd\":\"report\",\"audit\":\"latest\"}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(r, "audit")), E.audit);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(r, "vantages"), 0)),
+	                    "agent1");
+	json_array_foreach(json_object_get(r, "targets"), i, t)
+	{
+		if (strcmp(json_string_value(json_object_get(t, "target")),
+		           target_of(&E.orders[0])))
+			continue;
+		found = 1;
+		assert_string_equal(json_string_value(json_object_get(t, "verdict")), "open");
+		assert_string_equal(
+		    json_string_value(json_object_get(json_object_get(t, "cells"), "agent1")),
+		    "open");
+		assert_string_equal(
+		    json_string_value(json_array_get(
+		        json_object_get(json_object_get(t, "accepted"), "agent1"), 0)),
+		    "external-sender");
+	}
+	assert_true(found);
+	json_decref(r);
+
+	tr = admin(
+	    "{\"cmd\":\"transcript\",\"audit\":%lld,\"target\":\"%s\",\"vantage\":\"agent1\"}",
+	    (long long)E.audit, target_of(&E.orders[0]));
+	assert_int_equal(json_array_size(json_object_get(tr, "results")), 1);
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(tr, "results"), 0), "verdict")),
+	                    "open");
+	json_decref(tr);
+}
+
+static void test_kill9_restart_resends_unacked(void **state)
+{
+	struct wire_order o = {0}, o2 = {0};
+	uint8_t *first, *m = NULL;
+	int n1, n = -1;
+	json_t *r;
+
+	assert_int_equal(E.norders, 2); /* the orders of the previous test */
+
+	r = admin("{\"cmd\":\"audit.start\",\"targets\":[\"mx9.example\"]}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	n1 = recv_msg(E.dealer, 3000, &first);
+	assert_true(n1 > 0);
+	assert_int_equal(verify_order(first, (size_t)n1, &o), WIRE_OK);
+	/* Not acked; the controller dies hard. */
+	stop_controller(SIGKILL);
+	start_controller();
+	for (int i = 0; i < 10 && n < 0; i++) {
+		send_hello(E.dealer, E.agent);
+		n = recv_msg(E.dealer, 1000, &m);
+	}
+	assert_true(n > 0);
+	/* The same signed bytes, from the store. */
+	assert_int_equal(n, n1);
+	assert_memory_equal(m, first, (size_t)n);
+	assert_int_equal(verify_order(m, (size_t)n, &o2), WIRE_OK);
+	assert_string_equal(o2.order_id, o.order_id);
+	free(first);
+	free(m);
+	wire_order_clear(&o);
+	wire_order_clear(&o2);
+}
+
+static void test_revoke_drops_agent(void **state)
+{
+	struct wire_ctl_order_done d = {.order_id = E.orders[0].order_id, .results = 1};
+	json_t *r, *l, *a;
+	void *d2 = NULL, *mon2 = NULL;
+	uint8_t *m;
+	size_t n;
+	int code = 0;
+
+	assert_int_equal(E.norders, 2); /* the orders of the previous test */
+
+	/* Still answered before the revocation. */
+	assert_int_equal(wire_ctl_order_done_pack(&d, &m, &n), 0);
+	send_msg(E.dealer, m, n);
+	expect_ack(E.orders[0].order_id, "");
+
+	r = admin("{\"cmd\":\"agents.revoke\",\"id\":\"agent1\"}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	/* Its live session is gone: the same message gets no answer. */
+	assert_int_equal(wire_ctl_order_done_pack(&d, &m, &n), 0);
+	send_msg(E.dealer, m, n);
+	assert_int_equal(recv_msg(E.dealer, 1500, &m), -1);
+	/* A new connection with its key is refused by ZAP. */
+	d2 = dealer_new(E.agent, &mon2);
+	assert_int_equal(mon_event(mon2, 3000, &code), ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+	assert_int_equal(code, 400);
+	dealer_close(&d2, &mon2);
+
+	l = admin("{\"cmd\":\"agents.list\"}");
+	a = find_agent(l, "name", "agent1");
+	assert_non_null(a);
+	assert_string_equal(json_string_value(json_object_get(a, "status")), "revoked");
+	json_decref(l);
+	r = admin("{\"cmd\":\"agents.approve\",\"id\":\"agent1\"}");
+	assert_false(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	dealer_close(&E.dealer, &E.mon);
+	stop_controller(SIGTERM);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_unknown_agent_refused_and_pending),
+	    cmocka_unit_test(test_approve_hello_signed_orders),
+	    cmocka_unit_test(test_result_ingested_once_acked_twice),
+	    cmocka_unit_test(test_forged_result_dropped),
+	    cmocka_unit_test(test_order_done_completes_audit),
+	    cmocka_unit_test(test_kill9_restart_resends_unacked),
+	    cmocka_unit_test(test_revoke_drops_agent),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,281 @@
+#!/usr/bin/env bash
+# test_distributed.sh - the controller and three agents as real processes,
+# real ZeroMQ CURVE sockets and a real SQLite file, against a real Postfix
+# that trusts one vantage only. Everything on loopback:
+#
+#   relayprobe CLI --ipc--> relayprobe-controller (tcp://127.0.0.1:$CTL_PORT)
+#                              ^        ^        ^
+#            agent "fra1" (probes from 127.0.0.5, trusted by TRUST_ONE)
+#            agent "ams1" (probes from 127.0.0.3)
+#            agent "nyc1" (probes from 127.0.0.4)
+#                              |
+#                 Postfix lab: 127.0.0.1:$LAB_PORT_TRUST_ONE (mynetworks 127.0.0.5/32)
+#                              127.0.0.1:$LAB_PORT_CLOSED
+#
+# Checks: matrix open/closed/closed with DISAGREE and aggregated open; the
+# open cell's transcript shows the 250; an agent offline at audit start gets
+# its order when it connects; kill -9 of the controller mid-audit loses and
+# duplicates nothing; an unknown key is pending and gets no order; a revoked
+# agent is dropped.
+# $1 = relayprobe binary; relayprobe-controller and relayprobe-agent beside it.
+set -uo pipefail
+
+RP=${1:?usage: test_distributed.sh path/to/relayprobe}
+RP=$(readlink -f "$RP")
+BIN=$(dirname "$RP")
+CTL=$BIN/relayprobe-controller
+AGENT=$BIN/relayprobe-agent
+HERE=$(cd "$(dirname "$0")" && pwd)
+passed=0
+failed=0
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok - $*"
+}
+not_ok() {
+	failed=$((failed + 1))
+	echo "not ok - $*"
+}
+
+for b in "$CTL" "$AGENT"; do
+	if [[ ! -x $b ]]; then
+		echo "test_distributed.sh: $b not built" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
+
+T=$(mktemp -d /tmp/rpdist.XXXXXX)
+declare -A APID=()
+CPID=""
+
+cleanup() {
+	for p in "${APID[@]}" $CPID; do
+		kill "$p" 2>/dev/null
+	done
+	sleep 0.3
+	for p in "${APID[@]}" $CPID; do
+		kill -9 "$p" 2>/dev/null
+	done
+	lab_stop
+	rm -rf "$T"
+}
+LAB_NO_TRAP=1
+# shellcheck source=postfix_lab.sh
+. "$HERE/postfix_lab.sh"
+trap cleanup EXIT
+lab_start || {
+	echo "0 passed, 1 failed (Postfix lab did not start)"
+	exit 1
+}
+
+CTL_PORT=$(lab_free_ports 1)
+ADMIN=ipc://$T/admin.sock
+export RELAYPROBE_ADMIN=$ADMIN
+
+"$RP" keygen --role controller --name ctl --out "$T/keys" >/dev/null || not_ok "keygen controller"
+for a in fra1 ams1 nyc1 rogue; do
+	"$RP" keygen --role agent --name "$a" --out "$T/keys" >/dev/null || not_ok "keygen $a"
+done
+
+cat >"$T/controller.conf" <<EOF
+[controller]
+listen = tcp://127.0.0.1:$CTL_PORT
+keys = $T/keys/ctl.secret
+database = $T/controller.db
+admin = $ADMIN
+EOF
+
+start_controller() {
+	"$CTL" --config "$T/controller.conf" >>"$T/controller.log" 2>&1 &
+	CPID=$!
+	for _ in $(seq 1 50); do
+		[[ -S $T/admin.sock ]] && "$RP" agents list >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# agent NAME SOURCE-ADDRESS
+write_agent_conf() {
+	mkdir -p "$T/state-$1"
+	chmod 700 "$T/state-$1"
+	cat >"$T/$1.conf" <<EOF
+[agent]
+controller = tcp://127.0.0.1:$CTL_PORT
+controller_key = $T/keys/ctl.pub
+keys = $T/keys/$1.secret
+state = $T/state-$1
+bind = $2
+labels = location=$1
+
+[limits]
+targets_per_order = 1000
+concurrency = 50
+rate = 0
+
+[scope]
+allow = 127.0.0.0/8
+EOF
+}
+
+start_agent() {
+	"$AGENT" --config "$T/$1.conf" >>"$T/agent-$1.log" 2>&1 &
+	APID[$1]=$!
+}
+
+# wait_connected N: until N agents show as connected
+wait_connected() {
+	for _ in $(seq 1 100); do
+		n=$("$RP" agents list --json 2>/dev/null | python3 -c '
+import json, sys
+print(sum(1 for a in json.load(sys.stdin)["agents"] if a.get("connected")))' 2>/dev/null)
+		[[ ${n:-0} -ge $1 ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+if start_controller; then ok "controller starts and answers on the admin socket"; else
+	not_ok "controller starts"
+	cat "$T/controller.log"
+	echo "$passed passed, $((failed + 1)) failed"
+	exit 1
+fi
+
+for a in fra1 ams1 nyc1; do
+	"$RP" agents import "$T/keys/$a.pub" >/dev/null || not_ok "import $a"
+done
+write_agent_conf fra1 127.0.0.5
+write_agent_conf ams1 127.0.0.3
+write_agent_conf nyc1 127.0.0.4
+write_agent_conf rogue 127.0.0.6
+for a in fra1 ams1 nyc1; do start_agent $a; done
+if wait_connected 3; then ok "three imported agents connect"; else not_ok "three agents connect"; fi
+
+# --- the matrix ---------------------------------------------------------
+TRUST="127.0.0.1:$LAB_PORT_TRUST_ONE"
+CLOSED="127.0.0.1:$LAB_PORT_CLOSED"
+"$RP" audit --wait --wait-timeout 120 --tests basic --to relaytest@example.net \
+	"$TRUST" "$CLOSED" >"$T/audit.txt" 2>"$T/audit.err"
+rc=$?
+if [[ $rc -eq 1 ]]; then ok "audit exits 1 (an open relay was found)"; else
+	not_ok "audit exit status $rc (want 1)"
+	cat "$T/audit.txt" "$T/audit.err"
+fi
+grep -q DISAGREE "$T/audit.txt" && ok "text matrix flags DISAGREE" || not_ok "no DISAGREE in the matrix"
+
+"$RP" report --latest --json >"$T/report.json" 2>/dev/null
+if python3 - "$T/report.json" "$TRUST" "$CLOSED" <<'EOF'; then ok "report: trust-one open from fra1 only, disagree; closed target closed"; else not_ok "report matrix"; fi
+import json, sys
+r = json.load(open(sys.argv[1]))
+t = {x["target"]: x for x in r["targets"]}
+a, b = t[sys.argv[2]], t[sys.argv[3]]
+assert a["verdict"] == "open", a
+assert a["disagree"] is True, a
+assert a["cells"] == {"fra1": "open", "ams1": "closed", "nyc1": "closed"}, a["cells"]
+assert "external-sender" in a["accepted"]["fra1"], a["accepted"]
+assert b["verdict"] == "closed", b
+assert b["disagree"] is False, b
+assert set(b["cells"].values()) == {"closed"}, b
+EOF
+AUDIT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["audit"])' "$T/report.json")
+
+"$RP" transcript "$AUDIT" "$TRUST" fra1 >"$T/tr.txt" 2>&1
+if grep -qE '<-  250 2\.1\.5' "$T/tr.txt" && grep -q 'RCPT TO:<relaytest@example.net>' "$T/tr.txt"; then
+	ok "open cell's transcript shows the RCPT and its 250"
+else
+	not_ok "transcript of the open cell"
+	head -40 "$T/tr.txt"
+fi
+n=$(python3 - "$T/controller.db" "$AUDIT" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(db.execute("select count(*) from results r join orders o on o.id = r.order_id where o.audit_id = ?", (int(sys.argv[2]),)).fetchone()[0])
+EOF
+)
+if [[ $n == 6 ]]; then ok "six results stored (2 targets x 3 vantages)"; else not_ok "results stored: $n (want 6)"; fi
+
+# --- an agent offline when the audit starts --------------------------------
+kill "${APID[nyc1]}"
+wait "${APID[nyc1]}" 2>/dev/null
+"$RP" audit --tests basic --to relaytest@example.net "$CLOSED" >"$T/a2.txt" 2>&1
+sleep 1
+start_agent nyc1
+if "$RP" report --latest --json 2>/dev/null >/dev/null && timeout 60 bash -c "
+	until \"$RP\" report --latest --json 2>/dev/null | python3 -c '
+import json,sys
+r=json.load(sys.stdin); c=r[\"targets\"][0][\"cells\"]
+sys.exit(0 if c.get(\"nyc1\")==\"closed\" and len(c)==3 else 1)'; do sleep 0.3; done"; then
+	ok "an agent offline at audit start gets its order when it connects"
+else
+	not_ok "offline agent's order"
+fi
+
+# --- kill -9 of the controller mid-audit ------------------------------------
+"$RP" audit --tests all --to relaytest@example.net "$TRUST" "$CLOSED" >"$T/a3.txt" 2>&1
+A3=$("$RP" report --latest --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["audit"])')
+kill -9 "$CPID"
+wait "$CPID" 2>/dev/null
+sleep 2 # the agents go on probing and spool their results
+start_controller || not_ok "controller restarts"
+if timeout 120 bash -c "
+	until \"$RP\" report $A3 --json 2>/dev/null | python3 -c '
+import json,sys
+r=json.load(sys.stdin)
+sys.exit(0 if all(len(t[\"cells\"])==3 for t in r[\"targets\"]) and len(r[\"targets\"])==2 else 1)'; do sleep 0.5; done"; then
+	ok "after kill -9 and restart the audit completes"
+else
+	not_ok "audit after controller kill -9"
+fi
+n=$(python3 - "$T/controller.db" "$A3" <<'EOF'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+rows = db.execute("select r.agent_id, r.order_id, r.target, r.address, r.port from results r join orders o on o.id = r.order_id where o.audit_id = ?", (int(sys.argv[2]),)).fetchall()
+print(len(rows), len(set(rows)))
+EOF
+)
+if [[ $n == "6 6" ]]; then ok "every result stored exactly once after the kill ($n)"; else not_ok "results after kill: $n (want 6 6)"; fi
+
+# --- an unknown key: pending, no orders ---------------------------------------
+start_agent rogue
+sleep 2
+if "$RP" agents list --json | python3 -c '
+import json,sys
+a=[x for x in json.load(sys.stdin)["agents"] if x["status"]=="pending"]
+assert len(a)==1 and a[0]["fingerprint"], a
+assert not a[0].get("connected"), a'; then ok "unknown agent key is listed as pending, not connected"; else not_ok "pending agent"; fi
+if grep -q "order" "$T/agent-rogue.log" && grep -qE "order (accepted|verified)" "$T/agent-rogue.log"; then
+	not_ok "pending agent received an order"
+else
+	ok "pending agent received no order"
+fi
+
+# --- revoke -------------------------------------------------------------------
+"$RP" agents revoke ams1 >/dev/null || not_ok "revoke ams1"
+sleep 1
+if "$RP" agents list --json | python3 -c '
+import json,sys
+a={x["name"]:x for x in json.load(sys.stdin)["agents"] if x.get("name")}
+assert a["ams1"]["status"]=="revoked" and not a["ams1"].get("connected"), a["ams1"]'; then
+	ok "revoked agent shows revoked and disconnected"
+else
+	not_ok "revoked agent"
+fi
+"$RP" audit --wait --wait-timeout 60 --tests basic --to relaytest@example.net "$CLOSED" >"$T/a4.txt" 2>&1
+if "$RP" report --latest --json | python3 -c '
+import json,sys
+c=json.load(sys.stdin)["targets"][0]["cells"]
+assert "ams1" not in c and set(c)=={"fra1","nyc1"}, c'; then ok "a revoked agent gets no order"; else not_ok "revoked agent still used"; fi
+
+if [[ $failed -gt 0 ]]; then
+	echo "--- controller log"
+	tail -30 "$T/controller.log"
+	for a in fra1 ams1 nyc1 rogue; do
+		echo "--- agent $a log"
+		tail -10 "$T/agent-$a.log" 2>/dev/null
+	done
+fi
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
