@@ -62,8 +62,10 @@ struct agent {
 	struct keys *own, *ctl;
 	struct replay_state *replay;
 	struct spool *spool;
+	struct spool *inflight; /* accepted orders not yet done: resumed at start */
 	char replay_path[AGENT_CONF_PATH_MAX + 16];
 	char spool_path[AGENT_CONF_PATH_MAX + 16];
+	char inflight_path[AGENT_CONF_PATH_MAX + 16];
 	char ehlo[RP_DOMAIN_MAX + 1];
 	void *zctx, *sock, *mon;
 	unsigned hello_ms;
@@ -635,6 +637,87 @@ static void run_order(struct agent *a, const struct wire_order *o)
 	free(run.digests);
 }
 
+/* ---- orders accepted but not done: survive a crash ----
+ * An accepted order is in the replay state, so a re-sent copy is never run
+ * again; if the agent dies mid-order its remaining targets would be lost.
+ * So the order's bytes, with the time it was accepted, are kept in a second
+ * spool (write, fsync, rename) until its ORDER_DONE is spooled, and an agent
+ * that starts runs every order still there. Results already sent are sent
+ * again: the controller acknowledges duplicates without storing them. */
+
+static void inflight_key(const char *order_id, char *key, size_t keylen)
+{
+	agent_spool_key(order_id, "", "", 1, key, keylen);
+}
+
+static void inflight_put(struct agent *a, const char *order_id, const uint8_t *msg, size_t len,
+                         uint64_t accepted_ms)
+{
+	char key[AGENT_SPOOL_KEY_LEN];
+	uint8_t *buf = malloc(len + 8);
+
+	if (buf == NULL) {
+		log_error("order not kept for resume order=%s error=\"out of memory\"", order_id);
+		return;
+	}
+	for (int i = 0; i < 8; i++)
+		buf[i] = (uint8_t)(accepted_ms >> (56 - 8 * i));
+	memcpy(buf + 8, msg, len);
+	inflight_key(order_id, key, sizeof(key));
+	if (spool_put(a->inflight, key, buf, len + 8) < 0)
+		log_error("order not kept for resume order=%s error=\"%s\"", order_id,
+		          strerror(errno));
+	free(buf);
+}
+
+static void inflight_remove(struct agent *a, const char *order_id)
+{
+	char key[AGENT_SPOOL_KEY_LEN];
+
+	inflight_key(order_id, key, sizeof(key));
+	if (spool_remove(a->inflight, key) < 0 && errno != ENOENT)
+		log_error("inflight remove failed order=%s error=\"%s\"", order_id,
+		          strerror(errno));
+}
+
+static int resume_one(void *arg, const char *key, const uint8_t *bytes, size_t len)
+{
+	struct agent *a = arg;
+	struct replay_state *empty = replay_state_new();
+	struct wire_order o;
+	uint64_t accepted = 0;
+	enum wire_reason r = WIRE_ERR_SIZE;
+
+	if (len > 8 && empty != NULL) {
+		/* Checked again as when it was accepted: signature and audience
+		 * now, the time window at the time it was accepted. */
+		struct wire_order_policy pol = {
+		    .controller_pk = keys_ed25519_public(a->ctl),
+		    .agent_id = agent_id(a),
+		    .min_protocol = AGENT_MIN_PROTOCOL,
+		    .skew_ms = AGENT_ORDER_SKEW_MS,
+		    .replay = empty,
+		};
+		for (int i = 0; i < 8; i++)
+			accepted = accepted << 8 | bytes[i];
+		pol.now_ms = accepted;
+		r = wire_order_verify(bytes + 8, len - 8, &pol, &o);
+	}
+	replay_state_free(&empty);
+	if (r != WIRE_OK) {
+		log_error("unfinished order dropped key=%s reason=%s", key, wire_reason_name(r));
+		spool_remove(a->inflight, key);
+		return 0;
+	}
+	log_info("resuming order order=%s targets=%zu", o.order_id, o.spec.n_targets);
+	a->running = true;
+	run_order(a, &o);
+	a->running = false;
+	inflight_remove(a, o.order_id);
+	wire_order_clear(&o);
+	return atomic_load(&a->stop) ? 1 : 0;
+}
+
 /* ---- orders ---- */
 
 static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
@@ -694,10 +777,12 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 	log_info("order accepted order=%s sequence=%llu targets=%zu tests=%zu tls=%s data=%d",
 	         o.order_id, (unsigned long long)o.sequence, o.spec.n_targets, o.spec.n_tests,
 	         o.spec.tls_policy[0] ? o.spec.tls_policy : "auto", o.spec.allow_data ? 1 : 0);
+	inflight_put(a, o.order_id, msg, len, pol.now_ms);
 	send_order_ack(a, o.order_id, true, "");
 	a->running = true;
 	run_order(a, &o);
 	a->running = false;
+	inflight_remove(a, o.order_id);
 	wire_order_clear(&o);
 }
 
@@ -772,6 +857,8 @@ int agent_run(struct agent *a)
 {
 	send_hello(a);
 	resend_spool(a);
+	if (spool_count(a->inflight) > 0)
+		spool_list(a->inflight, resume_one, a);
 	a->next_hello = mono_ms() + a->hello_ms;
 	while (!atomic_load(&a->stop)) {
 		zmq_pollitem_t items[2] = {{a->sock, 0, ZMQ_POLLIN, 0}, {a->mon, 0, ZMQ_POLLIN, 0}};
@@ -899,11 +986,13 @@ struct agent *agent_new(const struct agent_config *cfg, char *err, size_t errlen
 		goto fail;
 	snprintf(a->replay_path, sizeof(a->replay_path), "%s/replay", cfg->state);
 	snprintf(a->spool_path, sizeof(a->spool_path), "%s/spool", cfg->state);
+	snprintf(a->inflight_path, sizeof(a->inflight_path), "%s/inflight", cfg->state);
 	if ((a->replay = replay_state_load(a->replay_path, kerr, sizeof(kerr))) == NULL) {
 		snprintf(err, errlen, "%s", kerr);
 		goto fail;
 	}
-	if ((a->spool = spool_open(a->spool_path, kerr, sizeof(kerr))) == NULL) {
+	if ((a->spool = spool_open(a->spool_path, kerr, sizeof(kerr))) == NULL ||
+	    (a->inflight = spool_open(a->inflight_path, kerr, sizeof(kerr))) == NULL) {
 		snprintf(err, errlen, "%s", kerr);
 		goto fail;
 	}
@@ -938,6 +1027,7 @@ void agent_free(struct agent **ap)
 	if (a->zctx != NULL)
 		zmq_ctx_term(a->zctx);
 	spool_close(&a->spool);
+	spool_close(&a->inflight);
 	replay_state_free(&a->replay);
 	keys_free(&a->own);
 	keys_free(&a->ctl);

@@ -200,11 +200,13 @@ static enum wire_reason result_copy(const ResultBody *b, struct wire_result *r)
 	    dup_into(&r->target, b->target) || dup_into(&r->address, b->address) ||
 	    dup_into(&r->verdict, b->verdict))
 		return WIRE_ERR_INTERNAL;
-	r->result_json = malloc(b->result_json.len > 0 ? b->result_json.len : 1);
+	/* One byte more, always NUL: the JSON text can be used as a string. */
+	r->result_json = malloc(b->result_json.len + 1);
 	if (r->result_json == NULL)
 		return WIRE_ERR_INTERNAL;
 	if (b->result_json.len > 0)
 		memcpy(r->result_json, b->result_json.data, b->result_json.len);
+	r->result_json[b->result_json.len] = 0;
 	r->result_json_len = b->result_json.len;
 	return wire_result_check(r) == 0 ? WIRE_OK : WIRE_ERR_BODY;
 }

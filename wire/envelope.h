@@ -84,7 +84,7 @@ struct wire_result {
 	char *address;
 	uint32_t port;
 	char *verdict;
-	uint8_t *result_json;
+	uint8_t *result_json; /* result_json_len bytes, then a NUL */
 	size_t result_json_len;
 	uint64_t finished_at_ms;
 };

@@ -59,7 +59,7 @@ cleanup() {
 		kill -9 "$p" 2>/dev/null
 	done
 	lab_stop
-	rm -rf "$T"
+	[[ ${RP_KEEP_TMP:-0} == 1 ]] && echo "kept $T" || rm -rf "$T"
 }
 LAB_NO_TRAP=1
 # shellcheck source=postfix_lab.sh
@@ -237,6 +237,42 @@ print(len(rows), len(set(rows)))
 EOF
 )
 if [[ $n == "6 6" ]]; then ok "every result stored exactly once after the kill ($n)"; else not_ok "results after kill: $n (want 6 6)"; fi
+
+# --- kill -9 of an agent mid-order -----------------------------------------------
+# A server that waits 3 s before its greeting (slow_smtp.py) keeps fra1 busy;
+# fra1 dies with the order accepted and no result yet, restarts, and
+# finishes the order.
+SLOW_PORT=$(lab_free_ports 1)
+python3 "$HERE/slow_smtp.py" "$SLOW_PORT" 5 >"$T/slow.log" 2>&1 &
+APID[slow]=$!
+sleep 0.5
+accepted_before=$(grep -c "order accepted" "$T/agent-fra1.log")
+"$RP" audit --vantages fra1 --tests basic --to relaytest@example.net \
+	"127.0.0.1:$SLOW_PORT" >"$T/a5.txt" 2>&1
+A5=$("$RP" report --latest --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["audit"])')
+for _ in $(seq 1 50); do
+	[[ $(grep -c "order accepted" "$T/agent-fra1.log") -gt $accepted_before ]] && break
+	sleep 0.1
+done
+sleep 1 # connected, waiting for the greeting
+kill -9 "${APID[fra1]}"
+wait "${APID[fra1]}" 2>/dev/null
+start_agent fra1
+cat >"$T/cell.py" <<'PY'
+import json, sys
+r = json.load(sys.stdin)
+sys.exit(0 if r["targets"] and r["targets"][0]["cells"].get("fra1") == "closed" else 1)
+PY
+resumed=0
+for _ in $(seq 1 150); do
+	if "$RP" report "$A5" --json 2>/dev/null | python3 "$T/cell.py"; then
+		resumed=1
+		break
+	fi
+	sleep 0.3
+done
+if [[ $resumed -eq 1 ]]; then ok "an agent killed mid-order finishes the order after restart"; else not_ok "agent kill -9 mid-order"; fi
+grep -q "resuming order" "$T/agent-fra1.log" && ok "the restarted agent resumed the accepted order" || not_ok "no 'resuming order' in the agent log"
 
 # --- an unknown key: pending, no orders ---------------------------------------
 start_agent rogue
