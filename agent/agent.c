@@ -38,7 +38,6 @@
 #define RECONNECT_MAX_MS 30000
 #define DEFAULT_TO       "relaytest@example.net"
 #define DEFAULT_FROM     "relayprobe"
-#define FALLBACK_EHLO    "relayprobe.invalid"
 #define LOCAL_PART_MAX   64
 #define CAPABILITY       "smtp-relay"
 #define REASON_TARGETS   "targets-per-order"
@@ -336,17 +335,6 @@ static void tick(struct agent *a)
 }
 
 /* ---- running an order ---- */
-
-static void default_ehlo(char *buf, size_t len)
-{
-	char host[RP_DOMAIN_MAX + 1] = "";
-
-	if (gethostname(host, sizeof(host) - 1) == 0 && strchr(host, '.') != NULL &&
-	    target_hostname_ok(host))
-		snprintf(buf, len, "%s", host);
-	else
-		snprintf(buf, len, "%s", FALLBACK_EHLO);
-}
 
 static bool scope_cb(const struct sockaddr *sa, socklen_t len, void *arg)
 {
@@ -959,7 +947,7 @@ struct agent *agent_new(const struct agent_config *cfg, char *err, size_t errlen
 	a->cfg = *cfg;
 	a->hello_ms = AGENT_HELLO_INTERVAL_MS;
 	a->reconnect_ms = RECONNECT_MIN_MS;
-	default_ehlo(a->ehlo, sizeof(a->ehlo));
+	target_default_ehlo(a->ehlo, sizeof(a->ehlo));
 	if (sodium_init() < 0) {
 		snprintf(err, errlen, "libsodium failed to initialise");
 		goto fail;

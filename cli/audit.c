@@ -166,21 +166,6 @@ static void transcript_usage(FILE *out)
 
 /* ---- option checks ------------------------------------------------------ */
 
-static bool literal_ok(const char *s)
-{
-	char buf[64];
-	unsigned char addr[16];
-	size_t len = strlen(s);
-
-	if (len < 3 || len >= sizeof(buf) || s[0] != '[' || s[len - 1] != ']')
-		return false;
-	memcpy(buf, s + 1, len - 2);
-	buf[len - 2] = '\0';
-	if (strncmp(buf, "IPv6:", 5) == 0)
-		return inet_pton(AF_INET6, buf + 5, addr) == 1;
-	return inet_pton(AF_INET, buf, addr) == 1;
-}
-
 /* local@domain, printable, no spaces or <>, within RP_ADDR_MAX; the agent
  * checks it again in full. */
 static bool mailbox_ok(const char *s)
@@ -192,7 +177,7 @@ static bool mailbox_ok(const char *s)
 	for (const char *p = s; *p; p++)
 		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("<>\"", *p))
 			return false;
-	return target_hostname_ok(at + 1) || literal_ok(at + 1);
+	return target_hostname_ok(at + 1) || target_address_literal_ok(at + 1);
 }
 
 /* "AUDIT" as the request's id: a JSON integer when all digits, else a
@@ -425,7 +410,7 @@ static int parse_audit_options(int argc, char **argv, struct audit_opts *o)
 			break;
 		case OPT_EHLO:
 			if (strlen(arg) > RP_DOMAIN_MAX ||
-			    (!target_hostname_ok(arg) && !literal_ok(arg))) {
+			    (!target_hostname_ok(arg) && !target_address_literal_ok(arg))) {
 				fprintf(
 				    stderr,
 				    "%s: --ehlo: \"%s\" is not a host name or [address] literal\n",

@@ -38,7 +38,6 @@ enum probe_exit {
 #define DEFAULT_PORT  25
 #define DEFAULT_TO    "relaytest@example.net"
 #define DEFAULT_TESTS "all"
-#define FALLBACK_EHLO "relayprobe.invalid"
 #define LOCAL_MAX     64 /* RFC 5321 4.5.3.1.1 */
 #define TIMEOUT_MAX_S 3600
 #define TARGET_COL    40
@@ -247,7 +246,7 @@ static void usage(FILE *out)
 	    "  -h, --help               this help\n"
 	    "\n"
 	    "Test sets for --tests:\n",
-	    DEFAULT_PORT, FALLBACK_EHLO, DEFAULT_TO, DEFAULT_TESTS, dp->command_ms / 1000,
+	    DEFAULT_PORT, TARGET_FALLBACK_EHLO, DEFAULT_TO, DEFAULT_TESTS, dp->command_ms / 1000,
 	    dp->data_ms / 1000, dp->connect_ms / 1000, dp->banner_ms / 1000,
 	    dp->retry_after_ms / 1000, dp->session_errors, ep.pause_ms, ep.rate, ep.concurrency);
 	for (size_t i = 0; i < nsets; i++)
@@ -340,22 +339,6 @@ static bool local_part_ok(const char *s, size_t len)
 	return true;
 }
 
-/* "[192.0.2.1]" or "[IPv6:2001:db8::1]". */
-static bool address_literal_ok(const char *s)
-{
-	char buf[64];
-	unsigned char addr[16];
-	size_t len = strlen(s);
-
-	if (len < 3 || len >= sizeof(buf) || s[0] != '[' || s[len - 1] != ']')
-		return false;
-	memcpy(buf, s + 1, len - 2);
-	buf[len - 2] = '\0';
-	if (strncmp(buf, "IPv6:", 5) == 0)
-		return inet_pton(AF_INET6, buf + 5, addr) == 1;
-	return inet_pton(AF_INET, buf, addr) == 1;
-}
-
 /* Split "local@domain" into its parts; allow_literal admits "[IP]" domains. */
 static int parse_mailbox(const char *opt, const char *s, bool allow_literal, char *local,
                          size_t local_len, char *domain, size_t domain_len)
@@ -377,7 +360,7 @@ static int parse_mailbox(const char *opt, const char *s, bool allow_literal, cha
 		       s, LOCAL_MAX);
 		return -1;
 	}
-	if (!target_hostname_ok(at + 1) && !(allow_literal && address_literal_ok(at + 1))) {
+	if (!target_hostname_ok(at + 1) && !(allow_literal && target_address_literal_ok(at + 1))) {
 		errorf("%s: \"%s\": bad domain \"%s\"", opt, s, at + 1);
 		return -1;
 	}
@@ -391,17 +374,6 @@ static int parse_mailbox(const char *opt, const char *s, bool allow_literal, cha
 	memcpy(local, s, llen);
 	local[llen] = '\0';
 	return 0;
-}
-
-static void default_ehlo(char *buf, size_t len)
-{
-	char host[RP_DOMAIN_MAX + 1] = "";
-
-	if (gethostname(host, sizeof(host) - 1) == 0 && strchr(host, '.') != NULL &&
-	    target_hostname_ok(host))
-		snprintf(buf, len, "%s", host);
-	else
-		snprintf(buf, len, "%s", FALLBACK_EHLO);
 }
 
 /* Returns 0, 1 when --help or --tests list was handled, -1 on a usage error. */
@@ -444,7 +416,7 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 		}
 		case OPT_EHLO:
 			if (strlen(arg) >= sizeof(o->ehlo) ||
-			    (!target_hostname_ok(arg) && !address_literal_ok(arg))) {
+			    (!target_hostname_ok(arg) && !target_address_literal_ok(arg))) {
 				errorf("--ehlo: \"%s\" is not a host name or [address] literal",
 				       arg);
 				return -1;
@@ -530,7 +502,7 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 		return 1;
 	}
 	if (!ehlo_given)
-		default_ehlo(o->ehlo, sizeof(o->ehlo));
+		target_default_ehlo(o->ehlo, sizeof(o->ehlo));
 	if (from == NULL) {
 		snprintf(o->from, sizeof(o->from), "relayprobe@%s", o->ehlo);
 		from = o->from;

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define HOSTNAME_MAX 253
 #define LABEL_MAX    63
@@ -275,4 +276,30 @@ int target_parse(const char *s, uint16_t default_port, struct target_spec *out, 
 	}
 	out->port_given = true;
 	return 0;
+}
+
+bool target_address_literal_ok(const char *s)
+{
+	char buf[64];
+	unsigned char addr[16];
+	size_t len = strlen(s);
+
+	if (len < 3 || len >= sizeof(buf) || s[0] != '[' || s[len - 1] != ']')
+		return false;
+	memcpy(buf, s + 1, len - 2);
+	buf[len - 2] = '\0';
+	if (strncmp(buf, "IPv6:", 5) == 0)
+		return inet_pton(AF_INET6, buf + 5, addr) == 1;
+	return inet_pton(AF_INET, buf, addr) == 1;
+}
+
+void target_default_ehlo(char *buf, size_t len)
+{
+	char host[RP_DOMAIN_MAX + 1] = "";
+
+	if (gethostname(host, sizeof(host) - 1) == 0 && strchr(host, '.') != NULL &&
+	    target_hostname_ok(host))
+		snprintf(buf, len, "%s", host);
+	else
+		snprintf(buf, len, "%s", TARGET_FALLBACK_EHLO);
 }

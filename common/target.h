@@ -32,4 +32,13 @@ bool target_hostname_ok(const char *name);
  * example.com/net/org, .local ...). */
 bool target_domain_reserved(const char *domain);
 
+/* "[192.0.2.1]" or "[IPv6:2001:db8::1]": an address literal as the domain
+ * of a mail address (RFC 5321 4.1.3). */
+bool target_address_literal_ok(const char *s);
+
+/* The name to say in EHLO when none is given: this machine's host name when
+ * it is a dotted, valid host name, else TARGET_FALLBACK_EHLO. */
+#define TARGET_FALLBACK_EHLO "relayprobe.invalid"
+void target_default_ehlo(char *buf, size_t len);
+
 #endif

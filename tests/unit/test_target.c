@@ -222,14 +222,35 @@ static void test_reserved(void **state)
 	assert_false(target_domain_reserved(NULL));
 }
 
+static void test_address_literal(void **state)
+{
+	char ehlo[RP_DOMAIN_MAX + 1];
+
+	assert_true(target_address_literal_ok("[192.0.2.1]"));
+	assert_true(target_address_literal_ok("[IPv6:2001:db8::1]"));
+	assert_false(target_address_literal_ok("[2001:db8::1]")); /* needs the IPv6: tag */
+	assert_false(target_address_literal_ok("[192.0.2.256]"));
+	assert_false(target_address_literal_ok("192.0.2.1"));
+	assert_false(target_address_literal_ok("[]"));
+	target_default_ehlo(ehlo, sizeof(ehlo));
+	assert_true(strchr(ehlo, '.') != NULL && target_hostname_ok(ehlo));
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_host),          cmocka_unit_test(test_host_port),
-	    cmocka_unit_test(test_ipv4),          cmocka_unit_test(test_ipv6),
-	    cmocka_unit_test(test_normalisation), cmocka_unit_test(test_bad_port),
-	    cmocka_unit_test(test_bad_names),     cmocka_unit_test(test_bad_brackets),
-	    cmocka_unit_test(test_hostname_ok),   cmocka_unit_test(test_reserved),
+	    cmocka_unit_test(test_address_literal),
+	    cmocka_unit_test(test_host),
+	    cmocka_unit_test(test_host_port),
+	    cmocka_unit_test(test_ipv4),
+	    cmocka_unit_test(test_ipv6),
+	    cmocka_unit_test(test_normalisation),
+	    cmocka_unit_test(test_bad_port),
+	    cmocka_unit_test(test_bad_names),
+	    cmocka_unit_test(test_bad_brackets),
+	    cmocka_unit_test(test_hostname_ok),
+	    cmocka_unit_test(test_reserved),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
