@@ -480,6 +480,33 @@ static void on_order_ack(struct ctl *c, struct ctl_session *s, const uint8_t *ms
 	wire_ctl_order_ack_clear(&a);
 }
 
+/* o->agent_id and the body's SHA-256 of a stored order, from the cache or
+ * the store. 0, or -1 when there is no such order. */
+static int order_fact(struct ctl *c, const char *order_id, struct store_ext_order *o,
+                      uint8_t sha[32])
+{
+	struct ctl_order_fact *f;
+
+	for (unsigned i = 0; i < CTL_ORDER_CACHE; i++) {
+		f = &c->order_cache[i];
+		if (f->order_id[0] != '\0' && strcmp(f->order_id, order_id) == 0) {
+			o->agent_id = f->agent_id;
+			memcpy(sha, f->sha, 32);
+			return 0;
+		}
+	}
+	if (strlen(order_id) >= sizeof(f->order_id) ||
+	    store_ext_order_get(c->store, order_id, o) != 1)
+		return -1;
+	if (wire_ctl_envelope_body_sha256(o->body, o->body_len, sha) < 0)
+		return -1;
+	f = &c->order_cache[c->order_cache_next++ % CTL_ORDER_CACHE];
+	snprintf(f->order_id, sizeof(f->order_id), "%s", order_id);
+	f->agent_id = o->agent_id;
+	memcpy(f->sha, sha, 32);
+	return 0;
+}
+
 static void on_result(struct ctl *c, struct ctl_session *s, struct batch *b, const uint8_t *msg,
                       size_t len)
 {
@@ -506,12 +533,11 @@ static void on_result(struct ctl *c, struct ctl_session *s, struct batch *b, con
 		log_warn("agent=%s result dropped reason=%s", a.name, wire_reason_name(why));
 		return;
 	}
-	if (store_ext_order_get(c->store, r.order_id, &o) != 1 || o.agent_id != a.id) {
+	if (order_fact(c, r.order_id, &o, sha) < 0 || o.agent_id != a.id) {
 		log_warn("agent=%s result order=%s dropped: not its order", a.name, r.order_id);
 		goto out;
 	}
-	if (wire_ctl_envelope_body_sha256(o.body, o.body_len, sha) < 0 ||
-	    sodium_memcmp(sha, r.order_body_sha256, sizeof(sha)) != 0) {
+	if (sodium_memcmp(sha, r.order_body_sha256, sizeof(sha)) != 0) {
 		log_warn("agent=%s result order=%s dropped: order_body_sha256 mismatch", a.name,
 		         r.order_id);
 		goto out;

@@ -585,33 +585,24 @@ static int name_cb(void *arg, const char *name)
 	return 0;
 }
 
-/* Adds the ids of accepted relay tests of one stored result to acc[name]. */
-static int accepted_cb(void *arg, const char *agent, const char *result_json)
+/* all[target][agent] = [accepted test ids], without duplicates. */
+static int accepted_cb(void *arg, const char *target, const char *agent, const char *id)
 {
-	json_t *acc = arg, *r = json_loads(result_json, 0, NULL), *t, *list;
-	size_t i, j;
+	json_t *all = arg, *per, *list, *x;
+	size_t i;
 
-	if (r == NULL)
-		return 0;
-	list = json_object_get(acc, agent);
-	if (list == NULL) {
+	if (target == NULL || agent == NULL || id == NULL || relay_test_index(id) < 0)
+		return 0; /* only ids of the catalogue: the JSON came from a peer */
+	if ((per = json_object_get(all, target)) == NULL) {
+		per = json_object();
+		json_object_set_new(all, target, per);
+	}
+	if ((list = json_object_get(per, agent)) == NULL) {
 		list = json_array();
-		json_object_set_new(acc, agent, list);
+		json_object_set_new(per, agent, list);
 	}
-	json_array_foreach(json_object_get(r, "tests"), i, t)
-	{
-		const char *id = json_string_value(json_object_get(t, "id"));
-		const char *out = json_string_value(json_object_get(t, "outcome"));
-		json_t *x;
-		bool dup = false;
-
-		if (id == NULL || out == NULL || strcmp(out, "accepted") != 0)
-			continue;
-		json_array_foreach(list, j, x) dup = dup || strcmp(json_string_value(x), id) == 0;
-		if (!dup)
-			json_array_append_new(list, json_string(id));
-	}
-	json_decref(r);
+	json_array_foreach(list, i, x) if (strcmp(json_string_value(x), id) == 0) return 0;
+	json_array_append_new(list, json_string(id));
 	return 0;
 }
 
@@ -619,17 +610,18 @@ struct report {
 	struct ctl *c;
 	int64_t audit;
 	json_t *targets;
+	json_t *accepted; /* target -> agent -> [ids] */
 };
 
 static int row_cb(void *arg, const struct store_matrix_row *row)
 {
 	struct report *rp = arg;
-	json_t *cells = json_object(), *acc = json_object();
+	json_t *cells = json_object(), *acc = json_object_get(rp->accepted, row->target);
 
 	for (size_t i = 0; i < row->ncells; i++)
 		json_object_set_new(cells, row->cells[i].agent_name,
 		                    json_string(dialog_verdict_name(row->cells[i].verdict)));
-	store_ext_audit_results(rp->c->store, rp->audit, row->target, NULL, accepted_cb, acc);
+	acc = acc ? json_incref(acc) : json_object();
 	json_array_append_new(
 	    rp->targets, json_pack("{s:s, s:s, s:b, s:b, s:b, s:o, s:o}", "target", row->target,
 	                           "verdict", aggregate_name(row->agg), "disagree",
@@ -654,12 +646,16 @@ static json_t *cmd_report(struct ctl *c, json_t *req)
 		              : fail("no audit %lld", (long long)rp.audit);
 	vantages = json_array();
 	rp.targets = json_array();
+	rp.accepted = json_object();
 	if (store_ext_audit_vantages(c->store, rp.audit, name_cb, vantages) < 0 ||
+	    store_ext_audit_accepted(c->store, rp.audit, accepted_cb, rp.accepted) < 0 ||
 	    store_audit_matrix(c->store, rp.audit, row_cb, &rp) < 0) {
 		json_decref(vantages);
 		json_decref(rp.targets);
+		json_decref(rp.accepted);
 		return fail("report: %s", store_errmsg(c->store));
 	}
+	json_decref(rp.accepted);
 	return json_pack("{s:b, s:I, s:s, s:o, s:o}", "ok", 1, "audit", (json_int_t)rp.audit,
 	                 "status", status, "vantages", vantages, "targets", rp.targets);
 }

@@ -32,8 +32,21 @@ struct ctl_session {
 	uint32_t max_targets;
 };
 
+/* The facts about an order that every one of its results is checked
+ * against: its agent and the SHA-256 of its signed body. Cached, so a batch
+ * of results neither reloads nor re-hashes the order (both cost more than
+ * the signature check). Orders never change once stored. */
+#define CTL_ORDER_CACHE 32
+struct ctl_order_fact {
+	char order_id[65];
+	int64_t agent_id;
+	uint8_t sha[32];
+};
+
 struct ctl {
 	const struct ctl_config *cfg;
+	struct ctl_order_fact order_cache[CTL_ORDER_CACHE];
+	unsigned order_cache_next;
 	void *zctx;
 	void *router;
 	void *admin;

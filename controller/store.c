@@ -85,12 +85,42 @@ static int exec(struct store *s, const char *sql)
 sqlite3_stmt *store_prep(struct store *s, const char *sql)
 {
 	sqlite3_stmt *st = NULL;
+	bool in_cache = false;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	for (size_t i = 0; i < s->ncache; i++) {
+		struct store_stmt *c = &s->cache[i];
+
+		if (c->sql != sql && strcmp(c->sql, sql) != 0)
+			continue;
+		in_cache = true;
+		if (!c->busy) {
+			c->busy = true;
+			return c->st;
+		}
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, in_cache ? 0 : SQLITE_PREPARE_PERSISTENT, &st,
+	                       NULL) != SQLITE_OK) {
 		store_db_fail(s, "prepare");
 		return NULL;
 	}
+	if (!in_cache && s->ncache < STORE_STMT_CACHE)
+		s->cache[s->ncache++] = (struct store_stmt){sql, st, true};
 	return st;
+}
+
+void store_done(struct store *s, sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	for (size_t i = 0; i < s->ncache; i++) {
+		if (s->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			s->cache[i].busy = false;
+			return;
+		}
+	}
+	sqlite3_finalize(st);
 }
 
 /* Runs a statement that returns no row; 0 / -1. */
@@ -98,7 +128,7 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
-	sqlite3_finalize(st);
+	store_done(s, st);
 	if (rc != SQLITE_DONE)
 		return store_db_fail(s, what);
 	return 0;
@@ -135,7 +165,7 @@ static int user_version(struct store *s, int *v)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	store_done(s, st);
 	return rc == SQLITE_ROW ? 0 : store_db_fail(s, "user_version");
 }
 
@@ -225,6 +255,8 @@ void store_close(struct store **sp)
 {
 	if (sp == NULL || *sp == NULL)
 		return;
+	for (size_t i = 0; i < (*sp)->ncache; i++)
+		sqlite3_finalize((*sp)->cache[i].st);
 	if ((*sp)->db != NULL)
 		sqlite3_close_v2((*sp)->db); /* an open transaction rolls back */
 	free(*sp);
@@ -297,10 +329,10 @@ int store_agent_upsert(struct store *s, const struct store_agent *a, int64_t now
 		if (ed == NULL || strcmp(ed, a->ed25519_public) != 0) {
 			store_fail(s, "agent %lld: signing key differs from the enrolled one",
 			           (long long)aid);
-			sqlite3_finalize(st);
+			store_done(s, st);
 			goto out;
 		}
-		sqlite3_finalize(st);
+		store_done(s, st);
 		st = store_prep(s, "UPDATE agents SET last_seen = ?, labels = ? WHERE id = ?");
 		if (st == NULL)
 			goto out;
@@ -308,7 +340,7 @@ int store_agent_upsert(struct store *s, const struct store_agent *a, int64_t now
 		sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, aid);
 	} else {
-		sqlite3_finalize(st);
+		store_done(s, st);
 		if (rc != SQLITE_DONE) {
 			store_db_fail(s, "agent lookup");
 			goto out;
@@ -403,7 +435,7 @@ long store_agent_list(struct store *s, store_agent_cb cb, void *arg)
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	store_done(s, st);
 	return rc == SQLITE_DONE ? n : store_db_fail(s, "agent list");
 }
 
@@ -422,7 +454,7 @@ int store_next_sequence(struct store *s, int64_t agent_id, uint64_t *seq)
 	/* The UPDATE commits when the statement is finalized (autocommit). */
 	if (rc == SQLITE_ROW)
 		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_done(s, st);
 	if (rc == SQLITE_DONE && sqlite3_changes(s->db) == 1)
 		return 0;
 	if (rc == SQLITE_DONE)
@@ -457,7 +489,7 @@ int store_target_add(struct store *s, const char *spec, const char *client, cons
 		*id = sqlite3_column_int64(st, 0);
 	if (rc == SQLITE_ROW)
 		rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_done(s, st);
 	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "target add");
 }
 
@@ -547,7 +579,7 @@ long store_orders_unacked(struct store *s, int64_t agent_id, store_order_cb cb, 
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	store_done(s, st);
 	return rc == SQLITE_DONE ? n : store_db_fail(s, "orders unacked");
 }
 
@@ -605,7 +637,7 @@ int store_order_state(struct store *s, const char *order_id, enum store_order_st
 	if (rc == SQLITE_ROW)
 		v = name_index(order_state_names, STORE_ORDER_STATE_COUNT,
 		               (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	store_done(s, st);
 	if (rc == SQLITE_DONE) {
 		store_fail(s, "order %.128s: unknown", order_id ? order_id : "(null)");
 		return -1;
@@ -654,7 +686,7 @@ enum store_ingest store_result_ingest(struct store *s, const struct store_result
 	} else if (rc != SQLITE_ROW) {
 		store_db_fail(s, "result: order lookup");
 	}
-	sqlite3_finalize(st);
+	store_done(s, st);
 	if (rc != SQLITE_ROW || res == STORE_INGEST_REJECTED)
 		goto out;
 
@@ -679,7 +711,7 @@ enum store_ingest store_result_ingest(struct store *s, const struct store_result
 		res = STORE_INGEST_REJECTED; /* e.g. result_json is not JSON */
 	if (rc != SQLITE_DONE)
 		store_db_fail(s, "result insert");
-	sqlite3_finalize(st);
+	store_done(s, st);
 out:
 	/* Committed (and fsync'ed) before the caller may acknowledge. */
 	if (work_end(s, res == STORE_INGEST_NEW || res == STORE_INGEST_DUPLICATE, outer) < 0 &&
@@ -699,6 +731,6 @@ long store_result_count(struct store *s)
 		n = (long)sqlite3_column_int64(st, 0);
 	else
 		store_db_fail(s, "result count");
-	sqlite3_finalize(st);
+	store_done(s, st);
 	return n;
 }

@@ -45,7 +45,7 @@ static int agent_row(struct store *s, sqlite3_stmt *st, struct store_ext_agent *
 		out->status = status_of((const char *)sqlite3_column_text(st, 5));
 		out->last_seen = sqlite3_column_int64(st, 6);
 	}
-	sqlite3_finalize(st);
+	store_done(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "agent lookup");
@@ -119,7 +119,7 @@ int store_ext_agent_seen(struct store *s, int64_t id, const char *labels, int64_
 		sqlite3_bind_null(st, 2);
 	sqlite3_bind_int64(st, 3, id);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_done(s, st);
 	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "agent seen");
 }
 
@@ -138,7 +138,7 @@ int store_ext_agent_pin(struct store *s, int64_t id, const char *name, const cha
 	sqlite3_bind_int64(st, 4, id);
 	sqlite3_bind_text(st, 5, STORE_EXT_NO_KEY, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	store_done(s, st);
 	if (rc != SQLITE_DONE)
 		return store_db_fail(s, "agent pin");
 	return sqlite3_changes(s->db) == 1 ? 1 : 0;
@@ -182,7 +182,7 @@ int store_ext_order_get(struct store *s, const char *order_id, struct store_ext_
 	} else {
 		store_db_fail(s, "order get");
 	}
-	sqlite3_finalize(st);
+	store_done(s, st);
 	return ret;
 }
 
@@ -208,7 +208,7 @@ int store_ext_audit_status(struct store *s, int64_t audit, char status[16], long
 		*done = (long)sqlite3_column_int64(st, 2);
 		*results = (long)sqlite3_column_int64(st, 3);
 	}
-	sqlite3_finalize(st);
+	store_done(s, st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "audit status");
@@ -230,7 +230,7 @@ int store_ext_audit_latest(struct store *s, int64_t *audit)
 	} else {
 		store_db_fail(s, "audit latest");
 	}
-	sqlite3_finalize(st);
+	store_done(s, st);
 	return ret;
 }
 
@@ -267,7 +267,7 @@ long store_ext_audit_vantages(struct store *s, int64_t audit, store_ext_name_cb 
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	store_done(s, st);
 	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit vantages");
 }
 
@@ -298,6 +298,36 @@ long store_ext_audit_results(struct store *s, int64_t audit, const char *target,
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	store_done(s, st);
 	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit results");
+}
+
+long store_ext_audit_accepted(struct store *s, int64_t audit, store_ext_accepted_cb cb, void *arg)
+{
+	sqlite3_stmt *st = store_prep(
+	    s, "SELECT r.target, a.name, j.value ->> 'id' FROM results r"
+	       " JOIN orders o ON o.id = r.order_id"
+	       " JOIN agents a ON a.id = r.agent_id,"
+	       " json_each(r.result_json, '$.tests') j"
+	       " WHERE o.audit_id = ?1"
+	       " AND r.verdict IN ('open', 'open-confirmed', 'accepted-not-delivered')"
+	       " AND j.value ->> 'outcome' = 'accepted' AND typeof(j.value ->> 'id') = 'text'"
+	       " ORDER BY r.id, j.key");
+	long n = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, audit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if (cb(arg, (const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1),
+		       (const char *)sqlite3_column_text(st, 2)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	store_done(s, st);
+	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit accepted tests");
 }

@@ -64,6 +64,13 @@ typedef int (*store_ext_name_cb)(void *arg, const char *name);
 long store_ext_audit_vantages(struct store *s, int64_t audit, store_ext_name_cb cb, void *arg);
 /* result_json of the audit's results for target, from the agent named
  * vantage (NULL = every agent, then name says whose), in arrival order. */
+typedef int (*store_ext_accepted_cb)(void *arg, const char *target, const char *agent_name,
+                                     const char *test_id);
+/* Every accepted relay test of an audit's open results, in one query: the
+ * ids come out of the stored JSON inside SQLite (json_each), only for rows
+ * whose verdict is open, so a report never parses closed results. */
+long store_ext_audit_accepted(struct store *s, int64_t audit, store_ext_accepted_cb cb, void *arg);
+
 typedef int (*store_ext_result_cb)(void *arg, const char *agent_name, const char *result_json);
 long store_ext_audit_results(struct store *s, int64_t audit, const char *target,
                              const char *vantage, store_ext_result_cb cb, void *arg);

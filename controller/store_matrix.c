@@ -128,7 +128,7 @@ long store_audit_matrix(struct store *s, int64_t audit_id, store_matrix_cb cb, v
 	}
 	if (r == 0 && rc == SQLITE_DONE)
 		r = acc_flush(&acc, cb, arg, &rows);
-	sqlite3_finalize(st);
+	store_done(s, st);
 	acc_reset(&acc);
 	free(acc.cells);
 	if (r < 0 || (r == 0 && rc != SQLITE_DONE && rc != SQLITE_ROW)) {
