@@ -394,14 +394,22 @@ static int sign_result(struct run *run, const struct probe_result *r, bool trans
                        uint8_t **msg, size_t *len)
 {
 	const struct wire_order *o = run->o;
-	json_t *j = result_to_json(r, transcript);
-	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	char *text = NULL;
+	size_t tlen = 0;
+	FILE *f = open_memstream(&text, &tlen);
 	struct wire_result w = {0};
 	int rc = -1;
 
-	json_decref(j);
-	if (text == NULL)
+	/* The same JSON object as `relayprobe probe --json` writes, written
+	 * directly rather than built as a tree (the cost of a result). */
+	if (f == NULL)
 		return -1;
+	rc = result_write_json(r, transcript, f);
+	if (fclose(f) != 0 || rc < 0 || text == NULL || tlen < 2) {
+		free(text);
+		return -1;
+	}
+	text[--tlen] = '\0'; /* the line's newline */
 	w.order_id = o->order_id;
 	memcpy(w.order_body_sha256, o->body_sha256, WIRE_SHA256_LEN);
 	w.agent_id = (char *)agent_id(run->a);
@@ -410,7 +418,7 @@ static int sign_result(struct run *run, const struct probe_result *r, bool trans
 	w.port = r->port;
 	w.verdict = (char *)dialog_verdict_name(r->verdict);
 	w.result_json = (uint8_t *)text;
-	w.result_json_len = strlen(text);
+	w.result_json_len = tlen;
 	w.finished_at_ms = r->finished_ms;
 	rc = wire_result_sign(&w, run->a->own, msg, len);
 	free(text);
