@@ -62,7 +62,7 @@ struct agent {
 	struct replay_state *replay;
 	struct spool *spool;
 	struct spool *inflight; /* accepted orders not yet done: resumed at start */
-	char replay_path[AGENT_CONF_PATH_MAX + 16];
+	char replay_path[AGENT_CONF_PATH_MAX + 80];
 	char spool_path[AGENT_CONF_PATH_MAX + 16];
 	char inflight_path[AGENT_CONF_PATH_MAX + 16];
 	char ehlo[RP_DOMAIN_MAX + 1];
@@ -980,7 +980,25 @@ struct agent *agent_new(const struct agent_config *cfg, char *err, size_t errlen
 	}
 	if (mkdir_state(cfg->state, err, errlen) < 0)
 		goto fail;
-	snprintf(a->replay_path, sizeof(a->replay_path), "%s/replay", cfg->state);
+	/* The replay state belongs to one (agent key, controller key) pair: a
+	 * rotated key starts a new identity whose orders the controller numbers
+	 * from 1 again, and orders signed by a retired controller key no longer
+	 * verify anyway. */
+	{
+		char af[32], cf[32];
+		size_t n = 0, m = 0;
+
+		for (const char *p = keys_fingerprint(a->own); *p && n < sizeof(af) - 1; p++)
+			if (*p != ':')
+				af[n++] = *p;
+		af[n] = '\0';
+		for (const char *p = keys_fingerprint(a->ctl); *p && m < sizeof(cf) - 1; p++)
+			if (*p != ':')
+				cf[m++] = *p;
+		cf[m] = '\0';
+		snprintf(a->replay_path, sizeof(a->replay_path), "%s/replay-%s-%s", cfg->state, af,
+		         cf);
+	}
 	snprintf(a->spool_path, sizeof(a->spool_path), "%s/spool", cfg->state);
 	snprintf(a->inflight_path, sizeof(a->inflight_path), "%s/inflight", cfg->state);
 	if ((a->replay = replay_state_load(a->replay_path, kerr, sizeof(kerr))) == NULL) {

@@ -14,6 +14,10 @@ PACKAGES=(
 	libprotobuf-c-dev protobuf-c-compiler libinih-dev libsqlite3-dev
 	# tests
 	libcmocka-dev postfix openssl python3 valgrind iproute2 procps
+	# the lab (deploy/lab/lab.sh): saslpasswd2 and the PLAIN/LOGIN plugins (submission server)
+	sasl2-bin libsasl2-modules
+	# packaging tests: a clean Debian root for the .deb, systemd-analyze for the units
+	debootstrap systemd
 	# benchmark (nmap: the comparison; time: peak RSS with /usr/bin/time)
 	nmap time
 )
