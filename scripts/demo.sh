@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
-# demo.sh - the demo audit, as root on Debian 12: installs the dependencies,
-# builds relayprobe (build/), starts a private Postfix on loopback with two
-# listeners (one closed: default relay restrictions; one open: it trusts the
-# client's network), runs `relayprobe probe` against both, prints both
-# verdicts, and tears everything down on exit. Traffic stays on 127.0.0.1.
-#   sudo bash scripts/demo.sh [--no-deps]     env: RP_BUILD_DIR (default build)
+# demo.sh - the README's first command, as root on Debian 12: installs the
+# dependencies, builds relayprobe (build/) and runs the lab demo
+# (deploy/lab/demo.sh): network namespaces with RFC 5737 addresses only, six
+# real Postfix instances, a controller and three agents; an audit of every
+# server from every vantage, the matrix printed, everything torn down.
+# --probe: the older probe-only demo instead: a private Postfix on loopback
+# with a closed and an open listener, `relayprobe probe` against both.
+#   sudo bash scripts/demo.sh [--no-deps] [--probe]   env: RP_BUILD_DIR (default build)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 BUILD=${RP_BUILD_DIR:-build}
 deps=1
+probe=0
 for arg in "$@"; do
 	case "$arg" in
 	--no-deps) deps=0 ;;
+	--probe) probe=1 ;;
 	*)
-		echo "demo.sh: unknown option '$arg' (only --no-deps)" >&2
+		echo "demo.sh: unknown option '$arg' (--no-deps, --probe)" >&2
 		exit 2
 		;;
 	esac
 done
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "demo.sh: must run as root (it starts a private Postfix): sudo bash scripts/demo.sh" >&2
+	echo "demo.sh: must run as root (network namespaces, private Postfix): sudo bash scripts/demo.sh" >&2
 	exit 2
 fi
 if [ "$deps" -eq 1 ]; then
@@ -31,6 +35,11 @@ fi
 
 echo "=== building relayprobe ($BUILD/)"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+if [ "$probe" -eq 0 ]; then
+	cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)" \
+		--target relayprobe relayprobe-controller relayprobe-agent >/dev/null
+	exec bash "$ROOT/deploy/lab/demo.sh" "$BUILD"
+fi
 cmake --build "$BUILD" -j"$(nproc 2>/dev/null || echo 2)" --target relayprobe >/dev/null
 RP="$ROOT/$BUILD/relayprobe"
 
