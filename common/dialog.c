@@ -642,9 +642,11 @@ static void on_test_reply(struct dialog *d, uint64_t now, struct pending pe,
 			} else {
 				slot_finish(d, pe.slot, TO_ACCEPTED, RC_NONE, r, evidence);
 			}
-		} else if (is_4xx(r->code)) {
+		} else if (is_4xx(r->code) && !verdict_relay_denial(r)) {
 			slot_tempfail(d, pe.slot, r, evidence, false);
 		} else {
+			/* 5xx, or a 4xx that refuses relaying in so many words
+			 * (Postfix's default defer_unauth_destination): final. */
 			slot_finish(d, pe.slot, TO_REJECTED, verdict_classify(r, false), r,
 			            evidence);
 		}

@@ -77,6 +77,21 @@ enum reject_class verdict_classify(const struct smtp_reply *r, bool at_mail)
 	return RC_RELAY_DENIED;
 }
 
+bool verdict_relay_denial(const struct smtp_reply *r)
+{
+	static const char *const words[] = {
+	    "relay access denied", "relaying denied",        "relay denied",
+	    "relay not permitted", "relaying not permitted", "not permitted to relay",
+	    "unable to relay",     "relaying not allowed",   "relaying disallowed",
+	    "we do not relay",     "relaying prohibited",    "relay prohibited",
+	};
+
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (smtp_reply_contains(r, words[i]))
+			return true;
+	return false;
+}
+
 enum dialog_verdict verdict_from_tally(const struct verdict_tally *t)
 {
 	unsigned acc = t->outcome[TO_ACCEPTED], rej = t->outcome[TO_REJECTED];

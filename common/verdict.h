@@ -52,6 +52,13 @@ int dialog_verdict_from_name(const char *name);
 /* Classify a 4xx/5xx reply to MAIL FROM (at_mail) or RCPT TO. */
 enum reject_class verdict_classify(const struct smtp_reply *r, bool at_mail);
 
+/* True when a reply's text refuses relaying in so many words ("Relay access
+ * denied", "relaying denied", "unable to relay"...). A 4xx that says so is a
+ * policy decision, not a temporary state: stock Postfix answers
+ * "454 4.7.1 Relay access denied" (defer_unauth_destination, its default
+ * since 2.10), and retrying it changes nothing. */
+bool verdict_relay_denial(const struct smtp_reply *r);
+
 /* Counts of test outcomes and rejection classes over one dialog's tests. */
 struct verdict_tally {
 	unsigned outcome[TO_COUNT];

@@ -11,6 +11,7 @@
 #        +--> 127.0.0.1:$LAB_PORT_TLS           closed, STARTTLS offered (self-signed CN=mx.relayprobe.test)
 #        +--> 127.0.0.1:$LAB_PORT_TLS_REQUIRED  open for 127/8, but TLS required (530 5.7.0)
 #        +--> 127.0.0.1:$LAB_PORT_AUTH          relaying refused with 530 5.7.1 Authentication required
+#        +--> 127.0.0.1:$LAB_PORT_STOCK         Postfix's own default: defer_unauth_destination (454 4.7.1)
 #        +--> [::1]:$LAB_PORT_OPEN6             open for ::1 (only when ::1 exists; else empty)
 #
 # Use:  . postfix_lab.sh; lab_start || exit 1; ...; (lab_stop runs on EXIT)
@@ -26,6 +27,7 @@ LAB_PORT_TRUST_ONE=""
 LAB_PORT_TLS=""
 LAB_PORT_TLS_REQUIRED=""
 LAB_PORT_AUTH=""
+LAB_PORT_STOCK=""
 LAB_PORT_OPEN6=""
 LAB_TRUSTED_SOURCE=127.0.0.5
 
@@ -81,8 +83,8 @@ lab_master_pid() {
 
 lab_write_config() {
 	local d=$1 inet_protocols=ipv4
-	local closed open trust tls tlsreq auth open6
-	read -r closed open trust tls tlsreq auth open6 <<<"$(lab_free_ports 7)"
+	local closed open trust tls tlsreq auth open6 stock
+	read -r closed open trust tls tlsreq auth open6 stock <<<"$(lab_free_ports 8)"
 	if lab_has_ipv6; then
 		inet_protocols=all
 	else
@@ -145,6 +147,9 @@ EOF
 		echo "127.0.0.1:$auth inet n - n - - smtpd"
 		echo "  -o syslog_name=postfix-rplab/auth"
 		echo "  -o smtpd_relay_restrictions=\$rplab_auth_restrictions"
+		echo "127.0.0.1:$stock inet n - n - - smtpd"
+		echo "  -o syslog_name=postfix-rplab/stock"
+		echo "  -o smtpd_relay_restrictions=permit_mynetworks,permit_sasl_authenticated,defer_unauth_destination"
 		if [ -n "$open6" ]; then
 			echo "[::1]:$open6 inet n - n - - smtpd"
 			echo "  -o syslog_name=postfix-rplab/open6 -o mynetworks=[::1]/128"
@@ -178,6 +183,7 @@ EOF
 	LAB_PORT_TLS=$tls
 	LAB_PORT_TLS_REQUIRED=$tlsreq
 	LAB_PORT_AUTH=$auth
+	LAB_PORT_STOCK=$stock
 	LAB_PORT_OPEN6=$open6
 }
 
@@ -238,7 +244,7 @@ lab_start() {
 	fi
 	local p
 	for p in $LAB_PORT_CLOSED $LAB_PORT_OPEN $LAB_PORT_TRUST_ONE $LAB_PORT_TLS \
-		$LAB_PORT_TLS_REQUIRED $LAB_PORT_AUTH; do
+		$LAB_PORT_TLS_REQUIRED $LAB_PORT_AUTH $LAB_PORT_STOCK; do
 		if ! lab_wait_banner 127.0.0.1 "$p" 20; then
 			lab_log "listener 127.0.0.1:$p never greeted; log:"
 			tail -n 20 "$LAB_DIR/maillog" >&2 2>/dev/null || true

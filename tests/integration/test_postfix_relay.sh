@@ -248,6 +248,19 @@ if d["verdict"] != "auth-required": fail("verdict %r (outcomes %r)" % (d["verdic
 if ids(d, "accepted"): fail("accepted: %r" % ids(d, "accepted"))
 '
 
+# --- Postfix's own default relay restriction (defer_unauth_destination):
+# "454 4.7.1 Relay access denied" is a refusal, not greylisting: closed, in
+# one session, without waiting for --retry-after.
+probe stock --tests basic "$H:$LAB_PORT_STOCK"
+expect_rc "stock Postfix (454 4.7.1 Relay access denied): exit 0" stock 0
+check "stock Postfix: verdict closed from 454s, one session, no retry" stock '
+d = one(ds)
+if d["verdict"] != "closed": fail("verdict %r (outcomes %r)" % (d["verdict"], outcomes(d)))
+codes = {t["code"] for t in d["tests"] if t["outcome"] == "rejected"}
+if 454 not in codes: fail("codes %r" % codes)
+if d["sessions"] != 1: fail("sessions %r" % d["sessions"])
+'
+
 # --- The whole catalogue against CLOSED, default session error budget:
 # Postfix slows a session after 10 errors and drops it after 20; the engine
 # must spread the tests so none ends in an error or a Postfix disconnect.

@@ -383,6 +383,33 @@ static void test_greylisting_retry(void **state)
 	dialog_free(&d);
 }
 
+/* Stock Postfix (smtpd_relay_restrictions = ..., defer_unauth_destination)
+ * answers 454 4.7.1 Relay access denied: closed, at once, no retry wait. */
+static void test_postfix_default_454_is_closed(void **state)
+{
+	struct dialog *d = new_dialog(TWO_TESTS, NULL);
+	struct run r = {d, T0, 0, 0};
+	const char *script[] = {
+	    "C",
+	    BANNER,
+	    EHLO,
+	    EHLO_PIPE,
+	    BATCH2,
+	    "S 250 2.1.0 Ok\r\n454 4.7.1 <relaytest@example.net>: Relay access denied\r\n"
+	    "250 2.0.0 Ok\r\n250 2.1.0 Ok\r\n454 4.7.1 <relaytest@example.net>: Relay access "
+	    "denied\r\n221 2.0.0 Bye\r\n",
+	    NULL};
+
+	run_script(&r, script);
+	assert_int_equal(dialog_verdict(d), DV_CLOSED);
+	assert_int_equal(result(d, "null-sender")->outcome, TO_REJECTED);
+	assert_int_equal(result(d, "null-sender")->code, 454);
+	assert_int_equal(result(d, "external-sender")->attempts, 1);
+	assert_int_equal(dialog_sessions(d), 1);
+	assert_true(r.now < T0 + 60000); /* no retry wait */
+	dialog_free(&d);
+}
+
 static void test_greylisting_twice_is_tempfail(void **state)
 {
 	struct dialog *d = new_dialog("external-sender", NULL);
@@ -1013,6 +1040,7 @@ int main(void)
 	    cmocka_unit_test(test_421_then_reconnect),
 	    cmocka_unit_test(test_greylisting_retry),
 	    cmocka_unit_test(test_greylisting_twice_is_tempfail),
+	    cmocka_unit_test(test_postfix_default_454_is_closed),
 	    cmocka_unit_test(test_starttls_required),
 	    cmocka_unit_test(test_auth_required),
 	    cmocka_unit_test(test_starttls_required_lockstep_stops),

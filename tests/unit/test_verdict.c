@@ -58,6 +58,20 @@ static void test_classify_real_replies(void **state)
 	    RC_SENDER);
 }
 
+static void test_relay_denial_wording(void **state)
+{
+	struct smtp_reply a = parse("454 4.7.1 <t@example.net>: Relay access denied");
+	struct smtp_reply b = parse("451 4.7.1 Greylisted, please try again in 300 seconds");
+	struct smtp_reply c = parse("450 4.7.1 Client host rejected: cannot find your hostname");
+	struct smtp_reply e =
+	    parse("550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain");
+
+	assert_true(verdict_relay_denial(&a));
+	assert_false(verdict_relay_denial(&b));
+	assert_false(verdict_relay_denial(&c));
+	assert_true(verdict_relay_denial(&e));
+}
+
 static void test_names(void **state)
 {
 	for (int v = 0; v < DV_COUNT; v++)
@@ -117,9 +131,8 @@ static void test_inconclusive(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_classify_real_replies),
-	    cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_tally),
+	    cmocka_unit_test(test_classify_real_replies), cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_relay_denial_wording),  cmocka_unit_test(test_tally),
 	    cmocka_unit_test(test_inconclusive),
 	};
 
