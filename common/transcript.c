@@ -430,24 +430,52 @@ fail:
 	return NULL;
 }
 
+/* Decimal digits of v at the end of buf; returns where they start. */
+static char *put_u64(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
 int transcript_write_json(const struct transcript *t, FILE *out)
 {
+	/* One entry's JSON at most: the fixed members, two numbers and the
+	 * text with every byte escaped (quote and backslash double). */
+	char buf[96 + 2 * RP_TRANSCRIPT_ENTRY_MAX];
 	struct tr_entry e;
 
 	putc_unlocked('[', out);
 	for (size_t i = 0; t != NULL && i < t->n; i++) {
+		char num[24], *p = buf, *d;
+
 		transcript_get(t, i, &e);
-		fprintf(out, "%s{\"i\":%zu,\"t\":%llu,\"dir\":\"%s\",\"tls\":%s,\"text\":\"",
-		        i ? "," : "", i, (unsigned long long)e.t_ms, tr_dir_name(e.dir),
-		        e.tls ? "true" : "false");
+		if (i > 0)
+			*p++ = ',';
+		memcpy(p, "{\"i\":", 5);
+		p += 5;
+		d = put_u64(num + sizeof(num), i);
+		memcpy(p, d, (size_t)(num + sizeof(num) - d));
+		p += num + sizeof(num) - d;
+		memcpy(p, ",\"t\":", 5);
+		p += 5;
+		d = put_u64(num + sizeof(num), e.t_ms);
+		memcpy(p, d, (size_t)(num + sizeof(num) - d));
+		p += num + sizeof(num) - d;
+		p += snprintf(p, 48, ",\"dir\":\"%s\",\"tls\":%s,\"text\":\"", tr_dir_name(e.dir),
+		              e.tls ? "true" : "false");
 		/* Entries hold printable ASCII only (escaped on the way in), so
 		 * only the quote and the backslash need JSON escaping. */
-		for (size_t k = 0; k < e.len; k++) {
+		for (size_t k = 0; k < e.len && k < RP_TRANSCRIPT_ENTRY_MAX; k++) {
 			if (e.text[k] == '"' || e.text[k] == '\\')
-				putc_unlocked('\\', out);
-			putc_unlocked(e.text[k], out);
+				*p++ = '\\';
+			*p++ = e.text[k];
 		}
-		fputs("\"}", out);
+		*p++ = '"';
+		*p++ = '}';
+		fwrite(buf, 1, (size_t)(p - buf), out);
 	}
 	putc_unlocked(']', out);
 	return ferror(out) ? -1 : 0;
