@@ -4,7 +4,9 @@
  * time per IP, pause_ms between sessions) and a token-bucket connection rate.
  * Owns every socket, SSL, dialog and address record it creates. Bounds: the
  * concurrency, RP_DNS_JOBS_MAX resolutions, RP_MX_MAX x RP_ADDRS_PER_HOST_MAX
- * addresses per domain, RP_ENGINE_READ_MAX bytes per read (one shared buffer). */
+ * addresses per domain, RP_ENGINE_READ_MAX bytes per read (one shared buffer).
+ * Just over 1,500 lines: jobs, timers, politeness and rate all work on the
+ * one struct engine and its loop; DNS (dns.c) and TLS (tls.c) are apart. */
 #include "engine.h"
 
 #include <arpa/inet.h>
