@@ -1,7 +1,8 @@
 /* audit.c - `relayprobe audit`, `relayprobe report` and `relayprobe
  * transcript`: start an audit on the controller (audit.start), optionally
  * wait for it (audit.status every POLL_MS, at most --wait-timeout), and print
- * reports and transcripts. Targets from arguments and --targets files
+ * reports (text, json, csv, html with every cell's transcript: report_html.c)
+ * and transcripts. Targets from arguments and --targets files
  * (RP_TARGET_LINE_MAX per line, RP_ADMIN_TARGETS_MAX in all), syntax-checked
  * with target_parse() before anything is sent. */
 #include <arpa/inet.h>
@@ -19,6 +20,7 @@
 #include "dialog.h"
 #include "keys.h"
 #include "relay_tests.h"
+#include "report_html.h"
 #include "report_render.h"
 #include "rp_limits.h"
 #include "target.h"
@@ -44,7 +46,18 @@ enum {
 	OPT_WAIT_TIMEOUT,
 	OPT_JSON,
 	OPT_LATEST,
+	OPT_FORMAT,
+	OPT_OUTPUT,
 	OPT_HELP,
+};
+
+/* relayprobe report --format (--json is FMT_JSON). */
+enum report_format { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_HTML };
+
+struct view_opts {
+	bool latest;
+	enum report_format format;
+	const char *output; /* NULL: standard output */
 };
 
 static const struct option audit_options[] = {
@@ -70,6 +83,8 @@ static const struct option audit_options[] = {
 static const struct option report_options[] = {
     {"latest", no_argument, NULL, OPT_LATEST},
     {"json", no_argument, NULL, OPT_JSON},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"output", required_argument, NULL, OPT_OUTPUT},
     {"help", no_argument, NULL, OPT_HELP},
     ADMIN_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
@@ -137,7 +152,12 @@ static void report_usage(FILE *out)
 	        "of every open cell. Without AUDIT, the latest audit.\n"
 	        "\n"
 	        "      --latest             the latest audit\n"
-	        "      --json               print the controller's JSON reply as is\n"
+	        "      --format FMT         text (default), json (the controller's reply as\n"
+	        "                           is), csv (one row per target x vantage) or html\n"
+	        "                           (one self-contained page: summary, coloured\n"
+	        "                           matrix, accepted tests, every transcript)\n"
+	        "      --json               same as --format json\n"
+	        "      --output FILE        write the report to FILE (default: standard output)\n"
 	        "%s"
 	        "  -h, --help               this help\n"
 	        "\n" REPORT_EXIT_HELP,
@@ -550,11 +570,89 @@ static int wait_done(struct admin *a, const struct audit_opts *o, json_t *id, co
 	return status;
 }
 
-/* Fetches and prints the report of audit id; the report's exit status. */
-static int fetch_report(struct admin *a, json_t *id, bool json)
+/* The transcript replies of every target x vantage of report (arrays per
+ * target, per vantage; null where the controller had none); NULL when the
+ * controller could not be asked. */
+static json_t *fetch_transcripts(struct admin *a, const json_t *report)
+{
+	const json_t *targets = json_object_get(report, "targets");
+	const json_t *vantages = json_object_get(report, "vantages");
+	const json_t *t, *v;
+	json_t *all = json_array();
+	size_t i, j;
+
+	json_array_foreach(targets, i, t)
+	{
+		json_t *row = json_array();
+		if (all == NULL || row == NULL || json_array_append_new(all, row) < 0) {
+			json_decref(row);
+			json_decref(all);
+			return NULL;
+		}
+		json_array_foreach(vantages, j, v)
+		{
+			struct admin_reply r = {0};
+			const char *target = json_string_value(json_object_get(t, "target"));
+			json_t *req = NULL, *got = json_null();
+			int rc = CLI_EXIT_USAGE;
+
+			if (target != NULL && json_is_string(v))
+				req = json_pack("{s:s,s:O,s:s,s:O}", "cmd", "transcript", "audit",
+				                json_object_get(report, "audit"), "target", target,
+				                "vantage", v);
+			if (req != NULL)
+				rc = admin_call(a, req, &r);
+			json_decref(req);
+			if (rc == CLI_EXIT_UNREACHABLE) {
+				json_decref(all);
+				return NULL;
+			}
+			if (rc == CLI_EXIT_OK && json_is_object(r.json))
+				got = json_incref(r.json);
+			admin_reply_clear(&r);
+			json_array_append_new(row, got);
+		}
+	}
+	return all;
+}
+
+/* Renders report r in format f to out; 0, or -1 with nothing usable. */
+static int render_report(struct admin *a, const struct admin_reply *r, enum report_format f,
+                         FILE *out)
+{
+	json_t *trs;
+	int rc;
+
+	switch (f) {
+	case FMT_JSON:
+		fwrite(r->raw, 1, r->rawlen, out);
+		fputc('\n', out);
+		return 0;
+	case FMT_CSV:
+		return report_render_csv(r->json, out) < 0 ? -1 : 0;
+	case FMT_HTML:
+		if (!json_is_array(json_object_get(r->json, "targets")) ||
+		    !json_is_array(json_object_get(r->json, "vantages")))
+			return -1;
+		trs = fetch_transcripts(a, r->json);
+		if (trs == NULL)
+			return -1;
+		rc = report_render_html(r->json, trs, time(NULL), out);
+		json_decref(trs);
+		return rc;
+	case FMT_TEXT:
+	default:
+		return report_render_text(r->json, out);
+	}
+}
+
+/* Fetches the report of audit id and writes it as format f to output (NULL:
+ * standard output); the report's exit status. */
+static int fetch_report(struct admin *a, json_t *id, enum report_format f, const char *output)
 {
 	struct admin_reply r;
 	json_t *req = json_pack("{s:s,s:O}", "cmd", "report", "audit", id);
+	FILE *out = stdout;
 	int status;
 
 	if (req == NULL)
@@ -563,16 +661,21 @@ static int fetch_report(struct admin *a, json_t *id, bool json)
 	json_decref(req);
 	if (status != CLI_EXIT_OK)
 		return status;
-	if (json) {
-		fwrite(r.raw, 1, r.rawlen, stdout);
-		putchar('\n');
-		status = report_exit_status(r.json);
-	} else if (report_render_text(r.json, stdout) < 0) {
+	if (output != NULL && (out = fopen(output, "w")) == NULL) {
+		fprintf(stderr, "relayprobe report: %s: %s\n", output, strerror(errno));
+		admin_reply_clear(&r);
+		return CLI_EXIT_USAGE;
+	}
+	if (render_report(a, &r, f, out) < 0) {
 		fprintf(stderr, "relayprobe: unusable reply from the controller: a report needs "
 		                "\"vantages\" and \"targets\" arrays\n");
 		status = CLI_EXIT_UNREACHABLE;
 	} else {
 		status = report_exit_status(r.json);
+	}
+	if (out != stdout && fclose(out) != 0) {
+		fprintf(stderr, "relayprobe report: %s: %s\n", output, strerror(errno));
+		status = CLI_EXIT_UNREACHABLE;
 	}
 	admin_reply_clear(&r);
 	return status;
@@ -651,7 +754,7 @@ int audit_main(int argc, char **argv)
 	}
 	status = wait_done(a, &o, id, idtext);
 	if (status == CLI_EXIT_OK)
-		status = fetch_report(a, id, o.json);
+		status = fetch_report(a, id, o.json ? FMT_JSON : FMT_TEXT, NULL);
 out:
 	admin_reply_clear(&r);
 	admin_free(&a);
@@ -666,7 +769,7 @@ out:
 
 /* Parses report/transcript options; 0, 1 after --help, -1 on a usage error. */
 static int parse_view_options(int argc, char **argv, const char *prog, struct admin_cfg *cfg,
-                              bool *json, bool *latest, void (*help)(FILE *))
+                              bool *json, struct view_opts *view, void (*help)(FILE *))
 {
 	int c, rc;
 
@@ -678,11 +781,29 @@ static int parse_view_options(int argc, char **argv, const char *prog, struct ad
 			*json = true;
 			break;
 		case OPT_LATEST:
-			if (latest == NULL) {
+		case OPT_FORMAT:
+		case OPT_OUTPUT:
+			if (view == NULL) {
 				cli_bad_option(prog, '?', argv);
 				return -1;
 			}
-			*latest = true;
+			if (c == OPT_LATEST) {
+				view->latest = true;
+			} else if (c == OPT_OUTPUT) {
+				view->output = optarg;
+			} else if (strcmp(optarg, "text") == 0) {
+				view->format = FMT_TEXT;
+			} else if (strcmp(optarg, "json") == 0) {
+				view->format = FMT_JSON;
+			} else if (strcmp(optarg, "csv") == 0) {
+				view->format = FMT_CSV;
+			} else if (strcmp(optarg, "html") == 0) {
+				view->format = FMT_HTML;
+			} else {
+				fprintf(stderr, "%s: --format must be text, json, csv or html\n",
+				        prog);
+				return -1;
+			}
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -709,14 +830,17 @@ int report_main(int argc, char **argv)
 	struct admin_cfg cfg;
 	struct admin *a = NULL;
 	json_t *id = NULL;
-	bool json = false, latest = false;
+	struct view_opts view = {.format = FMT_TEXT};
+	bool json = false;
 	int rc, status;
 
 	admin_cfg_defaults(&cfg);
-	rc = parse_view_options(argc, argv, prog, &cfg, &json, &latest, report_usage);
+	rc = parse_view_options(argc, argv, prog, &cfg, &json, &view, report_usage);
 	if (rc != 0)
 		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-	if (argc - optind > 1 || (latest && argc - optind == 1)) {
+	if (json)
+		view.format = FMT_JSON;
+	if (argc - optind > 1 || (view.latest && argc - optind == 1)) {
 		fprintf(stderr, "%s: give one AUDIT or --latest (try %s --help)\n", prog, prog);
 		return CLI_EXIT_USAGE;
 	}
@@ -724,7 +848,7 @@ int report_main(int argc, char **argv)
 	if (id == NULL)
 		return CLI_EXIT_USAGE;
 	a = admin_new(&cfg);
-	status = a ? fetch_report(a, id, json) : CLI_EXIT_UNREACHABLE;
+	status = a ? fetch_report(a, id, view.format, view.output) : CLI_EXIT_UNREACHABLE;
 	admin_free(&a);
 	json_decref(id);
 	return status;

@@ -20,6 +20,8 @@ PACKAGES=(
 	debootstrap systemd
 	# benchmark (nmap: the comparison; time: peak RSS with /usr/bin/time)
 	nmap time
+	# tests/integration/test_report_html.sh: renders the HTML report headless (DOM, screenshot)
+	chromium
 )
 
 if [ "$(id -u)" -ne 0 ]; then

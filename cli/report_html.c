@@ -1,0 +1,444 @@
+/* report_html.c - admin `report` (+ `transcript`) replies to CSV and to one
+ * self-contained HTML page. Owns the page's inline CSS/JS. Every string that
+ * came from the controller or a peer goes through report_html_escape() (HTML)
+ * or csv_cell() (CSV); cells are cut at CELL_MAX bytes. */
+#include "report_html.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "transcript.h"
+#include "verdict.h"
+
+#define CELL_MAX 1024 /* one CSV cell, cut beyond this */
+
+static const char *str(const json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+void report_html_escape(const char *s, FILE *out)
+{
+	if (s == NULL) {
+		fputc('-', out);
+		return;
+	}
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		switch (ch) {
+		case '&':
+			fputs("&amp;", out);
+			break;
+		case '<':
+			fputs("&lt;", out);
+			break;
+		case '>':
+			fputs("&gt;", out);
+			break;
+		case '"':
+			fputs("&quot;", out);
+			break;
+		case '\'':
+			fputs("&#39;", out);
+			break;
+		default:
+			fputc(ch < 0x20 || ch >= 0x7f ? '?' : ch, out);
+		}
+	}
+}
+
+long report_html_cell_id(size_t ti, size_t vi, size_t nv)
+{
+	return (long)(ti * nv + vi);
+}
+
+/* 'o' open, 'i' inconclusive, 'c' closed (a known, conclusive verdict), '-'
+ * no verdict for the cell. */
+static char verdict_class(const char *name)
+{
+	int v;
+
+	if (name == NULL)
+		return '-';
+	v = dialog_verdict_from_name(name);
+	if (v < 0)
+		return 'i';
+	if (verdict_is_open((enum dialog_verdict)v))
+		return 'o';
+	return verdict_inconclusive((enum dialog_verdict)v) ? 'i' : 'c';
+}
+
+static char target_class(const json_t *t)
+{
+	char k = verdict_class(str(t, "verdict"));
+
+	if (k == 'o')
+		return 'o';
+	if (k != 'c' || json_is_true(json_object_get(t, "inconclusive")))
+		return 'i';
+	return 'c';
+}
+
+/* ---- CSV ---------------------------------------------------------------- */
+
+static void csv_cell(const char *s, FILE *out)
+{
+	char buf[CELL_MAX + 2];
+	size_t i = 0, n = 0;
+	bool quote;
+
+	if (s == NULL)
+		s = "";
+	if (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@')
+		buf[n++] = '\'';
+	for (; s[i] && n < CELL_MAX; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		buf[n++] = (char)(ch < 0x20 || ch == 0x7f ? '?' : ch);
+	}
+	buf[n] = '\0';
+	quote = strpbrk(buf, ",\"") != NULL;
+	if (!quote) {
+		fputs(buf, out);
+		return;
+	}
+	fputc('"', out);
+	for (i = 0; i < n; i++) {
+		if (buf[i] == '"')
+			fputc('"', out);
+		fputc(buf[i], out);
+	}
+	fputc('"', out);
+}
+
+static void accepted_join(const json_t *t, const char *vantage, char *buf, size_t len)
+{
+	const json_t *ids = json_object_get(json_object_get(t, "accepted"), vantage);
+	const json_t *id;
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	if (!json_is_array(ids) || vantage == NULL)
+		return;
+	json_array_foreach(ids, i, id)
+	{
+		int n;
+		if (!json_is_string(id))
+			continue;
+		n = snprintf(buf + used, len - used, "%s%s", used ? ";" : "",
+		             json_string_value(id));
+		if (n < 0 || (size_t)n >= len - used)
+			break;
+		used += (size_t)n;
+	}
+}
+
+long report_render_csv(const json_t *report, FILE *out)
+{
+	const json_t *vantages = json_object_get(report, "vantages");
+	const json_t *targets = json_object_get(report, "targets");
+	const json_t *t, *v;
+	size_t i, j;
+	long rows = 0;
+	char acc[CELL_MAX];
+
+	if (!json_is_array(vantages) || !json_is_array(targets))
+		return -1;
+	fputs("target,vantage,verdict,aggregated_verdict,disagree,inconclusive,accepted_tests\r\n",
+	      out);
+	json_array_foreach(targets, i, t) json_array_foreach(vantages, j, v)
+	{
+		const char *name = json_string_value(v);
+		csv_cell(str(t, "target"), out);
+		fputc(',', out);
+		csv_cell(name, out);
+		fputc(',', out);
+		csv_cell(name ? str(json_object_get(t, "cells"), name) : NULL, out);
+		fputc(',', out);
+		csv_cell(str(t, "verdict"), out);
+		fprintf(out, ",%s,%s,",
+		        json_is_true(json_object_get(t, "disagree")) ? "true" : "false",
+		        json_is_true(json_object_get(t, "inconclusive")) ? "true" : "false");
+		accepted_join(t, name, acc, sizeof(acc));
+		csv_cell(acc, out);
+		fputs("\r\n", out);
+		rows++;
+	}
+	return ferror(out) ? -1 : rows;
+}
+
+/* ---- HTML --------------------------------------------------------------- */
+
+static const char css[] =
+    "body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;max-width:1200px}\n"
+    "h1{font-size:1.4em;margin:0 0 .3em}h2{font-size:1.15em;margin:1.2em 0 .4em}\n"
+    ".summary{display:flex;gap:1em;flex-wrap:wrap;margin:.5em 0}\n"
+    ".summary div{padding:.4em .9em;border-radius:6px;border:1px solid #ccc}\n"
+    ".summary b{font-size:1.3em;display:block}\n"
+    "table{border-collapse:collapse;width:100%}th,td{border:1px solid #bbb;padding:.3em .5em;"
+    "text-align:left;vertical-align:top}th{background:#eee}\n"
+    "td.target{font-family:monospace;word-break:break-all}\n"
+    ".v-o{background:#f8c9c4;color:#7a0b00;font-weight:bold}.v-c{background:#cdeccd;color:#0b4d0b}"
+    ".v-i{background:#fde8b0;color:#6b4a00}.v-n{background:#eee;color:#777}\n"
+    ".acc{display:block;font-size:.85em;font-weight:normal;font-family:monospace}\n"
+    "td a{font-size:.85em;font-weight:normal}\n"
+    "details{border:1px solid #ccc;border-radius:4px;margin:.3em 0;padding:.2em .5em}\n"
+    "summary{cursor:pointer;font-family:monospace}\n"
+    "pre{font-size:12px;overflow-x:auto;white-space:pre-wrap;word-break:break-all;margin:.3em 0}\n"
+    ".flag{font-size:.8em;padding:0 .3em;border-radius:3px;background:#ddd;margin-left:.3em}\n"
+    "@media print{body{margin:0;max-width:none;font-size:11px}a{display:none}"
+    "details{break-inside:avoid}details>summary{list-style:none}"
+    "th,td{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
+
+/* Opens the <details> the URL hash names (report.html#t-3); a cell's link
+ * sets the hash, so a click and a URL take the same path. */
+static const char js[] =
+    "function rpOpen(){var id=decodeURIComponent(location.hash.slice(1));"
+    "var e=id?document.getElementById(id):null;"
+    "if(e&&e.tagName==='DETAILS'){e.open=true;e.setAttribute('data-open','1');"
+    "e.scrollIntoView();}}\n"
+    "window.addEventListener('hashchange',rpOpen);\n"
+    "document.addEventListener('click',function(ev){var a=ev.target.closest('a[href^=\"#t-\"]');"
+    "if(a&&location.hash===a.getAttribute('href'))rpOpen();});\n"
+    "window.addEventListener('beforeprint',function(){document.querySelectorAll('details')"
+    ".forEach(function(d){d.open=true;});});\n"
+    "rpOpen();\n";
+
+static const char *class_name(char k)
+{
+	return k == 'o' ? "v-o" : k == 'c' ? "v-c" : k == 'i' ? "v-i" : "v-n";
+}
+
+static void html_accepted(const json_t *t, const char *vantage, FILE *out)
+{
+	const json_t *ids = json_object_get(json_object_get(t, "accepted"), vantage);
+	const json_t *id;
+	size_t i, shown = 0;
+
+	if (!json_is_array(ids))
+		return;
+	json_array_foreach(ids, i, id)
+	{
+		if (!json_is_string(id))
+			continue;
+		fputs(shown++ ? ", " : "<span class=\"acc\">accepted: ", out);
+		report_html_escape(json_string_value(id), out);
+	}
+	if (shown)
+		fputs("</span>", out);
+}
+
+static int dir_from_name(const char *name)
+{
+	for (int d = 0; name != NULL && d < TR_DIR_COUNT; d++)
+		if (strcmp(name, tr_dir_name((enum tr_dir)d)) == 0)
+			return d;
+	return -1;
+}
+
+static void html_result(const json_t *r, FILE *out)
+{
+	const json_t *tr = json_object_get(r, "transcript"), *e, *port = json_object_get(r, "port");
+	size_t i;
+	json_int_t t0 = 0;
+	bool first = true;
+
+	fputs("== ", out);
+	report_html_escape(str(r, "target"), out);
+	if (str(r, "address") != NULL) {
+		fputc(' ', out);
+		report_html_escape(str(r, "address"), out);
+		if (json_is_integer(port))
+			fprintf(out, " port %" JSON_INTEGER_FORMAT, json_integer_value(port));
+	}
+	fputc(' ', out);
+	report_html_escape(str(r, "verdict"), out);
+	if (str(r, "reason") != NULL) {
+		fputs(" (", out);
+		report_html_escape(str(r, "reason"), out);
+		fputc(')', out);
+	}
+	fputc('\n', out);
+	if (!json_is_array(tr)) {
+		fputs("   (no transcript: no dialog ran)\n", out);
+		return;
+	}
+	json_array_foreach(tr, i, e)
+	{
+		struct tr_entry te;
+		const json_t *t = json_object_get(e, "t");
+		int d = dir_from_name(str(e, "dir"));
+		json_int_t ms = json_is_integer(t) ? json_integer_value(t) : 0;
+
+		if (first) {
+			t0 = ms;
+			first = false;
+		}
+		memset(&te, 0, sizeof(te));
+		te.dir = d < 0 ? TR_DIR_COUNT : (enum tr_dir)d;
+		te.tls = json_is_true(json_object_get(e, "tls"));
+		te.text = str(e, "text");
+		fprintf(out, "%8.3f ", (double)(ms - t0) / 1000.0);
+		report_html_escape(transcript_marker(&te), out);
+		fputc(' ', out);
+		report_html_escape(te.text ? te.text : "", out);
+		fputc('\n', out);
+	}
+}
+
+/* The results of one transcript reply inside <pre>; the number shown. */
+static size_t html_transcript(const json_t *reply, FILE *out)
+{
+	const json_t *results = json_object_get(reply, "results"), *r;
+	size_t i, n = 0;
+
+	if (!json_is_array(results))
+		return 0;
+	json_array_foreach(results, i, r)
+	{
+		json_t *parsed = NULL;
+		if (json_is_string(r))
+			r = parsed = json_loads(json_string_value(r), JSON_REJECT_DUPLICATES, NULL);
+		if (json_is_object(r)) {
+			if (n++ > 0)
+				fputc('\n', out);
+			html_result(r, out);
+		}
+		json_decref(parsed);
+	}
+	return n;
+}
+
+static const json_t *transcript_of(const json_t *transcripts, size_t ti, size_t vi)
+{
+	const json_t *r = json_array_get(json_array_get(transcripts, ti), vi);
+
+	return json_is_object(r) ? r : NULL; /* null: the controller had none */
+}
+
+static void html_matrix(const json_t *vantages, const json_t *targets, const json_t *transcripts,
+                        FILE *out)
+{
+	const json_t *t, *v;
+	size_t i, j, nv = json_array_size(vantages);
+
+	fputs("<h2>Matrix</h2>\n<table id=\"matrix\">\n<thead><tr><th>Target</th>", out);
+	json_array_foreach(vantages, j, v)
+	{
+		fputs("<th>", out);
+		report_html_escape(json_string_value(v), out);
+		fputs("</th>", out);
+	}
+	fputs("<th>Verdict</th></tr></thead>\n<tbody>\n", out);
+	json_array_foreach(targets, i, t)
+	{
+		fputs("<tr><td class=\"target\">", out);
+		report_html_escape(str(t, "target"), out);
+		fputs("</td>", out);
+		json_array_foreach(vantages, j, v)
+		{
+			const char *name = json_string_value(v);
+			const char *cell = name ? str(json_object_get(t, "cells"), name) : NULL;
+			char k = verdict_class(cell);
+			long id = report_html_cell_id(i, j, nv);
+
+			fprintf(out, "<td class=\"cell %s\" data-verdict=\"", class_name(k));
+			report_html_escape(cell, out);
+			fputs("\">", out);
+			report_html_escape(cell, out);
+			if (k == 'o')
+				html_accepted(t, name, out);
+			if (transcript_of(transcripts, i, j) != NULL)
+				fprintf(out, " <a href=\"#t-%ld\">transcript</a>", id);
+			fputs("</td>", out);
+		}
+		fprintf(out, "<td class=\"verdict %s\" data-verdict=\"",
+		        class_name(target_class(t)));
+		report_html_escape(str(t, "verdict"), out);
+		fputs("\">", out);
+		report_html_escape(str(t, "verdict"), out);
+		if (json_is_true(json_object_get(t, "disagree")))
+			fputs("<span class=\"flag\">DISAGREE</span>", out);
+		if (json_is_true(json_object_get(t, "inconclusive")))
+			fputs("<span class=\"flag\">inconclusive</span>", out);
+		fputs("</td></tr>\n", out);
+	}
+	fputs("</tbody>\n</table>\n", out);
+}
+
+static void html_transcripts(const json_t *vantages, const json_t *targets,
+                             const json_t *transcripts, FILE *out)
+{
+	const json_t *t, *v;
+	size_t i, j, nv = json_array_size(vantages);
+
+	if (transcripts == NULL)
+		return;
+	fputs("<h2>Transcripts</h2>\n", out);
+	json_array_foreach(targets, i, t) json_array_foreach(vantages, j, v)
+	{
+		const json_t *reply = transcript_of(transcripts, i, j);
+		if (reply == NULL)
+			continue;
+		fprintf(out, "<details id=\"t-%ld\"><summary>", report_html_cell_id(i, j, nv));
+		report_html_escape(str(t, "target"), out);
+		fputs(" from ", out);
+		report_html_escape(json_string_value(v), out);
+		fputs("</summary><pre>", out);
+		if (html_transcript(reply, out) == 0)
+			fputs("(no result from this vantage)", out);
+		fputs("</pre></details>\n", out);
+	}
+}
+
+int report_render_html(const json_t *report, const json_t *transcripts, time_t now, FILE *out)
+{
+	const json_t *vantages = json_object_get(report, "vantages");
+	const json_t *targets = json_object_get(report, "targets");
+	const json_t *t, *aid = json_object_get(report, "audit");
+	size_t i, nopen = 0, nclosed = 0, ninc = 0;
+	char date[64];
+	struct tm tm;
+
+	if (!json_is_array(vantages) || !json_is_array(targets))
+		return -1;
+	json_array_foreach(targets, i, t)
+	{
+		char k = target_class(t);
+		nopen += k == 'o';
+		nclosed += k == 'c';
+		ninc += k == 'i';
+	}
+	if (gmtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(date, sizeof(date), "?");
+
+	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
+	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+	      "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n<title>relayprobe audit ",
+	      out);
+	if (json_is_integer(aid))
+		fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(aid));
+	else
+		report_html_escape(json_string_value(aid), out);
+	fprintf(out, "</title>\n<style>\n%s</style>\n</head><body>\n<h1>relayprobe audit ", css);
+	if (json_is_integer(aid))
+		fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(aid));
+	else
+		report_html_escape(json_string_value(aid), out);
+	fputs("</h1>\n<p id=\"meta\">status: <b>", out);
+	report_html_escape(str(report, "status") ? str(report, "status") : "?", out);
+	fprintf(out, "</b> &middot; report generated %s &middot; %zu target%s, %zu vantage%s</p>\n",
+	        date, json_array_size(targets), json_array_size(targets) == 1 ? "" : "s",
+	        json_array_size(vantages), json_array_size(vantages) == 1 ? "" : "s");
+	fprintf(out,
+	        "<div class=\"summary\" id=\"summary\">"
+	        "<div class=\"v-o\"><b id=\"n-open\">%zu</b>open</div>"
+	        "<div class=\"v-c\"><b id=\"n-closed\">%zu</b>closed</div>"
+	        "<div class=\"v-i\"><b id=\"n-inconclusive\">%zu</b>inconclusive</div></div>\n",
+	        nopen, nclosed, ninc);
+	html_matrix(vantages, targets, transcripts, out);
+	html_transcripts(vantages, targets, transcripts, out);
+	fprintf(out, "<script>\n%s</script>\n</body></html>\n", js);
+	return ferror(out) ? -1 : 0;
+}
