@@ -9,5 +9,10 @@ int agents_main(int argc, char **argv);
 int audit_main(int argc, char **argv);
 int report_main(int argc, char **argv);
 int transcript_main(int argc, char **argv);
+/* inventory.c (issue 5): targets, schedule, history, events. */
+int targets_main(int argc, char **argv);
+int schedule_main(int argc, char **argv);
+int history_main(int argc, char **argv);
+int events_main(int argc, char **argv);
 
 #endif

@@ -21,6 +21,10 @@ static const struct command commands[] = {
     {"report", report_main, "an audit's verdicts: target x vantage, aggregated"},
     {"transcript", transcript_main, "the SMTP transcripts behind one cell of a report"},
     {"agents", agents_main, "list, approve, revoke or import the controller's agents"},
+    {"targets", targets_main, "the controller's inventory: import a CSV, list, remove"},
+    {"schedule", schedule_main, "periodic audits of inventory targets: add, list, remove"},
+    {"history", history_main, "a target's verdict in every finished audit"},
+    {"events", events_main, "verdict changes between consecutive audits"},
     {"keygen", keygen_main, "create a controller's or an agent's key files"},
 };
 

@@ -18,8 +18,10 @@
 
 #include "control.h"
 #include "ctl_internal.h"
+#include "ctl_sched.h"
 #include "envelope.h"
 #include "log.h"
+#include "metrics.h"
 #include "rp_limits.h"
 #include "store_ext.h"
 #include "verdict.h"
@@ -698,11 +700,16 @@ static int router_batch(struct ctl *c)
 
 int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)
 {
+	struct metrics *m = NULL; /* the Prometheus endpoint (metrics.c), NULL = off */
+
+	if (metrics_open(c, &m) < 0)
+		return -1;
 	while (!*stop) {
-		zmq_pollitem_t items[3] = {{zap_socket(c->zap), 0, ZMQ_POLLIN, 0},
+		zmq_pollitem_t items[4] = {{zap_socket(c->zap), 0, ZMQ_POLLIN, 0},
 		                           {c->router, 0, ZMQ_POLLIN, 0},
-		                           {c->admin, 0, ZMQ_POLLIN, 0}};
-		int rc = zmq_poll(items, 3, 1000);
+		                           {c->admin, 0, ZMQ_POLLIN, 0},
+		                           {NULL, metrics_fd(m), ZMQ_POLLIN, 0}};
+		int rc = zmq_poll(items, m != NULL ? 4 : 3, 1000);
 
 		if (rc < 0) {
 			if (zmq_errno() == EINTR)
@@ -719,9 +726,12 @@ int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)
 		}
 		if (items[2].revents & ZMQ_POLLIN)
 			ctl_admin_handle(c);
+		ctl_sched_tick(c); /* schedules and history, once a second */
 		if (c->router == NULL && ctl_router_rebind(c) < 0)
 			return -1;
+		metrics_poll(m, c); /* never blocks; also times out stalled clients */
 	}
+	metrics_free(&m);
 	log_info("controller stopping");
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "aggregate.h"
 #include "ctl_internal.h"
+#include "ctl_sched.h"
 #include "dialog.h"
 #include "envelope.h"
 #include "log.h"
@@ -539,6 +540,11 @@ out:
 	                 (json_int_t)nmade);
 }
 
+json_t *ctl_admin_audit_start(struct ctl *c, json_t *req)
+{
+	return cmd_audit_start(c, req);
+}
+
 /* req.audit: an id, or "latest". */
 static int audit_arg(struct ctl *c, json_t *req, int64_t *audit, json_t **err)
 {
@@ -742,6 +748,8 @@ void ctl_admin_handle(struct ctl *c)
 			reply = commands[i].fn(c, req);
 			break;
 		}
+	if (reply == NULL && cmd != NULL)
+		reply = ctl_sched_admin(c, cmd, req); /* targets.*, schedule.*, history, events */
 	if (reply == NULL)
 		reply = cmd ? fail("unknown command '%.32s'", cmd) : fail("missing \"cmd\"");
 	log_debug("admin cmd=%s ok=%d", cmd ? cmd : "-",

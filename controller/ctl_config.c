@@ -1,5 +1,5 @@
 /* ctl_config.c - loads relayprobe-controller's INI file with inih. Accepts
- * only the [controller] section and its five keys, each at most once;
+ * only the [controller] section and its six keys, each at most once;
  * values are bounded (CFG_VALUE_MAX) and checked (endpoint schemes, order_ttl
  * range). The first error wins and names FILE:LINE and the key. */
 #include "ctl_config.h"
@@ -10,10 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
+
 #define CFG_VALUE_MAX 1024
 
-enum cfg_key { K_LISTEN = 0, K_KEYS, K_DATABASE, K_ADMIN, K_ORDER_TTL, K_COUNT };
-static const char *const key_names[] = {"listen", "keys", "database", "admin", "order_ttl"};
+enum cfg_key { K_LISTEN = 0, K_KEYS, K_DATABASE, K_ADMIN, K_ORDER_TTL, K_METRICS, K_COUNT };
+static const char *const key_names[] = {"listen", "keys",      "database",
+                                        "admin",  "order_ttl", "metrics"};
 _Static_assert(sizeof(key_names) / sizeof(key_names[0]) == K_COUNT, "config key names");
 
 struct parse {
@@ -69,8 +72,11 @@ static int handler(void *user, const char *section, const char *name, const char
 		return fail(p, name, "unknown key");
 	if (p->seen[k]++)
 		return fail(p, name, "given more than once");
-	if (value[0] == '\0')
+	if (value[0] == '\0') {
+		if (k == K_METRICS)
+			return 1; /* "metrics =" keeps the endpoint off */
 		return fail(p, name, "empty value");
+	}
 	if (strlen(value) > CFG_VALUE_MAX)
 		return fail(p, name, "value too long");
 	switch ((enum cfg_key)k) {
@@ -103,6 +109,14 @@ static int handler(void *user, const char *section, const char *name, const char
 		p->cfg->order_ttl = (uint32_t)v;
 		return 1;
 	}
+	case K_METRICS: {
+		char host[128];
+		unsigned port;
+
+		if (metrics_parse_address(value, host, sizeof(host), &port) < 0)
+			return fail(p, name, "expected HOST:PORT or [IPV6]:PORT");
+		return set_str(&p->cfg->metrics, value) < 0 ? fail(p, name, "out of memory") : 1;
+	}
 	case K_COUNT:
 		break;
 	}
@@ -117,6 +131,7 @@ void ctl_config_clear(struct ctl_config *cfg)
 	free(cfg->keys);
 	free(cfg->database);
 	free(cfg->admin);
+	free(cfg->metrics);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

@@ -1,6 +1,6 @@
 /* ctl_config.h - relayprobe-controller's INI configuration (docs/
  * distributed.md): section [controller] with listen, keys, database, admin,
- * order_ttl. Parsed with inih; unknown sections or keys, repeated keys and
+ * order_ttl, metrics. Parsed with inih; unknown sections or keys, repeated keys and
  * bad values are errors reported as "FILE:LINE: key 'k': reason". */
 #ifndef RP_CTL_CONFIG_H
 #define RP_CTL_CONFIG_H
@@ -19,6 +19,7 @@ struct ctl_config {
 	char *database; /* SQLite file */
 	char *admin;    /* ipc://PATH of the admin REP socket */
 	uint32_t order_ttl;
+	char *metrics; /* HOST:PORT of the Prometheus endpoint; NULL = off */
 };
 
 /* Fills cfg (defaults for missing keys). 0, or -1 with the first error in

@@ -66,5 +66,46 @@ const char *const store_migrations[] = {
     " SELECT o.audit_id AS audit_id, r.target AS target, r.agent_id AS agent_id,"
     "  a.name AS agent_name, r.address AS address, r.port AS port, r.verdict AS verdict"
     " FROM results r JOIN orders o ON o.id = r.order_id JOIN agents a ON a.id = r.agent_id;",
+    /* 1 -> 2 (issue 5): inventory tags normalised (targets.tags stays the
+     * JSON copy), schedules, per-audit target history and verdict events.
+     * targets.spec is the audit's target text (port included when given),
+     * so (client, spec) is unique per (client, target, port). */
+    "CREATE TABLE target_tags ("
+    " target_id INTEGER NOT NULL REFERENCES targets(id) ON DELETE CASCADE,"
+    " tag TEXT NOT NULL,"
+    " PRIMARY KEY (target_id, tag));"
+    "CREATE INDEX target_tags_by_tag ON target_tags(tag, target_id);"
+    "CREATE INDEX targets_by_client ON targets(client, spec);"
+    "CREATE TABLE schedules ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " every_s INTEGER NOT NULL CHECK (every_s > 0),"
+    " at_s INTEGER NOT NULL DEFAULT -1 CHECK (at_s BETWEEN -1 AND 86399),"
+    " selector TEXT NOT NULL CHECK (selector IN ('all','client','tag')),"
+    " selector_value TEXT NOT NULL DEFAULT '',"
+    " params TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params)),"
+    " created_at INTEGER NOT NULL,"
+    " last_run INTEGER NOT NULL DEFAULT 0,"
+    " last_audit INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT NOT NULL DEFAULT '',"
+    " next_run INTEGER NOT NULL);"
+    "CREATE TABLE target_history ("
+    " audit_id INTEGER NOT NULL REFERENCES audits(id),"
+    " target TEXT NOT NULL,"
+    " client TEXT NOT NULL DEFAULT '',"
+    " at INTEGER NOT NULL,"
+    " verdict TEXT NOT NULL,"
+    " vantages TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(vantages)),"
+    " PRIMARY KEY (audit_id, target));"
+    "CREATE INDEX history_by_target ON target_history(target, audit_id);"
+    "CREATE TABLE audits_recorded (audit_id INTEGER PRIMARY KEY REFERENCES audits(id));"
+    "CREATE TABLE events ("
+    " id INTEGER PRIMARY KEY,"
+    " at INTEGER NOT NULL,"
+    " target TEXT NOT NULL,"
+    " client TEXT NOT NULL DEFAULT '',"
+    " from_verdict TEXT NOT NULL,"
+    " to_verdict TEXT NOT NULL,"
+    " audit_id INTEGER NOT NULL REFERENCES audits(id));",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -1,0 +1,341 @@
+/* ctl_sched.c - admin commands targets.import/list/remove, schedule.add/
+ * list/remove/run-now, history and events.list (docs/distributed.md), and
+ * the scheduler tick: at most once a second it records finished audits'
+ * history (and verdict-change events) and starts due schedules' audits with
+ * audit.start's code. Rows per import are capped by RP_INV_ROWS_MAX. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl_sched.h"
+#include "log.h"
+#include "relay_tests.h"
+#include "rp_limits.h"
+#include "store_inv.h"
+
+static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static json_t *fail(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	for (char *p = msg; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static json_t *ok_with(const char *key, json_t *v)
+{
+	return json_pack("{s:b, s:o}", "ok", 1, key, v);
+}
+
+static const char *opt_str(json_t *req, const char *key)
+{
+	return json_string_value(json_object_get(req, key));
+}
+
+static json_t *cmd_targets_import(struct ctl *c, json_t *req)
+{
+	json_t *rows = json_object_get(req, "rows"), *r;
+	struct inv_row *ir = NULL;
+	const char **tagv = NULL;
+	size_t n, i, ntag = 0, k;
+	long added = 0, updated = 0;
+	json_t *reply;
+
+	if (!json_is_array(rows) || (n = json_array_size(rows)) == 0 || n > RP_INV_ROWS_MAX)
+		return fail("\"rows\" must be a list of 1 to %d rows", RP_INV_ROWS_MAX);
+	json_array_foreach(rows, i, r)
+	{
+		json_t *t = json_object_get(r, "tags");
+
+		if (!json_is_object(r) || (t != NULL && !json_is_array(t)))
+			return fail("row %zu: not an object with a \"tags\" list", i + 1);
+		ntag += json_array_size(t);
+	}
+	ir = calloc(n, sizeof(*ir));
+	tagv = calloc(ntag + 1, sizeof(*tagv));
+	if (ir == NULL || tagv == NULL) {
+		reply = fail("out of memory");
+		goto out;
+	}
+	ntag = 0;
+	json_array_foreach(rows, i, r)
+	{
+		json_t *t = json_object_get(r, "tags"), *el;
+		json_t *port = json_object_get(r, "port");
+
+		ir[i].client = opt_str(r, "client") ? opt_str(r, "client") : "";
+		ir[i].target = opt_str(r, "target");
+		if (ir[i].target == NULL || (port != NULL && !json_is_integer(port))) {
+			reply = fail("row %zu: \"target\" missing or \"port\" not a number", i + 1);
+			goto out;
+		}
+		ir[i].port = (unsigned)json_integer_value(port);
+		ir[i].tags = tagv + ntag;
+		json_array_foreach(t, k, el)
+		{
+			if (!json_is_string(el)) {
+				reply = fail("row %zu: tags must be strings", i + 1);
+				goto out;
+			}
+			tagv[ntag++] = json_string_value(el);
+			ir[i].ntags++;
+		}
+	}
+	if (store_inv_import(c->store, ir, n, &added, &updated) < 0) {
+		reply = fail("import: %s (nothing imported)", store_errmsg(c->store));
+		goto out;
+	}
+	log_info("inventory import rows=%zu added=%ld updated=%ld", n, added, updated);
+	reply = json_pack("{s:b, s:I, s:I}", "ok", 1, "added", (json_int_t)added, "updated",
+	                  (json_int_t)updated);
+out:
+	free(ir);
+	free(tagv);
+	return reply;
+}
+
+static json_t *cmd_targets_list(struct ctl *c, json_t *req)
+{
+	json_t *arr = store_inv_list(c->store, opt_str(req, "client"), opt_str(req, "tag"));
+
+	return arr ? ok_with("targets", arr) : fail("targets: %s", store_errmsg(c->store));
+}
+
+static json_t *cmd_targets_remove(struct ctl *c, json_t *req)
+{
+	json_t *t = json_object_get(req, "targets"), *el, *missing;
+	size_t i;
+	long total = 0;
+
+	if (!json_is_array(t) || json_array_size(t) == 0)
+		return fail("\"targets\" must be a non-empty list");
+	missing = json_array();
+	json_array_foreach(t, i, el)
+	{
+		long n;
+
+		if (!json_is_string(el)) {
+			json_decref(missing);
+			return fail("target %zu is not a string", i + 1);
+		}
+		n = store_inv_remove(c->store, opt_str(req, "client"), json_string_value(el));
+		if (n < 0) {
+			json_decref(missing);
+			return fail("remove: %s", store_errmsg(c->store));
+		}
+		if (n == 0)
+			json_array_append(missing, el);
+		total += n;
+	}
+	return json_pack("{s:b, s:I, s:o}", "ok", 1, "removed", (json_int_t)total, "missing",
+	                 missing);
+}
+
+static json_t *cmd_schedule_add(struct ctl *c, json_t *req)
+{
+	const char *name = opt_str(req, "name"), *sel = opt_str(req, "selector");
+	const char *val = opt_str(req, "value");
+	json_t *every = json_object_get(req, "every"), *at = json_object_get(req, "at");
+	json_t *params = json_object(), *reply;
+	char *pj;
+	static const char *const keep[] = {"vantages", "tests", "params"};
+
+	if (name == NULL || !json_is_integer(every))
+		return fail("\"name\" and \"every\" (seconds) are required");
+	if (sel == NULL)
+		sel = "all";
+	if (strcmp(sel, "all") != 0 && strcmp(sel, "client") != 0 && strcmp(sel, "tag") != 0)
+		return fail("\"selector\" must be all, client or tag");
+	if (strcmp(sel, "all") != 0 && val == NULL)
+		return fail("selector %s needs a \"value\"", sel);
+	if (at != NULL && !json_is_integer(at))
+		return fail("\"at\" must be seconds after midnight UTC");
+	if (json_object_get(req, "tests") != NULL) {
+		json_t *t = json_object_get(req, "tests");
+		size_t idx[RP_TESTS_MAX], n = 0;
+		char err[256];
+
+		if (!json_is_string(t))
+			return fail("\"tests\" must be a string of test ids");
+		if (relay_tests_select(json_string_value(t), idx, RP_TESTS_MAX, &n, err,
+		                       sizeof(err)) < 0)
+			return fail("tests: %s", err);
+	}
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		json_t *v = json_object_get(req, keep[i]);
+
+		if (v != NULL)
+			json_object_set(params, keep[i], v);
+	}
+	pj = json_dumps(params, JSON_COMPACT);
+	json_decref(params);
+	if (pj == NULL)
+		return fail("out of memory");
+	if (store_sched_add(c->store, name, json_integer_value(every),
+	                    at ? (int)json_integer_value(at) : -1, sel, val ? val : "", pj,
+	                    time(NULL)) < 0) {
+		free(pj);
+		return fail("schedule %.64s: %s", name, store_errmsg(c->store));
+	}
+	free(pj);
+	log_info("schedule=%s added every=%llds", name, (long long)json_integer_value(every));
+	reply = NULL;
+	if (store_sched_get(c->store, name, &reply) != 1)
+		return fail("schedule %.64s: %s", name, store_errmsg(c->store));
+	return ok_with("schedule", reply);
+}
+
+static json_t *cmd_schedule_list(struct ctl *c, json_t *req)
+{
+	json_t *arr = store_sched_list(c->store);
+
+	(void)req;
+	return arr ? ok_with("schedules", arr) : fail("schedules: %s", store_errmsg(c->store));
+}
+
+static json_t *cmd_schedule_remove(struct ctl *c, json_t *req)
+{
+	const char *name = opt_str(req, "name");
+	int rc;
+
+	if (name == NULL)
+		return fail("\"name\" is required");
+	rc = store_sched_remove(c->store, name);
+	if (rc <= 0)
+		return rc < 0 ? fail("schedule: %s", store_errmsg(c->store))
+		              : fail("no schedule %.64s", name);
+	log_info("schedule=%s removed", name);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+/* Starts the schedule's audit now; records the run (advance: move next_run
+ * to the next slot). Returns the audit.start reply (or a failure). */
+static json_t *run_schedule(struct ctl *c, const char *name, int64_t now, int advance)
+{
+	json_t *sc = NULL, *req = NULL, *targets, *reply;
+	const char *err = NULL;
+	int64_t audit = 0;
+	int rc = store_sched_get(c->store, name, &sc);
+
+	if (rc <= 0)
+		return rc < 0 ? fail("schedule: %s", store_errmsg(c->store))
+		              : fail("no schedule %.64s", name);
+	targets = store_inv_select(c->store, json_string_value(json_object_get(sc, "selector")),
+	                           json_string_value(json_object_get(sc, "value")));
+	if (targets == NULL) {
+		reply = fail("schedule %s: %s", name, store_errmsg(c->store));
+	} else if (json_array_size(targets) == 0) {
+		json_decref(targets);
+		reply = fail("schedule %s: no inventory target selected", name);
+	} else {
+		req = json_deep_copy(json_object_get(sc, "params"));
+		if (req == NULL)
+			req = json_object();
+		json_object_set_new(req, "cmd", json_string("audit.start"));
+		json_object_set_new(req, "schedule", json_string(name));
+		json_object_set_new(req, "targets", targets);
+		reply = ctl_admin_audit_start(c, req);
+		json_decref(req);
+	}
+	if (json_is_true(json_object_get(reply, "ok")))
+		audit = json_integer_value(json_object_get(reply, "audit"));
+	else
+		err = json_string_value(json_object_get(reply, "error"));
+	if (store_sched_ran(c->store, name, now, audit, err, advance) < 0)
+		log_error("schedule=%s: %s", name, store_errmsg(c->store));
+	if (audit > 0)
+		log_info("schedule=%s audit=%lld started", name, (long long)audit);
+	else
+		log_warn("schedule=%s run failed: %s", name, err ? err : "?");
+	json_decref(sc);
+	return reply;
+}
+
+static json_t *cmd_schedule_run_now(struct ctl *c, json_t *req)
+{
+	const char *name = opt_str(req, "name");
+
+	if (name == NULL)
+		return fail("\"name\" is required");
+	return run_schedule(c, name, (int64_t)time(NULL), 0);
+}
+
+static json_t *cmd_history(struct ctl *c, json_t *req)
+{
+	const char *target = opt_str(req, "target");
+	json_t *arr;
+
+	if (target == NULL)
+		return fail("\"target\" is required");
+	/* Audits finished since the last tick are included. */
+	if (store_hist_record(c->store, (int64_t)time(NULL)) < 0)
+		log_error("history: %s", store_errmsg(c->store));
+	arr = store_hist_target(c->store, target);
+	if (arr == NULL)
+		return fail("history: %s", store_errmsg(c->store));
+	return json_pack("{s:b, s:s, s:o}", "ok", 1, "target", target, "history", arr);
+}
+
+static json_t *cmd_events_list(struct ctl *c, json_t *req)
+{
+	json_t *since = json_object_get(req, "since"), *arr;
+
+	if (since != NULL && !json_is_integer(since))
+		return fail("\"since\" must be an event id");
+	if (store_hist_record(c->store, (int64_t)time(NULL)) < 0)
+		log_error("events: %s", store_errmsg(c->store));
+	arr = store_events_list(c->store, since ? json_integer_value(since) : 0);
+	return arr ? ok_with("events", arr) : fail("events: %s", store_errmsg(c->store));
+}
+
+static const struct {
+	const char *name;
+	json_t *(*fn)(struct ctl *c, json_t *req);
+} commands[] = {
+    {"targets.import", cmd_targets_import},     {"targets.list", cmd_targets_list},
+    {"targets.remove", cmd_targets_remove},     {"schedule.add", cmd_schedule_add},
+    {"schedule.list", cmd_schedule_list},       {"schedule.remove", cmd_schedule_remove},
+    {"schedule.run-now", cmd_schedule_run_now}, {"history", cmd_history},
+    {"events.list", cmd_events_list},
+};
+
+json_t *ctl_sched_admin(struct ctl *c, const char *cmd, json_t *req)
+{
+	for (size_t i = 0; cmd != NULL && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0)
+			return commands[i].fn(c, req);
+	return NULL;
+}
+
+void ctl_sched_tick(struct ctl *c)
+{
+	static time_t last;
+	time_t now = time(NULL);
+	json_t *due, *el;
+	size_t i;
+	long ev;
+
+	if (now == last)
+		return;
+	last = now;
+	ev = store_hist_record(c->store, (int64_t)now);
+	if (ev < 0)
+		log_error("history: %s", store_errmsg(c->store));
+	else if (ev > 0)
+		log_info("verdict changes recorded events=%ld", ev);
+	due = store_sched_due(c->store, (int64_t)now);
+	if (due == NULL) {
+		log_error("schedules: %s", store_errmsg(c->store));
+		return;
+	}
+	json_array_foreach(due, i, el) json_decref(run_schedule(c, json_string_value(el), now, 1));
+	json_decref(due);
+}

@@ -1,0 +1,668 @@
+/* metrics.c - the controller's Prometheus endpoint (metrics.h). Owns the
+ * listening socket, an epoll set and at most RP_METRICS_CLIENTS_MAX clients;
+ * never blocks the controller loop: reads what is there, answers once the
+ * headers end (RP_METRICS_REQUEST_MAX bytes at most), writes without
+ * blocking, and drops a client after RP_METRICS_TIMEOUT_MS. */
+#include "metrics.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aggregate.h"
+#include "ctl_config.h"
+#include "ctl_internal.h"
+#include "log.h"
+#include "rp_limits.h"
+#include "store_metrics.h"
+
+struct mclient {
+	int fd; /* -1: free slot */
+	int64_t deadline_ms;
+	char in[RP_METRICS_REQUEST_MAX];
+	size_t in_len;
+	char *out; /* the response, once known */
+	size_t out_len, out_off;
+	bool draining; /* response sent: reading until EOF so close sends no RST */
+	size_t drained;
+};
+
+struct metrics {
+	int lfd, ep;
+	long baseline; /* results stored when the endpoint opened */
+	long ingested; /* never decreases (a counter) */
+	struct mclient cl[RP_METRICS_CLIENTS_MAX];
+};
+
+/* ---- pure parts ---- */
+
+size_t metrics_escape_label(const char *in, char *out, size_t outlen)
+{
+	size_t need = 0, o = 0;
+
+	for (const char *p = in; *p != '\0'; p++) {
+		char e[3] = {*p, 0, 0};
+
+		if (*p == '\\' || *p == '"') {
+			e[0] = '\\';
+			e[1] = *p;
+		} else if (*p == '\n') {
+			e[0] = '\\';
+			e[1] = 'n';
+		}
+		for (size_t k = 0; k < 2 && e[k] != 0; k++, need++)
+			if (outlen > 0 && o + 1 < outlen)
+				out[o++] = e[k];
+	}
+	if (outlen > 0)
+		out[o] = '\0';
+	return need;
+}
+
+static size_t find_end(const char *buf, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (buf[i] == '\n' && buf[i + 1] == '\n')
+			return i + 2;
+		if (i + 3 < len && memcmp(buf + i, "\r\n\r\n", 4) == 0)
+			return i + 4;
+	}
+	return 0;
+}
+
+enum metrics_req metrics_parse_request(const char *buf, size_t len, bool *head)
+{
+	const char *sp1, *sp2, *eol;
+	size_t mlen, plen, vlen;
+
+	*head = false;
+	if (find_end(buf, len) == 0)
+		return len >= RP_METRICS_REQUEST_MAX ? METRICS_REQ_TOO_LARGE
+		                                     : METRICS_REQ_INCOMPLETE;
+	eol = memchr(buf, '\n', len);
+	if (eol == NULL)
+		return METRICS_REQ_BAD;
+	if (eol > buf && eol[-1] == '\r')
+		eol--;
+	sp1 = memchr(buf, ' ', (size_t)(eol - buf));
+	if (sp1 == NULL)
+		return METRICS_REQ_BAD;
+	sp2 = memchr(sp1 + 1, ' ', (size_t)(eol - sp1 - 1));
+	if (sp2 == NULL)
+		return METRICS_REQ_BAD;
+	mlen = (size_t)(sp1 - buf);
+	plen = (size_t)(sp2 - sp1 - 1);
+	vlen = (size_t)(eol - sp2 - 1);
+	if (mlen == 0 || plen == 0 || vlen != 8 || memcmp(sp2 + 1, "HTTP/1.", 7) != 0 ||
+	    (sp2[8] != '0' && sp2[8] != '1'))
+		return METRICS_REQ_BAD;
+	for (size_t i = 0; i < mlen; i++)
+		if (buf[i] < 'A' || buf[i] > 'Z')
+			return METRICS_REQ_BAD;
+	if (mlen == 4 && memcmp(buf, "HEAD", 4) == 0)
+		*head = true;
+	else if (mlen != 3 || memcmp(buf, "GET", 3) != 0)
+		return METRICS_REQ_BAD_METHOD;
+	if ((plen == 8 && memcmp(sp1 + 1, "/metrics", 8) == 0) ||
+	    (plen > 8 && memcmp(sp1 + 1, "/metrics?", 9) == 0))
+		return METRICS_REQ_OK;
+	return METRICS_REQ_NOT_FOUND;
+}
+
+int metrics_parse_address(const char *addr, char *host, size_t hostlen, unsigned *port)
+{
+	const char *colon, *h = addr;
+	size_t hl;
+	char *end = NULL;
+	unsigned long p;
+
+	if (addr[0] == '[') {
+		const char *rb = strchr(addr, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return -1;
+		h = addr + 1;
+		hl = (size_t)(rb - h);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (colon == NULL || memchr(addr, ':', (size_t)(colon - addr)) != NULL)
+			return -1; /* a bare IPv6 address needs brackets */
+		hl = (size_t)(colon - addr);
+	}
+	if (hl == 0 || hl >= hostlen || colon[1] < '0' || colon[1] > '9')
+		return -1;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || p == 0 || p > 65535)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	{
+		unsigned char a[sizeof(struct in6_addr)];
+
+		if (inet_pton(addr[0] == '[' ? AF_INET6 : AF_INET, host, a) != 1)
+			return -1; /* numeric only: no resolver at start-up */
+	}
+	*port = (unsigned)p;
+	return 0;
+}
+
+/* A growable text buffer bounded by RP_METRICS_BODY_MAX. */
+struct tbuf {
+	char *p;
+	size_t len, cap;
+	int failed;
+};
+
+static void put(struct tbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct tbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->failed)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->failed = 1;
+			return;
+		}
+		if (b->p != NULL && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t want = b->cap ? b->cap * 2 : 4096;
+		char *q;
+
+		while (want < b->len + (size_t)n + 1)
+			want *= 2;
+		if (want > RP_METRICS_BODY_MAX || (q = realloc(b->p, want)) == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->p = q;
+		b->cap = want;
+	}
+}
+
+static void header(struct tbuf *b, const char *name, const char *type, const char *help)
+{
+	put(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
+{
+	static const enum dialog_verdict errs[] = {DV_ERROR, DV_UNREACHABLE, DV_BLOCKED};
+	struct tbuf b = {0};
+	char esc[2 * RP_STORE_TEXT_MAX + 1];
+
+	*out = NULL;
+	*len = 0;
+	header(&b, "relayprobe_agents", "gauge", "Agents known to the controller, by status.");
+	for (int i = 0; i < STORE_AGENT_STATUS_COUNT; i++)
+		put(&b, "relayprobe_agents{status=\"%s\"} %ld\n",
+		    store_agent_status_name((enum store_agent_status)i), s->agents[i]);
+	header(&b, "relayprobe_agents_connected", "gauge",
+	       "Approved agents heard from within the heartbeat TTL.");
+	put(&b, "relayprobe_agents_connected %ld\n", s->agents_connected);
+	header(&b, "relayprobe_orders", "gauge", "Stored orders, by state.");
+	for (int i = 0; i < STORE_ORDER_STATE_COUNT; i++)
+		put(&b, "relayprobe_orders{state=\"%s\"} %ld\n",
+		    store_order_state_name((enum store_order_state)i), s->orders[i]);
+	header(&b, "relayprobe_results_ingested_total", "counter",
+	       "Results stored since the controller started.");
+	put(&b, "relayprobe_results_ingested_total %ld\n", s->results_ingested);
+	header(&b, "relayprobe_results_stored", "gauge", "Results in the store (all audits).");
+	put(&b, "relayprobe_results_stored %ld\n", s->results_stored);
+	header(&b, "relayprobe_last_audit_timestamp_seconds", "gauge",
+	       "Start time of the newest finished audit (Unix seconds).");
+	if (s->have_audit)
+		put(&b, "relayprobe_last_audit_timestamp_seconds %lld\n",
+		    (long long)s->audit_timestamp);
+	header(&b, "relayprobe_last_audit_duration_seconds", "gauge",
+	       "Newest finished audit: from its start to its last result.");
+	if (s->have_audit)
+		put(&b, "relayprobe_last_audit_duration_seconds %lld\n",
+		    (long long)s->audit_duration);
+	header(&b, "relayprobe_targets", "gauge",
+	       "Targets of the newest finished audit by aggregated verdict and client.");
+	for (size_t c = 0; c < s->nclients; c++) {
+		metrics_escape_label(s->clients[c].client, esc, sizeof(esc));
+		for (int v = 0; v < METRICS_VERDICT_SLOTS; v++)
+			put(&b, "relayprobe_targets{verdict=\"%s\",client=\"%s\"} %ld\n",
+			    v == DV_COUNT ? "inconclusive"
+			                  : dialog_verdict_name((enum dialog_verdict)v),
+			    esc, s->clients[c].count[v]);
+	}
+	header(&b, "relayprobe_probe_errors_total", "counter",
+	       "Stored results whose verdict is an error class (error, unreachable, blocked).");
+	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
+		put(&b, "relayprobe_probe_errors_total{class=\"%s\"} %ld\n",
+		    dialog_verdict_name(errs[i]), s->verdict_results[errs[i]]);
+	if (b.failed) {
+		free(b.p);
+		return -1;
+	}
+	*out = b.p;
+	*len = b.len;
+	return 0;
+}
+
+/* ---- the snapshot from the controller's state ---- */
+
+struct gather {
+	struct store *s;
+	struct metrics_client *clients;
+	size_t n;
+	int overflow;
+	int slot; /* the verdict slot of the row being counted */
+};
+
+/* The index of client's counts, added when new; -1 when out of memory or
+ * over RP_METRICS_LABELS_MAX distinct clients. */
+static long client_index(struct gather *g, const char *client)
+{
+	struct metrics_client *q;
+	char *name;
+
+	for (size_t i = 0; i < g->n; i++)
+		if (strcmp(g->clients[i].client, client) == 0)
+			return (long)i;
+	if (g->n >= RP_METRICS_LABELS_MAX) {
+		g->overflow = 1;
+		return -1;
+	}
+	q = realloc(g->clients, (g->n + 1) * sizeof(*q));
+	if (q == NULL)
+		return -1;
+	g->clients = q;
+	if ((name = strdup(client)) == NULL)
+		return -1;
+	memset(&q[g->n], 0, sizeof(*q));
+	q[g->n].client = name;
+	return (long)g->n++;
+}
+
+static int count_client(void *arg, const char *client)
+{
+	struct gather *g = arg;
+	long i = client_index(g, client);
+
+	if (i >= 0)
+		g->clients[i].count[g->slot]++;
+	return 0;
+}
+
+static int matrix_row(void *arg, const struct store_matrix_row *row)
+{
+	struct gather *g = arg;
+	long n;
+
+	g->slot = row->agg->inconclusive || row->agg->verdict >= DV_COUNT ? DV_COUNT
+	                                                                  : (int)row->agg->verdict;
+	/* Counted under every inventory client that lists the target; a target
+	 * outside the inventory (an ad-hoc audit) under client "". */
+	n = store_metrics_target_clients(g->s, row->target, count_client, g);
+	if (n == 0)
+		count_client(g, "");
+	return n < 0 ? 1 : 0;
+}
+
+static void gather_free(struct gather *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->clients[i].client);
+	free(g->clients);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Renders the current numbers into *body. 0 / -1 (logged). */
+static int render_now(struct metrics *m, struct ctl *c, char **body, size_t *len)
+{
+	struct metrics_snapshot s = {0};
+	struct gather g = {.s = c->store};
+	int64_t id = 0, created = 0, last = 0;
+	time_t now = time(NULL);
+	long stored;
+	int rc = -1, la;
+
+	if (store_metrics_agents(c->store, s.agents) < 0 ||
+	    store_metrics_orders(c->store, s.orders) < 0 ||
+	    store_metrics_verdicts(c->store, s.verdict_results) < 0 ||
+	    (stored = store_result_count(c->store)) < 0 ||
+	    (la = store_metrics_last_audit(c->store, &id, &created, &last)) < 0)
+		goto out;
+	for (size_t i = 0; i < c->nsess; i++)
+		if (ctl_session_alive(&c->sess[i], now))
+			s.agents_connected++;
+	s.results_stored = stored;
+	if (stored - m->baseline > m->ingested)
+		m->ingested = stored - m->baseline;
+	s.results_ingested = m->ingested;
+	if (la == 1) {
+		s.have_audit = true;
+		s.audit_timestamp = created;
+		s.audit_duration = last - created;
+		/* client "" always listed, so a dashboard sees its zeros. */
+		if (client_index(&g, "") < 0 ||
+		    store_audit_matrix(c->store, id, matrix_row, &g) < 0)
+			goto out;
+		if (g.overflow)
+			log_warn("metrics: over %d clients: the rest are not counted",
+			         RP_METRICS_LABELS_MAX);
+	}
+	s.clients = g.clients;
+	s.nclients = g.n;
+	rc = metrics_render(&s, body, len);
+out:
+	if (rc < 0)
+		log_error("metrics: cannot render: %s", store_errmsg(c->store));
+	gather_free(&g);
+	return rc;
+}
+
+/* ---- the socket side ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void client_close(struct metrics *m, struct mclient *k)
+{
+	if (k->fd >= 0) {
+		epoll_ctl(m->ep, EPOLL_CTL_DEL, k->fd, NULL);
+		close(k->fd);
+	}
+	free(k->out);
+	k->out = NULL;
+	k->fd = -1;
+	k->in_len = k->out_len = k->out_off = k->drained = 0;
+	k->draining = false;
+}
+
+int metrics_open(struct ctl *c, struct metrics **mp)
+{
+	const char *addr = c->cfg->metrics;
+	struct metrics *m = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char host[128];
+	unsigned port;
+	int one = 1;
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	*mp = NULL;
+	if (addr == NULL || addr[0] == '\0')
+		return 0;
+	memset(&ss, 0, sizeof(ss));
+	if (metrics_parse_address(addr, host, sizeof(host), &port) < 0)
+		goto bad;
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+		sl = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+		sl = sizeof(struct sockaddr_in6);
+	} else {
+		goto bad;
+	}
+	m = calloc(1, sizeof(*m));
+	if (m == NULL)
+		return -1;
+	m->lfd = m->ep = -1;
+	for (int i = 0; i < RP_METRICS_CLIENTS_MAX; i++)
+		m->cl[i].fd = -1;
+	m->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (m->lfd < 0 || setsockopt(m->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(m->lfd, (struct sockaddr *)&ss, sl) < 0 ||
+	    listen(m->lfd, RP_METRICS_CLIENTS_MAX) < 0 ||
+	    (m->ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+		goto sys;
+	ev.data.ptr = NULL; /* the listener */
+	if (epoll_ctl(m->ep, EPOLL_CTL_ADD, m->lfd, &ev) < 0)
+		goto sys;
+	m->baseline = store_result_count(c->store);
+	if (m->baseline < 0)
+		m->baseline = 0;
+	log_info("metrics listening on %s (GET /metrics)", addr);
+	*mp = m;
+	return 0;
+bad:
+	log_error("metrics %s: expected HOST:PORT or [IPV6]:PORT with a numeric address", addr);
+	return -1;
+sys:
+	log_error("metrics %s: %s", addr, strerror(errno));
+	metrics_free(&m);
+	return -1;
+}
+
+int metrics_fd(const struct metrics *m)
+{
+	return m == NULL ? -1 : m->ep;
+}
+
+void metrics_free(struct metrics **mp)
+{
+	struct metrics *m;
+
+	if (mp == NULL || *mp == NULL)
+		return;
+	m = *mp;
+	for (int i = 0; i < RP_METRICS_CLIENTS_MAX; i++)
+		client_close(m, &m->cl[i]);
+	if (m->lfd >= 0)
+		close(m->lfd);
+	if (m->ep >= 0)
+		close(m->ep);
+	free(m);
+	*mp = NULL;
+}
+
+static void accept_all(struct metrics *m)
+{
+	for (;;) {
+		struct epoll_event ev = {.events = EPOLLIN};
+		struct mclient *k = NULL, *oldest = NULL;
+		int fd = accept4(m->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return; /* EAGAIN, or a transient error: the next turn retries */
+		for (int i = 0; i < RP_METRICS_CLIENTS_MAX && k == NULL; i++) {
+			if (m->cl[i].fd < 0)
+				k = &m->cl[i];
+			else if (oldest == NULL || m->cl[i].deadline_ms < oldest->deadline_ms)
+				oldest = &m->cl[i];
+		}
+		if (k == NULL) { /* full: the oldest (likely a stalled client) goes */
+			log_warn("metrics: %d clients open, dropping the oldest",
+			         RP_METRICS_CLIENTS_MAX);
+			client_close(m, oldest);
+			k = oldest;
+		}
+		k->fd = fd;
+		k->deadline_ms = now_ms() + RP_METRICS_TIMEOUT_MS;
+		ev.data.ptr = k;
+		if (epoll_ctl(m->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
+			client_close(m, k);
+	}
+}
+
+static void respond(struct metrics *m, struct ctl *c, struct mclient *k, enum metrics_req r,
+                    bool head)
+{
+	static const char *const status[METRICS_REQ_COUNT] = {"",
+	                                                      "200 OK",
+	                                                      "404 Not Found",
+	                                                      "405 Method Not Allowed",
+	                                                      "431 Request Header Fields Too Large",
+	                                                      "400 Bad Request"};
+	char *body = NULL, hdr[256];
+	size_t blen = 0;
+	int hl;
+	const char *ctype = "text/plain; charset=utf-8";
+	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = k};
+
+	if (r == METRICS_REQ_OK) {
+		if (render_now(m, c, &body, &blen) < 0) {
+			body = NULL;
+			blen = 0;
+			r = METRICS_REQ_COUNT; /* 500 */
+		} else {
+			ctype = "text/plain; version=0.0.4; charset=utf-8";
+		}
+	}
+	if (body == NULL) {
+		const char *msg = r == METRICS_REQ_COUNT ? "500 Internal Server Error" : status[r];
+
+		blen = strlen(msg) + 1;
+		body = malloc(blen + 1);
+		if (body == NULL) {
+			client_close(m, k);
+			return;
+		}
+		snprintf(body, blen + 1, "%s\n", msg);
+	}
+	hl = snprintf(hdr, sizeof(hdr),
+	              "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	              "Connection: close\r\n%s\r\n",
+	              r == METRICS_REQ_COUNT ? "500 Internal Server Error" : status[r], ctype, blen,
+	              r == METRICS_REQ_BAD_METHOD ? "Allow: GET, HEAD\r\n" : "");
+	if (head)
+		blen = 0;
+	k->out = malloc((size_t)hl + blen);
+	if (hl < 0 || (size_t)hl >= sizeof(hdr) || k->out == NULL) {
+		free(body);
+		client_close(m, k);
+		return;
+	}
+	memcpy(k->out, hdr, (size_t)hl);
+	memcpy(k->out + hl, body, blen);
+	k->out_len = (size_t)hl + blen;
+	k->out_off = 0;
+	free(body);
+	if (epoll_ctl(m->ep, EPOLL_CTL_MOD, k->fd, &ev) < 0)
+		client_close(m, k);
+}
+
+static void client_read(struct metrics *m, struct ctl *c, struct mclient *k)
+{
+	enum metrics_req r;
+	bool head;
+	ssize_t n;
+
+	for (;;) {
+		if (k->in_len == sizeof(k->in)) {
+			r = metrics_parse_request(k->in, k->in_len, &head);
+			break;
+		}
+		n = recv(k->fd, k->in + k->in_len, sizeof(k->in) - k->in_len, 0);
+		if (n == 0 ||
+		    (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			client_close(m, k); /* gone before the request ended */
+			return;
+		}
+		if (n < 0)
+			return; /* EAGAIN: wait for more */
+		k->in_len += (size_t)n;
+		r = metrics_parse_request(k->in, k->in_len, &head);
+		if (r != METRICS_REQ_INCOMPLETE)
+			break;
+	}
+	respond(m, c, k, r, head);
+}
+
+static void client_write(struct metrics *m, struct mclient *k)
+{
+	while (k->out_off < k->out_len) {
+		ssize_t n = send(k->fd, k->out + k->out_off, k->out_len - k->out_off, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				return;
+			break;
+		}
+		k->out_off += (size_t)n;
+	}
+	if (k->out_off < k->out_len) {
+		client_close(m, k);
+		return;
+	}
+	/* Sent: a close with unread request bytes would reset the connection
+	 * before the client read the answer (a 431), so half-close and read
+	 * until the client closes, RP_METRICS_REQUEST_MAX more bytes, or the
+	 * deadline. */
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = k};
+
+	free(k->out);
+	k->out = NULL;
+	k->draining = true;
+	if (shutdown(k->fd, SHUT_WR) < 0 || epoll_ctl(m->ep, EPOLL_CTL_MOD, k->fd, &ev) < 0)
+		client_close(m, k);
+}
+
+static void client_drain(struct metrics *m, struct mclient *k)
+{
+	char buf[1024];
+
+	for (;;) {
+		ssize_t n = recv(k->fd, buf, sizeof(buf), 0);
+
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+			return;
+		if (n <= 0 || (k->drained += (size_t)n) > RP_METRICS_REQUEST_MAX) {
+			client_close(m, k);
+			return;
+		}
+	}
+}
+
+void metrics_poll(struct metrics *m, struct ctl *c)
+{
+	struct epoll_event evs[RP_METRICS_CLIENTS_MAX + 1];
+	int64_t now;
+	int n;
+
+	if (m == NULL)
+		return;
+	n = epoll_wait(m->ep, evs, RP_METRICS_CLIENTS_MAX + 1, 0);
+	for (int i = 0; i < n; i++) {
+		struct mclient *k = evs[i].data.ptr;
+
+		if (k == NULL) {
+			accept_all(m);
+			continue;
+		}
+		if (k->fd < 0)
+			continue; /* closed earlier in this turn */
+		if (k->draining)
+			client_drain(m, k);
+		else if (k->out != NULL)
+			client_write(m, k);
+		else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			client_read(m, c, k);
+		if (k->fd >= 0 && k->out != NULL)
+			client_write(m, k); /* try at once: usually it all fits */
+	}
+	now = now_ms();
+	for (int i = 0; i < RP_METRICS_CLIENTS_MAX; i++)
+		if (m->cl[i].fd >= 0 && now >= m->cl[i].deadline_ms)
+			client_close(m, &m->cl[i]);
+}

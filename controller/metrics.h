@@ -1,0 +1,75 @@
+/* metrics.h - the controller's Prometheus endpoint: text exposition format
+ * 0.0.4 over plain HTTP/1.x on the [controller] metrics address. A
+ * non-blocking listener and at most RP_METRICS_CLIENTS_MAX clients behind one
+ * epoll fd that ctl.c polls; each client gets RP_METRICS_TIMEOUT_MS and a
+ * request of at most RP_METRICS_REQUEST_MAX bytes. Rendering is pure. */
+#ifndef RP_METRICS_H
+#define RP_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "verdict.h"
+
+struct ctl;
+struct metrics;
+
+/* Per-verdict target counts of one inventory client; slot DV_COUNT is
+ * "inconclusive". */
+#define METRICS_VERDICT_SLOTS (DV_COUNT + 1)
+struct metrics_client {
+	char *client;
+	long count[METRICS_VERDICT_SLOTS];
+};
+
+/* Numbers rendered by metrics_render(); everything borrowed. */
+struct metrics_snapshot {
+	long agents[STORE_AGENT_STATUS_COUNT];
+	long agents_connected;
+	long orders[STORE_ORDER_STATE_COUNT];
+	long results_ingested;
+	long results_stored;
+	bool have_audit;
+	int64_t audit_timestamp; /* created_at of the newest finished audit */
+	int64_t audit_duration;  /* its last result time - created_at */
+	size_t nclients;
+	const struct metrics_client *clients;
+	long verdict_results[DV_COUNT]; /* stored results per verdict */
+};
+
+/* How a request (the bytes read so far) is answered. */
+enum metrics_req {
+	METRICS_REQ_INCOMPLETE = 0, /* no end of headers yet: read more */
+	METRICS_REQ_OK,             /* GET /metrics: 200 */
+	METRICS_REQ_NOT_FOUND,      /* GET of another path: 404 */
+	METRICS_REQ_BAD_METHOD,     /* not GET or HEAD: 405 */
+	METRICS_REQ_TOO_LARGE,      /* no end of headers within RP_METRICS_REQUEST_MAX: 431 */
+	METRICS_REQ_BAD,            /* not an HTTP/1.x request line: 400 */
+	METRICS_REQ_COUNT
+};
+
+/* Classifies the request in buf[0..len) (not NUL-terminated; any bytes). */
+enum metrics_req metrics_parse_request(const char *buf, size_t len, bool *head);
+/* The exposition text; *out is malloc'd and NUL-terminated (caller frees).
+ * 0, or -1 (out of memory or over RP_METRICS_BODY_MAX). */
+int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len);
+/* Escapes a label value (\\, \", \n) into out (always NUL-terminated,
+ * truncated to outlen - 1). Returns the length the full escape needs. */
+size_t metrics_escape_label(const char *in, char *out, size_t outlen);
+/* Splits "HOST:PORT" or "[V6]:PORT" into host[hostlen] and *port. 0 / -1. */
+int metrics_parse_address(const char *addr, char *host, size_t hostlen, unsigned *port);
+
+/* Opens the listener when c's configuration has a metrics address (*m stays
+ * NULL when it has none). 0, or -1 (logged) when the address cannot be used. */
+int metrics_open(struct ctl *c, struct metrics **m);
+/* The fd ctl.c polls for ZMQ_POLLIN; -1 when m is NULL. */
+int metrics_fd(const struct metrics *m);
+/* Accepts, reads, answers, writes and times out clients without blocking.
+ * Call on every loop turn; accepts NULL. */
+void metrics_poll(struct metrics *m, struct ctl *c);
+/* Closes every socket and NULLs *m; accepts NULL. */
+void metrics_free(struct metrics **m);
+
+#endif

@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# test_metrics.sh - the controller's Prometheus endpoint with real processes,
+# everything on loopback:
+#
+#   relayprobe CLI --ipc--> relayprobe-controller (tcp://127.0.0.1:$CTL_PORT)
+#   python3 HTTP client --> 127.0.0.1:$MET_PORT (metrics = ...)
+#                              ^
+#            agent "fra1" --> Postfix lab 127.0.0.1:$LAB_PORT_CLOSED
+#
+# Checks: agents and orders by state, results counters equal to the rows in
+# the database, the audit's closed target counted, 404/405/431 answers, a
+# bad metrics address refused at start-up, and stalled clients (connect,
+# send nothing) neither block the admin socket nor the endpoint and are
+# dropped after the timeout.
+# $1 = relayprobe binary; relayprobe-controller and relayprobe-agent beside it.
+set -uo pipefail
+
+RP=${1:?usage: test_metrics.sh path/to/relayprobe}
+RP=$(readlink -f "$RP")
+BIN=$(dirname "$RP")
+CTL=$BIN/relayprobe-controller
+AGENT=$BIN/relayprobe-agent
+HERE=$(cd "$(dirname "$0")" && pwd)
+passed=0
+failed=0
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok - $*"
+}
+not_ok() {
+	failed=$((failed + 1))
+	echo "not ok - $*"
+}
+
+for b in "$CTL" "$AGENT"; do
+	if [[ ! -x $b ]]; then
+		echo "test_metrics.sh: $b not built" >&2
+		echo "0 passed, 1 failed"
+		exit 1
+	fi
+done
+
+T=$(mktemp -d /tmp/rpmet.XXXXXX)
+CPID=""
+APID=""
+SPID=""
+
+cleanup() {
+	for p in $SPID $APID $CPID; do kill "$p" 2>/dev/null; done
+	sleep 0.3
+	for p in $SPID $APID $CPID; do kill -9 "$p" 2>/dev/null; done
+	lab_stop
+	[[ ${RP_KEEP_TMP:-0} == 1 ]] && echo "kept $T" || rm -rf "$T"
+}
+LAB_NO_TRAP=1
+# shellcheck source=postfix_lab.sh
+. "$HERE/postfix_lab.sh"
+trap cleanup EXIT
+lab_start || {
+	echo "0 passed, 1 failed (Postfix lab did not start)"
+	exit 1
+}
+
+read -r CTL_PORT MET_PORT < <(lab_free_ports 2 | tr '\n' ' ')
+ADMIN=ipc://$T/admin.sock
+export RELAYPROBE_ADMIN=$ADMIN
+"$RP" keygen --role controller --name ctl --out "$T/keys" >/dev/null || not_ok "keygen controller"
+"$RP" keygen --role agent --name fra1 --out "$T/keys" >/dev/null || not_ok "keygen fra1"
+
+write_ctl_conf() {
+	cat >"$T/controller.conf" <<CONF
+[controller]
+listen = tcp://127.0.0.1:$CTL_PORT
+keys = $T/keys/ctl.secret
+database = $T/controller.db
+admin = $ADMIN
+metrics = $1
+CONF
+}
+
+# http METHOD PATH [RAW]: prints "STATUS\n<headers>\n\n<body>" of one request.
+cat >"$T/http.py" <<'PY'
+import socket, sys
+port, method, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+raw = sys.argv[4].encode() if len(sys.argv) > 4 else None
+s = socket.create_connection(("127.0.0.1", port), timeout=5)
+s.sendall(raw if raw is not None else f"{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+head, _, body = data.partition(b"\r\n\r\n")
+lines = head.decode().split("\r\n")
+print(lines[0].split(" ")[1])
+print("\n".join(lines[1:]))
+print()
+sys.stdout.write(body.decode())
+PY
+http() { python3 "$T/http.py" "$MET_PORT" "$@"; }
+# status METHOD PATH [RAW]: the status code only
+status() {
+	http "$@" >"$T/resp.txt" 2>&1
+	head -1 "$T/resp.txt"
+}
+# metric 'NAME{labels}': its value in the last scrape, or "absent"
+metric() {
+	awk -v k="$1" '$1 == k { print $2; f = 1 } END { if (!f) print "absent" }' "$T/scrape.txt"
+}
+scrape() { http GET /metrics >"$T/scrape.txt"; }
+
+# --- a bad address is refused at start-up -------------------------------------
+write_ctl_conf "localhost:$MET_PORT"
+"$CTL" --config "$T/controller.conf" >"$T/bad.log" 2>&1
+rc=$?
+if [[ $rc -ne 0 ]] && grep -q "key 'metrics'" "$T/bad.log"; then
+	ok "metrics = localhost:PORT refused (numeric addresses only), exit $rc"
+else
+	not_ok "bad metrics address: exit $rc"
+	cat "$T/bad.log"
+fi
+
+write_ctl_conf "127.0.0.1:$MET_PORT"
+"$CTL" --config "$T/controller.conf" >>"$T/controller.log" 2>&1 &
+CPID=$!
+for _ in $(seq 1 50); do
+	[[ -S $T/admin.sock ]] && "$RP" agents list >/dev/null 2>&1 && break
+	sleep 0.1
+done
+if grep -q "metrics listening on 127.0.0.1:$MET_PORT" "$T/controller.log"; then
+	ok "controller listens for metrics"
+else
+	not_ok "controller metrics listener"
+	cat "$T/controller.log"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+scrape
+if [[ $(head -1 "$T/scrape.txt") == 200 ]] &&
+	grep -qi '^Content-Type: text/plain; version=0.0.4' "$T/scrape.txt" &&
+	grep -qi '^Connection: close' "$T/scrape.txt" &&
+	[[ $(metric relayprobe_agents_connected) == 0 ]] &&
+	[[ $(metric relayprobe_last_audit_timestamp_seconds) == absent ]]; then
+	ok "empty controller: 200, format 0.0.4, 0 agents connected, no audit yet"
+else
+	not_ok "first scrape"
+	cat "$T/scrape.txt"
+fi
+
+"$RP" agents import "$T/keys/fra1.pub" >/dev/null || not_ok "import fra1"
+mkdir -p "$T/state-fra1" && chmod 700 "$T/state-fra1"
+cat >"$T/fra1.conf" <<CONF
+[agent]
+controller = tcp://127.0.0.1:$CTL_PORT
+controller_key = $T/keys/ctl.pub
+keys = $T/keys/fra1.secret
+state = $T/state-fra1
+bind = 127.0.0.1
+
+[limits]
+targets_per_order = 1000
+concurrency = 10
+rate = 0
+
+[scope]
+allow = 127.0.0.0/8
+CONF
+"$AGENT" --config "$T/fra1.conf" >>"$T/agent.log" 2>&1 &
+APID=$!
+for _ in $(seq 1 100); do
+	scrape
+	[[ $(metric relayprobe_agents_connected) == 1 ]] && break
+	sleep 0.1
+done
+if [[ $(metric relayprobe_agents_connected) == 1 && $(metric 'relayprobe_agents{status="approved"}') == 1 ]]; then
+	ok "one approved agent, connected"
+else
+	not_ok "agent connected: $(metric relayprobe_agents_connected)"
+fi
+
+CLOSED="127.0.0.1:$LAB_PORT_CLOSED"
+DEAD="127.0.0.1:$(lab_free_ports 1)" # nothing listens: unreachable, inconclusive
+"$RP" audit --wait --wait-timeout 120 --tests basic --to relaytest@example.net "$CLOSED" "$DEAD" \
+	>"$T/audit.txt" 2>&1
+grep -q closed "$T/audit.txt" || not_ok "audit did not finish: $(cat "$T/audit.txt")"
+scrape
+read -r nres nerr < <(python3 - "$T/controller.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(db.execute("select count(*) from results").fetchone()[0],
+      db.execute("select count(*) from results where verdict='unreachable'").fetchone()[0])
+PY
+)
+if [[ $nres -ge 1 && $(metric relayprobe_results_ingested_total) == "$nres" &&
+	$(metric relayprobe_results_stored) == "$nres" ]]; then
+	ok "results_ingested_total = results_stored = $nres rows in the database"
+else
+	not_ok "results counters: ingested=$(metric relayprobe_results_ingested_total) stored=$(metric relayprobe_results_stored) db=$nres"
+fi
+if [[ $nerr -ge 1 && $(metric 'relayprobe_probe_errors_total{class="unreachable"}') == "$nerr" &&
+	$(metric 'relayprobe_probe_errors_total{class="error"}') == 0 ]]; then
+	ok "probe_errors_total{class=unreachable} = $nerr"
+else
+	not_ok "probe errors: $(metric 'relayprobe_probe_errors_total{class="unreachable"}') want $nerr"
+fi
+if [[ $(metric 'relayprobe_targets{verdict="closed",client=""}') == 1 &&
+	$(metric 'relayprobe_targets{verdict="inconclusive",client=""}') == 1 &&
+	$(metric 'relayprobe_targets{verdict="unreachable",client=""}') == 0 &&
+	$(metric 'relayprobe_targets{verdict="open",client=""}') == 0 ]]; then
+	ok "targets{verdict=closed} 1, inconclusive 1 (the unreachable one), open 0"
+else
+	not_ok "targets by verdict"
+	grep relayprobe_targets "$T/scrape.txt"
+fi
+if [[ $(metric 'relayprobe_orders{state="done"}') == 1 && $(metric 'relayprobe_orders{state="pending"}') == 0 ]]; then
+	ok "orders{state=done} 1, none pending"
+else
+	not_ok "orders by state"
+	grep relayprobe_orders "$T/scrape.txt"
+fi
+ts=$(metric relayprobe_last_audit_timestamp_seconds)
+dur=$(metric relayprobe_last_audit_duration_seconds)
+now=$(date +%s)
+if [[ $ts =~ ^[0-9]+$ && $dur =~ ^[0-9]+$ ]] && ((now - ts < 300 && dur < 200)); then
+	ok "last audit timestamp $ts, duration ${dur}s"
+else
+	not_ok "last audit times: ts=$ts dur=$dur now=$now"
+fi
+
+# --- other requests ------------------------------------------------------------
+[[ $(status GET /other) == 404 ]] && ok "GET /other is 404" || not_ok "GET /other"
+[[ $(status POST /metrics) == 405 ]] && ok "POST /metrics is 405" || not_ok "POST /metrics"
+big="GET /metrics HTTP/1.1\r\nX: $(head -c 6000 /dev/zero | tr '\0' a)\r\n\r\n"
+[[ $(status GET /metrics "$(printf "$big")") == 431 ]] && ok "a request over 4 KiB is 431" ||
+	not_ok "huge request"
+
+# --- stalled clients --------------------------------------------------------------
+# 20 connections that send nothing (more than the 16 slots), held open.
+cat >"$T/stall.py" <<'PY'
+import socket, sys, time
+port = int(sys.argv[1])
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
+print("open", flush=True)
+time.sleep(4)
+# After the 2 s timeout the controller has closed every one of them.
+closed = 0
+for s in socks:
+    s.settimeout(0.5)
+    try:
+        if s.recv(1) == b"":
+            closed += 1
+    except (ConnectionResetError, socket.timeout):
+        closed += 1 if not isinstance(sys.exc_info()[1], socket.timeout) else 0
+print("closed", closed, flush=True)
+time.sleep(30)
+PY
+python3 "$T/stall.py" "$MET_PORT" >"$T/stall.out" 2>&1 &
+SPID=$!
+for _ in $(seq 1 50); do grep -q open "$T/stall.out" && break; sleep 0.1; done
+t0=$(date +%s%N)
+timeout 5 "$RP" agents list >/dev/null 2>&1
+rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+if [[ $rc -eq 0 && $ms -lt 1500 ]]; then ok "agents list answers in ${ms} ms with 20 stalled metrics clients"; else
+	not_ok "agents list with stalled clients: rc=$rc ${ms} ms"
+fi
+scrape
+[[ $(head -1 "$T/scrape.txt") == 200 ]] && ok "a scrape still succeeds beside stalled clients" ||
+	not_ok "scrape with stalled clients"
+for _ in $(seq 1 60); do grep -q closed "$T/stall.out" && break; sleep 0.1; done
+if grep -q "closed 20" "$T/stall.out"; then ok "stalled clients are dropped after the timeout"; else
+	not_ok "stalled clients: $(cat "$T/stall.out")"
+fi
+
+kill "$CPID"
+wait "$CPID" 2>/dev/null
+rc=$?
+if [[ $rc -eq 0 ]] && grep -q "controller stopping" "$T/controller.log"; then
+	ok "controller stops cleanly (exit 0)"
+else
+	not_ok "controller stop: exit $rc"
+fi
+CPID=""
+
+if [[ $failed -gt 0 ]]; then
+	echo "--- controller log"
+	tail -30 "$T/controller.log"
+fi
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
