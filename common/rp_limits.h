@@ -86,18 +86,18 @@
  * HTTP request (line + headers), clients open at once (the oldest is dropped
  * for a new one), a client's lifetime, the size of one exposition body, and
  * distinct client labels in relayprobe_targets. */
-#define RP_METRICS_REQUEST_MAX  4096
-#define RP_METRICS_CLIENTS_MAX  16
-#define RP_METRICS_TIMEOUT_MS   2000
-#define RP_METRICS_BODY_MAX     (16 * 1024 * 1024)
-#define RP_METRICS_LABELS_MAX   10000
+#define RP_METRICS_REQUEST_MAX 4096
+#define RP_METRICS_CLIENTS_MAX 16
+#define RP_METRICS_TIMEOUT_MS  2000
+#define RP_METRICS_BODY_MAX    (16 * 1024 * 1024)
+#define RP_METRICS_LABELS_MAX  10000
 
 /* Inventory and schedules (issue 5, controller/store_inv.c, cli/targets.c):
  * a client, tag or schedule name; tags per target; rows per import; the
  * shortest schedule interval (seconds, for tests) and the longest. */
-#define RP_INV_TEXT_MAX   128
-#define RP_INV_TAGS_MAX   32
-#define RP_INV_ROWS_MAX   RP_ADMIN_TARGETS_MAX
+#define RP_INV_TEXT_MAX    128
+#define RP_INV_TAGS_MAX    32
+#define RP_INV_ROWS_MAX    RP_ADMIN_TARGETS_MAX
 #define RP_SCHED_EVERY_MIN 1
 #define RP_SCHED_EVERY_MAX (366 * 86400)
 
