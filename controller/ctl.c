@@ -20,6 +20,7 @@
 #include "ctl_internal.h"
 #include "ctl_sched.h"
 #include "envelope.h"
+#include "hooks.h"
 #include "log.h"
 #include "metrics.h"
 #include "rp_limits.h"
@@ -255,6 +256,11 @@ struct ctl *ctl_new(const struct ctl_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", e);
 		goto fail;
 	}
+	c->hooks = hooks_new(c->store, cfg, e, sizeof(e));
+	if (c->hooks == NULL) {
+		snprintf(err, errlen, "%s", e);
+		goto fail;
+	}
 	c->zctx = zmq_ctx_new();
 	if (c->zctx == NULL) {
 		snprintf(err, errlen, "zmq context: %s", zmq_strerror(zmq_errno()));
@@ -301,6 +307,7 @@ void ctl_free(struct ctl **cp)
 	zap_free(&c->zap);
 	if (c->zctx != NULL)
 		zmq_ctx_term(c->zctx);
+	hooks_free(&c->hooks); /* before the store it uses */
 	store_close(&c->store);
 	keys_free(&c->keys);
 	free(c->sess);
@@ -726,7 +733,8 @@ int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)
 		}
 		if (items[2].revents & ZMQ_POLLIN)
 			ctl_admin_handle(c);
-		ctl_sched_tick(c); /* schedules and history, once a second */
+		ctl_sched_tick(c);             /* schedules and history, once a second */
+		hooks_tick(c->hooks, now_s()); /* event hooks, retention; never blocks */
 		if (c->router == NULL && ctl_router_rebind(c) < 0)
 			return -1;
 		metrics_poll(m, c); /* never blocks; also times out stalled clients */

@@ -19,6 +19,7 @@
 #include "ctl_sched.h"
 #include "dialog.h"
 #include "envelope.h"
+#include "hooks.h"
 #include "log.h"
 #include "relay_tests.h"
 #include "rp_limits.h"
@@ -750,6 +751,8 @@ void ctl_admin_handle(struct ctl *c)
 		}
 	if (reply == NULL && cmd != NULL)
 		reply = ctl_sched_admin(c, cmd, req); /* targets.*, schedule.*, history, events */
+	if (reply == NULL && cmd != NULL)
+		reply = hooks_admin(c->hooks, cmd, req); /* retention.run, hooks.status */
 	if (reply == NULL)
 		reply = cmd ? fail("unknown command '%.32s'", cmd) : fail("missing \"cmd\"");
 	log_debug("admin cmd=%s ok=%d", cmd ? cmd : "-",

@@ -1,5 +1,5 @@
 /* ctl_config.c - loads relayprobe-controller's INI file with inih. Accepts
- * only the [controller] section and its six keys, each at most once;
+ * only the [controller] and [hooks] sections and their keys, each at most once;
  * values are bounded (CFG_VALUE_MAX) and checked (endpoint schemes, order_ttl
  * range). The first error wins and names FILE:LINE and the key. */
 #include "ctl_config.h"
@@ -14,9 +14,38 @@
 
 #define CFG_VALUE_MAX 1024
 
-enum cfg_key { K_LISTEN = 0, K_KEYS, K_DATABASE, K_ADMIN, K_ORDER_TTL, K_METRICS, K_COUNT };
-static const char *const key_names[] = {"listen", "keys",      "database",
-                                        "admin",  "order_ttl", "metrics"};
+enum cfg_key {
+	K_LISTEN = 0,
+	K_KEYS,
+	K_DATABASE,
+	K_ADMIN,
+	K_ORDER_TTL,
+	K_METRICS,
+	K_RET_DAYS,
+	K_RET_SECONDS,
+	K_FIRST_HOOK, /* keys from here on belong to [hooks] */
+	K_WEBHOOK = K_FIRST_HOOK,
+	K_SYSLOG,
+	K_SMTP_SERVER,
+	K_MAIL_FROM,
+	K_MAIL_TO,
+	K_RETRY_BASE,
+	K_COUNT
+};
+static const char *const key_names[] = {"listen",
+                                        "keys",
+                                        "database",
+                                        "admin",
+                                        "order_ttl",
+                                        "metrics",
+                                        "transcript_retention_days",
+                                        "transcript_retention_seconds",
+                                        "webhook",
+                                        "syslog",
+                                        "smtp_server",
+                                        "mail_from",
+                                        "mail_to",
+                                        "hook_retry_base"};
 _Static_assert(sizeof(key_names) / sizeof(key_names[0]) == K_COUNT, "config key names");
 
 struct parse {
@@ -63,18 +92,22 @@ static int handler(void *user, const char *section, const char *name, const char
 
 	if (p->failed)
 		return 1; /* report only the first error */
-	if (strcmp(section, "controller") != 0)
-		return fail(p, name, "unknown section (expected [controller])");
+	if (strcmp(section, "controller") != 0 && strcmp(section, "hooks") != 0)
+		return fail(p, name, "unknown section (expected [controller] or [hooks])");
 	for (k = 0; k < K_COUNT; k++)
 		if (strcmp(name, key_names[k]) == 0)
 			break;
-	if (k == K_COUNT)
+	if (k == K_COUNT || (strcmp(section, "hooks") == 0) != (k >= K_FIRST_HOOK))
 		return fail(p, name, "unknown key");
+	if (k == K_RET_DAYS && p->seen[K_RET_SECONDS])
+		return fail(p, name, "transcript_retention_seconds is already given");
+	if (k == K_RET_SECONDS && p->seen[K_RET_DAYS])
+		return fail(p, name, "transcript_retention_days is already given");
 	if (p->seen[k]++)
 		return fail(p, name, "given more than once");
 	if (value[0] == '\0') {
-		if (k == K_METRICS)
-			return 1; /* "metrics =" keeps the endpoint off */
+		if (k == K_METRICS || k == K_WEBHOOK || k == K_SMTP_SERVER)
+			return 1; /* "metrics =" keeps the endpoint off, same for hooks */
 		return fail(p, name, "empty value");
 	}
 	if (strlen(value) > CFG_VALUE_MAX)
@@ -117,6 +150,62 @@ static int handler(void *user, const char *section, const char *name, const char
 			return fail(p, name, "expected HOST:PORT or [IPV6]:PORT");
 		return set_str(&p->cfg->metrics, value) < 0 ? fail(p, name, "out of memory") : 1;
 	}
+	case K_RET_DAYS:
+	case K_RET_SECONDS: {
+		char *end = NULL;
+		double v;
+
+		errno = 0;
+		v = strtod(value, &end);
+		if (errno != 0 || end == value || *end != '\0' || !(v >= 0) ||
+		    v > (k == K_RET_DAYS ? 36500.0 : 36500.0 * 86400))
+			return fail(p, name,
+			            k == K_RET_DAYS
+			                ? "expected days between 0 and 36500 (0 = forever)"
+			                : "expected seconds, 0 or more (0 = forever)");
+		p->cfg->retention_s = k == K_RET_DAYS ? v * 86400.0 : v;
+		return 1;
+	}
+	case K_WEBHOOK:
+		if (!has_prefix(value, "http://") && !has_prefix(value, "https://"))
+			return fail(p, name, "expected an http:// or https:// URL");
+		return set_str(&p->cfg->webhook, value) < 0 ? fail(p, name, "out of memory") : 1;
+	case K_SYSLOG:
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
+			p->cfg->hook_syslog = 1;
+		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
+			p->cfg->hook_syslog = 0;
+		else
+			return fail(p, name, "expected yes or no");
+		return 1;
+	case K_SMTP_SERVER: {
+		char host[128];
+		unsigned port;
+
+		if (metrics_parse_address(value, host, sizeof(host), &port) < 0)
+			return fail(p, name, "expected HOST:PORT or [IPV6]:PORT");
+		return set_str(&p->cfg->smtp_server, value) < 0 ? fail(p, name, "out of memory")
+		                                                : 1;
+	}
+	case K_MAIL_FROM:
+	case K_MAIL_TO:
+		if (strchr(value, '@') == NULL || strpbrk(value, " <>\r\n\t") != NULL)
+			return fail(p, name, "expected a bare address user@domain");
+		return set_str(k == K_MAIL_FROM ? &p->cfg->mail_from : &p->cfg->mail_to, value) < 0
+		           ? fail(p, name, "out of memory")
+		           : 1;
+	case K_RETRY_BASE: {
+		char *end = NULL;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || v < 1 ||
+		    v > 3600)
+			return fail(p, name, "expected seconds between 1 and 3600");
+		p->cfg->hook_retry_base = (uint32_t)v;
+		return 1;
+	}
 	case K_COUNT:
 		break;
 	}
@@ -132,6 +221,10 @@ void ctl_config_clear(struct ctl_config *cfg)
 	free(cfg->database);
 	free(cfg->admin);
 	free(cfg->metrics);
+	free(cfg->webhook);
+	free(cfg->smtp_server);
+	free(cfg->mail_from);
+	free(cfg->mail_to);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -143,6 +236,8 @@ int ctl_config_load(const char *path, struct ctl_config *cfg, char *err, size_t 
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->order_ttl = CTL_ORDER_TTL_DEFAULT;
+	cfg->retention_s = 90.0 * 86400;
+	cfg->hook_retry_base = 10;
 	f = fopen(path, "re");
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -158,6 +253,12 @@ int ctl_config_load(const char *path, struct ctl_config *cfg, char *err, size_t 
 	if (line != 0) {
 		snprintf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
 		         path, line);
+		goto fail;
+	}
+	if ((cfg->smtp_server != NULL || cfg->mail_from != NULL || cfg->mail_to != NULL) &&
+	    (cfg->smtp_server == NULL || cfg->mail_from == NULL || cfg->mail_to == NULL)) {
+		snprintf(err, errlen, "%s: [hooks] email needs smtp_server, mail_from and mail_to",
+		         path);
 		goto fail;
 	}
 	if ((cfg->listen == NULL && set_str(&cfg->listen, "tcp://0.0.0.0:7411") < 0) ||

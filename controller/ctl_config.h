@@ -1,7 +1,8 @@
 /* ctl_config.h - relayprobe-controller's INI configuration (docs/
  * distributed.md): section [controller] with listen, keys, database, admin,
- * order_ttl, metrics. Parsed with inih; unknown sections or keys, repeated keys and
- * bad values are errors reported as "FILE:LINE: key 'k': reason". */
+ * order_ttl, metrics, transcript_retention_days; section [hooks] with webhook,
+ * syslog, smtp_server, mail_from, mail_to, hook_retry_base. Parsed with inih; unknown sections or
+ * keys, repeated keys and bad values are errors reported as "FILE:LINE: key 'k': reason". */
 #ifndef RP_CTL_CONFIG_H
 #define RP_CTL_CONFIG_H
 
@@ -20,6 +21,16 @@ struct ctl_config {
 	char *admin;    /* ipc://PATH of the admin REP socket */
 	uint32_t order_ttl;
 	char *metrics; /* HOST:PORT of the Prometheus endpoint; NULL = off */
+	/* transcript_retention_days (fractional allowed) or, for tests,
+	 * transcript_retention_seconds; 0 = keep forever. Default 90 days. */
+	double retention_s;
+	/* [hooks] (controller/hooks.c): NULL / 0 = that hook is off. */
+	char *webhook;            /* http://HOST:PORT/path or https:// */
+	int hook_syslog;          /* syslog = yes */
+	char *smtp_server;        /* HOST:PORT for the email hook */
+	char *mail_from;          /* envelope and header From */
+	char *mail_to;            /* the operator's address */
+	uint32_t hook_retry_base; /* seconds before the first retry (default 10) */
 };
 
 /* Fills cfg (defaults for missing keys). 0, or -1 with the first error in

@@ -58,6 +58,7 @@ struct ctl {
 	time_t started;
 	struct ctl_session *sess;
 	size_t nsess;
+	struct hooks *hooks; /* event hooks and retention (hooks.c) */
 };
 
 struct ctl_session *ctl_session_of_agent(struct ctl *c, int64_t agent_id);

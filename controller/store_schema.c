@@ -107,5 +107,19 @@ const char *const store_migrations[] = {
     " from_verdict TEXT NOT NULL,"
     " to_verdict TEXT NOT NULL,"
     " audit_id INTEGER NOT NULL REFERENCES audits(id));",
+    /* 2 -> 3 (issue 5, controller/hooks.c): per-hook delivery state of each
+     * event ('sending' rows are back to 'pending' at start), and an index
+     * for transcript retention. */
+    "CREATE TABLE hook_deliveries ("
+    " event_id INTEGER NOT NULL REFERENCES events(id),"
+    " hook TEXT NOT NULL CHECK (hook IN ('webhook','syslog','email')),"
+    " state TEXT NOT NULL DEFAULT 'pending'"
+    "  CHECK (state IN ('pending','sending','delivered','failed')),"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_try INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY (event_id, hook));"
+    "CREATE INDEX hook_deliveries_due ON hook_deliveries(hook, state, next_try);"
+    "CREATE INDEX results_by_received ON results(received_at);",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

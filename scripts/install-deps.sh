@@ -12,6 +12,8 @@ PACKAGES=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
 	libc-ares-dev libjansson-dev libssl-dev libsodium-dev libzmq3-dev libczmq-dev
 	libprotobuf-c-dev protobuf-c-compiler libinih-dev libsqlite3-dev
+	# controller/hooks.c: the webhook (libcurl multi interface)
+	libcurl4-openssl-dev
 	# tests
 	libcmocka-dev postfix openssl python3 valgrind iproute2 procps
 	# the lab (deploy/lab/lab.sh): saslpasswd2 and the PLAIN/LOGIN plugins (submission server)

@@ -1,0 +1,274 @@
+/* test_hooks.c - controller/hooks.c on real SQLite files in a mkdtemp
+ * directory: the retry backoff schedule (doubling, capped at an hour), the
+ * webhook's JSON document (exact keys, RFC 3339 UTC time), per-hook delivery
+ * state (queued once, retried with backoff, given up after 10 attempts,
+ * delivered, kept across a reopen, 'sending' back to 'pending' at start) and
+ * transcript retention (only old results, verdicts kept, in batches). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hooks.h"
+#include "store_internal.h"
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct store *s;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/rp-hooks-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+	f->s = store_open(f->path, err, sizeof(err));
+	assert_non_null(f->s);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[160];
+
+	store_close(&f->s);
+	unlink(f->path);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void exec_ok(struct store *s, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+}
+
+static int64_t int_of(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static char *text_of(struct store *s, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	char *v = NULL;
+
+	assert_int_equal(sqlite3_prepare_v2(s->db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+		v = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void backoff_schedule(void **state)
+{
+	static const int64_t want[] = {10, 20, 40, 80, 160, 320, 640, 1280, 2560, 3600, 3600};
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		assert_int_equal(hooks_backoff(10, i + 1), want[i]);
+	assert_int_equal(hooks_backoff(1, 1), 1);
+	assert_int_equal(hooks_backoff(1, 3), 4);
+	assert_int_equal(hooks_backoff(1, 1000), HOOK_BACKOFF_MAX);
+	assert_int_equal(hooks_backoff(0, 1), 1); /* never a zero delay */
+}
+
+static void event_document(void **state)
+{
+	json_t *d = hooks_event_doc(7, 1700000000, "mx.example.test:2525", "acme", "closed",
+	                            "open-confirmed", 42);
+	const char *k;
+	json_t *v;
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(d);
+	json_object_foreach(d, k, v) n++;
+	assert_int_equal(n, 7);
+	assert_int_equal(json_integer_value(json_object_get(d, "event_id")), 7);
+	assert_string_equal(json_string_value(json_object_get(d, "time")), "2023-11-14T22:13:20Z");
+	assert_string_equal(json_string_value(json_object_get(d, "target")),
+	                    "mx.example.test:2525");
+	assert_string_equal(json_string_value(json_object_get(d, "client")), "acme");
+	assert_string_equal(json_string_value(json_object_get(d, "from")), "closed");
+	assert_string_equal(json_string_value(json_object_get(d, "to")), "open-confirmed");
+	assert_int_equal(json_integer_value(json_object_get(d, "audit")), 42);
+	json_decref(d);
+}
+
+static void add_events(struct store *s, int n)
+{
+	exec_ok(s, "INSERT OR IGNORE INTO audits (id, created_at, status) VALUES (1, 100, 'done')");
+	for (int i = 0; i < n; i++)
+		exec_ok(
+		    s, "INSERT INTO events (at, target, client, from_verdict, to_verdict, audit_id)"
+		       " VALUES (200, '127.0.0.1:25', 'acme', 'closed', 'open', 1)");
+}
+
+static void delivery_states(void **state)
+{
+	struct fx *f = *state;
+	char err[256];
+	char *t;
+	const int64_t now = 1000;
+
+	add_events(f->s, 2);
+	assert_int_equal(hooks_enqueue(f->s, "webhook", 0), 2);
+	assert_int_equal(hooks_enqueue(f->s, "webhook", 0), 2); /* again: no duplicates */
+	assert_int_equal(int_of(f->s, "SELECT count(*) FROM hook_deliveries"), 2);
+	assert_int_equal(hooks_enqueue(f->s, "email", 1), 2); /* only events after 1 */
+	assert_int_equal(int_of(f->s, "SELECT count(*) FROM hook_deliveries WHERE hook='email'"),
+	                 1);
+	assert_int_equal(hooks_enqueue(f->s, "webhook", 2), 2); /* nothing new */
+
+	/* event 1: a failure, retried after base; then delivered */
+	assert_int_equal(hooks_mark(f->s, 1, "webhook", 0, "HTTP status 500", 10, now), 0);
+	t = text_of(f->s, "SELECT state || ' ' || attempts || ' ' || next_try || ' ' || last_error"
+	                  " FROM hook_deliveries WHERE event_id = 1 AND hook = 'webhook'");
+	assert_string_equal(t, "pending 1 1010 HTTP status 500");
+	free(t);
+	assert_int_equal(hooks_mark(f->s, 1, "webhook", 0, "timeout", 10, now + 10), 0);
+	assert_int_equal(int_of(f->s, "SELECT next_try FROM hook_deliveries WHERE event_id = 1"
+	                              " AND hook = 'webhook'"),
+	                 now + 10 + 20);
+	assert_int_equal(hooks_mark(f->s, 1, "webhook", 1, NULL, 10, now + 30), 0);
+	t = text_of(f->s, "SELECT state || ' ' || attempts || ' ' || last_error"
+	                  " FROM hook_deliveries WHERE event_id = 1 AND hook = 'webhook'");
+	assert_string_equal(t, "delivered 3 ");
+	free(t);
+
+	/* event 2: ten failures, then given up */
+	for (int i = 0; i < HOOK_ATTEMPTS_MAX - 1; i++)
+		assert_int_equal(hooks_mark(f->s, 2, "webhook", 0, "refused", 10, now), 0);
+	t = text_of(f->s,
+	            "SELECT state FROM hook_deliveries WHERE event_id = 2 AND hook = 'webhook'");
+	assert_string_equal(t, "pending");
+	free(t);
+	assert_int_equal(hooks_mark(f->s, 2, "webhook", 0, "refused", 10, now), 0);
+	t = text_of(f->s, "SELECT state || ' ' || attempts || ' ' || last_error"
+	                  " FROM hook_deliveries WHERE event_id = 2 AND hook = 'webhook'");
+	assert_string_equal(t, "failed 10 refused");
+	free(t);
+
+	/* no delivery row: an error, nothing created */
+	assert_int_equal(hooks_mark(f->s, 99, "webhook", 1, NULL, 10, now), -1);
+
+	/* kept across a reopen; 'sending' goes back to 'pending' at start */
+	exec_ok(f->s, "UPDATE hook_deliveries SET state = 'sending' WHERE hook = 'email'");
+	store_close(&f->s);
+	f->s = store_open(f->path, err, sizeof(err));
+	assert_non_null(f->s);
+	assert_int_equal(
+	    int_of(f->s, "SELECT count(*) FROM hook_deliveries WHERE state='delivered'"), 1);
+	{
+		struct ctl_config cfg = {.hook_retry_base = 10};
+		struct hooks *h = hooks_new(f->s, &cfg, err, sizeof(err));
+
+		assert_non_null(h);
+		t = text_of(f->s, "SELECT state FROM hook_deliveries WHERE hook = 'email'");
+		assert_string_equal(t, "pending");
+		free(t);
+		hooks_free(&h);
+		assert_null(h);
+	}
+}
+
+static void add_result(struct store *s, int id, int64_t received, const char *verdict)
+{
+	char sql[512];
+
+	snprintf(sql, sizeof(sql),
+	         "INSERT INTO results (id, agent_id, order_id, target, verdict, result_json,"
+	         " received_at) VALUES (%d, 1, 'o1', '127.0.0.%d', '%s',"
+	         " json_object('verdict', '%s', 'tests', json_array(json_object('name', 'basic')),"
+	         " 'transcript', json_array('220 hi', 'EHLO x')), %lld)",
+	         id, id, verdict, verdict, (long long)received);
+	exec_ok(s, sql);
+}
+
+static void retention(void **state)
+{
+	struct fx *f = *state;
+	int64_t cursor = 0;
+	long stripped = 0;
+
+	exec_ok(f->s, "INSERT INTO agents (id, name, curve_public, ed25519_public, fingerprint,"
+	              " first_seen, last_seen) VALUES (1, 'v1', 'c', 'e', 'f', 1, 1)");
+	exec_ok(f->s, "INSERT INTO audits (id, created_at, status) VALUES (1, 100, 'done')");
+	exec_ok(f->s, "INSERT INTO orders (id, audit_id, agent_id, sequence, body, created_at)"
+	              " VALUES ('o1', 1, 1, 1, x'00', 100)");
+	add_result(f->s, 1, 100, "open");
+	add_result(f->s, 2, 200, "closed");
+	add_result(f->s, 3, 300, "closed");
+	add_result(f->s, 4, 5000, "open"); /* recent: kept */
+
+	/* batches of one: each step looks at one old result */
+	assert_int_equal(hooks_retention_batch_cursor(f->s, 1000, 1, &cursor, &stripped), 1);
+	assert_int_equal(cursor, 1);
+	assert_int_equal(stripped, 1);
+	assert_int_equal(int_of(f->s, "SELECT count(*) FROM results"
+	                              " WHERE json_type(result_json, '$.transcript') IS NULL"),
+	                 1);
+	assert_int_equal(hooks_retention_batch_cursor(f->s, 1000, 1, &cursor, &stripped), 1);
+	assert_int_equal(hooks_retention_batch_cursor(f->s, 1000, 1, &cursor, &stripped), 1);
+	assert_int_equal(hooks_retention_batch_cursor(f->s, 1000, 1, &cursor, &stripped), 0);
+	assert_int_equal(stripped, 3);
+	assert_int_equal(int_of(f->s, "SELECT count(*) FROM results"
+	                              " WHERE json_type(result_json, '$.transcript') IS NOT NULL"),
+	                 1);
+	assert_int_equal(int_of(f->s, "SELECT id FROM results"
+	                              " WHERE json_type(result_json, '$.transcript') IS NOT NULL"),
+	                 4);
+	/* verdicts and per-test outcomes stay */
+	assert_int_equal(int_of(f->s,
+	                        "SELECT count(*) FROM results WHERE"
+	                        " json_extract(result_json, '$.verdict') = verdict"
+	                        " AND json_extract(result_json, '$.tests[0].name') = 'basic'"),
+	                 4);
+	/* the whole pass at once; already stripped rows do not count again */
+	assert_int_equal(hooks_retention_batch(f->s, 1000, 200), 0);
+	assert_int_equal(hooks_retention_batch(f->s, 10000, 2), 1);
+	assert_int_equal(int_of(f->s, "SELECT count(*) FROM results"
+	                              " WHERE json_type(result_json, '$.transcript') IS NOT NULL"),
+	                 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(backoff_schedule),
+	    cmocka_unit_test(event_document),
+	    cmocka_unit_test_setup_teardown(delivery_states, setup, teardown),
+	    cmocka_unit_test_setup_teardown(retention, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
