@@ -13,35 +13,14 @@
 # $1 = relayprobe binary; relayprobe-controller and relayprobe-agent beside it.
 set -uo pipefail
 
-RP=${1:?usage: test_daemons_valgrind.sh path/to/relayprobe}
-RP=$(readlink -f "$RP")
-BIN=$(dirname "$RP")
-CTL=$BIN/relayprobe-controller
-AGENT=$BIN/relayprobe-agent
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $*"
-}
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $*"
-}
+# shellcheck source=daemons_lib.sh
+. "$(dirname "$0")/daemons_lib.sh"
+rp_daemons_init "$@"
 finish() {
 	echo "$passed passed, $failed failed"
 	[ "$failed" -eq 0 ]
 	exit $?
 }
-
-for b in "$CTL" "$AGENT"; do
-	if [[ ! -x $b ]]; then
-		echo "test_daemons_valgrind.sh: $b not built" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
 
 is_asan() {
 	nm "$1" 2>/dev/null | grep -q '__asan_init' || ldd "$1" 2>/dev/null | grep -q 'libasan'

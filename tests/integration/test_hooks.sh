@@ -10,31 +10,9 @@
 # refused with FILE:LINE. $1 = relayprobe binary; the daemons beside it.
 set -uo pipefail
 
-RP=${1:?usage: test_hooks.sh path/to/relayprobe}
-RP=$(readlink -f "$RP")
-BIN=$(dirname "$RP")
-CTL=$BIN/relayprobe-controller
-AGENT=$BIN/relayprobe-agent
-HERE=$(cd "$(dirname "$0")" && pwd)
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $*"
-}
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $*"
-}
-
-for b in "$CTL" "$AGENT"; do
-	if [[ ! -x $b ]]; then
-		echo "test_hooks.sh: $b not built" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+# shellcheck source=daemons_lib.sh
+. "$(dirname "$0")/daemons_lib.sh"
+rp_daemons_init "$@"
 
 T=$(mktemp -d /tmp/rphooks.XXXXXX)
 PIDS=()

@@ -15,31 +15,9 @@
 # $1 = relayprobe binary; relayprobe-controller and relayprobe-agent beside it.
 set -uo pipefail
 
-RP=${1:?usage: test_metrics.sh path/to/relayprobe}
-RP=$(readlink -f "$RP")
-BIN=$(dirname "$RP")
-CTL=$BIN/relayprobe-controller
-AGENT=$BIN/relayprobe-agent
-HERE=$(cd "$(dirname "$0")" && pwd)
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $*"
-}
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $*"
-}
-
-for b in "$CTL" "$AGENT"; do
-	if [[ ! -x $b ]]; then
-		echo "test_metrics.sh: $b not built" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
+# shellcheck source=daemons_lib.sh
+. "$(dirname "$0")/daemons_lib.sh"
+rp_daemons_init "$@"
 
 T=$(mktemp -d /tmp/rpmet.XXXXXX)
 CPID=""

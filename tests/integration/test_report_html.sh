@@ -8,32 +8,10 @@
 # $1 = relayprobe binary; relayprobe-controller and relayprobe-agent beside it.
 set -uo pipefail
 
-RP=${1:?usage: test_report_html.sh path/to/relayprobe}
-RP=$(readlink -f "$RP")
-BIN=$(dirname "$RP")
-CTL=$BIN/relayprobe-controller
-AGENT=$BIN/relayprobe-agent
-HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=daemons_lib.sh
+. "$(dirname "$0")/daemons_lib.sh"
+rp_daemons_init "$@"
 ART=$BIN/test-artifacts
-passed=0
-failed=0
-
-ok() {
-	passed=$((passed + 1))
-	echo "ok - $*"
-}
-not_ok() {
-	failed=$((failed + 1))
-	echo "not ok - $*"
-}
-
-for b in "$CTL" "$AGENT"; do
-	if [[ ! -x $b ]]; then
-		echo "test_report_html.sh: $b not built" >&2
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-done
 CHROMIUM=$(command -v chromium || true)
 if [[ -z $CHROMIUM ]]; then
 	echo "test_report_html.sh: chromium not installed (scripts/install-deps.sh)" >&2
