@@ -103,6 +103,17 @@ start_agent() {
 	APID[$1]=$!
 }
 
+# wait_agent_connected NAME: until agent NAME shows as connected (30 s)
+wait_agent_connected() {
+	for _ in $(seq 1 300); do
+		"$RP" agents list --json 2>/dev/null | python3 -c '
+import json, sys
+sys.exit(0 if any(a.get("name") == sys.argv[1] and a.get("connected") for a in json.load(sys.stdin)["agents"]) else 1)' "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_connected N: until N agents show as connected
 wait_connected() {
 	for _ in $(seq 1 100); do
@@ -224,14 +235,22 @@ SLOW_PORT=$(lab_free_ports 1)
 python3 "$HERE/slow_smtp.py" "$SLOW_PORT" 5 >"$T/slow.log" 2>&1 &
 APID[slow]=$!
 sleep 0.5
+# fra1 must hold a session with the (restarted) controller before the audit,
+# or the order only reaches it after the restart below and nothing is resumed.
+wait_agent_connected fra1 || not_ok "fra1 did not reconnect to the restarted controller"
 accepted_before=$(grep -c "order accepted" "$T/agent-fra1.log")
 "$RP" audit --vantages fra1 --tests basic --to relaytest@example.net \
 	"127.0.0.1:$SLOW_PORT" >"$T/a5.txt" 2>&1
 A5=$("$RP" report --latest --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["audit"])')
-for _ in $(seq 1 50); do
-	[[ $(grep -c "order accepted" "$T/agent-fra1.log") -gt $accepted_before ]] && break
+accepted=0
+for _ in $(seq 1 300); do
+	if [[ $(grep -c "order accepted" "$T/agent-fra1.log") -gt $accepted_before ]]; then
+		accepted=1
+		break
+	fi
 	sleep 0.1
 done
+[[ $accepted -eq 1 ]] || not_ok "fra1 did not accept the slow order within 30 s"
 sleep 1 # connected, waiting for the greeting
 kill -9 "${APID[fra1]}"
 wait "${APID[fra1]}" 2>/dev/null
