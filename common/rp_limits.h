@@ -72,6 +72,8 @@
  * audit or a transcript fits), and targets sent in one audit.start. */
 #define RP_ADMIN_MSG_MAX     (32 * 1024 * 1024)
 #define RP_ADMIN_TARGETS_MAX 100000
+/* Cells (target x vantage) per page of the bulk "transcripts" command. */
+#define RP_ADMIN_CELLS_PAGE 200
 
 /* Hello (wire/control.c, issue 3): labels and capabilities an agent may
  * announce, and the length of one label key, label value or capability. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -24,6 +25,7 @@
 #include "relay_tests.h"
 #include "rp_limits.h"
 #include "store_ext.h"
+#include "store_inv.h"
 
 static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -616,31 +618,102 @@ static int accepted_cb(void *arg, const char *target, const char *agent, const c
 struct report {
 	struct ctl *c;
 	int64_t audit;
+	int64_t previous_audit; /* newest earlier audit with a recorded verdict */
 	json_t *targets;
 	json_t *accepted; /* target -> agent -> [ids] */
+	int failed;
 };
+
+static bool open_name(const char *v)
+{
+	return v != NULL && (strcmp(v, "open") == 0 || strcmp(v, "open-confirmed") == 0);
+}
 
 static int row_cb(void *arg, const struct store_matrix_row *row)
 {
 	struct report *rp = arg;
 	json_t *cells = json_object(), *acc = json_object_get(rp->accepted, row->target);
+	char client[RP_STORE_TEXT_MAX + 1] = "", prev[32] = "";
+	const char *verdict = aggregate_name(row->agg);
+	int64_t pa = 0;
+	int hc, hp;
 
+	hc = store_ext_target_client(rp->c->store, row->target, client, sizeof(client));
+	hp = store_ext_target_previous(rp->c->store, row->target, rp->audit, prev, sizeof(prev),
+	                               &pa);
+	if (hc < 0 || hp < 0) {
+		json_decref(cells);
+		rp->failed = 1;
+		return 1;
+	}
+	if (hp == 1 && pa > rp->previous_audit)
+		rp->previous_audit = pa;
 	for (size_t i = 0; i < row->ncells; i++)
 		json_object_set_new(cells, row->cells[i].agent_name,
 		                    json_string(dialog_verdict_name(row->cells[i].verdict)));
 	acc = acc ? json_incref(acc) : json_object();
 	json_array_append_new(
-	    rp->targets, json_pack("{s:s, s:s, s:b, s:b, s:b, s:o, s:o}", "target", row->target,
-	                           "verdict", aggregate_name(row->agg), "disagree",
+	    rp->targets, json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:o, s:o}", "target",
+	                           row->target, "client", client, "verdict", verdict, "previous",
+	                           hp == 1 ? json_string(prev) : json_null(), "new",
+	                           open_name(verdict) && !(hp == 1 && open_name(prev)), "disagree",
 	                           row->agg->disagree, "inconclusive", row->agg->inconclusive,
 	                           "partial", row->agg->partial, "cells", cells, "accepted", acc));
 	return 0;
 }
 
+static int by_client_target(const void *a, const void *b)
+{
+	const json_t *x = *(const json_t *const *)a, *y = *(const json_t *const *)b;
+	int c = strcmp(json_string_value(json_object_get(x, "client")),
+	               json_string_value(json_object_get(y, "client")));
+
+	return c != 0 ? c
+	              : strcmp(json_string_value(json_object_get(x, "target")),
+	                       json_string_value(json_object_get(y, "target")));
+}
+
+/* Sorts the report's targets by client, then target; returns the summary. */
+static json_t *report_finish(json_t *targets)
+{
+	size_t n = json_array_size(targets), i;
+	json_t **v = calloc(n ? n : 1, sizeof(*v)), *t;
+	long open = 0, closed = 0, inconc = 0, other = 0, disagree = 0, fresh = 0, changed = 0;
+
+	if (v == NULL)
+		return NULL;
+	json_array_foreach(targets, i, t) v[i] = json_incref(t);
+	qsort(v, n, sizeof(*v), by_client_target);
+	json_array_clear(targets);
+	for (i = 0; i < n; i++) {
+		const char *verdict = json_string_value(json_object_get(v[i], "verdict"));
+		const char *prev = json_string_value(json_object_get(v[i], "previous"));
+
+		if (open_name(verdict))
+			open++;
+		else if (strcmp(verdict, "closed") == 0)
+			closed++;
+		else if (strcmp(verdict, "inconclusive") == 0)
+			inconc++;
+		else
+			other++;
+		disagree += json_is_true(json_object_get(v[i], "disagree"));
+		fresh += json_is_true(json_object_get(v[i], "new"));
+		changed += prev != NULL && strcmp(prev, verdict) != 0;
+		json_array_append_new(targets, v[i]);
+	}
+	free(v);
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "targets", (json_int_t)n,
+	                 "open", (json_int_t)open, "closed", (json_int_t)closed, "inconclusive",
+	                 (json_int_t)inconc, "other", (json_int_t)other, "disagree",
+	                 (json_int_t)disagree, "new_open", (json_int_t)fresh, "changed",
+	                 (json_int_t)changed);
+}
+
 static json_t *cmd_report(struct ctl *c, json_t *req)
 {
 	struct report rp = {.c = c};
-	json_t *err = NULL, *vantages;
+	json_t *err = NULL, *vantages, *summary = NULL;
 	char status[16];
 	long o, d, r;
 	int rc;
@@ -651,20 +724,26 @@ static json_t *cmd_report(struct ctl *c, json_t *req)
 	if (rc <= 0)
 		return rc < 0 ? fail("store: %s", store_errmsg(c->store))
 		              : fail("no audit %lld", (long long)rp.audit);
+	/* Audits finished since the last tick count as "previous". */
+	if (store_hist_record(c->store, (int64_t)time(NULL)) < 0)
+		log_error("history: %s", store_errmsg(c->store));
 	vantages = json_array();
 	rp.targets = json_array();
 	rp.accepted = json_object();
 	if (store_ext_audit_vantages(c->store, rp.audit, name_cb, vantages) < 0 ||
 	    store_ext_audit_accepted(c->store, rp.audit, accepted_cb, rp.accepted) < 0 ||
-	    store_audit_matrix(c->store, rp.audit, row_cb, &rp) < 0) {
+	    store_audit_matrix(c->store, rp.audit, row_cb, &rp) < 0 || rp.failed ||
+	    (summary = report_finish(rp.targets)) == NULL) {
 		json_decref(vantages);
 		json_decref(rp.targets);
 		json_decref(rp.accepted);
 		return fail("report: %s", store_errmsg(c->store));
 	}
 	json_decref(rp.accepted);
-	return json_pack("{s:b, s:I, s:s, s:o, s:o}", "ok", 1, "audit", (json_int_t)rp.audit,
-	                 "status", status, "vantages", vantages, "targets", rp.targets);
+	return json_pack("{s:b, s:I, s:s, s:o, s:o, s:o, s:o}", "ok", 1, "audit",
+	                 (json_int_t)rp.audit, "status", status, "previous_audit",
+	                 rp.previous_audit > 0 ? json_integer(rp.previous_audit) : json_null(),
+	                 "summary", summary, "vantages", vantages, "targets", rp.targets);
 }
 
 static int transcript_cb(void *arg, const char *agent, const char *result_json)
@@ -695,6 +774,59 @@ static json_t *cmd_transcript(struct ctl *c, json_t *req)
 	return json_pack("{s:b, s:o}", "ok", 1, "results", arr);
 }
 
+struct cells_page {
+	json_t *cells;
+	json_t *cur; /* the cell being filled */
+};
+
+static int cell_cb(void *arg, const char *target, const char *agent, const char *result_json)
+{
+	struct cells_page *p = arg;
+	json_t *r = json_loads(result_json, 0, NULL);
+
+	if (p->cur == NULL ||
+	    strcmp(json_string_value(json_object_get(p->cur, "target")), target) != 0 ||
+	    strcmp(json_string_value(json_object_get(p->cur, "vantage")), agent) != 0) {
+		p->cur =
+		    json_pack("{s:s, s:s, s:[]}", "target", target, "vantage", agent, "results");
+		if (p->cur == NULL || json_array_append_new(p->cells, p->cur) < 0) {
+			json_decref(r);
+			return 1;
+		}
+	}
+	if (r != NULL)
+		json_array_append_new(json_object_get(p->cur, "results"), r);
+	return 0;
+}
+
+/* Bulk transcripts for reports: a page of (target, vantage) cells. */
+static json_t *cmd_transcripts(struct ctl *c, json_t *req)
+{
+	json_t *err = NULL, *jo = json_object_get(req, "offset"),
+	       *jl = json_object_get(req, "limit");
+	struct cells_page p = {0};
+	json_int_t offset = 0, limit = RP_ADMIN_CELLS_PAGE;
+	int64_t audit;
+	long total;
+
+	if (audit_arg(c, req, &audit, &err) < 0)
+		return err;
+	if ((jo != NULL && (!json_is_integer(jo) || (offset = json_integer_value(jo)) < 0)) ||
+	    (jl != NULL && (!json_is_integer(jl) || (limit = json_integer_value(jl)) < 1 ||
+	                    limit > RP_ADMIN_CELLS_PAGE)))
+		return fail("\"offset\" must be >= 0 and \"limit\" 1 to %d", RP_ADMIN_CELLS_PAGE);
+	if ((total = store_ext_audit_cells_count(c->store, audit)) < 0)
+		return fail("transcripts: %s", store_errmsg(c->store));
+	p.cells = json_array();
+	if (offset < total && store_ext_audit_cells_page(c->store, audit, (long)offset, (long)limit,
+	                                                 cell_cb, &p) < 0) {
+		json_decref(p.cells);
+		return fail("transcripts: %s", store_errmsg(c->store));
+	}
+	return json_pack("{s:b, s:I, s:I, s:I, s:o}", "ok", 1, "audit", (json_int_t)audit, "total",
+	                 (json_int_t)total, "offset", offset, "cells", p.cells);
+}
+
 static const struct {
 	const char *name;
 	json_t *(*fn)(struct ctl *c, json_t *req);
@@ -707,6 +839,7 @@ static const struct {
     {"audit.status", cmd_audit_status},
     {"report", cmd_report},
     {"transcript", cmd_transcript},
+    {"transcripts", cmd_transcripts},
 };
 
 void ctl_admin_handle(struct ctl *c)

@@ -331,3 +331,95 @@ long store_ext_audit_accepted(struct store *s, int64_t audit, store_ext_accepted
 	store_done(s, st);
 	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit accepted tests");
 }
+
+int store_ext_target_client(struct store *s, const char *spec, char *out, size_t outlen)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT min(client) FROM targets WHERE spec = ?1");
+	int rc, found = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, spec, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_TEXT) {
+		snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+		found = 1;
+	}
+	store_done(s, st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_db_fail(s, "target client");
+	return found;
+}
+
+int store_ext_target_previous(struct store *s, const char *target, int64_t audit, char *verdict,
+                              size_t vlen, int64_t *prev_audit)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT verdict, audit_id FROM target_history"
+	                                 " WHERE target = ?1 AND audit_id < ?2"
+	                                 " ORDER BY audit_id DESC LIMIT 1");
+	int rc, found = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, audit);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		snprintf(verdict, vlen, "%s", (const char *)sqlite3_column_text(st, 0));
+		*prev_audit = sqlite3_column_int64(st, 1);
+		found = 1;
+	}
+	store_done(s, st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_db_fail(s, "target previous verdict");
+	return found;
+}
+
+/* The audit's (target, agent) cells with results, ordered by target and
+ * agent name; the page is cut in SQL so only its results are read. */
+#define CELLS_SQL                                                                                  \
+	"SELECT DISTINCT r.target AS target, a.name AS name, r.agent_id AS agent_id"               \
+	" FROM results r JOIN orders o ON o.id = r.order_id JOIN agents a ON a.id = r.agent_id"    \
+	" WHERE o.audit_id = ?1"
+
+long store_ext_audit_cells_count(struct store *s, int64_t audit)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT count(*) FROM (" CELLS_SQL ")");
+	long n = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, audit);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	store_done(s, st);
+	return n >= 0 ? n : store_db_fail(s, "audit cells");
+}
+
+long store_ext_audit_cells_page(struct store *s, int64_t audit, long offset, long limit,
+                                store_ext_cell_cb cb, void *arg)
+{
+	sqlite3_stmt *st =
+	    store_prep(s, "WITH cells AS (" CELLS_SQL " ORDER BY target, name LIMIT ?3 OFFSET ?2)"
+	                  " SELECT c.target, c.name, r.result_json FROM cells c"
+	                  " JOIN results r ON r.agent_id = c.agent_id AND r.target = c.target"
+	                  " JOIN orders o ON o.id = r.order_id AND o.audit_id = ?1"
+	                  " ORDER BY c.target, c.name, r.id");
+	long n = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, audit);
+	sqlite3_bind_int64(st, 2, offset);
+	sqlite3_bind_int64(st, 3, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if (cb(arg, (const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1),
+		       (const char *)sqlite3_column_text(st, 2)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	store_done(s, st);
+	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit cells page");
+}

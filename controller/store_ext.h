@@ -75,4 +75,21 @@ typedef int (*store_ext_result_cb)(void *arg, const char *agent_name, const char
 long store_ext_audit_results(struct store *s, int64_t audit, const char *target,
                              const char *vantage, store_ext_result_cb cb, void *arg);
 
+/* The inventory client of a target spec (the smallest name when several
+ * clients list it) copied into out. 1 found, 0 not in the inventory, -1. */
+int store_ext_target_client(struct store *s, const char *spec, char *out, size_t outlen);
+/* The target's aggregated verdict in its newest recorded audit before
+ * audit (target_history), and that audit's id. 1 / 0 (none) / -1. */
+int store_ext_target_previous(struct store *s, const char *target, int64_t audit, char *verdict,
+                              size_t vlen, int64_t *prev_audit);
+
+/* Bulk transcripts: the audit's (target, agent) cells that have results,
+ * ordered by target then agent name. count: how many; page: the results of
+ * cells [offset, offset + limit), each cell's in arrival order. */
+typedef int (*store_ext_cell_cb)(void *arg, const char *target, const char *agent_name,
+                                 const char *result_json);
+long store_ext_audit_cells_count(struct store *s, int64_t audit);
+long store_ext_audit_cells_page(struct store *s, int64_t audit, long offset, long limit,
+                                store_ext_cell_cb cb, void *arg);
+
 #endif

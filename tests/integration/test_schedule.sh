@@ -227,6 +227,19 @@ assert len(e) == 1, e
 assert (e[0]["target"], e[0]["client"], e[0]["from"], e[0]["to"], e[0]["audit"]) == \
     (sys.argv[2], "acme", "closed", "open", 2), e
 EOF
+"$RP" report 2 --json >"$T/report2.json" 2>&1
+if python3 - "$T/report2.json" "$FLIP" <<'EOF'; then ok "report: clients, previous verdict, new open since audit 1, summary"; else not_ok "report fields"; cat "$T/report2.json"; fi
+import json, sys
+r = json.load(open(sys.argv[1]))
+t = {x["target"]: x for x in r["targets"]}
+f = t[sys.argv[2]]
+assert (f["client"], f["verdict"], f["previous"], f["new"]) == ("acme", "open", "closed", True), f
+assert r["previous_audit"] == 1, r["previous_audit"]
+assert [x["client"] for x in r["targets"]] == sorted(x["client"] for x in r["targets"]), r["targets"]
+s = r["summary"]
+assert s["targets"] == len(r["targets"]) == 2 and s["open"] == 1 and s["new_open"] == 1, s
+assert s["changed"] == 1 and s["open"] + s["closed"] + s["inconclusive"] + s["other"] == 2, s
+EOF
 "$RP" history "$CLOSED" --json | python3 -c '
 import json, sys
 h = json.load(sys.stdin)["history"]
