@@ -144,18 +144,29 @@ static void report_usage(FILE *out)
 	fprintf(out,
 	        "usage: relayprobe report [options] [AUDIT | --latest]\n"
 	        "\n"
-	        "Print an audit's matrix: one row per target, one column per vantage with\n"
-	        "that vantage's verdict, the aggregated VERDICT (the worst wins) and FLAGS:\n"
-	        "DISAGREE when vantages disagree on open (a server that trusts some networks),\n"
-	        "inconclusive when no vantage got an answer, partial when the verdict is\n"
-	        "conclusive but some vantage got no answer. Below: the accepted relay tests\n"
-	        "of every open cell. Without AUDIT, the latest audit.\n"
+	        "Print an audit's report: a summary (targets; open, with how many are new\n"
+	        "since the previous audit; closed; inconclusive; other verdicts; targets the\n"
+	        "vantages disagree on), then the matrix, one heading per client when the\n"
+	        "targets come from the inventory (\"client acme: 3 targets\", \"no client\"):\n"
+	        "one row per target, one column per vantage with that vantage's verdict, the\n"
+	        "aggregated VERDICT (the worst wins) and FLAGS: NEW when the target is open\n"
+	        "and was not open in its previous audit, DISAGREE when vantages disagree on\n"
+	        "open (a server that trusts some networks), inconclusive when no vantage\n"
+	        "got an answer, partial when the verdict is conclusive but some vantage got\n"
+	        "no answer. Below: the accepted relay tests of every open cell. Without\n"
+	        "AUDIT, the latest audit.\n"
+	        "\n"
+	        "CSV columns: client,target,vantage,verdict (this vantage's),\n"
+	        "aggregated_verdict,disagree,inconclusive,accepted_tests (ids joined by ';'),\n"
+	        "previous (the target's verdict in its previous audit, empty if none),new\n"
+	        "(true/false); one row per target x vantage, RFC 4180 quoting.\n"
 	        "\n"
 	        "      --latest             the latest audit\n"
 	        "      --format FMT         text (default), json (the controller's reply as\n"
 	        "                           is), csv (one row per target x vantage) or html\n"
-	        "                           (one self-contained page: summary, coloured\n"
-	        "                           matrix, accepted tests, every transcript)\n"
+	        "                           (one self-contained page: summary, one coloured\n"
+	        "                           matrix per client, NEW badges, accepted tests,\n"
+	        "                           every transcript one click away; printable)\n"
 	        "      --json               same as --format json\n"
 	        "      --output FILE        write the report to FILE (default: standard output)\n"
 	        "%s"
@@ -570,30 +581,42 @@ static int wait_done(struct admin *a, const struct audit_opts *o, json_t *id, co
 	return status;
 }
 
-/* The transcript replies of every target x vantage of report (arrays per
- * target, per vantage; null where the controller had none); NULL when the
- * controller could not be asked. */
-static json_t *fetch_transcripts(struct admin *a, const json_t *report)
+/* An array of nt arrays of nv nulls; NULL on allocation failure. */
+static json_t *null_matrix(size_t nt, size_t nv)
+{
+	json_t *all = json_array();
+
+	for (size_t i = 0; all != NULL && i < nt; i++) {
+		json_t *row = json_array();
+		if (row == NULL || json_array_append_new(all, row) < 0)
+			goto fail;
+		for (size_t j = 0; j < nv; j++)
+			if (json_array_append_new(row, json_null()) < 0)
+				goto fail;
+	}
+	return all;
+fail:
+	json_decref(all);
+	return NULL;
+}
+
+/* The old way (controllers without `transcripts`): one `transcript` request
+ * per target x vantage. NULL when the controller could not be asked. */
+static json_t *fetch_transcripts_each(struct admin *a, const json_t *report, size_t nt)
 {
 	const json_t *targets = json_object_get(report, "targets");
 	const json_t *vantages = json_object_get(report, "vantages");
-	const json_t *t, *v;
-	json_t *all = json_array();
+	const json_t *v;
+	json_t *all = null_matrix(nt, json_array_size(vantages));
 	size_t i, j;
 
-	json_array_foreach(targets, i, t)
-	{
-		json_t *row = json_array();
-		if (all == NULL || row == NULL || json_array_append_new(all, row) < 0) {
-			json_decref(row);
-			json_decref(all);
-			return NULL;
-		}
+	for (i = 0; all != NULL && i < nt; i++) {
+		const char *target =
+		    json_string_value(json_object_get(json_array_get(targets, i), "target"));
 		json_array_foreach(vantages, j, v)
 		{
 			struct admin_reply r = {0};
-			const char *target = json_string_value(json_object_get(t, "target"));
-			json_t *req = NULL, *got = json_null();
+			json_t *req = NULL;
 			int rc = CLI_EXIT_USAGE;
 
 			if (target != NULL && json_is_string(v))
@@ -608,12 +631,131 @@ static json_t *fetch_transcripts(struct admin *a, const json_t *report)
 				return NULL;
 			}
 			if (rc == CLI_EXIT_OK && json_is_object(r.json))
-				got = json_incref(r.json);
+				json_array_set(json_array_get(all, i), j, r.json);
 			admin_reply_clear(&r);
-			json_array_append_new(row, got);
 		}
 	}
 	return all;
+}
+
+/* Name -> index (first occurrence) of the string "key" members of the first
+ * n elements of arr (key NULL: the elements are the strings). */
+static json_t *index_of_names(const json_t *arr, const char *key, size_t n)
+{
+	json_t *idx = json_object();
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(arr, i, e)
+	{
+		const char *name = json_string_value(key ? json_object_get(e, key) : e);
+		if (idx == NULL || i >= n)
+			break;
+		if (name != NULL && json_object_get(idx, name) == NULL &&
+		    json_object_set_new(idx, name, json_integer((json_int_t)i)) < 0) {
+			json_decref(idx);
+			return NULL;
+		}
+	}
+	return idx;
+}
+
+/* Files the cells of one `transcripts` page into all; the number of cells
+ * the page had, or -1 when it is not a page. */
+static long file_page(json_t *all, const json_t *page, const json_t *tidx, const json_t *vidx)
+{
+	const json_t *cells = json_object_get(page, "cells"), *c;
+	size_t i;
+
+	if (!json_is_array(cells))
+		return -1;
+	json_array_foreach(cells, i, c)
+	{
+		const char *target = json_string_value(json_object_get(c, "target"));
+		const char *vantage = json_string_value(json_object_get(c, "vantage"));
+		json_t *results = json_object_get(c, "results");
+		const json_t *ti, *vi;
+		json_t *reply;
+
+		if (target == NULL || vantage == NULL || !json_is_array(results))
+			continue;
+		ti = json_object_get(tidx, target);
+		vi = json_object_get(vidx, vantage);
+		if (ti == NULL || vi == NULL) /* not in the report: ignored */
+			continue;
+		reply = json_pack("{s:b,s:O}", "ok", 1, "results", results);
+		if (reply == NULL ||
+		    json_array_set_new(json_array_get(all, (size_t)json_integer_value(ti)),
+		                       (size_t)json_integer_value(vi), reply) < 0)
+			return -1;
+	}
+	return (long)json_array_size(cells);
+}
+
+/* The transcript replies of every target x vantage of report (arrays per
+ * target, per vantage, of {"ok":true,"results":[...]}; null where the
+ * controller had none), for at most RP_ADMIN_TARGETS_MAX targets: the bulk
+ * `transcripts` command, RP_ADMIN_CELLS_PAGE cells a request; one
+ * `transcript` request per cell when the controller refuses it (an older
+ * one answers "unknown command"). NULL when the controller could not be
+ * asked. */
+static json_t *fetch_transcripts(struct admin *a, const json_t *report)
+{
+	const json_t *targets = json_object_get(report, "targets");
+	const json_t *vantages = json_object_get(report, "vantages");
+	size_t nt = json_array_size(targets), nv = json_array_size(vantages);
+	json_t *all = NULL, *tidx = NULL, *vidx = NULL;
+	json_int_t offset = 0, total = 0, cap;
+
+	if (nt > RP_ADMIN_TARGETS_MAX)
+		nt = RP_ADMIN_TARGETS_MAX;
+	/* a controller that keeps saying there is more is read this far only */
+	cap = (json_int_t)(2 * nt * nv) + RP_ADMIN_CELLS_PAGE;
+	all = null_matrix(nt, nv);
+	tidx = index_of_names(targets, "target", nt);
+	vidx = index_of_names(vantages, NULL, nv);
+	if (all == NULL || tidx == NULL || vidx == NULL)
+		goto fail;
+	do {
+		struct admin_reply r = {0};
+		const json_t *tot;
+		json_t *req = json_pack("{s:s,s:O,s:I,s:i}", "cmd", "transcripts", "audit",
+		                        json_object_get(report, "audit"), "offset", offset, "limit",
+		                        RP_ADMIN_CELLS_PAGE);
+		long got;
+		int rc = req ? admin_call(a, req, &r) : CLI_EXIT_UNREACHABLE;
+
+		json_decref(req);
+		if (rc == CLI_EXIT_USAGE) { /* refused: an older controller */
+			fputs("relayprobe report: asking for each transcript on its own\n", stderr);
+			json_decref(all);
+			json_decref(tidx);
+			json_decref(vidx);
+			return fetch_transcripts_each(a, report, nt);
+		}
+		if (rc != CLI_EXIT_OK)
+			goto fail;
+		tot = json_object_get(r.json, "total");
+		got = file_page(all, r.json, tidx, vidx);
+		total = json_is_integer(tot) ? json_integer_value(tot) : 0;
+		admin_reply_clear(&r);
+		if (got < 0) {
+			fprintf(stderr, "relayprobe: unusable reply from the controller: "
+			                "transcripts without a \"cells\" array\n");
+			goto fail;
+		}
+		if (got == 0)
+			break;
+		offset += got;
+	} while (offset < total && offset < cap);
+	json_decref(tidx);
+	json_decref(vidx);
+	return all;
+fail:
+	json_decref(all);
+	json_decref(tidx);
+	json_decref(vidx);
+	return NULL;
 }
 
 /* Renders report r in format f to out; 0, or -1 with nothing usable. */

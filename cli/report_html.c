@@ -1,12 +1,15 @@
-/* report_html.c - admin `report` (+ `transcript`) replies to CSV and to one
- * self-contained HTML page. Owns the page's inline CSS/JS. Every string that
- * came from the controller or a peer goes through report_html_escape() (HTML)
- * or csv_cell() (CSV); cells are cut at CELL_MAX bytes. */
+/* report_html.c - admin `report` (+ transcripts) replies to CSV and to one
+ * self-contained HTML page: summary (new since last audit), one section per
+ * client, NEW badges. Owns the page's inline CSS/JS. Every string that came
+ * from the controller or a peer goes through report_html_escape() (HTML) or
+ * csv_cell() (CSV); CSV cells are cut at CELL_MAX bytes. */
 #include "report_html.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "report_render.h"
 #include "transcript.h"
 #include "verdict.h"
 
@@ -132,6 +135,14 @@ static void accepted_join(const json_t *t, const char *vantage, char *buf, size_
 	}
 }
 
+/* A boolean field as true/false, "" when absent (an older controller). */
+static const char *csv_bool(const json_t *t, const char *key)
+{
+	const json_t *v = json_object_get(t, key);
+
+	return json_is_boolean(v) ? (json_is_true(v) ? "true" : "false") : "";
+}
+
 long report_render_csv(const json_t *report, FILE *out)
 {
 	const json_t *vantages = json_object_get(report, "vantages");
@@ -143,11 +154,14 @@ long report_render_csv(const json_t *report, FILE *out)
 
 	if (!json_is_array(vantages) || !json_is_array(targets))
 		return -1;
-	fputs("target,vantage,verdict,aggregated_verdict,disagree,inconclusive,accepted_tests\r\n",
+	fputs("client,target,vantage,verdict,aggregated_verdict,disagree,inconclusive,"
+	      "accepted_tests,previous,new\r\n",
 	      out);
 	json_array_foreach(targets, i, t) json_array_foreach(vantages, j, v)
 	{
 		const char *name = json_string_value(v);
+		csv_cell(str(t, "client"), out);
+		fputc(',', out);
 		csv_cell(str(t, "target"), out);
 		fputc(',', out);
 		csv_cell(name, out);
@@ -160,7 +174,9 @@ long report_render_csv(const json_t *report, FILE *out)
 		        json_is_true(json_object_get(t, "inconclusive")) ? "true" : "false");
 		accepted_join(t, name, acc, sizeof(acc));
 		csv_cell(acc, out);
-		fputs("\r\n", out);
+		fputc(',', out);
+		csv_cell(str(t, "previous"), out);
+		fprintf(out, ",%s\r\n", csv_bool(t, "new"));
 		rows++;
 	}
 	return ferror(out) ? -1 : rows;
@@ -177,6 +193,7 @@ static const char css[] =
     "table{border-collapse:collapse;width:100%}th,td{border:1px solid #bbb;padding:.3em .5em;"
     "text-align:left;vertical-align:top}th{background:#eee}\n"
     "td.target{font-family:monospace;word-break:break-all}\n"
+    "table.matrix{table-layout:fixed}table.matrix th:first-child{width:25%}\n"
     ".v-o{background:#f8c9c4;color:#7a0b00;font-weight:bold}.v-c{background:#cdeccd;color:#0b4d0b}"
     ".v-i{background:#fde8b0;color:#6b4a00}.v-n{background:#eee;color:#777}\n"
     ".acc{display:block;font-size:.85em;font-weight:normal;font-family:monospace}\n"
@@ -185,7 +202,13 @@ static const char css[] =
     "summary{cursor:pointer;font-family:monospace}\n"
     "pre{font-size:12px;overflow-x:auto;white-space:pre-wrap;word-break:break-all;margin:.3em 0}\n"
     ".flag{font-size:.8em;padding:0 .3em;border-radius:3px;background:#ddd;margin-left:.3em}\n"
+    ".flag.new{background:#b00020;color:#fff;font-weight:bold}\n"
+    ".prev{display:block;font-size:.8em;font-weight:normal;color:#555}\n"
+    ".summary .v-new{background:#b00020;color:#fff}.summary .v-x{background:#f4f4f4}\n"
+    "#clients{margin:.5em 0;font-size:.9em}#clients a{margin-right:.8em;white-space:nowrap}\n"
+    "section.client h2 small{font-weight:normal;color:#555;margin-left:.5em}\n"
     "@media print{body{margin:0;max-width:none;font-size:11px}a{display:none}"
+    "#clients{display:none}h2{break-after:avoid}tr{break-inside:avoid}"
     "details{break-inside:avoid}details>summary{list-style:none}"
     "th,td{-webkit-print-color-adjust:exact;print-color-adjust:exact}}\n";
 
@@ -315,13 +338,48 @@ static const json_t *transcript_of(const json_t *transcripts, size_t ti, size_t 
 	return json_is_object(r) ? r : NULL; /* null: the controller had none */
 }
 
-static void html_matrix(const json_t *vantages, const json_t *targets, const json_t *transcripts,
-                        FILE *out)
+/* Counts the open targets among n entries. */
+static size_t open_count(const struct report_entry *e, size_t n)
 {
-	const json_t *t, *v;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += target_class(e[i].target) == 'o';
+	return k;
+}
+
+static void html_verdict_cell(const json_t *t, FILE *out)
+{
+	const char *verdict = str(t, "verdict"), *prev = str(t, "previous");
+
+	fprintf(out, "<td class=\"verdict %s\" data-verdict=\"", class_name(target_class(t)));
+	report_html_escape(verdict, out);
+	fputs("\">", out);
+	report_html_escape(verdict, out);
+	if (json_is_true(json_object_get(t, "new")))
+		fputs("<span class=\"flag new\" title=\"open now, not open in the previous "
+		      "audit\">NEW</span>",
+		      out);
+	if (json_is_true(json_object_get(t, "disagree")))
+		fputs("<span class=\"flag\">DISAGREE</span>", out);
+	if (json_is_true(json_object_get(t, "inconclusive")))
+		fputs("<span class=\"flag\">inconclusive</span>", out);
+	if (prev != NULL && (verdict == NULL || strcmp(prev, verdict) != 0)) {
+		fputs("<span class=\"prev\">was ", out);
+		report_html_escape(prev, out);
+		fputs("</span>", out);
+	}
+	fputs("</td></tr>\n", out);
+}
+
+/* One matrix table of the n entries e (targets of one client, or all). */
+static void html_matrix(const json_t *vantages, const struct report_entry *e, size_t n,
+                        const json_t *transcripts, const char *attrs, FILE *out)
+{
+	const json_t *v;
 	size_t i, j, nv = json_array_size(vantages);
 
-	fputs("<h2>Matrix</h2>\n<table id=\"matrix\">\n<thead><tr><th>Target</th>", out);
+	fprintf(out, "<table class=\"matrix\"%s>\n<thead><tr><th>Target</th>", attrs);
 	json_array_foreach(vantages, j, v)
 	{
 		fputs("<th>", out);
@@ -329,9 +387,11 @@ static void html_matrix(const json_t *vantages, const json_t *targets, const jso
 		fputs("</th>", out);
 	}
 	fputs("<th>Verdict</th></tr></thead>\n<tbody>\n", out);
-	json_array_foreach(targets, i, t)
-	{
-		fputs("<tr><td class=\"target\">", out);
+	for (i = 0; i < n; i++) {
+		const json_t *t = e[i].target;
+
+		fputs(json_is_true(json_object_get(t, "new")) ? "<tr class=\"new\">" : "<tr>", out);
+		fputs("<td class=\"target\">", out);
 		report_html_escape(str(t, "target"), out);
 		fputs("</td>", out);
 		json_array_foreach(vantages, j, v)
@@ -339,7 +399,7 @@ static void html_matrix(const json_t *vantages, const json_t *targets, const jso
 			const char *name = json_string_value(v);
 			const char *cell = name ? str(json_object_get(t, "cells"), name) : NULL;
 			char k = verdict_class(cell);
-			long id = report_html_cell_id(i, j, nv);
+			long id = report_html_cell_id(e[i].index, j, nv);
 
 			fprintf(out, "<td class=\"cell %s\" data-verdict=\"", class_name(k));
 			report_html_escape(cell, out);
@@ -347,67 +407,170 @@ static void html_matrix(const json_t *vantages, const json_t *targets, const jso
 			report_html_escape(cell, out);
 			if (k == 'o')
 				html_accepted(t, name, out);
-			if (transcript_of(transcripts, i, j) != NULL)
+			if (transcript_of(transcripts, e[i].index, j) != NULL)
 				fprintf(out, " <a href=\"#t-%ld\">transcript</a>", id);
 			fputs("</td>", out);
 		}
-		fprintf(out, "<td class=\"verdict %s\" data-verdict=\"",
-		        class_name(target_class(t)));
-		report_html_escape(str(t, "verdict"), out);
-		fputs("\">", out);
-		report_html_escape(str(t, "verdict"), out);
-		if (json_is_true(json_object_get(t, "disagree")))
-			fputs("<span class=\"flag\">DISAGREE</span>", out);
-		if (json_is_true(json_object_get(t, "inconclusive")))
-			fputs("<span class=\"flag\">inconclusive</span>", out);
-		fputs("</td></tr>\n", out);
+		html_verdict_cell(t, out);
 	}
 	fputs("</tbody>\n</table>\n", out);
 }
 
-static void html_transcripts(const json_t *vantages, const json_t *targets,
+/* Length of the run of entries from e[0] with e[0]'s client. */
+static size_t run_length(const struct report_entry *e, size_t n)
+{
+	size_t k = 1;
+
+	while (k < n && strcmp(e[k].client, e[0].client) == 0)
+		k++;
+	return k;
+}
+
+static void client_name(const char *client, FILE *out)
+{
+	if (client[0] == '\0') {
+		fputs("no client", out);
+		return;
+	}
+	fputs("client ", out);
+	report_html_escape(client, out);
+}
+
+/* The clients' index and one section per client, or the single matrix. */
+static void html_matrices(const json_t *vantages, const struct report_entry *e, size_t n,
+                          const json_t *transcripts, bool clients, FILE *out)
+{
+	size_t i, k, c;
+
+	if (!clients) {
+		fputs("<h2>Matrix</h2>\n", out);
+		html_matrix(vantages, e, n, transcripts, " id=\"matrix\"", out);
+		return;
+	}
+	fputs("<nav id=\"clients\"><b>Clients:</b> ", out);
+	for (i = 0, c = 0; i < n; i += k, c++) {
+		size_t nopen;
+		k = run_length(e + i, n - i);
+		nopen = open_count(e + i, k);
+		fprintf(out, "<a href=\"#c-%zu\">", c);
+		client_name(e[i].client, out);
+		if (nopen)
+			fprintf(out, " <span class=\"flag v-o\">%zu open</span>", nopen);
+		fputs("</a> ", out);
+	}
+	fputs("</nav>\n", out);
+	for (i = 0, c = 0; i < n; i += k, c++) {
+		size_t nopen;
+		k = run_length(e + i, n - i);
+		nopen = open_count(e + i, k);
+		fprintf(out, "<section class=\"client\" id=\"c-%zu\" data-client=\"", c);
+		report_html_escape(e[i].client, out);
+		fputs("\"><h2>", out);
+		client_name(e[i].client, out);
+		fprintf(out, "<small>%zu target%s, %zu open</small></h2>\n", k, k == 1 ? "" : "s",
+		        nopen);
+		html_matrix(vantages, e + i, k, transcripts, "", out);
+		fputs("</section>\n", out);
+	}
+}
+
+static void html_transcripts(const json_t *vantages, const struct report_entry *e, size_t n,
                              const json_t *transcripts, FILE *out)
 {
-	const json_t *t, *v;
+	const json_t *v;
 	size_t i, j, nv = json_array_size(vantages);
 
 	if (transcripts == NULL)
 		return;
 	fputs("<h2>Transcripts</h2>\n", out);
-	json_array_foreach(targets, i, t) json_array_foreach(vantages, j, v)
-	{
-		const json_t *reply = transcript_of(transcripts, i, j);
-		if (reply == NULL)
-			continue;
-		fprintf(out, "<details id=\"t-%ld\"><summary>", report_html_cell_id(i, j, nv));
-		report_html_escape(str(t, "target"), out);
-		fputs(" from ", out);
-		report_html_escape(json_string_value(v), out);
-		fputs("</summary><pre>", out);
-		if (html_transcript(reply, out) == 0)
-			fputs("(no result from this vantage)", out);
-		fputs("</pre></details>\n", out);
+	for (i = 0; i < n; i++)
+		json_array_foreach(vantages, j, v)
+		{
+			const json_t *reply = transcript_of(transcripts, e[i].index, j);
+			if (reply == NULL)
+				continue;
+			fprintf(out, "<details id=\"t-%ld\"><summary>",
+			        report_html_cell_id(e[i].index, j, nv));
+			report_html_escape(str(e[i].target, "target"), out);
+			fputs(" from ", out);
+			report_html_escape(json_string_value(v), out);
+			fputs("</summary><pre>", out);
+			if (html_transcript(reply, out) == 0)
+				fputs("(no result from this vantage)", out);
+			fputs("</pre></details>\n", out);
+		}
+}
+
+/* The summary boxes: the controller's numbers (with "new since last audit")
+ * when the report has a summary, else counted here as before. */
+static void html_summary(const json_t *report, const json_t *targets, FILE *out)
+{
+	struct report_summary s;
+	const json_t *t;
+	size_t i, nopen = 0, nclosed = 0, ninc = 0;
+
+	report_summary_counts(report, &s);
+	if (!s.present) {
+		json_array_foreach(targets, i, t)
+		{
+			char k = target_class(t);
+			nopen += k == 'o';
+			nclosed += k == 'c';
+			ninc += k == 'i';
+		}
+		fprintf(
+		    out,
+		    "<div class=\"summary\" id=\"summary\">"
+		    "<div class=\"v-o\"><b id=\"n-open\">%zu</b>open</div>"
+		    "<div class=\"v-c\"><b id=\"n-closed\">%zu</b>closed</div>"
+		    "<div class=\"v-i\"><b id=\"n-inconclusive\">%zu</b>inconclusive</div></div>\n",
+		    nopen, nclosed, ninc);
+		return;
 	}
+	fprintf(out,
+	        "<div class=\"summary\" id=\"summary\">"
+	        "<div class=\"v-o\"><b id=\"n-open\">%" JSON_INTEGER_FORMAT "</b>open</div>"
+	        "<div class=\"v-new\"><b id=\"n-new\">%" JSON_INTEGER_FORMAT "</b>",
+	        s.open, s.new_open);
+	if (s.previous_text[0] != '\0') {
+		fputs("new since last audit (audit <span id=\"previous-audit\">", out);
+		report_html_escape(s.previous_text, out);
+		fputs("</span>)</div>", out);
+	} else {
+		fputs("new (no earlier audit)</div>", out);
+	}
+	fprintf(out,
+	        "<div class=\"v-c\"><b id=\"n-closed\">%" JSON_INTEGER_FORMAT "</b>closed</div>"
+	        "<div class=\"v-i\"><b id=\"n-inconclusive\">%" JSON_INTEGER_FORMAT
+	        "</b>inconclusive</div>"
+	        "<div class=\"v-x\"><b id=\"n-other\">%" JSON_INTEGER_FORMAT
+	        "</b>other (auth/TLS required, tempfail, blocked, ...)</div>"
+	        "<div class=\"v-x\"><b id=\"n-disagree\">%" JSON_INTEGER_FORMAT
+	        "</b>vantages disagree</div>",
+	        s.closed, s.inconclusive, s.other, s.disagree);
+	if (s.changed >= 0 && s.previous_text[0] != '\0')
+		fprintf(out,
+		        "<div class=\"v-x\"><b id=\"n-changed\">%" JSON_INTEGER_FORMAT
+		        "</b>changed since last audit</div>",
+		        s.changed);
+	fputs("</div>\n", out);
 }
 
 int report_render_html(const json_t *report, const json_t *transcripts, time_t now, FILE *out)
 {
 	const json_t *vantages = json_object_get(report, "vantages");
 	const json_t *targets = json_object_get(report, "targets");
-	const json_t *t, *aid = json_object_get(report, "audit");
-	size_t i, nopen = 0, nclosed = 0, ninc = 0;
+	const json_t *aid = json_object_get(report, "audit");
+	struct report_entry *groups = NULL;
+	size_t ng = 0;
 	char date[64];
 	struct tm tm;
 
 	if (!json_is_array(vantages) || !json_is_array(targets))
 		return -1;
-	json_array_foreach(targets, i, t)
-	{
-		char k = target_class(t);
-		nopen += k == 'o';
-		nclosed += k == 'c';
-		ninc += k == 'i';
-	}
+	groups = report_group_by_client(report, &ng);
+	if (groups == NULL)
+		return -1;
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
 		snprintf(date, sizeof(date), "?");
@@ -431,14 +594,10 @@ int report_render_html(const json_t *report, const json_t *transcripts, time_t n
 	fprintf(out, "</b> &middot; report generated %s &middot; %zu target%s, %zu vantage%s</p>\n",
 	        date, json_array_size(targets), json_array_size(targets) == 1 ? "" : "s",
 	        json_array_size(vantages), json_array_size(vantages) == 1 ? "" : "s");
-	fprintf(out,
-	        "<div class=\"summary\" id=\"summary\">"
-	        "<div class=\"v-o\"><b id=\"n-open\">%zu</b>open</div>"
-	        "<div class=\"v-c\"><b id=\"n-closed\">%zu</b>closed</div>"
-	        "<div class=\"v-i\"><b id=\"n-inconclusive\">%zu</b>inconclusive</div></div>\n",
-	        nopen, nclosed, ninc);
-	html_matrix(vantages, targets, transcripts, out);
-	html_transcripts(vantages, targets, transcripts, out);
+	html_summary(report, targets, out);
+	html_matrices(vantages, groups, ng, transcripts, report_has_clients(report), out);
+	html_transcripts(vantages, groups, ng, transcripts, out);
 	fprintf(out, "<script>\n%s</script>\n</body></html>\n", js);
+	free(groups);
 	return ferror(out) ? -1 : 0;
 }

@@ -1,11 +1,13 @@
-/* report_render.c - admin replies to text: the audit matrix (column widths
- * from the content, each cell cut at CELL_MAX), the report's exit status, the
- * result transcripts and the agents table. Reads only what it checks the
- * type of; anything missing or of the wrong type renders as "-" or "?". */
+/* report_render.c - admin replies to text: the audit summary and matrix
+ * (grouped per client, column widths from the content, each cell cut at
+ * CELL_MAX), the report's exit status, the result transcripts and the agents
+ * table. Reads only what it checks the type of; anything missing or of the
+ * wrong type renders as "-" or "?"; fields of newer controllers are optional. */
 #include "report_render.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -100,12 +102,13 @@ static const char *cell_of(const json_t *t, const char *vantage, char *buf, size
 	return clean(str(json_object_get(t, "cells"), vantage), "-", buf, len);
 }
 
-/* DISAGREE, inconclusive, partial (conclusive, but some vantage was not),
- * comma-separated; "-" for none. */
+/* NEW (open now, not open in the previous audit), DISAGREE, inconclusive,
+ * partial (conclusive, but some vantage was not), comma-separated; "-" for
+ * none. */
 static const char *flags_of(const json_t *t, char *buf, size_t len)
 {
-	static const char *const keys[] = {"disagree", "inconclusive", "partial"};
-	static const char *const names[] = {"DISAGREE", "inconclusive", "partial"};
+	static const char *const keys[] = {"new", "disagree", "inconclusive", "partial"};
+	static const char *const names[] = {"NEW", "DISAGREE", "inconclusive", "partial"};
 	size_t used = 0;
 
 	buf[0] = '\0';
@@ -150,47 +153,210 @@ static void print_accepted(const json_t *t, const char *vantage, FILE *out)
 		fputc('-', out);
 }
 
+/* "" for a target without a client (absent, null, or not a string). */
+static const char *client_of(const json_t *t)
+{
+	const char *c = str(t, "client");
+
+	return c != NULL ? c : "";
+}
+
+bool report_has_clients(const json_t *report)
+{
+	const json_t *t;
+	size_t i;
+
+	json_array_foreach(json_object_get(report, "targets"), i,
+	                   t) if (client_of(t)[0] != '\0') return true;
+	return false;
+}
+
+static int by_client(const void *a, const void *b)
+{
+	const struct report_entry *x = a, *y = b;
+	int c = strcmp(x->client, y->client);
+
+	if (c != 0)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+struct report_entry *report_group_by_client(const json_t *report, size_t *n)
+{
+	const json_t *targets = json_object_get(report, "targets"), *t;
+	struct report_entry *e;
+	size_t i;
+
+	*n = 0;
+	if (!json_is_array(targets))
+		return NULL;
+	e = calloc(json_array_size(targets) + 1, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	json_array_foreach(targets, i, t)
+	{
+		e[i].index = i;
+		e[i].target = t;
+		e[i].client = client_of(t);
+	}
+	*n = json_array_size(targets);
+	qsort(e, *n, sizeof(*e), by_client);
+	return e;
+}
+
+/* A non-negative integer field of o, else -1. */
+static json_int_t count_of(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
+}
+
+void report_summary_counts(const json_t *report, struct report_summary *s)
+{
+	const json_t *sum = json_object_get(report, "summary");
+	const json_t *t, *pa = json_object_get(report, "previous_audit");
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->present = json_is_object(sum);
+	s->changed = -1;
+	json_array_foreach(json_object_get(report, "targets"), i, t)
+	{
+		const char *v = str(t, "verdict");
+		s->targets++;
+		if (v != NULL && (strcmp(v, "open") == 0 || strcmp(v, "open-confirmed") == 0)) {
+			s->open++;
+			s->new_open += json_is_true(json_object_get(t, "new"));
+		} else if (v != NULL && strcmp(v, "closed") == 0) {
+			s->closed++;
+		} else if (v != NULL && strcmp(v, "inconclusive") == 0) {
+			s->inconclusive++;
+		} else {
+			s->other++;
+		}
+		s->disagree += json_is_true(json_object_get(t, "disagree"));
+	}
+	if (s->present) { /* the controller's numbers win where it gave them */
+		static const char *const keys[] = {"targets",      "open",   "closed",
+		                                   "inconclusive", "other",  "disagree",
+		                                   "new_open",     "changed"};
+		json_int_t *const fields[] = {&s->targets,      &s->open,   &s->closed,
+		                              &s->inconclusive, &s->other,  &s->disagree,
+		                              &s->new_open,     &s->changed};
+		for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+			json_int_t v = count_of(sum, keys[k]);
+			if (v >= 0)
+				*fields[k] = v;
+		}
+	}
+	s->previous_audit = -1;
+	if (json_is_integer(pa) && json_integer_value(pa) > 0) {
+		s->previous_audit = json_integer_value(pa);
+		snprintf(s->previous_text, sizeof(s->previous_text), "%" JSON_INTEGER_FORMAT,
+		         s->previous_audit);
+	} else if (json_is_string(pa)) {
+		clean(json_string_value(pa), "", s->previous_text, sizeof(s->previous_text));
+	}
+}
+
+static const char *plural(json_int_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* The summary block printed above the matrix when the report has one. */
+static void print_summary(const json_t *report, size_t nv, FILE *out)
+{
+	struct report_summary s;
+	char id[CELL_MAX];
+
+	report_summary_counts(report, &s);
+	report_id_text(json_object_get(report, "audit"), id, sizeof(id));
+	fprintf(out, "audit %s: %" JSON_INTEGER_FORMAT " target%s, %zu vantage%s\n", id, s.targets,
+	        plural(s.targets), nv, nv == 1 ? "" : "s");
+	fprintf(out, "  open          %" JSON_INTEGER_FORMAT, s.open);
+	if (s.previous_text[0] != '\0')
+		fprintf(out, " (%" JSON_INTEGER_FORMAT " new since audit %s)", s.new_open,
+		        s.previous_text);
+	else
+		fprintf(out, " (%" JSON_INTEGER_FORMAT " new: no earlier audit)", s.new_open);
+	fprintf(out,
+	        "\n  closed        %" JSON_INTEGER_FORMAT "\n  inconclusive  %" JSON_INTEGER_FORMAT
+	        "\n  other         %" JSON_INTEGER_FORMAT "\n  disagree      %" JSON_INTEGER_FORMAT
+	        "\n",
+	        s.closed, s.inconclusive, s.other, s.disagree);
+	if (s.changed >= 0 && s.previous_text[0] != '\0')
+		fprintf(out, "  changed       %" JSON_INTEGER_FORMAT " since audit %s\n", s.changed,
+		        s.previous_text);
+	fputc('\n', out);
+}
+
+struct widths {
+	int target, verdict, *vantage;
+};
+
+static void print_header(const json_t *vantages, const struct widths *w, FILE *out)
+{
+	const json_t *v;
+	size_t j;
+	char buf[CELL_MAX];
+
+	fprintf(out, "%-*s", w->target, "TARGET");
+	json_array_foreach(vantages, j, v) fprintf(
+	    out, "  %-*s", w->vantage[j], clean(json_string_value(v), "?", buf, sizeof(buf)));
+	fprintf(out, "  %-*s  %s\n", w->verdict, "VERDICT", "FLAGS");
+}
+
+static void print_row(const json_t *vantages, const json_t *t, const struct widths *w,
+                      size_t *nopen_cells, FILE *out)
+{
+	const json_t *v;
+	size_t j;
+	char buf[CELL_MAX];
+
+	fprintf(out, "%-*s", w->target, clean(str(t, "target"), "?", buf, sizeof(buf)));
+	json_array_foreach(vantages, j, v)
+	{
+		const char *cell = cell_of(t, json_string_value(v), buf, sizeof(buf));
+		fprintf(out, "  %-*s", w->vantage[j], cell);
+		if (name_is_open(cell))
+			(*nopen_cells)++;
+	}
+	fprintf(out, "  %-*s", w->verdict, clean(str(t, "verdict"), "?", buf, sizeof(buf)));
+	fprintf(out, "  %s\n", flags_of(t, buf, sizeof(buf)));
+}
+
 int report_render_text(const json_t *report, FILE *out)
 {
 	const json_t *vantages = json_object_get(report, "vantages");
 	const json_t *targets = json_object_get(report, "targets");
 	const json_t *t, *v;
-	size_t i, j, nv, nopen = 0, ninc = 0, nclosed = 0, nopen_cells = 0;
-	int wt = (int)strlen("TARGET"), wverdict = (int)strlen("VERDICT"), *wv = NULL;
+	struct report_entry *groups = NULL;
+	struct widths w = {(int)strlen("TARGET"), (int)strlen("VERDICT"), NULL};
+	size_t i, j, nv, ng = 0, nopen = 0, ninc = 0, nclosed = 0, nopen_cells = 0;
+	bool clients;
 	char buf[CELL_MAX], id[CELL_MAX];
 
 	if (!json_is_array(vantages) || !json_is_array(targets))
 		return -1;
 	nv = json_array_size(vantages);
-	wv = calloc(nv + 1, sizeof(*wv));
-	if (wv == NULL)
+	w.vantage = calloc(nv + 1, sizeof(*w.vantage));
+	groups = report_group_by_client(report, &ng);
+	if (w.vantage == NULL || groups == NULL) {
+		free(w.vantage);
+		free(groups);
 		return -1;
-	json_array_foreach(vantages, j, v) wv[j] =
+	}
+	clients = report_has_clients(report);
+	json_array_foreach(vantages, j, v) w.vantage[j] =
 	    (int)strlen(clean(json_string_value(v), "?", buf, sizeof(buf)));
 	json_array_foreach(targets, i, t)
 	{
-		widen(&wt, clean(str(t, "target"), "?", buf, sizeof(buf)));
-		widen(&wverdict, clean(str(t, "verdict"), "?", buf, sizeof(buf)));
+		widen(&w.target, clean(str(t, "target"), "?", buf, sizeof(buf)));
+		widen(&w.verdict, clean(str(t, "verdict"), "?", buf, sizeof(buf)));
 		json_array_foreach(vantages, j, v)
-		    widen(&wv[j], cell_of(t, json_string_value(v), buf, sizeof(buf)));
-	}
-
-	fprintf(out, "%-*s", wt, "TARGET");
-	json_array_foreach(vantages, j, v)
-	    fprintf(out, "  %-*s", wv[j], clean(json_string_value(v), "?", buf, sizeof(buf)));
-	fprintf(out, "  %-*s  %s\n", wverdict, "VERDICT", "FLAGS");
-	json_array_foreach(targets, i, t)
-	{
-		fprintf(out, "%-*s", wt, clean(str(t, "target"), "?", buf, sizeof(buf)));
-		json_array_foreach(vantages, j, v)
-		{
-			const char *cell = cell_of(t, json_string_value(v), buf, sizeof(buf));
-			fprintf(out, "  %-*s", wv[j], cell);
-			if (name_is_open(cell))
-				nopen_cells++;
-		}
-		fprintf(out, "  %-*s", wverdict, clean(str(t, "verdict"), "?", buf, sizeof(buf)));
-		fprintf(out, "  %s\n", flags_of(t, buf, sizeof(buf)));
+		    widen(&w.vantage[j], cell_of(t, json_string_value(v), buf, sizeof(buf)));
 		if (name_is_open(str(t, "verdict")))
 			nopen++;
 		else if (target_inconclusive(t))
@@ -199,17 +365,44 @@ int report_render_text(const json_t *report, FILE *out)
 			nclosed++;
 	}
 
+	if (json_is_object(json_object_get(report, "summary")))
+		print_summary(report, nv, out);
+	if (!clients)
+		print_header(vantages, &w, out);
+	for (i = 0; i < ng; i++) {
+		if (clients && (i == 0 || strcmp(groups[i].client, groups[i - 1].client) != 0)) {
+			size_t n = 1;
+			while (i + n < ng && strcmp(groups[i + n].client, groups[i].client) == 0)
+				n++;
+			if (i > 0)
+				fputc('\n', out);
+			if (groups[i].client[0] == '\0')
+				fputs("no client", out);
+			else
+				fprintf(out, "client %s",
+				        clean(groups[i].client, "?", buf, sizeof(buf)));
+			fprintf(out, ": %zu target%s\n", n, n == 1 ? "" : "s");
+			print_header(vantages, &w, out);
+		}
+		print_row(vantages, groups[i].target, &w, &nopen_cells, out);
+	}
+
 	if (nopen_cells > 0) {
 		fputs("\nAccepted relay tests:\n", out);
-		json_array_foreach(targets, i, t) json_array_foreach(vantages, j, v)
-		{
-			const char *name = json_string_value(v);
-			if (name == NULL || !name_is_open(str(json_object_get(t, "cells"), name)))
-				continue;
-			fprintf(out, "  %s from ", clean(str(t, "target"), "?", buf, sizeof(buf)));
-			fprintf(out, "%s: ", clean(name, "?", buf, sizeof(buf)));
-			print_accepted(t, name, out);
-			fputc('\n', out);
+		for (i = 0; i < ng; i++) {
+			t = groups[i].target;
+			json_array_foreach(vantages, j, v)
+			{
+				const char *name = json_string_value(v);
+				if (name == NULL ||
+				    !name_is_open(str(json_object_get(t, "cells"), name)))
+					continue;
+				fprintf(out, "  %s from ",
+				        clean(str(t, "target"), "?", buf, sizeof(buf)));
+				fprintf(out, "%s: ", clean(name, "?", buf, sizeof(buf)));
+				print_accepted(t, name, out);
+				fputc('\n', out);
+			}
 		}
 	}
 	report_id_text(json_object_get(report, "audit"), id, sizeof(id));
@@ -223,7 +416,8 @@ int report_render_text(const json_t *report, FILE *out)
 	    "\naudit %s: %zu target%s, %zu vantage%s: %zu open, %zu not open, %zu inconclusive\n",
 	    id, json_array_size(targets), json_array_size(targets) == 1 ? "" : "s", nv,
 	    nv == 1 ? "" : "s", nopen, nclosed, ninc);
-	free(wv);
+	free(w.vantage);
+	free(groups);
 	return ferror(out) ? -1 : 0;
 }
 

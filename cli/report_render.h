@@ -7,6 +7,7 @@
 #define RP_CLI_REPORT_RENDER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -23,10 +24,43 @@ void report_put_clean(const char *s, FILE *out);
 /* An id that may be a JSON integer or string ("12"); "?" otherwise. */
 void report_id_text(const json_t *v, char *buf, size_t len);
 
+/* One target of a report, for rendering grouped by client. */
+struct report_entry {
+	size_t index;         /* in the report's "targets" array */
+	const json_t *target; /* borrowed from the report */
+	const char *client;   /* borrowed; "" when the target has no client */
+};
+
+/* The report's targets ordered by client ("" first), then report order:
+ * a calloc'ed array of *n entries (free() it), NULL when the report has no
+ * targets array or on allocation failure. */
+struct report_entry *report_group_by_client(const json_t *report, size_t *n);
+
+/* true when at least one target has a non-empty "client". */
+bool report_has_clients(const json_t *report);
+
+/* The audit's summary: the controller's "summary" numbers where present
+ * (integers >= 0), else counted from the targets: open = open and
+ * open-confirmed (new_open: those with "new" true), closed, inconclusive
+ * (verdict "inconclusive"), other = the rest; changed is -1 unless the
+ * controller gave it. previous_text is the "previous_audit" id ("" when
+ * absent or null). */
+struct report_summary {
+	bool present; /* the report has a "summary" object */
+	json_int_t targets, open, new_open, closed, inconclusive, other, disagree, changed;
+	json_int_t previous_audit; /* > 0, or -1 */
+	char previous_text[64];
+};
+void report_summary_counts(const json_t *report, struct report_summary *s);
+
 /* A report reply {"audit","vantages":[...],"targets":[...]} as a matrix:
- * TARGET, one column per vantage, VERDICT, FLAGS (DISAGREE, inconclusive,
- * partial), then the accepted test ids of every open cell and a summary line
- * (with the audit's status when it is not "done").
+ * TARGET, one column per vantage, VERDICT, FLAGS (NEW, DISAGREE,
+ * inconclusive, partial), then the accepted test ids of every open cell and a
+ * summary line (with the audit's status when it is not "done"). When the
+ * reply has a "summary" object, a summary block comes first (targets, open
+ * with "N new since audit M", closed, inconclusive, other, disagree); when
+ * any target has a client, the matrix is split under one heading per client
+ * ("client acme: 3 targets", "no client: N targets").
  * Returns 0, or -1 when the reply lacks the vantages or targets array. */
 int report_render_text(const json_t *report, FILE *out);
 

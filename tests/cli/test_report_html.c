@@ -1,8 +1,10 @@
 /* test_report_html.c - cli/report_html.c: the HTML page (summary counts,
  * matrix cells and classes, accepted tests, transcripts hidden in <details>
  * with swaks markers) and the CSV rows (header, RFC 4180 quoting, formula
- * prefix), from canned report/transcript replies; a hostile banner and target
- * name never reach the page as markup. */
+ * prefix, client/previous/new columns), the per-client sections, NEW badges
+ * and "new since last audit" summary of newer controllers and the old page
+ * without them, from canned report/transcript replies; a hostile banner,
+ * client and target name never reach the page as markup. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,16 +154,21 @@ static void csv_rows_and_quoting(void **state)
 
 	(void)state;
 	assert_int_equal(rows, 6);
-	assert_non_null(strstr(csv, "target,vantage,verdict,aggregated_verdict,disagree,"
-	                            "inconclusive,accepted_tests\r\n"));
+	assert_int_equal(strncmp(csv,
+	                         "client,target,vantage,verdict,aggregated_verdict,disagree,"
+	                         "inconclusive,accepted_tests,previous,new\r\n",
+	                         strlen("client,target,vantage,verdict,aggregated_verdict,disagree,"
+	                                "inconclusive,accepted_tests,previous,new\r\n")),
+	                 0);
+	/* an older controller: no client, previous or new: empty cells */
 	assert_non_null(strstr(
-	    csv, "\r\nmx.example.com,a1,open,open,true,false,external-sender;null-sender\r\n"));
-	assert_non_null(strstr(csv, "\r\nmx.example.com,v<b>2,closed,open,true,false,\r\n"));
+	    csv, "\r\n,mx.example.com,a1,open,open,true,false,external-sender;null-sender,,\r\n"));
+	assert_non_null(strstr(csv, "\r\n,mx.example.com,v<b>2,closed,open,true,false,,,\r\n"));
 	/* a comma and quotes: quoted, quotes doubled; a formula: prefixed with ' */
 	assert_non_null(strstr(
 	    csv,
-	    "\r\n\"'=cmd|'/c calc'!A1,\"\"x\"\"\",a1,unreachable,inconclusive,false,true,\r\n"));
-	assert_non_null(strstr(csv, ",v<b>2,,inconclusive,false,true,\r\n"));
+	    "\r\n,\"'=cmd|'/c calc'!A1,\"\"x\"\"\",a1,unreachable,inconclusive,false,true,,,\r\n"));
+	assert_non_null(strstr(csv, ",v<b>2,,inconclusive,false,true,,,\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -175,7 +182,169 @@ static void csv_cleans_control_bytes(void **state)
 
 	(void)state;
 	assert_int_equal(rows, 1);
-	assert_non_null(strstr(csv, "\r\nx??y?[2J,a,closed,closed,false,false,\r\n"));
+	assert_non_null(strstr(csv, "\r\n,x??y?[2J,a,closed,closed,false,false,,,\r\n"));
+	free(csv);
+	json_decref(r);
+}
+
+/* A newer controller's report: clients (sorted, "" first), previous audit,
+ * summary; transcripts for two cells. */
+static const char *const CLIENT_REPORT =
+    "{\"ok\":true,\"audit\":7,\"status\":\"done\",\"vantages\":[\"ams1\",\"fra1\"],"
+    "\"previous_audit\":6,\"summary\":{\"targets\":3,\"open\":2,\"closed\":1,"
+    "\"inconclusive\":0,\"other\":0,\"disagree\":1,\"new_open\":1,\"changed\":1},"
+    "\"targets\":["
+    "{\"target\":\"adhoc.example\",\"client\":\"\",\"verdict\":\"closed\",\"previous\":null,"
+    "\"new\":false,\"cells\":{\"ams1\":\"closed\",\"fra1\":\"closed\"},\"accepted\":{}},"
+    "{\"target\":\"mx1.acme.example\",\"client\":\"a<c>me, \\\"inc\\\"\",\"verdict\":\"open\","
+    "\"previous\":\"closed\",\"new\":true,\"disagree\":true,"
+    "\"cells\":{\"ams1\":\"closed\",\"fra1\":\"open\"},"
+    "\"accepted\":{\"fra1\":[\"external-sender\"]}},"
+    "{\"target\":\"mx.beta.example\",\"client\":\"beta\",\"verdict\":\"open\","
+    "\"previous\":\"open\",\"new\":false,\"cells\":{\"ams1\":\"open\",\"fra1\":\"open\"},"
+    "\"accepted\":{\"ams1\":[\"null-sender\"]}}]}";
+
+static const char *const CLIENT_TRANSCRIPTS =
+    "[[null,null],"
+    "[null,{\"ok\":true,\"results\":[{\"target\":\"mx1.acme.example\",\"verdict\":\"open\","
+    "\"transcript\":[{\"t\":5,\"dir\":\"sent\",\"text\":\"RCPT TO:<x@example.net>\"}]}]}],"
+    "[{\"ok\":true,\"results\":[]},null]]";
+
+/* The text between the first occurrence of from and the next of to. */
+static char *between(const char *s, const char *from, const char *to)
+{
+	const char *a = strstr(s, from), *b;
+
+	assert_non_null(a);
+	b = strstr(a + strlen(from), to);
+	assert_non_null(b);
+	return strndup(a, (size_t)(b - a));
+}
+
+static void html_client_sections_and_new(void **state)
+{
+	json_t *r = parse(CLIENT_REPORT), *t = parse(CLIENT_TRANSCRIPTS);
+	int rc;
+	char *html = render_html(r, t, &rc), *s0, *s1, *s2, *sum;
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	/* summary first: the controller's numbers, new since the previous audit */
+	sum = between(html, "<div class=\"summary\" id=\"summary\">", "</div>\n");
+	assert_non_null(strstr(sum, "<b id=\"n-open\">2</b>open"));
+	assert_non_null(strstr(sum, "<b id=\"n-new\">1</b>new since last audit (audit "
+	                            "<span id=\"previous-audit\">6</span>)"));
+	assert_non_null(strstr(sum, "<b id=\"n-closed\">1</b>closed"));
+	assert_non_null(strstr(sum, "<b id=\"n-inconclusive\">0</b>inconclusive"));
+	assert_non_null(strstr(sum, "<b id=\"n-other\">0</b>"));
+	assert_non_null(strstr(sum, "<b id=\"n-disagree\">1</b>"));
+	assert_non_null(strstr(sum, "<b id=\"n-changed\">1</b>"));
+	assert_true(strstr(html, "id=\"summary\"") < strstr(html, "<section"));
+	/* one section per client, in order, each with its own matrix */
+	assert_null(strstr(html, "id=\"matrix\""));
+	s0 = between(html, "<section class=\"client\" id=\"c-0\" data-client=\"\">", "</section>");
+	s1 = between(html,
+	             "<section class=\"client\" id=\"c-1\" data-client=\"a&lt;c&gt;me, "
+	             "&quot;inc&quot;\">",
+	             "</section>");
+	s2 = between(html, "<section class=\"client\" id=\"c-2\" data-client=\"beta\">",
+	             "</section>");
+	assert_null(strstr(html, "id=\"c-3\""));
+	assert_non_null(strstr(s0, "<h2>no client<small>1 target, 0 open</small></h2>"));
+	assert_non_null(strstr(s1, "<h2>client a&lt;c&gt;me, &quot;inc&quot;<small>1 target, 1 "
+	                           "open</small></h2>"));
+	assert_non_null(strstr(s2, "<h2>client beta<small>1 target, 1 open</small></h2>"));
+	assert_non_null(strstr(s0, "<td class=\"target\">adhoc.example</td>"));
+	assert_null(strstr(s0, "mx1.acme"));
+	assert_non_null(strstr(s1, "<table class=\"matrix\">\n<thead><tr><th>Target</th><th>ams1"
+	                           "</th><th>fra1</th><th>Verdict</th></tr></thead>"));
+	/* NEW badge and previous verdict on the new target only */
+	assert_non_null(strstr(s1, "<tr class=\"new\"><td class=\"target\">mx1.acme.example</td>"));
+	assert_non_null(strstr(s1, "open<span class=\"flag new\""));
+	assert_non_null(strstr(s1, ">NEW</span><span class=\"flag\">DISAGREE</span><span "
+	                           "class=\"prev\">was closed</span></td>"));
+	assert_null(strstr(s2, "NEW"));
+	assert_null(strstr(s2, "was open")); /* unchanged: no "was" */
+	assert_null(strstr(s0, "NEW"));
+	/* transcript ids are the report's target index x vantages + vantage */
+	assert_non_null(strstr(s1, "<a href=\"#t-3\">transcript</a>"));
+	assert_non_null(strstr(html, "<details id=\"t-3\"><summary>mx1.acme.example from fra1"));
+	assert_non_null(strstr(s2, "<a href=\"#t-4\">transcript</a>"));
+	assert_non_null(strstr(html, "<details id=\"t-4\">"));
+	assert_non_null(strstr(html, "(no result from this vantage)"));
+	/* the index of clients links the sections */
+	assert_non_null(strstr(html, "<nav id=\"clients\">"));
+	assert_non_null(strstr(html, "<a href=\"#c-2\">client beta <span class=\"flag v-o\">1 "
+	                             "open</span></a>"));
+	assert_non_null(strstr(html, "<a href=\"#c-0\">no client</a> "));
+	assert_null(strstr(html, "<img"));
+	free(sum);
+	free(s0);
+	free(s1);
+	free(s2);
+	free(html);
+	json_decref(r);
+	json_decref(t);
+}
+
+/* No client anywhere, no summary: one matrix (#matrix), no sections, no
+ * index, no "new" box, as from an older controller. */
+static void html_without_clients_as_before(void **state)
+{
+	json_t *r = parse(REPORT);
+	int rc;
+	char *html = render_html(r, NULL, &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(html, "<h2>Matrix</h2>\n<table class=\"matrix\" id=\"matrix\">"));
+	assert_null(strstr(html, "<section"));
+	assert_null(strstr(html, "<nav"));
+	assert_null(strstr(html, "n-new"));
+	assert_null(strstr(html, "n-other"));
+	assert_null(strstr(html, "NEW"));
+	assert_null(strstr(html, "<details"));
+	free(html);
+	json_decref(r);
+}
+
+/* A summary without a previous audit; clients given as "" only. */
+static void html_summary_no_previous(void **state)
+{
+	json_t *r = parse("{\"audit\":1,\"vantages\":[\"v\"],\"previous_audit\":null,"
+	                  "\"summary\":{\"targets\":1,\"open\":1,\"closed\":0,\"inconclusive\":0,"
+	                  "\"other\":0,\"disagree\":0,\"new_open\":1,\"changed\":0},\"targets\":["
+	                  "{\"target\":\"x\",\"client\":\"\",\"verdict\":\"open\",\"new\":true,"
+	                  "\"previous\":null,\"cells\":{\"v\":\"open\"}}]}");
+	int rc;
+	char *html = render_html(r, NULL, &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(html, "<b id=\"n-new\">1</b>new (no earlier audit)"));
+	assert_null(strstr(html, "n-changed"));
+	assert_null(strstr(html, "<section"));
+	assert_non_null(strstr(html, "id=\"matrix\""));
+	assert_non_null(strstr(html, ">NEW</span>"));
+	assert_null(strstr(html, "class=\"prev\""));
+	free(html);
+	json_decref(r);
+}
+
+static void csv_client_previous_new(void **state)
+{
+	json_t *r = parse(CLIENT_REPORT);
+	long rows;
+	char *csv = render_csv(r, &rows);
+
+	(void)state;
+	assert_int_equal(rows, 6);
+	assert_non_null(
+	    strstr(csv, "\r\n,adhoc.example,ams1,closed,closed,false,false,,,false\r\n"));
+	assert_non_null(strstr(csv, "\r\n\"a<c>me, \"\"inc\"\"\",mx1.acme.example,fra1,open,open,"
+	                            "true,false,external-sender,closed,true\r\n"));
+	assert_non_null(strstr(
+	    csv, "\r\nbeta,mx.beta.example,ams1,open,open,false,false,null-sender,open,false\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -188,6 +357,10 @@ int main(void)
 	    cmocka_unit_test(html_rejects_bad_report),
 	    cmocka_unit_test(csv_rows_and_quoting),
 	    cmocka_unit_test(csv_cleans_control_bytes),
+	    cmocka_unit_test(html_client_sections_and_new),
+	    cmocka_unit_test(html_without_clients_as_before),
+	    cmocka_unit_test(html_summary_no_previous),
+	    cmocka_unit_test(csv_client_previous_new),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,9 @@
 /* test_report_render.c - cli/report_render.c: the audit matrix a user reads
  * (columns, DISAGREE/inconclusive flags, accepted tests of open cells), the
  * exit status derived from a report, transcript markers, the agents table,
- * and that control bytes from the controller never reach the terminal. */
+ * the summary block and per-client headings of newer controllers (and the
+ * old layout without them), and that control bytes from the controller never
+ * reach the terminal. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,8 +26,11 @@ static json_t *parse(const char *text)
 	return j;
 }
 
-/* Renders with fn into a string (caller frees). */
-static char *render(int (*fn)(const json_t *, FILE *), const json_t *j, int *rc)
+/* Renders with fn into a string (caller frees). Not inlined: GCC's -O2
+ * -Wdangling-pointer mistakes pointers into the result for pointers to the
+ * local that open_memstream fills. */
+__attribute__((noinline)) static char *render(int (*fn)(const json_t *, FILE *), const json_t *j,
+                                              int *rc)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -217,6 +222,193 @@ static void agents_table(void **state)
 	json_decref(j);
 }
 
+/* A report of a newer controller: summary, previous audit, clients. The
+ * targets come sorted by client as the controller sends them. */
+static const char *const CLIENT_REPORT =
+    "{\"ok\":true,\"audit\":7,\"status\":\"done\",\"vantages\":[\"ams1\",\"fra1\"],"
+    "\"previous_audit\":6,\"summary\":{\"targets\":4,\"open\":2,\"closed\":1,"
+    "\"inconclusive\":0,\"other\":1,\"disagree\":1,\"new_open\":1,\"changed\":2},"
+    "\"targets\":["
+    "{\"target\":\"adhoc.example\",\"client\":\"\",\"verdict\":\"closed\",\"previous\":null,"
+    "\"new\":false,\"cells\":{\"ams1\":\"closed\",\"fra1\":\"closed\"},\"accepted\":{}},"
+    "{\"target\":\"mx1.acme.example\",\"client\":\"acme\",\"verdict\":\"open\","
+    "\"previous\":\"closed\",\"new\":true,\"disagree\":true,"
+    "\"cells\":{\"ams1\":\"closed\",\"fra1\":\"open\"},"
+    "\"accepted\":{\"fra1\":[\"external-sender\"]}},"
+    "{\"target\":\"mx2.acme.example\",\"client\":\"acme\",\"verdict\":\"auth-required\","
+    "\"previous\":\"auth-required\",\"new\":false,"
+    "\"cells\":{\"ams1\":\"auth-required\",\"fra1\":\"auth-required\"},\"accepted\":{}},"
+    "{\"target\":\"mx.beta.example\",\"client\":\"beta\",\"verdict\":\"open\","
+    "\"previous\":\"open\",\"new\":false,"
+    "\"cells\":{\"ams1\":\"open\",\"fra1\":\"open\"},"
+    "\"accepted\":{\"ams1\":[\"null-sender\"],\"fra1\":[\"null-sender\"]}}]}";
+
+static void clients_summary_and_new(void **state)
+{
+	json_t *j = parse(CLIENT_REPORT);
+	int rc;
+	char *out = render(report_render_text, j, &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_string_equal(out,
+	                    "audit 7: 4 targets, 2 vantages\n"
+	                    "  open          2 (1 new since audit 6)\n"
+	                    "  closed        1\n"
+	                    "  inconclusive  0\n"
+	                    "  other         1\n"
+	                    "  disagree      1\n"
+	                    "  changed       2 since audit 6\n"
+	                    "\n"
+	                    "no client: 1 target\n"
+	                    "TARGET            ams1           fra1           VERDICT        FLAGS\n"
+	                    "adhoc.example     closed         closed         closed         -\n"
+	                    "\n"
+	                    "client acme: 2 targets\n"
+	                    "TARGET            ams1           fra1           VERDICT        FLAGS\n"
+	                    "mx1.acme.example  closed         open           open           "
+	                    "NEW,DISAGREE\n"
+	                    "mx2.acme.example  auth-required  auth-required  auth-required  -\n"
+	                    "\n"
+	                    "client beta: 1 target\n"
+	                    "TARGET            ams1           fra1           VERDICT        FLAGS\n"
+	                    "mx.beta.example   open           open           open           -\n"
+	                    "\n"
+	                    "Accepted relay tests:\n"
+	                    "  mx1.acme.example from fra1: external-sender\n"
+	                    "  mx.beta.example from ams1: null-sender\n"
+	                    "  mx.beta.example from fra1: null-sender\n"
+	                    "\n"
+	                    "audit 7: 4 targets, 2 vantages: 2 open, 2 not open, 0 inconclusive\n");
+	assert_int_equal(report_exit_status(j), 1);
+	free(out);
+	json_decref(j);
+}
+
+/* Targets not sorted by client still come out under one heading each; a
+ * client name with control bytes is cleaned; no previous audit. */
+static void clients_grouped_when_unsorted(void **state)
+{
+	json_t *j = parse("{\"audit\":2,\"vantages\":[\"v\"],\"previous_audit\":null,"
+	                  "\"summary\":{\"targets\":3,\"open\":1,\"closed\":2,\"inconclusive\":0,"
+	                  "\"other\":0,\"disagree\":0,\"new_open\":1},\"targets\":["
+	                  "{\"target\":\"b1\",\"client\":\"b\\u001b\",\"verdict\":\"closed\","
+	                  "\"cells\":{\"v\":\"closed\"}},"
+	                  "{\"target\":\"a1\",\"client\":\"a\",\"verdict\":\"open\",\"new\":true,"
+	                  "\"previous\":null,\"cells\":{\"v\":\"open\"}},"
+	                  "{\"target\":\"b2\",\"client\":\"b\\u001b\",\"verdict\":\"closed\","
+	                  "\"cells\":{\"v\":\"closed\"}}]}");
+	int rc;
+	char *out = render(report_render_text, j, &rc), *a, *b;
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "  open          1 (1 new: no earlier audit)\n"));
+	assert_null(strstr(out, "changed"));
+	assert_null(strchr(out, 0x1b));
+	a = strstr(out, "client a: 1 target\n");
+	b = strstr(out, "client b?: 2 targets\n");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(a < b);
+	assert_null(strstr(b + 1, "client b?"));
+	assert_non_null(strstr(b, "b1      closed  closed   -\nb2      closed  closed   -\n"));
+	assert_non_null(strstr(a, "a1      open    open     NEW\n"));
+	assert_null(strstr(out, "no client"));
+	free(out);
+	json_decref(j);
+}
+
+/* Clients without a summary (and a summary without clients) each stand
+ * alone; a target with a client and one without: "no client" heading. */
+static void clients_without_summary(void **state)
+{
+	json_t *j = parse("{\"audit\":3,\"vantages\":[\"v\"],\"targets\":["
+	                  "{\"target\":\"x\",\"verdict\":\"closed\",\"cells\":{\"v\":\"closed\"}},"
+	                  "{\"target\":\"y\",\"client\":\"c\",\"verdict\":\"closed\","
+	                  "\"cells\":{\"v\":\"closed\"}}]}");
+	int rc;
+	char *out = render(report_render_text, j, &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_string_equal(out, "no client: 1 target\n"
+	                         "TARGET  v       VERDICT  FLAGS\n"
+	                         "x       closed  closed   -\n"
+	                         "\n"
+	                         "client c: 1 target\n"
+	                         "TARGET  v       VERDICT  FLAGS\n"
+	                         "y       closed  closed   -\n"
+	                         "\n"
+	                         "audit 3: 2 targets, 1 vantage: 0 open, 2 not open, 0 "
+	                         "inconclusive\n");
+	free(out);
+	json_decref(j);
+}
+
+/* The summary numbers: the controller's where given, counted otherwise
+ * (open = open/open-confirmed; accepted-not-delivered is "other"). */
+static void summary_counts(void **state)
+{
+	json_t *j = parse("{\"targets\":[{\"verdict\":\"open-confirmed\",\"new\":true},"
+	                  "{\"verdict\":\"open\",\"disagree\":true},{\"verdict\":\"closed\"},"
+	                  "{\"verdict\":\"inconclusive\"},{\"verdict\":\"accepted-not-delivered\"},"
+	                  "{\"verdict\":\"tempfail\"},{}]}");
+	json_t *k = parse("{\"previous_audit\":41,\"summary\":{\"targets\":9,\"open\":\"x\","
+	                  "\"closed\":-1,\"new_open\":5,\"changed\":0},\"targets\":[]}");
+	struct report_summary s;
+
+	(void)state;
+	report_summary_counts(j, &s);
+	assert_false(s.present);
+	assert_int_equal(s.targets, 7);
+	assert_int_equal(s.open, 2);
+	assert_int_equal(s.new_open, 1);
+	assert_int_equal(s.closed, 1);
+	assert_int_equal(s.inconclusive, 1);
+	assert_int_equal(s.other, 3);
+	assert_int_equal(s.disagree, 1);
+	assert_int_equal(s.changed, -1);
+	assert_string_equal(s.previous_text, "");
+	report_summary_counts(k, &s);
+	assert_true(s.present);
+	assert_int_equal(s.targets, 9);
+	assert_int_equal(s.open, 0);   /* not an integer: counted (no targets) */
+	assert_int_equal(s.closed, 0); /* negative: counted */
+	assert_int_equal(s.new_open, 5);
+	assert_int_equal(s.changed, 0);
+	assert_int_equal(s.previous_audit, 41);
+	assert_string_equal(s.previous_text, "41");
+	json_decref(j);
+	json_decref(k);
+}
+
+static void group_by_client_order(void **state)
+{
+	json_t *j =
+	    parse("{\"targets\":[{\"target\":\"1\",\"client\":\"z\"},{\"target\":\"2\"},"
+	          "{\"target\":\"3\",\"client\":\"a\"},{\"target\":\"4\",\"client\":7},"
+	          "{\"target\":\"5\",\"client\":\"z\"},{\"target\":\"6\",\"client\":\"\"}]}");
+	json_t *none = parse("{\"targets\":{}}");
+	size_t n = 99;
+	struct report_entry *e = report_group_by_client(j, &n);
+	static const size_t want[] = {1, 3, 5, 2, 0, 4};
+
+	(void)state;
+	assert_non_null(e);
+	assert_int_equal(n, 6);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(e[i].index, want[i]);
+	assert_string_equal(e[3].client, "a");
+	assert_true(report_has_clients(j));
+	free(e);
+	assert_null(report_group_by_client(none, &n));
+	assert_int_equal(n, 0);
+	assert_false(report_has_clients(none));
+	json_decref(j);
+	json_decref(none);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +419,11 @@ int main(void)
 	    cmocka_unit_test(exit_status),
 	    cmocka_unit_test(transcript_markers),
 	    cmocka_unit_test(agents_table),
+	    cmocka_unit_test(clients_summary_and_new),
+	    cmocka_unit_test(clients_grouped_when_unsorted),
+	    cmocka_unit_test(clients_without_summary),
+	    cmocka_unit_test(summary_counts),
+	    cmocka_unit_test(group_by_client_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

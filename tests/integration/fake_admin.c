@@ -2,9 +2,11 @@
  * `rp_fake_admin ENDPOINT REPLIES.json LOG` binds ENDPOINT (a ROUTER, so
  * that it may leave a request unanswered) and answers each JSON request by
  * its "cmd" from REPLIES.json: key "cmd:id" (when the request has a string
- * "id") before "cmd"; an object is sent as JSON, a string as raw bytes, an
- * array one element per request (the last repeats), null never answered.
- * Every request is appended to LOG, one line each. Test helper only. */
+ * "id"), then "cmd@N" (when it has an integer "offset" N: the pages of the
+ * bulk `transcripts` command), before "cmd"; an object is sent as JSON, a
+ * string as raw bytes, an array one element per request (the last repeats),
+ * null never answered. Every request is appended to LOG, one line each. Test
+ * helper only. */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -28,6 +30,7 @@ static json_t *pick(json_t *replies, json_t *req, size_t *counters, json_t *inde
 {
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
 	const char *id = json_string_value(json_object_get(req, "id"));
+	const json_t *offset = json_object_get(req, "offset");
 	char key[512];
 	json_t *r = NULL, *n;
 	size_t i;
@@ -36,6 +39,11 @@ static json_t *pick(json_t *replies, json_t *req, size_t *counters, json_t *inde
 		return json_pack("{s:b,s:s}", "ok", 0, "error", "no cmd");
 	if (id != NULL) {
 		snprintf(key, sizeof(key), "%s:%s", cmd, id);
+		r = json_object_get(replies, key);
+	}
+	if (r == NULL && json_is_integer(offset)) {
+		snprintf(key, sizeof(key), "%s@%" JSON_INTEGER_FORMAT, cmd,
+		         json_integer_value(offset));
 		r = json_object_get(replies, key);
 	}
 	if (r == NULL) {

@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
-# test_report_html.sh - `relayprobe report --format html|csv` end to end: a
-# real controller, two agents and the Postfix lab on loopback; an audit of a
-# target open from one vantage and a closed one; the HTML page is rendered by
-# headless Chromium (--dump-dom: the matrix and its verdicts; #t-N opens that
-# cell's transcript, the path a click takes) and a screenshot is kept in
+# test_report_html.sh - `relayprobe report --format html|csv|text` end to end.
+# Part 1, against rp_fake_admin (canned replies): the transcripts of the HTML
+# page come from the bulk `transcripts` command page by page (offset +
+# cells), cells outside the report are ignored, a controller that never
+# stops paging is cut off, and an older controller ("unknown command") gets
+# one `transcript` request per cell. Part 2: a real controller, two agents
+# and the Postfix lab on loopback; targets imported for two clients (acme:
+# open from one vantage, beta: closed); audit 1 of the closed target, then
+# audit 2 of both; the HTML page is rendered by headless Chromium
+# (--dump-dom: summary with "new since last audit (audit 1)", one section per
+# client with its matrix and verdicts, the NEW badge; #t-N opens that cell's
+# transcript, the path a click takes) and a screenshot is kept in
 # $BUILD/test-artifacts/report.png. No network: file:// and 127.0.0.0/8 only.
-# $1 = relayprobe binary; relayprobe-controller and relayprobe-agent beside it.
+# $1 = relayprobe binary; relayprobe-controller, relayprobe-agent and
+# rp_fake_admin beside it.
 set -uo pipefail
 
 # shellcheck source=daemons_lib.sh
@@ -22,8 +30,10 @@ fi
 T=$(mktemp -d /tmp/rphtml.XXXXXX)
 declare -A APID=()
 CPID=""
+FPID=""
 
 cleanup() {
+	[[ -n $FPID ]] && kill "$FPID" 2>/dev/null
 	for p in "${APID[@]}" $CPID; do
 		kill "$p" 2>/dev/null
 	done
@@ -38,8 +48,119 @@ LAB_NO_TRAP=1
 # shellcheck source=postfix_lab.sh
 . "$HERE/postfix_lab.sh"
 trap cleanup EXIT
+# --- part 1: bulk transcripts against rp_fake_admin -------------------------
+FAKE=$BIN/rp_fake_admin
+FPID=""
+# fake_run NAME: serve $T/NAME.json on ipc://$T/NAME.sock, requests in
+# $T/NAME.log; relayprobe report --format html into $T/NAME.html, exit in rc.
+fake_run() {
+	: >"$T/$1.log"
+	"$FAKE" "ipc://$T/$1.sock" "$T/$1.json" "$T/$1.log" 2>>"$T/fake.err" &
+	FPID=$!
+	for _ in $(seq 50); do
+		[[ -S $T/$1.sock ]] && break
+		sleep 0.1
+	done
+	timeout 60 "$RP" report 9 --format html --output "$T/$1.html" --admin "ipc://$T/$1.sock" \
+		2>"$T/$1.err"
+	rc=$?
+	kill "$FPID" 2>/dev/null
+	wait "$FPID" 2>/dev/null
+	FPID=""
+}
+# count_cmd NAME CMD: requests with "cmd":"CMD" in $T/NAME.log
+count_cmd() { grep -c "\"cmd\":\"$2\"," "$T/$1.log"; }
+
+FAKE_REPORT='"report": {"ok":true,"audit":9,"status":"done","vantages":["v1","v2"],
+  "previous_audit":8,"summary":{"targets":2,"open":1,"closed":1,"inconclusive":0,"other":0,
+  "disagree":0,"new_open":1,"changed":1},"targets":[
+  {"target":"t1.example","client":"acme","verdict":"open","previous":"closed","new":true,
+   "disagree":false,"inconclusive":false,"partial":false,
+   "cells":{"v1":"open","v2":"open"},"accepted":{"v1":["external-sender"]}},
+  {"target":"t2.example","client":"beta","verdict":"closed","previous":"closed","new":false,
+   "disagree":false,"inconclusive":false,"partial":false,
+   "cells":{"v1":"closed","v2":"closed"},"accepted":{}}]}'
+# res TARGET TEXT: a results array of one result whose transcript is TEXT
+res() {
+	echo "[{\"target\":\"$1\",\"verdict\":\"open\",\"transcript\":[{\"t\":0,\"dir\":\"recv\",\"text\":\"$2\"}]}]"
+}
+
+if [[ ! -x $FAKE ]]; then
+	not_ok "rp_fake_admin not built beside relayprobe ($FAKE)"
+else
+	# two pages: 3 cells then 2 (one of each not in the report), total 5
+	cat >"$T/bulk.json" <<EOF
+{ $FAKE_REPORT,
+ "transcripts@0": {"ok":true,"audit":9,"total":5,"offset":0,"cells":[
+   {"target":"t1.example","vantage":"v1","results":$(res t1.example "250 MARK-T1-V1")},
+   {"target":"t1.example","vantage":"v2","results":$(res t1.example "250 MARK-T1-V2")},
+   {"target":"ghost.example","vantage":"v1","results":$(res ghost.example "250 MARK-GHOST")}]},
+ "transcripts@3": {"ok":true,"audit":9,"total":5,"offset":3,"cells":[
+   {"target":"t2.example","vantage":"v1","results":$(res t2.example "550 MARK-T2-V1")},
+   {"target":"t2.example","vantage":"v9","results":$(res t2.example "550 MARK-V9")}]},
+ "transcripts": {"ok":false,"error":"offset past the end"},
+ "transcript": {"ok":false,"error":"per-cell request not expected"}
+}
+EOF
+	fake_run bulk
+	if [[ $rc -eq 1 && $(count_cmd bulk transcripts) -eq 2 && $(count_cmd bulk transcript) -eq 0 ]] &&
+		grep -q '"cmd":"transcripts","audit":9,"offset":0,"limit":200' "$T/bulk.log" &&
+		grep -q '"cmd":"transcripts","audit":9,"offset":3,"limit":200' "$T/bulk.log"; then
+		ok "bulk: two transcripts pages (offset 0, then 3 = cells received), limit 200, no per-cell request, exit 1"
+	else
+		not_ok "bulk: exit $rc, requests: $(cat "$T/bulk.log")"
+		cat "$T/bulk.err"
+	fi
+	if python3 - "$T/bulk.html" <<'EOF'; then
+import re, sys
+h = open(sys.argv[1]).read()
+det = dict(re.findall(r'<details id="(t-\d+)"><summary>[^<]*</summary><pre>(.*?)</pre>', h, re.S))
+# t-N = target index * 2 vantages + vantage index
+assert set(det) == {"t-0", "t-1", "t-2"}, sorted(det)
+assert "MARK-T1-V1" in det["t-0"] and "MARK-T1-V2" in det["t-1"] and "MARK-T2-V1" in det["t-2"], det
+assert "MARK-GHOST" not in h and "MARK-V9" not in h
+assert '<a href="#t-0">transcript</a>' in h and '#t-3"' not in h
+EOF
+		ok "bulk: each cell's transcript in its place (t-0, t-1, t-2); cells outside the report ignored"
+	else
+		not_ok "bulk: transcripts in the page"
+	fi
+
+	# an older controller: no transcripts command, one transcript request per cell
+	cat >"$T/old.json" <<EOF
+{ $FAKE_REPORT,
+ "transcript": {"ok":true,"results":$(res x "250 MARK-OLD")}
+}
+EOF
+	fake_run old
+	n=$(grep -c 'MARK-OLD' "$T/old.html")
+	if [[ $rc -eq 1 && $(count_cmd old transcripts) -eq 1 && $(count_cmd old transcript) -eq 4 && $n -eq 4 ]] &&
+		grep -q "transcript on its own" "$T/old.err"; then
+		ok "older controller (unknown command): 4 per-cell transcript requests instead, 4 transcripts shown"
+	else
+		not_ok "fallback: exit $rc, $(count_cmd old transcripts) bulk, $(count_cmd old transcript) per-cell, $n shown"
+		cat "$T/old.err"
+	fi
+
+	# a controller that always says there is more: cut off after 2 x 2 x 2 + 200 cells
+	cat >"$T/endless.json" <<EOF
+{ $FAKE_REPORT,
+ "transcripts": {"ok":true,"audit":9,"total":100000000,"offset":0,"cells":[
+   {"target":"t1.example","vantage":"v1","results":$(res t1.example "250 MARK-LOOP")}]}
+}
+EOF
+	fake_run endless
+	n=$(count_cmd endless transcripts)
+	if [[ $rc -eq 1 && $n -eq 208 ]] && grep -q 'MARK-LOOP' "$T/endless.html"; then
+		ok "a controller that never stops paging is read for at most 2 x cells + one page ($n requests)"
+	else
+		not_ok "endless paging: exit $rc, $n requests"
+	fi
+fi
+
+# --- part 2: a real controller ---------------------------------------------
 lab_start || {
-	echo "0 passed, 1 failed (Postfix lab did not start)"
+	echo "$passed passed, $((failed + 1)) failed (Postfix lab did not start)"
 	exit 1
 }
 
@@ -117,6 +238,28 @@ if [[ ${n:-0} -ge 2 ]]; then ok "two agents connect"; else not_ok "two agents co
 
 TRUST="127.0.0.1:$LAB_PORT_TRUST_ONE"
 CLOSED="127.0.0.1:$LAB_PORT_CLOSED"
+# the inventory: two clients (the audits below name the same targets)
+cat >"$T/inventory.csv" <<EOF
+client,target,port,tags
+acme,127.0.0.1,$LAB_PORT_TRUST_ONE,mx
+beta,127.0.0.1,$LAB_PORT_CLOSED,mx
+EOF
+if "$RP" targets import "$T/inventory.csv" >"$T/import.txt" 2>&1; then
+	ok "targets import: two clients"
+else
+	not_ok "targets import"
+	cat "$T/import.txt"
+fi
+# audit 1: the closed target only, so that audit 2's open target is new
+"$RP" audit --wait --wait-timeout 120 --tests basic --to relaytest@example.net \
+	"$CLOSED" >"$T/audit1.txt" 2>"$T/audit1.err"
+rc=$?
+FIRST=$("$RP" report --latest --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["audit"])' 2>/dev/null)
+if [[ $rc -eq 0 && -n $FIRST ]]; then ok "audit $FIRST (closed target) exits 0"; else
+	not_ok "audit 1: exit $rc (want 0), id '$FIRST'"
+	cat "$T/audit1.txt" "$T/audit1.err"
+fi
+
 "$RP" audit --wait --wait-timeout 120 --tests basic --to relaytest@example.net \
 	"$TRUST" "$CLOSED" >"$T/audit.txt" 2>"$T/audit.err"
 rc=$?
@@ -146,57 +289,98 @@ chrome() {
 		--user-data-dir="$(mktemp -d "$T/chrome.XXXXXX")" "$@" 2>>"$T/chrome.log"
 }
 
+if grep -q "transcript on its own" "$T/report.err"; then
+	not_ok "the controller has no bulk transcripts command (the CLI fell back to per-cell requests)"
+else
+	ok "transcripts fetched with the bulk command (no per-cell fallback)"
+fi
+# the text report of audit 2 (audit --wait): summary and one heading per client
+if grep -qF "1 new since audit $FIRST" "$T/audit.txt" && grep -q "^client acme: 1 target$" "$T/audit.txt" &&
+	grep -q "^client beta: 1 target$" "$T/audit.txt" &&
+	grep -qE "^$TRUST +(open|closed) +(open|closed) +open +NEW,DISAGREE$" "$T/audit.txt" &&
+	[[ $(grep -n "^client acme" "$T/audit.txt" | cut -d: -f1) -lt $(grep -n "^client beta" "$T/audit.txt" | cut -d: -f1) ]]; then
+	ok "text: summary (1 new since audit $FIRST), client acme then client beta, NEW flag"
+else
+	not_ok "text report"
+	cat "$T/audit.txt"
+fi
+
 chrome --dump-dom "file://$HTML" >"$T/dom.html"
-if python3 - "$T/dom.html" "$TRUST" "$CLOSED" >"$T/cells.txt" 2>&1 <<'EOF'; then
+if python3 - "$T/dom.html" "$TRUST" "$CLOSED" "$FIRST" >"$T/cells.txt" 2>&1 <<'EOF'; then
 import sys
 from html.parser import HTMLParser
 
 class P(HTMLParser):
+    """Rows of every table.matrix with the client of the section around it;
+    the summary's <b id="n-..."> numbers and the previous audit."""
     def __init__(self):
         super().__init__()
         self.rows, self.row, self.cell, self.inm = [], None, None, False
         self.heads, self.inth, self.counts, self.cnt = [], False, {}, None
+        self.client, self.sections, self.h2, self.inh2, self.prev = None, [], {}, False, None
+        self.inprev = False
     def handle_starttag(self, tag, a):
         a = dict(a)
-        if tag == "table" and a.get("id") == "matrix": self.inm = True
+        if tag == "section" and "client" in a.get("class", "").split():
+            self.client = a.get("data-client"); self.sections.append(self.client)
+            self.h2[self.client] = ""
+        if tag == "h2" and self.client is not None: self.inh2 = True
+        if tag == "table" and "matrix" in a.get("class", "").split():
+            self.inm = True; self.heads.append([])
         if not self.inm:
             if tag == "b" and a.get("id", "").startswith("n-"): self.cnt = a["id"]
+            if tag == "span" and a.get("id") == "previous-audit": self.inprev = True
             return
-        if tag == "th": self.inth = True; self.heads.append("")
+        if tag == "th": self.inth = True; self.heads[-1].append("")
         if tag == "tr": self.row = []
         if tag == "td":
             self.cell = {"class": a.get("class", ""), "verdict": a.get("data-verdict"), "text": "", "links": []}
         if tag == "a" and self.cell is not None: self.cell["links"].append(a.get("href"))
     def handle_endtag(self, tag):
+        if tag == "section": self.client = None
+        if tag == "h2": self.inh2 = False
         if tag == "table": self.inm = False
         if tag == "th": self.inth = False
         if tag == "td" and self.cell is not None: self.row.append(self.cell); self.cell = None
-        if tag == "tr" and self.row: self.rows.append(self.row); self.row = None
+        if tag == "tr" and self.row: self.rows.append((self.client, self.row)); self.row = None
         if tag == "b": self.cnt = None
+        if tag == "span": self.inprev = False
     def handle_data(self, d):
         if self.cnt: self.counts[self.cnt] = d.strip()
-        if self.inth: self.heads[-1] += d
+        if self.inprev: self.prev = d.strip()
+        if self.inh2: self.h2[self.client] += d
+        if self.inth: self.heads[-1][-1] += d
         if self.cell is not None: self.cell["text"] += d
 
 p = P(); p.feed(open(sys.argv[1]).read())
-trust, closed = sys.argv[2], sys.argv[3]
-assert p.heads == ["Target", "fra1", "ams1", "Verdict"] or p.heads == ["Target", "ams1", "fra1", "Verdict"], p.heads
-col = {h: i for i, h in enumerate(p.heads)}
-rows = {r[0]["text"].strip(): r for r in p.rows}
+trust, closed, first = sys.argv[2], sys.argv[3], sys.argv[4]
+assert p.sections == ["acme", "beta"], p.sections
+assert p.h2["acme"].startswith("client acme") and p.h2["beta"].startswith("client beta"), p.h2
+assert len(p.heads) == 2, p.heads
+for h in p.heads:
+    assert h == ["Target", "fra1", "ams1", "Verdict"] or h == ["Target", "ams1", "fra1", "Verdict"], h
+col = {h: i for i, h in enumerate(p.heads[0])}
+rows = {r[0]["text"].strip(): (c, r) for c, r in p.rows}
 assert set(rows) == {trust, closed}, rows.keys()
-t, c = rows[trust], rows[closed]
+(tc, t), (cc, c) = rows[trust], rows[closed]
+assert tc == "acme" and cc == "beta", (tc, cc)
 assert t[col["fra1"]]["verdict"] == "open" and "v-o" in t[col["fra1"]]["class"], t
 assert "external-sender" in t[col["fra1"]]["text"], t[col["fra1"]]["text"]
 assert t[col["ams1"]]["verdict"] == "closed" and "v-c" in t[col["ams1"]]["class"], t
 assert t[col["Verdict"]]["verdict"] == "open" and "DISAGREE" in t[col["Verdict"]]["text"], t
+assert "NEW" in t[col["Verdict"]]["text"], t[col["Verdict"]]
 for v in ("fra1", "ams1", "Verdict"):
     assert c[col[v]]["verdict"] == "closed" and "v-c" in c[col[v]]["class"], c
-assert p.counts == {"n-open": "1", "n-closed": "1", "n-inconclusive": "0"}, p.counts
+assert "NEW" not in c[col["Verdict"]]["text"], c
+want = {"n-open": "1", "n-new": "1", "n-closed": "1", "n-inconclusive": "0", "n-other": "0",
+        "n-disagree": "1"}
+assert {k: p.counts.get(k) for k in want} == want, p.counts
+assert p.prev == first, (p.prev, first)
 print(t[col["fra1"]]["links"][0])
 EOF
-	ok "Chromium DOM: matrix fra1 open (accepted tests), ams1 closed, DISAGREE; closed target closed; summary 1/1/0"
+	ok "Chromium DOM: summary 1 open / 1 new since audit $FIRST / 1 closed / 0 inconclusive; sections client acme (fra1 open with accepted tests, ams1 closed, DISAGREE, NEW) and client beta (closed)"
 else
-	not_ok "Chromium DOM matrix"
+	not_ok "Chromium DOM: summary, client sections, matrix"
 	cat "$T/cells.txt"
 fi
 ANCHOR=$(tail -1 "$T/cells.txt")
@@ -242,17 +426,20 @@ fi
 # --- CSV ------------------------------------------------------------------
 "$RP" report --latest --format csv >"$T/report.csv"
 rc=$?
-if python3 - "$T/report.csv" "$TRUST" "$CLOSED" <<'EOF'; then ok "CSV: header, 4 rows target x vantage with verdicts and accepted tests (exit $rc)"; else not_ok "CSV report"; fi
+if python3 - "$T/report.csv" "$TRUST" "$CLOSED" <<'EOF'; then ok "CSV: header, 4 rows target x vantage with client, verdicts, accepted tests, previous, new (exit $rc)"; else not_ok "CSV report"; fi
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline="")))
-assert rows[0] == ["target","vantage","verdict","aggregated_verdict","disagree","inconclusive","accepted_tests"], rows[0]
-d = {(r[0], r[1]): r for r in rows[1:]}
+assert rows[0] == ["client","target","vantage","verdict","aggregated_verdict","disagree","inconclusive","accepted_tests","previous","new"], rows[0]
+d = {(r[1], r[2]): r for r in rows[1:]}
 assert len(rows) == 5 and len(d) == 4, rows
 t, c = sys.argv[2], sys.argv[3]
-assert d[(t, "fra1")][2:6] == ["open", "open", "true", "false"], d[(t, "fra1")]
-assert "external-sender" in d[(t, "fra1")][6].split(";"), d[(t, "fra1")]
-assert d[(t, "ams1")][2] == "closed" and d[(t, "ams1")][6] == "", d[(t, "ams1")]
-assert d[(c, "fra1")][2:4] == ["closed", "closed"] and d[(c, "ams1")][2] == "closed"
+assert d[(t, "fra1")][0] == "acme" and d[(c, "ams1")][0] == "beta", rows
+assert d[(t, "fra1")][3:7] == ["open", "open", "true", "false"], d[(t, "fra1")]
+assert "external-sender" in d[(t, "fra1")][7].split(";"), d[(t, "fra1")]
+assert d[(t, "fra1")][8:] == ["", "true"], d[(t, "fra1")]
+assert d[(t, "ams1")][3] == "closed" and d[(t, "ams1")][7] == "", d[(t, "ams1")]
+assert d[(c, "fra1")][3:5] == ["closed", "closed"] and d[(c, "ams1")][3] == "closed"
+assert d[(c, "fra1")][8:] == ["closed", "false"], d[(c, "fra1")]
 EOF
 [[ $rc -eq 1 ]] || not_ok "report --format csv exit $rc (want 1)"
 
