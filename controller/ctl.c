@@ -23,6 +23,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "metrics.h"
+#include "replay.h"
 #include "rp_limits.h"
 #include "store_ext.h"
 #include "verdict.h"
@@ -134,6 +135,126 @@ int ctl_send_order(struct ctl *c, struct ctl_session *s, const char *order_id, c
 		log_error("order=%s mark sent: %s", order_id, store_errmsg(c->store));
 	log_info("order=%s agent_id=%lld sent bytes=%zu", order_id, (long long)agent_id, len);
 	return 0;
+}
+
+void ctl_want_pump(struct ctl *c, int64_t agent_id)
+{
+	struct ctl_session *s = ctl_session_of_agent(c, agent_id);
+
+	if (s != NULL)
+		s->pump = true;
+}
+
+/* Decodes one of our own stored orders (signature checked with our key,
+ * no clock or replay checks), gives it a new sequence and validity and
+ * signs it again. 0 with *out malloc'd, or -1. */
+static int resign(struct ctl *c, const char *agent_name, int64_t agent_id, const uint8_t *body,
+                  size_t len, uint8_t **out, size_t *out_len, uint64_t *seq)
+{
+	struct replay_state *empty = replay_state_new();
+	struct wire_order_policy pol = {.controller_pk = keys_ed25519_public(c->keys),
+	                                .agent_id = agent_name,
+	                                .min_protocol = 0,
+	                                .now_ms = 0,
+	                                .skew_ms = UINT64_MAX,
+	                                .replay = empty};
+	struct wire_order o;
+	enum wire_reason why;
+	uint64_t now_ms = (uint64_t)time(NULL) * 1000;
+	int rc = -1;
+
+	if (empty == NULL)
+		return -1;
+	why = wire_order_verify(body, len, &pol, &o);
+	replay_state_free(&empty);
+	if (why != WIRE_OK) {
+		log_error("stored order for %s does not verify: %s", agent_name,
+		          wire_reason_name(why));
+		return -1;
+	}
+	if (store_next_sequence(c->store, agent_id, &o.sequence) == 0) {
+		o.issued_at_ms = now_ms;
+		o.expires_at_ms = now_ms + (uint64_t)c->cfg->order_ttl * 1000;
+		if (wire_order_sign(&o, c->keys, out, out_len, NULL) == 0) {
+			*seq = o.sequence;
+			rc = 0;
+		}
+	}
+	wire_order_clear(&o);
+	return rc;
+}
+
+/* Drops order_id from the order-fact cache (its body changed). */
+static void order_fact_forget(struct ctl *c, const char *order_id)
+{
+	for (unsigned i = 0; i < CTL_ORDER_CACHE; i++)
+		if (strcmp(c->order_cache[i].order_id, order_id) == 0)
+			c->order_cache[i].order_id[0] = '\0';
+}
+
+static void pump(struct ctl *c, struct ctl_session *s)
+{
+	struct store_ext_agent a;
+	long out = store_orders_outstanding(c->store, s->agent_id);
+
+	if (out < 0 || store_ext_agent_by_id(c->store, s->agent_id, &a) != 1)
+		return;
+	while (out < CTL_ORDER_WINDOW) {
+		char id[STORE_ORDER_ID_MAX + 1];
+		uint8_t *body = NULL, *msg = NULL;
+		size_t blen = 0, mlen = 0;
+		uint64_t seq = 0;
+		int reissues = 0, rc;
+
+		rc = store_order_next_pending(c->store, s->agent_id, id, &body, &blen, &reissues);
+		if (rc <= 0) {
+			if (rc < 0)
+				log_error("agent=%s pending orders: %s", a.name,
+				          store_errmsg(c->store));
+			return;
+		}
+		rc = resign(c, a.name, s->agent_id, body, blen, &msg, &mlen, &seq);
+		free(body);
+		if (rc < 0 || store_order_resign_sent(c->store, id, seq, msg, mlen, now_s()) < 0) {
+			/* Cannot go out: closed, so the audit still finishes. */
+			log_error("order=%s cannot be sent: %s", id,
+			          rc < 0 ? "re-signing failed" : store_errmsg(c->store));
+			store_order_mark_done(c->store, id, now_s());
+			free(msg);
+			continue;
+		}
+		order_fact_forget(c, id);
+		if (send_to(c, s->rid, s->rid_len, msg, mlen) < 0) {
+			/* Committed as sent; the next HELLO sends it again. */
+			log_warn("order=%s agent=%s not sent: %s", id, a.name,
+			         zmq_strerror(zmq_errno()));
+			if (store_order_unsent(c->store, id) < 0)
+				log_error("order=%s: %s", id, store_errmsg(c->store));
+			free(msg);
+			if (zmq_errno() == EHOSTUNREACH)
+				ctl_session_drop(c, s->agent_id);
+			return;
+		}
+		log_info("order=%s agent=%s sent sequence=%llu bytes=%zu", id, a.name,
+		         (unsigned long long)seq, mlen);
+		free(msg);
+		out++;
+	}
+}
+
+void ctl_pump_all(struct ctl *c)
+{
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < c->nsess; i++) {
+		struct ctl_session *s = &c->sess[i];
+
+		if (!s->pump)
+			continue;
+		s->pump = false;
+		if (ctl_session_alive(s, now))
+			pump(c, s);
+	}
 }
 
 static int router_open(struct ctl *c, const char *endpoint)
@@ -364,6 +485,8 @@ static int resend_cb(void *arg, const struct store_order *o)
 
 	if (s == NULL)
 		return 1;
+	if (o->state == STORE_ORDER_PENDING) /* first sends: ctl_pump_all */
+		return 0;
 	/* Never sent, sent by an earlier run of the controller (it may have
 	 * died before the bytes left; times are in seconds, so the start's own
 	 * second counts as earlier: a needless re-send is only re-acked), or
@@ -452,6 +575,7 @@ static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, s
 	if (store_ext_agent_seen(c->store, a.id, labels, now_s()) < 0)
 		log_error("agent=%s last_seen: %s", a.name, store_errmsg(c->store));
 	store_orders_unacked(c->store, a.id, resend_cb, &r);
+	s->pump = true;
 	log_info("agent=%s hello version=%s protocol=%u resent=%d", a.name, h.software_version,
 	         h.protocol_version, r.n);
 out:
@@ -481,9 +605,24 @@ static void on_order_ack(struct ctl *c, struct ctl_session *s, const uint8_t *ms
 		/* Refused for good (expired, sequence, audience...): the store
 		 * has no failed state, so the order is closed as done with no
 		 * results and the reason is logged. */
+		bool unrun = strcmp(a.reason, "expired") == 0 ||
+		             strcmp(a.reason, "not-yet-valid") == 0 ||
+		             strcmp(a.reason, "sequence") == 0;
+
 		log_warn("agent=%s order=%s refused reason=%s", s->user_id, a.order_id, a.reason);
-		if (store_order_mark_done(c->store, a.order_id, now_s()) == 0)
+		if (unrun && o.reissues < CTL_REISSUE_MAX && o.state == STORE_ORDER_SENT) {
+			/* Never run: it goes out again, signed anew. */
+			if (store_order_requeue(c->store, a.order_id) < 0)
+				log_error("order=%s requeue: %s", a.order_id,
+				          store_errmsg(c->store));
+			else
+				log_info("agent=%s order=%s requeued reissue=%d", s->user_id,
+				         a.order_id, o.reissues + 1);
+		} else if (o.state != STORE_ORDER_ACKED &&
+		           store_order_mark_done(c->store, a.order_id, now_s()) == 0) {
 			store_ext_audit_complete(c->store, o.audit_id);
+		}
+		s->pump = true;
 	}
 	free(o.body);
 	wire_ctl_order_ack_clear(&a);
@@ -606,6 +745,7 @@ static void on_order_done(struct ctl *c, struct ctl_session *s, struct batch *b,
 	} else {
 		log_info("agent=%s order=%s done results=%u", s->user_id, d.order_id, d.results);
 		ack(b, s, d.order_id, "", "", 0);
+		s->pump = true;
 	}
 	free(o.body);
 	wire_ctl_order_done_clear(&d);
@@ -734,6 +874,7 @@ int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)
 		if (items[2].revents & ZMQ_POLLIN)
 			ctl_admin_handle(c);
 		ctl_sched_tick(c);             /* schedules and history, once a second */
+		ctl_pump_all(c);               /* orders out, within each agent's window */
 		hooks_tick(c->hooks, now_s()); /* event hooks, retention; never blocks */
 		if (c->router == NULL && ctl_router_rebind(c) < 0)
 			return -1;

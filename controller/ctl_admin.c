@@ -521,12 +521,9 @@ static json_t *cmd_audit_start(struct ctl *c, json_t *req)
 	tx = 0;
 	log_info("audit=%lld started targets=%zu vantages=%zu orders=%zu", (long long)audit,
 	         ntargets, p.n, nmade);
-	for (i = 0; i < nmade; i++) {
-		struct ctl_session *s = ctl_session_of_agent(c, made[i].agent_id);
-
-		if (ctl_session_alive(s, time(NULL)))
-			ctl_send_order(c, s, made[i].id, made[i].msg, made[i].len);
-	}
+	/* Sent by ctl_pump_all, within each agent's order window. */
+	for (i = 0; i < p.n; i++)
+		ctl_want_pump(c, p.v[i].id);
 out:
 	if (tx)
 		store_tx_rollback(c->store);

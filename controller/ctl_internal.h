@@ -18,6 +18,13 @@
 #define CTL_ALIVE_S 30
 /* Unacked orders are re-sent on HELLO once they are this old. */
 #define CTL_RESEND_S 30
+/* Orders out at an agent at once (sent or acked, not done): the rest of a
+ * large audit waits in the store and goes out as orders finish. The agent
+ * queues at most AGENT_PENDING_ORDERS_MAX (16) behind the one it runs. */
+#define CTL_ORDER_WINDOW 2
+/* An order the agent refused unrun (expired, sequence...) is signed again
+ * at most this many times before it is closed. */
+#define CTL_REISSUE_MAX 3
 /* Targets per order when the agent did not say (Hello.max_targets_per_order). */
 #define CTL_TARGETS_PER_ORDER 1000
 #define CTL_RID_MAX           255
@@ -30,6 +37,7 @@ struct ctl_session {
 	size_t rid_len;
 	time_t last_rx;
 	uint32_t max_targets;
+	bool pump; /* pending orders may go out: ctl_pump_all sends them */
 };
 
 /* The facts about an order that every one of its results is checked
@@ -68,6 +76,12 @@ void ctl_session_drop(struct ctl *c, int64_t agent_id);
  * 0 sent, -1 not (no route: the session is dropped). */
 int ctl_send_order(struct ctl *c, struct ctl_session *s, const char *order_id, const uint8_t *body,
                    size_t len);
+/* Marks the agent's session (if any) for ctl_pump_all. */
+void ctl_want_pump(struct ctl *c, int64_t agent_id);
+/* Outside any store transaction: for each marked live session, signs its
+ * pending orders again (fresh sequence and validity), commits them as sent
+ * and sends them, oldest first, while fewer than CTL_ORDER_WINDOW are out. */
+void ctl_pump_all(struct ctl *c);
 /* Closes and binds the ROUTER socket again: every live session drops. */
 int ctl_router_rebind(struct ctl *c);
 /* Reads one admin request and answers it. */

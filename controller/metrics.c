@@ -37,8 +37,6 @@ struct mclient {
 
 struct metrics {
 	int lfd, ep;
-	long baseline; /* results stored when the endpoint opened */
-	long ingested; /* never decreases (a counter) */
 	struct mclient cl[RP_METRICS_CLIENTS_MAX];
 };
 
@@ -222,7 +220,7 @@ int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 		put(&b, "relayprobe_orders{state=\"%s\"} %ld\n",
 		    store_order_state_name((enum store_order_state)i), s->orders[i]);
 	header(&b, "relayprobe_results_ingested_total", "counter",
-	       "Results stored since the controller started.");
+	       "Results stored over the store's life (pruning does not lower it).");
 	put(&b, "relayprobe_results_ingested_total %ld\n", s->results_ingested);
 	header(&b, "relayprobe_results_stored", "gauge", "Results in the store (all audits).");
 	put(&b, "relayprobe_results_stored %ld\n", s->results_stored);
@@ -348,9 +346,8 @@ static int render_now(struct metrics *m, struct ctl *c, char **body, size_t *len
 		if (ctl_session_alive(&c->sess[i], now))
 			s.agents_connected++;
 	s.results_stored = stored;
-	if (stored - m->baseline > m->ingested)
-		m->ingested = stored - m->baseline;
-	s.results_ingested = m->ingested;
+	if ((s.results_ingested = store_counter(c->store, "results_ingested")) < 0)
+		goto out;
 	if (la == 1) {
 		s.have_audit = true;
 		s.audit_timestamp = created;
@@ -439,9 +436,6 @@ int metrics_open(struct ctl *c, struct metrics **mp)
 	ev.data.ptr = NULL; /* the listener */
 	if (epoll_ctl(m->ep, EPOLL_CTL_ADD, m->lfd, &ev) < 0)
 		goto sys;
-	m->baseline = store_result_count(c->store);
-	if (m->baseline < 0)
-		m->baseline = 0;
 	log_info("metrics listening on %s (GET /metrics)", addr);
 	*mp = m;
 	return 0;

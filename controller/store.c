@@ -649,6 +649,114 @@ int store_order_state(struct store *s, const char *order_id, enum store_order_st
 	return 0;
 }
 
+long store_orders_outstanding(struct store *s, int64_t agent_id)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT count(*) FROM orders WHERE agent_id = ?1"
+	                                 " AND state IN ('sent', 'acked')");
+	long n = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, agent_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	store_done(s, st);
+	return n >= 0 ? n : store_db_fail(s, "orders outstanding");
+}
+
+int store_order_next_pending(struct store *s, int64_t agent_id, char *id, uint8_t **body,
+                             size_t *body_len, int *reissues)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT id, body, reissues FROM orders WHERE agent_id = ?1"
+	                                 " AND state = 'pending' ORDER BY sequence LIMIT 1");
+	int rc, found = 0;
+
+	*body = NULL;
+	*body_len = 0;
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, agent_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *oid = (const char *)sqlite3_column_text(st, 0);
+		const void *b = sqlite3_column_blob(st, 1);
+		size_t n = (size_t)sqlite3_column_bytes(st, 1);
+
+		if (oid != NULL && strlen(oid) <= STORE_ORDER_ID_MAX && b != NULL &&
+		    (*body = malloc(n)) != NULL) {
+			snprintf(id, STORE_ORDER_ID_MAX + 1, "%s", oid);
+			memcpy(*body, b, n);
+			*body_len = n;
+			*reissues = sqlite3_column_int(st, 2);
+			found = 1;
+		} else {
+			store_fail(s, "pending order: bad row or out of memory");
+			found = -1;
+		}
+	}
+	store_done(s, st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_db_fail(s, "next pending order");
+	return found;
+}
+
+/* An UPDATE of one order that must change exactly one row. */
+static int order_update_one(struct store *s, sqlite3_stmt *st, const char *order_id,
+                            const char *what)
+{
+	if (step_done(s, st, what) < 0)
+		return -1;
+	if (sqlite3_changes(s->db) != 1) {
+		store_fail(s, "%s: order %.128s is not in the expected state", what, order_id);
+		return -1;
+	}
+	return 0;
+}
+
+int store_order_resign_sent(struct store *s, const char *order_id, uint64_t sequence,
+                            const uint8_t *body, size_t body_len, int64_t now)
+{
+	sqlite3_stmt *st;
+
+	if (!id_ok(order_id) || body == NULL || body_len == 0 || body_len > RP_WIRE_MSG_MAX ||
+	    sequence > INT64_MAX) {
+		store_fail(s, "order re-sign: bad field");
+		return -1;
+	}
+	st = store_prep(s, "UPDATE orders SET body = ?1, sequence = ?2, created_at = ?3,"
+	                   " state = 'sent', sent_at = ?3 WHERE id = ?4 AND state = 'pending'");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_blob(st, 1, body, (int)body_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)sequence);
+	sqlite3_bind_int64(st, 3, now);
+	sqlite3_bind_text(st, 4, order_id, -1, SQLITE_STATIC);
+	return order_update_one(s, st, order_id, "order re-sign");
+}
+
+int store_order_unsent(struct store *s, const char *order_id)
+{
+	sqlite3_stmt *st =
+	    store_prep(s, "UPDATE orders SET sent_at = 0 WHERE id = ?1 AND state = 'sent'");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, order_id ? order_id : "", -1, SQLITE_STATIC);
+	return order_update_one(s, st, order_id ? order_id : "", "order unsent");
+}
+
+int store_order_requeue(struct store *s, const char *order_id)
+{
+	sqlite3_stmt *st =
+	    store_prep(s, "UPDATE orders SET state = 'pending', sent_at = 0,"
+	                  " reissues = reissues + 1 WHERE id = ?1 AND state = 'sent'");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, order_id ? order_id : "", -1, SQLITE_STATIC);
+	return order_update_one(s, st, order_id ? order_id : "", "order requeue");
+}
+
 /* Field checks before anything touches the database. */
 static int result_ok(struct store *s, const struct store_result *r)
 {
@@ -712,12 +820,37 @@ enum store_ingest store_result_ingest(struct store *s, const struct store_result
 	if (rc != SQLITE_DONE)
 		store_db_fail(s, "result insert");
 	store_done(s, st);
+	if (res == STORE_INGEST_NEW) {
+		/* In the same transaction: the total survives result pruning. */
+		st = store_prep(s, "UPDATE counters SET value = value + 1"
+		                   " WHERE name = 'results_ingested'");
+		if (st == NULL || step_done(s, st, "results counter") < 0)
+			res = STORE_INGEST_ERROR;
+	}
 out:
 	/* Committed (and fsync'ed) before the caller may acknowledge. */
 	if (work_end(s, res == STORE_INGEST_NEW || res == STORE_INGEST_DUPLICATE, outer) < 0 &&
 	    res != STORE_INGEST_REJECTED)
 		res = STORE_INGEST_ERROR;
 	return res;
+}
+
+long store_counter(struct store *s, const char *name)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT value FROM counters WHERE name = ?1");
+	long n = -1;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		n = 0;
+	store_done(s, st);
+	return n >= 0 ? n : store_db_fail(s, "counter");
 }
 
 long store_result_count(struct store *s)

@@ -129,6 +129,27 @@ int store_order_mark_acked(struct store *s, const char *order_id, int64_t now);
 int store_order_mark_done(struct store *s, const char *order_id, int64_t now);
 int store_order_state(struct store *s, const char *order_id, enum store_order_state *state);
 
+/* Flow control (docs/distributed.md, "Order window"): orders of the agent
+ * that are out (sent or acked, not done), or -1. */
+long store_orders_outstanding(struct store *s, int64_t agent_id);
+/* The agent's pending order with the lowest sequence: its id (copied into
+ * id[STORE_ORDER_ID_MAX + 1]), body (malloc'd, caller frees) and reissue
+ * count. 1 / 0 none / -1. */
+#define STORE_ORDER_ID_MAX 128
+int store_order_next_pending(struct store *s, int64_t agent_id, char *id, uint8_t **body,
+                             size_t *body_len, int *reissues);
+/* A pending order signed again: new body and sequence, created_at = now,
+ * and state 'sent' (sent_at = now), committed before the bytes leave. 0,
+ * or -1 (not pending any more, duplicate sequence, database error). */
+int store_order_resign_sent(struct store *s, const char *order_id, uint64_t sequence,
+                            const uint8_t *body, size_t body_len, int64_t now);
+/* A sent order whose send failed at once (no route): sent_at back to 0 so
+ * the agent's next HELLO re-sends it. 0 / -1. */
+int store_order_unsent(struct store *s, const char *order_id);
+/* The agent refused a sent order without running it (expired, not yet
+ * valid, sequence): back to pending, reissues + 1. 0, or -1. */
+int store_order_requeue(struct store *s, const char *order_id);
+
 /* One result: one dialog of one order's target at one address. */
 struct store_result {
 	int64_t agent_id; /* the authenticated sender, not a claim in the body */
@@ -145,6 +166,9 @@ struct store_result {
  * belong to agent_id. */
 enum store_ingest store_result_ingest(struct store *s, const struct store_result *r, int64_t now);
 /* Stored results (all audits), for tests and statistics; -1 on error. */
+/* A monotonic total kept in the store ("results_ingested": every new
+ * result, never lowered by pruning). 0 for an unknown name, -1 on error. */
+long store_counter(struct store *s, const char *name);
 long store_result_count(struct store *s);
 
 /* The audit's matrix: one call per target (sorted), with one cell per agent

@@ -146,8 +146,8 @@ int store_ext_agent_pin(struct store *s, int64_t id, const char *name, const cha
 
 int store_ext_order_get(struct store *s, const char *order_id, struct store_ext_order *out)
 {
-	sqlite3_stmt *st =
-	    store_prep(s, "SELECT audit_id, agent_id, state, body FROM orders WHERE id = ?");
+	sqlite3_stmt *st = store_prep(
+	    s, "SELECT audit_id, agent_id, state, body, reissues FROM orders WHERE id = ?");
 	const char *state;
 	int rc, ret = -1;
 
@@ -162,6 +162,7 @@ int store_ext_order_get(struct store *s, const char *order_id, struct store_ext_
 
 		out->audit_id = sqlite3_column_int64(st, 0);
 		out->agent_id = sqlite3_column_int64(st, 1);
+		out->reissues = sqlite3_column_int(st, 4);
 		state = (const char *)sqlite3_column_text(st, 2);
 		out->state = STORE_ORDER_PENDING;
 		for (int i = 0; state != NULL && i < STORE_ORDER_STATE_COUNT; i++)

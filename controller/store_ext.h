@@ -46,6 +46,7 @@ struct store_ext_order {
 	enum store_order_state state;
 	uint8_t *body;
 	size_t body_len;
+	int reissues; /* times it went back to pending after a refusal */
 };
 int store_ext_order_get(struct store *s, const char *order_id, struct store_ext_order *out);
 

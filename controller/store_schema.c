@@ -121,5 +121,13 @@ const char *const store_migrations[] = {
     " PRIMARY KEY (event_id, hook));"
     "CREATE INDEX hook_deliveries_due ON hook_deliveries(hook, state, next_try);"
     "CREATE INDEX results_by_received ON results(received_at);",
+    /* 3 -> 4: orders go out through a per-agent window and are signed
+     * again (fresh sequence and validity) when they first leave; reissues
+     * counts how often an agent refused one for expiry or sequence and it
+     * went back to pending. counters: monotonic totals that survive result
+     * pruning (results_ingested for the metrics endpoint). */
+    "ALTER TABLE orders ADD COLUMN reissues INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0);"
+    "INSERT INTO counters (name, value) SELECT 'results_ingested', count(*) FROM results;",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -582,6 +582,117 @@ static void test_order_done_completes_audit(void **state)
 	json_decref(tr);
 }
 
+/* Receives the next order (skipping acks); WIRE_OK-verified into *o.
+ * 0, or -1 when none came within timeout_ms. */
+static int recv_order(int timeout_ms, struct wire_order *o)
+{
+	uint8_t *m;
+	int n;
+
+	for (int i = 0; i < 8; i++) {
+		n = recv_msg(E.dealer, timeout_ms, &m);
+		if (n <= 0)
+			return -1;
+		if (wire_envelope_kind(m, (size_t)n) == WIRE_KIND_ORDER) {
+			assert_int_equal(verify_order(m, (size_t)n, o), WIRE_OK);
+			free(m);
+			return 0;
+		}
+		free(m);
+	}
+	return -1;
+}
+
+static void ack_order(const struct wire_order *o, bool committed, const char *reason)
+{
+	struct wire_ctl_order_ack ack = {
+	    .order_id = o->order_id, .committed = committed, .reason = (char *)reason};
+	uint8_t *m;
+	size_t n;
+
+	assert_int_equal(wire_ctl_order_ack_pack(&ack, &m, &n), 0);
+	send_msg(E.dealer, m, n);
+}
+
+static void order_done(const struct wire_order *o)
+{
+	struct wire_ctl_order_done d = {.order_id = o->order_id, .results = 0};
+	uint8_t *m;
+	size_t n;
+
+	assert_int_equal(wire_ctl_order_done_pack(&d, &m, &n), 0);
+	send_msg(E.dealer, m, n);
+	expect_ack(o->order_id, "");
+}
+
+/* A large audit goes out through a window of 2 orders: the next order
+ * leaves only when one is done, each signed at send time with a sequence
+ * above every earlier one; an order refused unrun (expired) comes back
+ * with the same id, a new sequence and a fresh validity. */
+static void test_order_window_and_reissue(void **state)
+{
+	struct wire_order o[8] = {0}, refused = {0}, extra = {0};
+	uint64_t last_seq = 0;
+	int seen_again = 0;
+	int64_t audit;
+	json_t *r;
+	size_t got = 0;
+
+	r = admin("{\"cmd\":\"audit.start\",\"targets\":[\"w1.example\",\"w2.example\","
+	          "\"w3.example\",\"w4.example\",\"w5.example\",\"w6.example\",\"w7.example\","
+	          "\"w8.example\",\"w9.example\"],\"tests\":\"external-sender\"}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(r, "orders")), 5);
+	audit = json_integer_value(json_object_get(r, "audit"));
+	json_decref(r);
+
+	/* Two go out; a third waits. */
+	assert_int_equal(recv_order(3000, &o[0]), 0);
+	assert_int_equal(recv_order(3000, &o[1]), 0);
+	assert_int_equal(recv_order(1500, &extra), -1);
+	assert_true(o[0].sequence < o[1].sequence);
+	last_seq = o[1].sequence;
+	ack_order(&o[0], true, "");
+	ack_order(&o[1], true, "");
+	got = 2;
+
+	/* The agent refuses the next one as expired: it goes back to the
+	 * queue and comes out again later, signed anew. */
+	order_done(&o[0]);
+	assert_int_equal(recv_order(3000, &refused), 0);
+	assert_true(refused.sequence > last_seq);
+	last_seq = refused.sequence;
+	ack_order(&refused, false, "expired");
+
+	/* One order out per finished order, sequences rising, until the four
+	 * ids other than o[0] ran once more: o[1] is still out. */
+	for (size_t k = 1; got < 5; k++) {
+		assert_int_equal(recv_order(3000, &o[got]), 0);
+		assert_true(o[got].sequence > last_seq);
+		last_seq = o[got].sequence;
+		ack_order(&o[got], true, "");
+		if (strcmp(o[got].order_id, refused.order_id) == 0) {
+			seen_again = 1;
+			assert_true(o[got].issued_at_ms >= refused.issued_at_ms);
+			assert_memory_not_equal(o[got].body_sha256, refused.body_sha256,
+			                        WIRE_SHA256_LEN);
+		}
+		got++;
+		order_done(&o[k]);
+	}
+	assert_true(seen_again);
+	assert_int_equal(recv_order(1000, &extra), -1);
+	for (size_t k = 4; k < 5; k++)
+		order_done(&o[k]);
+	r = admin("{\"cmd\":\"audit.status\",\"audit\":%lld}", (long long)audit);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "done");
+	assert_int_equal(json_integer_value(json_object_get(r, "done")), 5);
+	json_decref(r);
+	for (size_t k = 0; k < 5; k++)
+		wire_order_clear(&o[k]);
+	wire_order_clear(&refused);
+}
+
 static void test_kill9_restart_resends_unacked(void **state)
 {
 	struct wire_order o = {0}, o2 = {0};
@@ -665,6 +776,7 @@ int main(void)
 	    cmocka_unit_test(test_result_ingested_once_acked_twice),
 	    cmocka_unit_test(test_forged_result_dropped),
 	    cmocka_unit_test(test_order_done_completes_audit),
+	    cmocka_unit_test(test_order_window_and_reissue),
 	    cmocka_unit_test(test_kill9_restart_resends_unacked),
 	    cmocka_unit_test(test_revoke_drops_agent),
 	};
