@@ -440,7 +440,15 @@ static json_t *make_order(struct ctl *c, int64_t audit, const struct vantage *v,
 	return NULL;
 }
 
-static json_t *cmd_audit_start(struct ctl *c, json_t *req)
+/* The schedule run that starts an audit: recorded in the audit's own
+ * transaction, so a crash can neither lose the run nor start it twice. */
+struct sched_mark {
+	const char *name;
+	int64_t now;
+	int advance;
+};
+
+static json_t *audit_start(struct ctl *c, json_t *req, const struct sched_mark *mark)
 {
 	json_t *targets = json_object_get(req, "targets"), *err = NULL, *params = NULL, *el;
 	struct pick p = {0};
@@ -514,6 +522,11 @@ static json_t *cmd_audit_start(struct ctl *c, json_t *req)
 			nmade++;
 		}
 	}
+	if (mark != NULL &&
+	    store_sched_ran(c->store, mark->name, mark->now, audit, NULL, mark->advance) < 0) {
+		err = fail("schedule %s: %s", mark->name, store_errmsg(c->store));
+		goto out;
+	}
 	if (store_tx_commit(c->store) < 0) {
 		err = fail("commit: %s", store_errmsg(c->store));
 		goto out;
@@ -540,9 +553,17 @@ out:
 	                 (json_int_t)nmade);
 }
 
-json_t *ctl_admin_audit_start(struct ctl *c, json_t *req)
+static json_t *cmd_audit_start(struct ctl *c, json_t *req)
 {
-	return cmd_audit_start(c, req);
+	return audit_start(c, req, NULL);
+}
+
+json_t *ctl_admin_audit_start_sched(struct ctl *c, json_t *req, const char *name, int64_t now,
+                                    int advance)
+{
+	struct sched_mark m = {.name = name, .now = now, .advance = advance};
+
+	return audit_start(c, req, &m);
 }
 
 /* req.audit: an id, or "latest". */

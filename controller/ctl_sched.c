@@ -242,14 +242,15 @@ static json_t *run_schedule(struct ctl *c, const char *name, int64_t now, int ad
 		json_object_set_new(req, "cmd", json_string("audit.start"));
 		json_object_set_new(req, "schedule", json_string(name));
 		json_object_set_new(req, "targets", targets);
-		reply = ctl_admin_audit_start(c, req);
+		/* The run is recorded in the audit's transaction. */
+		reply = ctl_admin_audit_start_sched(c, req, name, now, advance);
 		json_decref(req);
 	}
 	if (json_is_true(json_object_get(reply, "ok")))
 		audit = json_integer_value(json_object_get(reply, "audit"));
 	else
 		err = json_string_value(json_object_get(reply, "error"));
-	if (store_sched_ran(c->store, name, now, audit, err, advance) < 0)
+	if (audit == 0 && store_sched_ran(c->store, name, now, 0, err, advance) < 0)
 		log_error("schedule=%s: %s", name, store_errmsg(c->store));
 	if (audit > 0)
 		log_info("schedule=%s audit=%lld started", name, (long long)audit);

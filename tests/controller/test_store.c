@@ -481,6 +481,82 @@ static void test_unacked_orders(void **state)
 	assert_string_equal(s.ids[0], "o-c");
 }
 
+/* The order window's store side: next pending by sequence, re-sign as
+ * sent (only from pending), requeue (only from sent), unsent, the count of
+ * orders out; and the ingest counter. */
+static void test_order_window(void **state)
+{
+	struct fx *f = *state;
+	char id[STORE_ORDER_ID_MAX + 1];
+	uint8_t *body = NULL;
+	size_t len = 0;
+	int reissues = -1;
+	uint64_t seq;
+	enum store_order_state st;
+
+	add_order(f->s, "w-1", f->audit, f->agent[0]);
+	add_order(f->s, "w-2", f->audit, f->agent[0]);
+	assert_int_equal(store_orders_outstanding(f->s, f->agent[0]), 0);
+	assert_int_equal(store_order_next_pending(f->s, f->agent[0], id, &body, &len, &reissues),
+	                 1);
+	assert_string_equal(id, "w-1");
+	assert_int_equal(len, 11);
+	assert_memory_equal(body, "signed-body", 11);
+	assert_int_equal(reissues, 0);
+	free(body);
+
+	assert_int_equal(store_next_sequence(f->s, f->agent[0], &seq), 0);
+	assert_int_equal(store_order_resign_sent(f->s, "w-1", seq, (const uint8_t *)"new", 3, 400),
+	                 0);
+	/* Only a pending order is re-signed. */
+	assert_int_equal(
+	    store_order_resign_sent(f->s, "w-1", seq + 1, (const uint8_t *)"x", 1, 401), -1);
+	assert_int_equal(store_order_state(f->s, "w-1", &st), 0);
+	assert_int_equal(st, STORE_ORDER_SENT);
+	assert_int_equal(store_orders_outstanding(f->s, f->agent[0]), 1);
+	assert_int_equal(store_order_next_pending(f->s, f->agent[0], id, &body, &len, &reissues),
+	                 1);
+	assert_string_equal(id, "w-2");
+	free(body);
+
+	/* Refused unrun: back to pending, after w-2 (its sequence is newer). */
+	assert_int_equal(store_order_requeue(f->s, "w-1"), 0);
+	assert_int_equal(store_order_requeue(f->s, "w-1"), -1);
+	assert_int_equal(store_orders_outstanding(f->s, f->agent[0]), 0);
+	assert_int_equal(store_order_next_pending(f->s, f->agent[0], id, &body, &len, &reissues),
+	                 1);
+	assert_string_equal(id, "w-2");
+	free(body);
+	assert_int_equal(store_order_mark_done(f->s, "w-2", 410), 0);
+	assert_int_equal(store_order_next_pending(f->s, f->agent[0], id, &body, &len, &reissues),
+	                 1);
+	assert_string_equal(id, "w-1");
+	assert_int_equal(reissues, 1);
+	assert_memory_equal(body, "new", 3);
+	free(body);
+
+	/* A failed send keeps it sent with sent_at 0: re-sent on HELLO. */
+	assert_int_equal(store_next_sequence(f->s, f->agent[0], &seq), 0);
+	assert_int_equal(store_order_resign_sent(f->s, "w-1", seq, (const uint8_t *)"n2", 2, 420),
+	                 0);
+	assert_int_equal(store_order_unsent(f->s, "w-1"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT sent_at FROM orders WHERE id = 'w-1'"), 0);
+	assert_int_equal(store_order_mark_done(f->s, "w-1", 430), 0);
+	assert_int_equal(store_order_unsent(f->s, "w-1"), -1);
+	assert_int_equal(store_order_next_pending(f->s, f->agent[0], id, &body, &len, &reissues),
+	                 0);
+
+	/* The ingest counter counts new results only. */
+	assert_int_equal(store_counter(f->s, "results_ingested"), 0);
+	add_order(f->s, "w-3", f->audit, f->agent[0]);
+	assert_int_equal(ingest(f->s, f->agent[0], "w-3", "t1", "127.0.0.1", 25, DV_CLOSED),
+	                 STORE_INGEST_NEW);
+	assert_int_equal(ingest(f->s, f->agent[0], "w-3", "t1", "127.0.0.1", 25, DV_CLOSED),
+	                 STORE_INGEST_DUPLICATE);
+	assert_int_equal(store_counter(f->s, "results_ingested"), 1);
+	assert_int_equal(store_counter(f->s, "no-such-counter"), 0);
+}
+
 struct agents_seen {
 	int n;
 	enum store_agent_status status[8];
@@ -633,6 +709,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sequence, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unacked_orders, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_order_window, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_agents, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_matrix, setup, teardown),
 	};
