@@ -14,5 +14,7 @@ int targets_main(int argc, char **argv);
 int schedule_main(int argc, char **argv);
 int history_main(int argc, char **argv);
 int events_main(int argc, char **argv);
+int hooks_main(int argc, char **argv);
+int retention_main(int argc, char **argv);
 
 #endif

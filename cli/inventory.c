@@ -1,6 +1,7 @@
 /* inventory.c - `relayprobe targets import|list|remove`, `relayprobe
- * schedule add|list|remove|run-now`, `relayprobe history TARGET` and
- * `relayprobe events`: the controller's inventory, schedules, verdict
+ * schedule add|list|remove|run-now`, `relayprobe history TARGET`,
+ * `relayprobe events`, `relayprobe hooks` and `relayprobe retention run`:
+ * the controller's inventory, schedules, verdict
  * history and events through its admin socket (docs/distributed.md). The
  * CSV import is parsed and checked here (RFC 4180; every bad row reported
  * as FILE:LINE: reason, nothing sent when any row is bad); fields are capped
@@ -16,6 +17,7 @@
 
 #include "admin.h"
 #include "commands.h"
+#include "report_render.h"
 #include "rp_limits.h"
 #include "target.h"
 
@@ -376,6 +378,19 @@ static void usage(FILE *out, const char *cmd)
 		        "usage: relayprobe history TARGET [--json]\n"
 		        "\n"
 		        "The target's aggregated verdict in every finished audit, oldest first.\n");
+	else if (strcmp(cmd, "hooks") == 0)
+		fprintf(out,
+		        "usage: relayprobe hooks [status] [--json]\n"
+		        "\n"
+		        "Delivery state of the controller's event hooks (webhook, email, syslog):\n"
+		        "per hook, how many events are pending, sending, delivered or failed.\n");
+	else if (strcmp(cmd, "retention") == 0)
+		fprintf(out,
+		        "usage: relayprobe retention run [--json]\n"
+		        "\n"
+		        "Removes now the transcripts older than the controller's\n"
+		        "transcript_retention_days (verdicts and history stay). The controller\n"
+		        "also does this at start and once an hour.\n");
 	else
 		fprintf(out,
 		        "usage: relayprobe events [--json]\n"
@@ -731,6 +746,45 @@ static int inv_main(int argc, char **argv)
 				printf("\n");
 			}
 		}
+	} else if (strcmp(cmd, "hooks") == 0) {
+		const char *hook, *state;
+		json_t *states, *n;
+
+		if (argc > 1 || (argc == 1 && strcmp(argv[0], "status") != 0)) {
+			usage(stderr, cmd);
+			return CLI_EXIT_USAGE;
+		}
+		req = json_pack("{s:s}", "cmd", "hooks.status");
+		if ((rc = call(&o, req, &r)) == CLI_EXIT_OK && !o.json) {
+			if (json_object_size(json_object_get(r.json, "hooks")) == 0)
+				printf(
+				    "no hook has deliveries (none configured, or no event yet)\n");
+			json_object_foreach(json_object_get(r.json, "hooks"), hook, states)
+			{
+				report_put_clean(hook, stdout);
+				json_object_foreach(states, state, n)
+				{
+					printf(" ");
+					report_put_clean(state, stdout);
+					printf("=%lld", (long long)json_integer_value(n));
+				}
+				printf("\n");
+			}
+		}
+	} else if (strcmp(cmd, "retention") == 0) {
+		if (argc != 1 || strcmp(argv[0], "run") != 0) {
+			usage(stderr, cmd);
+			return CLI_EXIT_USAGE;
+		}
+		req = json_pack("{s:s}", "cmd", "retention.run");
+		if ((rc = call(&o, req, &r)) == CLI_EXIT_OK && !o.json) {
+			if (json_is_true(json_object_get(r.json, "forever")))
+				printf("retention is 0 (keep forever): nothing removed\n");
+			else
+				printf("%lld transcripts removed\n",
+				       (long long)json_integer_value(
+				           json_object_get(r.json, "stripped")));
+		}
 	} else {
 		if (argc != 0) {
 			usage(stderr, cmd);
@@ -767,6 +821,16 @@ int history_main(int argc, char **argv)
 }
 
 int events_main(int argc, char **argv)
+{
+	return inv_main(argc, argv);
+}
+
+int hooks_main(int argc, char **argv)
+{
+	return inv_main(argc, argv);
+}
+
+int retention_main(int argc, char **argv)
 {
 	return inv_main(argc, argv);
 }

@@ -25,6 +25,8 @@ static const struct command commands[] = {
     {"schedule", schedule_main, "periodic audits of inventory targets: add, list, remove"},
     {"history", history_main, "a target's verdict in every finished audit"},
     {"events", events_main, "verdict changes between consecutive audits"},
+    {"hooks", hooks_main, "delivery state of the controller's event hooks"},
+    {"retention", retention_main, "remove old transcripts now (verdicts stay)"},
     {"keygen", keygen_main, "create a controller's or an agent's key files"},
 };
 

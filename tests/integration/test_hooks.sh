@@ -280,6 +280,9 @@ done
 out=$(admin_cmd '{"cmd":"hooks.status"}')
 [[ $out == *'"webhook": {"delivered": 1}'* || $out == *'"webhook":{"delivered":1}'* ]] &&
 	ok "hooks.status" || not_ok "hooks.status: $out"
+out=$("$RP" hooks 2>&1)
+[[ $out == *"webhook delivered=1"* && $out == *"email delivered=1"* ]] &&
+	ok "relayprobe hooks: per-hook delivery counts" || not_ok "relayprobe hooks: $out"
 
 # --- audit 3 (open again): no change, nothing sent ----------------------------------
 "$RP" schedule run-now manual >/dev/null || not_ok "run-now 3"
@@ -311,9 +314,9 @@ assert [x["verdict"] for x in h] == ["closed", "open", "open"], h' "$T/hist.json
 "$RP" report 2 --json >"$T/report.json" 2>&1
 grep -q '"open"' "$T/report.json" && ok "report still works after retention" ||
 	not_ok "report: $(head -c 400 "$T/report.json")"
-out=$(admin_cmd '{"cmd":"retention.run"}')
-[[ $out == *'"stripped": 0'* || $out == *'"stripped":0'* ]] && ok "second retention.run strips nothing" ||
-	not_ok "retention.run again: $out"
+out=$("$RP" retention run 2>&1)
+[[ $out == "0 transcripts removed" ]] && ok "second run (relayprobe retention run) strips nothing" ||
+	not_ok "relayprobe retention run again: $out"
 
 kill "$CPID" 2>/dev/null
 rc=0
