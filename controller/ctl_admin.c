@@ -794,24 +794,30 @@ static json_t *cmd_transcript(struct ctl *c, json_t *req)
 
 struct cells_page {
 	json_t *cells;
-	json_t *cur; /* the cell being filled */
+	json_t *cur;  /* the cell being filled */
+	size_t bytes; /* result JSON in the page so far */
 };
 
 static int cell_cb(void *arg, const char *target, const char *agent, const char *result_json)
 {
 	struct cells_page *p = arg;
-	json_t *r = json_loads(result_json, 0, NULL);
+	json_t *r;
 
 	if (p->cur == NULL ||
 	    strcmp(json_string_value(json_object_get(p->cur, "target")), target) != 0 ||
 	    strcmp(json_string_value(json_object_get(p->cur, "vantage")), agent) != 0) {
+		/* A page ends between cells once it is big enough, far below
+		 * RP_ADMIN_MSG_MAX; the client asks again from offset + the
+		 * cells it got. */
+		if (p->cur != NULL && p->bytes >= RP_ADMIN_PAGE_BYTES)
+			return 1;
 		p->cur =
 		    json_pack("{s:s, s:s, s:[]}", "target", target, "vantage", agent, "results");
-		if (p->cur == NULL || json_array_append_new(p->cells, p->cur) < 0) {
-			json_decref(r);
+		if (p->cur == NULL || json_array_append_new(p->cells, p->cur) < 0)
 			return 1;
-		}
 	}
+	p->bytes += strlen(result_json);
+	r = json_loads(result_json, 0, NULL);
 	if (r != NULL)
 		json_array_append_new(json_object_get(p->cur, "results"), r);
 	return 0;
