@@ -210,10 +210,10 @@ static void resend_spool(struct agent *a)
 		log_error("spool listing failed error=\"%s\"", strerror(errno));
 }
 
-static void send_order_ack(struct agent *a, const char *order_id, bool committed,
+static void send_order_ack(struct agent *a, const char *order_id, uint64_t sequence, bool committed,
                            const char *reason)
 {
-	struct wire_ctl_order_ack ack = {(char *)order_id, committed, (char *)reason};
+	struct wire_ctl_order_ack ack = {(char *)order_id, committed, (char *)reason, sequence};
 	uint8_t *msg = NULL;
 	size_t len = 0;
 
@@ -730,15 +730,33 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 	enum wire_reason r = wire_order_verify(msg, len, &pol, &o);
 	char err[512];
 
-	if (r == WIRE_ERR_REPLAY) {
-		/* Authentic and fresh, already accepted: read its id against an
-		 * empty replay state, ack it again, never run it again. */
+	if (r == WIRE_ERR_REPLAY || r == WIRE_ERR_EXPIRED || r == WIRE_ERR_NOT_YET_VALID ||
+	    r == WIRE_ERR_SEQUENCE) {
+		/* Signed by our controller and addressed to us, refused only for
+		 * its time or sequence: read it again with no clock and an empty
+		 * replay state. An order accepted before (its id is in the
+		 * replay set, whatever its time now) is acked again and never
+		 * run again; any other is refused with the reason and the copy's
+		 * sequence, so the controller can sign it anew. */
 		struct replay_state *empty = replay_state_new();
-		pol.replay = empty;
-		if (empty != NULL && wire_order_verify(msg, len, &pol, &o) == WIRE_OK) {
-			log_info("order replayed order=%s sequence=%llu: acked again, not run",
-			         o.order_id, (unsigned long long)o.sequence);
-			send_order_ack(a, o.order_id, true, "");
+		struct wire_order_policy loose = pol;
+
+		loose.replay = empty;
+		loose.now_ms = 0;
+		loose.skew_ms = UINT64_MAX;
+		if (empty != NULL && wire_order_verify(msg, len, &loose, &o) == WIRE_OK) {
+			if (replay_state_seen(a->replay, o.order_id)) {
+				log_info(
+				    "order replayed order=%s sequence=%llu: acked again, not run",
+				    o.order_id, (unsigned long long)o.sequence);
+				send_order_ack(a, o.order_id, o.sequence, true, "");
+			} else {
+				log_warn("order refused order=%s sequence=%llu reason=%s",
+				         o.order_id, (unsigned long long)o.sequence,
+				         wire_reason_name(r));
+				send_order_ack(a, o.order_id, o.sequence, false,
+				               wire_reason_name(r));
+			}
 			wire_order_clear(&o);
 		}
 		replay_state_free(&empty);
@@ -751,7 +769,7 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 	if (o.spec.n_targets > a->cfg.targets_per_order) {
 		log_warn("order refused order=%s reason=%s targets=%zu limit=%u", o.order_id,
 		         REASON_TARGETS, o.spec.n_targets, a->cfg.targets_per_order);
-		send_order_ack(a, o.order_id, false, REASON_TARGETS);
+		send_order_ack(a, o.order_id, o.sequence, false, REASON_TARGETS);
 		wire_order_clear(&o);
 		return;
 	}
@@ -774,7 +792,7 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 	         o.order_id, (unsigned long long)o.sequence, o.spec.n_targets, o.spec.n_tests,
 	         o.spec.tls_policy[0] ? o.spec.tls_policy : "auto", o.spec.allow_data ? 1 : 0);
 	inflight_put(a, o.order_id, msg, len, pol.now_ms);
-	send_order_ack(a, o.order_id, true, "");
+	send_order_ack(a, o.order_id, o.sequence, true, "");
 	a->running = true;
 	run_order(a, &o);
 	a->running = false;

@@ -104,6 +104,7 @@ static struct ctl_session *session_for(struct ctl *c, const uint8_t *rid, size_t
 	snprintf(s->user_id, sizeof(s->user_id), "%s", user_id);
 	memcpy(s->rid, rid, rid_len);
 	s->rid_len = rid_len;
+	s->fresh = true; /* a new session, or the agent's new connection */
 	return s;
 }
 
@@ -125,9 +126,11 @@ int ctl_send_order(struct ctl *c, struct ctl_session *s, const char *order_id, c
 	int64_t agent_id = s->agent_id;
 
 	if (send_to(c, s->rid, s->rid_len, body, len) < 0) {
+		int e = zmq_errno();
+
 		log_warn("order=%s agent_id=%lld not sent: %s", order_id, (long long)agent_id,
-		         zmq_strerror(zmq_errno()));
-		if (zmq_errno() == EHOSTUNREACH)
+		         zmq_strerror(e));
+		if (e == EHOSTUNREACH)
 			ctl_session_drop(c, agent_id);
 		return -1;
 	}
@@ -147,7 +150,9 @@ void ctl_want_pump(struct ctl *c, int64_t agent_id)
 
 /* Decodes one of our own stored orders (signature checked with our key,
  * no clock or replay checks), gives it a new sequence and validity and
- * signs it again. 0 with *out malloc'd, or -1. */
+ * signs it again. 0 with *out malloc'd; -1 when the order can never be
+ * signed again (its body does not verify with our key: a rotated key, a
+ * damaged row); -2 on a store error (try again later). */
 static int resign(struct ctl *c, const char *agent_name, int64_t agent_id, const uint8_t *body,
                   size_t len, uint8_t **out, size_t *out_len, uint64_t *seq)
 {
@@ -172,7 +177,9 @@ static int resign(struct ctl *c, const char *agent_name, int64_t agent_id, const
 		          wire_reason_name(why));
 		return -1;
 	}
-	if (store_next_sequence(c->store, agent_id, &o.sequence) == 0) {
+	if (store_next_sequence(c->store, agent_id, &o.sequence) < 0) {
+		rc = -2;
+	} else {
 		o.issued_at_ms = now_ms;
 		o.expires_at_ms = now_ms + (uint64_t)c->cfg->order_ttl * 1000;
 		if (wire_order_sign(&o, c->keys, out, out_len, NULL) == 0) {
@@ -192,47 +199,101 @@ static void order_fact_forget(struct ctl *c, const char *order_id)
 			c->order_cache[i].order_id[0] = '\0';
 }
 
+struct resend {
+	struct ctl *c;
+	int64_t agent_id;
+	int64_t now;
+	int n;
+	int failed;
+	bool all; /* a new connection: every unacked sent order, whatever its age */
+};
+
+/* Sends again, byte for byte, the agent's sent orders whose send failed
+ * (sent_at 0): before anything newer, so sequences stay in send order. */
+static int resend_unsent_cb(void *arg, const struct store_order *o)
+{
+	struct resend *r = arg;
+	struct ctl_session *s = ctl_session_of_agent(r->c, r->agent_id);
+
+	if (s == NULL)
+		return 1;
+	if (o->state != STORE_ORDER_SENT || o->sent_at != 0)
+		return 0;
+	if (ctl_send_order(r->c, s, o->id, o->body, o->body_len) < 0) {
+		r->failed = 1;
+		return 1;
+	}
+	r->n++;
+	return 0;
+}
+
+/* A pending order that can never be signed again: closed, so its audit
+ * still finishes. 0, or -1 when even that failed (retry later). */
+static int close_unsendable(struct ctl *c, const char *id)
+{
+	struct store_ext_order o;
+	int rc = -1;
+
+	if (store_ext_order_get(c->store, id, &o) == 1 &&
+	    store_order_mark_done(c->store, id, now_s()) == 0 &&
+	    store_ext_audit_complete(c->store, o.audit_id) >= 0)
+		rc = 0;
+	free(o.body);
+	return rc;
+}
+
 static void pump(struct ctl *c, struct ctl_session *s)
 {
 	struct store_ext_agent a;
-	long out = store_orders_outstanding(c->store, s->agent_id);
+	struct resend r = {.c = c, .agent_id = s->agent_id, .now = now_s()};
+	int64_t agent_id = s->agent_id;
+	long out;
 
-	if (out < 0 || store_ext_agent_by_id(c->store, s->agent_id, &a) != 1)
+	if (store_ext_agent_by_id(c->store, agent_id, &a) != 1 ||
+	    store_orders_unacked(c->store, agent_id, resend_unsent_cb, &r) < 0 || r.failed ||
+	    (out = store_orders_outstanding(c->store, agent_id)) < 0)
 		return;
 	while (out < CTL_ORDER_WINDOW) {
 		char id[STORE_ORDER_ID_MAX + 1];
 		uint8_t *body = NULL, *msg = NULL;
 		size_t blen = 0, mlen = 0;
 		uint64_t seq = 0;
-		int reissues = 0, rc;
+		int reissues = 0, rc, e;
 
-		rc = store_order_next_pending(c->store, s->agent_id, id, &body, &blen, &reissues);
+		rc = store_order_next_pending(c->store, agent_id, id, &body, &blen, &reissues);
 		if (rc <= 0) {
 			if (rc < 0)
 				log_error("agent=%s pending orders: %s", a.name,
 				          store_errmsg(c->store));
 			return;
 		}
-		rc = resign(c, a.name, s->agent_id, body, blen, &msg, &mlen, &seq);
+		rc = resign(c, a.name, agent_id, body, blen, &msg, &mlen, &seq);
 		free(body);
-		if (rc < 0 || store_order_resign_sent(c->store, id, seq, msg, mlen, now_s()) < 0) {
-			/* Cannot go out: closed, so the audit still finishes. */
-			log_error("order=%s cannot be sent: %s", id,
-			          rc < 0 ? "re-signing failed" : store_errmsg(c->store));
-			store_order_mark_done(c->store, id, now_s());
-			free(msg);
+		if (rc == -1) {
+			log_error("order=%s closed unsent: its stored body does not verify with "
+			          "the controller's key",
+			          id);
+			if (close_unsendable(c, id) < 0)
+				return;
 			continue;
+		}
+		if (rc < 0 || store_order_resign_sent(c->store, id, seq, msg, mlen, now_s()) < 0) {
+			/* A store error: the order stays pending for a later pump. */
+			log_error("order=%s not sent now: %s", id, store_errmsg(c->store));
+			free(msg);
+			return;
 		}
 		order_fact_forget(c, id);
 		if (send_to(c, s->rid, s->rid_len, msg, mlen) < 0) {
-			/* Committed as sent; the next HELLO sends it again. */
-			log_warn("order=%s agent=%s not sent: %s", id, a.name,
-			         zmq_strerror(zmq_errno()));
+			/* Committed as sent: sent again, byte for byte, first
+			 * thing on the next pump or HELLO. */
+			e = zmq_errno();
+			log_warn("order=%s agent=%s not sent: %s", id, a.name, zmq_strerror(e));
 			if (store_order_unsent(c->store, id) < 0)
 				log_error("order=%s: %s", id, store_errmsg(c->store));
 			free(msg);
-			if (zmq_errno() == EHOSTUNREACH)
-				ctl_session_drop(c, s->agent_id);
+			if (e == EHOSTUNREACH)
+				ctl_session_drop(c, agent_id);
 			return;
 		}
 		log_info("order=%s agent=%s sent sequence=%llu bytes=%zu", id, a.name,
@@ -471,13 +532,6 @@ static void ack(struct batch *b, const struct ctl_session *s, const char *order_
 	queue_ack(b, s, msg, len);
 }
 
-struct resend {
-	struct ctl *c;
-	int64_t agent_id;
-	int64_t now;
-	int n;
-};
-
 static int resend_cb(void *arg, const struct store_order *o)
 {
 	struct resend *r = arg;
@@ -491,7 +545,7 @@ static int resend_cb(void *arg, const struct store_order *o)
 	 * died before the bytes left; times are in seconds, so the start's own
 	 * second counts as earlier: a needless re-send is only re-acked), or
 	 * unacked for CTL_RESEND_S. */
-	if (o->sent_at != 0 && o->sent_at > (int64_t)r->c->started &&
+	if (!r->all && o->sent_at != 0 && o->sent_at > (int64_t)r->c->started &&
 	    r->now - o->sent_at < CTL_RESEND_S)
 		return 0;
 	if (ctl_send_order(r->c, s, o->id, o->body, o->body_len) < 0)
@@ -574,6 +628,10 @@ static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, s
 	labels_json(&h, &labels);
 	if (store_ext_agent_seen(c->store, a.id, labels, now_s()) < 0)
 		log_error("agent=%s last_seen: %s", a.name, store_errmsg(c->store));
+	/* On a new connection every unacked order goes again at once (what
+	 * was in flight on the old one is lost), before anything newer. */
+	r.all = s->fresh;
+	s->fresh = false;
 	store_orders_unacked(c->store, a.id, resend_cb, &r);
 	s->pump = true;
 	log_info("agent=%s hello version=%s protocol=%u resent=%d", a.name, h.software_version,
@@ -601,25 +659,32 @@ static void on_order_ack(struct ctl *c, struct ctl_session *s, const uint8_t *ms
 			log_error("order=%s ack: %s", a.order_id, store_errmsg(c->store));
 		else
 			log_info("agent=%s order=%s acked", s->user_id, a.order_id);
+	} else if (o.state != STORE_ORDER_SENT ||
+	           (a.sequence != 0 && a.sequence != (uint64_t)o.sequence)) {
+		/* An answer to a copy we no longer stand by (the order was
+		 * signed again since, or is pending, acked or done). */
+		log_info("agent=%s order=%s refusal reason=%s sequence=%llu ignored: stale",
+		         s->user_id, a.order_id, a.reason, (unsigned long long)a.sequence);
 	} else {
-		/* Refused for good (expired, sequence, audience...): the store
-		 * has no failed state, so the order is closed as done with no
+		/* Refused without running it for its time or sequence (a copy
+		 * that waited too long, or crossed a newer one): signed again
+		 * and sent, a bounded number of times. Refused for good
+		 * (audience, too many targets...), or too often: the store has
+		 * no failed state, so the order is closed as done with no
 		 * results and the reason is logged. */
 		bool unrun = strcmp(a.reason, "expired") == 0 ||
 		             strcmp(a.reason, "not-yet-valid") == 0 ||
 		             strcmp(a.reason, "sequence") == 0;
 
 		log_warn("agent=%s order=%s refused reason=%s", s->user_id, a.order_id, a.reason);
-		if (unrun && o.reissues < CTL_REISSUE_MAX && o.state == STORE_ORDER_SENT) {
-			/* Never run: it goes out again, signed anew. */
+		if (unrun && a.sequence != 0 && o.reissues < CTL_REISSUE_MAX) {
 			if (store_order_requeue(c->store, a.order_id) < 0)
 				log_error("order=%s requeue: %s", a.order_id,
 				          store_errmsg(c->store));
 			else
 				log_info("agent=%s order=%s requeued reissue=%d", s->user_id,
 				         a.order_id, o.reissues + 1);
-		} else if (o.state != STORE_ORDER_ACKED &&
-		           store_order_mark_done(c->store, a.order_id, now_s()) == 0) {
+		} else if (store_order_mark_done(c->store, a.order_id, now_s()) == 0) {
 			store_ext_audit_complete(c->store, o.audit_id);
 		}
 		s->pump = true;

@@ -153,6 +153,15 @@ static json_t *cmd_agents_revoke(struct ctl *c, json_t *req)
 	if (store_agent_revoke(c->store, a.id) < 0)
 		return fail("revoke %s: %s", a.name, store_errmsg(c->store));
 	log_info("agent=%s fingerprint=%s revoked", a.name, a.fingerprint);
+	/* Its unfinished orders will never be done: closed, so their audits
+	 * finish without its cells. */
+	for (long n; (n = store_ext_agent_orders_close(c->store, a.id, time(NULL))) != 0;) {
+		if (n < 0) {
+			log_error("agent=%s orders not closed: %s", a.name, store_errmsg(c->store));
+			break;
+		}
+		log_info("agent=%s revoked: %ld unfinished orders closed", a.name, n);
+	}
 	/* Drop its live session: see ctl_router_rebind(). */
 	ctl_session_drop(c, a.id);
 	if (ctl_router_rebind(c) < 0)

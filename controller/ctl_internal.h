@@ -37,7 +37,8 @@ struct ctl_session {
 	size_t rid_len;
 	time_t last_rx;
 	uint32_t max_targets;
-	bool pump; /* pending orders may go out: ctl_pump_all sends them */
+	bool pump;  /* pending orders may go out: ctl_pump_all sends them */
+	bool fresh; /* a new connection, not yet said HELLO on */
 };
 
 /* The facts about an order that every one of its results is checked

@@ -46,7 +46,8 @@ struct store_ext_order {
 	enum store_order_state state;
 	uint8_t *body;
 	size_t body_len;
-	int reissues; /* times it went back to pending after a refusal */
+	int reissues;     /* times it went back to pending after a refusal */
+	int64_t sequence; /* of the stored (current) body */
 };
 int store_ext_order_get(struct store *s, const char *order_id, struct store_ext_order *out);
 
@@ -92,5 +93,11 @@ typedef int (*store_ext_cell_cb)(void *arg, const char *target, const char *agen
 long store_ext_audit_cells_count(struct store *s, int64_t audit);
 long store_ext_audit_cells_page(struct store *s, int64_t audit, long offset, long limit,
                                 store_ext_cell_cb cb, void *arg);
+
+/* A revoked agent's orders that are not done are closed (no result will
+ * come from it) and their audits finished when nothing else is open: at
+ * most 64 audits per call (call again while it returns > 0). Orders
+ * closed, or -1. */
+long store_ext_agent_orders_close(struct store *s, int64_t agent_id, int64_t now);
 
 #endif

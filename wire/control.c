@@ -261,6 +261,7 @@ int wire_ctl_order_ack_pack(const struct wire_ctl_order_ack *a, uint8_t **out, s
 	m.order_id = a->order_id;
 	m.committed = a->committed;
 	m.reason = a->reason ? a->reason : "";
+	m.sequence = a->sequence;
 	return pack_env(WIRE_KIND_ORDER_ACK, &m.base, out, out_len);
 }
 
@@ -278,6 +279,7 @@ int wire_ctl_order_ack_parse(const uint8_t *msg, size_t len, struct wire_ctl_ord
 		out->order_id = strdup(m->order_id);
 		out->reason = strdup(m->reason);
 		out->committed = m->committed;
+		out->sequence = m->sequence;
 		if (out->order_id != NULL && out->reason != NULL)
 			rc = 0;
 	}

@@ -44,6 +44,7 @@ struct wire_ctl_order_ack {
 	char *order_id;
 	bool committed;
 	char *reason;
+	uint64_t sequence; /* of the copy answered; 0 = not known */
 };
 
 struct wire_ctl_result_ack {

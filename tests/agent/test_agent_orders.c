@@ -2,10 +2,12 @@
  * this process: a ROUTER socket with CURVE on 127.0.0.1 that signs orders
  * with keys made by keys_generate, and a loopback SMTP listener that counts
  * connections. A valid order is acked, run, its RESULT verifies and its
- * ORDER_DONE arrives, and RESULT_ACKs empty the spool; every forged, stale,
- * misaddressed, downgraded, replayed, truncated or oversize order is never
- * run (no new SMTP connection) and never acked; spooled results survive a
- * restart. The agent runs in a thread; all files live in a mkdtemp dir. */
+ * ORDER_DONE arrives, and RESULT_ACKs empty the spool; every forged,
+ * misaddressed, downgraded, truncated or oversize order is never run (no new
+ * SMTP connection) and never acked; a stale one (expired, not yet valid, old
+ * sequence) is never run and refused with its reason and sequence; a
+ * replayed one is acked again, not run; spooled results survive a restart. The agent runs in a
+ * thread; all files live in a mkdtemp dir. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -603,6 +605,38 @@ static void expect_rejected(const uint8_t *msg, size_t len, const char *reason)
 	}
 }
 
+/* Sends msg, authentic but refused for its time or sequence: one ORDER_ACK
+ * with committed=false, the reason and the copy's sequence (so the
+ * controller can sign it anew), no result, no SMTP connection. */
+static void expect_refused(const uint8_t *msg, size_t len, const char *reason, const char *id,
+                           uint64_t seq)
+{
+	int before = atomic_load(&g.smtp.connections);
+	struct wire_ctl_order_ack ack;
+	int acks, results;
+	uint8_t *m;
+	size_t l;
+	char line[160];
+
+	ctl_send(msg, len);
+	assert_int_equal(ctl_wait(WIRE_KIND_ORDER_ACK, WAIT_MS, &m, &l), 0);
+	assert_int_equal(wire_ctl_order_ack_parse(m, l, &ack), 0);
+	free(m);
+	assert_string_equal(ack.order_id, id);
+	assert_false(ack.committed);
+	assert_string_equal(ack.reason, reason);
+	assert_int_equal(ack.sequence, seq);
+	wire_ctl_order_ack_clear(&ack);
+	ctl_quiet(QUIET_MS, &acks, &results);
+	assert_int_equal(acks, 0);
+	assert_int_equal(results, 0);
+	assert_int_equal(atomic_load(&g.smtp.connections), before);
+	snprintf(line, sizeof(line), "order refused order=%s sequence=%llu reason=%s", id,
+	         (unsigned long long)seq, reason);
+	if (!log_has(line))
+		fail_msg("not logged: %s", line);
+}
+
 static void test_rejected_orders(void **state)
 {
 	uint8_t sha[32], *m;
@@ -628,7 +662,32 @@ static void test_rejected_orders(void **state)
 	/* A new order id with a sequence below the last accepted one (11). */
 	oo = (struct order_opts){.id = "audit1:old-seq", .seq = 5};
 	m = make_order(&oo, &l, sha);
-	expect_rejected(m, l, "sequence");
+	expect_refused(m, l, "sequence", "audit1:old-seq", 5);
+	free(m);
+	/* A copy of the accepted order-1 that arrives after it expired: still
+	 * "accepted before" (acked again), never run again. */
+	oo = (struct order_opts){.id = "audit1:order-1",
+	                         .seq = 11,
+	                         .issued_off_ms = -7200 * 1000,
+	                         .expires_off_ms = -3600 * 1000};
+	m = make_order(&oo, &l, sha);
+	{
+		int before = atomic_load(&g.smtp.connections), acks, results;
+		struct wire_ctl_order_ack ack;
+		uint8_t *a;
+		size_t al;
+
+		ctl_send(m, l);
+		assert_int_equal(ctl_wait(WIRE_KIND_ORDER_ACK, WAIT_MS, &a, &al), 0);
+		assert_int_equal(wire_ctl_order_ack_parse(a, al, &ack), 0);
+		free(a);
+		assert_string_equal(ack.order_id, "audit1:order-1");
+		assert_true(ack.committed);
+		wire_ctl_order_ack_clear(&ack);
+		ctl_quiet(QUIET_MS, &acks, &results);
+		assert_int_equal(results, 0);
+		assert_int_equal(atomic_load(&g.smtp.connections), before);
+	}
 	free(m);
 	/* Expired an hour ago (well past the 60 s skew). */
 	oo = (struct order_opts){.id = "audit1:expired",
@@ -636,7 +695,7 @@ static void test_rejected_orders(void **state)
 	                         .issued_off_ms = -7200 * 1000,
 	                         .expires_off_ms = -3600 * 1000};
 	m = make_order(&oo, &l, sha);
-	expect_rejected(m, l, "expired");
+	expect_refused(m, l, "expired", "audit1:expired", g.seq);
 	free(m);
 	/* Valid only from an hour from now. */
 	oo = (struct order_opts){.id = "audit1:future",
@@ -644,7 +703,7 @@ static void test_rejected_orders(void **state)
 	                         .issued_off_ms = 3600 * 1000,
 	                         .expires_off_ms = 7200 * 1000};
 	m = make_order(&oo, &l, sha);
-	expect_rejected(m, l, "not-yet-valid");
+	expect_refused(m, l, "not-yet-valid", "audit1:future", g.seq);
 	free(m);
 	/* Another agent's order. */
 	oo = (struct order_opts){.id = "audit1:other", .seq = ++g.seq, .audience = "agent-2"};

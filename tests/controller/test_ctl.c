@@ -603,15 +603,24 @@ static int recv_order(int timeout_ms, struct wire_order *o)
 	return -1;
 }
 
-static void ack_order(const struct wire_order *o, bool committed, const char *reason)
+/* Answers the copy o with its sequence (or seq when not 0). */
+static void ack_order_seq(const struct wire_order *o, bool committed, const char *reason,
+                          uint64_t seq)
 {
-	struct wire_ctl_order_ack ack = {
-	    .order_id = o->order_id, .committed = committed, .reason = (char *)reason};
+	struct wire_ctl_order_ack ack = {.order_id = o->order_id,
+	                                 .committed = committed,
+	                                 .reason = (char *)reason,
+	                                 .sequence = seq ? seq : o->sequence};
 	uint8_t *m;
 	size_t n;
 
 	assert_int_equal(wire_ctl_order_ack_pack(&ack, &m, &n), 0);
 	send_msg(E.dealer, m, n);
+}
+
+static void ack_order(const struct wire_order *o, bool committed, const char *reason)
+{
+	ack_order_seq(o, committed, reason, 0);
 }
 
 static void order_done(const struct wire_order *o)
@@ -662,6 +671,10 @@ static void test_order_window_and_reissue(void **state)
 	assert_int_equal(recv_order(3000, &refused), 0);
 	assert_true(refused.sequence > last_seq);
 	last_seq = refused.sequence;
+	/* A refusal of some older copy changes nothing... */
+	ack_order_seq(&refused, false, "expired", refused.sequence - 1);
+	assert_int_equal(recv_order(1000, &extra), -1);
+	/* ...the refusal of this copy sends it back to the queue. */
 	ack_order(&refused, false, "expired");
 
 	/* One order out per finished order, sequences rising, until the four
@@ -743,8 +756,16 @@ static void test_revoke_drops_agent(void **state)
 	send_msg(E.dealer, m, n);
 	expect_ack(E.orders[0].order_id, "");
 
+	/* The mx9 audit of the kill -9 test still waits for agent1. */
+	r = admin("{\"cmd\":\"audit.status\",\"audit\":\"latest\"}");
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "running");
+	json_decref(r);
 	r = admin("{\"cmd\":\"agents.revoke\",\"id\":\"agent1\"}");
 	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	/* Revoked: its unfinished orders are closed, so the audit finishes. */
+	r = admin("{\"cmd\":\"audit.status\",\"audit\":\"latest\"}");
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "done");
 	json_decref(r);
 	/* Its live session is gone: the same message gets no answer. */
 	assert_int_equal(wire_ctl_order_done_pack(&d, &m, &n), 0);
