@@ -128,6 +128,9 @@ const char *const store_migrations[] = {
      * pruning (results_ingested for the metrics endpoint). */
     "ALTER TABLE orders ADD COLUMN reissues INTEGER NOT NULL DEFAULT 0;"
     "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL DEFAULT 0);"
-    "INSERT INTO counters (name, value) SELECT 'results_ingested', count(*) FROM results;",
+    "INSERT INTO counters (name, value) SELECT 'results_ingested', count(*) FROM results;"
+    /* Before v4 a pending order may already have left (sent, then the
+     * process died before marking it): never re-signed, re-sent as is. */
+    "UPDATE orders SET state = 'sent', sent_at = 0 WHERE state = 'pending';",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));
