@@ -801,63 +801,99 @@ static json_t *cmd_transcript(struct ctl *c, json_t *req)
 	return json_pack("{s:b, s:o}", "ok", 1, "results", arr);
 }
 
+/* A page of the bulk `transcripts` reply written as text: the stored
+ * result JSON (valid JSON: the schema CHECKs it) is copied in as it is,
+ * never parsed and dumped again, which was most of a report's cost. */
 struct cells_page {
-	json_t *cells;
-	json_t *cur;  /* the cell being filled */
+	FILE *f;
+	char target[RP_TARGET_LINE_MAX + 1]; /* the cell being written */
+	char agent[130];
+	bool open;    /* a cell's results array is open */
 	size_t bytes; /* result JSON in the page so far */
+	int failed;
 };
+
+/* s as a JSON string. */
+static void put_json_string(FILE *f, const char *s)
+{
+	json_t *j = json_string(s);
+	char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+	fputs(t ? t : "\"\"", f);
+	free(t);
+	json_decref(j);
+}
 
 static int cell_cb(void *arg, const char *target, const char *agent, const char *result_json)
 {
 	struct cells_page *p = arg;
-	json_t *r;
 
-	if (p->cur == NULL ||
-	    strcmp(json_string_value(json_object_get(p->cur, "target")), target) != 0 ||
-	    strcmp(json_string_value(json_object_get(p->cur, "vantage")), agent) != 0) {
+	if (target == NULL || agent == NULL || result_json == NULL) {
+		p->failed = 1;
+		return 1;
+	}
+	if (!p->open || strcmp(p->target, target) != 0 || strcmp(p->agent, agent) != 0) {
 		/* A page ends between cells once it is big enough, far below
 		 * RP_ADMIN_MSG_MAX; the client asks again from offset + the
 		 * cells it got. */
-		if (p->cur != NULL && p->bytes >= RP_ADMIN_PAGE_BYTES)
+		if (p->open && p->bytes >= RP_ADMIN_PAGE_BYTES)
 			return 1;
-		p->cur =
-		    json_pack("{s:s, s:s, s:[]}", "target", target, "vantage", agent, "results");
-		if (p->cur == NULL || json_array_append_new(p->cells, p->cur) < 0)
-			return 1;
+		fputs(p->open ? "]},{\"target\":" : "{\"target\":", p->f);
+		put_json_string(p->f, target);
+		fputs(",\"vantage\":", p->f);
+		put_json_string(p->f, agent);
+		fputs(",\"results\":[", p->f);
+		snprintf(p->target, sizeof(p->target), "%s", target);
+		snprintf(p->agent, sizeof(p->agent), "%s", agent);
+		p->open = true;
+	} else {
+		fputc(',', p->f);
 	}
+	fputs(result_json, p->f);
 	p->bytes += strlen(result_json);
-	r = json_loads(result_json, 0, NULL);
-	if (r != NULL)
-		json_array_append_new(json_object_get(p->cur, "results"), r);
 	return 0;
 }
 
-/* Bulk transcripts for reports: a page of (target, vantage) cells. */
-static json_t *cmd_transcripts(struct ctl *c, json_t *req)
+/* Bulk transcripts for reports: a page of (target, vantage) cells, as the
+ * reply's text (*err set instead on a failure). */
+static char *transcripts_text(struct ctl *c, json_t *req, json_t **err)
 {
-	json_t *err = NULL, *jo = json_object_get(req, "offset"),
-	       *jl = json_object_get(req, "limit");
+	json_t *jo = json_object_get(req, "offset"), *jl = json_object_get(req, "limit");
 	struct cells_page p = {0};
 	json_int_t offset = 0, limit = RP_ADMIN_CELLS_PAGE;
 	int64_t audit;
 	long total;
+	char *buf = NULL;
+	size_t len = 0;
 
-	if (audit_arg(c, req, &audit, &err) < 0)
-		return err;
+	if (audit_arg(c, req, &audit, err) < 0)
+		return NULL;
 	if ((jo != NULL && (!json_is_integer(jo) || (offset = json_integer_value(jo)) < 0)) ||
 	    (jl != NULL && (!json_is_integer(jl) || (limit = json_integer_value(jl)) < 1 ||
-	                    limit > RP_ADMIN_CELLS_PAGE)))
-		return fail("\"offset\" must be >= 0 and \"limit\" 1 to %d", RP_ADMIN_CELLS_PAGE);
-	if ((total = store_ext_audit_cells_count(c->store, audit)) < 0)
-		return fail("transcripts: %s", store_errmsg(c->store));
-	p.cells = json_array();
-	if (offset < total && store_ext_audit_cells_page(c->store, audit, (long)offset, (long)limit,
-	                                                 cell_cb, &p) < 0) {
-		json_decref(p.cells);
-		return fail("transcripts: %s", store_errmsg(c->store));
+	                    limit > RP_ADMIN_CELLS_PAGE))) {
+		*err = fail("\"offset\" must be >= 0 and \"limit\" 1 to %d", RP_ADMIN_CELLS_PAGE);
+		return NULL;
 	}
-	return json_pack("{s:b, s:I, s:I, s:I, s:o}", "ok", 1, "audit", (json_int_t)audit, "total",
-	                 (json_int_t)total, "offset", offset, "cells", p.cells);
+	if ((total = store_ext_audit_cells_count(c->store, audit)) < 0) {
+		*err = fail("transcripts: %s", store_errmsg(c->store));
+		return NULL;
+	}
+	if ((p.f = open_memstream(&buf, &len)) == NULL) {
+		*err = fail("out of memory");
+		return NULL;
+	}
+	fprintf(p.f, "{\"ok\":true,\"audit\":%lld,\"total\":%ld,\"offset\":%lld,\"cells\":[",
+	        (long long)audit, total, (long long)offset);
+	if (offset < total &&
+	    store_ext_audit_cells_page(c->store, audit, (long)offset, (long)limit, cell_cb, &p) < 0)
+		p.failed = 1;
+	fputs(p.open ? "]}]}" : "]}", p.f);
+	if (fclose(p.f) != 0 || p.failed || buf == NULL) {
+		*err = fail("transcripts: %s", p.failed ? store_errmsg(c->store) : "out of memory");
+		free(buf);
+		return NULL;
+	}
+	return buf;
 }
 
 static const struct {
@@ -872,7 +908,6 @@ static const struct {
     {"audit.status", cmd_audit_status},
     {"report", cmd_report},
     {"transcript", cmd_transcript},
-    {"transcripts", cmd_transcripts},
 };
 
 void ctl_admin_handle(struct ctl *c)
@@ -910,6 +945,15 @@ void ctl_admin_handle(struct ctl *c)
 		goto send;
 	}
 	cmd = json_string_value(json_object_get(req, "cmd"));
+	if (cmd != NULL && strcmp(cmd, "transcripts") == 0) {
+		/* Written as text (see transcripts_text). */
+		out = transcripts_text(c, req, &reply);
+		if (out != NULL) {
+			log_debug("admin cmd=transcripts ok=1 bytes=%zu", strlen(out));
+			goto send_text;
+		}
+		goto send;
+	}
 	for (size_t i = 0; cmd != NULL && i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(cmd, commands[i].name) == 0) {
 			reply = commands[i].fn(c, req);
@@ -925,14 +969,14 @@ void ctl_admin_handle(struct ctl *c)
 	          json_is_true(json_object_get(reply, "ok")));
 send:
 	out = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-	{
-		/* REP must answer: a fixed reply when even that fails. */
-		static const char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}";
-		const char *o = out ? out : oom;
+send_text : {
+	/* REP must answer: a fixed reply when even that fails. */
+	static const char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}";
+	const char *o = out ? out : oom;
 
-		if (zmq_send(c->admin, o, strlen(o), 0) < 0)
-			log_error("admin reply failed: %s", zmq_strerror(zmq_errno()));
-	}
+	if (zmq_send(c->admin, o, strlen(o), 0) < 0)
+		log_error("admin reply failed: %s", zmq_strerror(zmq_errno()));
+}
 	free(out);
 	json_decref(reply);
 	json_decref(req);

@@ -305,6 +305,28 @@ long store_ext_audit_results(struct store *s, int64_t audit, const char *target,
 	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit results");
 }
 
+/* Steps st (bound by the caller), passing each row's first three text
+ * columns to cb (non-zero stops); finalises it. Rows passed, or -1. */
+static long rows3(struct store *s, sqlite3_stmt *st,
+                  int (*cb)(void *, const char *, const char *, const char *), void *arg,
+                  const char *what)
+{
+	long n = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if (cb(arg, (const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1),
+		       (const char *)sqlite3_column_text(st, 2)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	store_done(s, st);
+	return rc == SQLITE_DONE ? n : store_db_fail(s, what);
+}
+
 long store_ext_audit_accepted(struct store *s, int64_t audit, store_ext_accepted_cb cb, void *arg)
 {
 	sqlite3_stmt *st = store_prep(
@@ -316,23 +338,11 @@ long store_ext_audit_accepted(struct store *s, int64_t audit, store_ext_accepted
 	       " AND r.verdict IN ('open', 'open-confirmed', 'accepted-not-delivered')"
 	       " AND j.value ->> 'outcome' = 'accepted' AND typeof(j.value ->> 'id') = 'text'"
 	       " ORDER BY r.id, j.key");
-	long n = 0;
-	int rc;
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, audit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		n++;
-		if (cb(arg, (const char *)sqlite3_column_text(st, 0),
-		       (const char *)sqlite3_column_text(st, 1),
-		       (const char *)sqlite3_column_text(st, 2)) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	store_done(s, st);
-	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit accepted tests");
+	return rows3(s, st, cb, arg, "audit accepted tests");
 }
 
 int store_ext_target_client(struct store *s, const char *spec, char *out, size_t outlen)
@@ -408,29 +418,18 @@ long store_ext_audit_cells_page(struct store *s, int64_t audit, long offset, lon
 	    store_prep(s, "WITH cells AS MATERIALIZED (" CELLS_SQL
 	                  " ORDER BY target, name, agent_id LIMIT ?3 OFFSET ?2)"
 	                  " SELECT c.target, c.name, r.result_json FROM cells c"
-	                  " CROSS JOIN orders o ON o.audit_id = ?1 AND o.agent_id = c.agent_id"
+	                  " CROSS JOIN orders o INDEXED BY orders_by_audit"
+	                  " ON o.audit_id = ?1 AND o.agent_id = c.agent_id"
 	                  " CROSS JOIN results r ON r.agent_id = c.agent_id AND r.order_id = o.id"
 	                  " AND r.target = c.target"
 	                  " ORDER BY c.target, c.name, c.agent_id, r.id");
-	long n = 0;
-	int rc;
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, audit);
 	sqlite3_bind_int64(st, 2, offset);
 	sqlite3_bind_int64(st, 3, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		n++;
-		if (cb(arg, (const char *)sqlite3_column_text(st, 0),
-		       (const char *)sqlite3_column_text(st, 1),
-		       (const char *)sqlite3_column_text(st, 2)) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	store_done(s, st);
-	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit cells page");
+	return rows3(s, st, cb, arg, "audit cells page");
 }
 
 long store_ext_agent_orders_close(struct store *s, int64_t agent_id, int64_t now)

@@ -131,6 +131,9 @@ const char *const store_migrations[] = {
     "INSERT INTO counters (name, value) SELECT 'results_ingested', count(*) FROM results;"
     /* Before v4 a pending order may already have left (sent, then the
      * process died before marking it): never re-signed, re-sent as is. */
-    "UPDATE orders SET state = 'sent', sent_at = 0 WHERE state = 'pending';",
+    "UPDATE orders SET state = 'sent', sent_at = 0 WHERE state = 'pending';"
+    /* The cells of an audit (report paging) from the index alone, without
+     * reading the rows and their transcripts. */
+    "CREATE INDEX results_cells ON results(order_id, agent_id, target);",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -580,6 +580,38 @@ static void test_order_done_completes_audit(void **state)
 	                        json_array_get(json_object_get(tr, "results"), 0), "verdict")),
 	                    "open");
 	json_decref(tr);
+
+	/* The bulk command: the same result, the stored JSON copied into a
+	 * reply that parses; pages by offset; bad bounds refused. */
+	tr = admin("{\"cmd\":\"transcripts\",\"audit\":%lld}", (long long)E.audit);
+	assert_true(json_is_true(json_object_get(tr, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(tr, "total")),
+	                 json_array_size(json_object_get(tr, "cells")));
+	assert_true(json_array_size(json_object_get(tr, "cells")) >= 1);
+	found = 0;
+	json_array_foreach(json_object_get(tr, "cells"), i, t)
+	{
+		json_t *res = json_array_get(json_object_get(t, "results"), 0);
+
+		assert_string_equal(json_string_value(json_object_get(t, "vantage")), "agent1");
+		if (strcmp(json_string_value(json_object_get(t, "target")),
+		           target_of(&E.orders[0])) == 0) {
+			found = 1;
+			assert_string_equal(json_string_value(json_object_get(res, "verdict")),
+			                    "open");
+		}
+	}
+	assert_true(found);
+	json_decref(tr);
+	tr = admin("{\"cmd\":\"transcripts\",\"audit\":%lld,\"offset\":1,\"limit\":1}",
+	           (long long)E.audit);
+	assert_true(json_is_true(json_object_get(tr, "ok")));
+	assert_true(json_array_size(json_object_get(tr, "cells")) <= 1);
+	assert_int_equal(json_integer_value(json_object_get(tr, "offset")), 1);
+	json_decref(tr);
+	tr = admin("{\"cmd\":\"transcripts\",\"audit\":%lld,\"limit\":201}", (long long)E.audit);
+	assert_false(json_is_true(json_object_get(tr, "ok")));
+	json_decref(tr);
 }
 
 /* Receives the next order (skipping acks); WIRE_OK-verified into *o.
