@@ -48,12 +48,25 @@ struct pending {
 };
 
 /* One order being run. */
+/* Signed results not yet spooled: stored together (spool_put_many: one
+ * flush for the batch, not two fsyncs a result) when the batch is full,
+ * on every engine progress call (PROGRESS_MS) and when the run ends, and
+ * only then sent. A crash loses at most the batch, which the resumed
+ * order runs again. */
+struct batch_item {
+	char key[AGENT_SPOOL_KEY_LEN];
+	uint8_t *msg;
+	size_t len;
+};
+
 struct run {
 	struct agent *a;
 	const struct wire_order *o;
 	uint8_t (*digests)[32]; /* spool-key digests, to count distinct results */
 	size_t n, cap;
 	bool oom;
+	struct batch_item batch[SPOOL_BATCH_MAX];
+	size_t nbatch;
 };
 
 struct agent {
@@ -342,11 +355,32 @@ static bool scope_cb(const struct sockaddr *sa, socklen_t len, void *arg)
 	return agent_config_scope_allows(&a->cfg, sa, len);
 }
 
+/* Spools the batch (one flush), then sends its results. */
+static void flush_results(struct run *run)
+{
+	struct spool_item items[SPOOL_BATCH_MAX];
+
+	if (run->nbatch == 0)
+		return;
+	for (size_t i = 0; i < run->nbatch; i++)
+		items[i] =
+		    (struct spool_item){run->batch[i].key, run->batch[i].msg, run->batch[i].len};
+	if (spool_put_many(run->a->spool, items, run->nbatch) < 0)
+		log_error("spool write failed results=%zu error=\"%s\"", run->nbatch,
+		          strerror(errno));
+	for (size_t i = 0; i < run->nbatch; i++) {
+		send_msg(run->a, run->batch[i].msg, run->batch[i].len);
+		free(run->batch[i].msg);
+	}
+	run->nbatch = 0;
+}
+
 static void on_progress(size_t queued, size_t running, size_t done, void *arg)
 {
 	struct run *run = arg;
 	struct agent *a = run->a;
 
+	flush_results(run);
 	(void)queued;
 	(void)running;
 	(void)done;
@@ -428,7 +462,6 @@ static int sign_result(struct run *run, const struct probe_result *r, bool trans
 static void on_result(const struct probe_result *r, void *arg)
 {
 	struct run *run = arg;
-	struct agent *a = run->a;
 	const char *addr = r->address != NULL ? r->address : "";
 	uint8_t *msg = NULL, d[32];
 	size_t len = 0;
@@ -443,10 +476,14 @@ static void on_result(const struct probe_result *r, void *arg)
 	key_digest(run->o->order_id, r->target, addr, r->port, d);
 	digest_key(false, d, key, sizeof(key));
 	note_digest(run, d);
-	spool_and_send(a, key, msg, len);
 	log_info("result order=%s target=%s address=%s port=%u verdict=%s", run->o->order_id,
 	         r->target, addr, (unsigned)r->port, dialog_verdict_name(r->verdict));
-	free(msg);
+	if (run->nbatch == SPOOL_BATCH_MAX)
+		flush_results(run);
+	memcpy(run->batch[run->nbatch].key, key, sizeof(key));
+	run->batch[run->nbatch].msg = msg;
+	run->batch[run->nbatch].len = len;
+	run->nbatch++;
 }
 
 /* A result for a target the engine never saw (bad target, bad spec). */
@@ -619,6 +656,7 @@ static void run_order(struct agent *a, const struct wire_order *o)
 		a->engine = NULL;
 		engine_free(&e);
 	}
+	flush_results(&run); /* the results are spooled before the ORDER_DONE */
 	done.order_id = o->order_id;
 	done.results = run.oom ? (uint32_t)run.n : distinct_results(&run);
 	done.finished_at_ms = engine_now_ms();

@@ -310,6 +310,75 @@ fail:
 	return -1;
 }
 
+int spool_put_many(struct spool *sp, const struct spool_item *items, size_t n)
+{
+	char tmp[SPOOL_BATCH_MAX][SPOOL_NAME_MAX], final[SPOOL_NAME_MAX];
+	size_t made = 0, moved = 0;
+	struct stat st;
+	int fd = -1, saved;
+
+	if (sp == NULL || (items == NULL && n > 0) || n > SPOOL_BATCH_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!spool_key_valid(items[i].key) ||
+		    (items[i].bytes == NULL && items[i].len > 0)) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (items[i].len > RP_SPOOL_ITEM_MAX) {
+			errno = EFBIG;
+			return -1;
+		}
+	}
+	if (n == 0)
+		return 0;
+	if (sp->count + n > RP_SPOOL_ITEMS_MAX) {
+		errno = ENOSPC;
+		return -1;
+	}
+	for (; made < n; made++) {
+		fd = create_tmp(sp, items[made].key, tmp[made], sizeof(tmp[made]));
+		if (fd < 0 || write_all(fd, items[made].bytes, items[made].len) < 0)
+			goto fail;
+		if (close(fd) < 0) {
+			fd = -1;
+			made++; /* created: unlinked below */
+			goto fail;
+		}
+		fd = -1;
+	}
+	/* Every file's data and inode on disk at once. */
+	if (syncfs(sp->tmpfd) < 0)
+		goto fail;
+	for (; moved < n; moved++) {
+		int replace;
+
+		snprintf(final, sizeof(final), "%s%s", items[moved].key, SPOOL_SUFFIX);
+		replace = fstatat(sp->readyfd, final, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (renameat(sp->tmpfd, tmp[moved], sp->readyfd, final) < 0)
+			goto fail;
+		if (!replace)
+			sp->count++;
+	}
+	if (fsync(sp->readyfd) < 0)
+		return -1; /* in ready/ but may not survive a crash */
+	return 0;
+fail:
+	saved = errno;
+	if (fd >= 0) {
+		close(fd);
+		made++; /* this one was created too */
+	}
+	for (size_t i = moved; i < made; i++)
+		unlinkat(sp->tmpfd, tmp[i], 0);
+	if (moved > 0)
+		fsync(sp->readyfd);
+	errno = saved;
+	return -1;
+}
+
 /* Reads one ready/ file, bounded by RP_SPOOL_ITEM_MAX. */
 static int read_item(struct spool *sp, const char *name, uint8_t **out, size_t *outlen)
 {

@@ -1,7 +1,7 @@
 /* test_spool.c - unit tests for the agent's result spool on a real directory
- * (mkdtemp): round trip, crash leftovers cleaned at reopen with ready items
- * intact, bad keys and oversize items refused, removal, oldest-first order,
- * directory permissions and the single-owner lock. */
+ * (mkdtemp): round trip, batches (spool_put_many), crash leftovers cleaned at reopen with ready
+ * items intact, bad keys and oversize items refused, removal, oldest-first order, directory
+ * permissions and the single-owner lock. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -138,6 +138,56 @@ static void test_round_trip(void **state)
 	assert_int_equal(spool_get(sp, "order-1.target_a", &out, &len), 0);
 	assert_memory_equal(out, payload, sizeof(payload));
 	free(out);
+	spool_close(&sp);
+}
+
+/* A batch: every item stored and readable (also after reopening), an
+ * existing key replaced, counted once; a bad key or an oversize item
+ * refuses the whole batch with nothing written; nothing left in tmp/. */
+static void test_put_many(void **state)
+{
+	struct fx *f = *state;
+	struct spool *sp = open_ok(f);
+	struct spool_item items[SPOOL_BATCH_MAX + 1];
+	char keys[SPOOL_BATCH_MAX + 1][16], body[SPOOL_BATCH_MAX + 1][16], path[256];
+	uint8_t *out = NULL;
+	size_t len = 0;
+
+	assert_int_equal(spool_put(sp, "k0", "old", 3), 0);
+	for (size_t i = 0; i <= SPOOL_BATCH_MAX; i++) {
+		snprintf(keys[i], sizeof(keys[i]), "k%zu", i);
+		snprintf(body[i], sizeof(body[i]), "body-%zu", i);
+		items[i] = (struct spool_item){keys[i], body[i], strlen(body[i])};
+	}
+	errno = 0;
+	assert_int_equal(spool_put_many(sp, items, SPOOL_BATCH_MAX + 1), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(spool_put_many(sp, items, SPOOL_BATCH_MAX), 0);
+	assert_int_equal(spool_count(sp), SPOOL_BATCH_MAX);
+	spool_close(&sp);
+	sp = open_ok(f);
+	assert_int_equal(spool_count(sp), SPOOL_BATCH_MAX);
+	for (size_t i = 0; i < SPOOL_BATCH_MAX; i++) {
+		assert_int_equal(spool_get(sp, keys[i], &out, &len), 0);
+		assert_int_equal(len, strlen(body[i]));
+		assert_memory_equal(out, body[i], len);
+		free(out);
+	}
+	/* One bad key: nothing of the batch is written. */
+	items[1].key = "../escape";
+	items[0].key = "fresh";
+	errno = 0;
+	assert_int_equal(spool_put_many(sp, items, 3), -1);
+	assert_int_equal(errno, EINVAL);
+	assert_int_equal(spool_get(sp, "fresh", &out, &len), -1);
+	items[1].key = keys[1];
+	items[1].len = RP_SPOOL_ITEM_MAX + 1;
+	assert_int_equal(spool_put_many(sp, items, 2), -1);
+	assert_int_equal(errno, EFBIG);
+	assert_int_equal(spool_get(sp, "fresh", &out, &len), -1);
+	snprintf(path, sizeof(path), "%s/tmp", f->dir);
+	assert_int_equal(count_files(path), 0);
+	assert_int_equal(spool_put_many(sp, items, 0), 0);
 	spool_close(&sp);
 }
 
@@ -431,6 +481,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_put_many, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_leftovers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_keys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_oversize, setup, teardown),
