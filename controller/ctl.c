@@ -23,7 +23,6 @@
 #include "hooks.h"
 #include "log.h"
 #include "metrics.h"
-#include "replay.h"
 #include "rp_limits.h"
 #include "store_ext.h"
 #include "verdict.h"
@@ -148,38 +147,30 @@ void ctl_want_pump(struct ctl *c, int64_t agent_id)
 		s->pump = true;
 }
 
-/* Decodes one of our own stored orders (signature checked with our key,
- * no clock or replay checks), gives it a new sequence and validity and
- * signs it again. 0 with *out malloc'd; -1 when the order can never be
- * signed again (its body does not verify with our key: a rotated key, a
- * damaged row); -2 on a store error (try again later). */
+/* Decodes one of our own stored orders (from our store: its signature is
+ * not checked, so orders signed before a controller key rotation go out
+ * signed by the new key), gives it a new sequence and validity and signs
+ * it again. 0 with *out malloc'd; -1 when the order can never be signed
+ * again (a damaged row, another agent's audience); -2 on a store error
+ * (try again later). */
 static int resign(struct ctl *c, const char *agent_name, int64_t agent_id, const uint8_t *body,
                   size_t len, uint8_t **out, size_t *out_len, uint64_t *seq)
 {
-	struct replay_state *empty = replay_state_new();
-	struct wire_order_policy pol = {.controller_pk = keys_ed25519_public(c->keys),
-	                                .agent_id = agent_name,
-	                                .min_protocol = 0,
-	                                .now_ms = 0,
-	                                .skew_ms = UINT64_MAX,
-	                                .replay = empty};
 	struct wire_order o;
-	enum wire_reason why;
+	enum wire_reason why = wire_order_decode_own(body, len, NULL, &o);
 	uint64_t now_ms = (uint64_t)time(NULL) * 1000;
 	int rc = -1;
 
-	if (empty == NULL)
-		return -1;
-	why = wire_order_verify(body, len, &pol, &o);
-	replay_state_free(&empty);
-	if (why != WIRE_OK) {
-		log_error("stored order for %s does not verify: %s", agent_name,
-		          wire_reason_name(why));
+	if (why != WIRE_OK || strcmp(o.audience, agent_name) != 0) {
+		log_error("stored order for %s cannot be signed again: %s", agent_name,
+		          why != WIRE_OK ? wire_reason_name(why) : "another audience");
+		wire_order_clear(&o);
 		return -1;
 	}
 	if (store_next_sequence(c->store, agent_id, &o.sequence) < 0) {
 		rc = -2;
 	} else {
+		memcpy(o.controller_key_id, keys_key_id(c->keys), KEYS_KEY_ID_LEN);
 		o.issued_at_ms = now_ms;
 		o.expires_at_ms = now_ms + (uint64_t)c->cfg->order_ttl * 1000;
 		if (wire_order_sign(&o, c->keys, out, out_len, NULL) == 0) {
@@ -197,6 +188,17 @@ static void order_fact_forget(struct ctl *c, const char *order_id)
 	for (unsigned i = 0; i < CTL_ORDER_CACHE; i++)
 		if (strcmp(c->order_cache[i].order_id, order_id) == 0)
 			c->order_cache[i].order_id[0] = '\0';
+}
+
+/* The stored order's signature is by the controller's current key. */
+static bool signed_by_us(struct ctl *c, const struct store_order *o)
+{
+	struct wire_order w;
+	enum wire_reason why =
+	    wire_order_decode_own(o->body, o->body_len, keys_ed25519_public(c->keys), &w);
+
+	wire_order_clear(&w);
+	return why != WIRE_ERR_KEY && why != WIRE_ERR_SIGNATURE;
 }
 
 struct resend {
@@ -219,6 +221,10 @@ static int resend_unsent_cb(void *arg, const struct store_order *o)
 		return 1;
 	if (o->state != STORE_ORDER_SENT || o->sent_at != 0)
 		return 0;
+	if (!signed_by_us(r->c, o)) {
+		store_order_requeue(r->c->store, o->id); /* as in resend_cb */
+		return 0;
+	}
 	if (ctl_send_order(r->c, s, o->id, o->body, o->body_len) < 0) {
 		r->failed = 1;
 		return 1;
@@ -548,6 +554,14 @@ static int resend_cb(void *arg, const struct store_order *o)
 	if (!r->all && o->sent_at != 0 && o->sent_at > (int64_t)r->c->started &&
 	    r->now - o->sent_at < CTL_RESEND_S)
 		return 0;
+	if (!signed_by_us(r->c, o)) {
+		/* Signed by the key before a rotation: the agent drops it
+		 * unanswered. Back to the queue, signed anew when it goes. */
+		if (store_order_requeue(r->c->store, o->id) == 0)
+			log_info("order=%s signed by a previous controller key: requeued", o->id);
+		s->pump = true;
+		return 0;
+	}
 	if (ctl_send_order(r->c, s, o->id, o->body, o->body_len) < 0)
 		return 1;
 	r->n++;

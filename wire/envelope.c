@@ -439,6 +439,39 @@ enum wire_reason wire_order_verify(const uint8_t *msg, size_t len,
 	return r;
 }
 
+enum wire_reason wire_order_decode_own(const uint8_t *msg, size_t len, const uint8_t *controller_pk,
+                                       struct wire_order *out)
+{
+	Envelope *env = NULL;
+	OrderBody *b = NULL;
+	enum wire_reason r = WIRE_OK;
+
+	memset(out, 0, sizeof(*out));
+	if (sodium_init() < 0)
+		return WIRE_ERR_INTERNAL;
+	if (msg == NULL || len == 0 || len > RP_WIRE_MSG_MAX)
+		return WIRE_ERR_SIZE;
+	env = relayprobe__v1__envelope__unpack(NULL, len, msg);
+	if (env == NULL)
+		return WIRE_ERR_DECODE;
+	if (env->version != WIRE_ENVELOPE_VERSION || (int)env->kind != KIND_ORDER)
+		r = WIRE_ERR_ENVELOPE;
+	else if (controller_pk != NULL)
+		r = envelope_check(env, KIND_ORDER, WIRE_CTX_ORDER, controller_pk);
+	if (r == WIRE_OK) {
+		b = relayprobe__v1__order_body__unpack(NULL, env->body.len, env->body.data);
+		r = b == NULL ? WIRE_ERR_BODY : order_copy(b, out);
+		if (b != NULL)
+			relayprobe__v1__order_body__free_unpacked(b, NULL);
+	}
+	if (r == WIRE_OK)
+		crypto_hash_sha256(out->body_sha256, env->body.data, env->body.len);
+	relayprobe__v1__envelope__free_unpacked(env, NULL);
+	if (r != WIRE_OK)
+		wire_order_clear(out);
+	return r;
+}
+
 enum wire_reason wire_result_verify(const uint8_t *msg, size_t len, const uint8_t *agent_pk,
                                     const char *agent_id, struct wire_result *out)
 {

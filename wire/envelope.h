@@ -128,6 +128,15 @@ struct wire_order_policy {
 enum wire_reason wire_order_verify(const uint8_t *msg, size_t len,
                                    const struct wire_order_policy *pol, struct wire_order *out);
 
+/* For the controller's own stored orders: decodes msg as an ORDER envelope
+ * and body (bounds and field checks as in verify). With controller_pk, the
+ * key id and signature are checked too (WIRE_ERR_KEY: signed by another
+ * key, e.g. before a key rotation); with NULL they are not. No clock,
+ * audience or replay checks. On WIRE_OK *out holds the order (caller
+ * clears it). Never for bytes from a peer: use wire_order_verify. */
+enum wire_reason wire_order_decode_own(const uint8_t *msg, size_t len, const uint8_t *controller_pk,
+                                       struct wire_order *out);
+
 /* Packs and signs a result with the agent's Ed25519 secret. As for orders. */
 int wire_result_sign(const struct wire_result *r, const struct keys *agent, uint8_t **out,
                      size_t *out_len);

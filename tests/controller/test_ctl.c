@@ -772,6 +772,45 @@ static void test_kill9_restart_resends_unacked(void **state)
 	wire_order_clear(&o2);
 }
 
+/* A controller key rotation while an order is out and unacked (the mx9
+ * order of the kill -9 test): the agent would drop the old-key copy
+ * unanswered, so on its HELLO the order goes back to the queue and comes
+ * out signed by the new key, same id, a higher sequence. */
+static void test_key_rotation_resigns_unacked(void **state)
+{
+	struct keys *k2 = keys_generate(KEYS_ROLE_CONTROLLER, "ctl2");
+	struct wire_order o = {0};
+	char err[256];
+	int got = -1;
+	FILE *f;
+
+	assert_non_null(k2);
+	assert_int_equal(keys_save(k2, E.dir, err, sizeof(err)), 0);
+	stop_controller(SIGTERM);
+	f = fopen(E.conf, "w");
+	assert_non_null(f);
+	fprintf(f,
+	        "[controller]\nlisten = %s\nkeys = %s/ctl2.secret\ndatabase = %s/c.db\n"
+	        "admin = %s\norder_ttl = 600 ; seconds\n",
+	        E.endpoint, E.dir, E.dir, E.admin_ep);
+	fclose(f);
+	start_controller();
+	/* The agent pins the new key (as the operator's guide says). */
+	dealer_close(&E.dealer, &E.mon);
+	keys_free(&E.ctl);
+	E.ctl = k2;
+	E.dealer = dealer_new(E.agent, &E.mon);
+	assert_int_equal(mon_event(E.mon, 3000, NULL), ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+	for (int i = 0; i < 10 && got < 0; i++) {
+		send_hello(E.dealer, E.agent);
+		got = recv_order(1000, &o);
+	}
+	assert_int_equal(got, 0); /* verified with the new key */
+	assert_int_equal(o.spec.n_targets, 1);
+	assert_string_equal(o.spec.targets[0], "mx9.example");
+	wire_order_clear(&o);
+}
+
 static void test_revoke_drops_agent(void **state)
 {
 	struct wire_ctl_order_done d = {.order_id = E.orders[0].order_id, .results = 1};
@@ -831,6 +870,7 @@ int main(void)
 	    cmocka_unit_test(test_order_done_completes_audit),
 	    cmocka_unit_test(test_order_window_and_reissue),
 	    cmocka_unit_test(test_kill9_restart_resends_unacked),
+	    cmocka_unit_test(test_key_rotation_resigns_unacked),
 	    cmocka_unit_test(test_revoke_drops_agent),
 	};
 
