@@ -253,6 +253,46 @@ static void test_wrong_key(void **state)
 	free(msg);
 }
 
+/* The controller's decoder for its own stored orders: with its key, the
+ * key and signature are checked; without, any well-formed signed order
+ * decodes (a previous key's); clock and replay never matter; garbage and
+ * results are refused. */
+static void test_decode_own(void **state)
+{
+	struct fx *fx = *state;
+	struct wire_order got;
+	size_t len = 0, rlen = 0;
+	uint8_t *msg, *res = NULL;
+	struct wire_result r = {.order_id = fx->o.order_id,
+	                        .agent_id = fx->o.audience,
+	                        .target = fx->targets[0],
+	                        .address = "",
+	                        .verdict = "closed",
+	                        .result_json = (uint8_t *)"{}",
+	                        .result_json_len = 2};
+
+	fx->o.expires_at_ms = NOW - HOUR; /* long expired: irrelevant here */
+	fx->o.issued_at_ms = NOW - 2 * HOUR;
+	msg = sign_with(fx, fx->other_ctl, &len);
+	assert_int_equal(wire_order_decode_own(msg, len, keys_ed25519_public(fx->ctl), &got),
+	                 WIRE_ERR_KEY);
+	assert_null(got.order_id);
+	assert_int_equal(wire_order_decode_own(msg, len, keys_ed25519_public(fx->other_ctl), &got),
+	                 WIRE_OK);
+	wire_order_clear(&got);
+	assert_int_equal(wire_order_decode_own(msg, len, NULL, &got), WIRE_OK);
+	assert_string_equal(got.order_id, fx->o.order_id);
+	assert_int_equal(got.sequence, fx->o.sequence);
+	assert_int_equal(got.spec.n_targets, 2);
+	wire_order_clear(&got);
+	assert_int_equal(wire_order_decode_own(msg, len / 2, NULL, &got), WIRE_ERR_DECODE);
+	assert_int_equal(wire_order_decode_own(msg, 0, NULL, &got), WIRE_ERR_SIZE);
+	free(msg);
+	assert_int_equal(wire_result_sign(&r, fx->agent, &res, &rlen), 0);
+	assert_int_equal(wire_order_decode_own(res, rlen, NULL, &got), WIRE_ERR_ENVELOPE);
+	free(res);
+}
+
 static void test_envelope_fields(void **state)
 {
 	struct fx *fx = *state;
@@ -569,6 +609,7 @@ int main(void)
 	    T(test_round_trip),
 	    T(test_forged_body_and_signature),
 	    T(test_wrong_key),
+	    T(test_decode_own),
 	    T(test_envelope_fields),
 	    T(test_replay_and_sequence),
 	    T(test_time_window),
