@@ -1,6 +1,7 @@
 /* audit.c - `relayprobe audit`, `relayprobe report` and `relayprobe
  * transcript`: start an audit on the controller (audit.start), optionally
- * wait for it (audit.status every POLL_MS, at most --wait-timeout), and print
+ * wait for it (audit.status every 50 ms, growing to POLL_MS, at most
+ * --wait-timeout), and print
  * reports (text, json, csv, html with every cell's transcript: report_html.c)
  * and transcripts. Targets from arguments and --targets files
  * (RP_TARGET_LINE_MAX per line, RP_ADMIN_TARGETS_MAX in all), syntax-checked
@@ -25,7 +26,8 @@
 #include "rp_limits.h"
 #include "target.h"
 
-#define POLL_MS            500
+#define POLL_MS            500 /* audit.status at most every POLL_MS... */
+#define POLL_FIRST_MS      50  /* ...starting at this, times 1.5 each time */
 #define WAIT_TIMEOUT_S     3600
 #define WAIT_TIMEOUT_MAX_S (7 * 24 * 3600)
 #define TARGET_FILES_MAX   16
@@ -536,6 +538,7 @@ static int wait_done(struct admin *a, const struct audit_opts *o, json_t *id, co
 	bool tty = isatty(STDERR_FILENO), dirty = false;
 	json_t *req = json_pack("{s:s,s:O}", "cmd", "audit.status", "audit", id);
 	int status = CLI_EXIT_UNREACHABLE;
+	long poll = POLL_FIRST_MS;
 
 	if (req == NULL)
 		return CLI_EXIT_UNREACHABLE;
@@ -566,7 +569,7 @@ static int wait_done(struct admin *a, const struct audit_opts *o, json_t *id, co
 			dirty = true;
 		}
 		admin_reply_clear(&r);
-		if (mono_ms() + POLL_MS > deadline) {
+		if (mono_ms() + poll > deadline) {
 			clear_line(&dirty);
 			fprintf(stderr,
 			        "relayprobe audit: audit %s still running after %lu s (see "
@@ -575,50 +578,37 @@ static int wait_done(struct admin *a, const struct audit_opts *o, json_t *id, co
 			status = CLI_EXIT_INCONCLUSIVE;
 			break;
 		}
-		sleep_ms(POLL_MS);
+		sleep_ms(poll);
+		/* Short audits end sooner; long ones are asked twice a second. */
+		poll = poll * 3 / 2 < POLL_MS ? poll * 3 / 2 : POLL_MS;
 	}
 	json_decref(req);
 	return status;
 }
 
-/* An array of nt arrays of nv nulls; NULL on allocation failure. */
-static json_t *null_matrix(size_t nt, size_t nv)
-{
-	json_t *all = json_array();
-
-	for (size_t i = 0; all != NULL && i < nt; i++) {
-		json_t *row = json_array();
-		if (row == NULL || json_array_append_new(all, row) < 0)
-			goto fail;
-		for (size_t j = 0; j < nv; j++)
-			if (json_array_append_new(row, json_null()) < 0)
-				goto fail;
-	}
-	return all;
-fail:
-	json_decref(all);
-	return NULL;
-}
-
 /* The old way (controllers without `transcripts`): one `transcript` request
- * per target x vantage. NULL when the controller could not be asked. */
-static json_t *fetch_transcripts_each(struct admin *a, const json_t *report, size_t nt)
+ * per target x vantage (of the first nt targets) not written yet, each
+ * written to h as it comes. 0, or -1 when the controller could not be asked
+ * or the page could not be written. */
+static int stream_transcripts_each(struct admin *a, const json_t *report, size_t nt,
+                                   struct report_html *h)
 {
 	const json_t *targets = json_object_get(report, "targets");
 	const json_t *vantages = json_object_get(report, "vantages");
 	const json_t *v;
-	json_t *all = null_matrix(nt, json_array_size(vantages));
 	size_t i, j;
 
-	for (i = 0; all != NULL && i < nt; i++) {
+	for (i = 0; i < nt; i++) {
 		const char *target =
 		    json_string_value(json_object_get(json_array_get(targets, i), "target"));
 		json_array_foreach(vantages, j, v)
 		{
 			struct admin_reply r = {0};
 			json_t *req = NULL;
-			int rc = CLI_EXIT_USAGE;
+			int rc = CLI_EXIT_USAGE, w = 0;
 
+			if (report_html_cell_done(h, i, j))
+				continue;
 			if (target != NULL && json_is_string(v))
 				req = json_pack("{s:s,s:O,s:s,s:O}", "cmd", "transcript", "audit",
 				                json_object_get(report, "audit"), "target", target,
@@ -626,43 +616,23 @@ static json_t *fetch_transcripts_each(struct admin *a, const json_t *report, siz
 			if (req != NULL)
 				rc = admin_call(a, req, &r);
 			json_decref(req);
-			if (rc == CLI_EXIT_UNREACHABLE) {
-				json_decref(all);
-				return NULL;
-			}
+			if (rc == CLI_EXIT_UNREACHABLE)
+				return -1;
 			if (rc == CLI_EXIT_OK && json_is_object(r.json))
-				json_array_set(json_array_get(all, i), j, r.json);
+				w = report_html_cell_at(h, i, j,
+				                        json_object_get(r.json, "results"));
 			admin_reply_clear(&r);
+			if (w < 0)
+				return -1;
 		}
 	}
-	return all;
+	return 0;
 }
 
-/* Name -> index (first occurrence) of the string "key" members of the first
- * n elements of arr (key NULL: the elements are the strings). */
-static json_t *index_of_names(const json_t *arr, const char *key, size_t n)
-{
-	json_t *idx = json_object();
-	const json_t *e;
-	size_t i;
-
-	json_array_foreach(arr, i, e)
-	{
-		const char *name = json_string_value(key ? json_object_get(e, key) : e);
-		if (idx == NULL || i >= n)
-			break;
-		if (name != NULL && json_object_get(idx, name) == NULL &&
-		    json_object_set_new(idx, name, json_integer((json_int_t)i)) < 0) {
-			json_decref(idx);
-			return NULL;
-		}
-	}
-	return idx;
-}
-
-/* Files the cells of one `transcripts` page into all; the number of cells
- * the page had, or -1 when it is not a page. */
-static long file_page(json_t *all, const json_t *page, const json_t *tidx, const json_t *vidx)
+/* Writes the cells of one `transcripts` page to h (cells outside the
+ * report, or written already, are skipped there); the number of cells the
+ * page had, -1 when it is not a page, -2 on a write error. */
+static long write_page(struct report_html *h, const json_t *page)
 {
 	const json_t *cells = json_object_get(page, "cells"), *c;
 	size_t i;
@@ -673,49 +643,33 @@ static long file_page(json_t *all, const json_t *page, const json_t *tidx, const
 	{
 		const char *target = json_string_value(json_object_get(c, "target"));
 		const char *vantage = json_string_value(json_object_get(c, "vantage"));
-		json_t *results = json_object_get(c, "results");
-		const json_t *ti, *vi;
-		json_t *reply;
+		const json_t *results = json_object_get(c, "results");
 
 		if (target == NULL || vantage == NULL || !json_is_array(results))
 			continue;
-		ti = json_object_get(tidx, target);
-		vi = json_object_get(vidx, vantage);
-		if (ti == NULL || vi == NULL) /* not in the report: ignored */
-			continue;
-		reply = json_pack("{s:b,s:O}", "ok", 1, "results", results);
-		if (reply == NULL ||
-		    json_array_set_new(json_array_get(all, (size_t)json_integer_value(ti)),
-		                       (size_t)json_integer_value(vi), reply) < 0)
-			return -1;
+		if (report_html_cell(h, target, vantage, results) < 0)
+			return -2;
 	}
 	return (long)json_array_size(cells);
 }
 
-/* The transcript replies of every target x vantage of report (arrays per
- * target, per vantage, of {"ok":true,"results":[...]}; null where the
- * controller had none), for at most RP_ADMIN_TARGETS_MAX targets: the bulk
- * `transcripts` command, RP_ADMIN_CELLS_PAGE cells a request; one
- * `transcript` request per cell when the controller refuses it (an older
- * one answers "unknown command"). NULL when the controller could not be
- * asked. */
-static json_t *fetch_transcripts(struct admin *a, const json_t *report)
+/* Writes the transcripts of report's cells to h as they come, for at most
+ * RP_ADMIN_TARGETS_MAX targets: the bulk `transcripts` command,
+ * RP_ADMIN_CELLS_PAGE cells a request, each page written then freed before
+ * the next is asked for (memory: one page); one `transcript` request per
+ * cell not written yet when the controller refuses it (an older one answers
+ * "unknown command"). 0, or -1 when the controller could not be asked, its
+ * reply was unusable or the page could not be written. */
+static int stream_transcripts(struct admin *a, const json_t *report, struct report_html *h)
 {
-	const json_t *targets = json_object_get(report, "targets");
-	const json_t *vantages = json_object_get(report, "vantages");
-	size_t nt = json_array_size(targets), nv = json_array_size(vantages);
-	json_t *all = NULL, *tidx = NULL, *vidx = NULL;
+	size_t nt = json_array_size(json_object_get(report, "targets"));
+	size_t nv = json_array_size(json_object_get(report, "vantages"));
 	json_int_t offset = 0, total = 0, cap;
 
 	if (nt > RP_ADMIN_TARGETS_MAX)
 		nt = RP_ADMIN_TARGETS_MAX;
 	/* a controller that keeps saying there is more is read this far only */
 	cap = (json_int_t)(2 * nt * nv) + RP_ADMIN_CELLS_PAGE;
-	all = null_matrix(nt, nv);
-	tidx = index_of_names(targets, "target", nt);
-	vidx = index_of_names(vantages, NULL, nv);
-	if (all == NULL || tidx == NULL || vidx == NULL)
-		goto fail;
 	do {
 		struct admin_reply r = {0};
 		const json_t *tot;
@@ -728,41 +682,34 @@ static json_t *fetch_transcripts(struct admin *a, const json_t *report)
 		json_decref(req);
 		if (rc == CLI_EXIT_USAGE) { /* refused: an older controller */
 			fputs("relayprobe report: asking for each transcript on its own\n", stderr);
-			json_decref(all);
-			json_decref(tidx);
-			json_decref(vidx);
-			return fetch_transcripts_each(a, report, nt);
+			return stream_transcripts_each(a, report, nt, h);
 		}
 		if (rc != CLI_EXIT_OK)
-			goto fail;
+			return -1;
 		tot = json_object_get(r.json, "total");
-		got = file_page(all, r.json, tidx, vidx);
+		got = write_page(h, r.json);
 		total = json_is_integer(tot) ? json_integer_value(tot) : 0;
 		admin_reply_clear(&r);
-		if (got < 0) {
+		if (got == -1)
 			fprintf(stderr, "relayprobe: unusable reply from the controller: "
 			                "transcripts without a \"cells\" array\n");
-			goto fail;
-		}
+		if (got < 0)
+			return -1;
 		if (got == 0)
 			break;
 		offset += got;
 	} while (offset < total && offset < cap);
-	json_decref(tidx);
-	json_decref(vidx);
-	return all;
-fail:
-	json_decref(all);
-	json_decref(tidx);
-	json_decref(vidx);
-	return NULL;
+	return 0;
 }
 
-/* Renders report r in format f to out; 0, or -1 with nothing usable. */
+/* Renders report r in format f to out; 0, or -1 with nothing usable. The
+ * HTML page is streamed: head, summary and matrices from the report, then
+ * the transcripts page by page, then the foot (written even when fetching
+ * failed, so the page is whole; the result is -1 then). */
 static int render_report(struct admin *a, const struct admin_reply *r, enum report_format f,
                          FILE *out)
 {
-	json_t *trs;
+	struct report_html *h;
 	int rc;
 
 	switch (f) {
@@ -773,14 +720,13 @@ static int render_report(struct admin *a, const struct admin_reply *r, enum repo
 	case FMT_CSV:
 		return report_render_csv(r->json, out) < 0 ? -1 : 0;
 	case FMT_HTML:
-		if (!json_is_array(json_object_get(r->json, "targets")) ||
-		    !json_is_array(json_object_get(r->json, "vantages")))
+		h = report_html_new(r->json, true, time(NULL), out);
+		if (h == NULL)
 			return -1;
-		trs = fetch_transcripts(a, r->json);
-		if (trs == NULL)
-			return -1;
-		rc = report_render_html(r->json, trs, time(NULL), out);
-		json_decref(trs);
+		rc = stream_transcripts(a, r->json, h);
+		if (report_html_end(h) < 0)
+			rc = -1;
+		report_html_free(&h);
 		return rc;
 	case FMT_TEXT:
 	default:
@@ -808,9 +754,14 @@ static int fetch_report(struct admin *a, json_t *id, enum report_format f, const
 		admin_reply_clear(&r);
 		return CLI_EXIT_USAGE;
 	}
-	if (render_report(a, &r, f, out) < 0) {
+	if (!json_is_array(json_object_get(r.json, "vantages")) ||
+	    !json_is_array(json_object_get(r.json, "targets"))) {
 		fprintf(stderr, "relayprobe: unusable reply from the controller: a report needs "
 		                "\"vantages\" and \"targets\" arrays\n");
+		status = CLI_EXIT_UNREACHABLE;
+	} else if (render_report(a, &r, f, out) < 0) {
+		fprintf(stderr, "relayprobe report: the report is incomplete (%s)\n",
+		        ferror(out) ? "write error" : "transcripts could not all be fetched");
 		status = CLI_EXIT_UNREACHABLE;
 	} else {
 		status = report_exit_status(r.json);

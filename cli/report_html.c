@@ -1,15 +1,18 @@
 /* report_html.c - admin `report` (+ transcripts) replies to CSV and to one
- * self-contained HTML page: summary (new since last audit), one section per
- * client, NEW badges. Owns the page's inline CSS/JS. Every string that came
- * from the controller or a peer goes through report_html_escape() (HTML) or
- * csv_cell() (CSV); CSV cells are cut at CELL_MAX bytes. */
+ * self-contained HTML page written as it goes (struct report_html: the report
+ * borrowed, one bit per cell written, name indexes), transcripts of at most
+ * RP_ADMIN_TARGETS_MAX targets. Owns the page's inline CSS/JS. Every string
+ * from the controller goes through report_html_escape() (HTML) or csv_cell()
+ * (CSV); CSV cells are cut at CELL_MAX bytes. */
 #include "report_html.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "report_render.h"
+#include "rp_limits.h"
 #include "transcript.h"
 #include "verdict.h"
 
@@ -308,10 +311,10 @@ static void html_result(const json_t *r, FILE *out)
 	}
 }
 
-/* The results of one transcript reply inside <pre>; the number shown. */
-static size_t html_transcript(const json_t *reply, FILE *out)
+/* The results of one cell inside <pre>; the number shown. */
+static size_t html_transcript(const json_t *results, FILE *out)
 {
-	const json_t *results = json_object_get(reply, "results"), *r;
+	const json_t *r;
 	size_t i, n = 0;
 
 	if (!json_is_array(results))
@@ -331,11 +334,33 @@ static size_t html_transcript(const json_t *reply, FILE *out)
 	return n;
 }
 
+/* A page being written (report_html.h). */
+struct report_html {
+	const json_t *report, *vantages, *targets; /* borrowed */
+	struct report_entry *groups;               /* the targets by client */
+	size_t ng, nv;
+	size_t nt;           /* targets that may have transcripts */
+	bool transcripts;    /* links, heading, cells */
+	json_t *tidx, *vidx; /* name -> first index (transcripts only) */
+	unsigned char *done; /* one bit per cell written, ti * nv + vi */
+	FILE *out;
+	bool failed; /* a write failed */
+};
+
 static const json_t *transcript_of(const json_t *transcripts, size_t ti, size_t vi)
 {
 	const json_t *r = json_array_get(json_array_get(transcripts, ti), vi);
 
 	return json_is_object(r) ? r : NULL; /* null: the controller had none */
+}
+
+/* A cell links its transcript when the report gives it a verdict. */
+static bool cell_linked(const struct report_html *h, size_t ti, size_t vi)
+{
+	const char *name = json_string_value(json_array_get(h->vantages, vi));
+
+	return h->transcripts && ti < h->nt && vi < h->nv && name != NULL &&
+	       str(json_object_get(json_array_get(h->targets, ti), "cells"), name) != NULL;
 }
 
 /* Counts the open targets among n entries. */
@@ -373,14 +398,15 @@ static void html_verdict_cell(const json_t *t, FILE *out)
 }
 
 /* One matrix table of the n entries e (targets of one client, or all). */
-static void html_matrix(const json_t *vantages, const struct report_entry *e, size_t n,
-                        const json_t *transcripts, const char *attrs, FILE *out)
+static void html_matrix(const struct report_html *h, const struct report_entry *e, size_t n,
+                        const char *attrs)
 {
 	const json_t *v;
-	size_t i, j, nv = json_array_size(vantages);
+	size_t i, j;
+	FILE *out = h->out;
 
 	fprintf(out, "<table class=\"matrix\"%s>\n<thead><tr><th>Target</th>", attrs);
-	json_array_foreach(vantages, j, v)
+	json_array_foreach(h->vantages, j, v)
 	{
 		fputs("<th>", out);
 		report_html_escape(json_string_value(v), out);
@@ -394,12 +420,11 @@ static void html_matrix(const json_t *vantages, const struct report_entry *e, si
 		fputs("<td class=\"target\">", out);
 		report_html_escape(str(t, "target"), out);
 		fputs("</td>", out);
-		json_array_foreach(vantages, j, v)
+		json_array_foreach(h->vantages, j, v)
 		{
 			const char *name = json_string_value(v);
 			const char *cell = name ? str(json_object_get(t, "cells"), name) : NULL;
 			char k = verdict_class(cell);
-			long id = report_html_cell_id(e[i].index, j, nv);
 
 			fprintf(out, "<td class=\"cell %s\" data-verdict=\"", class_name(k));
 			report_html_escape(cell, out);
@@ -407,8 +432,9 @@ static void html_matrix(const json_t *vantages, const struct report_entry *e, si
 			report_html_escape(cell, out);
 			if (k == 'o')
 				html_accepted(t, name, out);
-			if (transcript_of(transcripts, e[i].index, j) != NULL)
-				fprintf(out, " <a href=\"#t-%ld\">transcript</a>", id);
+			if (cell_linked(h, e[i].index, j))
+				fprintf(out, " <a href=\"#t-%ld\">transcript</a>",
+				        report_html_cell_id(e[i].index, j, h->nv));
 			fputs("</td>", out);
 		}
 		html_verdict_cell(t, out);
@@ -437,14 +463,15 @@ static void client_name(const char *client, FILE *out)
 }
 
 /* The clients' index and one section per client, or the single matrix. */
-static void html_matrices(const json_t *vantages, const struct report_entry *e, size_t n,
-                          const json_t *transcripts, bool clients, FILE *out)
+static void html_matrices(const struct report_html *h)
 {
-	size_t i, k, c;
+	const struct report_entry *e = h->groups;
+	size_t i, k, c, n = h->ng;
+	FILE *out = h->out;
 
-	if (!clients) {
+	if (!report_has_clients(h->report)) {
 		fputs("<h2>Matrix</h2>\n", out);
-		html_matrix(vantages, e, n, transcripts, " id=\"matrix\"", out);
+		html_matrix(h, e, n, " id=\"matrix\"");
 		return;
 	}
 	fputs("<nav id=\"clients\"><b>Clients:</b> ", out);
@@ -469,36 +496,9 @@ static void html_matrices(const json_t *vantages, const struct report_entry *e, 
 		client_name(e[i].client, out);
 		fprintf(out, "<small>%zu target%s, %zu open</small></h2>\n", k, k == 1 ? "" : "s",
 		        nopen);
-		html_matrix(vantages, e + i, k, transcripts, "", out);
+		html_matrix(h, e + i, k, "");
 		fputs("</section>\n", out);
 	}
-}
-
-static void html_transcripts(const json_t *vantages, const struct report_entry *e, size_t n,
-                             const json_t *transcripts, FILE *out)
-{
-	const json_t *v;
-	size_t i, j, nv = json_array_size(vantages);
-
-	if (transcripts == NULL)
-		return;
-	fputs("<h2>Transcripts</h2>\n", out);
-	for (i = 0; i < n; i++)
-		json_array_foreach(vantages, j, v)
-		{
-			const json_t *reply = transcript_of(transcripts, e[i].index, j);
-			if (reply == NULL)
-				continue;
-			fprintf(out, "<details id=\"t-%ld\"><summary>",
-			        report_html_cell_id(e[i].index, j, nv));
-			report_html_escape(str(e[i].target, "target"), out);
-			fputs(" from ", out);
-			report_html_escape(json_string_value(v), out);
-			fputs("</summary><pre>", out);
-			if (html_transcript(reply, out) == 0)
-				fputs("(no result from this vantage)", out);
-			fputs("</pre></details>\n", out);
-		}
 }
 
 /* The summary boxes: the controller's numbers (with "new since last audit")
@@ -556,25 +556,41 @@ static void html_summary(const json_t *report, const json_t *targets, FILE *out)
 	fputs("</div>\n", out);
 }
 
-int report_render_html(const json_t *report, const json_t *transcripts, time_t now, FILE *out)
+/* Name -> index (first occurrence) of the string "key" members of the first
+ * n elements of arr (key NULL: the elements are the strings). */
+static json_t *names_index(const json_t *arr, const char *key, size_t n)
 {
-	const json_t *vantages = json_object_get(report, "vantages");
-	const json_t *targets = json_object_get(report, "targets");
-	const json_t *aid = json_object_get(report, "audit");
-	struct report_entry *groups = NULL;
-	size_t ng = 0;
+	json_t *idx = json_object();
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(arr, i, e)
+	{
+		const char *name = json_string_value(key ? json_object_get(e, key) : e);
+		if (idx == NULL || i >= n)
+			break;
+		if (name != NULL && json_object_get(idx, name) == NULL &&
+		    json_object_set_new(idx, name, json_integer((json_int_t)i)) < 0) {
+			json_decref(idx);
+			return NULL;
+		}
+	}
+	return idx;
+}
+
+/* The page up to the matrices (and the transcripts' heading). */
+static void html_head(const struct report_html *h, time_t now)
+{
+	const json_t *aid = json_object_get(h->report, "audit");
+	const char *status = str(h->report, "status");
+	size_t nt = json_array_size(h->targets);
+	FILE *out = h->out;
 	char date[64];
 	struct tm tm;
 
-	if (!json_is_array(vantages) || !json_is_array(targets))
-		return -1;
-	groups = report_group_by_client(report, &ng);
-	if (groups == NULL)
-		return -1;
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
 		snprintf(date, sizeof(date), "?");
-
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
 	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -590,14 +606,155 @@ int report_render_html(const json_t *report, const json_t *transcripts, time_t n
 	else
 		report_html_escape(json_string_value(aid), out);
 	fputs("</h1>\n<p id=\"meta\">status: <b>", out);
-	report_html_escape(str(report, "status") ? str(report, "status") : "?", out);
+	report_html_escape(status ? status : "?", out);
 	fprintf(out, "</b> &middot; report generated %s &middot; %zu target%s, %zu vantage%s</p>\n",
-	        date, json_array_size(targets), json_array_size(targets) == 1 ? "" : "s",
-	        json_array_size(vantages), json_array_size(vantages) == 1 ? "" : "s");
-	html_summary(report, targets, out);
-	html_matrices(vantages, groups, ng, transcripts, report_has_clients(report), out);
-	html_transcripts(vantages, groups, ng, transcripts, out);
-	fprintf(out, "<script>\n%s</script>\n</body></html>\n", js);
-	free(groups);
-	return ferror(out) ? -1 : 0;
+	        date, nt, nt == 1 ? "" : "s", h->nv, h->nv == 1 ? "" : "s");
+	html_summary(h->report, h->targets, out);
+	html_matrices(h);
+	if (h->transcripts)
+		fputs("<h2>Transcripts</h2>\n", out);
+}
+
+struct report_html *report_html_new(const json_t *report, bool transcripts, time_t now, FILE *out)
+{
+	const json_t *vantages = json_object_get(report, "vantages");
+	const json_t *targets = json_object_get(report, "targets");
+	struct report_html *h = NULL;
+
+	if (!json_is_array(vantages) || !json_is_array(targets) || out == NULL)
+		return NULL;
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return NULL;
+	h->report = report;
+	h->vantages = vantages;
+	h->targets = targets;
+	h->nv = json_array_size(vantages);
+	h->out = out;
+	h->transcripts = transcripts;
+	h->groups = report_group_by_client(report, &h->ng);
+	if (h->groups == NULL)
+		goto fail;
+	if (transcripts) {
+		h->nt = json_array_size(targets);
+		if (h->nt > RP_ADMIN_TARGETS_MAX)
+			h->nt = RP_ADMIN_TARGETS_MAX;
+		if (h->nv > 0 && h->nt > (SIZE_MAX - 8) / h->nv)
+			goto fail;
+		h->done = calloc((h->nt * h->nv + 7) / 8 + 1, 1);
+		h->tidx = names_index(targets, "target", h->nt);
+		h->vidx = names_index(vantages, NULL, h->nv);
+		if (h->done == NULL || h->tidx == NULL || h->vidx == NULL)
+			goto fail;
+	}
+	html_head(h, now);
+	if (ferror(out))
+		goto fail;
+	return h;
+fail:
+	report_html_free(&h);
+	return NULL;
+}
+
+bool report_html_cell_done(const struct report_html *h, size_t ti, size_t vi)
+{
+	size_t bit;
+
+	if (h == NULL || h->done == NULL || ti >= h->nt || vi >= h->nv)
+		return false;
+	bit = ti * h->nv + vi;
+	return (h->done[bit / 8] >> (bit % 8)) & 1;
+}
+
+/* Marks (ti, vi) written and opens its element. */
+static void details_open(struct report_html *h, size_t ti, size_t vi)
+{
+	size_t bit = ti * h->nv + vi;
+
+	h->done[bit / 8] |= (unsigned char)(1u << (bit % 8));
+	fprintf(h->out, "<details id=\"t-%ld\"><summary>", report_html_cell_id(ti, vi, h->nv));
+	report_html_escape(str(json_array_get(h->targets, ti), "target"), h->out);
+	fputs(" from ", h->out);
+	report_html_escape(json_string_value(json_array_get(h->vantages, vi)), h->out);
+	fputs("</summary><pre>", h->out);
+}
+
+int report_html_cell_at(struct report_html *h, size_t ti, size_t vi, const json_t *results)
+{
+	if (h == NULL || !h->transcripts || ti >= h->nt || vi >= h->nv ||
+	    report_html_cell_done(h, ti, vi))
+		return 0;
+	details_open(h, ti, vi);
+	if (html_transcript(results, h->out) == 0)
+		fputs("(no result from this vantage)", h->out);
+	fputs("</pre></details>\n", h->out);
+	if (ferror(h->out))
+		h->failed = true;
+	return h->failed ? -1 : 1;
+}
+
+int report_html_cell(struct report_html *h, const char *target, const char *vantage,
+                     const json_t *results)
+{
+	const json_t *ti, *vi;
+
+	if (h == NULL || !h->transcripts || target == NULL || vantage == NULL)
+		return 0;
+	ti = json_object_get(h->tidx, target);
+	vi = json_object_get(h->vidx, vantage);
+	if (!json_is_integer(ti) || !json_is_integer(vi)) /* not in the report */
+		return 0;
+	return report_html_cell_at(h, (size_t)json_integer_value(ti),
+	                           (size_t)json_integer_value(vi), results);
+}
+
+int report_html_end(struct report_html *h)
+{
+	if (h == NULL)
+		return -1;
+	for (size_t ti = 0; h->transcripts && ti < h->nt; ti++)
+		for (size_t vi = 0; vi < h->nv; vi++) {
+			if (!cell_linked(h, ti, vi) || report_html_cell_done(h, ti, vi))
+				continue;
+			details_open(h, ti, vi);
+			fputs("(no transcript from the controller for this cell)</pre></details>\n",
+			      h->out);
+		}
+	fprintf(h->out, "<script>\n%s</script>\n</body></html>\n", js);
+	if (ferror(h->out))
+		h->failed = true;
+	return h->failed ? -1 : 0;
+}
+
+void report_html_free(struct report_html **h)
+{
+	if (h == NULL || *h == NULL)
+		return;
+	free((*h)->groups);
+	free((*h)->done);
+	json_decref((*h)->tidx);
+	json_decref((*h)->vidx);
+	free(*h);
+	*h = NULL;
+}
+
+int report_render_html(const json_t *report, const json_t *transcripts, time_t now, FILE *out)
+{
+	struct report_html *h = report_html_new(report, transcripts != NULL, now, out);
+	int rc = 0;
+
+	if (h == NULL)
+		return -1;
+	for (size_t i = 0; transcripts != NULL && i < h->ng; i++)
+		for (size_t j = 0; j < h->nv; j++) {
+			const json_t *reply = transcript_of(transcripts, h->groups[i].index, j);
+			if (reply != NULL &&
+			    report_html_cell_at(h, h->groups[i].index, j,
+			                        json_object_get(reply, "results")) < 0)
+				rc = -1;
+		}
+	if (report_html_end(h) < 0)
+		rc = -1;
+	report_html_free(&h);
+	return rc;
 }

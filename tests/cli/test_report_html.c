@@ -4,7 +4,9 @@
  * prefix, client/previous/new columns), the per-client sections, NEW badges
  * and "new since last audit" summary of newer controllers and the old page
  * without them, from canned report/transcript replies; a hostile banner,
- * client and target name never reach the page as markup. */
+ * client and target name never reach the page as markup. The streamed page
+ * (report_html_new/cell/end): transcripts in any order land under the ids
+ * the matrix links, once each, cells outside the report are ignored. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -116,7 +118,8 @@ static void html_matrix_and_summary(void **state)
 	assert_non_null(strstr(html, "<td class=\"cell v-o\" data-verdict=\"open\">open<span "
 	                             "class=\"acc\">accepted: external-sender, null-sender</span> "
 	                             "<a href=\"#t-0\">transcript</a></td>"));
-	assert_non_null(strstr(html, "<td class=\"cell v-c\" data-verdict=\"closed\">closed</td>"));
+	assert_non_null(strstr(html, "<td class=\"cell v-c\" data-verdict=\"closed\">closed <a "
+	                             "href=\"#t-2\">transcript</a></td>"));
 	assert_non_null(strstr(html, "<td class=\"cell v-i\" data-verdict=\"unreachable\">"));
 	assert_non_null(strstr(html, "<td class=\"cell v-n\" data-verdict=\"-\">-</td>"));
 	assert_non_null(strstr(html, "<span class=\"flag\">DISAGREE</span>"));
@@ -126,8 +129,16 @@ static void html_matrix_and_summary(void **state)
 	assert_null(strstr(html, "<details id=\"t-0\" open"));
 	assert_non_null(strstr(html, "   0.250  -&gt; RCPT TO:&lt;relaytest@example.net&gt;\n"));
 	assert_non_null(strstr(html, "   0.500 &lt;-  250 2.1.5 Ok\n"));
-	assert_null(strstr(html, "id=\"t-1\"")); /* no transcript, no element, no link */
-	assert_null(strstr(html, "#t-1\""));
+	/* a cell with a verdict links its transcript (ids from the report's
+	 * indexes); the controller sent none: the element says so */
+	assert_non_null(strstr(html, "<td class=\"cell v-c\" data-verdict=\"closed\">closed "
+	                             "<a href=\"#t-1\">transcript</a></td>"));
+	assert_non_null(strstr(html, "<details id=\"t-1\"><summary>mx.example.com from "
+	                             "v&lt;b&gt;2</summary><pre>(no transcript from the "
+	                             "controller for this cell)</pre></details>"));
+	/* no verdict for the cell: no link, no element */
+	assert_null(strstr(html, "id=\"t-5\""));
+	assert_null(strstr(html, "#t-5\""));
 	assert_non_null(strstr(html, "@media print"));
 	free(html);
 	json_decref(r);
@@ -349,6 +360,135 @@ static void csv_client_previous_new(void **state)
 	json_decref(r);
 }
 
+/* The streamed page: the matrices come first and link by report index;
+ * cells then arrive in any order (by name or index), each written once,
+ * cells outside the report ignored, the missing one filled in at the end. */
+static void html_streamed_cells(void **state)
+{
+	json_t *r = parse(CLIENT_REPORT);
+	json_t *res = parse("[{\"target\":\"mx.beta.example\",\"verdict\":\"open\","
+	                    "\"transcript\":[{\"t\":0,\"dir\":\"recv\",\"text\":\"MARK-B0\"}]}]");
+	json_t *res2 = parse("[{\"target\":\"mx.beta.example\",\"verdict\":\"open\","
+	                     "\"transcript\":[{\"t\":0,\"dir\":\"recv\",\"text\":\"MARK-DUP\"}]}]");
+	/* retention stripped the transcript: the result still says so */
+	json_t *pruned = parse("[{\"target\":\"adhoc.example\",\"verdict\":\"closed\"}]");
+	char *buf = NULL, *matrix_end, *p;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct report_html *h;
+
+	(void)state;
+	assert_non_null(f);
+	h = report_html_new(r, true, 0, f);
+	assert_non_null(h);
+	fflush(f);
+	/* head, summary and every matrix are out before any transcript */
+	assert_non_null(strstr(buf, "<a href=\"#t-4\">transcript</a>"));
+	assert_non_null(strstr(buf, "<a href=\"#t-0\">transcript</a>"));
+	assert_non_null(strstr(buf, "<h2>Transcripts</h2>\n"));
+	assert_null(strstr(buf, "<details"));
+	assert_null(strstr(buf, "</html>"));
+	matrix_end = strdup(buf);
+	assert_non_null(matrix_end);
+
+	assert_int_equal(report_html_cell(h, "mx.beta.example", "ams1", res), 1);
+	assert_true(report_html_cell_done(h, 2, 0));
+	assert_false(report_html_cell_done(h, 2, 1));
+	/* the same cell again (by name or index): written once */
+	assert_int_equal(report_html_cell(h, "mx.beta.example", "ams1", res2), 0);
+	assert_int_equal(report_html_cell_at(h, 2, 0, res2), 0);
+	/* not in the report: ignored */
+	assert_int_equal(report_html_cell(h, "ghost.example", "ams1", res2), 0);
+	assert_int_equal(report_html_cell(h, "mx.beta.example", "v9", res2), 0);
+	assert_int_equal(report_html_cell(h, NULL, "ams1", res2), 0);
+	assert_int_equal(report_html_cell_at(h, 3, 0, res2), 0);
+	assert_int_equal(report_html_cell_at(h, 0, 2, res2), 0);
+	assert_int_equal(report_html_cell_at(h, 0, 0, pruned), 1);
+	/* not an array: an empty cell */
+	assert_int_equal(report_html_cell(h, "mx1.acme.example", "ams1", r), 1);
+	assert_int_equal(report_html_end(h), 0);
+	report_html_free(&h);
+	assert_null(h);
+	report_html_free(&h);
+	fclose(f);
+
+	/* nothing before the transcripts changed */
+	assert_int_equal(strncmp(buf, matrix_end, strlen(matrix_end)), 0);
+	p = strstr(buf, "<details id=\"t-4\"><summary>mx.beta.example from ams1</summary><pre>");
+	assert_non_null(p);
+	assert_non_null(strstr(p, "MARK-B0"));
+	assert_null(strstr(buf, "MARK-DUP"));
+	assert_non_null(strstr(buf, "<details id=\"t-0\"><summary>adhoc.example from "
+	                            "ams1</summary><pre>== adhoc.example closed\n   (no "
+	                            "transcript: no dialog ran)\n</pre></details>"));
+	assert_non_null(strstr(buf, "<details id=\"t-2\"><summary>mx1.acme.example from "
+	                            "ams1</summary><pre>(no result from this vantage)</pre>"));
+	/* linked but never sent: filled in at the end, in report order */
+	p = strstr(buf, "<details id=\"t-1\"><summary>adhoc.example from fra1</summary><pre>(no "
+	                "transcript from the controller for this cell)</pre></details>\n"
+	                "<details id=\"t-3\">");
+	assert_non_null(p);
+	assert_non_null(strstr(p, "<details id=\"t-5\">"));
+	assert_null(strstr(buf, "id=\"t-6\""));
+	/* each id once; the script last */
+	for (int id = 0; id < 6; id++) {
+		char want[32];
+		snprintf(want, sizeof(want), "<details id=\"t-%d\">", id);
+		p = strstr(buf, want);
+		assert_non_null(p);
+		assert_null(strstr(p + 1, want));
+	}
+	assert_non_null(strstr(strstr(buf, "<details id=\"t-5\">"), "<script>\nfunction rpOpen"));
+	assert_non_null(strstr(buf, "</body></html>\n"));
+	free(matrix_end);
+	free(buf);
+	json_decref(res);
+	json_decref(res2);
+	json_decref(pruned);
+	json_decref(r);
+}
+
+/* Without transcripts: no links, no heading, cells refused. */
+static void html_streamed_without_transcripts(void **state)
+{
+	json_t *r = parse(CLIENT_REPORT), *res = parse("[]");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct report_html *h;
+
+	(void)state;
+	assert_non_null(f);
+	h = report_html_new(r, false, 0, f);
+	assert_non_null(h);
+	assert_int_equal(report_html_cell(h, "adhoc.example", "ams1", res), 0);
+	assert_int_equal(report_html_cell_at(h, 0, 0, res), 0);
+	assert_false(report_html_cell_done(h, 0, 0));
+	assert_int_equal(report_html_end(h), 0);
+	report_html_free(&h);
+	fclose(f);
+	assert_null(strstr(buf, "<a href=\"#t-"));
+	assert_null(strstr(buf, "<details"));
+	assert_null(strstr(buf, "Transcripts"));
+	free(buf);
+	json_decref(res);
+	json_decref(r);
+}
+
+/* A write error (a full disk) is reported, not ignored. */
+static void html_streamed_write_error(void **state)
+{
+	json_t *r = parse(CLIENT_REPORT);
+	FILE *f = fopen("/dev/full", "w");
+
+	(void)state;
+	assert_non_null(f);
+	setvbuf(f, NULL, _IONBF, 0);
+	assert_null(report_html_new(r, true, 0, f));
+	fclose(f);
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -361,6 +501,9 @@ int main(void)
 	    cmocka_unit_test(html_without_clients_as_before),
 	    cmocka_unit_test(html_summary_no_previous),
 	    cmocka_unit_test(csv_client_previous_new),
+	    cmocka_unit_test(html_streamed_cells),
+	    cmocka_unit_test(html_streamed_without_transcripts),
+	    cmocka_unit_test(html_streamed_write_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,8 +5,8 @@
  * "id"), then "cmd@N" (when it has an integer "offset" N: the pages of the
  * bulk `transcripts` command), before "cmd"; an object is sent as JSON, a
  * string as raw bytes, an array one element per request (the last repeats),
- * null never answered. Every request is appended to LOG, one line each. Test
- * helper only. */
+ * null never answered. Every request is appended to LOG, one line each.
+ * Stops on SIGTERM/SIGINT. Test helper only. */
 #include <errno.h>
 #include <jansson.h>
 #include <signal.h>
@@ -73,7 +73,8 @@ int main(int argc, char **argv)
 	size_t counters[256] = {0};
 	void *ctx, *sock;
 	FILE *log;
-	int linger = 0;
+	int linger = 0, rcvtimeo = 100; /* g_stop is seen within 0.1 s whichever
+	                                 * thread the signal lands on */
 	struct sigaction sa;
 
 	if (argc != 4) {
@@ -97,6 +98,7 @@ int main(int argc, char **argv)
 	ctx = zmq_ctx_new();
 	sock = zmq_socket(ctx, ZMQ_ROUTER);
 	zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &rcvtimeo, sizeof(rcvtimeo));
 	if (zmq_bind(sock, argv[1]) < 0) {
 		fprintf(stderr, "%s: bind %s: %s\n", argv[0], argv[1], zmq_strerror(errno));
 		return 2;

@@ -2,9 +2,13 @@
 # test_report_html.sh - `relayprobe report --format html|csv|text` end to end.
 # Part 1, against rp_fake_admin (canned replies): the transcripts of the HTML
 # page come from the bulk `transcripts` command page by page (offset +
-# cells), cells outside the report are ignored, a controller that never
-# stops paging is cut off, and an older controller ("unknown command") gets
-# one `transcript` request per cell. Part 2: a real controller, two agents
+# cells) and are written as they come (the CLI's memory holds one page: a
+# 120 MiB audit is rendered in well under that), cells outside the report
+# are ignored, a cell sent twice is written once, a linked cell never sent
+# still has its element, a controller that never stops paging is cut off,
+# an older controller ("unknown command") gets one `transcript` request per
+# cell (per cell not written yet when it refuses a later page), and a
+# controller lost mid-way still leaves a whole page with exit 3. Part 2: a real controller, two agents
 # and the Postfix lab on loopback; targets imported for two clients (acme:
 # open from one vantage, beta: closed); audit 1 of the closed target, then
 # audit 2 of both; the HTML page is rendered by headless Chromium
@@ -51,18 +55,19 @@ trap cleanup EXIT
 # --- part 1: bulk transcripts against rp_fake_admin -------------------------
 FAKE=$BIN/rp_fake_admin
 FPID=""
-# fake_run NAME: serve $T/NAME.json on ipc://$T/NAME.sock, requests in
-# $T/NAME.log; relayprobe report --format html into $T/NAME.html, exit in rc.
+# fake_run NAME [OPTION...]: serve $T/NAME.json on ipc://$T/NAME.sock,
+# requests in $T/NAME.log; relayprobe report --format html [OPTION...] into
+# $T/NAME.html, exit in rc, the CLI's peak RSS (KiB) in $T/NAME.rss.
 fake_run() {
 	: >"$T/$1.log"
 	"$FAKE" "ipc://$T/$1.sock" "$T/$1.json" "$T/$1.log" 2>>"$T/fake.err" &
 	FPID=$!
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do # a sanitizer build loads a big file slowly
 		[[ -S $T/$1.sock ]] && break
 		sleep 0.1
 	done
-	timeout 60 "$RP" report 9 --format html --output "$T/$1.html" --admin "ipc://$T/$1.sock" \
-		2>"$T/$1.err"
+	timeout 120 /usr/bin/time -o "$T/$1.rss" -f %M "$RP" report 9 --format html \
+		--output "$T/$1.html" --admin "ipc://$T/$1.sock" "${@:2}" 2>"$T/$1.err"
 	rc=$?
 	kill "$FPID" 2>/dev/null
 	wait "$FPID" 2>/dev/null
@@ -88,15 +93,17 @@ res() {
 if [[ ! -x $FAKE ]]; then
 	not_ok "rp_fake_admin not built beside relayprobe ($FAKE)"
 else
-	# two pages: 3 cells then 2 (one of each not in the report), total 5
+	# two pages: 3 cells then 3 (one of each not in the report, t1/v1 again),
+	# total 6; t2/v2 has a verdict but no transcript
 	cat >"$T/bulk.json" <<EOF
 { $FAKE_REPORT,
- "transcripts@0": {"ok":true,"audit":9,"total":5,"offset":0,"cells":[
+ "transcripts@0": {"ok":true,"audit":9,"total":6,"offset":0,"cells":[
    {"target":"t1.example","vantage":"v1","results":$(res t1.example "250 MARK-T1-V1")},
    {"target":"t1.example","vantage":"v2","results":$(res t1.example "250 MARK-T1-V2")},
    {"target":"ghost.example","vantage":"v1","results":$(res ghost.example "250 MARK-GHOST")}]},
- "transcripts@3": {"ok":true,"audit":9,"total":5,"offset":3,"cells":[
+ "transcripts@3": {"ok":true,"audit":9,"total":6,"offset":3,"cells":[
    {"target":"t2.example","vantage":"v1","results":$(res t2.example "550 MARK-T2-V1")},
+   {"target":"t1.example","vantage":"v1","results":$(res t1.example "250 MARK-DUP")},
    {"target":"t2.example","vantage":"v9","results":$(res t2.example "550 MARK-V9")}]},
  "transcripts": {"ok":false,"error":"offset past the end"},
  "transcript": {"ok":false,"error":"per-cell request not expected"}
@@ -114,14 +121,20 @@ EOF
 	if python3 - "$T/bulk.html" <<'EOF'; then
 import re, sys
 h = open(sys.argv[1]).read()
+ids = re.findall(r'<details id="(t-\d+)">', h)
 det = dict(re.findall(r'<details id="(t-\d+)"><summary>[^<]*</summary><pre>(.*?)</pre>', h, re.S))
-# t-N = target index * 2 vantages + vantage index
-assert set(det) == {"t-0", "t-1", "t-2"}, sorted(det)
+# t-N = target index * 2 vantages + vantage index; each once
+assert sorted(ids) == ["t-0", "t-1", "t-2", "t-3"], ids
 assert "MARK-T1-V1" in det["t-0"] and "MARK-T1-V2" in det["t-1"] and "MARK-T2-V1" in det["t-2"], det
-assert "MARK-GHOST" not in h and "MARK-V9" not in h
-assert '<a href="#t-0">transcript</a>' in h and '#t-3"' not in h
+assert "MARK-GHOST" not in h and "MARK-V9" not in h and "MARK-DUP" not in h
+assert det["t-3"] == "(no transcript from the controller for this cell)", det["t-3"]
+for i in range(4):
+    assert '<a href="#t-%d">transcript</a>' % i in h, i
+# the matrices before every transcript, the script after them
+assert h.index('<a href="#t-3">') < h.index("<details") and h.rindex("</details>") < h.index("<script>")
+assert h.endswith("</body></html>\n")
 EOF
-		ok "bulk: each cell's transcript in its place (t-0, t-1, t-2); cells outside the report ignored"
+		ok "bulk: each cell's transcript in its place (t-0, t-1, t-2), written once; cells outside the report ignored; t-3 linked, never sent, says so"
 	else
 		not_ok "bulk: transcripts in the page"
 	fi
@@ -155,6 +168,94 @@ EOF
 		ok "a controller that never stops paging is read for at most 2 x cells + one page ($n requests)"
 	else
 		not_ok "endless paging: exit $rc, $n requests"
+	fi
+
+	# the bulk command refused after its first page: per-cell requests for
+	# the cells not written yet only
+	cat >"$T/midway.json" <<EOF
+{ $FAKE_REPORT,
+ "transcripts@0": {"ok":true,"audit":9,"total":4,"offset":0,"cells":[
+   {"target":"t1.example","vantage":"v1","results":$(res t1.example "250 MARK-T1-V1")},
+   {"target":"t1.example","vantage":"v2","results":$(res t1.example "250 MARK-T1-V2")}]},
+ "transcript": {"ok":true,"results":$(res x "250 MARK-OLD")}
+}
+EOF
+	fake_run midway
+	if [[ $rc -eq 1 && $(count_cmd midway transcripts) -eq 2 && $(count_cmd midway transcript) -eq 2 ]] &&
+		! grep -q '"target":"t1.example","vantage"' "$T/midway.log" &&
+		python3 - "$T/midway.html" <<'EOF'; then
+import re, sys
+h = open(sys.argv[1]).read()
+det = dict(re.findall(r'<details id="(t-\d+)"><summary>[^<]*</summary><pre>(.*?)</pre>', h, re.S))
+assert sorted(det) == ["t-0", "t-1", "t-2", "t-3"], sorted(det)
+assert "MARK-T1-V1" in det["t-0"] and "MARK-T1-V2" in det["t-1"], det
+assert "MARK-OLD" in det["t-2"] and "MARK-OLD" in det["t-3"], det
+EOF
+		ok "bulk refused after a page: per-cell requests for the 2 cells not written yet only"
+	else
+		not_ok "midway refusal: exit $rc, requests: $(cat "$T/midway.log")"
+	fi
+
+	# the controller stops answering after the first page: exit 3, and the
+	# page written so far is whole (its transcripts, the script, the end)
+	cat >"$T/lost.json" <<EOF
+{ $FAKE_REPORT,
+ "transcripts@0": {"ok":true,"audit":9,"total":4,"offset":0,"cells":[
+   {"target":"t1.example","vantage":"v1","results":$(res t1.example "250 MARK-T1-V1")}]},
+ "transcripts@1": null
+}
+EOF
+	fake_run lost --admin-timeout 1
+	if [[ $rc -eq 3 ]] && grep -q 'MARK-T1-V1' "$T/lost.html" &&
+		[[ $(tail -c 15 "$T/lost.html") == "</body></html>" ]]; then
+		ok "controller lost after a page: exit 3, the page is whole"
+	else
+		not_ok "lost controller: exit $rc, ends with '$(tail -c 15 "$T/lost.html")'"
+		cat "$T/lost.err"
+	fi
+
+	# memory: 30 pages of 200 cells, 4 MiB of transcripts each (120 MiB in
+	# all, about what 3,000 targets x 2 vantages hold with long dialogs); the
+	# CLI holds one page at a time, so its peak stays far below that
+	python3 - "$T/big.json" <<'EOF'
+import json, sys
+nt, nv, per = 3000, 2, 200
+vant = ["v%d" % j for j in range(nv)]
+targets = [{"target": "t%05d.example" % i, "client": "c%d" % (i // 300), "verdict": "open",
+            "previous": "open", "new": False, "disagree": False, "inconclusive": False,
+            "partial": False, "cells": {v: "open" for v in vant}, "accepted": {}}
+           for i in range(nt)]
+rep = {"report": {"ok": True, "audit": 9, "status": "done", "vantages": vant, "targets": targets}}
+cells = [(t["target"], v) for t in targets for v in vant]
+line = "250-" + "x" * 90
+for k in range(0, len(cells), per):
+    page = []
+    for t, v in cells[k:k + per]:
+        tr = [{"t": n, "dir": "recv", "text": "%s %s %d" % (line, t, n)} for n in range(180)]
+        page.append({"target": t, "vantage": v, "results": [{"target": t, "verdict": "open",
+                                                           "transcript": tr}]})
+    rep["transcripts@%d" % k] = {"ok": True, "audit": 9, "total": len(cells), "offset": k,
+                                 "cells": page}
+json.dump(rep, open(sys.argv[1], "w"))
+EOF
+	# (holding them all took 820 MiB; ASan keeps freed memory aside: a small
+	# quarantine and a higher bound there, still far below)
+	max=80
+	asan_saved=${ASAN_OPTIONS-}
+	if [[ $(ldd "$RP" 2>/dev/null) == *libasan* ]]; then
+		max=160
+		export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=8
+	fi
+	fake_run big --admin-timeout 30
+	if [[ -n $asan_saved ]]; then export ASAN_OPTIONS=$asan_saved; else unset ASAN_OPTIONS; fi
+	rss=$(tail -1 "$T/big.rss")
+	size=$(stat -c %s "$T/big.json")
+	n=$(grep -c '<details id="t-' "$T/big.html")
+	if [[ $rc -eq 1 && $n -eq 6000 && $(count_cmd big transcripts) -eq 30 && ${rss:-999999} -lt $((max * 1024)) ]]; then
+		ok "streamed: 6000 transcripts from 30 pages ($((size / 1048576)) MiB), CLI peak $((rss / 1024)) MiB (< $max)"
+	else
+		not_ok "streamed: exit $rc, $n transcripts, $(count_cmd big transcripts) pages, CLI peak ${rss:-?} KiB"
+		cat "$T/big.err"
 	fi
 fi
 
