@@ -58,30 +58,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$HERE/bench_lib.sh"
 export RELAYPROBE_ADMIN=ipc://$T/admin.sock
-
-# start_controller NAME: a fresh controller (database in $T/NAME.db)
-start_controller() {
-	CTL_PORT=$(free_port)
-	cat >"$T/$1.conf" <<EOF
-[controller]
-listen = tcp://127.0.0.1:$CTL_PORT
-keys = $T/keys/ctl.secret
-database = $T/$1.db
-admin = $RELAYPROBE_ADMIN
-EOF
-	"$CTL" --config "$T/$1.conf" >>"$OUT/$1.log" 2>&1 &
-	CPID=$!
-	PIDS+=("$CPID")
-	for _ in $(seq 1 100); do
-		[ -S "$T/admin.sock" ] && "$RP" agents list >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	die "controller did not start (see $OUT/$1.log)"
-}
+start_controller() { bench_start_controller "$@"; }
 stop_controller() {
 	kill "$CPID" 2>/dev/null || true
 	wait "$CPID" 2>/dev/null || true
@@ -89,9 +68,7 @@ stop_controller() {
 }
 
 "$RP" keygen --role controller --name ctl --out "$T/keys" >/dev/null
-for a in bench v2 v3 v4; do
-	"$RP" keygen --role agent --name "$a" --out "$T/keys" >/dev/null
-done
+"$RP" keygen --role agent --name bench --out "$T/keys" >/dev/null
 
 # --- (1) ingestion ----------------------------------------------------------
 if [ "$PART" != e2e ]; then
@@ -140,29 +117,14 @@ fi
 
 # --- (2) end to end -----------------------------------------------------------
 if [ "$PART" != ingest ]; then
-	SINK=$(command -v smtp-sink || true)
-	[ -n "$SINK" ] || SINK=/usr/lib/postfix/sbin/smtp-sink
-	[ -x "$SINK" ] || die "smtp-sink not found (apt-get install postfix)"
+	bench_find_sink
 	if [ "$old_somaxconn" -lt 16384 ]; then
 		echo 16384 >/proc/sys/net/core/somaxconn 2>/dev/null || true
 	fi
 	SPORT=25
 	python3 -c 'import socket; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("0.0.0.0", 25))' 2>/dev/null ||
-		SPORT=$(free_port)
-	"$SINK" -u postfix -m 20000 "0.0.0.0:$SPORT" 16384 &
-	PIDS+=($!)
-	python3 - "$SPORT" <<'EOF' || die "smtp-sink never greeted"
-import socket, sys, time
-end = time.time() + 10
-while time.time() < end:
-    try:
-        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-        if s.recv(100).startswith(b"220"):
-            s.sendall(b"QUIT\r\n"); s.close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-EOF
+		SPORT=$(bench_free_port)
+	bench_start_sink "$SPORT" "$OUT/smtp-sink.log"
 	python3 -c '
 import sys
 n, port = int(sys.argv[1]), sys.argv[2]
@@ -178,42 +140,10 @@ for i in range(n):
 	}
 	declare -A BIND=([v2]=127.0.0.2 [v3]=127.0.0.3 [v4]=127.0.0.4)
 	for a in v2 v3 v4; do
-		"$RP" agents import "$T/keys/$a.pub" >/dev/null
-		mkdir -p "$T/state-$a"
-		chmod 700 "$T/state-$a"
-		cat >"$T/$a.conf" <<EOF
-[agent]
-controller = tcp://127.0.0.1:$CTL_PORT
-controller_key = $T/keys/ctl.pub
-keys = $T/keys/$a.secret
-state = $T/state-$a
-bind = ${BIND[$a]}
-labels = location=$a
-
-[limits]
-targets_per_order = 1000
-concurrency = 1000
-rate = 0
-
-[scope]
-allow = 127.0.0.0/8
-EOF
-		"$AGENT" --config "$T/$a.conf" >>"$OUT/agent-$a.log" 2>&1 &
-		PIDS+=($!)
-		APIDS+=($!)
+		bench_start_agent "$a" "${BIND[$a]}"
+		APIDS+=("$APID")
 	done
-	ok=0
-	for _ in $(seq 1 100); do
-		n=$("$RP" agents list --json 2>/dev/null | python3 -c '
-import json, sys
-print(sum(1 for a in json.load(sys.stdin)["agents"] if a.get("connected")))' 2>/dev/null || echo 0)
-		if [ "${n:-0}" -ge 3 ]; then
-			ok=1
-			break
-		fi
-		sleep 0.1
-	done
-	[ "$ok" = 1 ] || die "the 3 agents did not connect (see $OUT/agent-*.log)"
+	bench_wait_agents 3 || die "the 3 agents did not connect (see $OUT/agent-*.log)"
 
 	COMMON=(--tests all --to relaytest@example.net)
 	echo "bench: e2e: $NE targets on smtp-sink :$SPORT, 3 agents (127.0.0.2/.3/.4), $REPEAT rounds"

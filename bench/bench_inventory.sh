@@ -43,9 +43,6 @@ if [ "$N" -lt "$CLIENTS" ] || [ "$N" -gt 62500 ] || [ $((N % CLIENTS)) -ne 0 ]; 
 fi
 [ "$RUNS" -ge 1 ] || die "RUNS: at least 1"
 case $NAGENTS in 1 | 2) ;; *) die "RP_BENCH_AGENTS: 1 or 2" ;; esac
-SINK=$(command -v smtp-sink || true)
-[ -n "$SINK" ] || SINK=/usr/sbin/smtp-sink
-[ -x "$SINK" ] || die "smtp-sink not found (apt-get install postfix)"
 ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -ge 4000 ] || die "ulimit -n is $(ulimit -n), need 4000"
 rm -rf "$OUT"
@@ -61,92 +58,22 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$HERE/bench_lib.sh"
+bench_find_sink
 export RELAYPROBE_ADMIN=ipc://$T/admin.sock
 
 # --- smtp-sink: every 127.1.x.y:SPORT answers, every RCPT accepted (open) ----
-SPORT=$(free_port)
-SINK_USER=()
-[ "$(id -u)" -ne 0 ] || SINK_USER=(-u postfix) # smtp-sink refuses to run as root
-"$SINK" "${SINK_USER[@]}" -m 20000 "0.0.0.0:$SPORT" 4096 >"$OUT/smtp-sink.log" 2>&1 &
-PIDS+=($!)
-python3 - "$SPORT" <<'EOF' || die "smtp-sink never greeted (see $OUT/smtp-sink.log)"
-import socket, sys, time
-end = time.time() + 10
-while time.time() < end:
-    try:
-        s = socket.create_connection(("127.1.0.1", int(sys.argv[1])), timeout=5)
-        if s.recv(100).startswith(b"220"):
-            s.sendall(b"QUIT\r\n"); s.close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-EOF
+SPORT=$(bench_free_port)
+bench_start_sink "$SPORT" "$OUT/smtp-sink.log"
 
-# --- controller and agents (as bench_distributed.sh) --------------------------
-"$RP" keygen --role controller --name ctl --out "$T/keys" >/dev/null
-CTL_PORT=$(free_port)
-cat >"$T/controller.conf" <<EOF
-[controller]
-listen = tcp://127.0.0.1:$CTL_PORT
-keys = $T/keys/ctl.secret
-database = $T/controller.db
-admin = $RELAYPROBE_ADMIN
-EOF
-"$CTL" --config "$T/controller.conf" >>"$OUT/controller.log" 2>&1 &
-CPID=$!
-PIDS+=("$CPID")
-started=0
-for _ in $(seq 1 100); do
-	if [ -S "$T/admin.sock" ] && "$RP" agents list >/dev/null 2>&1; then
-		started=1
-		break
-	fi
-	sleep 0.1
-done
-[ "$started" = 1 ] || die "controller did not start (see $OUT/controller.log)"
-
+# --- controller and agents (bench_lib.sh) ------------------------------------
+bench_start_controller controller
 AGENTS=()
 for i in $(seq 1 "$NAGENTS"); do
-	a=v$((i + 1))
-	AGENTS+=("$a")
-	"$RP" keygen --role agent --name "$a" --out "$T/keys" >/dev/null
-	"$RP" agents import "$T/keys/$a.pub" >/dev/null
-	mkdir -p "$T/state-$a"
-	chmod 700 "$T/state-$a"
-	cat >"$T/$a.conf" <<EOF
-[agent]
-controller = tcp://127.0.0.1:$CTL_PORT
-controller_key = $T/keys/ctl.pub
-keys = $T/keys/$a.secret
-state = $T/state-$a
-bind = 127.0.0.$((i + 1))
-
-[limits]
-targets_per_order = 1000
-concurrency = 1000
-rate = 0
-
-[scope]
-allow = 127.0.0.0/8
-EOF
-	"$AGENT" --config "$T/$a.conf" >>"$OUT/agent-$a.log" 2>&1 &
-	PIDS+=($!)
+	AGENTS+=("v$((i + 1))")
+	bench_start_agent "v$((i + 1))" "127.0.0.$((i + 1))"
 done
-ok=0
-for _ in $(seq 1 100); do
-	n=$("$RP" agents list --json 2>/dev/null | python3 -c '
-import json, sys
-print(sum(1 for a in json.load(sys.stdin)["agents"] if a.get("connected")))' 2>/dev/null || echo 0)
-	if [ "${n:-0}" -ge "$NAGENTS" ]; then
-		ok=1
-		break
-	fi
-	sleep 0.1
-done
-[ "$ok" = 1 ] || die "the agents did not connect (see $OUT/agent-*.log)"
+bench_wait_agents "$NAGENTS" || die "the agents did not connect (see $OUT/agent-*.log)"
 
 # mem LABEL: the controller's VmRSS and VmHWM (KiB) into memory.txt
 mem() {

@@ -60,9 +60,8 @@ if [ "$old_somaxconn" -lt 16384 ]; then
 	echo 16384 >/proc/sys/net/core/somaxconn 2>/dev/null || true
 fi
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("0.0.0.0",0)); print(s.getsockname()[1])'
-}
+. "$HERE/bench_lib.sh"
+free_port() { bench_free_port; }
 
 # start_sink PORT [extra smtp-sink options...]: smtp-sink on all addresses
 # (127.0.0.0/8 is local on Linux), waits until it greets.
@@ -71,18 +70,7 @@ start_sink() {
 	shift
 	"$SINK" -u postfix -m 20000 "$@" "0.0.0.0:$port" 16384 &
 	sink_pids+=($!)
-	python3 - "$port" <<'EOF' || die "smtp-sink on port $1 never greeted"
-import socket, sys, time
-end = time.time() + 10
-while time.time() < end:
-    try:
-        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
-        if s.recv(100).startswith(b"220"):
-            s.sendall(b"QUIT\r\n"); s.close(); sys.exit(0)
-    except OSError:
-        time.sleep(0.05)
-sys.exit(1)
-EOF
+	bench_wait_greeting 127.0.0.1 "$port" || die "smtp-sink on port $port never greeted"
 }
 
 # targets COUNT PORT FILE [addrs-only]: 127.1.x.y, y in 1..250.
