@@ -406,58 +406,25 @@ static enum wire_reason order_policy(const struct wire_order *o, const struct wi
 	return WIRE_OK;
 }
 
-enum wire_reason wire_order_verify(const uint8_t *msg, size_t len,
-                                   const struct wire_order_policy *pol, struct wire_order *out)
-{
-	Envelope *env = NULL;
-	OrderBody *b = NULL;
-	enum wire_reason r;
-
-	memset(out, 0, sizeof(*out));
-	if (pol == NULL || pol->controller_pk == NULL || pol->agent_id == NULL ||
-	    pol->replay == NULL || sodium_init() < 0)
-		return WIRE_ERR_INTERNAL;
-	if (msg == NULL || len == 0 || len > RP_WIRE_MSG_MAX)
-		return WIRE_ERR_SIZE;
-	env = relayprobe__v1__envelope__unpack(NULL, len, msg);
-	if (env == NULL)
-		return WIRE_ERR_DECODE;
-	r = envelope_check(env, KIND_ORDER, WIRE_CTX_ORDER, pol->controller_pk);
-	if (r == WIRE_OK) {
-		b = relayprobe__v1__order_body__unpack(NULL, env->body.len, env->body.data);
-		r = b == NULL ? WIRE_ERR_BODY : order_copy(b, out);
-		if (b != NULL)
-			relayprobe__v1__order_body__free_unpacked(b, NULL);
-	}
-	if (r == WIRE_OK) {
-		crypto_hash_sha256(out->body_sha256, env->body.data, env->body.len);
-		r = order_policy(out, pol);
-	}
-	relayprobe__v1__envelope__free_unpacked(env, NULL);
-	if (r != WIRE_OK)
-		wire_order_clear(out);
-	return r;
-}
-
-enum wire_reason wire_order_decode_own(const uint8_t *msg, size_t len, const uint8_t *controller_pk,
-                                       struct wire_order *out)
+/* Size, envelope, then (pk given) key id and signature, or (pk NULL) only
+ * version and kind; then the body, its field checks and its SHA-256. */
+static enum wire_reason order_decode(const uint8_t *msg, size_t len, const uint8_t *pk,
+                                     struct wire_order *out)
 {
 	Envelope *env = NULL;
 	OrderBody *b = NULL;
 	enum wire_reason r = WIRE_OK;
 
 	memset(out, 0, sizeof(*out));
-	if (sodium_init() < 0)
-		return WIRE_ERR_INTERNAL;
 	if (msg == NULL || len == 0 || len > RP_WIRE_MSG_MAX)
 		return WIRE_ERR_SIZE;
 	env = relayprobe__v1__envelope__unpack(NULL, len, msg);
 	if (env == NULL)
 		return WIRE_ERR_DECODE;
-	if (env->version != WIRE_ENVELOPE_VERSION || (int)env->kind != KIND_ORDER)
+	if (pk != NULL)
+		r = envelope_check(env, KIND_ORDER, WIRE_CTX_ORDER, pk);
+	else if (env->version != WIRE_ENVELOPE_VERSION || (int)env->kind != KIND_ORDER)
 		r = WIRE_ERR_ENVELOPE;
-	else if (controller_pk != NULL)
-		r = envelope_check(env, KIND_ORDER, WIRE_CTX_ORDER, controller_pk);
 	if (r == WIRE_OK) {
 		b = relayprobe__v1__order_body__unpack(NULL, env->body.len, env->body.data);
 		r = b == NULL ? WIRE_ERR_BODY : order_copy(b, out);
@@ -470,6 +437,30 @@ enum wire_reason wire_order_decode_own(const uint8_t *msg, size_t len, const uin
 	if (r != WIRE_OK)
 		wire_order_clear(out);
 	return r;
+}
+
+enum wire_reason wire_order_verify(const uint8_t *msg, size_t len,
+                                   const struct wire_order_policy *pol, struct wire_order *out)
+{
+	enum wire_reason r;
+
+	memset(out, 0, sizeof(*out));
+	if (pol == NULL || pol->controller_pk == NULL || pol->agent_id == NULL ||
+	    pol->replay == NULL || sodium_init() < 0)
+		return WIRE_ERR_INTERNAL;
+	r = order_decode(msg, len, pol->controller_pk, out);
+	if (r == WIRE_OK && (r = order_policy(out, pol)) != WIRE_OK)
+		wire_order_clear(out);
+	return r;
+}
+
+enum wire_reason wire_order_decode_own(const uint8_t *msg, size_t len, const uint8_t *controller_pk,
+                                       struct wire_order *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (sodium_init() < 0)
+		return WIRE_ERR_INTERNAL;
+	return order_decode(msg, len, controller_pk, out);
 }
 
 enum wire_reason wire_result_verify(const uint8_t *msg, size_t len, const uint8_t *agent_pk,
