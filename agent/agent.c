@@ -365,9 +365,17 @@ static void flush_results(struct run *run)
 	for (size_t i = 0; i < run->nbatch; i++)
 		items[i] =
 		    (struct spool_item){run->batch[i].key, run->batch[i].msg, run->batch[i].len};
-	if (spool_put_many(run->a->spool, items, run->nbatch) < 0)
-		log_error("spool write failed results=%zu error=\"%s\"", run->nbatch,
-		          strerror(errno));
+	if (spool_put_many(run->a->spool, items, run->nbatch) < 0) {
+		/* One at a time, so one bad item (or a full spool) costs only
+		 * what cannot be stored. */
+		log_warn("spool batch failed results=%zu error=\"%s\": one at a time", run->nbatch,
+		         strerror(errno));
+		for (size_t i = 0; i < run->nbatch; i++)
+			if (spool_put(run->a->spool, items[i].key, items[i].bytes, items[i].len) <
+			    0)
+				log_error("spool write failed key=%s error=\"%s\"", items[i].key,
+				          strerror(errno));
+	}
 	for (size_t i = 0; i < run->nbatch; i++) {
 		send_msg(run->a, run->batch[i].msg, run->batch[i].len);
 		free(run->batch[i].msg);

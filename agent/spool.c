@@ -335,8 +335,17 @@ int spool_put_many(struct spool *sp, const struct spool_item *items, size_t n)
 	if (n == 0)
 		return 0;
 	if (sp->count + n > RP_SPOOL_ITEMS_MAX) {
-		errno = ENOSPC;
-		return -1;
+		/* Near the cap: only keys not stored yet count. */
+		size_t fresh = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			snprintf(final, sizeof(final), "%s%s", items[i].key, SPOOL_SUFFIX);
+			fresh += fstatat(sp->readyfd, final, &st, AT_SYMLINK_NOFOLLOW) != 0;
+		}
+		if (sp->count + fresh > RP_SPOOL_ITEMS_MAX) {
+			errno = ENOSPC;
+			return -1;
+		}
 	}
 	for (; made < n; made++) {
 		fd = create_tmp(sp, items[made].key, tmp[made], sizeof(tmp[made]));

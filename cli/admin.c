@@ -304,8 +304,12 @@ out:
 	if (sock != NULL)
 		zmq_close(sock);
 	free(text);
-	if (status != CLI_EXIT_OK)
+	if (status != CLI_EXIT_OK) {
+		bool answered = out->raw != NULL;
+
 		admin_reply_clear(out);
+		out->answered = answered;
+	}
 	return status;
 }
 

@@ -66,6 +66,7 @@ struct admin_reply {
 	json_t *json;
 	char *raw;
 	size_t rawlen;
+	bool answered; /* a reply came, also when it was not usable */
 };
 
 struct admin;

@@ -684,6 +684,16 @@ static int stream_transcripts(struct admin *a, const json_t *report, struct repo
 			fputs("relayprobe report: asking for each transcript on its own\n", stderr);
 			return stream_transcripts_each(a, report, nt, h);
 		}
+		if (rc == CLI_EXIT_UNREACHABLE && r.answered) {
+			/* A page that does not parse (a result stored with JSON
+			 * that SQLite accepts and jansson does not): the rest one
+			 * cell at a time, where the controller skips such a result. */
+			fputs(
+			    "relayprobe report: a transcripts page was not usable; asking for each "
+			    "remaining transcript on its own\n",
+			    stderr);
+			return stream_transcripts_each(a, report, nt, h);
+		}
 		if (rc != CLI_EXIT_OK)
 			return -1;
 		tot = json_object_get(r.json, "total");

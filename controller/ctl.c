@@ -129,6 +129,10 @@ int ctl_send_order(struct ctl *c, struct ctl_session *s, const char *order_id, c
 
 		log_warn("order=%s agent_id=%lld not sent: %s", order_id, (long long)agent_id,
 		         zmq_strerror(e));
+		/* Sent again first thing on the next pump or HELLO, before any
+		 * newer order (sequence order on the wire). */
+		if (store_order_unsent(c->store, order_id) < 0)
+			log_error("order=%s: %s", order_id, store_errmsg(c->store));
 		if (e == EHOSTUNREACH)
 			ctl_session_drop(c, agent_id);
 		return -1;
@@ -176,6 +180,8 @@ static int resign(struct ctl *c, const char *agent_name, int64_t agent_id, const
 		if (wire_order_sign(&o, c->keys, out, out_len, NULL) == 0) {
 			*seq = o.sequence;
 			rc = 0;
+		} else {
+			rc = -2; /* out of memory: try again later */
 		}
 	}
 	wire_order_clear(&o);
@@ -274,6 +280,15 @@ static void pump(struct ctl *c, struct ctl_session *s)
 			return;
 		}
 		rc = resign(c, a.name, agent_id, body, blen, &msg, &mlen, &seq);
+		if (rc == 0) {
+			/* The body being replaced may have gone out before (a
+			 * requeued order): results of that copy stay acceptable. */
+			uint8_t old_sha[WIRE_SHA256_LEN];
+
+			if (wire_ctl_envelope_body_sha256(body, blen, old_sha) < 0 ||
+			    store_order_body_keep(c->store, id, old_sha) < 0)
+				rc = -2;
+		}
 		free(body);
 		if (rc == -1) {
 			log_error("order=%s closed unsent: its stored body does not verify with "
@@ -675,6 +690,8 @@ static void on_order_ack(struct ctl *c, struct ctl_session *s, const uint8_t *ms
 			log_info("agent=%s order=%s acked", s->user_id, a.order_id);
 	} else if (o.state != STORE_ORDER_SENT ||
 	           (a.sequence != 0 && a.sequence != (uint64_t)o.sequence)) {
+		/* (sequence 0: an agent older than OrderAck.sequence; its
+		 * refusal is taken for the current copy.) */
 		/* An answer to a copy we no longer stand by (the order was
 		 * signed again since, or is pending, acked or done). */
 		log_info("agent=%s order=%s refusal reason=%s sequence=%llu ignored: stale",
@@ -691,7 +708,7 @@ static void on_order_ack(struct ctl *c, struct ctl_session *s, const uint8_t *ms
 		             strcmp(a.reason, "sequence") == 0;
 
 		log_warn("agent=%s order=%s refused reason=%s", s->user_id, a.order_id, a.reason);
-		if (unrun && a.sequence != 0 && o.reissues < CTL_REISSUE_MAX) {
+		if (unrun && o.reissues < CTL_REISSUE_MAX) {
 			if (store_order_requeue(c->store, a.order_id) < 0)
 				log_error("order=%s requeue: %s", a.order_id,
 				          store_errmsg(c->store));
@@ -764,7 +781,8 @@ static void on_result(struct ctl *c, struct ctl_session *s, struct batch *b, con
 		log_warn("agent=%s result order=%s dropped: not its order", a.name, r.order_id);
 		goto out;
 	}
-	if (sodium_memcmp(sha, r.order_body_sha256, sizeof(sha)) != 0) {
+	if (sodium_memcmp(sha, r.order_body_sha256, sizeof(sha)) != 0 &&
+	    store_order_body_known(c->store, r.order_id, r.order_body_sha256) != 1) {
 		log_warn("agent=%s result order=%s dropped: order_body_sha256 mismatch", a.name,
 		         r.order_id);
 		goto out;

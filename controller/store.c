@@ -734,6 +734,35 @@ int store_order_resign_sent(struct store *s, const char *order_id, uint64_t sequ
 	return order_update_one(s, st, order_id, "order re-sign");
 }
 
+int store_order_body_keep(struct store *s, const char *order_id, const uint8_t sha[32])
+{
+	sqlite3_stmt *st =
+	    store_prep(s, "INSERT OR IGNORE INTO order_bodies (order_id, sha) VALUES (?1, ?2)");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, order_id ? order_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, sha, 32, SQLITE_STATIC);
+	return step_done(s, st, "order body keep");
+}
+
+int store_order_body_known(struct store *s, const char *order_id, const uint8_t sha[32])
+{
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT 1 FROM order_bodies WHERE order_id = ?1 AND sha = ?2");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, order_id ? order_id : "", -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, sha, 32, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	store_done(s, st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "order body known");
+}
+
 int store_order_unsent(struct store *s, const char *order_id)
 {
 	sqlite3_stmt *st =

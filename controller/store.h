@@ -143,6 +143,12 @@ int store_order_next_pending(struct store *s, int64_t agent_id, char *id, uint8_
  * or -1 (not pending any more, duplicate sequence, database error). */
 int store_order_resign_sent(struct store *s, const char *order_id, uint64_t sequence,
                             const uint8_t *body, size_t body_len, int64_t now);
+/* The SHA-256 of a body the order had before it was signed again (kept
+ * before the new body replaces it), and whether a result's body hash is
+ * one of those: results of any copy an agent ran are accepted. 0 / -1;
+ * known: 1 / 0 / -1. */
+int store_order_body_keep(struct store *s, const char *order_id, const uint8_t sha[32]);
+int store_order_body_known(struct store *s, const char *order_id, const uint8_t sha[32]);
 /* A sent order whose send failed at once (no route): sent_at back to 0 so
  * the agent's next HELLO re-sends it. 0 / -1. */
 int store_order_unsent(struct store *s, const char *order_id);

@@ -445,7 +445,7 @@ long store_ext_agent_orders_close(struct store *s, int64_t agent_id, int64_t now
 	/* Audits to finish afterwards; more than the array holds are caught
 	 * by the next pass (the caller's loop or the next revoke). */
 	st = store_prep(s, "SELECT DISTINCT audit_id FROM orders WHERE agent_id = ?1"
-	                   " AND state <> 'done' LIMIT 64");
+	                   " AND state <> 'done' ORDER BY audit_id LIMIT 64");
 	if (st == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, agent_id);
@@ -458,7 +458,8 @@ long store_ext_agent_orders_close(struct store *s, int64_t agent_id, int64_t now
 	}
 	st = store_prep(s, "UPDATE orders SET state = 'done', done_at = ?2 WHERE agent_id = ?1"
 	                   " AND audit_id IN (SELECT DISTINCT audit_id FROM orders WHERE"
-	                   " agent_id = ?1 AND state <> 'done' LIMIT 64) AND state <> 'done'");
+	                   " agent_id = ?1 AND state <> 'done' ORDER BY audit_id LIMIT 64)"
+	                   " AND state <> 'done'");
 	if (st == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, agent_id);

@@ -131,9 +131,16 @@ const char *const store_migrations[] = {
     "INSERT INTO counters (name, value) SELECT 'results_ingested', count(*) FROM results;"
     /* Before v4 a pending order may already have left (sent, then the
      * process died before marking it): never re-signed, re-sent as is. */
-    "UPDATE orders SET state = 'sent', sent_at = 0 WHERE state = 'pending';"
-    /* The cells of an audit (report paging) from the index alone, without
-     * reading the rows and their transcripts. */
-    "CREATE INDEX results_cells ON results(order_id, agent_id, target);",
+    "UPDATE orders SET state = 'sent', sent_at = 0 WHERE state = 'pending';",
+    /* 4 -> 5: the cells of an audit (report paging) from an index alone,
+     * without reading the rows and their transcripts; and the SHA-256 of
+     * every earlier body of a re-signed order, so results of any copy an
+     * agent ran are accepted (a copy can run after its order was signed
+     * again: an ack lost before a controller key rotation). */
+    "CREATE INDEX IF NOT EXISTS results_cells ON results(order_id, agent_id, target);"
+    "CREATE TABLE order_bodies ("
+    " order_id TEXT NOT NULL REFERENCES orders(id),"
+    " sha BLOB NOT NULL CHECK (length(sha) = 32),"
+    " PRIMARY KEY (order_id, sha)) WITHOUT ROWID;",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -196,6 +196,27 @@ EOF
 		not_ok "midway refusal: exit $rc, requests: $(cat "$T/midway.log")"
 	fi
 
+	# a page that does not parse (a stored result with duplicate keys: valid
+	# for SQLite's json_valid, not for jansson): the rest one cell at a time
+	cat >"$T/badpage.json" <<EOF
+{ $FAKE_REPORT,
+ "transcripts@0": {"ok":true,"audit":9,"total":4,"offset":0,"cells":[
+   {"target":"t1.example","vantage":"v1","results":$(res t1.example "250 MARK-T1-V1")},
+   {"target":"t1.example","vantage":"v2","results":$(res t1.example "250 MARK-T1-V2")}]},
+ "transcripts@2": "{\"ok\":true,\"total\":4,\"cells\":[{\"target\":\"t2.example\",\"vantage\":\"v1\",\"results\":[{\"a\":1,\"a\":2}]}]}",
+ "transcript": {"ok":true,"results":$(res x "250 MARK-OLD")}
+}
+EOF
+	fake_run badpage
+	if [[ $rc -eq 1 && $(count_cmd badpage transcripts) -eq 2 && $(count_cmd badpage transcript) -eq 2 ]] &&
+		grep -q "was not usable" "$T/badpage.err" &&
+		[[ $(grep -c 'MARK-OLD' "$T/badpage.html") -eq 2 ]]; then
+		ok "an unparseable page: the 2 remaining cells one at a time, exit 1"
+	else
+		not_ok "unparseable page: exit $rc, requests: $(cat "$T/badpage.log")"
+		cat "$T/badpage.err"
+	fi
+
 	# the controller stops answering after the first page: exit 3, and the
 	# page written so far is whole (its transcripts, the script, the end)
 	cat >"$T/lost.json" <<EOF
