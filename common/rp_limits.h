@@ -73,9 +73,9 @@
 #define RP_ADMIN_MSG_MAX     (32 * 1024 * 1024)
 #define RP_ADMIN_TARGETS_MAX 100000
 /* Cells (target x vantage) per page of the bulk "transcripts" command. */
-#define RP_ADMIN_CELLS_PAGE 200
+#define RP_ADMIN_CELLS_PAGE 1000
 /* ... and a page ends between cells once its results reach this size. */
-#define RP_ADMIN_PAGE_BYTES (4 * 1024 * 1024)
+#define RP_ADMIN_PAGE_BYTES (2 * 1024 * 1024)
 
 /* Hello (wire/control.c, issue 3): labels and capabilities an agent may
  * announce, and the length of one label key, label value or capability. */

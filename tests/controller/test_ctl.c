@@ -609,7 +609,7 @@ static void test_order_done_completes_audit(void **state)
 	assert_true(json_array_size(json_object_get(tr, "cells")) <= 1);
 	assert_int_equal(json_integer_value(json_object_get(tr, "offset")), 1);
 	json_decref(tr);
-	tr = admin("{\"cmd\":\"transcripts\",\"audit\":%lld,\"limit\":201}", (long long)E.audit);
+	tr = admin("{\"cmd\":\"transcripts\",\"audit\":%lld,\"limit\":1001}", (long long)E.audit);
 	assert_false(json_is_true(json_object_get(tr, "ok")));
 	json_decref(tr);
 }

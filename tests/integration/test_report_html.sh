@@ -111,9 +111,9 @@ else
 EOF
 	fake_run bulk
 	if [[ $rc -eq 1 && $(count_cmd bulk transcripts) -eq 2 && $(count_cmd bulk transcript) -eq 0 ]] &&
-		grep -q '"cmd":"transcripts","audit":9,"offset":0,"limit":200' "$T/bulk.log" &&
-		grep -q '"cmd":"transcripts","audit":9,"offset":3,"limit":200' "$T/bulk.log"; then
-		ok "bulk: two transcripts pages (offset 0, then 3 = cells received), limit 200, no per-cell request, exit 1"
+		grep -q '"cmd":"transcripts","audit":9,"offset":0,"limit":1000' "$T/bulk.log" &&
+		grep -q '"cmd":"transcripts","audit":9,"offset":3,"limit":1000' "$T/bulk.log"; then
+		ok "bulk: two transcripts pages (offset 0, then 3 = cells received), limit 1000, no per-cell request, exit 1"
 	else
 		not_ok "bulk: exit $rc, requests: $(cat "$T/bulk.log")"
 		cat "$T/bulk.err"
@@ -155,7 +155,7 @@ EOF
 		cat "$T/old.err"
 	fi
 
-	# a controller that always says there is more: cut off after 2 x 2 x 2 + 200 cells
+	# a controller that always says there is more: cut off after 2 x 2 x 2 + 1000 cells
 	cat >"$T/endless.json" <<EOF
 { $FAKE_REPORT,
  "transcripts": {"ok":true,"audit":9,"total":100000000,"offset":0,"cells":[
@@ -164,7 +164,7 @@ EOF
 EOF
 	fake_run endless
 	n=$(count_cmd endless transcripts)
-	if [[ $rc -eq 1 && $n -eq 208 ]] && grep -q 'MARK-LOOP' "$T/endless.html"; then
+	if [[ $rc -eq 1 && $n -eq 1008 ]] && grep -q 'MARK-LOOP' "$T/endless.html"; then
 		ok "a controller that never stops paging is read for at most 2 x cells + one page ($n requests)"
 	else
 		not_ok "endless paging: exit $rc, $n requests"
