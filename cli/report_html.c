@@ -253,20 +253,9 @@ static void html_accepted(const json_t *t, const char *vantage, FILE *out)
 		fputs("</span>", out);
 }
 
-static int dir_from_name(const char *name)
-{
-	for (int d = 0; name != NULL && d < TR_DIR_COUNT; d++)
-		if (strcmp(name, tr_dir_name((enum tr_dir)d)) == 0)
-			return d;
-	return -1;
-}
-
 static void html_result(const json_t *r, FILE *out)
 {
-	const json_t *tr = json_object_get(r, "transcript"), *e, *port = json_object_get(r, "port");
-	size_t i;
-	json_int_t t0 = 0;
-	bool first = true;
+	const json_t *tr = json_object_get(r, "transcript"), *port = json_object_get(r, "port");
 
 	fputs("== ", out);
 	report_html_escape(str(r, "target"), out);
@@ -288,27 +277,7 @@ static void html_result(const json_t *r, FILE *out)
 		fputs("   (no transcript: no dialog ran)\n", out);
 		return;
 	}
-	json_array_foreach(tr, i, e)
-	{
-		struct tr_entry te;
-		const json_t *t = json_object_get(e, "t");
-		int d = dir_from_name(str(e, "dir"));
-		json_int_t ms = json_is_integer(t) ? json_integer_value(t) : 0;
-
-		if (first) {
-			t0 = ms;
-			first = false;
-		}
-		memset(&te, 0, sizeof(te));
-		te.dir = d < 0 ? TR_DIR_COUNT : (enum tr_dir)d;
-		te.tls = json_is_true(json_object_get(e, "tls"));
-		te.text = str(e, "text");
-		fprintf(out, "%8.3f ", (double)(ms - t0) / 1000.0);
-		report_html_escape(transcript_marker(&te), out);
-		fputc(' ', out);
-		report_html_escape(te.text ? te.text : "", out);
-		fputc('\n', out);
-	}
+	report_transcript_lines(tr, report_html_escape, out);
 }
 
 /* The results of one cell inside <pre>; the number shown. */

@@ -455,7 +455,7 @@ static void render_result_header(const json_t *r, FILE *out)
 	fputc('\n', out);
 }
 
-static void render_transcript(const json_t *tr, FILE *out)
+void report_transcript_lines(const json_t *tr, void (*put)(const char *, FILE *), FILE *out)
 {
 	const json_t *e;
 	size_t i;
@@ -477,8 +477,10 @@ static void render_transcript(const json_t *tr, FILE *out)
 		te.dir = d < 0 ? TR_DIR_COUNT : (enum tr_dir)d; /* "???" marker */
 		te.tls = json_is_true(json_object_get(e, "tls"));
 		te.text = str(e, "text");
-		fprintf(out, "%8.3f %s ", (double)(ms - t0) / 1000.0, transcript_marker(&te));
-		report_put_clean(te.text ? te.text : "", out);
+		fprintf(out, "%8.3f ", (double)(ms - t0) / 1000.0);
+		put(transcript_marker(&te), out);
+		fputc(' ', out);
+		put(te.text ? te.text : "", out);
 		fputc('\n', out);
 	}
 }
@@ -508,7 +510,7 @@ long report_render_transcripts(const json_t *reply, FILE *out)
 		render_result_header(r, out);
 		tr = json_object_get(r, "transcript");
 		if (json_is_array(tr))
-			render_transcript(tr, out);
+			report_transcript_lines(tr, report_put_clean, out);
 		else
 			fputs("   (no transcript: no dialog ran)\n", out);
 		json_decref(parsed);

@@ -20,6 +20,10 @@ enum report_exit {
 
 /* Writes s with bytes below 0x20 and from 0x7f as '?'; NULL writes "-". */
 void report_put_clean(const char *s, FILE *out);
+/* The lines of a result's "transcript" array: seconds from the first entry,
+ * the swaks-style marker and the text, each string through put
+ * (report_put_clean for a terminal, report_html_escape for a page). */
+void report_transcript_lines(const json_t *tr, void (*put)(const char *, FILE *), FILE *out);
 
 /* An id that may be a JSON integer or string ("12"); "?" otherwise. */
 void report_id_text(const json_t *v, char *buf, size_t len);
