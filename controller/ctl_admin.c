@@ -27,9 +27,7 @@
 #include "store_ext.h"
 #include "store_inv.h"
 
-static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static json_t *fail(const char *fmt, ...)
+json_t *ctl_fail(const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -87,7 +85,7 @@ static json_t *agent_reply(struct ctl *c, int64_t id)
 
 	if (store_agent_list(c->store, agent_list_cb, &l) < 0 || l.found == NULL) {
 		json_decref(l.found);
-		return fail("agent %lld: %s", (long long)id, store_errmsg(c->store));
+		return ctl_fail("agent %lld: %s", (long long)id, store_errmsg(c->store));
 	}
 	return json_pack("{s:b, s:o}", "ok", 1, "agent", l.found);
 }
@@ -98,7 +96,7 @@ static json_t *cmd_agents_list(struct ctl *c, json_t *req)
 
 	if (store_agent_list(c->store, agent_list_cb, &l) < 0) {
 		json_decref(l.arr);
-		return fail("agents: %s", store_errmsg(c->store));
+		return ctl_fail("agents: %s", store_errmsg(c->store));
 	}
 	return json_pack("{s:b, s:o}", "ok", 1, "agents", l.arr);
 }
@@ -117,14 +115,14 @@ static int find_agent(struct ctl *c, json_t *req, struct store_ext_agent *a, jso
 	} else if (json_is_string(id)) {
 		s = json_string_value(id);
 	} else {
-		*err = fail("missing \"id\" (agent name, fingerprint or id)");
+		*err = ctl_fail("missing \"id\" (agent name, fingerprint or id)");
 		return -1;
 	}
 	rc = store_ext_agent_find(c->store, s, a);
 	if (rc < 0)
-		*err = fail("agents: %s", store_errmsg(c->store));
+		*err = ctl_fail("agents: %s", store_errmsg(c->store));
 	else if (rc == 0)
-		*err = fail("no agent %.64s", s);
+		*err = ctl_fail("no agent %.64s", s);
 	return rc == 1 ? 0 : -1;
 }
 
@@ -136,9 +134,10 @@ static json_t *cmd_agents_approve(struct ctl *c, json_t *req)
 	if (find_agent(c, req, &a, &err) < 0)
 		return err;
 	if (a.status == STORE_AGENT_REVOKED)
-		return fail("agent %s is revoked: a revoked key is never approved again", a.name);
+		return ctl_fail("agent %s is revoked: a revoked key is never approved again",
+		                a.name);
 	if (store_agent_approve(c->store, a.id) < 0)
-		return fail("approve %s: %s", a.name, store_errmsg(c->store));
+		return ctl_fail("approve %s: %s", a.name, store_errmsg(c->store));
 	log_info("agent=%s fingerprint=%s approved", a.name, a.fingerprint);
 	return agent_reply(c, a.id);
 }
@@ -151,7 +150,7 @@ static json_t *cmd_agents_revoke(struct ctl *c, json_t *req)
 	if (find_agent(c, req, &a, &err) < 0)
 		return err;
 	if (store_agent_revoke(c->store, a.id) < 0)
-		return fail("revoke %s: %s", a.name, store_errmsg(c->store));
+		return ctl_fail("revoke %s: %s", a.name, store_errmsg(c->store));
 	log_info("agent=%s fingerprint=%s revoked", a.name, a.fingerprint);
 	/* Its unfinished orders will never be done: closed, so their audits
 	 * finish without its cells. */
@@ -181,31 +180,31 @@ static json_t *cmd_agents_import(struct ctl *c, json_t *req)
 	int rc;
 
 	if (pub == NULL)
-		return fail("missing \"pub\" (the contents of NAME.pub)");
+		return ctl_fail("missing \"pub\" (the contents of NAME.pub)");
 	k = keys_parse_public(pub, strlen(pub), "agent public key", err, sizeof(err));
 	if (k == NULL)
-		return fail("import: %s", err);
+		return ctl_fail("import: %s", err);
 	if (keys_role(k) != KEYS_ROLE_AGENT) {
-		reply = fail("import: %s is a %s key, not an agent key", keys_name(k),
-		             keys_role_name(keys_role(k)));
+		reply = ctl_fail("import: %s is a %s key, not an agent key", keys_name(k),
+		                 keys_role_name(keys_role(k)));
 		goto out;
 	}
 	sodium_bin2base64(b64, sizeof(b64), keys_ed25519_public(k), KEYS_ED25519_PK_LEN,
 	                  sodium_base64_VARIANT_ORIGINAL);
 	rc = store_ext_agent_by_curve(c->store, keys_curve_public(k), &a);
 	if (rc < 0) {
-		reply = fail("import: %s", store_errmsg(c->store));
+		reply = ctl_fail("import: %s", store_errmsg(c->store));
 		goto out;
 	}
 	if (rc == 1 && a.status == STORE_AGENT_REVOKED) {
-		reply = fail("import: this key (agent %s) was revoked", a.name);
+		reply = ctl_fail("import: this key (agent %s) was revoked", a.name);
 		goto out;
 	}
 	if (rc == 1 && strcmp(a.ed25519_public, STORE_EXT_NO_KEY) == 0) {
 		/* Seen as pending: both keys are now vouched for by the file. */
 		if (store_ext_agent_pin(c->store, a.id, keys_name(k), b64, keys_fingerprint(k)) <
 		    0) {
-			reply = fail("import: %s", store_errmsg(c->store));
+			reply = ctl_fail("import: %s", store_errmsg(c->store));
 			goto out;
 		}
 		id = a.id;
@@ -216,12 +215,12 @@ static json_t *cmd_agents_import(struct ctl *c, json_t *req)
 		                         .fingerprint = keys_fingerprint(k)};
 
 		if (store_agent_upsert(c->store, &sa, time(NULL), &id, NULL) < 0) {
-			reply = fail("import: %s", store_errmsg(c->store));
+			reply = ctl_fail("import: %s", store_errmsg(c->store));
 			goto out;
 		}
 	}
 	if (store_agent_approve(c->store, id) < 0) {
-		reply = fail("import: approve: %s", store_errmsg(c->store));
+		reply = ctl_fail("import: approve: %s", store_errmsg(c->store));
 		goto out;
 	}
 	log_info("agent=%s fingerprint=%s imported and approved", keys_name(k),
@@ -288,20 +287,20 @@ static json_t *pick_vantages(struct ctl *c, json_t *vj, struct pick *p)
 
 	if (store_agent_list(c->store, pick_cb, &all) < 0) {
 		free(all.v);
-		return fail("agents: %s", store_errmsg(c->store));
+		return ctl_fail("agents: %s", store_errmsg(c->store));
 	}
 	if (vj == NULL || (json_is_string(vj) && strcmp(json_string_value(vj), "all") == 0)) {
 		*p = all;
-		return p->n ? NULL : fail("no approved agent to run the audit");
+		return p->n ? NULL : ctl_fail("no approved agent to run the audit");
 	}
 	if (!json_is_array(vj) || json_array_size(vj) == 0) {
 		free(all.v);
-		return fail("\"vantages\" must be \"all\" or a list of agent names");
+		return ctl_fail("\"vantages\" must be \"all\" or a list of agent names");
 	}
 	p->v = calloc(json_array_size(vj), sizeof(*p->v));
 	if (p->v == NULL) {
 		free(all.v);
-		return fail("out of memory");
+		return ctl_fail("out of memory");
 	}
 	json_array_foreach(vj, i, el)
 	{
@@ -313,8 +312,8 @@ static json_t *pick_vantages(struct ctl *c, json_t *vj, struct pick *p)
 				break;
 		if (name == NULL || k == all.n) {
 			free(all.v);
-			return fail("vantage %.64s is not an approved agent",
-			            name ? name : "(not a string)");
+			return ctl_fail("vantage %.64s is not an approved agent",
+			                name ? name : "(not a string)");
 		}
 		for (size_t j = 0; j < p->n; j++)
 			if (p->v[j].id == all.v[k].id)
@@ -346,23 +345,23 @@ static json_t *spec_from(json_t *req, struct wire_spec *sp, size_t *test_idx)
 		json_array_foreach(tests, i, v)
 		{
 			if (!json_is_string(v))
-				return fail("\"tests\" must be a string or a list of strings");
+				return ctl_fail("\"tests\" must be a string or a list of strings");
 			off += (size_t)snprintf(spec + off,
 			                        off < sizeof(spec) ? sizeof(spec) - off : 0, "%s%s",
 			                        i ? "," : "", json_string_value(v));
 			if (off >= sizeof(spec))
-				return fail("\"tests\" too long");
+				return ctl_fail("\"tests\" too long");
 		}
 	} else if (tests != NULL && !json_is_null(tests)) {
-		return fail("\"tests\" must be a string or a list of strings");
+		return ctl_fail("\"tests\" must be a string or a list of strings");
 	}
 	if (spec[0] != '\0') {
 		if (relay_tests_select(spec, test_idx, RP_TESTS_MAX, &n, err, sizeof(err)) < 0)
-			return fail("tests: %s", err);
+			return ctl_fail("tests: %s", err);
 		sp->n_tests = n;
 	}
 	if (params != NULL && !json_is_object(params))
-		return fail("\"params\" must be an object");
+		return ctl_fail("\"params\" must be an object");
 	json_object_foreach(params, key, v)
 	{
 		size_t k;
@@ -371,16 +370,16 @@ static json_t *spec_from(json_t *req, struct wire_spec *sp, size_t *test_idx)
 			if (strcmp(key, known[k]) == 0)
 				break;
 		if (k == sizeof(known) / sizeof(known[0]))
-			return fail("params: unknown key '%.32s'", key);
+			return ctl_fail("params: unknown key '%.32s'", key);
 		if (strcmp(key, "data") == 0) {
 			if (!json_is_boolean(v))
-				return fail("params: 'data' must be true or false");
+				return ctl_fail("params: 'data' must be true or false");
 			sp->allow_data = json_is_true(v);
 		} else if (k == 0 || k == 5 || k == 6) {
 			json_int_t x = json_integer_value(v);
 
 			if (!json_is_integer(v) || x < 0 || x > (k == 0 ? 65535 : 86400))
-				return fail("params: '%s' out of range", key);
+				return ctl_fail("params: '%s' out of range", key);
 			if (k == 0)
 				sp->port = (uint32_t)x;
 			else if (k == 5)
@@ -391,9 +390,10 @@ static json_t *spec_from(json_t *req, struct wire_spec *sp, size_t *test_idx)
 			const char *s = json_string_value(v);
 
 			if (s == NULL || (s[0] != '\0' && !token_ok(s, RP_TARGET_LINE_MAX)))
-				return fail("params: '%s' must be a string without spaces", key);
+				return ctl_fail("params: '%s' must be a string without spaces",
+				                key);
 			if (k == 1 && s[0] != '\0' && dialog_tls_policy_from_name(s) < 0)
-				return fail("params: unknown tls policy '%.32s'", s);
+				return ctl_fail("params: unknown tls policy '%.32s'", s);
 			if (k == 1)
 				sp->tls_policy = (char *)s;
 			else if (k == 2)
@@ -424,7 +424,7 @@ static json_t *make_order(struct ctl *c, int64_t audit, const struct vantage *v,
 	uint32_t rnd = randombytes_random();
 
 	if (store_next_sequence(c->store, v->id, &o.sequence) < 0)
-		return fail("sequence: %s", store_errmsg(c->store));
+		return ctl_fail("sequence: %s", store_errmsg(c->store));
 	snprintf(m->id, sizeof(m->id), "a%lld-g%lld-%zu-%08x", (long long)audit, (long long)v->id,
 	         k, rnd);
 	o.protocol_version = WIRE_PROTOCOL_VERSION;
@@ -435,8 +435,8 @@ static json_t *make_order(struct ctl *c, int64_t audit, const struct vantage *v,
 	o.expires_at_ms = now_ms + (uint64_t)c->cfg->order_ttl * 1000;
 	o.spec = *sp;
 	if (wire_order_sign(&o, c->keys, &m->msg, &m->len, NULL) < 0)
-		return fail("order for %s: cannot sign (a target or parameter is out of bounds)",
-		            v->name);
+		return ctl_fail(
+		    "order for %s: cannot sign (a target or parameter is out of bounds)", v->name);
 	so.id = m->id;
 	so.audit_id = audit;
 	so.agent_id = v->id;
@@ -445,7 +445,7 @@ static json_t *make_order(struct ctl *c, int64_t audit, const struct vantage *v,
 	so.body_len = m->len;
 	m->agent_id = v->id;
 	if (store_order_add(c->store, &so, time(NULL)) < 0)
-		return fail("order %s: %s", m->id, store_errmsg(c->store));
+		return ctl_fail("order %s: %s", m->id, store_errmsg(c->store));
 	return NULL;
 }
 
@@ -471,15 +471,16 @@ static json_t *audit_start(struct ctl *c, json_t *req, const struct sched_mark *
 
 	if (!json_is_array(targets) || (ntargets = json_array_size(targets)) == 0 ||
 	    ntargets > RP_ADMIN_TARGETS_MAX)
-		return fail("\"targets\" must be a list of 1 to %d targets", RP_ADMIN_TARGETS_MAX);
+		return ctl_fail("\"targets\" must be a list of 1 to %d targets",
+		                RP_ADMIN_TARGETS_MAX);
 	tv = calloc(ntargets, sizeof(*tv));
 	if (tv == NULL)
-		return fail("out of memory");
+		return ctl_fail("out of memory");
 	json_array_foreach(targets, i, el)
 	{
 		tv[i] = (char *)json_string_value(el);
 		if (!token_ok(tv[i], RP_TARGET_LINE_MAX)) {
-			err = fail("target %zu is not a string of printable characters", i + 1);
+			err = ctl_fail("target %zu is not a string of printable characters", i + 1);
 			goto out;
 		}
 	}
@@ -493,7 +494,7 @@ static json_t *audit_start(struct ctl *c, json_t *req, const struct sched_mark *
 	params = json_deep_copy(req);
 	if (params == NULL || json_object_del(params, "cmd") < 0 ||
 	    (pj = json_dumps(params, JSON_COMPACT)) == NULL) {
-		err = fail("out of memory");
+		err = ctl_fail("out of memory");
 		goto out;
 	}
 	for (i = 0; i < p.n; i++) {
@@ -504,17 +505,17 @@ static json_t *audit_start(struct ctl *c, json_t *req, const struct sched_mark *
 	}
 	made = calloc(maxmade, sizeof(*made));
 	if (made == NULL) {
-		err = fail("out of memory");
+		err = ctl_fail("out of memory");
 		goto out;
 	}
 	/* Audit and every order committed together, before anything is sent. */
 	if (store_tx_begin(c->store) < 0) {
-		err = fail("store: %s", store_errmsg(c->store));
+		err = ctl_fail("store: %s", store_errmsg(c->store));
 		goto out;
 	}
 	tx = 1;
 	if (store_audit_create(c->store, pj, time(NULL), &audit) < 0) {
-		err = fail("audit: %s", store_errmsg(c->store));
+		err = ctl_fail("audit: %s", store_errmsg(c->store));
 		goto out;
 	}
 	for (i = 0; i < p.n; i++) {
@@ -533,11 +534,11 @@ static json_t *audit_start(struct ctl *c, json_t *req, const struct sched_mark *
 	}
 	if (mark != NULL &&
 	    store_sched_ran(c->store, mark->name, mark->now, audit, NULL, mark->advance) < 0) {
-		err = fail("schedule %s: %s", mark->name, store_errmsg(c->store));
+		err = ctl_fail("schedule %s: %s", mark->name, store_errmsg(c->store));
 		goto out;
 	}
 	if (store_tx_commit(c->store) < 0) {
-		err = fail("commit: %s", store_errmsg(c->store));
+		err = ctl_fail("commit: %s", store_errmsg(c->store));
 		goto out;
 	}
 	tx = 0;
@@ -589,10 +590,11 @@ static int audit_arg(struct ctl *c, json_t *req, int64_t *audit, json_t **err)
 		rc = store_ext_audit_latest(c->store, audit);
 		if (rc == 1)
 			return 0;
-		*err = rc < 0 ? fail("store: %s", store_errmsg(c->store)) : fail("no audit yet");
+		*err = rc < 0 ? ctl_fail("store: %s", store_errmsg(c->store))
+		              : ctl_fail("no audit yet");
 		return -1;
 	}
-	*err = fail("\"audit\" must be an audit id or \"latest\"");
+	*err = ctl_fail("\"audit\" must be an audit id or \"latest\"");
 	return -1;
 }
 
@@ -608,8 +610,8 @@ static json_t *cmd_audit_status(struct ctl *c, json_t *req)
 		return err;
 	rc = store_ext_audit_status(c->store, audit, status, &orders, &done, &results);
 	if (rc <= 0)
-		return rc < 0 ? fail("store: %s", store_errmsg(c->store))
-		              : fail("no audit %lld", (long long)audit);
+		return rc < 0 ? ctl_fail("store: %s", store_errmsg(c->store))
+		              : ctl_fail("no audit %lld", (long long)audit);
 	return json_pack("{s:b, s:I, s:s, s:I, s:I, s:I}", "ok", 1, "audit", (json_int_t)audit,
 	                 "status", status, "orders", (json_int_t)orders, "done", (json_int_t)done,
 	                 "results", (json_int_t)results);
@@ -749,8 +751,8 @@ static json_t *cmd_report(struct ctl *c, json_t *req)
 		return err;
 	rc = store_ext_audit_status(c->store, rp.audit, status, &o, &d, &r);
 	if (rc <= 0)
-		return rc < 0 ? fail("store: %s", store_errmsg(c->store))
-		              : fail("no audit %lld", (long long)rp.audit);
+		return rc < 0 ? ctl_fail("store: %s", store_errmsg(c->store))
+		              : ctl_fail("no audit %lld", (long long)rp.audit);
 	/* Audits finished since the last tick count as "previous". */
 	if (store_hist_record(c->store, (int64_t)time(NULL)) < 0)
 		log_error("history: %s", store_errmsg(c->store));
@@ -764,7 +766,7 @@ static json_t *cmd_report(struct ctl *c, json_t *req)
 		json_decref(vantages);
 		json_decref(rp.targets);
 		json_decref(rp.accepted);
-		return fail("report: %s", store_errmsg(c->store));
+		return ctl_fail("report: %s", store_errmsg(c->store));
 	}
 	json_decref(rp.accepted);
 	return json_pack("{s:b, s:I, s:s, s:o, s:o, s:o, s:o}", "ok", 1, "audit",
@@ -792,11 +794,11 @@ static json_t *cmd_transcript(struct ctl *c, json_t *req)
 	if (audit_arg(c, req, &audit, &err) < 0)
 		return err;
 	if (target == NULL || vantage == NULL)
-		return fail("\"target\" and \"vantage\" are required");
+		return ctl_fail("\"target\" and \"vantage\" are required");
 	arr = json_array();
 	if (store_ext_audit_results(c->store, audit, target, vantage, transcript_cb, arr) < 0) {
 		json_decref(arr);
-		return fail("transcript: %s", store_errmsg(c->store));
+		return ctl_fail("transcript: %s", store_errmsg(c->store));
 	}
 	return json_pack("{s:b, s:o}", "ok", 1, "results", arr);
 }
@@ -871,15 +873,16 @@ static char *transcripts_text(struct ctl *c, json_t *req, json_t **err)
 	if ((jo != NULL && (!json_is_integer(jo) || (offset = json_integer_value(jo)) < 0)) ||
 	    (jl != NULL && (!json_is_integer(jl) || (limit = json_integer_value(jl)) < 1 ||
 	                    limit > RP_ADMIN_CELLS_PAGE))) {
-		*err = fail("\"offset\" must be >= 0 and \"limit\" 1 to %d", RP_ADMIN_CELLS_PAGE);
+		*err =
+		    ctl_fail("\"offset\" must be >= 0 and \"limit\" 1 to %d", RP_ADMIN_CELLS_PAGE);
 		return NULL;
 	}
 	if ((total = store_ext_audit_cells_count(c->store, audit)) < 0) {
-		*err = fail("transcripts: %s", store_errmsg(c->store));
+		*err = ctl_fail("transcripts: %s", store_errmsg(c->store));
 		return NULL;
 	}
 	if ((p.f = open_memstream(&buf, &len)) == NULL) {
-		*err = fail("out of memory");
+		*err = ctl_fail("out of memory");
 		return NULL;
 	}
 	fprintf(p.f, "{\"ok\":true,\"audit\":%lld,\"total\":%ld,\"offset\":%lld,\"cells\":[",
@@ -889,7 +892,8 @@ static char *transcripts_text(struct ctl *c, json_t *req, json_t **err)
 		p.failed = 1;
 	fputs(p.open ? "]}]}" : "]}", p.f);
 	if (fclose(p.f) != 0 || p.failed || buf == NULL) {
-		*err = fail("transcripts: %s", p.failed ? store_errmsg(c->store) : "out of memory");
+		*err = ctl_fail("transcripts: %s",
+		                p.failed ? store_errmsg(c->store) : "out of memory");
 		free(buf);
 		return NULL;
 	}
@@ -936,12 +940,13 @@ void ctl_admin_handle(struct ctl *c)
 				more = zmq_msg_more(&x);
 			zmq_msg_close(&x);
 		}
-		reply = fail("one JSON object per message");
+		reply = ctl_fail("one JSON object per message");
 		goto send;
 	}
 	req = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(req)) {
-		reply = fail("request is not a JSON object: %s", req ? "wrong type" : jerr.text);
+		reply =
+		    ctl_fail("request is not a JSON object: %s", req ? "wrong type" : jerr.text);
 		goto send;
 	}
 	cmd = json_string_value(json_object_get(req, "cmd"));
@@ -964,7 +969,8 @@ void ctl_admin_handle(struct ctl *c)
 	if (reply == NULL && cmd != NULL)
 		reply = hooks_admin(c->hooks, cmd, req); /* retention.run, hooks.status */
 	if (reply == NULL)
-		reply = cmd ? fail("unknown command '%.32s'", cmd) : fail("missing \"cmd\"");
+		reply =
+		    cmd ? ctl_fail("unknown command '%.32s'", cmd) : ctl_fail("missing \"cmd\"");
 	log_debug("admin cmd=%s ok=%d", cmd ? cmd : "-",
 	          json_is_true(json_object_get(reply, "ok")));
 send:

@@ -4,6 +4,7 @@
 #ifndef RP_CTL_INTERNAL_H
 #define RP_CTL_INTERNAL_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -85,6 +86,9 @@ void ctl_want_pump(struct ctl *c, int64_t agent_id);
 void ctl_pump_all(struct ctl *c);
 /* Closes and binds the ROUTER socket again: every live session drops. */
 int ctl_router_rebind(struct ctl *c);
+/* An admin failure reply {"ok":false,"error":"..."}: the message formatted,
+ * cut at 511 bytes, line breaks made spaces (ctl_admin.c). */
+json_t *ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads one admin request and answers it. */
 void ctl_admin_handle(struct ctl *c);
 

@@ -14,22 +14,6 @@
 #include "rp_limits.h"
 #include "store_inv.h"
 
-static json_t *fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static json_t *fail(const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
-}
-
 static json_t *ok_with(const char *key, json_t *v)
 {
 	return json_pack("{s:b, s:o}", "ok", 1, key, v);
@@ -50,19 +34,19 @@ static json_t *cmd_targets_import(struct ctl *c, json_t *req)
 	json_t *reply;
 
 	if (!json_is_array(rows) || (n = json_array_size(rows)) == 0 || n > RP_INV_ROWS_MAX)
-		return fail("\"rows\" must be a list of 1 to %d rows", RP_INV_ROWS_MAX);
+		return ctl_fail("\"rows\" must be a list of 1 to %d rows", RP_INV_ROWS_MAX);
 	json_array_foreach(rows, i, r)
 	{
 		json_t *t = json_object_get(r, "tags");
 
 		if (!json_is_object(r) || (t != NULL && !json_is_array(t)))
-			return fail("row %zu: not an object with a \"tags\" list", i + 1);
+			return ctl_fail("row %zu: not an object with a \"tags\" list", i + 1);
 		ntag += json_array_size(t);
 	}
 	ir = calloc(n, sizeof(*ir));
 	tagv = calloc(ntag + 1, sizeof(*tagv));
 	if (ir == NULL || tagv == NULL) {
-		reply = fail("out of memory");
+		reply = ctl_fail("out of memory");
 		goto out;
 	}
 	ntag = 0;
@@ -74,7 +58,8 @@ static json_t *cmd_targets_import(struct ctl *c, json_t *req)
 		ir[i].client = opt_str(r, "client") ? opt_str(r, "client") : "";
 		ir[i].target = opt_str(r, "target");
 		if (ir[i].target == NULL || (port != NULL && !json_is_integer(port))) {
-			reply = fail("row %zu: \"target\" missing or \"port\" not a number", i + 1);
+			reply =
+			    ctl_fail("row %zu: \"target\" missing or \"port\" not a number", i + 1);
 			goto out;
 		}
 		ir[i].port = (unsigned)json_integer_value(port);
@@ -82,7 +67,7 @@ static json_t *cmd_targets_import(struct ctl *c, json_t *req)
 		json_array_foreach(t, k, el)
 		{
 			if (!json_is_string(el)) {
-				reply = fail("row %zu: tags must be strings", i + 1);
+				reply = ctl_fail("row %zu: tags must be strings", i + 1);
 				goto out;
 			}
 			tagv[ntag++] = json_string_value(el);
@@ -90,7 +75,7 @@ static json_t *cmd_targets_import(struct ctl *c, json_t *req)
 		}
 	}
 	if (store_inv_import(c->store, ir, n, &added, &updated) < 0) {
-		reply = fail("import: %s (nothing imported)", store_errmsg(c->store));
+		reply = ctl_fail("import: %s (nothing imported)", store_errmsg(c->store));
 		goto out;
 	}
 	log_info("inventory import rows=%zu added=%ld updated=%ld", n, added, updated);
@@ -106,7 +91,7 @@ static json_t *cmd_targets_list(struct ctl *c, json_t *req)
 {
 	json_t *arr = store_inv_list(c->store, opt_str(req, "client"), opt_str(req, "tag"));
 
-	return arr ? ok_with("targets", arr) : fail("targets: %s", store_errmsg(c->store));
+	return arr ? ok_with("targets", arr) : ctl_fail("targets: %s", store_errmsg(c->store));
 }
 
 static json_t *cmd_targets_remove(struct ctl *c, json_t *req)
@@ -116,7 +101,7 @@ static json_t *cmd_targets_remove(struct ctl *c, json_t *req)
 	long total = 0;
 
 	if (!json_is_array(t) || json_array_size(t) == 0)
-		return fail("\"targets\" must be a non-empty list");
+		return ctl_fail("\"targets\" must be a non-empty list");
 	missing = json_array();
 	json_array_foreach(t, i, el)
 	{
@@ -124,12 +109,12 @@ static json_t *cmd_targets_remove(struct ctl *c, json_t *req)
 
 		if (!json_is_string(el)) {
 			json_decref(missing);
-			return fail("target %zu is not a string", i + 1);
+			return ctl_fail("target %zu is not a string", i + 1);
 		}
 		n = store_inv_remove(c->store, opt_str(req, "client"), json_string_value(el));
 		if (n < 0) {
 			json_decref(missing);
-			return fail("remove: %s", store_errmsg(c->store));
+			return ctl_fail("remove: %s", store_errmsg(c->store));
 		}
 		if (n == 0)
 			json_array_append(missing, el);
@@ -149,25 +134,25 @@ static json_t *cmd_schedule_add(struct ctl *c, json_t *req)
 	static const char *const keep[] = {"vantages", "tests", "params"};
 
 	if (name == NULL || !json_is_integer(every))
-		return fail("\"name\" and \"every\" (seconds) are required");
+		return ctl_fail("\"name\" and \"every\" (seconds) are required");
 	if (sel == NULL)
 		sel = "all";
 	if (strcmp(sel, "all") != 0 && strcmp(sel, "client") != 0 && strcmp(sel, "tag") != 0)
-		return fail("\"selector\" must be all, client or tag");
+		return ctl_fail("\"selector\" must be all, client or tag");
 	if (strcmp(sel, "all") != 0 && val == NULL)
-		return fail("selector %s needs a \"value\"", sel);
+		return ctl_fail("selector %s needs a \"value\"", sel);
 	if (at != NULL && !json_is_integer(at))
-		return fail("\"at\" must be seconds after midnight UTC");
+		return ctl_fail("\"at\" must be seconds after midnight UTC");
 	if (json_object_get(req, "tests") != NULL) {
 		json_t *t = json_object_get(req, "tests");
 		size_t idx[RP_TESTS_MAX], n = 0;
 		char err[256];
 
 		if (!json_is_string(t))
-			return fail("\"tests\" must be a string of test ids");
+			return ctl_fail("\"tests\" must be a string of test ids");
 		if (relay_tests_select(json_string_value(t), idx, RP_TESTS_MAX, &n, err,
 		                       sizeof(err)) < 0)
-			return fail("tests: %s", err);
+			return ctl_fail("tests: %s", err);
 	}
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		json_t *v = json_object_get(req, keep[i]);
@@ -178,18 +163,18 @@ static json_t *cmd_schedule_add(struct ctl *c, json_t *req)
 	pj = json_dumps(params, JSON_COMPACT);
 	json_decref(params);
 	if (pj == NULL)
-		return fail("out of memory");
+		return ctl_fail("out of memory");
 	if (store_sched_add(c->store, name, json_integer_value(every),
 	                    at ? (int)json_integer_value(at) : -1, sel, val ? val : "", pj,
 	                    time(NULL)) < 0) {
 		free(pj);
-		return fail("schedule %.64s: %s", name, store_errmsg(c->store));
+		return ctl_fail("schedule %.64s: %s", name, store_errmsg(c->store));
 	}
 	free(pj);
 	log_info("schedule=%s added every=%llds", name, (long long)json_integer_value(every));
 	reply = NULL;
 	if (store_sched_get(c->store, name, &reply) != 1)
-		return fail("schedule %.64s: %s", name, store_errmsg(c->store));
+		return ctl_fail("schedule %.64s: %s", name, store_errmsg(c->store));
 	return ok_with("schedule", reply);
 }
 
@@ -198,7 +183,7 @@ static json_t *cmd_schedule_list(struct ctl *c, json_t *req)
 	json_t *arr = store_sched_list(c->store);
 
 	(void)req;
-	return arr ? ok_with("schedules", arr) : fail("schedules: %s", store_errmsg(c->store));
+	return arr ? ok_with("schedules", arr) : ctl_fail("schedules: %s", store_errmsg(c->store));
 }
 
 static json_t *cmd_schedule_remove(struct ctl *c, json_t *req)
@@ -207,11 +192,11 @@ static json_t *cmd_schedule_remove(struct ctl *c, json_t *req)
 	int rc;
 
 	if (name == NULL)
-		return fail("\"name\" is required");
+		return ctl_fail("\"name\" is required");
 	rc = store_sched_remove(c->store, name);
 	if (rc <= 0)
-		return rc < 0 ? fail("schedule: %s", store_errmsg(c->store))
-		              : fail("no schedule %.64s", name);
+		return rc < 0 ? ctl_fail("schedule: %s", store_errmsg(c->store))
+		              : ctl_fail("no schedule %.64s", name);
 	log_info("schedule=%s removed", name);
 	return json_pack("{s:b}", "ok", 1);
 }
@@ -226,15 +211,15 @@ static json_t *run_schedule(struct ctl *c, const char *name, int64_t now, int ad
 	int rc = store_sched_get(c->store, name, &sc);
 
 	if (rc <= 0)
-		return rc < 0 ? fail("schedule: %s", store_errmsg(c->store))
-		              : fail("no schedule %.64s", name);
+		return rc < 0 ? ctl_fail("schedule: %s", store_errmsg(c->store))
+		              : ctl_fail("no schedule %.64s", name);
 	targets = store_inv_select(c->store, json_string_value(json_object_get(sc, "selector")),
 	                           json_string_value(json_object_get(sc, "value")));
 	if (targets == NULL) {
-		reply = fail("schedule %s: %s", name, store_errmsg(c->store));
+		reply = ctl_fail("schedule %s: %s", name, store_errmsg(c->store));
 	} else if (json_array_size(targets) == 0) {
 		json_decref(targets);
-		reply = fail("schedule %s: no inventory target selected", name);
+		reply = ctl_fail("schedule %s: no inventory target selected", name);
 	} else {
 		req = json_deep_copy(json_object_get(sc, "params"));
 		if (req == NULL)
@@ -265,7 +250,7 @@ static json_t *cmd_schedule_run_now(struct ctl *c, json_t *req)
 	const char *name = opt_str(req, "name");
 
 	if (name == NULL)
-		return fail("\"name\" is required");
+		return ctl_fail("\"name\" is required");
 	return run_schedule(c, name, (int64_t)time(NULL), 0);
 }
 
@@ -275,13 +260,13 @@ static json_t *cmd_history(struct ctl *c, json_t *req)
 	json_t *arr;
 
 	if (target == NULL)
-		return fail("\"target\" is required");
+		return ctl_fail("\"target\" is required");
 	/* Audits finished since the last tick are included. */
 	if (store_hist_record(c->store, (int64_t)time(NULL)) < 0)
 		log_error("history: %s", store_errmsg(c->store));
 	arr = store_hist_target(c->store, target);
 	if (arr == NULL)
-		return fail("history: %s", store_errmsg(c->store));
+		return ctl_fail("history: %s", store_errmsg(c->store));
 	return json_pack("{s:b, s:s, s:o}", "ok", 1, "target", target, "history", arr);
 }
 
@@ -290,11 +275,11 @@ static json_t *cmd_events_list(struct ctl *c, json_t *req)
 	json_t *since = json_object_get(req, "since"), *arr;
 
 	if (since != NULL && !json_is_integer(since))
-		return fail("\"since\" must be an event id");
+		return ctl_fail("\"since\" must be an event id");
 	if (store_hist_record(c->store, (int64_t)time(NULL)) < 0)
 		log_error("events: %s", store_errmsg(c->store));
 	arr = store_events_list(c->store, since ? json_integer_value(since) : 0);
-	return arr ? ok_with("events", arr) : fail("events: %s", store_errmsg(c->store));
+	return arr ? ok_with("events", arr) : ctl_fail("events: %s", store_errmsg(c->store));
 }
 
 static const struct {
