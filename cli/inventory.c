@@ -699,7 +699,7 @@ static int inv_main(int argc, char **argv)
 	json_t *req, *el;
 	size_t i;
 	int rc = parse(argc, argv, &o);
-	char b[32];
+	char b[32], f1[RP_TARGET_LINE_MAX + 1], f2[RP_INV_TEXT_MAX + 1], f3[32], f4[32];
 
 	if (rc != 0)
 		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
@@ -732,15 +732,20 @@ static int inv_main(int argc, char **argv)
 				json_t *v;
 				int first = 1;
 
+				/* Strings from the controller: printable, never NULL. */
+				report_id_text(json_object_get(el, "verdict"), f1, sizeof(f1));
 				printf("%-8lld %-20s %-24s ",
 				       (long long)json_integer_value(json_object_get(el, "audit")),
 				       utc(json_integer_value(json_object_get(el, "at")), b,
 				           sizeof(b)),
-				       json_string_value(json_object_get(el, "verdict")));
+				       f1);
 				json_object_foreach(json_object_get(el, "vantages"), k, v)
 				{
-					printf("%s%s=%s", first ? "" : ",", k,
-					       json_string_value(v));
+					fputs(first ? "" : ",", stdout);
+					report_put_clean(k, stdout);
+					fputc('=', stdout);
+					report_id_text(v, f1, sizeof(f1));
+					fputs(f1, stdout);
 					first = 0;
 				}
 				printf("\n");
@@ -793,13 +798,18 @@ static int inv_main(int argc, char **argv)
 		req = json_pack("{s:s}", "cmd", "events.list");
 		if ((rc = call(&o, req, &r)) == CLI_EXIT_OK && !o.json)
 			json_array_foreach(json_object_get(r.json, "events"), i, el)
-			    printf("%s %s client=%s %s -> %s audit=%lld\n",
-			           utc(json_integer_value(json_object_get(el, "at")), b, sizeof(b)),
-			           json_string_value(json_object_get(el, "target")),
-			           json_string_value(json_object_get(el, "client")),
-			           json_string_value(json_object_get(el, "from")),
-			           json_string_value(json_object_get(el, "to")),
-			           (long long)json_integer_value(json_object_get(el, "audit")));
+			{
+				/* Strings from the controller: printable, never NULL. */
+				report_id_text(json_object_get(el, "target"), f1, sizeof(f1));
+				report_id_text(json_object_get(el, "client"), f2, sizeof(f2));
+				report_id_text(json_object_get(el, "from"), f3, sizeof(f3));
+				report_id_text(json_object_get(el, "to"), f4, sizeof(f4));
+				printf("%s %s client=%s %s -> %s audit=%lld\n",
+				       utc(json_integer_value(json_object_get(el, "at")), b,
+				           sizeof(b)),
+				       f1, f2, f3, f4,
+				       (long long)json_integer_value(json_object_get(el, "audit")));
+			}
 	}
 	admin_reply_clear(&r);
 	return rc;
