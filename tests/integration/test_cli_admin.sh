@@ -100,6 +100,8 @@ cat >"$TMP/replies.json" <<'EOF'
  "agents.import": {"ok":true,"agent":{"id":"agent9","name":"agent9","fingerprint":"IMPORTED",
     "status":"approved","connected":false}},
  "audit.start": {"ok":true,"audit":7,"orders":3},
+ "events.list": {"ok":true,"events":[{"id":1,"at":1714564800,"target":"mx\u001b[31m.example",
+   "client":"acme","from":"closed","audit":3}]},
  "audit.status": [
    {"ok":true,"audit":7,"status":"running","orders":3,"done":0,"results":0},
    {"ok":true,"audit":7,"status":"running","orders":3,"done":2,"results":2},
@@ -234,6 +236,11 @@ check "transcript: swaks-style markers" 0 "$RP" transcript 7 127.0.0.1:2525 agen
 	"   0.400 *** session lost"
 [[ $(last_request) == '{"cmd":"transcript","audit":7,"target":"127.0.0.1:2525","vantage":"agent1"}' ]] &&
 	ok "transcript: request" || not_ok "transcript: request $(last_request)"
+
+# Strings from the controller reach the terminal cleaned, a missing one as "?".
+check "events: controller strings cleaned" 0 "$RP" events -- \
+	"2024-05-01T12:00:00Z mx?[31m.example client=acme closed -> ? audit=3"
+if grep -q $'\x1b' "$TMP/out"; then not_ok "events: an escape byte reached the output"; else ok "events: no escape byte in the output"; fi
 
 # --- usage errors name the option ----------------------------------------------
 nreq=$(wc -l <"$TMP/requests.log")
