@@ -16,43 +16,12 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "store_fixture.h"
 #include "store_internal.h"
-
-struct fx {
-	char dir[64];
-	char path[128];
-	struct store *s;
-};
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	char err[256];
-
-	assert_non_null(f);
-	snprintf(f->dir, sizeof(f->dir), "/tmp/rp-hooks-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-	f->s = store_open(f->path, err, sizeof(err));
-	assert_non_null(f->s);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char p[160];
-
-	store_close(&f->s);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return store_fx_setup(state, "/tmp/rp-hooks-XXXXXX");
 }
 
 static void exec_ok(struct store *s, const char *sql)
@@ -266,8 +235,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(backoff_schedule),
 	    cmocka_unit_test(event_document),
-	    cmocka_unit_test_setup_teardown(delivery_states, setup, teardown),
-	    cmocka_unit_test_setup_teardown(retention, setup, teardown),
+	    cmocka_unit_test_setup_teardown(delivery_states, setup, store_fx_teardown),
+	    cmocka_unit_test_setup_teardown(retention, setup, store_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

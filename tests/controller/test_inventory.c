@@ -15,42 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store_fixture.h"
 #include "store_inv.h"
-
-struct fx {
-	char dir[64];
-	char path[128];
-	struct store *s;
-};
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	char err[256];
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/rp-inv-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-	f->s = store_open(f->path, err, sizeof(err));
-	assert_non_null(f->s);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char p[160];
-
-	store_close(&f->s);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return store_fx_setup(state, "/tmp/rp-inv-XXXXXX");
 }
 
 static const char *const t_mx[] = {"mx", "eu"};
@@ -215,11 +185,11 @@ static void remove_and_reopen(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(import_and_filter, setup, teardown),
-	    cmocka_unit_test_setup_teardown(duplicates_update, setup, teardown),
-	    cmocka_unit_test_setup_teardown(all_or_nothing, setup, teardown),
-	    cmocka_unit_test_setup_teardown(rollback_mid_way, setup, teardown),
-	    cmocka_unit_test_setup_teardown(remove_and_reopen, setup, teardown),
+	    cmocka_unit_test_setup_teardown(import_and_filter, setup, store_fx_teardown),
+	    cmocka_unit_test_setup_teardown(duplicates_update, setup, store_fx_teardown),
+	    cmocka_unit_test_setup_teardown(all_or_nothing, setup, store_fx_teardown),
+	    cmocka_unit_test_setup_teardown(rollback_mid_way, setup, store_fx_teardown),
+	    cmocka_unit_test_setup_teardown(remove_and_reopen, setup, store_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -15,42 +15,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store_fixture.h"
 #include "store_inv.h"
-
-struct fx {
-	char dir[64];
-	char path[128];
-	struct store *s;
-};
 
 static int setup(void **state)
 {
-	struct fx *f = calloc(1, sizeof(*f));
-	char err[256];
-
-	snprintf(f->dir, sizeof(f->dir), "/tmp/rp-sched-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-	f->s = store_open(f->path, err, sizeof(err));
-	assert_non_null(f->s);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	char p[160];
-
-	store_close(&f->s);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return store_fx_setup(state, "/tmp/rp-sched-XXXXXX");
 }
 
 #define DAY 86400
@@ -232,8 +202,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(next_run_slots),
 	    cmocka_unit_test(jitter_bounds),
-	    cmocka_unit_test_setup_teardown(missed_runs_collapse, setup, teardown),
-	    cmocka_unit_test_setup_teardown(history_and_events, setup, teardown),
+	    cmocka_unit_test_setup_teardown(missed_runs_collapse, setup, store_fx_teardown),
+	    cmocka_unit_test_setup_teardown(history_and_events, setup, store_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
