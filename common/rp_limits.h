@@ -85,6 +85,29 @@
 /* Controller (issue 3): agents tracked as connected at once (admin socket
  * messages: RP_ADMIN_MSG_MAX above). */
 #define RP_CTL_AGENTS_MAX 4096
+/* What the controller takes from one approved agent (docs/store.md, "Ingest
+ * quotas"). One result's JSON: a transcript is at most
+ * RP_TRANSCRIPT_BYTES_MAX, its JSON at most about 4 times that with the
+ * entries' fields, far under the wire cap. Results per target of an order:
+ * one per address of its MX hosts, plus one when nothing was reached.
+ * Result bytes per target of an order (the order's quota is this times its
+ * targets). Result bytes per agent and minute (a token bucket of one
+ * minute's worth; past it results are left unacknowledged, so the agent
+ * keeps them spooled and sends them again later). */
+#define RP_RESULT_JSON_MAX         (1024 * 1024)
+#define RP_CTL_TARGET_RESULTS_MAX  (RP_MX_MAX * RP_ADDRS_PER_HOST_MAX + 1)
+#define RP_CTL_TARGET_BYTES_MAX    (8 * 1024 * 1024)
+#define RP_CTL_AGENT_BYTES_PER_MIN (256 * 1024 * 1024)
+/* One ingest batch (one commit) ends after this many bytes or milliseconds,
+ * so the admin socket is served between batches during a flood; and the
+ * agents' ROUTER queues at most this many messages per connection. */
+#define RP_CTL_BATCH_BYTES (16 * 1024 * 1024)
+#define RP_CTL_BATCH_MS    100
+#define RP_CTL_RCVHWM      64
+/* The fewest targets per order the controller will cut an audit into,
+ * whatever an agent's HELLO says (an agent asking for 1 would make a large
+ * audit thousands of orders). */
+#define RP_CTL_TARGETS_PER_ORDER_MIN 100
 
 /* Controller metrics endpoint (controller/metrics.c, issue 5): bytes of one
  * HTTP request (line + headers), clients open at once (the oldest is dropped

@@ -41,11 +41,33 @@ struct pending_ack {
 struct batch {
 	struct pending_ack acks[CTL_BATCH_MAX];
 	size_t n;
+	size_t bytes; /* agent messages read into this batch */
 };
 
 static int64_t now_s(void)
 {
 	return (int64_t)time(NULL);
+}
+
+static int64_t ctl_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fact_clear(struct ctl_order_fact *f)
+{
+	for (size_t i = 0; i < f->n_targets; i++)
+		free(f->targets[i]);
+	free(f->targets);
+	memset(f, 0, sizeof(*f));
+}
+
+static int str_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
 /* ---- sessions ---- */
@@ -193,7 +215,7 @@ static void order_fact_forget(struct ctl *c, const char *order_id)
 {
 	for (unsigned i = 0; i < CTL_ORDER_CACHE; i++)
 		if (strcmp(c->order_cache[i].order_id, order_id) == 0)
-			c->order_cache[i].order_id[0] = '\0';
+			fact_clear(&c->order_cache[i]);
 }
 
 /* The stored order's signature is by the controller's current key. */
@@ -341,7 +363,7 @@ void ctl_pump_all(struct ctl *c)
 
 static int router_open(struct ctl *c, const char *endpoint)
 {
-	int one = 1, zero = 0, ivl = 5000, ttl = 30000, tmo = 30000;
+	int one = 1, zero = 0, ivl = 5000, ttl = 30000, tmo = 30000, hwm = RP_CTL_RCVHWM;
 	int64_t max = RP_WIRE_MSG_MAX;
 	size_t elen = sizeof(c->endpoint);
 	void *r = zmq_socket(c->zctx, ZMQ_ROUTER);
@@ -354,6 +376,7 @@ static int router_open(struct ctl *c, const char *endpoint)
 	    zmq_setsockopt(r, ZMQ_CURVE_SECRETKEY, keys_curve_secret(c->keys), KEYS_Z85_LEN) < 0 ||
 	    zmq_setsockopt(r, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN, strlen(ZAP_DOMAIN)) < 0 ||
 	    zmq_setsockopt(r, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0 ||
+	    zmq_setsockopt(r, ZMQ_RCVHWM, &hwm, sizeof(hwm)) < 0 ||
 	    zmq_setsockopt(r, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) < 0 ||
 	    zmq_setsockopt(r, ZMQ_ROUTER_HANDOVER, &one, sizeof(one)) < 0 ||
 	    zmq_setsockopt(r, ZMQ_HEARTBEAT_IVL, &ivl, sizeof(ivl)) < 0 ||
@@ -513,6 +536,8 @@ void ctl_free(struct ctl **cp)
 	hooks_free(&c->hooks); /* before the store it uses */
 	store_close(&c->store);
 	keys_free(&c->keys);
+	for (unsigned i = 0; i < CTL_ORDER_CACHE; i++)
+		fact_clear(&c->order_cache[i]);
 	free(c->sess);
 	free(c);
 	*cp = NULL;
@@ -650,10 +675,19 @@ static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, s
 	} else if (strcmp(h.agent_id, a.name) != 0) {
 		log_warn("agent=%s hello claims agent_id=%s: ignored", a.name, h.agent_id);
 	}
-	if (h.max_targets_per_order > 0)
+	if (h.max_targets_per_order > 0) {
+		/* Never below the floor: an agent asking for tiny orders would
+		 * make one audit thousands of orders. */
 		s->max_targets = h.max_targets_per_order < RP_WIRE_ORDER_TARGETS_MAX
 		                     ? h.max_targets_per_order
 		                     : RP_WIRE_ORDER_TARGETS_MAX;
+		if (s->max_targets < RP_CTL_TARGETS_PER_ORDER_MIN) {
+			log_warn("agent=%s max_targets_per_order=%u below the floor: orders of up "
+			         "to %d targets",
+			         a.name, s->max_targets, RP_CTL_TARGETS_PER_ORDER_MIN);
+			s->max_targets = RP_CTL_TARGETS_PER_ORDER_MIN;
+		}
+	}
 	labels_json(&h, &labels);
 	if (store_ext_agent_seen(c->store, a.id, labels, now_s()) < 0)
 		log_error("agent=%s last_seen: %s", a.name, store_errmsg(c->store));
@@ -724,47 +758,146 @@ static void on_order_ack(struct ctl *c, struct ctl_session *s, const uint8_t *ms
 	wire_ctl_order_ack_clear(&a);
 }
 
-/* o->agent_id and the body's SHA-256 of a stored order, from the cache or
- * the store. 0, or -1 when there is no such order. */
-static int order_fact(struct ctl *c, const char *order_id, struct store_ext_order *o,
-                      uint8_t sha[32])
+/* The order's targets, sorted, into f (f->targets owned by f). 0 / -1. */
+static int fact_targets(struct ctl_order_fact *f, const uint8_t *body, size_t len)
 {
+	struct wire_order w;
+	int rc = -1;
+
+	if (wire_order_decode_own(body, len, NULL, &w) != WIRE_OK)
+		goto out;
+	f->targets = calloc(w.spec.n_targets ? w.spec.n_targets : 1, sizeof(*f->targets));
+	if (f->targets == NULL)
+		goto out;
+	for (size_t i = 0; i < w.spec.n_targets; i++) {
+		if ((f->targets[i] = strdup(w.spec.targets[i])) == NULL)
+			goto out;
+		f->n_targets++;
+	}
+	qsort(f->targets, f->n_targets, sizeof(*f->targets), str_cmp);
+	rc = 0;
+out:
+	wire_order_clear(&w);
+	return rc;
+}
+
+/* The cached facts of a stored order (its agent, the body's SHA-256, its
+ * targets), loaded from the store on a miss. NULL when there is no such
+ * order (or it cannot be read). */
+static const struct ctl_order_fact *order_fact(struct ctl *c, const char *order_id)
+{
+	struct store_ext_order o = {0};
 	struct ctl_order_fact *f;
 
 	for (unsigned i = 0; i < CTL_ORDER_CACHE; i++) {
 		f = &c->order_cache[i];
-		if (f->order_id[0] != '\0' && strcmp(f->order_id, order_id) == 0) {
-			o->agent_id = f->agent_id;
-			memcpy(sha, f->sha, 32);
-			return 0;
-		}
+		if (f->order_id[0] != '\0' && strcmp(f->order_id, order_id) == 0)
+			return f;
 	}
 	if (strlen(order_id) >= sizeof(f->order_id) ||
-	    store_ext_order_get(c->store, order_id, o) != 1)
-		return -1;
-	if (wire_ctl_envelope_body_sha256(o->body, o->body_len, sha) < 0)
-		return -1;
+	    store_ext_order_get(c->store, order_id, &o) != 1) {
+		free(o.body);
+		return NULL;
+	}
 	f = &c->order_cache[c->order_cache_next++ % CTL_ORDER_CACHE];
+	fact_clear(f);
+	if (wire_ctl_envelope_body_sha256(o.body, o.body_len, f->sha) < 0 ||
+	    fact_targets(f, o.body, o.body_len) < 0) {
+		free(o.body);
+		fact_clear(f);
+		return NULL;
+	}
+	free(o.body);
 	snprintf(f->order_id, sizeof(f->order_id), "%s", order_id);
-	f->agent_id = o->agent_id;
-	memcpy(f->sha, sha, 32);
-	return 0;
+	f->agent_id = o.agent_id;
+	return f;
+}
+
+static bool fact_has_target(const struct ctl_order_fact *f, const char *target)
+{
+	const char *key = target;
+
+	return bsearch(&key, f->targets, f->n_targets, sizeof(*f->targets), str_cmp) != NULL;
+}
+
+/* The agent's result-byte bucket: true when len bytes may be taken now. */
+static bool bucket_take(struct ctl_session *s, size_t len)
+{
+	int64_t now = ctl_mono_ms(), cap = RP_CTL_AGENT_BYTES_PER_MIN;
+
+	if (s->bucket_ms == 0) {
+		s->bucket = cap;
+	} else if (now > s->bucket_ms) {
+		int64_t add = (now - s->bucket_ms) * (cap / 60000);
+
+		s->bucket = s->bucket + add > cap ? cap : s->bucket + add;
+	}
+	s->bucket_ms = now;
+	if ((int64_t)len > s->bucket)
+		return false;
+	s->bucket -= (int64_t)len;
+	return true;
+}
+
+/* The result JSON as the readers will read it (jansson, as the transcript
+ * and report commands do): an object whose verdict, target, address and
+ * port are the signed fields'. Anything that SQLite's json_valid accepts and
+ * jansson refuses (1e400, 20-digit integers, \u0000) would silently vanish
+ * from the evidence later: refused here. NULL when fine, else why. */
+static const char *result_json_check(const struct wire_result *r)
+{
+	json_error_t e;
+	json_t *j = json_loadb((const char *)r->result_json, r->result_json_len,
+	                       JSON_REJECT_DUPLICATES, &e);
+	const char *why = NULL, *v;
+
+	if (j == NULL || !json_is_object(j)) {
+		why = "result_json does not parse";
+	} else if ((v = json_string_value(json_object_get(j, "verdict"))) == NULL ||
+	           strcmp(v, r->verdict) != 0) {
+		why = "result_json verdict differs from the signed verdict";
+	} else if ((v = json_string_value(json_object_get(j, "target"))) != NULL &&
+	           strcmp(v, r->target) != 0) {
+		why = "result_json target differs from the signed target";
+	}
+	json_decref(j);
+	return why;
+}
+
+/* Logs a refused result; key=value, every peer string quoted. */
+static void refused(const char *agent, const struct wire_result *r, const char *why)
+{
+	log_warn("agent=%s result refused order=\"%.64s\" target=\"%.128s\" address=\"%.64s\" "
+	         "reason=\"%s\"",
+	         agent, r->order_id ? r->order_id : "", r->target ? r->target : "",
+	         r->address ? r->address : "", why);
 }
 
 static void on_result(struct ctl *c, struct ctl_session *s, struct batch *b, const uint8_t *msg,
                       size_t len)
 {
 	struct store_ext_agent a;
-	struct store_ext_order o = {0};
+	const struct ctl_order_fact *f;
 	struct wire_result r = {0};
-	uint8_t pk[KEYS_ED25519_PK_LEN], sha[WIRE_SHA256_LEN];
+	uint8_t pk[KEYS_ED25519_PK_LEN];
 	size_t pklen = 0;
-	char *json = NULL;
-	enum wire_reason why;
+	const char *why;
 	int v;
 
 	if (store_ext_agent_by_id(c->store, s->agent_id, &a) != 1)
 		return;
+	if (!bucket_take(s, len)) {
+		/* Not refused for good: not acknowledged, so an honest agent
+		 * keeps it spooled and sends it again on a later HELLO. */
+		c->refused_throttled++;
+		if (ctl_mono_ms() - s->throttled_logged_ms >= 10000) {
+			log_warn("agent=%s results throttled: over %d MiB a minute (%llu so far)",
+			         a.name, RP_CTL_AGENT_BYTES_PER_MIN / (1024 * 1024),
+			         (unsigned long long)c->refused_throttled);
+			s->throttled_logged_ms = ctl_mono_ms();
+		}
+		return;
+	}
 	if (strcmp(a.ed25519_public, STORE_EXT_NO_KEY) == 0 ||
 	    sodium_base642bin(pk, sizeof(pk), a.ed25519_public, strlen(a.ed25519_public), NULL,
 	                      &pklen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
@@ -772,30 +905,36 @@ static void on_result(struct ctl *c, struct ctl_session *s, struct batch *b, con
 		log_warn("agent=%s result dropped: no signing key pinned", a.name);
 		return;
 	}
-	why = wire_result_verify(msg, len, pk, a.name, &r);
-	if (why != WIRE_OK) {
-		log_warn("agent=%s result dropped reason=%s", a.name, wire_reason_name(why));
-		return;
-	}
-	if (order_fact(c, r.order_id, &o, sha) < 0 || o.agent_id != a.id) {
-		log_warn("agent=%s result order=%s dropped: not its order", a.name, r.order_id);
+	why = wire_reason_name(wire_result_verify(msg, len, pk, a.name, &r));
+	if (strcmp(why, "ok") != 0) {
+		log_warn("agent=%s result dropped reason=%s", a.name, why);
 		goto out;
 	}
-	if (sodium_memcmp(sha, r.order_body_sha256, sizeof(sha)) != 0 &&
-	    store_order_body_known(c->store, r.order_id, r.order_body_sha256) != 1) {
-		log_warn("agent=%s result order=%s dropped: order_body_sha256 mismatch", a.name,
-		         r.order_id);
-		goto out;
-	}
+	/* What the agent earned: a result of its own order, for a target the
+	 * order named, within the order's quotas (store_result_ingest). */
+	why = NULL;
+	f = order_fact(c, r.order_id);
 	v = dialog_verdict_from_name(r.verdict);
-	if (v < 0 || r.result_json_len == 0 || memchr(r.result_json, 0, r.result_json_len) ||
-	    (json = malloc(r.result_json_len + 1)) == NULL) {
-		log_warn("agent=%s result order=%s dropped: bad verdict or json", a.name,
-		         r.order_id);
+	if (f == NULL || f->agent_id != a.id)
+		why = "not its order";
+	else if (sodium_memcmp(f->sha, r.order_body_sha256, sizeof(f->sha)) != 0 &&
+	         store_order_body_known(c->store, r.order_id, r.order_body_sha256) != 1)
+		why = "order_body_sha256 mismatch";
+	else if (!fact_has_target(f, r.target))
+		why = "target not in the order";
+	else if (v < 0)
+		why = "unknown verdict";
+	else if (r.result_json_len == 0 || r.result_json_len > RP_RESULT_JSON_MAX)
+		why = "result_json empty or over RP_RESULT_JSON_MAX";
+	else if (memchr(r.result_json, 0, r.result_json_len) != NULL)
+		why = "result_json holds a NUL byte";
+	else
+		why = result_json_check(&r);
+	if (why != NULL) {
+		c->refused_forged++;
+		refused(a.name, &r, why);
 		goto out;
 	}
-	memcpy(json, r.result_json, r.result_json_len);
-	json[r.result_json_len] = '\0';
 	{
 		struct store_result sr = {.agent_id = a.id,
 		                          .order_id = r.order_id,
@@ -803,23 +942,27 @@ static void on_result(struct ctl *c, struct ctl_session *s, struct batch *b, con
 		                          .address = r.address,
 		                          .port = r.port,
 		                          .verdict = (enum dialog_verdict)v,
-		                          .result_json = json};
+		                          .result_json = (const char *)r.result_json,
+		                          .target_results_max = RP_CTL_TARGET_RESULTS_MAX,
+		                          .order_bytes_max =
+		                              (int64_t)f->n_targets * RP_CTL_TARGET_BYTES_MAX};
 		enum store_ingest ing = store_result_ingest(c->store, &sr, now_s());
 
 		if (ing == STORE_INGEST_NEW || ing == STORE_INGEST_DUPLICATE) {
-			log_debug("agent=%s result order=%s target=%s address=%s verdict=%s %s",
+			log_debug("agent=%s result order=%s target=\"%.128s\" address=\"%.64s\" "
+			          "verdict=%s %s",
 			          a.name, r.order_id, r.target, r.address, r.verdict,
 			          ing == STORE_INGEST_NEW ? "stored" : "duplicate");
 			ack(b, s, r.order_id, r.target, r.address, r.port);
+		} else if (ing == STORE_INGEST_REJECTED) {
+			c->refused_quota++;
+			refused(a.name, &r, store_errmsg(c->store));
 		} else {
-			log_warn("agent=%s result order=%s not stored (%s): %s", a.name, r.order_id,
-			         ing == STORE_INGEST_REJECTED ? "rejected" : "error",
-			         store_errmsg(c->store));
+			log_warn("agent=%s result order=%s not stored (error): %s", a.name,
+			         r.order_id, store_errmsg(c->store));
 		}
 	}
 out:
-	free(json);
-	free(o.body);
 	wire_result_clear(&r);
 }
 
@@ -836,7 +979,7 @@ static void on_order_done(struct ctl *c, struct ctl_session *s, struct batch *b,
 	if (store_ext_order_get(c->store, d.order_id, &o) != 1 || o.agent_id != s->agent_id) {
 		log_warn("agent=%s order-done order=%s dropped: not its order", s->user_id,
 		         d.order_id);
-	} else if (store_order_mark_done(c->store, d.order_id, now_s()) < 0 ||
+	} else if (store_order_mark_done_declared(c->store, d.order_id, now_s(), d.results) < 0 ||
 	           store_ext_audit_complete(c->store, o.audit_id) < 0) {
 		log_error("order=%s done: %s", d.order_id, store_errmsg(c->store));
 	} else {
@@ -883,6 +1026,7 @@ static int router_one(struct ctl *c, struct batch *b)
 		goto out;
 	}
 	s->last_rx = time(NULL);
+	b->bytes += zmq_msg_size(&data);
 	kind = wire_envelope_kind(zmq_msg_data(&data), zmq_msg_size(&data));
 	switch (kind) {
 	case WIRE_KIND_HELLO:
@@ -916,13 +1060,18 @@ static int router_batch(struct ctl *c)
 {
 	struct batch *b = calloc(1, sizeof(*b));
 	int rc = 0, tx;
+	int64_t start;
 
 	if (b == NULL)
 		return 0;
 	tx = store_tx_begin(c->store) == 0;
+	/* Bounded by count, bytes and time, so that a flood of results waits
+	 * in the agents' own queues while the admin socket is served. */
+	start = ctl_mono_ms();
 	for (int i = 0; i < CTL_BATCH_MAX && c->router != NULL; i++) {
 		rc = router_one(c, b);
-		if (rc != 0)
+		if (rc != 0 || b->bytes >= RP_CTL_BATCH_BYTES ||
+		    ctl_mono_ms() - start >= RP_CTL_BATCH_MS)
 			break;
 	}
 	if (tx && store_tx_commit(c->store) < 0) {
@@ -940,6 +1089,40 @@ static int router_batch(struct ctl *c)
 	}
 	free(b);
 	return rc < 0 ? -1 : 0;
+}
+
+/* Orders an agent acknowledged and then made no progress on for
+ * order_stall seconds (no result, no ORDER_DONE: the agent lost it, e.g. a
+ * crash before it kept its copy) are closed, so they hold no slot of the
+ * agent's order window and their audit finishes. Late results of a closed
+ * order are refused unless its ORDER_DONE comes after all. Looked for once
+ * a minute. */
+static void expire_stalled(struct ctl *c)
+{
+	char ids[16][STORE_ORDER_ID_MAX + 1];
+	int64_t audits[16];
+	time_t now = time(NULL);
+	long n;
+
+	if (c->cfg->order_stall == 0 || now - c->stall_checked < CTL_STALL_CHECK_S)
+		return;
+	c->stall_checked = now;
+	n = store_orders_stalled(c->store, (int64_t)now - c->cfg->order_stall, ids, audits, 16);
+	if (n < 0)
+		log_error("stalled orders: %s", store_errmsg(c->store));
+	for (long i = 0; i < n; i++) {
+		if (store_order_mark_done(c->store, ids[i], now_s()) < 0 ||
+		    store_ext_audit_complete(c->store, audits[i]) < 0) {
+			log_error("order=%s close: %s", ids[i], store_errmsg(c->store));
+			continue;
+		}
+		log_warn("order=%s closed: acked and no progress for %u s", ids[i],
+		         c->cfg->order_stall);
+		c->orders_expired++;
+	}
+	if (n > 0)
+		for (size_t i = 0; i < c->nsess; i++)
+			c->sess[i].pump = true;
 }
 
 int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)
@@ -971,6 +1154,7 @@ int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)
 		if (items[2].revents & ZMQ_POLLIN)
 			ctl_admin_handle(c);
 		ctl_sched_tick(c);             /* schedules and history, once a second */
+		expire_stalled(c);             /* orders acked without progress */
 		ctl_pump_all(c);               /* orders out, within each agent's window */
 		hooks_tick(c->hooks, now_s()); /* event hooks, retention; never blocks */
 		if (c->router == NULL && ctl_router_rebind(c) < 0)

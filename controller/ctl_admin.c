@@ -423,6 +423,10 @@ static json_t *make_order(struct ctl *c, int64_t audit, const struct vantage *v,
 	uint64_t now_ms = (uint64_t)time(NULL) * 1000;
 	uint32_t rnd = randombytes_random();
 
+	/* A draft: signed (with a fresh sequence and validity) only when it
+	 * leaves, by ctl_pump_all, so an audit of many orders costs this
+	 * request no signatures. The sequence here only keeps (agent,
+	 * sequence) unique in the store. */
 	if (store_next_sequence(c->store, v->id, &o.sequence) < 0)
 		return ctl_fail("sequence: %s", store_errmsg(c->store));
 	snprintf(m->id, sizeof(m->id), "a%lld-g%lld-%zu-%08x", (long long)audit, (long long)v->id,
@@ -434,9 +438,10 @@ static json_t *make_order(struct ctl *c, int64_t audit, const struct vantage *v,
 	o.issued_at_ms = now_ms;
 	o.expires_at_ms = now_ms + (uint64_t)c->cfg->order_ttl * 1000;
 	o.spec = *sp;
-	if (wire_order_sign(&o, c->keys, &m->msg, &m->len, NULL) < 0)
+	if (wire_order_draft(&o, &m->msg, &m->len) < 0)
 		return ctl_fail(
-		    "order for %s: cannot sign (a target or parameter is out of bounds)", v->name);
+		    "order for %s: cannot encode (a target or parameter is out of bounds)",
+		    v->name);
 	so.id = m->id;
 	so.audit_id = audit;
 	so.agent_id = v->id;
@@ -447,6 +452,16 @@ static json_t *make_order(struct ctl *c, int64_t audit, const struct vantage *v,
 	if (store_order_add(c->store, &so, time(NULL)) < 0)
 		return ctl_fail("order %s: %s", m->id, store_errmsg(c->store));
 	return NULL;
+}
+
+/* Targets per order for this agent: what its HELLO asked for, never under
+ * RP_CTL_TARGETS_PER_ORDER_MIN (on_hello clamps it). */
+static size_t targets_per_order(struct ctl *c, int64_t agent_id)
+{
+	struct ctl_session *s = ctl_session_of_agent(c, agent_id);
+	size_t per = s ? s->max_targets : CTL_TARGETS_PER_ORDER;
+
+	return per < RP_CTL_TARGETS_PER_ORDER_MIN ? RP_CTL_TARGETS_PER_ORDER_MIN : per;
 }
 
 /* The schedule run that starts an audit: recorded in the audit's own
@@ -497,12 +512,9 @@ static json_t *audit_start(struct ctl *c, json_t *req, const struct sched_mark *
 		err = ctl_fail("out of memory");
 		goto out;
 	}
-	for (i = 0; i < p.n; i++) {
-		struct ctl_session *s = ctl_session_of_agent(c, p.v[i].id);
-		size_t per = s ? s->max_targets : CTL_TARGETS_PER_ORDER;
-
-		maxmade += (ntargets + per - 1) / per;
-	}
+	for (i = 0; i < p.n; i++)
+		maxmade += (ntargets + targets_per_order(c, p.v[i].id) - 1) /
+		           targets_per_order(c, p.v[i].id);
 	made = calloc(maxmade, sizeof(*made));
 	if (made == NULL) {
 		err = ctl_fail("out of memory");
@@ -519,8 +531,7 @@ static json_t *audit_start(struct ctl *c, json_t *req, const struct sched_mark *
 		goto out;
 	}
 	for (i = 0; i < p.n; i++) {
-		struct ctl_session *s = ctl_session_of_agent(c, p.v[i].id);
-		size_t per = s ? s->max_targets : CTL_TARGETS_PER_ORDER;
+		size_t per = targets_per_order(c, p.v[i].id);
 
 		for (size_t off = 0, k = 1; off < ntargets; off += per, k++) {
 			sp.targets = tv + off;

@@ -20,6 +20,7 @@ enum cfg_key {
 	K_DATABASE,
 	K_ADMIN,
 	K_ORDER_TTL,
+	K_ORDER_STALL,
 	K_METRICS,
 	K_RET_DAYS,
 	K_RET_SECONDS,
@@ -37,6 +38,7 @@ static const char *const key_names[] = {"listen",
                                         "database",
                                         "admin",
                                         "order_ttl",
+                                        "order_stall",
                                         "metrics",
                                         "transcript_retention_days",
                                         "transcript_retention_seconds",
@@ -142,6 +144,23 @@ static int handler(void *user, const char *section, const char *name, const char
 		p->cfg->order_ttl = (uint32_t)v;
 		return 1;
 	}
+	case K_ORDER_STALL: {
+		char *end = NULL;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+		    (v != 0 && (v < CTL_ORDER_STALL_MIN || v > CTL_ORDER_STALL_MAX))) {
+			char r[96];
+
+			snprintf(r, sizeof(r), "expected 0 (never) or seconds between %d and %d",
+			         CTL_ORDER_STALL_MIN, CTL_ORDER_STALL_MAX);
+			return fail(p, name, r);
+		}
+		p->cfg->order_stall = (uint32_t)v;
+		return 1;
+	}
 	case K_METRICS: {
 		char host[128];
 		unsigned port;
@@ -236,6 +255,7 @@ int ctl_config_load(const char *path, struct ctl_config *cfg, char *err, size_t 
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->order_ttl = CTL_ORDER_TTL_DEFAULT;
+	cfg->order_stall = CTL_ORDER_STALL_DEFAULT;
 	cfg->retention_s = 90.0 * 86400;
 	cfg->hook_retry_base = 10;
 	f = fopen(path, "re");

@@ -1,6 +1,6 @@
 /* ctl_config.h - relayprobe-controller's INI configuration (docs/
  * distributed.md): section [controller] with listen, keys, database, admin,
- * order_ttl, metrics, transcript_retention_days; section [hooks] with webhook,
+ * order_ttl, order_stall, metrics, transcript_retention_days; section [hooks] with webhook,
  * syslog, smtp_server, mail_from, mail_to, hook_retry_base. Parsed with inih; unknown sections or
  * keys, repeated keys and bad values are errors reported as "FILE:LINE: key 'k': reason". */
 #ifndef RP_CTL_CONFIG_H
@@ -13,6 +13,11 @@
 #define CTL_ORDER_TTL_MIN     60
 #define CTL_ORDER_TTL_MAX     (30 * 86400)
 #define CTL_ORDER_TTL_DEFAULT 3600
+/* order_stall: an order acked with no progress (no result, no ORDER_DONE)
+ * for this long is closed; 0 = never. Seconds. */
+#define CTL_ORDER_STALL_MIN     10
+#define CTL_ORDER_STALL_MAX     (30 * 86400)
+#define CTL_ORDER_STALL_DEFAULT (6 * 3600)
 
 struct ctl_config {
 	char *listen;   /* ZeroMQ endpoint of the agents' ROUTER (tcp://...) */
@@ -20,7 +25,8 @@ struct ctl_config {
 	char *database; /* SQLite file */
 	char *admin;    /* ipc://PATH of the admin REP socket */
 	uint32_t order_ttl;
-	char *metrics; /* HOST:PORT of the Prometheus endpoint; NULL = off */
+	uint32_t order_stall; /* seconds; 0 = acked orders never expire */
+	char *metrics;        /* HOST:PORT of the Prometheus endpoint; NULL = off */
 	/* transcript_retention_days (fractional allowed) or, for tests,
 	 * transcript_retention_seconds; 0 = keep forever. Default 90 days. */
 	double retention_s;

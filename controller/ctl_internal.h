@@ -29,6 +29,8 @@
 /* Targets per order when the agent did not say (Hello.max_targets_per_order). */
 #define CTL_TARGETS_PER_ORDER 1000
 #define CTL_RID_MAX           255
+/* How often the loop looks for orders acked without progress (order_stall). */
+#define CTL_STALL_CHECK_S 10
 
 /* One live connection of an approved agent. */
 struct ctl_session {
@@ -40,6 +42,11 @@ struct ctl_session {
 	uint32_t max_targets;
 	bool pump;  /* pending orders may go out: ctl_pump_all sends them */
 	bool fresh; /* a new connection, not yet said HELLO on */
+	/* Result bytes the agent may still send this minute (a token bucket
+	 * of RP_CTL_AGENT_BYTES_PER_MIN, refilled continuously). */
+	int64_t bucket;
+	int64_t bucket_ms;
+	int64_t throttled_logged_ms; /* the last "throttled" log line */
 };
 
 /* The facts about an order that every one of its results is checked
@@ -51,6 +58,8 @@ struct ctl_order_fact {
 	char order_id[65];
 	int64_t agent_id;
 	uint8_t sha[32];
+	char **targets; /* the order's targets, sorted (strcmp), owned */
+	size_t n_targets;
 };
 
 struct ctl {
@@ -68,7 +77,11 @@ struct ctl {
 	time_t started;
 	struct ctl_session *sess;
 	size_t nsess;
-	struct hooks *hooks; /* event hooks and retention (hooks.c) */
+	struct hooks *hooks;  /* event hooks and retention (hooks.c) */
+	time_t stall_checked; /* the last look for orders acked without progress */
+	/* Results refused since start, by reason (logs and metrics). */
+	uint64_t refused_forged, refused_quota, refused_throttled;
+	uint64_t orders_expired; /* closed for no progress (expire_stalled) */
 };
 
 struct ctl_session *ctl_session_of_agent(struct ctl *c, int64_t agent_id);

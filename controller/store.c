@@ -612,7 +612,8 @@ int store_order_mark_sent(struct store *s, const char *order_id, int64_t now)
 int store_order_mark_acked(struct store *s, const char *order_id, int64_t now)
 {
 	return order_move(s,
-	                  "UPDATE orders SET state = 'acked', acked_at = ?1 WHERE id = ?2"
+	                  "UPDATE orders SET state = 'acked', acked_at = ?1,"
+	                  " progress_at = max(progress_at, ?1) WHERE id = ?2"
 	                  " AND state IN ('pending', 'sent')",
 	                  order_id, now);
 }
@@ -623,6 +624,46 @@ int store_order_mark_done(struct store *s, const char *order_id, int64_t now)
 	                  "UPDATE orders SET state = 'done', done_at = ?1 WHERE id = ?2"
 	                  " AND state <> 'done'",
 	                  order_id, now);
+}
+
+int store_order_mark_done_declared(struct store *s, const char *order_id, int64_t now,
+                                   uint32_t declared)
+{
+	enum store_order_state cur;
+	sqlite3_stmt *st;
+
+	if (store_order_state(s, order_id, &cur) < 0)
+		return -1;
+	st = store_prep(s, "UPDATE orders SET state = 'done', done_at = coalesce(done_at, ?1),"
+	                   " results_declared = coalesce(results_declared, ?3) WHERE id = ?2");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, order_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)declared);
+	return step_done(s, st, "order done");
+}
+
+long store_orders_stalled(struct store *s, int64_t before, char (*ids)[129], int64_t *audits,
+                          long max)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT id, audit_id FROM orders WHERE state = 'acked'"
+	                                 " AND progress_at < ?1 ORDER BY progress_at LIMIT ?2");
+	long n = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before);
+	sqlite3_bind_int64(st, 2, max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+		snprintf(ids[n], STORE_ORDER_ID_MAX + 1, "%s",
+		         (const char *)sqlite3_column_text(st, 0));
+		audits[n] = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	store_done(s, st);
+	return rc == SQLITE_DONE || rc == SQLITE_ROW ? n : store_db_fail(s, "orders stalled");
 }
 
 int store_order_state(struct store *s, const char *order_id, enum store_order_state *state)
@@ -799,38 +840,132 @@ static int result_ok(struct store *s, const struct store_result *r)
 	return 1;
 }
 
-enum store_ingest store_result_ingest(struct store *s, const struct store_result *r, int64_t now)
-{
-	enum store_ingest res = STORE_INGEST_ERROR;
-	sqlite3_stmt *st;
-	int outer, rc;
+/* The order's row for an ingest: 1 with the facts, 0 refused (reason set),
+ * -1 on a database error. */
+struct ingest_order {
+	bool done;
+	int64_t n, bytes, declared; /* declared -1: none yet */
+};
 
-	if (!result_ok(s, r))
-		return STORE_INGEST_REJECTED;
-	outer = sqlite3_get_autocommit(s->db);
-	if (work_begin(s) < 0)
-		return STORE_INGEST_ERROR;
-	/* Only the agent an order was addressed to may report on it. */
-	st = store_prep(s, "SELECT agent_id FROM orders WHERE id = ?");
+static int ingest_order(struct store *s, const struct store_result *r, struct ingest_order *io)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT agent_id, state, results_n, results_bytes,"
+	                                 " results_declared FROM orders WHERE id = ?");
+	int rc, ret = -1;
+
 	if (st == NULL)
-		goto out;
+		return -1;
 	sqlite3_bind_text(st, 1, r->order_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE || (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) != r->agent_id)) {
 		store_fail(s, "result: order %s %s", r->order_id,
 		           rc == SQLITE_DONE ? "unknown" : "belongs to another agent");
-		res = STORE_INGEST_REJECTED;
-	} else if (rc != SQLITE_ROW) {
+		ret = 0;
+	} else if (rc == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 1);
+
+		io->done = state != NULL && strcmp(state, "done") == 0;
+		io->n = sqlite3_column_int64(st, 2);
+		io->bytes = sqlite3_column_int64(st, 3);
+		io->declared =
+		    sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 4);
+		ret = 1;
+	} else {
 		store_db_fail(s, "result: order lookup");
 	}
 	store_done(s, st);
-	if (rc != SQLITE_ROW || res == STORE_INGEST_REJECTED)
-		goto out;
+	return ret;
+}
 
+/* Results of the order already stored for r's target, or for r's exact key
+ * (exact): a count, or -1. */
+static long results_of_target(struct store *s, const struct store_result *r, bool exact)
+{
+	sqlite3_stmt *st =
+	    store_prep(s, exact ? "SELECT count(*) FROM results WHERE order_id = ?1 AND"
+	                          " agent_id = ?2 AND target = ?3 AND address = ?4 AND port = ?5"
+	                        : "SELECT count(*) FROM results WHERE order_id = ?1 AND"
+	                          " agent_id = ?2 AND target = ?3");
+	long n = -1;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, r->order_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, r->agent_id);
+	sqlite3_bind_text(st, 3, r->target, -1, SQLITE_STATIC);
+	if (exact) {
+		sqlite3_bind_text(st, 4, r->address ? r->address : "", -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 5, (int)r->port);
+	}
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	store_done(s, st);
+	return n >= 0 ? n : store_db_fail(s, "result: count");
+}
+
+/* The quota checks of a new result; STORE_INGEST_NEW when it may be
+ * stored. */
+static enum store_ingest ingest_allowed(struct store *s, const struct store_result *r,
+                                        const struct ingest_order *io, size_t len)
+{
+	long n;
+
+	if (io->done && (io->declared < 0 || io->n >= io->declared)) {
+		store_fail(s, "result: order %s is done (%lld results stored, %lld declared)",
+		           r->order_id, (long long)io->n,
+		           (long long)(io->declared < 0 ? 0 : io->declared));
+		return STORE_INGEST_REJECTED;
+	}
+	if (r->order_bytes_max > 0 && io->bytes + (int64_t)len > r->order_bytes_max) {
+		store_fail(s, "result: order %s over its quota of %lld result bytes", r->order_id,
+		           (long long)r->order_bytes_max);
+		return STORE_INGEST_REJECTED;
+	}
+	if (r->target_results_max > 0) {
+		if ((n = results_of_target(s, r, false)) < 0)
+			return STORE_INGEST_ERROR;
+		if (n >= (long)r->target_results_max) {
+			store_fail(
+			    s, "result: order %s target %s already has %ld results (at most %u)",
+			    r->order_id, r->target, n, r->target_results_max);
+			return STORE_INGEST_REJECTED;
+		}
+	}
+	return STORE_INGEST_NEW;
+}
+
+enum store_ingest store_result_ingest(struct store *s, const struct store_result *r, int64_t now)
+{
+	enum store_ingest res = STORE_INGEST_ERROR;
+	struct ingest_order io = {0};
+	size_t len;
+	sqlite3_stmt *st;
+	int outer, rc;
+	long dup;
+
+	if (!result_ok(s, r))
+		return STORE_INGEST_REJECTED;
+	len = strlen(r->result_json);
+	outer = sqlite3_get_autocommit(s->db);
+	if (work_begin(s) < 0)
+		return STORE_INGEST_ERROR;
+	/* Only the agent an order was addressed to may report on it. */
+	rc = ingest_order(s, r, &io);
+	if (rc <= 0) {
+		res = rc == 0 ? STORE_INGEST_REJECTED : STORE_INGEST_ERROR;
+		goto out;
+	}
+	/* A duplicate is acknowledged whatever the order's state now. */
+	if ((dup = results_of_target(s, r, true)) != 0) {
+		res = dup > 0 ? STORE_INGEST_DUPLICATE : STORE_INGEST_ERROR;
+		goto out;
+	}
+	if ((res = ingest_allowed(s, r, &io, len)) != STORE_INGEST_NEW)
+		goto out;
+	res = STORE_INGEST_ERROR;
 	st =
 	    store_prep(s, "INSERT INTO results (agent_id, order_id, target, address, port, verdict,"
-	                  " result_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-	                  " ON CONFLICT (agent_id, order_id, target, address, port) DO NOTHING");
+	                  " result_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
 	if (st == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, r->agent_id);
@@ -843,14 +978,27 @@ enum store_ingest store_result_ingest(struct store *s, const struct store_result
 	sqlite3_bind_int64(st, 8, now);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		res = sqlite3_changes(s->db) == 1 ? STORE_INGEST_NEW : STORE_INGEST_DUPLICATE;
+		res = STORE_INGEST_NEW;
 	else if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		res = STORE_INGEST_REJECTED; /* e.g. result_json is not JSON */
 	if (rc != SQLITE_DONE)
 		store_db_fail(s, "result insert");
 	store_done(s, st);
 	if (res == STORE_INGEST_NEW) {
-		/* In the same transaction: the total survives result pruning. */
+		/* In the same transaction: the order's quota and progress, and
+		 * the total that survives result pruning. */
+		st = store_prep(s, "UPDATE orders SET results_n = results_n + 1,"
+		                   " results_bytes = results_bytes + ?1,"
+		                   " progress_at = max(progress_at, ?2) WHERE id = ?3");
+		if (st != NULL) {
+			sqlite3_bind_int64(st, 1, (int64_t)len);
+			sqlite3_bind_int64(st, 2, now);
+			sqlite3_bind_text(st, 3, r->order_id, -1, SQLITE_STATIC);
+		}
+		if (st == NULL || step_done(s, st, "order quota") < 0)
+			res = STORE_INGEST_ERROR;
+	}
+	if (res == STORE_INGEST_NEW) {
 		st = store_prep(s, "UPDATE counters SET value = value + 1"
 		                   " WHERE name = 'results_ingested'");
 		if (st == NULL || step_done(s, st, "results counter") < 0)

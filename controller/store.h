@@ -127,6 +127,18 @@ long store_orders_unacked(struct store *s, int64_t agent_id, store_order_cb cb, 
 int store_order_mark_sent(struct store *s, const char *order_id, int64_t now);
 int store_order_mark_acked(struct store *s, const char *order_id, int64_t now);
 int store_order_mark_done(struct store *s, const char *order_id, int64_t now);
+/* The agent's ORDER_DONE: done as above, and the number of results it
+ * declared is kept (the first declaration stands), so that results still in
+ * flight (re-sent from the agent's spool after a reconnect) are accepted up
+ * to that number and none beyond. 0 / -1. */
+int store_order_mark_done_declared(struct store *s, const char *order_id, int64_t now,
+                                   uint32_t declared);
+/* Up to max orders acknowledged by their agent that made no progress (no
+ * ack, no new result) since before `before`: their ids (each
+ * STORE_ORDER_ID_MAX + 1 bytes, in ids[]) and audits. Returns the count, or
+ * -1. */
+long store_orders_stalled(struct store *s, int64_t before, char (*ids)[129], int64_t *audits,
+                          long max);
 int store_order_state(struct store *s, const char *order_id, enum store_order_state *state);
 
 /* Flow control (docs/distributed.md, "Order window"): orders of the agent
@@ -165,11 +177,21 @@ struct store_result {
 	unsigned port;       /* 0 when none */
 	enum dialog_verdict verdict;
 	const char *result_json; /* the signed result with its transcript */
+	/* What the agent may still earn on this order (0 = no cap): results
+	 * stored for one target (its MX hosts x addresses), and result bytes
+	 * stored for the whole order. */
+	unsigned target_results_max;
+	int64_t order_bytes_max;
 };
 
 /* Commits the result in its own transaction (or savepoint inside
  * store_tx_begin) and says whether it was new. The order must exist and
- * belong to agent_id. */
+ * belong to agent_id. A duplicate of a stored result is always
+ * STORE_INGEST_DUPLICATE. A new one is STORE_INGEST_REJECTED (the reason in
+ * store_errmsg) when the order is done and its ORDER_DONE declared no more
+ * results than are stored, or when it would pass target_results_max or
+ * order_bytes_max. A new result counts in the order's results_n and
+ * results_bytes and moves its progress_at to now. */
 enum store_ingest store_result_ingest(struct store *s, const struct store_result *r, int64_t now);
 /* Stored results (all audits), for tests and statistics; -1 on error. */
 /* A monotonic total kept in the store ("results_ingested": every new

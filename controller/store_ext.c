@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "store_internal.h"
 
 static void copy_col(sqlite3_stmt *st, int col, char *dst, size_t dstlen)
@@ -126,10 +127,33 @@ int store_ext_agent_seen(struct store *s, int64_t id, const char *labels, int64_
 int store_ext_agent_pin(struct store *s, int64_t id, const char *name, const char *ed25519_b64,
                         const char *fingerprint)
 {
-	sqlite3_stmt *st = store_prep(s, "UPDATE agents SET name = ?, ed25519_public = ?,"
-	                                 " fingerprint = ? WHERE id = ? AND ed25519_public = ?");
+	sqlite3_stmt *st;
 	int rc;
 
+	/* The name an agent approved by fingerprint picks for itself in its
+	 * first HELLO: never one a revoked agent had (its history, reports and
+	 * hooks would become the newcomer's), nor one that reads as an id. */
+	if (name == NULL || !keys_name_valid(name)) {
+		store_fail(s, "agent name \"%.64s\" is not a valid name (or is all digits)",
+		           name ? name : "");
+		return -1;
+	}
+	st = store_prep(s, "SELECT count(*) FROM agents WHERE name = ? AND id <> ?");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) {
+		store_done(s, st);
+		store_fail(s, "agent name %s is held or was held by another agent", name);
+		return -1;
+	}
+	store_done(s, st);
+	if (rc != SQLITE_ROW)
+		return store_db_fail(s, "agent pin: name lookup");
+	st = store_prep(s, "UPDATE agents SET name = ?, ed25519_public = ?,"
+	                   " fingerprint = ? WHERE id = ? AND ed25519_public = ?");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);

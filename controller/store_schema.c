@@ -142,5 +142,24 @@ const char *const store_migrations[] = {
     " order_id TEXT NOT NULL REFERENCES orders(id),"
     " sha BLOB NOT NULL CHECK (length(sha) = 32),"
     " PRIMARY KEY (order_id, sha)) WITHOUT ROWID;",
+    /* 5 -> 6: what an agent has earned on each order (docs/store.md,
+     * "Ingest quotas"): the results and result bytes stored for it, the
+     * number of results its ORDER_DONE declared (NULL until then: late
+     * results of a done order are accepted only up to that number), and
+     * the last time it made progress (acked, or a new result), so that an
+     * order that stays acked without progress can be closed. */
+    "ALTER TABLE orders ADD COLUMN results_n INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE orders ADD COLUMN results_bytes INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE orders ADD COLUMN results_declared INTEGER;"
+    "ALTER TABLE orders ADD COLUMN progress_at INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE orders SET"
+    " results_n = (SELECT count(*) FROM results r WHERE r.order_id = orders.id),"
+    " results_bytes = (SELECT coalesce(sum(length(CAST(r.result_json AS BLOB))), 0)"
+    "  FROM results r WHERE r.order_id = orders.id),"
+    " results_declared = CASE WHEN state = 'done'"
+    "  THEN (SELECT count(*) FROM results r WHERE r.order_id = orders.id) END,"
+    " progress_at = max(coalesce(acked_at, 0), coalesce(sent_at, 0), created_at,"
+    "  coalesce((SELECT max(received_at) FROM results r WHERE r.order_id = orders.id), 0));"
+    "CREATE INDEX orders_acked_progress ON orders(state, progress_at);",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -240,12 +240,17 @@ static int envelope_seal(int kind, const char *ctx, const uint8_t *body, size_t 
 
 	*out = NULL;
 	*out_len = 0;
-	if (!keys_has_secret(k) || sodium_init() < 0)
+	if (sodium_init() < 0 || (k != NULL && !keys_has_secret(k)))
 		return -1;
-	buf = signed_bytes(ctx, body, body_len, &n);
-	if (buf == NULL || crypto_sign_detached(sig, NULL, buf, n, keys_ed25519_secret(k)) != 0)
-		goto out;
-	memcpy(key_id, keys_key_id(k), sizeof(key_id));
+	/* k NULL: a draft, sealed with no key id and no signature. */
+	memset(key_id, 0, sizeof(key_id));
+	if (k != NULL) {
+		buf = signed_bytes(ctx, body, body_len, &n);
+		if (buf == NULL ||
+		    crypto_sign_detached(sig, NULL, buf, n, keys_ed25519_secret(k)) != 0)
+			goto out;
+		memcpy(key_id, keys_key_id(k), sizeof(key_id));
+	}
 	env.version = WIRE_ENVELOPE_VERSION;
 	env.kind = kind;
 	env.key_id.data = key_id;
@@ -253,7 +258,7 @@ static int envelope_seal(int kind, const char *ctx, const uint8_t *body, size_t 
 	env.body.data = (uint8_t *)body;
 	env.body.len = body_len;
 	env.signature.data = sig;
-	env.signature.len = sizeof(sig);
+	env.signature.len = k != NULL ? sizeof(sig) : 0;
 	size = relayprobe__v1__envelope__get_packed_size(&env);
 	if (size > RP_WIRE_MSG_MAX)
 		goto out;
@@ -269,8 +274,10 @@ out:
 	return rc;
 }
 
-int wire_order_sign(const struct wire_order *o, const struct keys *ctl, uint8_t **out,
-                    size_t *out_len, uint8_t body_sha256[WIRE_SHA256_LEN])
+/* Packs o as an OrderBody in an Envelope, signed by ctl, or a draft when
+ * ctl is NULL. */
+static int order_seal(const struct wire_order *o, const struct keys *ctl, uint8_t **out,
+                      size_t *out_len, uint8_t body_sha256[WIRE_SHA256_LEN])
 {
 	OrderBody b = RELAYPROBE__V1__ORDER_BODY__INIT;
 	ProbeSpec ps = RELAYPROBE__V1__PROBE_SPEC__INIT;
@@ -317,6 +324,22 @@ int wire_order_sign(const struct wire_order *o, const struct keys *ctl, uint8_t 
 	rc = envelope_seal(KIND_ORDER, WIRE_CTX_ORDER, body, size, ctl, out, out_len);
 	free(body);
 	return rc;
+}
+
+int wire_order_sign(const struct wire_order *o, const struct keys *ctl, uint8_t **out,
+                    size_t *out_len, uint8_t body_sha256[WIRE_SHA256_LEN])
+{
+	if (ctl == NULL) {
+		*out = NULL;
+		*out_len = 0;
+		return -1;
+	}
+	return order_seal(o, ctl, out, out_len, body_sha256);
+}
+
+int wire_order_draft(const struct wire_order *o, uint8_t **out, size_t *out_len)
+{
+	return order_seal(o, NULL, out, out_len, NULL);
 }
 
 int wire_result_sign(const struct wire_result *r, const struct keys *agent, uint8_t **out,

@@ -107,6 +107,11 @@ int wire_result_check(const struct wire_result *r);
 int wire_order_sign(const struct wire_order *o, const struct keys *ctl, uint8_t **out,
                     size_t *out_len, uint8_t body_sha256[WIRE_SHA256_LEN]);
 
+/* Packs o like wire_order_sign but unsigned: no key id, no signature. For
+ * the controller's store only (an order waiting for its turn is signed when
+ * it leaves: wire_order_decode_own with a NULL key reads it); an agent
+ * refuses it (WIRE_ERR_KEY). 0 / -1 as for wire_order_sign. */
+int wire_order_draft(const struct wire_order *o, uint8_t **out, size_t *out_len);
 /* What an agent checks an order against. */
 struct wire_order_policy {
 	const uint8_t *controller_pk;      /* pinned Ed25519 public key (32 bytes) */

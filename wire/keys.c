@@ -51,6 +51,8 @@ bool keys_name_valid(const char *name)
 {
 	size_t n = strlen(name);
 
+	bool digits = true;
+
 	if (n == 0 || n > RP_WIRE_ID_MAX || name[0] == '.' || name[0] == '-')
 		return false;
 	for (size_t i = 0; i < n; i++) {
@@ -58,8 +60,11 @@ bool keys_name_valid(const char *name)
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '.' || c == '_' || c == '-'))
 			return false;
+		digits = digits && c >= '0' && c <= '9';
 	}
-	return true;
+	/* An all-digit name would shadow the numeric ids that `relayprobe
+	 * agents approve|revoke` also take. */
+	return !digits;
 }
 
 void keys_key_id_of(const uint8_t pk[KEYS_ED25519_PK_LEN], uint8_t out[KEYS_KEY_ID_LEN])

@@ -75,7 +75,7 @@ static int free_port(void)
 
 static json_t *admin(const char *fmt, ...)
 {
-	char buf[4096], reply[1 << 16];
+	static char buf[1 << 16], reply[1 << 16];
 	va_list ap;
 	void *req = zmq_socket(E.zctx, ZMQ_REQ);
 	int zero = 0, tmo = 5000, n;
@@ -292,6 +292,20 @@ static json_t *find_agent(json_t *list, const char *key, const char *val)
 	return NULL;
 }
 
+/* A JSON list of n targets "PREFIX1.example" ... (static buffer). */
+static const char *targets_json(const char *prefix, int n)
+{
+	static char buf[1 << 15];
+	size_t off = 0;
+
+	for (int i = 1; i <= n; i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s\"%s%d.example\"",
+		                        i == 1 ? "[" : ",", prefix, i);
+	snprintf(buf + off, sizeof(buf) - off, "]");
+	assert_true(off + 2 < sizeof(buf));
+	return buf;
+}
+
 static int group_setup(void **state)
 {
 	char err[256];
@@ -403,11 +417,13 @@ static void test_approve_hello_signed_orders(void **state)
 	}
 	assert_true(ok);
 
-	r = admin("{\"cmd\":\"audit.start\",\"targets\":[\"mx1.example\",\"mx2.example\","
-	          "\"mx3.example\"],\"vantages\":\"all\",\"tests\":\"external-sender\","
-	          "\"params\":{\"port\":2525,\"tls\":\"off\"}}");
+	r = admin("{\"cmd\":\"audit.start\",\"targets\":%s,\"vantages\":\"all\","
+	          "\"tests\":\"external-sender\",\"params\":{\"port\":2525,\"tls\":\"off\"}}",
+	          targets_json("mx", 150));
 	assert_true(json_is_true(json_object_get(r, "ok")));
-	/* max_targets_per_order = 2 in the HELLO: 3 targets -> 2 orders. */
+	/* max_targets_per_order = 2 in the HELLO, under the floor of
+	 * RP_CTL_TARGETS_PER_ORDER_MIN (100): 150 targets -> 2 orders, not
+	 * 75. */
 	assert_int_equal(json_integer_value(json_object_get(r, "orders")), 2);
 	E.audit = json_integer_value(json_object_get(r, "audit"));
 	json_decref(r);
@@ -429,7 +445,7 @@ static void test_approve_hello_signed_orders(void **state)
 		send_msg(E.dealer, m, alen);
 		E.norders++;
 	}
-	assert_int_equal(seen, 3);
+	assert_int_equal(seen, 150);
 
 	r = admin("{\"cmd\":\"audit.status\",\"audit\":%lld}", (long long)E.audit);
 	assert_string_equal(json_string_value(json_object_get(r, "status")), "running");
@@ -437,28 +453,40 @@ static void test_approve_hello_signed_orders(void **state)
 	json_decref(r);
 }
 
-static uint8_t *make_result(const struct keys *signer, const struct wire_order *o,
-                            const char *target, size_t *len)
+/* A result signed by signer for order o: target, address, verdict and the
+ * result JSON as given (json NULL: a small honest one). */
+static uint8_t *make_result_as(const struct keys *signer, const struct wire_order *o,
+                               const char *target, const char *address, const char *verdict,
+                               const char *json, size_t *len)
 {
-	static const char json[] = "{\"target\":\"%s\",\"verdict\":\"open\",\"tests\":["
-	                           "{\"id\":\"external-sender\",\"outcome\":\"accepted\"}]}";
+	static const char honest[] = "{\"target\":\"%s\",\"verdict\":\"%s\",\"tests\":["
+	                             "{\"id\":\"external-sender\",\"outcome\":\"accepted\"}]}";
 	char js[512];
 	struct wire_result r = {0};
 	uint8_t *m = NULL;
 
-	snprintf(js, sizeof(js), json, target);
+	if (json == NULL) {
+		snprintf(js, sizeof(js), honest, target, verdict);
+		json = js;
+	}
 	r.order_id = o->order_id;
 	memcpy(r.order_body_sha256, o->body_sha256, WIRE_SHA256_LEN);
 	r.agent_id = "agent1";
 	r.target = (char *)target;
-	r.address = "127.0.0.1";
+	r.address = (char *)address;
 	r.port = 2525;
-	r.verdict = "open";
-	r.result_json = (uint8_t *)js;
-	r.result_json_len = strlen(js);
+	r.verdict = (char *)verdict;
+	r.result_json = (uint8_t *)json;
+	r.result_json_len = strlen(json);
 	r.finished_at_ms = now_ms();
 	assert_int_equal(wire_result_sign(&r, signer, &m, len), 0);
 	return m;
+}
+
+static uint8_t *make_result(const struct keys *signer, const struct wire_order *o,
+                            const char *target, size_t *len)
+{
+	return make_result_as(signer, o, target, "127.0.0.1", "open", NULL, len);
 }
 
 static const char *target_of(const struct wire_order *o)
@@ -525,6 +553,97 @@ static void test_forged_result_dropped(void **state)
 	send_msg(E.dealer, m, len);
 	assert_int_equal(recv_msg(E.dealer, 800, &m), -1);
 	assert_int_equal(audit_results(), 1);
+}
+
+/* A compromised approved agent (its own key, its own orders) forging
+ * evidence: every result below is signed and well-formed on the wire, and
+ * each was stored before the controller checked what the agent earned
+ * (issue 8). After each refusal an honest result is sent: its ack must be
+ * the next message, so the refused one got none. */
+static void send_refused_then_honest(uint8_t *forged, size_t flen, const char *honest_addr)
+{
+	const struct wire_order *o = &E.orders[1];
+	size_t len;
+	uint8_t *m;
+
+	send_msg(E.dealer, forged, flen);
+	m = make_result_as(E.agent, o, target_of(o), honest_addr, "closed", NULL, &len);
+	send_msg(E.dealer, m, len);
+	expect_ack(o->order_id, target_of(o));
+}
+
+static void test_hostile_agent_forges_results(void **state)
+{
+	const struct wire_order *o = &E.orders[1];
+	const char *t = target_of(o);
+	char addr[32], *big;
+	long before = audit_results();
+	size_t len, n = 0;
+	uint8_t *m;
+
+	/* A target the order never named: a real client's server, say. */
+	m = make_result_as(E.agent, o, "victim.example", "192.0.2.66", "open", NULL, &len);
+	send_refused_then_honest(m, len, "127.0.0.10");
+	/* Another order's target. */
+	m = make_result_as(E.agent, o, target_of(&E.orders[0]), "127.0.0.1", "open", NULL, &len);
+	send_refused_then_honest(m, len, "127.0.0.11");
+	/* JSON that SQLite's json_valid takes and the readers' parser does
+	 * not: it would vanish from `relayprobe transcript`. */
+	{
+		static const char *const bad[] = {
+		    "{\"verdict\":\"open\",\"n\":1e400}",
+		    "{\"verdict\":\"open\",\"n\":123456789012345678901}",
+		    "{\"verdict\":\"open\",\"s\":\"a\\u0000b\"}",
+		    "{\"verdict\":\"open\",\"verdict\":\"closed\"}",
+		    "[\"open\"]",
+		    "{\"verdict\":\"closed\"}", /* not the signed verdict */
+		    "{\"verdict\":\"open\",\"target\":\"victim.example\"}",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(addr, sizeof(addr), "127.0.1.%zu", i);
+			m = make_result_as(E.agent, o, t, addr, "open", bad[i], &len);
+			snprintf(addr, sizeof(addr), "127.0.2.%zu", i);
+			send_refused_then_honest(m, len, addr);
+		}
+	}
+	/* A result JSON over RP_RESULT_JSON_MAX (1 MiB), under the wire cap. */
+	big = malloc(1536 * 1024);
+	assert_non_null(big);
+	n = (size_t)snprintf(big, 64, "{\"verdict\":\"open\",\"pad\":\"");
+	memset(big + n, 'x', 1536 * 1024 - n - 3);
+	memcpy(big + 1536 * 1024 - 3, "\"}", 3);
+	m = make_result_as(E.agent, o, t, "127.0.3.1", "open", big, &len);
+	free(big);
+	send_refused_then_honest(m, len, "127.0.3.2");
+	/* Stored: the honest ones only (2 + 7 + 1). */
+	assert_int_equal(audit_results(), before + 10);
+
+	/* At most RP_CTL_TARGET_RESULTS_MAX (257) results for one target: the
+	 * agent claims 300 addresses for it. */
+	{
+		int acked = 0;
+
+		for (int i = 0; i < 300; i++) {
+			snprintf(addr, sizeof(addr), "10.9.%d.%d", i / 250, i % 250);
+			m = make_result_as(E.agent, o, o->spec.targets[1], addr, "open", NULL,
+			                   &len);
+			send_msg(E.dealer, m, len);
+		}
+		for (;;) {
+			struct wire_ctl_result_ack a;
+			int k = recv_msg(E.dealer, 1500, &m);
+
+			if (k <= 0)
+				break;
+			if (wire_ctl_result_ack_parse(m, (size_t)k, &a) == 0) {
+				acked++;
+				wire_ctl_result_ack_clear(&a);
+			}
+			free(m);
+		}
+		assert_int_equal(acked, 257);
+	}
+	assert_int_equal(audit_results(), before + 10 + 257);
 }
 
 static void test_order_done_completes_audit(void **state)
@@ -679,9 +798,8 @@ static void test_order_window_and_reissue(void **state)
 	json_t *r;
 	size_t got = 0;
 
-	r = admin("{\"cmd\":\"audit.start\",\"targets\":[\"w1.example\",\"w2.example\","
-	          "\"w3.example\",\"w4.example\",\"w5.example\",\"w6.example\",\"w7.example\","
-	          "\"w8.example\",\"w9.example\"],\"tests\":\"external-sender\"}");
+	r = admin("{\"cmd\":\"audit.start\",\"targets\":%s,\"tests\":\"external-sender\"}",
+	          targets_json("w", 450));
 	assert_true(json_is_true(json_object_get(r, "ok")));
 	assert_int_equal(json_integer_value(json_object_get(r, "orders")), 5);
 	audit = json_integer_value(json_object_get(r, "audit"));
@@ -745,6 +863,25 @@ static void test_order_window_and_reissue(void **state)
 	for (size_t k = 0; k < 5; k++)
 		wire_order_clear(&o[k]);
 	wire_order_clear(&refused);
+}
+
+/* After ORDER_DONE (1 result declared, 1 stored), a new result for the
+ * finished order is refused (it would rewrite a finished audit and fire
+ * change events), while a duplicate of the stored one is still acked. */
+static void test_done_order_refuses_new_results(void **state)
+{
+	const struct wire_order *o = &E.orders[0];
+	long before = audit_results();
+	size_t len;
+	uint8_t *m;
+
+	m = make_result_as(E.agent, o, target_of(o), "127.0.0.99", "open", NULL, &len);
+	send_msg(E.dealer, m, len);
+	m = make_result(E.agent, o, target_of(o), &len); /* the stored one, again */
+	send_msg(E.dealer, m, len);
+	expect_ack(o->order_id, target_of(o));
+	assert_int_equal(recv_msg(E.dealer, 800, &m), -1);
+	assert_int_equal(audit_results(), before);
 }
 
 static void test_kill9_restart_resends_unacked(void **state)
@@ -876,7 +1013,9 @@ int main(void)
 	    cmocka_unit_test(test_approve_hello_signed_orders),
 	    cmocka_unit_test(test_result_ingested_once_acked_twice),
 	    cmocka_unit_test(test_forged_result_dropped),
+	    cmocka_unit_test(test_hostile_agent_forges_results),
 	    cmocka_unit_test(test_order_done_completes_audit),
+	    cmocka_unit_test(test_done_order_refuses_new_results),
 	    cmocka_unit_test(test_order_window_and_reissue),
 	    cmocka_unit_test(test_kill9_restart_resends_unacked),
 	    cmocka_unit_test(test_key_rotation_resigns_unacked),

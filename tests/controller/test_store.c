@@ -75,7 +75,7 @@ static enum store_ingest ingest(struct store *s, int64_t agent, const char *orde
                                 const char *target, const char *addr, unsigned port,
                                 enum dialog_verdict v)
 {
-	struct store_result r = {agent, order, target, addr, port, v, "{\"ok\":true}"};
+	struct store_result r = {agent, order, target, addr, port, v, "{\"ok\":true}", 0, 0};
 
 	return store_result_ingest(s, &r, 300);
 }
@@ -204,7 +204,8 @@ static void test_newer_schema_refused(void **state)
 static void test_ingest_idempotent(void **state)
 {
 	struct fx *f = *state;
-	struct store_result bad = {f->agent[0], "o-1", "mx", "127.0.0.1", 25, DV_OPEN, "{not json"};
+	struct store_result bad = {f->agent[0], "o-1", "mx", "127.0.0.3", 25, DV_OPEN,
+	                           "{not json", 0,     0};
 
 	add_order(f->s, "o-1", f->audit, f->agent[0]);
 	assert_int_equal(ingest(f->s, f->agent[0], "o-1", "mx", "127.0.0.1", 25, DV_CLOSED),
@@ -307,6 +308,74 @@ static int wait_child(pid_t pid)
 
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	return status;
+}
+
+/* What an agent may earn on an order (issue 8): nothing past its ORDER_DONE
+ * but the results it declared, at most target_results_max per target and
+ * order_bytes_max for the order; a duplicate is acknowledged whatever the
+ * state. Each of these was stored before the quotas. */
+static void test_ingest_quotas(void **state)
+{
+	struct fx *f = *state;
+	struct store_result r = {f->agent[0],     "o-q", "mx", "192.0.2.1", 25, DV_OPEN,
+	                         "{\"ok\":true}", 3,     0};
+	char addr[32];
+	char ids[4][129];
+	int64_t audits[4];
+
+	add_order(f->s, "o-q", f->audit, f->agent[0]);
+	/* Per target: 3 results, then refused; another target has its own. */
+	for (int i = 1; i <= 4; i++) {
+		snprintf(addr, sizeof(addr), "192.0.2.%d", i);
+		r.address = addr;
+		assert_int_equal(store_result_ingest(f->s, &r, 300),
+		                 i <= 3 ? STORE_INGEST_NEW : STORE_INGEST_REJECTED);
+	}
+	assert_non_null(strstr(store_errmsg(f->s), "already has 3 results"));
+	r.target = "mx2";
+	assert_int_equal(store_result_ingest(f->s, &r, 300), STORE_INGEST_NEW);
+	/* Per order: bytes. 4 results of 11 bytes are stored; a cap of 50
+	 * leaves room for none more. */
+	r.order_bytes_max = 50;
+	r.address = "192.0.2.77";
+	assert_int_equal(store_result_ingest(f->s, &r, 300), STORE_INGEST_REJECTED);
+	assert_non_null(strstr(store_errmsg(f->s), "quota"));
+	r.order_bytes_max = 0;
+	assert_int_equal(raw_int(f->path, "SELECT results_n FROM orders WHERE id='o-q'"), 4);
+	assert_int_equal(raw_int(f->path, "SELECT results_bytes FROM orders WHERE id='o-q'"), 44);
+
+	/* Done, with 5 declared: one more is accepted (it was in flight),
+	 * then none; a duplicate still is. */
+	assert_int_equal(store_order_mark_done_declared(f->s, "o-q", 400, 5), 0);
+	r.address = "192.0.2.5";
+	assert_int_equal(store_result_ingest(f->s, &r, 401), STORE_INGEST_NEW);
+	r.address = "192.0.2.6";
+	assert_int_equal(store_result_ingest(f->s, &r, 402), STORE_INGEST_REJECTED);
+	assert_non_null(strstr(store_errmsg(f->s), "is done"));
+	r.address = "192.0.2.5";
+	assert_int_equal(store_result_ingest(f->s, &r, 403), STORE_INGEST_DUPLICATE);
+	/* The first declaration stands. */
+	assert_int_equal(store_order_mark_done_declared(f->s, "o-q", 404, 1000), 0);
+	r.address = "192.0.2.6";
+	assert_int_equal(store_result_ingest(f->s, &r, 405), STORE_INGEST_REJECTED);
+	/* Done with nothing declared (closed by the controller): no more. */
+	add_order(f->s, "o-closed", f->audit, f->agent[0]);
+	assert_int_equal(store_order_mark_done(f->s, "o-closed", 400), 0);
+	r.order_id = "o-closed";
+	assert_int_equal(store_result_ingest(f->s, &r, 401), STORE_INGEST_REJECTED);
+
+	/* Stalled: acked at 500, no result since; a new result is progress. */
+	add_order(f->s, "o-stall", f->audit, f->agent[0]);
+	assert_int_equal(store_order_mark_sent(f->s, "o-stall", 499), 0);
+	assert_int_equal(store_order_mark_acked(f->s, "o-stall", 500), 0);
+	assert_int_equal(store_orders_stalled(f->s, 500, ids, audits, 4), 0);
+	assert_int_equal(store_orders_stalled(f->s, 501, ids, audits, 4), 1);
+	assert_string_equal(ids[0], "o-stall");
+	assert_int_equal(audits[0], f->audit);
+	r.order_id = "o-stall";
+	assert_int_equal(store_result_ingest(f->s, &r, 600), STORE_INGEST_NEW);
+	assert_int_equal(store_orders_stalled(f->s, 600, ids, audits, 4), 0);
+	assert_int_equal(store_orders_stalled(f->s, 601, ids, audits, 4), 1);
 }
 
 static void test_crash_safety(void **state)
@@ -706,6 +775,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ingest_idempotent, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ingest_quotas, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sequence, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unacked_orders, setup, teardown),
