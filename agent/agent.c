@@ -451,7 +451,11 @@ static int sign_result(struct run *run, const struct probe_result *r, bool trans
 		free(text);
 		return -1;
 	}
-	text[--tlen] = '\0'; /* the line's newline */
+	text[--tlen] = '\0';             /* the line's newline */
+	if (tlen > RP_RESULT_JSON_MAX) { /* the controller refuses it: sent without transcript */
+		free(text);
+		return -1;
+	}
 	w.order_id = o->order_id;
 	memcpy(w.order_body_sha256, o->body_sha256, WIRE_SHA256_LEN);
 	w.agent_id = (char *)agent_id(run->a);

@@ -45,6 +45,7 @@ struct env {
 	struct wire_order orders[4];
 	size_t norders;
 	int64_t audit;
+	const char *audience; /* whom verify_order expects orders for */
 };
 
 static struct env E;
@@ -242,14 +243,22 @@ static void send_msg(void *d, uint8_t *msg, size_t len)
 	free(msg);
 }
 
+static void send_hello_as(void *d, const struct keys *k, const char *name);
+
 static void send_hello(void *d, const struct keys *k)
+{
+	send_hello_as(d, k, keys_name(k));
+}
+
+/* A HELLO claiming the agent name `name`, with k's signing key. */
+static void send_hello_as(void *d, const struct keys *k, const char *name)
 {
 	struct wire_ctl_hello h = {0};
 	char *lk[] = {"location"}, *lv[] = {"lab"};
 	uint8_t *m;
 	size_t n;
 
-	h.agent_id = (char *)keys_name(k);
+	h.agent_id = (char *)name;
 	h.software_version = "test";
 	h.protocol_version = WIRE_PROTOCOL_VERSION;
 	h.n_labels = 1;
@@ -266,7 +275,7 @@ static enum wire_reason verify_order(const uint8_t *msg, size_t len, struct wire
 {
 	struct replay_state *rs = replay_state_new();
 	struct wire_order_policy pol = {.controller_pk = keys_ed25519_public(E.ctl),
-	                                .agent_id = "agent1",
+	                                .agent_id = E.audience ? E.audience : "agent1",
 	                                .min_protocol = 1,
 	                                .now_ms = now_ms(),
 	                                .skew_ms = 60000,
@@ -1006,6 +1015,178 @@ static void test_revoke_drops_agent(void **state)
 	stop_controller(SIGTERM);
 }
 
+/* Enrols k the way a new vantage is approved by its CURVE fingerprint:
+ * refused and recorded pending, approved, connected again, then its first
+ * HELLO claims `name`. Leaves E.dealer connected as k. */
+static void enrol_by_fingerprint(const struct keys *k, const char *name)
+{
+	char fp[KEYS_FINGERPRINT_LEN + 1];
+	json_t *r;
+	int code = 0;
+
+	dealer_close(&E.dealer, &E.mon);
+	E.dealer = dealer_new(k, &E.mon);
+	assert_int_equal(mon_event(E.mon, 3000, &code), ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+	dealer_close(&E.dealer, &E.mon);
+	assert_int_equal(keys_curve_fingerprint_of(keys_curve_public(k), fp), 0);
+	r = admin("{\"cmd\":\"agents.approve\",\"id\":\"%s\"}", fp);
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	E.dealer = dealer_new(k, &E.mon);
+	assert_int_equal(mon_event(E.mon, 3000, NULL), ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+	send_hello_as(E.dealer, k, name);
+}
+
+/* Whether an agent named `name` with k's signing fingerprint is listed,
+ * within 2 s. */
+static bool pinned_as(const struct keys *k, const char *name)
+{
+	for (int i = 0; i < 40; i++) {
+		json_t *l = admin("{\"cmd\":\"agents.list\"}"), *a = find_agent(l, "name", name);
+		bool ok = a != NULL && strcmp(json_string_value(json_object_get(a, "fingerprint")),
+		                              keys_fingerprint(k)) == 0;
+
+		json_decref(l);
+		if (ok)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/* An agent approved by fingerprint picks its name in its first HELLO: it
+ * may not take the revoked agent1's name (its history and reports), nor an
+ * all-digit name (it would shadow the numeric ids `agents approve` takes).
+ * Runs on a controller with order_stall = 10 (the next test). */
+static void test_pin_refuses_revoked_and_numeric_names(void **state)
+{
+	struct keys *k1 = keys_generate(KEYS_ROLE_AGENT, "taker");
+	struct keys *k2 = keys_generate(KEYS_ROLE_AGENT, "digits");
+	FILE *f = fopen(E.conf, "w");
+
+	assert_non_null(f);
+	fprintf(f,
+	        "[controller]\nlisten = %s\nkeys = %s/ctl2.secret\ndatabase = %s/c.db\n"
+	        "admin = %s\norder_ttl = 600\norder_stall = 10\n",
+	        E.endpoint, E.dir, E.dir, E.admin_ep);
+	fclose(f);
+	start_controller();
+	enrol_by_fingerprint(k1, "agent1");
+	assert_false(pinned_as(k1, "agent1"));
+	enrol_by_fingerprint(k2, "4242");
+	assert_false(pinned_as(k2, "4242"));
+	/* Still approved and unpinned: a proper name is taken. */
+	send_hello_as(E.dealer, k2, "digits");
+	assert_true(pinned_as(k2, "digits"));
+	dealer_close(&E.dealer, &E.mon);
+	keys_free(&k1);
+	keys_free(&k2);
+}
+
+/* A compromised agent that acks an order and never reports on it holds a
+ * slot of its order window and keeps the audit running forever: after
+ * order_stall seconds without progress the order is closed. Then a flood
+ * of large results: the admin socket keeps answering, and no more is
+ * stored for the order than its quota (8 MiB for its one target). */
+static void test_stalled_order_closed_and_flood_bounded(void **state)
+{
+	struct keys *k = keys_generate(KEYS_ROLE_AGENT, "agent2");
+	struct wire_order o = {0}, o2 = {0};
+	struct timespec t0, t1;
+	char addr[32], *big;
+	const size_t bigsz = 900 * 1024;
+	int64_t audit;
+	bool done = false;
+	long results;
+	double ms;
+	json_t *r;
+	int acked = 0;
+
+	assert_non_null(k);
+	E.audience = "agent2";
+	enrol_by_fingerprint(k, "agent2");
+	assert_true(pinned_as(k, "agent2"));
+	r = admin("{\"cmd\":\"audit.start\",\"targets\":[\"st1.example\"],"
+	          "\"vantages\":[\"agent2\"]}");
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	audit = json_integer_value(json_object_get(r, "audit"));
+	json_decref(r);
+	assert_int_equal(recv_order(3000, &o), 0);
+	ack_order(&o, true, "");
+	for (int i = 0; i < 40 && !done; i++) { /* order_stall 10 s, checked every 10 s */
+		sleep(1);
+		r = admin("{\"cmd\":\"audit.status\",\"audit\":%lld}", (long long)audit);
+		done = strcmp(json_string_value(json_object_get(r, "status")), "done") == 0;
+		json_decref(r);
+	}
+	assert_true(done);
+
+	/* The flood, on a fresh order. */
+	r = admin("{\"cmd\":\"audit.start\",\"targets\":[\"fl1.example\"],"
+	          "\"vantages\":[\"agent2\"]}");
+	audit = json_integer_value(json_object_get(r, "audit"));
+	json_decref(r);
+	assert_int_equal(recv_order(3000, &o2), 0);
+	ack_order(&o2, true, "");
+	big = malloc(bigsz + 1);
+	assert_non_null(big);
+	for (int i = 0; i < 150; i++) {
+		size_t n =
+		    (size_t)snprintf(big, 128, "{\"verdict\":\"open\",\"i\":%d,\"pad\":\"", i);
+		uint8_t *m;
+		size_t len;
+		struct wire_result w = {0};
+
+		memset(big + n, 'x', bigsz - n - 2);
+		memcpy(big + bigsz - 2, "\"}", 3);
+		snprintf(addr, sizeof(addr), "198.51.100.%d", i);
+		w.order_id = o2.order_id;
+		memcpy(w.order_body_sha256, o2.body_sha256, WIRE_SHA256_LEN);
+		w.agent_id = "agent2";
+		w.target = "fl1.example";
+		w.address = addr;
+		w.port = 25;
+		w.verdict = "open";
+		w.result_json = (uint8_t *)big;
+		w.result_json_len = strlen(big);
+		assert_int_equal(wire_result_sign(&w, k, &m, &len), 0);
+		send_msg(E.dealer, m, len);
+	}
+	free(big);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	r = admin("{\"cmd\":\"agents.list\"}");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_non_null(r); /* answered within the admin timeout (5 s) */
+	json_decref(r);
+	ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+	print_message("admin latency during a flood of 150 results of 900 KiB: %.0f ms\n", ms);
+	for (;;) {
+		struct wire_ctl_result_ack a;
+		uint8_t *m;
+		int n = recv_msg(E.dealer, 3000, &m);
+
+		if (n <= 0)
+			break;
+		if (wire_ctl_result_ack_parse(m, (size_t)n, &a) == 0) {
+			acked++;
+			wire_ctl_result_ack_clear(&a);
+		}
+		free(m);
+	}
+	r = admin("{\"cmd\":\"audit.status\",\"audit\":%lld}", (long long)audit);
+	results = (long)json_integer_value(json_object_get(r, "results"));
+	json_decref(r);
+	print_message("flood: %d acked, %ld stored\n", acked, results);
+	/* 8 MiB / (900 KiB + its JSON): 9 results, the rest refused. */
+	assert_int_equal(results, (long)(8 * 1024 * 1024 / (bigsz + 1)));
+	assert_int_equal(acked, results);
+	wire_order_clear(&o);
+	wire_order_clear(&o2);
+	dealer_close(&E.dealer, &E.mon);
+	keys_free(&k);
+	stop_controller(SIGTERM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1020,6 +1201,8 @@ int main(void)
 	    cmocka_unit_test(test_kill9_restart_resends_unacked),
 	    cmocka_unit_test(test_key_rotation_resigns_unacked),
 	    cmocka_unit_test(test_revoke_drops_agent),
+	    cmocka_unit_test(test_pin_refuses_revoked_and_numeric_names),
+	    cmocka_unit_test(test_stalled_order_closed_and_flood_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
