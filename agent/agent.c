@@ -7,6 +7,7 @@
  * items are re-sent on every HELLO until a RESULT_ACK removes them. */
 #include "agent.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -349,10 +350,23 @@ static void tick(struct agent *a)
 
 /* ---- running an order ---- */
 
+/* Every address the engine would dial, before any connection: the special
+ * classes (0.0.0.0, ::, loopback... in every embedded form) and [scope]. A
+ * refusal is logged with its reason; the result says "refused by the
+ * agent's scope". */
 static bool scope_cb(const struct sockaddr *sa, socklen_t len, void *arg)
 {
 	const struct agent *a = arg;
-	return agent_config_scope_allows(&a->cfg, sa, len);
+	char why[160], ip[INET6_ADDRSTRLEN] = "?";
+
+	if (agent_config_scope_check(&a->cfg, sa, len, why, sizeof(why)))
+		return true;
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in))
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+	else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6))
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+	log_info("scope refused address=%s reason=\"%s\"", ip, why);
+	return false;
 }
 
 /* Spools the batch (one flush), then sends its results. */
