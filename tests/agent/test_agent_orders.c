@@ -6,8 +6,13 @@
  * misaddressed, downgraded, truncated or oversize order is never run (no new
  * SMTP connection) and never acked; a stale one (expired, not yet valid, old
  * sequence) is never run and refused with its reason and sequence; a
- * replayed one is acked again, not run; spooled results survive a restart. The agent runs in a
- * thread; all files live in a mkdtemp dir. */
+ * replayed one is acked again, not run; spooled results survive a restart.
+ * The default scope never dials 0.0.0.0, ::, 127.0.0.1 or ::ffff:127.0.0.1
+ * (the listener on loopback sees no connection); allow_special = loopback
+ * lets loopback through. An agent killed at each durable step of an order
+ * (a child process that _exit()s in the step hook) and restarted runs the
+ * order exactly once and delivers its ORDER_DONE. The agent runs in a
+ * thread (or a child); all files live in a mkdtemp dir. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -1098,13 +1105,171 @@ static void test_restart_durability(void **state)
 	(void)state;
 }
 
+/* ---- crash safety: the agent killed at each step of an order ---- */
+
+static void crash_hook(const char *step, const char *order_id, void *arg)
+{
+	(void)order_id;
+	if (strcmp(step, (const char *)arg) == 0)
+		_exit(137); /* as after SIGKILL: no flush, no cleanup */
+}
+
+/* The agent in a child process, so that its crash is not the test's: the
+ * same configuration, crashing at the step crash_at (NULL: never). */
+static pid_t agent_spawn(const char *crash_at)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct agent_config *cfg = calloc(1, sizeof(*cfg));
+		char err[1024];
+		struct agent *a;
+
+		if (cfg == NULL)
+			_exit(2);
+		fill_config(cfg, true);
+		a = agent_new(cfg, err, sizeof(err));
+		if (a == NULL) {
+			log_error("agent_new: %s", err);
+			_exit(2);
+		}
+		agent_set_hello_interval(a, 1000);
+		if (crash_at != NULL)
+			agent_set_step_hook(a, crash_hook, (void *)crash_at);
+		agent_run(a);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* The child's wait status within ms, or -1. */
+static int wait_exit(pid_t pid, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* One order, the agent killed at step; restarted, it must run the order
+ * exactly once (one SMTP connection for its one target) and its ORDER_DONE
+ * must reach the controller, which sends the order again after the restart
+ * (it re-sends every order it has no ack for on a new connection; an ack
+ * lost with the crash looks the same, so always). Then nothing is left in
+ * the spool or in inflight/. */
+static void crash_case(const char *step, const char *id)
+{
+	char saved[sizeof(g.state)];
+	uint8_t sha[32], *order, *m;
+	size_t olen, l;
+	int kind, status, before = atomic_load(&g.smtp.connections);
+	struct run_seen rs = {0};
+	pid_t pid;
+
+	snprintf(saved, sizeof(saved), "%s", g.state);
+	snprintf(g.state, sizeof(g.state), "%s/state-crash-%s", g.dir, step);
+	g.rid_len = 0;
+	pid = agent_spawn(step);
+	assert_int_equal(ctl_wait(WIRE_KIND_HELLO, WAIT_MS, &m, &l), 0);
+	free(m);
+	struct order_opts oo = {.id = id, .seq = 1};
+	order = make_order(&oo, &olen, sha);
+	ctl_send(order, olen);
+	status = wait_exit(pid, 10000);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("the agent did not stop at step %s", step);
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 137);
+	/* What it sent before dying is read, never acked. */
+	while (ctl_recv(100, &kind, &m, &l) == 0)
+		free(m);
+
+	g.rid_len = 0;
+	pid = agent_spawn(NULL);
+	assert_int_equal(ctl_wait(WIRE_KIND_HELLO, WAIT_MS, &m, &l), 0);
+	free(m);
+	ctl_send(order, olen);
+	collect(id, 10000, true, &rs);
+	collect(id, 3 * QUIET_MS, false, &rs); /* and whatever follows */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	free(order);
+	if (rs.dones == 0)
+		fail_msg("crash at %s: no ORDER_DONE after the restart", step);
+	if (atomic_load(&g.smtp.connections) - before != 1)
+		fail_msg("crash at %s: the order ran %d times", step,
+		         atomic_load(&g.smtp.connections) - before);
+	assert_true(rs.results >= 1);
+	assert_true(rs.acks >= 1);
+	assert_int_equal(rs.refusals, 0);
+	assert_int_equal(ready_files("inflight"), 0);
+	assert_int_equal(spool_files(), 0);
+	snprintf(g.state, sizeof(g.state), "%s", saved);
+	g.rid_len = 0;
+}
+
+static void test_crash_after_inflight_saved(void **state)
+{
+	/* Never acked: the local copy is dropped, the controller's runs. */
+	crash_case(AGENT_STEP_INFLIGHT_SAVED, "crash:inflight");
+	assert_true(log_has("unfinished order dropped order=crash:inflight reason=never-accepted"));
+	assert_true(log_has("order accepted order=crash:inflight sequence=1"));
+	assert_false(log_has("resuming order order=crash:inflight"));
+	(void)state;
+}
+
+static void test_crash_after_replay_saved(void **state)
+{
+	/* Accepted, never acked: resumed; the controller's copy is acked
+	 * again, not run. */
+	crash_case(AGENT_STEP_REPLAY_SAVED, "crash:replay");
+	assert_true(log_has("resuming order order=crash:replay"));
+	assert_true(log_has("order replayed order=crash:replay"));
+	(void)state;
+}
+
+static void test_crash_after_ack(void **state)
+{
+	crash_case(AGENT_STEP_ACKED, "crash:acked");
+	assert_true(log_has("resuming order order=crash:acked"));
+	assert_true(log_has("order replayed order=crash:acked"));
+	(void)state;
+}
+
+static void test_crash_after_done(void **state)
+{
+	/* Run to the end, ORDER_DONE spooled: not run again, the spool
+	 * re-sends the ORDER_DONE. */
+	crash_case(AGENT_STEP_DONE, "crash:done");
+	assert_true(log_has("unfinished order dropped order=crash:done reason=already-done"));
+	assert_false(log_has("resuming order order=crash:done"));
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_scope_special),   cmocka_unit_test(test_hello),
-	    cmocka_unit_test(test_valid_order),     cmocka_unit_test(test_replayed_order),
-	    cmocka_unit_test(test_rejected_orders), cmocka_unit_test(test_limits_and_scope),
-	    cmocka_unit_test(test_oversize),        cmocka_unit_test(test_restart_durability),
+	    cmocka_unit_test(test_scope_special),
+	    cmocka_unit_test(test_hello),
+	    cmocka_unit_test(test_valid_order),
+	    cmocka_unit_test(test_replayed_order),
+	    cmocka_unit_test(test_rejected_orders),
+	    cmocka_unit_test(test_limits_and_scope),
+	    cmocka_unit_test(test_oversize),
+	    cmocka_unit_test(test_restart_durability),
+	    cmocka_unit_test(test_crash_after_inflight_saved),
+	    cmocka_unit_test(test_crash_after_replay_saved),
+	    cmocka_unit_test(test_crash_after_ack),
+	    cmocka_unit_test(test_crash_after_done),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
