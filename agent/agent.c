@@ -1,12 +1,14 @@
 /* agent.c - the relayprobe-agent loop. One DEALER socket (CURVE client, the
  * controller's CURVE key pinned, ZMQ_MAXMSGSIZE = RP_WIRE_MSG_MAX, ZMTP
  * heartbeats, reconnect backoff) and a socket monitor that says when a
- * session is up. Orders: wire_order_verify, replay state saved, logged,
- * acked, then run by the engine within [limits] and [scope]; each result is
+ * session is up. Orders: wire_order_verify, in-flight copy then replay
+ * state saved (fsync), logged, acked, then run by the engine within
+ * [limits] and [scope] (special addresses refused); each result is
  * signed, spooled (fsync) and sent; an ORDER_DONE closes the order; spooled
  * items are re-sent on every HELLO until a RESULT_ACK removes them. */
 #include "agent.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -89,6 +91,8 @@ struct agent {
 	bool running;
 	struct pending pending[AGENT_PENDING_ORDERS_MAX];
 	size_t npending;
+	agent_step_fn step_hook; /* tests only */
+	void *step_arg;
 };
 
 static void dispatch(struct agent *a, const uint8_t *msg, size_t len);
@@ -109,6 +113,18 @@ void agent_set_hello_interval(struct agent *a, unsigned ms)
 {
 	a->hello_ms = ms > 0 ? ms : AGENT_HELLO_INTERVAL_MS;
 	a->next_hello = mono_ms() + a->hello_ms;
+}
+
+void agent_set_step_hook(struct agent *a, agent_step_fn fn, void *arg)
+{
+	a->step_hook = fn;
+	a->step_arg = arg;
+}
+
+static void step(struct agent *a, const char *name, const char *order_id)
+{
+	if (a->step_hook != NULL)
+		a->step_hook(name, order_id, a->step_arg);
 }
 
 void agent_stop(struct agent *a)
@@ -349,10 +365,23 @@ static void tick(struct agent *a)
 
 /* ---- running an order ---- */
 
+/* Every address the engine would dial, before any connection: the special
+ * classes (0.0.0.0, ::, loopback... in every embedded form) and [scope]. A
+ * refusal is logged with its reason; the result says "refused by the
+ * agent's scope". */
 static bool scope_cb(const struct sockaddr *sa, socklen_t len, void *arg)
 {
 	const struct agent *a = arg;
-	return agent_config_scope_allows(&a->cfg, sa, len);
+	char why[160], ip[INET6_ADDRSTRLEN] = "?";
+
+	if (agent_config_scope_check(&a->cfg, sa, len, why, sizeof(why)))
+		return true;
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in))
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+	else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6))
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+	log_info("scope refused address=%s reason=\"%s\"", ip, why);
+	return false;
 }
 
 /* Spools the batch (one flush), then sends its results. */
@@ -688,32 +717,56 @@ static void run_order(struct agent *a, const struct wire_order *o)
  * again; if the agent dies mid-order its remaining targets would be lost.
  * So the order's bytes, with the time it was accepted, are kept in a second
  * spool (write, fsync, rename) until its ORDER_DONE is spooled, and an agent
- * that starts runs every order still there. Results already sent are sent
- * again: the controller acknowledges duplicates without storing them. */
+ * that starts runs every accepted order still there. Results already sent
+ * are sent again: the controller acknowledges duplicates without storing
+ * them.
+ *
+ * Acceptance is three durable steps, in this order, so that a crash between
+ * any two is safe (tests/agent/test_agent_orders.c kills the agent at each):
+ *   1. the in-flight copy, fsync'ed;
+ *   2. the id in the replay state, fsync'ed: from here on the order is
+ *      accepted, and a copy the controller sends again is acked, never run;
+ *   3. the ORDER_ACK; then the run, the ORDER_DONE spooled, the copy removed.
+ * A crash after 1 leaves a copy whose id is not in the replay state (and
+ * whose sequence is above the last accepted one): it was never acked, so
+ * the controller still holds it as sent and sends it again on the next
+ * connection, byte for byte. Such a copy is dropped at start, not run: the
+ * controller's copy is judged afresh (time window now), exactly as if the
+ * first had been lost on the wire, and runs once. Running the local copy
+ * instead would run an order the controller does not know was accepted,
+ * on a time window judged at the crash. A crash after 2 or 3 resumes the
+ * order (the controller's copy is acked again, not run); a crash after the
+ * ORDER_DONE was spooled finds it in the spool and does not run the order
+ * a second time. The old order (replay state first) stranded an order
+ * whose copy was never written: recorded as seen, so acked and never run. */
 
 static void inflight_key(const char *order_id, char *key, size_t keylen)
 {
 	agent_spool_key(order_id, "", "", 1, key, keylen);
 }
 
-static void inflight_put(struct agent *a, const char *order_id, const uint8_t *msg, size_t len,
-                         uint64_t accepted_ms)
+/* 0 once the copy is on disk, -1 (logged) when it is not. */
+static int inflight_put(struct agent *a, const char *order_id, const uint8_t *msg, size_t len,
+                        uint64_t accepted_ms)
 {
 	char key[AGENT_SPOOL_KEY_LEN];
 	uint8_t *buf = malloc(len + 8);
+	int rc;
 
 	if (buf == NULL) {
 		log_error("order not kept for resume order=%s error=\"out of memory\"", order_id);
-		return;
+		return -1;
 	}
 	for (int i = 0; i < 8; i++)
 		buf[i] = (uint8_t)(accepted_ms >> (56 - 8 * i));
 	memcpy(buf + 8, msg, len);
 	inflight_key(order_id, key, sizeof(key));
-	if (spool_put(a->inflight, key, buf, len + 8) < 0)
+	rc = spool_put(a->inflight, key, buf, len + 8);
+	if (rc < 0)
 		log_error("order not kept for resume order=%s error=\"%s\"", order_id,
 		          strerror(errno));
 	free(buf);
+	return rc;
 }
 
 static void inflight_remove(struct agent *a, const char *order_id)
@@ -755,10 +808,37 @@ static int resume_one(void *arg, const char *key, const uint8_t *bytes, size_t l
 		spool_remove(a->inflight, key);
 		return 0;
 	}
+	if (!replay_state_seen(a->replay, o.order_id) &&
+	    o.sequence > replay_state_last_sequence(a->replay)) {
+		/* Never accepted (a crash before its replay state was saved),
+		 * never acked: the controller sends it again. */
+		log_info("unfinished order dropped order=%s reason=never-accepted", o.order_id);
+		spool_remove(a->inflight, key);
+		wire_order_clear(&o);
+		return 0;
+	}
+	{
+		char done_key[AGENT_SPOOL_KEY_LEN];
+		uint8_t *done = NULL;
+		size_t done_len = 0;
+
+		/* Its ORDER_DONE is spooled: it ran to the end before the crash
+		 * (the spool re-sends the ORDER_DONE). */
+		agent_spool_key(o.order_id, "", "", 0, done_key, sizeof(done_key));
+		if (spool_get(a->spool, done_key, &done, &done_len) == 0) {
+			free(done);
+			log_info("unfinished order dropped order=%s reason=already-done",
+			         o.order_id);
+			inflight_remove(a, o.order_id);
+			wire_order_clear(&o);
+			return 0;
+		}
+	}
 	log_info("resuming order order=%s targets=%zu", o.order_id, o.spec.n_targets);
 	a->running = true;
 	run_order(a, &o);
 	a->running = false;
+	step(a, AGENT_STEP_DONE, o.order_id);
 	inflight_remove(a, o.order_id);
 	wire_order_clear(&o);
 	return atomic_load(&a->stop) ? 1 : 0;
@@ -823,12 +903,23 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 		wire_order_clear(&o);
 		return;
 	}
+	/* The three durable steps, in the order that makes a crash between
+	 * any two safe: see "orders accepted but not done" above. */
+	if (inflight_put(a, o.order_id, msg, len, pol.now_ms) < 0) {
+		/* Not run, not acked: the controller re-sends. */
+		wire_order_clear(&o);
+		return;
+	}
+	step(a, AGENT_STEP_INFLIGHT_SAVED, o.order_id);
 	if (replay_state_accept(a->replay, o.order_id, o.sequence) < 0 ||
 	    replay_state_save(a->replay, a->replay_path, err, sizeof(err)) < 0) {
 		/* Not durably recorded: not run, not acked (the controller
-		 * re-sends); the memory state goes back to what is on disk. */
+		 * re-sends); the memory state goes back to what is on disk, and
+		 * the copy goes (one left behind is dropped at start: its id is
+		 * not in the replay state). */
 		struct replay_state *disk = replay_state_load(a->replay_path, err, sizeof(err));
 		log_error("order not recorded order=%s error=\"%s\"", o.order_id, err);
+		inflight_remove(a, o.order_id);
 		if (disk != NULL) {
 			replay_state_free(&a->replay);
 			a->replay = disk;
@@ -838,14 +929,16 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 		wire_order_clear(&o);
 		return;
 	}
+	step(a, AGENT_STEP_REPLAY_SAVED, o.order_id);
 	log_info("order accepted order=%s sequence=%llu targets=%zu tests=%zu tls=%s data=%d",
 	         o.order_id, (unsigned long long)o.sequence, o.spec.n_targets, o.spec.n_tests,
 	         o.spec.tls_policy[0] ? o.spec.tls_policy : "auto", o.spec.allow_data ? 1 : 0);
-	inflight_put(a, o.order_id, msg, len, pol.now_ms);
 	send_order_ack(a, o.order_id, o.sequence, true, "");
+	step(a, AGENT_STEP_ACKED, o.order_id);
 	a->running = true;
 	run_order(a, &o);
 	a->running = false;
+	step(a, AGENT_STEP_DONE, o.order_id);
 	inflight_remove(a, o.order_id);
 	wire_order_clear(&o);
 }

@@ -1,7 +1,8 @@
 /* agent.h - the relayprobe-agent loop: one DEALER socket (CURVE client,
  * pinned controller key) dialling out to the controller; HELLO on start,
  * on every (re)connection and every hello interval; orders verified
- * (wire_order_verify), recorded in the replay state, acked, then run with
+ * (wire_order_verify), kept in flight and recorded in the replay state
+ * (both fsync'ed, in that order), acked, then run with
  * the probe engine within the agent's limits and scope; every result signed,
  * spooled and sent, and re-sent until acked. Owns its sockets, keys, replay
  * state and spool. Bounds: AGENT_PENDING_ORDERS_MAX orders queued mid-run. */
@@ -35,6 +36,20 @@ void agent_free(struct agent **a);
 
 /* Overrides AGENT_HELLO_INTERVAL_MS (tests). */
 void agent_set_hello_interval(struct agent *a, unsigned ms);
+
+/* The durable steps of an order, in the order they happen: its in-flight
+ * copy fsync'ed, its id in the replay state, its ORDER_ACK sent, its run
+ * over (ORDER_DONE spooled) with the in-flight copy not yet removed. */
+#define AGENT_STEP_INFLIGHT_SAVED "inflight-saved"
+#define AGENT_STEP_REPLAY_SAVED   "replay-saved"
+#define AGENT_STEP_ACKED          "acked"
+#define AGENT_STEP_DONE           "done"
+typedef void (*agent_step_fn)(const char *step, const char *order_id, void *arg);
+
+/* Test seam: fn is called right after each AGENT_STEP_* of every order
+ * (NULL, the default and what the daemon uses: none). A test _exit()s in it
+ * to crash the agent at that step. */
+void agent_set_step_hook(struct agent *a, agent_step_fn fn, void *arg);
 
 /* Runs until agent_stop(): 0, or -1 on a fatal error (logged). */
 int agent_run(struct agent *a);

@@ -2,7 +2,9 @@
  * that counts lines (and refuses lines over inih's INI_MAX_LINE), a table of
  * known keys per section, one strict parser per value. The first problem is
  * reported as "FILE:LINE: key 'x': reason"; unknown sections and keys and
- * repeated keys are errors. Also the scope (CIDR) and canary checks. */
+ * repeated keys are errors. Also the scope check (address classes from
+ * addr_class.c, then the CIDR lists, on the address and on every IPv4
+ * address it embeds) and the canary check. */
 #include "agent_config.h"
 
 #include <arpa/inet.h>
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr_class.h"
 #include "target.h"
 
 struct parse_ctx {
@@ -337,6 +340,31 @@ static int v_deny(struct agent_config *c, const char *v, char *why, size_t whyle
 	return cidr_list(c->deny, &c->n_deny, v, why, whylen);
 }
 
+/* Class names; unspecified, this-network, multicast and broadcast are never
+ * a host to probe (Linux connects 0.0.0.0 and :: to this host) and cannot be
+ * allowed. */
+static int v_allow_special(struct agent_config *c, const char *v, char *why, size_t whylen)
+{
+	char item[32];
+	bool too_long;
+
+	c->allow_special = 0;
+	while (next_item(&v, item, sizeof(item), &too_long)) {
+		int cls = too_long ? -1 : addr_class_from_name(item);
+		if (cls < 0) {
+			snprintf(why, whylen, "\"%s\": expected loopback, link-local or site-local",
+			         item);
+			return -1;
+		}
+		if (ADDR_CLASS_BIT(cls) & ADDR_CLASS_NEVER) {
+			snprintf(why, whylen, "\"%s\" addresses can never be allowed", item);
+			return -1;
+		}
+		c->allow_special |= ADDR_CLASS_BIT(cls);
+	}
+	return 0;
+}
+
 static const struct key_def keys_table[] = {
     {"agent", "controller", v_controller, true},
     {"agent", "controller_key", v_controller_key, true},
@@ -351,6 +379,7 @@ static const struct key_def keys_table[] = {
     {"limits", "canary_domains", v_canary_domains, false},
     {"scope", "allow", v_allow, false},
     {"scope", "deny", v_deny, false},
+    {"scope", "allow_special", v_allow_special, false},
 };
 #define NKEYS (sizeof(keys_table) / sizeof(keys_table[0]))
 _Static_assert(NKEYS <= 32, "seen bits");
@@ -532,36 +561,88 @@ static bool cidr_match(const struct agent_cidr *c, int family, const uint8_t *a)
 	return (c->addr[full] & mask) == (a[full] & mask);
 }
 
-static bool in_list(const struct agent_cidr *list, size_t n, int family, const uint8_t *a)
+static const struct agent_cidr *in_list(const struct agent_cidr *list, size_t n, int family,
+                                        const uint8_t *a)
 {
 	for (size_t i = 0; i < n; i++)
 		if (cidr_match(&list[i], family, a))
-			return true;
-	return false;
+			return &list[i];
+	return NULL;
+}
+
+static void cidr_text(const struct agent_cidr *c, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(c->family, c->addr, a, sizeof(a));
+	snprintf(buf, len, "%s/%u", a, c->prefix);
+}
+
+/* One address (what: "" or "6to4 IPv4 ") against allow and deny. */
+static bool lists_allow(const struct agent_config *c, int family, const uint8_t *a,
+                        const char *what, char *why, size_t whylen)
+{
+	const struct agent_cidr *d;
+	char at[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN + 8];
+
+	if (in_list(c->allow, c->n_allow, family, a) == NULL) {
+		inet_ntop(family, a, at, sizeof(at));
+		snprintf(why, whylen, "%s%s not in allow", what, at);
+		return false;
+	}
+	if ((d = in_list(c->deny, c->n_deny, family, a)) != NULL) {
+		inet_ntop(family, a, at, sizeof(at));
+		cidr_text(d, net, sizeof(net));
+		snprintf(why, whylen, "%s%s in deny %s", what, at, net);
+		return false;
+	}
+	return true;
+}
+
+bool agent_config_scope_check(const struct agent_config *c, const struct sockaddr *sa,
+                              socklen_t len, char *why, size_t whylen)
+{
+	struct addr_info ai;
+	unsigned refused;
+	char what[32];
+	char dummy[1];
+
+	if (why == NULL || whylen == 0) {
+		why = dummy;
+		whylen = sizeof(dummy);
+	}
+	why[0] = '\0';
+	if (addr_classify_sa(sa, len, &ai) < 0) {
+		snprintf(why, whylen, "not an IPv4 or IPv6 address");
+		return false;
+	}
+	/* The special classes first: no allow list can let them through. */
+	refused = (ai.classes & ~c->allow_special) | (ai.classes & ADDR_CLASS_NEVER);
+	if (refused != 0) {
+		int cls = 0;
+		while (!(refused & ADDR_CLASS_BIT(cls)))
+			cls++;
+		snprintf(why, whylen, "%s address%s%s%s: %s", addr_class_name(cls),
+		         ai.embed != ADDR_EMBED_NONE ? " (" : "",
+		         ai.embed != ADDR_EMBED_NONE ? addr_embed_name(ai.embed) : "",
+		         ai.embed != ADDR_EMBED_NONE ? ")" : "",
+		         ADDR_CLASS_BIT(cls) & ADDR_CLASS_NEVER ? "never allowed"
+		                                                : "not in allow_special");
+		return false;
+	}
+	if (!lists_allow(c, ai.family, ai.addr, "", why, whylen))
+		return false;
+	snprintf(what, sizeof(what), "%s IPv4 ", addr_embed_name(ai.embed));
+	for (size_t i = 0; i < ai.n_v4; i++)
+		if (!lists_allow(c, AF_INET, ai.v4[i], what, why, whylen))
+			return false;
+	return true;
 }
 
 bool agent_config_scope_allows(const struct agent_config *c, const struct sockaddr *sa,
                                socklen_t len)
 {
-	uint8_t a[16];
-	int family;
-
-	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-		memcpy(a, &((const struct sockaddr_in *)sa)->sin_addr, 4);
-		family = AF_INET;
-	} else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct in6_addr *in6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(in6)) {
-			memcpy(a, in6->s6_addr + 12, 4);
-			family = AF_INET;
-		} else {
-			memcpy(a, in6->s6_addr, 16);
-			family = AF_INET6;
-		}
-	} else {
-		return false;
-	}
-	return in_list(c->allow, c->n_allow, family, a) && !in_list(c->deny, c->n_deny, family, a);
+	return agent_config_scope_check(c, sa, len, NULL, 0);
 }
 
 bool agent_config_is_canary(const struct agent_config *c, const char *domain)

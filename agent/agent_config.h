@@ -1,8 +1,9 @@
 /* agent_config.h - the relayprobe-agent configuration (INI, parsed with
  * inih): [agent] controller, controller_key, keys, state, bind, labels;
  * [limits] targets_per_order, concurrency, rate, allow_data, canary_domains;
- * [scope] allow, deny (CIDR lists). Every bad value, unknown section or key
- * is an error "FILE:LINE: key 'x': reason". Bounds: AGENT_CONF_* below. */
+ * [scope] allow, deny (CIDR lists), allow_special (address classes by name).
+ * Every bad value, unknown section or key is an error "FILE:LINE: key 'x':
+ * reason". Bounds: AGENT_CONF_* below. */
 #ifndef RP_AGENT_CONFIG_H
 #define RP_AGENT_CONFIG_H
 
@@ -43,14 +44,19 @@ struct agent_config {
 	bool allow_data;            /* default no */
 	char canary_domains[AGENT_CONF_CANARIES_MAX][RP_DOMAIN_MAX + 1];
 	size_t n_canary_domains;
-	/* [scope]: deny wins over allow; default allow = everything */
+	/* [scope]: deny wins over allow; default allow = everything but the
+	 * special classes (addr_class.h) */
 	struct agent_cidr allow[AGENT_CONF_CIDRS_MAX];
 	size_t n_allow;
 	struct agent_cidr deny[AGENT_CONF_CIDRS_MAX];
 	size_t n_deny;
+	unsigned allow_special; /* ADDR_CLASS_BITs allowed by name (loopback,
+	                           link-local, site-local; never ADDR_CLASS_NEVER),
+	                           default none */
 };
 
-/* Defaults (no required key set; allow 0.0.0.0/0 and ::/0). */
+/* Defaults (no required key set; allow 0.0.0.0/0 and ::/0, no special
+ * class). */
 void agent_config_defaults(struct agent_config *c);
 
 /* Parses path into *c (defaults first). 0, or -1 with the first problem in
@@ -62,10 +68,20 @@ int agent_config_load(const char *path, struct agent_config *c, char *err, size_
  * host route). 0 or -1. */
 int agent_cidr_parse(const char *s, struct agent_cidr *out);
 
-/* True when sa (AF_INET or AF_INET6; IPv4-mapped IPv6 counts as IPv4) is
- * in some allow entry and in no deny entry. */
+/* True when the agent may dial sa (AF_INET or AF_INET6; IPv4-mapped IPv6
+ * counts as IPv4): none of its classes (addr_class.h: of the address and of
+ * every IPv4 address it embeds) is special unless allowed by name in
+ * allow_special (ADDR_CLASS_NEVER never is), it is in some allow entry and
+ * in no deny entry, and so is every IPv4 address it embeds (6to4, NAT64,
+ * Teredo...: deny = 10.0.0.0/8 also refuses 2002:a01:203::). */
 bool agent_config_scope_allows(const struct agent_config *c, const struct sockaddr *sa,
                                socklen_t len);
+
+/* The same, with the reason for a refusal in why (whylen bytes, may be 0):
+ * "loopback not in allow_special", "6to4 IPv4 10.1.2.3 in deny
+ * 10.0.0.0/8", "not in allow"... */
+bool agent_config_scope_check(const struct agent_config *c, const struct sockaddr *sa,
+                              socklen_t len, char *why, size_t whylen);
 
 /* True when domain is one of canary_domains (case-insensitive). */
 bool agent_config_is_canary(const struct agent_config *c, const char *domain);

@@ -1,8 +1,10 @@
 /* test_agent_config.c - the relayprobe-agent INI configuration: a full file
  * with every key, defaults, and one bad file per rule (bad values, unknown
  * section and key, repeated key, missing key, over-long line), each error
- * naming FILE:LINE and the key; the CIDR scope and canary checks. Files are
- * written in a mkdtemp directory. */
+ * naming FILE:LINE and the key; the scope check (special address classes
+ * refused unless allowed by name, CIDR lists applied to embedded IPv4
+ * addresses too) and the canary check. Files are written in a mkdtemp
+ * directory. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -74,6 +76,8 @@ static void expect_error(const char *text, int line, const char *want)
 	assert_non_null(strstr(g_err + strlen(prefix), want));
 }
 
+static bool allows(const char *addr);
+
 static void test_full_file(void **state)
 {
 	assert_int_equal(load("; relayprobe agent\n" BASE "bind = 198.51.100.7\n"
@@ -131,6 +135,37 @@ static void test_defaults(void **state)
 	inet_pton(AF_INET6, "2001:db8::25", &in6.sin6_addr);
 	assert_true(agent_config_scope_allows(&g_cfg, (struct sockaddr *)&in, sizeof(in)));
 	assert_true(agent_config_scope_allows(&g_cfg, (struct sockaddr *)&in6, sizeof(in6)));
+	/* ...but no special address, in any form: Linux connects 0.0.0.0
+	 * and :: to this host. */
+	static const char *const special[] = {
+	    "0.0.0.0",
+	    "::",
+	    "::ffff:0.0.0.0",
+	    "0.1.2.3",
+	    "127.0.0.1",
+	    "127.1.2.3",
+	    "::1",
+	    "::ffff:127.0.0.1",
+	    "::127.0.0.1",
+	    "::ffff:0:127.0.0.1",
+	    "64:ff9b::7f00:1",
+	    "64:ff9b:1:7f00:0:100::",
+	    "2002:7f00:1::",
+	    "2001:0:c000:201::80ff:fffe",
+	    "169.254.169.254",
+	    "fe80::1",
+	    "2002:a9fe:a9fe::",
+	    "fec0::1",
+	    "224.0.0.1",
+	    "ff02::1",
+	    "::ffff:224.0.0.1",
+	    "255.255.255.255",
+	    "64:ff9b::",
+	    "2001::",
+	};
+	for (size_t i = 0; i < sizeof(special) / sizeof(special[0]); i++)
+		if (allows(special[i]))
+			fail_msg("default scope allows %s", special[i]);
 	(void)state;
 }
 
@@ -175,6 +210,132 @@ static void test_scope(void **state)
 	assert_int_equal(load(BASE "[scope]\nallow =\n"), 0);
 	assert_false(allows("192.0.2.1"));
 	assert_false(allows("2001:db8::1"));
+	(void)state;
+}
+
+/* The reason agent_config_scope_check gives for addr. */
+static const char *why_refused(const char *addr)
+{
+	static char why[160];
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} u;
+	bool ok;
+
+	memset(&u, 0, sizeof(u));
+	if (inet_pton(AF_INET, addr, &u.in.sin_addr) == 1) {
+		u.in.sin_family = AF_INET;
+		ok = agent_config_scope_check(&g_cfg, &u.sa, sizeof(u.in), why, sizeof(why));
+	} else {
+		assert_int_equal(inet_pton(AF_INET6, addr, &u.in6.sin6_addr), 1);
+		u.in6.sin6_family = AF_INET6;
+		ok = agent_config_scope_check(&g_cfg, &u.sa, sizeof(u.in6), why, sizeof(why));
+	}
+	if (ok)
+		fail_msg("%s allowed", addr);
+	return why;
+}
+
+static void test_allow_special(void **state)
+{
+	assert_int_equal(load(BASE "[scope]\nallow_special = loopback\n"), 0);
+	assert_true(allows("127.0.0.1"));
+	assert_true(allows("127.0.0.3"));
+	assert_true(allows("::1"));
+	assert_true(allows("::ffff:127.0.0.1"));
+	assert_true(allows("2002:7f00:1::"));
+	assert_true(allows("192.0.2.1"));
+	/* Never, whatever is allowed: not a host. */
+	assert_false(allows("0.0.0.0"));
+	assert_false(allows("::"));
+	assert_false(allows("::ffff:0.0.0.0"));
+	assert_false(allows("64:ff9b::"));
+	assert_false(allows("224.0.0.1"));
+	assert_false(allows("255.255.255.255"));
+	/* A local-use NAT64 address is judged at every RFC 6052 position:
+	 * one of them is 0.0.0.0 here. */
+	assert_false(allows("64:ff9b:1:7f00:0:100::"));
+	/* Other classes still need their own name. */
+	assert_false(allows("169.254.169.254"));
+	assert_false(allows("fe80::1"));
+	assert_false(allows("fec0::1"));
+	assert_string_equal(why_refused("169.254.169.254"),
+	                    "link-local address: not in allow_special");
+	assert_string_equal(why_refused("::ffff:0.0.0.0"),
+	                    "unspecified address (mapped): never allowed");
+	assert_string_equal(why_refused("2002:a9fe:a9fe::"),
+	                    "link-local address (6to4): not in allow_special");
+
+	assert_int_equal(load(BASE "[scope]\nallow_special = Loopback, link-local,site-local\n"),
+	                 0);
+	assert_true(allows("169.254.169.254"));
+	assert_true(allows("fe80::1"));
+	assert_true(allows("fec0::1"));
+	assert_true(allows("::1"));
+	assert_false(allows("::"));
+	assert_false(allows("ff02::1"));
+	/* The lists still apply to an allowed class. */
+	assert_int_equal(load(BASE "[scope]\nallow_special = loopback\ndeny = 127.0.0.3\n"), 0);
+	assert_true(allows("127.0.0.1"));
+	assert_false(allows("127.0.0.3"));
+	assert_false(allows("::ffff:127.0.0.3"));
+	assert_false(allows("2002:7f00:3::"));
+	/* Present but empty: none. */
+	assert_int_equal(load(BASE "[scope]\nallow_special =\n"), 0);
+	assert_int_equal(g_cfg.allow_special, 0);
+	assert_false(allows("127.0.0.1"));
+
+	expect_error(BASE "[scope]\nallow_special = loopback, multicast\n", 7,
+	             "key 'allow_special': \"multicast\" addresses can never be allowed");
+	expect_error(BASE "[scope]\nallow_special = unspecified\n", 7, "can never be allowed");
+	expect_error(BASE "[scope]\nallow_special = this-network\n", 7, "can never be allowed");
+	expect_error(BASE "[scope]\nallow_special = broadcast\n", 7, "can never be allowed");
+	expect_error(
+	    BASE "[scope]\nallow_special = localhost\n", 7,
+	    "key 'allow_special': \"localhost\": expected loopback, link-local or site-local");
+	expect_error(BASE "[scope]\nallow_special = 127.0.0.0/8\n", 7, "key 'allow_special'");
+	(void)state;
+}
+
+/* The IPv4 lists judge every IPv4 address an IPv6 one carries. */
+static void test_scope_embedded(void **state)
+{
+	assert_int_equal(load(BASE "[scope]\ndeny = 10.0.0.0/8, 192.168.0.0/16\n"), 0);
+	static const char *const denied[] = {
+	    "10.1.2.3",
+	    "::ffff:10.1.2.3",            /* mapped */
+	    "::ffff:0:10.1.2.3",          /* translated */
+	    "::10.1.2.3",                 /* compatible */
+	    "64:ff9b::10.1.2.3",          /* NAT64 */
+	    "64:ff9b:1:a01:2:300::",      /* NAT64 local-use, /48 position */
+	    "2002:a01:203::",             /* 6to4 */
+	    "2002:c0a8:101:1::1",         /* 6to4 192.168.1.1 */
+	    "2001:0:a01:203::3fff:fdd2",  /* Teredo server */
+	    "2001:0:c000:201::f5fe:fdfc", /* Teredo client (inverted) */
+	};
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
+		if (allows(denied[i]))
+			fail_msg("deny = 10.0.0.0/8 allows %s", denied[i]);
+	assert_string_equal(why_refused("2002:a01:203::"), "6to4 IPv4 10.1.2.3 in deny 10.0.0.0/8");
+	assert_string_equal(why_refused("::ffff:10.1.2.3"), "10.1.2.3 in deny 10.0.0.0/8");
+	assert_true(allows("2002:c000:201::1"));                     /* 192.0.2.1 */
+	assert_true(allows("64:ff9b::192.0.2.1"));                   /* NAT64 */
+	assert_true(allows("2001:0:4136:e378:8000:63bf:3fff:fdd2")); /* RFC 4380's example */
+	assert_true(allows("2001:db8::a01:203"));                    /* no embedding */
+
+	/* The IPv6 address must be allowed itself, and what it carries too. */
+	assert_int_equal(load(BASE "[scope]\nallow = 192.0.2.0/24, 2002::/16\n"), 0);
+	assert_true(allows("2002:c000:201::1"));
+	assert_false(allows("2002:c633:6401::1")); /* 198.51.100.1: not in allow */
+	assert_string_equal(why_refused("2002:c633:6401::1"),
+	                    "6to4 IPv4 198.51.100.1 not in allow");
+	assert_false(allows("64:ff9b::192.0.2.1"));                /* 64:ff9b::/96 not in allow */
+	assert_int_equal(load(BASE "[scope]\nallow = ::/0\n"), 0); /* no IPv4 at all */
+	assert_true(allows("2001:db8::1"));
+	assert_false(allows("2002:c000:201::1"));
+	assert_false(allows("::ffff:192.0.2.1"));
 	(void)state;
 }
 
@@ -266,16 +427,43 @@ static void test_example_file(void **state)
 		fail_msg("%s", g_err);
 	assert_string_equal(g_cfg.controller, "tcp://controller.example.com:7411");
 	assert_int_equal(g_cfg.targets_per_order, 1000);
+	/* Shipped denying the networks an agent usually sits in, and no
+	 * special class. */
+	static const char *const inside[] = {
+	    "10.0.0.1",
+	    "172.16.0.1",
+	    "172.31.255.254",
+	    "192.168.1.1",
+	    "100.64.0.1",
+	    "100.127.255.254",
+	    "fc00::1",
+	    "fd12:3456::1",
+	    "::ffff:10.0.0.1",
+	    "2002:c0a8:101::1",
+	    "64:ff9b::100.64.0.1",
+	    "127.0.0.1",
+	    "169.254.169.254",
+	    "fe80::1",
+	};
+	for (size_t i = 0; i < sizeof(inside) / sizeof(inside[0]); i++)
+		if (allows(inside[i]))
+			fail_msg("deploy/agent.conf.example allows %s", inside[i]);
+	assert_true(allows("192.0.2.25"));
+	assert_true(allows("172.32.0.1"));
+	assert_true(allows("100.128.0.1"));
+	assert_true(allows("2001:db8::25"));
+	assert_int_equal(g_cfg.allow_special, 0);
 	(void)state;
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_file),    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_scope),        cmocka_unit_test(test_cidr_parse),
-	    cmocka_unit_test(test_bad_values),   cmocka_unit_test(test_structure_errors),
-	    cmocka_unit_test(test_example_file),
+	    cmocka_unit_test(test_full_file),      cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_scope),          cmocka_unit_test(test_cidr_parse),
+	    cmocka_unit_test(test_bad_values),     cmocka_unit_test(test_structure_errors),
+	    cmocka_unit_test(test_example_file),   cmocka_unit_test(test_allow_special),
+	    cmocka_unit_test(test_scope_embedded),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

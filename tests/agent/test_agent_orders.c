@@ -6,8 +6,13 @@
  * misaddressed, downgraded, truncated or oversize order is never run (no new
  * SMTP connection) and never acked; a stale one (expired, not yet valid, old
  * sequence) is never run and refused with its reason and sequence; a
- * replayed one is acked again, not run; spooled results survive a restart. The agent runs in a
- * thread; all files live in a mkdtemp dir. */
+ * replayed one is acked again, not run; spooled results survive a restart.
+ * The default scope never dials 0.0.0.0, ::, 127.0.0.1 or ::ffff:127.0.0.1
+ * (the listener on loopback sees no connection); allow_special = loopback
+ * lets loopback through. An agent killed at each durable step of an order
+ * (a child process that _exit()s in the step hook) and restarted runs the
+ * order exactly once and delivers its ORDER_DONE. The agent runs in a
+ * thread (or a child); all files live in a mkdtemp dir. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -15,6 +20,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -23,11 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <zmq.h>
 
+#include "addr_class.h"
 #include "agent.h"
 #include "agent_config.h"
 #include "control.h"
@@ -45,7 +53,7 @@
 /* ---- a loopback SMTP listener that refuses to relay ---- */
 
 struct smtp_srv {
-	int lfd;
+	int lfd, lfd6; /* 127.0.0.1 and [::1], one port */
 	uint16_t port;
 	pthread_t th;
 	atomic_int stop;
@@ -94,34 +102,57 @@ static void *smtp_main(void *arg)
 {
 	struct smtp_srv *s = arg;
 	while (!atomic_load(&s->stop)) {
-		struct pollfd pf = {.fd = s->lfd, .events = POLLIN};
-		if (poll(&pf, 1, 50) <= 0)
+		struct pollfd pf[2] = {{.fd = s->lfd, .events = POLLIN},
+		                       {.fd = s->lfd6, .events = POLLIN}};
+		if (poll(pf, 2, 50) <= 0)
 			continue;
-		int fd = accept(s->lfd, NULL, NULL);
-		if (fd < 0)
-			continue;
-		atomic_fetch_add(&s->connections, 1);
-		serve(fd);
-		close(fd);
+		for (int i = 0; i < 2; i++) {
+			if (!(pf[i].revents & POLLIN))
+				continue;
+			int fd = accept(pf[i].fd, NULL, NULL);
+			if (fd < 0)
+				continue;
+			atomic_fetch_add(&s->connections, 1);
+			serve(fd);
+			close(fd);
+		}
 	}
 	return NULL;
 }
 
+/* A listener on 127.0.0.1 (any free port) and on [::1] with the same port,
+ * so that whatever loopback address a dial reaches is counted. */
 static void smtp_start(struct smtp_srv *s)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t sl = sizeof(sa);
 	int one = 1;
 
 	memset(s, 0, sizeof(*s));
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(s->lfd >= 0);
-	setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sl), 0);
+	for (int attempt = 0; attempt < 20; attempt++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6,
+		                           .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+		socklen_t sl = sizeof(sa);
+
+		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+		s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		s->lfd6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_true(s->lfd >= 0 && s->lfd6 >= 0);
+		setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(s->lfd6, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		setsockopt(s->lfd6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sl), 0);
+		getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
+		sa6.sin6_port = sa.sin_port;
+		if (bind(s->lfd6, (struct sockaddr *)&sa6, sizeof(sa6)) == 0) {
+			s->port = ntohs(sa.sin_port);
+			break;
+		}
+		close(s->lfd);
+		close(s->lfd6);
+	}
+	assert_true(s->port != 0);
 	assert_int_equal(listen(s->lfd, 16), 0);
-	getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
-	s->port = ntohs(sa.sin_port);
+	assert_int_equal(listen(s->lfd6, 16), 0);
 	assert_int_equal(pthread_create(&s->th, NULL, smtp_main, s), 0);
 }
 
@@ -130,6 +161,7 @@ static void smtp_stop(struct smtp_srv *s)
 	atomic_store(&s->stop, 1);
 	pthread_join(s->th, NULL);
 	close(s->lfd);
+	close(s->lfd6);
 }
 
 /* ---- the fixture: keys, fake controller, agent thread ---- */
@@ -160,12 +192,10 @@ static void *agent_thread(void *arg)
 	return NULL;
 }
 
-static void agent_start(void)
+/* The agent's configuration; loopback: allow_special = loopback (the SMTP
+ * listener is on loopback, which the default scope never dials). */
+static void fill_config(struct agent_config *cfg, bool loopback)
 {
-	struct agent_config *cfg = calloc(1, sizeof(*cfg));
-	char err[1024] = "";
-
-	assert_non_null(cfg);
 	agent_config_defaults(cfg);
 	snprintf(cfg->controller, sizeof(cfg->controller), "%s", g.endpoint);
 	snprintf(cfg->controller_key, sizeof(cfg->controller_key), "%s/ctl.pub", g.dir);
@@ -178,6 +208,17 @@ static void agent_start(void)
 	snprintf(cfg->label_values[0], sizeof(cfg->label_values[0]), "test");
 	assert_int_equal(agent_cidr_parse("127.0.0.3", &cfg->deny[0]), 0);
 	cfg->n_deny = 1;
+	if (loopback)
+		cfg->allow_special = ADDR_CLASS_BIT(ADDR_CLASS_LOOPBACK);
+}
+
+static void agent_start_scope(bool loopback)
+{
+	struct agent_config *cfg = calloc(1, sizeof(*cfg));
+	char err[1024] = "";
+
+	assert_non_null(cfg);
+	fill_config(cfg, loopback);
 	g.a = agent_new(cfg, err, sizeof(err));
 	free(cfg);
 	if (g.a == NULL)
@@ -185,6 +226,11 @@ static void agent_start(void)
 	agent_set_hello_interval(g.a, 1000);
 	assert_int_equal(pthread_create(&g.th, NULL, agent_thread, g.a), 0);
 	g.running = true;
+}
+
+static void agent_start(void)
+{
+	agent_start_scope(true);
 }
 
 static void agent_halt(void)
@@ -290,11 +336,12 @@ static bool log_has(const char *needle)
 	return strstr(buf, needle) != NULL;
 }
 
-static size_t spool_files(void)
+/* Items in STATE/sub/ready. */
+static size_t ready_files(const char *sub)
 {
 	char path[256];
 	size_t n = 0;
-	snprintf(path, sizeof(path), "%s/spool/ready", g.state);
+	snprintf(path, sizeof(path), "%s/%s/ready", g.state, sub);
 	DIR *d = opendir(path);
 	if (d == NULL)
 		return 0;
@@ -303,6 +350,11 @@ static size_t spool_files(void)
 			n++;
 	closedir(d);
 	return n;
+}
+
+static size_t spool_files(void)
+{
+	return ready_files("spool");
 }
 
 /* Acks every RESULT until the ORDER_DONE, then the ORDER_DONE; the spool
@@ -356,15 +408,15 @@ struct order_opts {
 	int64_t issued_off_ms, expires_off_ms; /* from now */
 	uint32_t protocol;
 	const struct keys *signer;
-	const char *targets[4];
+	const char *targets[8];
 	size_t n_targets;
 };
 
 static uint8_t *make_order(const struct order_opts *oo, size_t *len, uint8_t sha[32])
 {
 	struct wire_order o = {0};
-	char target[4][64];
-	char *targets[4], *tests[1] = {"external-sender"};
+	char target[8][64];
+	char *targets[8], *tests[1] = {"external-sender"};
 	const struct keys *k = oo->signer ? oo->signer : g.ctl;
 	uint64_t now = engine_now_ms();
 	uint8_t *msg = NULL;
@@ -469,6 +521,154 @@ static int group_teardown(void **state)
 
 static uint8_t *g_order1;
 static size_t g_order1_len;
+
+/* What the controller saw of one order's run. */
+struct run_seen {
+	int results, refused, closed; /* RESULTs of the order; by the scope; verdict closed */
+	int dones;                    /* its ORDER_DONEs */
+	int acks, refusals;           /* its ORDER_ACKs: committed, not committed */
+};
+
+/* Reads everything the agent sends for ms (or, with until_done, until the
+ * first ORDER_DONE of id): RESULTs verified and counted, every RESULT and
+ * ORDER_DONE acked as the controller would. */
+static void collect(const char *id, int ms, bool until_done, struct run_seen *rs)
+{
+	uint64_t end = engine_now_ms() + (uint64_t)ms;
+
+	for (;;) {
+		uint64_t now = engine_now_ms();
+		uint8_t *m;
+		size_t l;
+		int kind;
+
+		if (now >= end || ctl_recv((int)(end - now), &kind, &m, &l) < 0)
+			return;
+		if (kind == WIRE_KIND_RESULT) {
+			struct wire_result r;
+			assert_int_equal(
+			    wire_result_verify(m, l, keys_ed25519_public(g.agent), AGENT_NAME, &r),
+			    WIRE_OK);
+			free(m);
+			if (strcmp(r.order_id, id) == 0) {
+				rs->results++;
+				if (strstr((const char *)r.result_json, ENGINE_SCOPE_REFUSED))
+					rs->refused++;
+				if (strcmp(r.verdict, "closed") == 0)
+					rs->closed++;
+			}
+			struct wire_ctl_result_ack ra = {.order_id = r.order_id,
+			                                 .target = r.target,
+			                                 .address = r.address,
+			                                 .port = r.port,
+			                                 .committed = true};
+			assert_int_equal(wire_ctl_result_ack_pack(&ra, &m, &l), 0);
+			ctl_send(m, l);
+			free(m);
+			wire_result_clear(&r);
+		} else if (kind == WIRE_KIND_ORDER_DONE) {
+			struct wire_ctl_order_done d;
+			bool ours;
+			assert_int_equal(wire_ctl_order_done_parse(m, l, &d), 0);
+			free(m);
+			ours = strcmp(d.order_id, id) == 0;
+			rs->dones += ours;
+			struct wire_ctl_result_ack ra = {
+			    .order_id = d.order_id, .target = "", .address = "", .committed = true};
+			assert_int_equal(wire_ctl_result_ack_pack(&ra, &m, &l), 0);
+			ctl_send(m, l);
+			free(m);
+			wire_ctl_order_done_clear(&d);
+			if (ours && until_done)
+				return;
+		} else if (kind == WIRE_KIND_ORDER_ACK) {
+			struct wire_ctl_order_ack a;
+			assert_int_equal(wire_ctl_order_ack_parse(m, l, &a), 0);
+			free(m);
+			if (strcmp(a.order_id, id) == 0) {
+				rs->acks += a.committed;
+				rs->refusals += !a.committed;
+			}
+			wire_ctl_order_ack_clear(&a);
+		} else {
+			free(m);
+		}
+	}
+}
+
+/* The default scope never dials an unspecified or loopback address, in any
+ * form, literal or resolved (localhost): each is a result "refused by the
+ * agent's scope" and the listener on 127.0.0.1 and [::1] sees no
+ * connection. With allow_special = loopback, loopback is probed; 0.0.0.0
+ * and :: (which Linux connects to this host) still never are. */
+static void test_scope_special(void **state)
+{
+	char saved[sizeof(g.state)];
+	uint8_t sha[32], *m;
+	size_t l;
+	struct run_seen rs = {0};
+	int before = atomic_load(&g.smtp.connections);
+
+	snprintf(saved, sizeof(saved), "%s", g.state);
+	snprintf(g.state, sizeof(g.state), "%s/state-scope", g.dir);
+	g.targets_per_order = 8;
+
+	agent_start_scope(false);
+	assert_int_equal(ctl_wait(WIRE_KIND_HELLO, WAIT_MS, &m, &l), 0);
+	free(m);
+	struct order_opts oo = {.id = "scope:default",
+	                        .seq = 1,
+	                        .targets = {"0.0.0.0", "[::]", "127.0.0.1", "[::ffff:127.0.0.1]",
+	                                    "[::1]", "[::ffff:0.0.0.0]", "localhost"},
+	                        .n_targets = 7};
+	m = make_order(&oo, &l, sha);
+	ctl_send(m, l);
+	free(m);
+	collect(oo.id, 10000, true, &rs);
+	assert_int_equal(rs.dones, 1);
+	assert_int_equal(rs.acks, 1);
+	assert_true(rs.results >= 7); /* localhost: one per address */
+	assert_int_equal(rs.refused, rs.results);
+	usleep(QUIET_MS * 1000);
+	assert_int_equal(atomic_load(&g.smtp.connections), before);
+	assert_true(
+	    log_has("scope refused address=0.0.0.0 reason=\"unspecified address: never allowed\""));
+	assert_true(
+	    log_has("scope refused address=:: reason=\"unspecified address: never allowed\""));
+	assert_true(log_has(
+	    "scope refused address=127.0.0.1 reason=\"loopback address: not in allow_special\""));
+	assert_true(log_has("scope refused address=::ffff:127.0.0.1 reason=\"loopback address "
+	                    "(mapped): not in allow_special\""));
+	assert_true(
+	    log_has("scope refused address=::1 reason=\"loopback address: not in allow_special\""));
+	agent_halt();
+
+	g.rid_len = 0;
+	memset(&rs, 0, sizeof(rs));
+	agent_start_scope(true);
+	assert_int_equal(ctl_wait(WIRE_KIND_HELLO, WAIT_MS, &m, &l), 0);
+	free(m);
+	oo = (struct order_opts){.id = "scope:loopback",
+	                         .seq = 2,
+	                         .targets = {"0.0.0.0", "[::]", "[::ffff:0.0.0.0]", "127.0.0.1",
+	                                     "[::ffff:127.0.0.1]", "[::1]"},
+	                         .n_targets = 6};
+	m = make_order(&oo, &l, sha);
+	ctl_send(m, l);
+	free(m);
+	collect(oo.id, 15000, true, &rs);
+	assert_int_equal(rs.dones, 1);
+	assert_int_equal(rs.results, 6);
+	assert_int_equal(rs.refused, 3);
+	assert_int_equal(rs.closed, 3);
+	assert_int_equal(atomic_load(&g.smtp.connections), before + 3);
+	agent_halt();
+
+	snprintf(g.state, sizeof(g.state), "%s", saved);
+	g.targets_per_order = 2;
+	g.rid_len = 0;
+	(void)state;
+}
 
 static void test_hello(void **state)
 {
@@ -905,9 +1105,160 @@ static void test_restart_durability(void **state)
 	(void)state;
 }
 
+/* ---- crash safety: the agent killed at each step of an order ---- */
+
+static void crash_hook(const char *step, const char *order_id, void *arg)
+{
+	(void)order_id;
+	if (strcmp(step, (const char *)arg) == 0)
+		_exit(137); /* as after SIGKILL: no flush, no cleanup */
+}
+
+/* The agent in a child process, so that its crash is not the test's: the
+ * same configuration, crashing at the step crash_at (NULL: never). */
+static pid_t agent_spawn(const char *crash_at)
+{
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct agent_config *cfg = calloc(1, sizeof(*cfg));
+		char err[1024];
+		struct agent *a;
+
+		if (cfg == NULL)
+			_exit(2);
+		fill_config(cfg, true);
+		a = agent_new(cfg, err, sizeof(err));
+		if (a == NULL) {
+			log_error("agent_new: %s", err);
+			_exit(2);
+		}
+		agent_set_hello_interval(a, 1000);
+		if (crash_at != NULL)
+			agent_set_step_hook(a, crash_hook, (void *)crash_at);
+		agent_run(a);
+		_exit(0);
+	}
+	return pid;
+}
+
+/* The child's wait status within ms, or -1. */
+static int wait_exit(pid_t pid, int ms)
+{
+	for (int waited = 0; waited < ms; waited += 10) {
+		int status;
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			return status;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* One order, the agent killed at step; restarted, it must run the order
+ * exactly once (one SMTP connection for its one target) and its ORDER_DONE
+ * must reach the controller, which sends the order again after the restart
+ * (it re-sends every order it has no ack for on a new connection; an ack
+ * lost with the crash looks the same, so always). Then nothing is left in
+ * the spool or in inflight/. */
+static void crash_case(const char *step, const char *id)
+{
+	char saved[sizeof(g.state)];
+	uint8_t sha[32], *order, *m;
+	size_t olen, l;
+	int kind, status, before = atomic_load(&g.smtp.connections);
+	struct run_seen rs = {0};
+	pid_t pid;
+
+	snprintf(saved, sizeof(saved), "%s", g.state);
+	snprintf(g.state, sizeof(g.state), "%s/state-crash-%s", g.dir, step);
+	g.rid_len = 0;
+	pid = agent_spawn(step);
+	assert_int_equal(ctl_wait(WIRE_KIND_HELLO, WAIT_MS, &m, &l), 0);
+	free(m);
+	struct order_opts oo = {.id = id, .seq = 1};
+	order = make_order(&oo, &olen, sha);
+	ctl_send(order, olen);
+	status = wait_exit(pid, 10000);
+	if (status == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		fail_msg("the agent did not stop at step %s", step);
+	}
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 137);
+	/* What it sent before dying is read, never acked. */
+	while (ctl_recv(100, &kind, &m, &l) == 0)
+		free(m);
+
+	g.rid_len = 0;
+	pid = agent_spawn(NULL);
+	assert_int_equal(ctl_wait(WIRE_KIND_HELLO, WAIT_MS, &m, &l), 0);
+	free(m);
+	ctl_send(order, olen);
+	collect(id, 10000, true, &rs);
+	collect(id, 3 * QUIET_MS, false, &rs); /* and whatever follows */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	free(order);
+	if (rs.dones == 0)
+		fail_msg("crash at %s: no ORDER_DONE after the restart", step);
+	if (atomic_load(&g.smtp.connections) - before != 1)
+		fail_msg("crash at %s: the order ran %d times", step,
+		         atomic_load(&g.smtp.connections) - before);
+	assert_true(rs.results >= 1);
+	assert_true(rs.acks >= 1);
+	assert_int_equal(rs.refusals, 0);
+	assert_int_equal(ready_files("inflight"), 0);
+	assert_int_equal(spool_files(), 0);
+	snprintf(g.state, sizeof(g.state), "%s", saved);
+	g.rid_len = 0;
+}
+
+static void test_crash_after_inflight_saved(void **state)
+{
+	/* Never acked: the local copy is dropped, the controller's runs. */
+	crash_case(AGENT_STEP_INFLIGHT_SAVED, "crash:inflight");
+	assert_true(log_has("unfinished order dropped order=crash:inflight reason=never-accepted"));
+	assert_true(log_has("order accepted order=crash:inflight sequence=1"));
+	assert_false(log_has("resuming order order=crash:inflight"));
+	(void)state;
+}
+
+static void test_crash_after_replay_saved(void **state)
+{
+	/* Accepted, never acked: resumed; the controller's copy is acked
+	 * again, not run. */
+	crash_case(AGENT_STEP_REPLAY_SAVED, "crash:replay");
+	assert_true(log_has("resuming order order=crash:replay"));
+	assert_true(log_has("order replayed order=crash:replay"));
+	(void)state;
+}
+
+static void test_crash_after_ack(void **state)
+{
+	crash_case(AGENT_STEP_ACKED, "crash:acked");
+	assert_true(log_has("resuming order order=crash:acked"));
+	assert_true(log_has("order replayed order=crash:acked"));
+	(void)state;
+}
+
+static void test_crash_after_done(void **state)
+{
+	/* Run to the end, ORDER_DONE spooled: not run again, the spool
+	 * re-sends the ORDER_DONE. */
+	crash_case(AGENT_STEP_DONE, "crash:done");
+	assert_true(log_has("unfinished order dropped order=crash:done reason=already-done"));
+	assert_false(log_has("resuming order order=crash:done"));
+	(void)state;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_scope_special),
 	    cmocka_unit_test(test_hello),
 	    cmocka_unit_test(test_valid_order),
 	    cmocka_unit_test(test_replayed_order),
@@ -915,6 +1266,10 @@ int main(void)
 	    cmocka_unit_test(test_limits_and_scope),
 	    cmocka_unit_test(test_oversize),
 	    cmocka_unit_test(test_restart_durability),
+	    cmocka_unit_test(test_crash_after_inflight_saved),
+	    cmocka_unit_test(test_crash_after_replay_saved),
+	    cmocka_unit_test(test_crash_after_ack),
+	    cmocka_unit_test(test_crash_after_done),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -160,6 +160,8 @@ rate = 0
 
 [scope]
 allow = 127.0.0.0/8
+; Postfix listens on loopback, which the agent never dials unless allowed by name.
+allow_special = loopback
 EOF
 done
 
