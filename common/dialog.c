@@ -3,7 +3,9 @@
  * the session's error budget), optional DATA, QUIT; new sessions after 421,
  * drops and exhausted budgets, one retry of 4xx after a delay. Input is framed
  * into lines of at most RP_SMTP_LINE_MAX; output is capped at RP_DIALOG_OUT_MAX;
- * everything sent and received goes to the bounded transcript. */
+ * everything sent and received goes to the bounded transcript. A hard
+ * deadline (at most RP_DIALOG_DEADLINE_MULT command timeouts from the start)
+ * bounds the whole dialog, whatever the sessions, retries and tarpits. */
 #include "dialog.h"
 
 #include <stdarg.h>
@@ -74,12 +76,15 @@ struct dialog {
 
 	enum dlg_state state;
 	uint64_t state_since, deadline, wake_at, started;
+	uint64_t hard_deadline; /* started + the dialog's bound */
 	struct transcript *tr;
 
 	/* connection */
 	bool tls_active, tls_broken, ever_connected;
-	bool first_txn;   /* no transaction yet in this session: no RSET needed */
-	bool abort_delay; /* the session ended badly: wait before the next */
+	bool first_txn;    /* no transaction yet in this session: no RSET needed */
+	bool abort_delay;  /* the session ended badly: wait before the next */
+	bool tls_fallback; /* this session ended to go on without TLS: it does not
+	                      count as fruitless (once: tls_broken is set) */
 	unsigned sessions, session_errors, fruitless, greet_tempfails, round_trips;
 	unsigned decided_this_session;
 	unsigned ext;
@@ -207,6 +212,15 @@ static unsigned state_timeout(const struct dialog *d, enum dlg_state s)
 	default:
 		return 0;
 	}
+}
+
+/* "30 s", or "2500 ms" when not whole seconds. */
+static void span_text(uint64_t ms, char *buf, size_t len)
+{
+	if (ms % 1000 == 0)
+		snprintf(buf, len, "%llu s", (unsigned long long)(ms / 1000));
+	else
+		snprintf(buf, len, "%llu ms", (unsigned long long)ms);
 }
 
 /* The one place the state changes. */
@@ -964,6 +978,14 @@ struct dialog *dialog_new(const struct dialog_params *p, uint64_t now_ms)
 	d->fatal_evidence = -1;
 	d->started = now_ms;
 	d->wake_at = now_ms;
+	{
+		uint64_t cmd = d->p.command_ms ? d->p.command_ms : 60000;
+		uint64_t bound = cmd * RP_DIALOG_DEADLINE_MULT;
+
+		if (d->p.deadline_ms != 0 && d->p.deadline_ms < bound)
+			bound = d->p.deadline_ms;
+		d->hard_deadline = now_ms + bound;
+	}
 	enter_state(d, now_ms, ST_IDLE);
 	return d;
 }
@@ -1020,7 +1042,16 @@ uint64_t dialog_wake_at(const struct dialog *d)
 
 uint64_t dialog_deadline(const struct dialog *d)
 {
-	return d->deadline;
+	if (d->state == ST_DONE)
+		return 0;
+	if (d->deadline != 0 && d->deadline < d->hard_deadline)
+		return d->deadline;
+	return d->hard_deadline;
+}
+
+uint64_t dialog_hard_deadline(const struct dialog *d)
+{
+	return d->hard_deadline;
 }
 
 void dialog_connecting(struct dialog *d, uint64_t now_ms, const char *peer)
@@ -1063,7 +1094,9 @@ static void after_session(struct dialog *d, uint64_t now)
 	size_t pending = slots_in(d, SL_PENDING), retry = slots_in(d, SL_RETRY);
 
 	d->tls_active = false;
-	if (d->decided_this_session == 0 && d->ever_connected)
+	if (d->tls_fallback)
+		d->tls_fallback = false;
+	else if (d->decided_this_session == 0 && d->ever_connected)
 		d->fruitless++;
 	else
 		d->fruitless = 0;
@@ -1198,6 +1231,7 @@ void dialog_tls_done(struct dialog *d, uint64_t now_ms, const struct dialog_tls_
 				d->ever_connected = true;
 		} else {
 			d->tls_broken = true; /* auto: go on in plain text */
+			d->tls_fallback = true;
 		}
 		session_abort(d, now_ms);
 		return;
@@ -1213,6 +1247,38 @@ void dialog_tls_done(struct dialog *d, uint64_t now_ms, const struct dialog_tls_
 	   info->verify_error);
 	if (d->state == ST_TLS)
 		send_ehlo(d, now_ms); /* RFC 3207 4.2: forget what was said before */
+}
+
+void dialog_tls_refused(struct dialog *d, uint64_t now_ms, const char *why)
+{
+	int e;
+
+	if (d->state == ST_DONE || d->state == ST_IDLE || !d->tls_active)
+		return;
+	e = transcript_addf(d->tr, now_ms, TR_ERROR, true, "TLS refused: %s", why ? why : "policy");
+	if (d->p.tls == DLG_TLS_IMPLICIT || d->p.tls == DLG_TLS_REQUIRE) {
+		set_fatal(d, DV_ERROR, e, "TLS refused: %s", why ? why : "policy");
+		slot_fail_rest(d, TO_NOT_RUN, "TLS refused by policy", e);
+	} else {
+		d->tls_broken = true; /* auto: the next session in plain text */
+		d->tls_fallback = true;
+	}
+	session_abort(d, now_ms);
+}
+
+void dialog_abort(struct dialog *d, uint64_t now_ms, const char *reason)
+{
+	int e;
+
+	if (d->state == ST_DONE)
+		return;
+	e = transcript_addf(d->tr, now_ms, TR_ERROR, d->tls_active, "%s", reason);
+	set_fatal(d, DV_ERROR, e, "%s", reason);
+	slot_fail_rest(d, TO_ERROR, reason, e);
+	d->tls_active = false;
+	pipe_clear(d);
+	d->outlen = 0;
+	enter_state(d, now_ms, ST_DONE);
 }
 
 void dialog_disconnected(struct dialog *d, uint64_t now_ms, const char *why)
@@ -1239,10 +1305,36 @@ void dialog_disconnected(struct dialog *d, uint64_t now_ms, const char *why)
 	after_session(d, now_ms);
 }
 
+/* The whole dialog's time is up: what is not decided is an error. With a
+ * connection, the driver closes it and the dialog ends in after_session. */
+static void deadline_passed(struct dialog *d, uint64_t now)
+{
+	char span[32];
+	bool undecided = slots_in(d, SL_DONE) < d->nslots;
+	int e;
+
+	span_text(d->hard_deadline - d->started, span, sizeof(span));
+	e = transcript_addf(d->tr, now, TR_ERROR, d->tls_active,
+	                    "Dialog deadline of %s passed in %s", span, state_names[d->state]);
+	if (undecided || (d->state != ST_QUIT && d->state != ST_CLOSING)) {
+		set_fatal(d, DV_ERROR, e, "dialog deadline of %s passed", span);
+		slot_fail_rest(d, TO_ERROR, "dialog deadline passed", e);
+	}
+	if (d->state == ST_IDLE) {
+		enter_state(d, now, ST_DONE);
+		return;
+	}
+	session_abort(d, now);
+}
+
 void dialog_timeout(struct dialog *d, uint64_t now_ms)
 {
 	int e;
 
+	if (d->state != ST_DONE && now_ms >= d->hard_deadline) {
+		deadline_passed(d, now_ms);
+		return;
+	}
 	if (d->deadline == 0 || now_ms < d->deadline)
 		return;
 	switch (d->state) {

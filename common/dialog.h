@@ -50,6 +50,10 @@ struct dialog_params {
 	unsigned banner_ms;      /* greeting, tarpit patience (default 60 s) */
 	unsigned command_ms;     /* each command reply (default 60 s) */
 	unsigned data_ms;        /* end of DATA reply (default 120 s) */
+	unsigned deadline_ms;    /* hard deadline of the whole dialog from its
+	                            start; 0 or more than RP_DIALOG_DEADLINE_MULT x
+	                            command_ms means that bound (default 0: 30 min
+	                            with the default command timeout) */
 };
 /* Fill p with the defaults above (strings NULL, tests none). */
 void dialog_params_defaults(struct dialog_params *p);
@@ -103,8 +107,13 @@ void dialog_free(struct dialog **d);
 enum dialog_action dialog_next(const struct dialog *d);
 /* Earliest time for DLG_ACT_CONNECT (ms); the driver may wait longer. */
 uint64_t dialog_wake_at(const struct dialog *d);
-/* Deadline of the current state, 0 when none. */
+/* Deadline of the current state, never later than the dialog's hard
+ * deadline (also in IDLE, while waiting to connect); 0 when done. When it
+ * passes, call dialog_timeout(): past the hard deadline the dialog ends as
+ * error "dialog deadline of N s passed" (closing its connection first). */
 uint64_t dialog_deadline(const struct dialog *d);
+/* The hard deadline itself (start + the bound of deadline_ms). */
+uint64_t dialog_hard_deadline(const struct dialog *d);
 
 /* The driver calls connect() now (starts the connect deadline; records
  * "Trying ADDR"). Then, in this connection attempt, exactly one of: */
@@ -117,6 +126,15 @@ int dialog_feed(struct dialog *d, uint64_t now_ms, const char *buf, size_t len);
 /* info NULL = handshake failed, why says how. */
 void dialog_tls_done(struct dialog *d, uint64_t now_ms, const struct dialog_tls_info *info,
                      const char *why);
+/* An established TLS session broke because our policy refused what the
+ * server asked (renegotiation): handled like a failed handshake (auto: the
+ * next session goes on in plain text; require/implicit: error). The driver
+ * then closes and calls dialog_disconnected(). */
+void dialog_tls_refused(struct dialog *d, uint64_t now_ms, const char *why);
+/* End the dialog now as error (the run's own deadline): tests not decided
+ * become errors with reason (static, or outliving the dialog); a connection
+ * still open must be closed by the driver, without dialog_disconnected(). */
+void dialog_abort(struct dialog *d, uint64_t now_ms, const char *reason);
 /* The peer closed or reset (why set), or we closed after DLG_ACT_CLOSE (why NULL). */
 void dialog_disconnected(struct dialog *d, uint64_t now_ms, const char *why);
 void dialog_timeout(struct dialog *d, uint64_t now_ms);

@@ -4,7 +4,9 @@
  * time per IP, pause_ms between sessions) and a token-bucket connection rate.
  * Owns every socket, SSL, dialog and address record it creates. Bounds: the
  * concurrency, RP_DNS_JOBS_MAX resolutions, RP_MX_MAX x RP_ADDRS_PER_HOST_MAX
- * addresses per domain, RP_ENGINE_READ_MAX bytes per read (one shared buffer).
+ * addresses per domain, RP_ENGINE_READ_MAX bytes per read (one shared buffer),
+ * RP_TLS_CPU_BUDGET_MS of handshake CPU per dialog, each dialog's hard
+ * deadline (dialog.c) and the run's deadline_ms.
  * Just over 1,500 lines: jobs, timers, politeness and rate all work on the
  * one struct engine and its loop; DNS (dns.c) and TLS (tls.c) are apart. */
 #include "engine.h"
@@ -84,6 +86,9 @@ struct job {
 	uint16_t port;
 	int fd;
 	SSL *ssl;
+	struct tls_guard guard; /* what tls.c refused on ssl */
+	unsigned reneg_seen;    /* guard.reneg_refused already in the transcript */
+	uint64_t tls_cpu_ns;    /* handshake CPU over every session of the dialog */
 	uint8_t state;
 	bool rd_ready, wr_ready, eof_seen, implicit_tls, tls_failed, in_waitq, addr_waited;
 	size_t heap_idx; /* 0 = not in the heap, else index + 1 */
@@ -119,6 +124,10 @@ struct engine {
 
 	engine_result_cb cb;
 	void *cbarg;
+	uint64_t deadline_at; /* the run's deadline, 0 = none */
+	const char *notrun;   /* reason for targets never started */
+	char abort_why[64];   /* "order deadline of N s passed" */
+	char notrun_why[80];  /* "not run: order deadline ..." */
 	volatile sig_atomic_t stop;
 	bool stopping, destroying;
 	char rbuf[RP_ENGINE_READ_MAX];
@@ -628,7 +637,27 @@ static void job_wait_addr(struct engine *e, struct job *j, uint64_t now)
 	else
 		a->whead = j;
 	a->wtail = j;
+	if (j->d) /* the dialog's own deadline runs while it waits */
+		timer_set(e, j, dialog_deadline(j->d));
 	addr_kick(e, a);
+}
+
+static void waitq_remove(struct addr_state *a, struct job *j)
+{
+	struct job *prev = NULL;
+	for (struct job *q = a->whead; q; prev = q, q = q->qnext) {
+		if (q != j)
+			continue;
+		if (prev)
+			prev->qnext = j->qnext;
+		else
+			a->whead = j->qnext;
+		if (a->wtail == j)
+			a->wtail = prev;
+		break;
+	}
+	j->qnext = NULL;
+	j->in_waitq = false;
 }
 
 static const char *bind_mismatch(const struct engine *e, const struct job *j, char *buf, size_t len)
@@ -726,8 +755,20 @@ static void addr_try(struct engine *e, struct addr_state *a, uint64_t now)
 	uint64_t t = a->next_ok;
 	if (j->d && dialog_wake_at(j->d) > t)
 		t = dialog_wake_at(j->d);
+	if (j->d && dialog_deadline(j->d) <= now) {
+		/* Its deadline passed while it waited to reconnect: it ends. The
+		 * jobs behind it hold a, so a outlives j. */
+		bool more = j->qnext != NULL;
+		waitq_remove(a, j);
+		timer_set(e, j, 0);
+		dialog_timeout(j->d, now);
+		job_drive(e, j, now);
+		if (more)
+			addr_kick(e, a);
+		return;
+	}
 	if (t > now) {
-		timer_set(e, j, t);
+		timer_set(e, j, j->d && dialog_deadline(j->d) < t ? dialog_deadline(j->d) : t);
 		return;
 	}
 	timer_set(e, j, 0);
@@ -783,17 +824,35 @@ static void process_kicks(struct engine *e, uint64_t now)
 
 /* ---- TLS and I/O of one job ---- */
 
-/* One handshake step: 0 in progress, 1 done, -1 failed (the dialog knows). */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* One handshake step: 0 in progress, 1 done, -1 failed (the dialog knows).
+ * The CPU each step costs is counted against the dialog's budget: no new
+ * handshake once it is spent (one handshake is bounded by the RP_TLS_* key
+ * caps; the budget bounds a server that makes every session handshake). */
 static int tls_step(struct engine *e, struct job *j, uint64_t now)
 {
 	char why[200], reason[150];
 	if (!j->ssl) {
+		if (j->tls_cpu_ns >= (uint64_t)e->p.tls_cpu_budget_ms * 1000000u) {
+			snprintf(why, sizeof(why),
+			         "TLS handshake refused: %llu ms of TLS CPU spent, the dialog's "
+			         "budget is %u ms",
+			         (unsigned long long)(j->tls_cpu_ns / 1000000u),
+			         e->p.tls_cpu_budget_ms);
+			goto failed;
+		}
 		if (!e->ssl_ctx && !(e->ssl_ctx = tls_ctx_new(reason, sizeof(reason)))) {
 			snprintf(why, sizeof(why), "TLS handshake failed: %s", reason);
 			goto failed;
 		}
 		const char *sni = j->host ? j->host : NULL;
-		if (!(j->ssl = tls_session_new(e->ssl_ctx, j->fd, sni))) {
+		if (!(j->ssl = tls_session_new(e->ssl_ctx, j->fd, sni, &j->guard))) {
 			snprintf(why, sizeof(why), "TLS handshake failed: cannot create session");
 			goto failed;
 		}
@@ -801,7 +860,15 @@ static int tls_step(struct engine *e, struct job *j, uint64_t now)
 	}
 	ERR_clear_error();
 	errno = 0;
+	uint64_t cpu0 = thread_cpu_ns();
 	int r = SSL_do_handshake(j->ssl);
+	int saved = errno;
+	j->tls_cpu_ns += thread_cpu_ns() - cpu0;
+	if (r == 1 && j->guard.refused[0]) {
+		/* Refused by a callback whose refusal the library ignored. */
+		snprintf(why, sizeof(why), "TLS handshake failed: %s", j->guard.refused);
+		goto failed;
+	}
 	if (r == 1) {
 		struct dialog_tls_info info;
 		tls_fill_info(j->ssl, j->host, j->ip, &info);
@@ -818,13 +885,36 @@ static int tls_step(struct engine *e, struct job *j, uint64_t now)
 	int se = SSL_get_error(j->ssl, r);
 	if (se == SSL_ERROR_WANT_READ || se == SSL_ERROR_WANT_WRITE)
 		return 0;
-	tls_error_reason(j->ssl, r, errno, reason, sizeof(reason));
+	tls_error_reason(j->ssl, r, saved, reason, sizeof(reason));
 	snprintf(why, sizeof(why), "TLS handshake failed: %s", reason);
 failed:
 	j->tls_failed = true;
 	j->state = JS_OPEN; /* the TCP connection is still there to close */
 	dialog_tls_done(j->d, now, NULL, why);
 	return -1;
+}
+
+/* The server asked for a renegotiation and tls.c refused it: say so. */
+static void tls_note_reneg(struct job *j, uint64_t now)
+{
+	if (j->guard.reneg_refused == j->reneg_seen)
+		return;
+	j->reneg_seen = j->guard.reneg_refused;
+	dialog_event(j->d, now,
+	             "Server asked to renegotiate TLS: refused (no_renegotiation alert)");
+}
+
+/* An established TLS session failed; when our policy refused what the
+ * server asked, the dialog treats it as a TLS failure. */
+static void tls_lost(struct engine *e, struct job *j, uint64_t now, int r, int saved_errno)
+{
+	char reason[150];
+	bool refused = j->guard.refused[0] != '\0';
+	tls_error_reason(j->ssl, r, saved_errno, reason, sizeof(reason));
+	j->tls_failed = true;
+	if (refused)
+		dialog_tls_refused(j->d, now, reason);
+	conn_lost(e, j, now, reason);
 }
 
 /* Read one chunk into the dialog. Clears rd_ready when drained. */
@@ -835,6 +925,8 @@ static void job_read(struct engine *e, struct job *j, uint64_t now)
 		ERR_clear_error();
 		errno = 0;
 		int r = SSL_read(j->ssl, e->rbuf, sizeof(e->rbuf));
+		int saved = errno;
+		tls_note_reneg(j, now);
 		if (r > 0) {
 			dialog_feed(j->d, now, e->rbuf, (size_t)r);
 			return;
@@ -848,10 +940,7 @@ static void job_read(struct engine *e, struct job *j, uint64_t now)
 			conn_lost(e, j, now, "connection closed by server");
 			return;
 		}
-		char reason[150];
-		tls_error_reason(j->ssl, r, errno, reason, sizeof(reason));
-		j->tls_failed = true;
-		conn_lost(e, j, now, reason);
+		tls_lost(e, j, now, r, saved);
 		return;
 	}
 	do
@@ -888,6 +977,8 @@ static int job_write(struct engine *e, struct job *j, uint64_t now)
 		ERR_clear_error();
 		errno = 0;
 		int r = SSL_write(j->ssl, out, len > INT32_MAX ? INT32_MAX : (int)len);
+		int saved = errno;
+		tls_note_reneg(j, now);
 		if (r > 0) {
 			dialog_output_consume(j->d, (size_t)r);
 			return 0;
@@ -897,10 +988,7 @@ static int job_write(struct engine *e, struct job *j, uint64_t now)
 			j->wr_ready = false;
 			return 0;
 		}
-		char reason[150];
-		tls_error_reason(j->ssl, r, errno, reason, sizeof(reason));
-		j->tls_failed = true;
-		conn_lost(e, j, now, reason);
+		tls_lost(e, j, now, r, saved);
 		return -1;
 	}
 	ssize_t n = send(j->fd, out, len, MSG_NOSIGNAL);
@@ -1062,7 +1150,14 @@ static void job_event(struct engine *e, struct job *j, uint32_t ev, uint64_t now
 static void job_timer(struct engine *e, struct job *j, uint64_t now)
 {
 	if (j->state == JS_WAIT || !j->d) {
-		addr_kick(e, j->as); /* pause or wake time over */
+		if (j->d && j->in_waitq && j->as->whead != j && dialog_deadline(j->d) <= now) {
+			/* Behind another job on its address, past its deadline. */
+			waitq_remove(j->as, j);
+			dialog_timeout(j->d, now);
+			job_drive(e, j, now);
+			return;
+		}
+		addr_kick(e, j->as); /* pause, wake time or deadline over */
 		return;
 	}
 	dialog_timeout(j->d, now);
@@ -1109,8 +1204,8 @@ static void resolved(void *arg, const struct dns_answer *a)
 
 	e->dns_jobs--;
 	if (a->stopped || e->stopping)
-		emit_error(e, t->text, t->name, NULL, -1, NULL, rv->port, "not run: stopped",
-		           rv->started_ms, now);
+		emit_error(e, t->text, t->name, NULL, -1, NULL, rv->port, e->notrun, rv->started_ms,
+		           now);
 	else if (a->null_mx)
 		emit_error(e, t->text, NULL, t->name, -1, NULL, rv->port, a->reason, rv->started_ms,
 		           now);
@@ -1256,10 +1351,13 @@ int engine_add(struct engine *e, const struct target_spec *t)
 
 /* ---- the loop ---- */
 
-static void do_stop(struct engine *e, uint64_t now)
+/* Stop everything: by a signal (dialogs end with what they have), or at the
+ * run's deadline (dialogs end as error, with the reason). */
+static void do_stop(struct engine *e, uint64_t now, bool deadline)
 {
 	e->stopping = true;
-	dns_cancel(e->dns); /* each reports "not run: stopped" */
+	e->notrun = deadline ? e->notrun_why : "not run: stopped";
+	dns_cancel(e->dns); /* each reports e->notrun */
 	for (size_t i = 0; i < e->nbuckets; i++)
 		for (struct addr_state *a = e->buckets[i]; a; a = a->hnext)
 			a->whead = a->wtail = NULL;
@@ -1270,19 +1368,21 @@ static void do_stop(struct engine *e, uint64_t now)
 			bool up = j->fd >= 0 && j->state != JS_CONNECTING;
 			if (j->fd >= 0)
 				conn_close(e, j, now, false);
-			if (up)
+			if (deadline)
+				dialog_abort(j->d, now, e->abort_why);
+			else if (up)
 				dialog_disconnected(j->d, now, "stopped by signal");
 			job_report(e, j, now);
 		} else {
 			emit_error(e, j->t->text, j->host, j->via_mx ? j->t->name : NULL,
-			           j->mx_pref, j->ip, j->port, "not run: stopped", now, now);
+			           j->mx_pref, j->ip, j->port, e->notrun, now, now);
 		}
 		job_free(e, j, now);
 	}
 	for (; e->qhead < e->qlen; e->qhead++) {
 		struct qtarget *q = &e->queue[e->qhead];
 		emit_error(e, q->text, q->family ? NULL : q->host, NULL, -1, NULL, q->port,
-		           "not run: stopped", now, now);
+		           e->notrun, now, now);
 		free(q->text);
 		free(q->host);
 	}
@@ -1305,6 +1405,8 @@ static int wait_ms(struct engine *e, uint64_t now)
 	}
 	if (e->p.progress && now + PROGRESS_MS < until)
 		until = now + PROGRESS_MS;
+	if (e->deadline_at && e->deadline_at < until)
+		until = e->deadline_at;
 	int dw = dns_wait_ms(e->dns);
 	if (dw >= 0 && now + (uint64_t)dw < until)
 		until = now + (uint64_t)dw;
@@ -1318,11 +1420,12 @@ int engine_run(struct engine *e, engine_result_cb cb, void *arg)
 	e->cb = cb;
 	e->cbarg = arg;
 	e->tok_ms = now;
+	e->deadline_at = e->p.deadline_ms ? now + e->p.deadline_ms : 0;
 
 	for (;;) {
 		now = engine_now_ms();
-		if (e->stop) {
-			do_stop(e, now);
+		if (e->stop || (e->deadline_at && now >= e->deadline_at)) {
+			do_stop(e, now, !e->stop);
 			break;
 		}
 		feed_targets(e, now);
@@ -1421,6 +1524,16 @@ struct engine *engine_new(const struct engine_params *p, char *err, size_t errle
 	}
 	e->epfd = -1;
 	e->p = *p;
+	e->notrun = "not run: stopped";
+	{
+		char span[32];
+		if (p->deadline_ms % 1000 == 0)
+			snprintf(span, sizeof(span), "%u s", p->deadline_ms / 1000);
+		else
+			snprintf(span, sizeof(span), "%u ms", p->deadline_ms);
+		snprintf(e->abort_why, sizeof(e->abort_why), "order deadline of %s passed", span);
+		snprintf(e->notrun_why, sizeof(e->notrun_why), "not run: %s", e->abort_why);
+	}
 	e->ehlo = dup_or_null(p->dialog.ehlo_name, &oom);
 	e->from = dup_or_null(p->dialog.from_local, &oom);
 	e->to = dup_or_null(p->dialog.to_local, &oom);
@@ -1450,6 +1563,8 @@ struct engine *engine_new(const struct engine_params *p, char *err, size_t errle
 	e->p.resolv_conf = e->resolv;
 	if (e->p.rate < 0)
 		e->p.rate = 0;
+	if (e->p.tls_cpu_budget_ms == 0 || e->p.tls_cpu_budget_ms > RP_TLS_CPU_BUDGET_MS)
+		e->p.tls_cpu_budget_ms = RP_TLS_CPU_BUDGET_MS;
 	e->burst = e->p.rate / 20.0 > 1.0 ? e->p.rate / 20.0 : 1.0;
 	e->tokens = e->burst;
 

@@ -1,9 +1,9 @@
 /* engine.h - drives many dialogs at once from one epoll loop: asynchronous
  * DNS (c-ares: MX, A, AAAA), non-blocking connects (IPv4/IPv6, optional
  * source address), TLS through OpenSSL (STARTTLS and implicit), per-state
- * deadlines, one session at a time per address with a pause between
- * sessions, and a global connection rate. Shared by `relayprobe probe` and
- * the agent. Owns every socket, SSL object and dialog it creates. */
+ * deadlines (per state, per dialog, per run), one session at a time per
+ * address with a pause between sessions, and a global connection rate. Shared by `relayprobe probe`
+ * and the agent. Owns every socket, SSL object and dialog it creates. */
 #ifndef RP_ENGINE_H
 #define RP_ENGINE_H
 
@@ -35,6 +35,15 @@ struct engine_params {
 	 * ENGINE_SCOPE_REFUSED. NULL = every address allowed. */
 	bool (*scope)(const struct sockaddr *sa, socklen_t len, void *arg);
 	void *scope_arg;
+	/* The whole run's deadline in ms from engine_run(), 0 = none. When it
+	 * passes, dialogs in flight end as error "order deadline of N s passed"
+	 * and every target not yet started is reported (dialog NULL, DV_ERROR,
+	 * "not run: order deadline of N s passed"). Each dialog also has its
+	 * own hard deadline (dialog.deadline_ms). */
+	unsigned deadline_ms;
+	/* Handshake CPU one dialog may spend over all its sessions before its
+	 * next handshake is refused; 0 or more = RP_TLS_CPU_BUDGET_MS. */
+	unsigned tls_cpu_budget_ms;
 };
 #define ENGINE_SCOPE_REFUSED "refused by the agent's scope"
 void engine_params_defaults(struct engine_params *p);

@@ -42,6 +42,22 @@
  * up to RP_MX_MAX address lookups). */
 #define RP_DNS_JOBS_MAX 256
 
+/* Hostile servers (issue 8: common/tls.c, engine.c, dialog.c). TLS: the
+ * largest DH group a server may make us compute with (a 10,000-bit group
+ * cost 0.9-1.3 s of CPU on the engine's only thread; one at 8192 ~0.25 s),
+ * the smallest (OpenSSL's own level-0 floor, kept), the largest RSA/DSA key
+ * in the server's chain, and the handshake CPU one dialog may spend over
+ * all its sessions before its next handshake is refused (an ECDHE one
+ * costs ~2 ms). Deadlines: a dialog ends at most this many command
+ * timeouts after it starts, whatever the banner patience, sessions or
+ * retries (the order's deadline is the engine's deadline_ms). */
+#define RP_TLS_DH_BITS_MAX      8192
+#define RP_TLS_DH_BITS_MIN      1024
+#define RP_TLS_RSA_BITS_MAX     8192
+#define RP_TLS_CPU_BUDGET_MS    600
+#define RP_TLS_REASON_MAX       160
+#define RP_DIALOG_DEADLINE_MULT 30
+
 /* Wire protocol (wire/, issue 3): one ZeroMQ message (an Envelope), checked
  * before anything is decoded; also ZMQ_MAXMSGSIZE on every socket. */
 #define RP_WIRE_MSG_MAX (4 * 1024 * 1024)

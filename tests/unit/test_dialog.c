@@ -988,6 +988,142 @@ static void test_session_limit(void **state)
 	dialog_free(&d);
 }
 
+/* ---- a tarpit against the dialog's hard deadline ---- */
+
+static void tweak_tarpit(struct dialog_params *p)
+{
+	p->command_ms = 1000;
+	p->banner_ms = 3600000; /* all the patience in the world... */
+	p->retry_after_ms = 60000;
+	p->reconnect_ms = 2000;
+	p->max_sessions = 12;
+}
+
+/* A server that answers every command 900 ms after it, just inside the
+ * 1 s command timeout, and every RCPT with a 4xx, forever: the driver
+ * (like the engine) wakes at dialog_deadline() when nothing comes first.
+ * Returns the simulated time the dialog ended. */
+static uint64_t run_tarpit(struct dialog *d)
+{
+	const char *replies[64];
+	size_t nrep = 0;
+	uint64_t now = T0;
+
+	for (int iter = 0; iter < 200000; iter++) {
+		enum dialog_action a = dialog_next(d);
+		size_t olen;
+		const char *out = dialog_output(d, &olen);
+
+		if (a == DLG_ACT_DONE)
+			return now;
+		if (a == DLG_ACT_CLOSE) {
+			nrep = 0;
+			dialog_disconnected(d, now, NULL);
+			continue;
+		}
+		if (a == DLG_ACT_CONNECT) {
+			uint64_t dl = dialog_deadline(d);
+			if (now < dialog_wake_at(d))
+				now = dialog_wake_at(d);
+			if (dl != 0 && dl <= now) {
+				now = dl;
+				dialog_timeout(d, now);
+				continue;
+			}
+			dialog_connecting(d, now, "192.0.2.25:25");
+			dialog_connected(d, now, "192.0.2.25:25");
+			replies[nrep++] = "220 tarpit.example.com ESMTP\r\n";
+			continue;
+		}
+		assert_int_equal(a, DLG_ACT_IO); /* no STARTTLS offered */
+		for (size_t i = 0; i < olen && nrep < 64; i++) {
+			if (i != 0 && out[i - 1] != '\n')
+				continue;
+			replies[nrep++] =
+			    strncmp(out + i, "EHLO", 4) == 0   ? "250 tarpit.example.com\r\n"
+			    : strncmp(out + i, "RCPT", 4) == 0 ? "450 4.7.1 Try later\r\n"
+			    : strncmp(out + i, "QUIT", 4) == 0 ? "221 Bye\r\n"
+			                                       : "250 Ok\r\n";
+		}
+		dialog_output_consume(d, olen);
+		uint64_t dl = dialog_deadline(d);
+		uint64_t at = now + 900;
+		if (nrep == 0 || (dl != 0 && dl <= at)) {
+			assert_true(dl != 0);
+			now = dl > now ? dl : now;
+			dialog_timeout(d, now);
+			continue;
+		}
+		now = at;
+		const char *r = replies[0];
+		memmove(replies, replies + 1, --nrep * sizeof(replies[0]));
+		dialog_feed(d, now, r, strlen(r));
+	}
+	fail_msg("the dialog never ended");
+	return 0;
+}
+
+/* Before the hard deadline this dialog held on for minutes (every test
+ * 2.7 s in lockstep, sessions, a 60 s retry): 40 to 85 command timeouts.
+ * Now it ends 30 command timeouts after its start, as error, with why. */
+static void test_tarpit_dialog_deadline(void **state)
+{
+	struct dialog *d = new_dialog("all", tweak_tarpit);
+	uint64_t end = run_tarpit(d);
+	const struct transcript *tr = dialog_transcript(d);
+	struct tr_entry e;
+	bool said = false;
+
+	print_message("  tarpit dialog ended after %llu ms (%u sessions)\n",
+	              (unsigned long long)(end - T0), dialog_sessions(d));
+	assert_true(end - T0 <= 30 * 1000);
+	assert_true(end - T0 >= 29 * 1000);
+	assert_int_equal(dialog_verdict(d), DV_ERROR);
+	assert_string_equal(dialog_verdict_reason(d), "dialog deadline of 30 s passed");
+	for (size_t i = 0; i < transcript_count(tr); i++)
+		if (transcript_get(tr, i, &e) == 0 && e.dir == TR_ERROR &&
+		    strstr(e.text, "Dialog deadline of 30 s passed"))
+			said = true;
+	assert_true(said);
+	dialog_free(&d);
+	(void)state;
+}
+
+static void tweak_deadline_long(struct dialog_params *p)
+{
+	p->command_ms = 2000;
+	p->deadline_ms = 3600000; /* asks for more than 30 command timeouts */
+}
+
+static void tweak_deadline_short(struct dialog_params *p)
+{
+	p->command_ms = 2000;
+	p->deadline_ms = 5000;
+}
+
+/* deadline_ms may shorten the bound, never lengthen it; the deadline is
+ * there from the start, also while waiting to connect. */
+static void test_deadline_bounds(void **state)
+{
+	struct dialog *d = new_dialog(TWO_TESTS, tweak_deadline_long);
+	assert_int_equal(dialog_hard_deadline(d), T0 + 30 * 2000);
+	assert_int_equal(dialog_deadline(d), T0 + 30 * 2000);
+	dialog_free(&d);
+	d = new_dialog(TWO_TESTS, NULL); /* defaults: 30 x 60 s */
+	assert_int_equal(dialog_hard_deadline(d), T0 + 30 * 60000);
+	dialog_free(&d);
+	d = new_dialog(TWO_TESTS, tweak_deadline_short);
+	assert_int_equal(dialog_hard_deadline(d), T0 + 5000);
+	/* Waiting to connect past it: the dialog ends, nothing sent. */
+	dialog_timeout(d, T0 + 5000);
+	assert_int_equal(dialog_next(d), DLG_ACT_DONE);
+	assert_int_equal(dialog_verdict(d), DV_ERROR);
+	assert_string_equal(dialog_verdict_reason(d), "dialog deadline of 5 s passed");
+	assert_int_equal(result(d, "null-sender")->outcome, TO_ERROR);
+	dialog_free(&d);
+	(void)state;
+}
+
 static void test_params_rejected(void **state)
 {
 	struct dialog_params p;
@@ -1063,6 +1199,8 @@ int main(void)
 	    cmocka_unit_test(test_drop_after_n_rejections),
 	    cmocka_unit_test(test_session_limit),
 	    cmocka_unit_test(test_params_rejected),
+	    cmocka_unit_test(test_tarpit_dialog_deadline),
+	    cmocka_unit_test(test_deadline_bounds),
 	    cmocka_unit_test(test_ipv6_literal),
 	};
 

@@ -2,11 +2,15 @@
  * servers and a fake DNS server, all in this process on loopback: verdicts
  * (closed, open, refused, silent), politeness, rate and concurrency limits,
  * STARTTLS and implicit TLS facts, source address, IPv6, MX resolution and
- * stopping. Servers are threads; every socket is on 127.0.0.0/8 or ::1. */
+ * stopping; hostile servers: huge DH groups and certificate keys,
+ * renegotiation, tarpits against the dialog and run deadlines. Servers are
+ * threads; every socket is on 127.0.0.0/8 or ::1. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/param_build.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -28,6 +33,9 @@
 #include "engine.h"
 
 /* ---- scripted SMTP servers ---- */
+
+/* ClientHellos the DHE servers saw, and renegotiations they asked for. */
+static atomic_int g_handshakes, g_reneg_asked;
 
 #define CONN_LOG_MAX 64
 
@@ -39,15 +47,19 @@ struct srv_group {
 	char peer[64];
 };
 
-enum srv_mode { SRV_CLOSED, SRV_OPEN, SRV_SILENT };
+enum srv_mode { SRV_CLOSED, SRV_OPEN, SRV_SILENT, SRV_TARPIT };
 
 struct srv {
 	int lfd;
 	uint16_t port;
 	enum srv_mode mode;
-	SSL_CTX *tls;     /* offer STARTTLS with it (or implicit) */
-	bool implicit;    /* TLS from the first byte */
-	unsigned hold_ms; /* greet delay: makes sessions long enough to overlap */
+	SSL_CTX *tls;      /* offer STARTTLS with it (or implicit) */
+	bool implicit;     /* TLS from the first byte */
+	unsigned hold_ms;  /* greet delay: makes sessions long enough to overlap;
+	                      SRV_TARPIT: the delay before every reply */
+	bool reneg;        /* ask for a TLS renegotiation after EHLO over TLS */
+	bool tls_drop;     /* hang up at the first EHLO over TLS */
+	unsigned reply_ms; /* a slow honest server: the delay before each reply */
 	struct srv_group *g;
 	pthread_t th;
 	atomic_int active;
@@ -102,6 +114,16 @@ static int c_line(struct conn *c, char *out, size_t outlen)
 	}
 }
 
+/* Every ClientHello, first handshake or renegotiation. */
+static int srv_hello_cb(SSL *ssl, int *al, void *arg)
+{
+	(void)ssl;
+	(void)al;
+	(void)arg;
+	atomic_fetch_add(&g_handshakes, 1);
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
 static int c_tls(struct conn *c)
 {
 	c->ssl = SSL_new(c->s->tls);
@@ -141,6 +163,24 @@ static void *conn_main(void *arg)
 		goto out;
 	while (c_line(c, line, sizeof(line)) == 0) {
 		const char *r;
+		if (s->mode == SRV_TARPIT && strncasecmp(line, "QUIT", 4) != 0) {
+			/* Every reply just inside the client's command timeout; every
+			 * RCPT a 4xx, so the client retries, forever. */
+			usleep(s->hold_ms * 1000u);
+			r = strncasecmp(line, "EHLO", 4) == 0   ? "250 mx.test\r\n"
+			    : strncasecmp(line, "RCPT", 4) == 0 ? "450 4.7.1 Try again later\r\n"
+			                                        : "250 2.0.0 Ok\r\n";
+			if (c_write(c, r) < 0)
+				goto out;
+			continue;
+		}
+		if (s->tls_drop && c->ssl)
+			goto out;
+		if (s->reneg && c->ssl && strncasecmp(line, "EHLO", 4) == 0) {
+			atomic_fetch_add(&g_reneg_asked, 1);
+			if (SSL_renegotiate(c->ssl) != 1 || SSL_do_handshake(c->ssl) != 1)
+				goto out;
+		}
 		if (strncasecmp(line, "EHLO", 4) == 0) {
 			r = s->tls && !c->ssl ? "250-mx.test\r\n250-PIPELINING\r\n250-"
 			                        "STARTTLS\r\n250 8BITMIME\r\n"
@@ -173,6 +213,8 @@ static void *conn_main(void *arg)
 		} else {
 			r = "502 5.5.2 Error: command not recognized\r\n";
 		}
+		if (s->reply_ms)
+			usleep(s->reply_ms * 1000u);
 		if (c_write(c, r) < 0)
 			goto out;
 	}
@@ -297,6 +339,8 @@ static uint16_t closed_port(void)
 /* ---- a self-signed certificate, made in memory ---- */
 
 static SSL_CTX *g_server_tls;
+static X509 *g_cert;
+static EVP_PKEY *g_key;
 
 static int group_setup(void **state)
 {
@@ -330,8 +374,8 @@ static int group_setup(void **state)
 	if (!g_server_tls || SSL_CTX_use_certificate(g_server_tls, x) != 1 ||
 	    SSL_CTX_use_PrivateKey(g_server_tls, pkey) != 1)
 		return -1;
-	X509_free(x);
-	EVP_PKEY_free(pkey);
+	g_cert = x;
+	g_key = pkey;
 	(void)state;
 	return 0;
 }
@@ -339,6 +383,8 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	SSL_CTX_free(g_server_tls);
+	X509_free(g_cert);
+	EVP_PKEY_free(g_key);
 	(void)state;
 	return 0;
 }
@@ -354,6 +400,7 @@ struct cap {
 	struct dialog_tls_info tlsinfo;
 	unsigned sessions;
 	uint64_t started, finished;
+	char events[8192]; /* the transcript's event and error lines */
 };
 
 struct caps {
@@ -392,6 +439,20 @@ static void on_result(const struct probe_result *r, void *arg)
 			c->tlsinfo = *ti;
 		copy(c->local_domain, sizeof(c->local_domain), dialog_local_domain(r->dialog));
 		c->sessions = dialog_sessions(r->dialog);
+		const struct transcript *tr = dialog_transcript(r->dialog);
+		size_t used = 0;
+		c->events[0] = '\0';
+		for (size_t i = 0; i < transcript_count(tr); i++) {
+			struct tr_entry te;
+			if (transcript_get(tr, i, &te) < 0 ||
+			    (te.dir != TR_EVENT && te.dir != TR_ERROR))
+				continue;
+			int n =
+			    snprintf(c->events + used, sizeof(c->events) - used, "%s\n", te.text);
+			if (n < 0 || (size_t)n >= sizeof(c->events) - used)
+				break;
+			used += (size_t)n;
+		}
 	}
 	if (cs->stop_on_first)
 		engine_stop(cs->e);
@@ -754,6 +815,423 @@ static void test_starttls_garbage(void **state)
 	engine_free(&e);
 	srv_stop(&s);
 	SSL_CTX_free(bad);
+	(void)state;
+}
+
+/* ---- hostile TLS servers ---- */
+
+static uint64_t cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A TLS 1.2 server context that offers DHE key exchange only, with a DH
+ * group of `bits` bits. The modulus is any odd number of that size (a
+ * hostile server needs no prime: the client's cost is the same), so the test
+ * makes it in microseconds; the server's own exponent is short (its cost is
+ * not what is tested). */
+static SSL_CTX *dhe_server_ctx(int bits)
+{
+	BIGNUM *p = BN_new(), *g = BN_new();
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "DH", NULL);
+	EVP_PKEY *dh = NULL;
+	SSL_CTX *ctx = NULL;
+
+	if (!p || !g || !bld || !pc || !BN_rand(p, bits, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD) ||
+	    !BN_set_word(g, 2) || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_P, p) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_FFC_G, g) ||
+	    !OSSL_PARAM_BLD_push_int(bld, OSSL_PKEY_PARAM_DH_PRIV_LEN, 256) ||
+	    !(params = OSSL_PARAM_BLD_to_param(bld)) || EVP_PKEY_fromdata_init(pc) != 1 ||
+	    EVP_PKEY_fromdata(pc, &dh, EVP_PKEY_KEY_PARAMETERS, params) != 1)
+		goto out;
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx || SSL_CTX_use_certificate(ctx, g_cert) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, g_key) != 1 ||
+	    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+	    SSL_CTX_set_cipher_list(ctx, "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-SHA") != 1) {
+		SSL_CTX_free(ctx);
+		ctx = NULL;
+		goto out;
+	}
+	SSL_CTX_set_security_level(ctx, 0);
+	SSL_CTX_set_client_hello_cb(ctx, srv_hello_cb, NULL);
+	if (SSL_CTX_set0_tmp_dh_pkey(ctx, dh) != 1) {
+		SSL_CTX_free(ctx);
+		ctx = NULL;
+		goto out;
+	}
+	dh = NULL; /* the context owns it */
+out:
+	EVP_PKEY_free(dh);
+	EVP_PKEY_CTX_free(pc);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(p);
+	BN_free(g);
+	if (!ctx)
+		fail_msg("cannot build a %d-bit DHE server context", bits);
+	return ctx;
+}
+
+/* How long a slow honest server's dialog takes in a run, alone or beside a
+ * hostile one. */
+static uint64_t honest_dialog_ms(struct caps *cs)
+{
+	for (size_t i = 0; i < cs->n; i++)
+		if (strcmp(cs->c[i].address, "127.0.0.2") == 0) {
+			assert_int_equal(cs->c[i].verdict, DV_CLOSED);
+			return cs->c[i].finished - cs->c[i].started;
+		}
+	fail_msg("no result for the honest server");
+	return 0;
+}
+
+/* A server whose STARTTLS offers a 10,000-bit DH group (the library's own
+ * maximum): before the cap the client spent most of a second of CPU on it
+ * in the engine's one thread, and every other dialog waited. The handshake
+ * is now refused before any computation, with the reason in the
+ * transcript; the auto policy goes on in plain text; a slow honest server's
+ * dialog in the same run (a reply every 300 ms, about 2 s in all, so it
+ * spans the hostile handshake) takes the time it takes alone. */
+static void test_tls_dh_too_large(void **state)
+{
+	struct srv_group g;
+	struct srv hostile, honest;
+	struct engine_params p;
+	struct caps alone = {0}, cs = {0};
+	SSL_CTX *big = dhe_server_ctx(10000);
+	group_init(&g);
+	assert_int_equal(srv_start(&hostile, "127.0.0.1", SRV_CLOSED, &g), 0);
+	assert_int_equal(srv_start(&honest, "127.0.0.2", SRV_CLOSED, &g), 0);
+	hostile.tls = big;
+	honest.reply_ms = 300;
+	srv_run(&hostile);
+	srv_run(&honest);
+	base_params(&p);
+	p.dialog.tls = DLG_TLS_AUTO;
+
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.2", honest.port, true);
+	assert_int_equal(engine_run(e, on_result, &alone), 0);
+	engine_free(&e);
+	uint64_t normal = honest_dialog_ms(&alone);
+
+	e = new_engine(&p);
+	add_target(e, "127.0.0.1", hostile.port, true);
+	add_target(e, "127.0.0.2", honest.port, true);
+	uint64_t c0 = cpu_ms();
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	uint64_t cpu = cpu_ms() - c0;
+	engine_free(&e);
+	srv_stop(&hostile);
+	srv_stop(&honest);
+	SSL_CTX_free(big);
+
+	uint64_t beside = honest_dialog_ms(&cs);
+	print_message("  10000-bit DH server: engine CPU %llu ms for the run; honest dialog "
+	              "%llu ms alone, %llu ms beside it\n",
+	              (unsigned long long)cpu, (unsigned long long)normal,
+	              (unsigned long long)beside);
+	assert_int_equal(cs.n, 2);
+	for (size_t i = 0; i < cs.n; i++) {
+		const struct cap *c = &cs.c[i];
+		assert_int_equal(c->verdict, DV_CLOSED);
+		if (strcmp(c->address, "127.0.0.1") != 0)
+			continue;
+		assert_false(c->tls); /* refused, then tested in plain text */
+		assert_non_null(strstr(c->events, "TLS handshake failed: server DH group of "
+		                                  "10000 bits over the 8192-bit cap"));
+		assert_true(c->sessions >= 2);
+	}
+	assert_true(beside < normal + 300);
+	assert_true(cpu < 200); /* one 10000-bit DH computation costs most of a second */
+	(void)state;
+}
+
+/* The largest group allowed still completes, and its cost is what the
+ * per-dialog TLS budget is sized on (printed: docs/architecture.md). */
+static void test_tls_dh_at_cap(void **state)
+{
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	SSL_CTX *ctx = dhe_server_ctx(8192);
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
+	s.tls = ctx;
+	srv_run(&s);
+	base_params(&p);
+	p.dialog.tls = DLG_TLS_AUTO;
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", s.port, true);
+	uint64_t c0 = cpu_ms();
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	uint64_t cpu = cpu_ms() - c0;
+	engine_free(&e);
+	srv_stop(&s);
+	SSL_CTX_free(ctx);
+	print_message("  8192-bit DH server: engine CPU %llu ms for the run\n",
+	              (unsigned long long)cpu);
+	assert_int_equal(cs.n, 1);
+	assert_int_equal(cs.c[0].verdict, DV_CLOSED);
+	assert_true(cs.c[0].tls);
+	assert_non_null(strstr(cs.c[0].tlsinfo.cipher, "DHE"));
+	(void)state;
+}
+
+/* A server whose every TLS session costs the most a handshake may (a group
+ * at the DH cap) and then hangs up, so that each new session handshakes
+ * again: the dialog's TLS CPU budget refuses the next handshake once spent,
+ * and the server is tested in plain text. */
+static void test_tls_cpu_budget(void **state)
+{
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	SSL_CTX *ctx = dhe_server_ctx(8192);
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
+	s.tls = ctx;
+	s.tls_drop = true;
+	srv_run(&s);
+	base_params(&p);
+	p.dialog.tls = DLG_TLS_AUTO;
+	p.tls_cpu_budget_ms = 20; /* one handshake at the cap spends it */
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", s.port, true);
+	uint64_t c0 = cpu_ms();
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	uint64_t cpu = cpu_ms() - c0;
+	engine_free(&e);
+	srv_stop(&s);
+	SSL_CTX_free(ctx);
+	print_message("  engine CPU %llu ms\n%s", (unsigned long long)cpu, cs.c[0].events);
+	assert_int_equal(cs.n, 1);
+	assert_non_null(strstr(cs.c[0].events, "TLS handshake refused: "));
+	assert_non_null(strstr(cs.c[0].events, "the dialog's budget is 20 ms"));
+	assert_int_equal(cs.c[0].verdict, DV_CLOSED); /* then tested in plain text */
+	(void)state;
+}
+
+/* A certificate over the RSA cap in the chain the server sends: refused
+ * before any signature is checked, the reason in the transcript. The big
+ * key is an extra chain certificate with a 9000-bit public key made of any
+ * odd number (no private key needed, none is used). */
+static void test_tls_rsa_key_too_large(void **state)
+{
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	BIGNUM *n = BN_new(), *ev = BN_new();
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY *big = NULL;
+	X509 *x = X509_new();
+	assert_true(n && ev && bld && pc && x);
+	assert_true(BN_rand(n, 9000, BN_RAND_TOP_ONE, BN_RAND_BOTTOM_ODD) == 1);
+	assert_true(BN_set_word(ev, 65537) == 1);
+	assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) == 1);
+	assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, ev) == 1);
+	assert_non_null(params = OSSL_PARAM_BLD_to_param(bld));
+	assert_int_equal(EVP_PKEY_fromdata_init(pc), 1);
+	assert_int_equal(EVP_PKEY_fromdata(pc, &big, EVP_PKEY_PUBLIC_KEY, params), 1);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 2);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+	X509_gmtime_adj(X509_getm_notAfter(x), 30L * 86400);
+	X509_set_pubkey(x, big);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+	                           (const unsigned char *)"big.test", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(g_cert));
+	assert_true(X509_sign(x, g_key, EVP_sha256()) > 0);
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	assert_non_null(ctx);
+	assert_int_equal(SSL_CTX_use_certificate(ctx, g_cert), 1);
+	assert_int_equal(SSL_CTX_use_PrivateKey(ctx, g_key), 1);
+	assert_int_equal(SSL_CTX_add_extra_chain_cert(ctx, x), 1); /* owns x */
+
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
+	s.tls = ctx;
+	srv_run(&s);
+	base_params(&p);
+	p.dialog.tls = DLG_TLS_AUTO;
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", s.port, true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	engine_free(&e);
+	srv_stop(&s);
+	SSL_CTX_free(ctx);
+	EVP_PKEY_free(big);
+	EVP_PKEY_CTX_free(pc);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(ev);
+	print_message("%s", cs.c[0].events);
+	assert_int_equal(cs.n, 1);
+	assert_false(cs.c[0].tls);
+	assert_non_null(strstr(cs.c[0].events, "TLS handshake failed: server certificate RSA key "
+	                                       "of 9000 bits over the 8192-bit cap"));
+	assert_int_equal(cs.c[0].verdict, DV_CLOSED);
+	(void)state;
+}
+
+/* A server that asks for a renegotiation once TLS is up: the client answers
+ * no_renegotiation and never runs a second handshake; the transcript says
+ * so, and the auto policy tests the server in plain text. */
+static void test_tls_renegotiation_refused(void **state)
+{
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	SSL_CTX *ctx = dhe_server_ctx(2048);
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
+	s.tls = ctx;
+	s.reneg = true;
+	srv_run(&s);
+	atomic_store(&g_handshakes, 0);
+	atomic_store(&g_reneg_asked, 0);
+	base_params(&p);
+	p.dialog.tls = DLG_TLS_AUTO;
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", s.port, true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	engine_free(&e);
+	srv_stop(&s);
+	SSL_CTX_free(ctx);
+	print_message("  handshakes %d, renegotiations asked %d\n%s", atomic_load(&g_handshakes),
+	              atomic_load(&g_reneg_asked), cs.c[0].events);
+	assert_int_equal(cs.n, 1);
+	assert_true(atomic_load(&g_reneg_asked) >= 1);
+	/* One ClientHello per TLS session, none more: no renegotiation. */
+	assert_int_equal(atomic_load(&g_handshakes), atomic_load(&g_reneg_asked));
+	assert_non_null(strstr(cs.c[0].events, "renegotiate TLS: refused"));
+	assert_int_equal(cs.c[0].verdict, DV_CLOSED);
+	(void)state;
+}
+
+/* ---- deadlines ---- */
+
+static size_t g_all_tests[RP_TESTS_MAX];
+
+static void all_tests(struct engine_params *p)
+{
+	char err[128];
+	size_t n = 0;
+	assert_int_equal(relay_tests_select("all", g_all_tests, RP_TESTS_MAX, &n, err, sizeof(err)),
+	                 0);
+	p->dialog.tests = g_all_tests;
+	p->dialog.ntests = n;
+}
+
+/* A tarpit that answers every command 800 ms after it (the command timeout
+ * is 1 s) and every RCPT with a 4xx, forever, beside an honest server in
+ * the same run: the tarpit's dialog ends at its hard deadline (here 6 s,
+ * dialog.deadline_ms) as error with the reason; the honest one is done in
+ * its normal time. */
+static void test_dialog_deadline_tarpit(void **state)
+{
+	struct srv_group g;
+	struct srv tarpit, honest;
+	struct engine_params p;
+	struct caps cs = {0};
+	group_init(&g);
+	assert_int_equal(srv_start(&tarpit, "127.0.0.1", SRV_TARPIT, &g), 0);
+	assert_int_equal(srv_start(&honest, "127.0.0.2", SRV_CLOSED, &g), 0);
+	tarpit.hold_ms = 800;
+	srv_run(&tarpit);
+	srv_run(&honest);
+	base_params(&p);
+	all_tests(&p);
+	p.dialog.command_ms = 1000;
+	p.dialog.banner_ms = 60000;
+	p.dialog.deadline_ms = 6000;
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", tarpit.port, true);
+	add_target(e, "127.0.0.2", honest.port, true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	engine_free(&e);
+	srv_stop(&tarpit);
+	srv_stop(&honest);
+	assert_int_equal(cs.n, 2);
+	for (size_t i = 0; i < cs.n; i++) {
+		const struct cap *c = &cs.c[i];
+		uint64_t took = c->finished - c->started;
+		print_message("  %s: verdict %d in %llu ms: %s\n", c->address, c->verdict,
+		              (unsigned long long)took, c->reason);
+		if (strcmp(c->address, "127.0.0.2") == 0) {
+			assert_int_equal(c->verdict, DV_CLOSED);
+			assert_true(took < 1000);
+			continue;
+		}
+		assert_int_equal(c->verdict, DV_ERROR);
+		assert_string_equal(c->reason, "dialog deadline of 6 s passed");
+		assert_non_null(strstr(c->events, "Dialog deadline of 6 s passed"));
+		assert_true(took >= 6000 && took < 6000 + 500);
+	}
+	(void)state;
+}
+
+/* The run's own deadline: the dialog in flight ends as error with the
+ * reason, and the targets never started are reported, not dropped. */
+static void test_run_deadline(void **state)
+{
+	struct srv_group g;
+	struct srv tarpit, closed;
+	struct engine_params p;
+	struct caps cs = {0};
+	group_init(&g);
+	assert_int_equal(srv_start(&tarpit, "127.0.0.1", SRV_TARPIT, &g), 0);
+	assert_int_equal(srv_start(&closed, "127.0.0.2", SRV_CLOSED, &g), 0);
+	tarpit.hold_ms = 800;
+	srv_run(&tarpit);
+	srv_run(&closed);
+	base_params(&p);
+	all_tests(&p);
+	p.dialog.command_ms = 1000;
+	p.concurrency = 1; /* the others wait behind the tarpit */
+	p.deadline_ms = 3000;
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", tarpit.port, true);
+	add_target(e, "127.0.0.2", closed.port, true);
+	add_target(e, "127.0.0.3", closed.port, true);
+	uint64_t t0 = engine_now_ms();
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	uint64_t took = engine_now_ms() - t0;
+	engine_free(&e);
+	srv_stop(&tarpit);
+	srv_stop(&closed);
+	for (size_t i = 0; i < cs.n; i++)
+		print_message("  %s: verdict %d dialog %d: %s\n", cs.c[i].address, cs.c[i].verdict,
+		              cs.c[i].dialog, cs.c[i].reason);
+	assert_true(took >= 3000 && took < 3000 + 500);
+	assert_int_equal(cs.n, 3);
+	size_t notrun = 0;
+	for (size_t i = 0; i < cs.n; i++) {
+		assert_int_equal(cs.c[i].verdict, DV_ERROR);
+		if (cs.c[i].dialog) {
+			assert_string_equal(cs.c[i].address, "127.0.0.1");
+			assert_string_equal(cs.c[i].reason, "order deadline of 3 s passed");
+			assert_non_null(strstr(cs.c[i].events, "order deadline of 3 s passed"));
+		} else {
+			notrun++;
+			assert_string_equal(cs.c[i].reason,
+			                    "not run: order deadline of 3 s passed");
+		}
+	}
+	assert_int_equal(notrun, 2);
+	assert_int_equal(g.total, 1); /* nothing else was dialled */
 	(void)state;
 }
 
@@ -1192,6 +1670,13 @@ int main(void)
 	    cmocka_unit_test(test_starttls),
 	    cmocka_unit_test(test_implicit_tls),
 	    cmocka_unit_test(test_starttls_garbage),
+	    cmocka_unit_test(test_tls_dh_too_large),
+	    cmocka_unit_test(test_tls_dh_at_cap),
+	    cmocka_unit_test(test_tls_renegotiation_refused),
+	    cmocka_unit_test(test_tls_cpu_budget),
+	    cmocka_unit_test(test_tls_rsa_key_too_large),
+	    cmocka_unit_test(test_dialog_deadline_tarpit),
+	    cmocka_unit_test(test_run_deadline),
 	    cmocka_unit_test(test_bind_addr),
 	    cmocka_unit_test(test_ipv6),
 	    cmocka_unit_test(test_dns_mx),
