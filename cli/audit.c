@@ -9,10 +9,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -744,6 +746,61 @@ static int render_report(struct admin *a, const struct admin_reply *r, enum repo
 	}
 }
 
+/* --output FILE: the report goes to a new file DIR/.NAME.XXXXXX (mkstemp:
+ * O_EXCL, mode 0600) renamed over FILE once written, so a symlink at FILE is
+ * never followed and a failed report leaves FILE as it was. A symlink or a
+ * non-regular file at FILE is refused up front. tmp receives the temp name. */
+static FILE *output_open(const char *path, char *tmp, size_t tmplen)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash != NULL ? slash + 1 : path;
+	int dirlen = slash != NULL ? (int)(slash - path) + 1 : 0;
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (base[0] == '\0') {
+		fprintf(stderr, "relayprobe report: %s: not a file name\n", path);
+		return NULL;
+	}
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fprintf(stderr, "relayprobe report: %s: %s: refusing to write through it\n", path,
+		        S_ISLNK(st.st_mode) ? "a symbolic link" : "not a regular file");
+		return NULL;
+	}
+	if (snprintf(tmp, tmplen, "%.*s.%s.XXXXXX", dirlen, path, base) >= (int)tmplen) {
+		fprintf(stderr, "relayprobe report: %s: name too long\n", path);
+		return NULL;
+	}
+	if ((fd = mkstemp(tmp)) < 0) {
+		fprintf(stderr, "relayprobe report: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	if ((f = fdopen(fd, "w")) == NULL) {
+		fprintf(stderr, "relayprobe report: %s: %s\n", path, strerror(errno));
+		close(fd);
+		unlink(tmp);
+	}
+	return f;
+}
+
+/* Closes the temp file and renames it over path (keep) or removes it. */
+static int output_close(FILE *f, const char *tmp, const char *path, bool keep)
+{
+	int rc = 0;
+
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
+		rc = -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc == 0 && keep && rename(tmp, path) == 0)
+		return 0;
+	if (keep || rc != 0)
+		fprintf(stderr, "relayprobe report: %s: %s\n", path, strerror(errno));
+	unlink(tmp);
+	return keep ? -1 : 0;
+}
+
 /* Fetches the report of audit id and writes it as format f to output (NULL:
  * standard output); the report's exit status. */
 static int fetch_report(struct admin *a, json_t *id, enum report_format f, const char *output)
@@ -751,6 +808,8 @@ static int fetch_report(struct admin *a, json_t *id, enum report_format f, const
 	struct admin_reply r;
 	json_t *req = json_pack("{s:s,s:O}", "cmd", "report", "audit", id);
 	FILE *out = stdout;
+	char tmp[PATH_MAX];
+	bool written = false;
 	int status;
 
 	if (req == NULL)
@@ -759,8 +818,7 @@ static int fetch_report(struct admin *a, json_t *id, enum report_format f, const
 	json_decref(req);
 	if (status != CLI_EXIT_OK)
 		return status;
-	if (output != NULL && (out = fopen(output, "w")) == NULL) {
-		fprintf(stderr, "relayprobe report: %s: %s\n", output, strerror(errno));
+	if (output != NULL && (out = output_open(output, tmp, sizeof(tmp))) == NULL) {
 		admin_reply_clear(&r);
 		return CLI_EXIT_USAGE;
 	}
@@ -772,14 +830,14 @@ static int fetch_report(struct admin *a, json_t *id, enum report_format f, const
 	} else if (render_report(a, &r, f, out) < 0) {
 		fprintf(stderr, "relayprobe report: the report is incomplete (%s)\n",
 		        ferror(out) ? "write error" : "transcripts could not all be fetched");
+		written = !ferror(out);
 		status = CLI_EXIT_UNREACHABLE;
 	} else {
+		written = true;
 		status = report_exit_status(r.json);
 	}
-	if (out != stdout && fclose(out) != 0) {
-		fprintf(stderr, "relayprobe report: %s: %s\n", output, strerror(errno));
+	if (out != stdout && output_close(out, tmp, output, written) != 0)
 		status = CLI_EXIT_UNREACHABLE;
-	}
 	admin_reply_clear(&r);
 	return status;
 }

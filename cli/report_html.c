@@ -1,11 +1,13 @@
 /* report_html.c - admin `report` (+ transcripts) replies to CSV and to one
  * self-contained HTML page written as it goes (struct report_html: the report
  * borrowed, one bit per cell written, name indexes), transcripts of at most
- * RP_ADMIN_TARGETS_MAX targets. Owns the page's inline CSS/JS. Every string
+ * RP_ADMIN_TARGETS_MAX targets. Owns the page's inline CSS/JS, allowed by
+ * the CSP through their SHA-256 hashes only (no 'unsafe-inline'). Every string
  * from the controller goes through report_html_escape() (HTML) or csv_cell()
  * (CSV); CSV cells are cut at CELL_MAX bytes. */
 #include "report_html.h"
 
+#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -228,6 +230,25 @@ static const char js[] =
     "window.addEventListener('beforeprint',function(){document.querySelectorAll('details')"
     ".forEach(function(d){d.open=true;});});\n"
     "rpOpen();\n";
+
+/* "'sha256-BASE64'" of "\n" + text: the exact bytes between the page's
+ * <style>/<script> tag and its closing tag. */
+static int csp_hash(const char *text, char *out, size_t outlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned char b64[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+	unsigned int mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1 &&
+	         EVP_DigestUpdate(ctx, "\n", 1) == 1 &&
+	         EVP_DigestUpdate(ctx, text, strlen(text)) == 1 &&
+	         EVP_DigestFinal_ex(ctx, md, &mdlen) == 1;
+
+	EVP_MD_CTX_free(ctx);
+	if (!ok || EVP_EncodeBlock(b64, md, (int)mdlen) <= 0)
+		return -1;
+	return snprintf(out, outlen, "'sha256-%s'", (const char *)b64) < (int)outlen ? 0 : -1;
+}
 
 static const char *class_name(char k)
 {
@@ -547,24 +568,30 @@ static json_t *names_index(const json_t *arr, const char *key, size_t n)
 	return idx;
 }
 
-/* The page up to the matrices (and the transcripts' heading). */
-static void html_head(const struct report_html *h, time_t now)
+/* The page up to the matrices (and the transcripts' heading); -1 when the
+ * CSP hashes cannot be computed. */
+static int html_head(const struct report_html *h, time_t now)
 {
 	const json_t *aid = json_object_get(h->report, "audit");
 	const char *status = str(h->report, "status");
 	size_t nt = json_array_size(h->targets);
 	FILE *out = h->out;
 	char date[64];
+	char style_hash[64], script_hash[64];
 	struct tm tm;
 
 	if (gmtime_r(&now, &tm) == NULL ||
 	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
 		snprintf(date, sizeof(date), "?");
-	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
-	      "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
-	      "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-	      "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n<title>relayprobe audit ",
-	      out);
+	if (csp_hash(css, style_hash, sizeof(style_hash)) < 0 ||
+	    csp_hash(js, script_hash, sizeof(script_hash)) < 0)
+		return -1;
+	fprintf(out,
+	        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	        "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\n"
+	        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+	        "style-src %s; script-src %s\">\n<title>relayprobe audit ",
+	        style_hash, script_hash);
 	if (json_is_integer(aid))
 		fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(aid));
 	else
@@ -582,6 +609,7 @@ static void html_head(const struct report_html *h, time_t now)
 	html_matrices(h);
 	if (h->transcripts)
 		fputs("<h2>Transcripts</h2>\n", out);
+	return 0;
 }
 
 struct report_html *report_html_new(const json_t *report, bool transcripts, time_t now, FILE *out)
@@ -616,8 +644,7 @@ struct report_html *report_html_new(const json_t *report, bool transcripts, time
 		if (h->done == NULL || h->tidx == NULL || h->vidx == NULL)
 			goto fail;
 	}
-	html_head(h, now);
-	if (ferror(out))
+	if (html_head(h, now) < 0 || ferror(out))
 		goto fail;
 	return h;
 fail:

@@ -424,27 +424,79 @@ int ctl_router_rebind(struct ctl *c)
 	return 0;
 }
 
-static int admin_open(struct ctl *c)
+/* The admin socket's directory must not let another user swap the socket
+ * for a symlink or a socket of their own: owned by us or root, and not
+ * writable by group or others unless sticky. */
+static int admin_dir_check(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct ctl *)0)->admin_path)];
+	char *slash;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errlen,
+		         "directory %s is owned by uid %lu, not by this process or root", dir,
+		         (unsigned long)st.st_uid);
+		return -1;
+	}
+	if ((st.st_mode & 022) != 0 && (st.st_mode & S_ISVTX) == 0) {
+		snprintf(err, errlen,
+		         "directory %s has mode %04o: group or others may replace the socket", dir,
+		         (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
+/* Binds the admin REP socket. Its mode (0660) comes from the umask at bind
+ * time, never from a chmod by path afterwards, which a symlink swapped in
+ * after bind() would redirect; the path is then checked to be the socket. */
+static int admin_open(struct ctl *c, char *err, size_t errlen)
 {
 	int zero = 0;
 	int64_t max = RP_ADMIN_MSG_MAX;
 	const char *ep = c->cfg->admin;
+	struct stat st;
 	mode_t old;
 	int rc;
 
 	snprintf(c->admin_path, sizeof(c->admin_path), "%s", ep + strlen("ipc://"));
+	if (admin_dir_check(c->admin_path, err, errlen) < 0) {
+		c->admin_path[0] = '\0';
+		return -1;
+	}
 	c->admin = zmq_socket(c->zctx, ZMQ_REP);
 	if (c->admin == NULL || zmq_setsockopt(c->admin, ZMQ_LINGER, &zero, sizeof(zero)) < 0 ||
-	    zmq_setsockopt(c->admin, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0)
+	    zmq_setsockopt(c->admin, ZMQ_MAXMSGSIZE, &max, sizeof(max)) < 0) {
+		snprintf(err, errlen, "%s", zmq_strerror(zmq_errno()));
 		return -1;
-	/* Created without group/other access, then opened to the group. */
-	old = umask(0177);
+	}
+	/* Owner and group only (0777 & ~0117 = 0660), set by the kernel. */
+	old = umask(0117);
 	rc = zmq_bind(c->admin, ep);
 	umask(old);
-	if (rc < 0)
+	if (rc < 0) {
+		snprintf(err, errlen, "%s", zmq_strerror(zmq_errno()));
 		return -1;
-	if (chmod(c->admin_path, 0660) < 0) {
-		log_error("admin %s: chmod 0660: %s", c->admin_path, strerror(errno));
+	}
+	if (lstat(c->admin_path, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 0777) != 0660) {
+		snprintf(err, errlen, "%s is not the socket just bound (replaced?): refusing it",
+		         c->admin_path);
+		/* Not ours: leave it for the operator to look at. */
+		c->admin_path[0] = '\0';
 		return -1;
 	}
 	return 0;
@@ -454,6 +506,7 @@ struct ctl *ctl_new(const struct ctl_config *cfg, char *err, size_t errlen)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
 	char e[512];
+	char ae[1280]; /* room for the admin path twice */
 
 	if (c == NULL || sodium_init() < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -503,9 +556,8 @@ struct ctl *ctl_new(const struct ctl_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "listen %s: %s", cfg->listen, zmq_strerror(zmq_errno()));
 		goto fail;
 	}
-	if (admin_open(c) < 0) {
-		snprintf(err, errlen, "admin %s: %s", cfg->admin,
-		         errno ? strerror(errno) : zmq_strerror(zmq_errno()));
+	if (admin_open(c, ae, sizeof(ae)) < 0) {
+		snprintf(err, errlen, "admin %s: %s", cfg->admin, ae);
 		goto fail;
 	}
 	log_info("controller started listen=%s admin=%s fingerprint=%s", c->endpoint, cfg->admin,

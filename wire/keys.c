@@ -2,7 +2,8 @@
  * keypairs, key files in key=value text, fingerprints and key ids. Owns the
  * secret halves in sodium_malloc memory (wiped on free; file buffers that
  * held secrets are wiped too). Enforces RP_KEYFILE_LINE_MAX/RP_KEYFILE_MAX,
- * mode 0600 on secret files, and a strict set of keys per file. */
+ * mode 0600 and owner (this process or root) on secret files, and a strict
+ * set of keys per file. */
 #include "keys.h"
 
 #include <errno.h>
@@ -566,6 +567,13 @@ static struct keys *keys_load(const char *path, bool secret, char *err, size_t e
 		         "%s: secret key file has mode %04o: group or others may access it; "
 		         "refusing it (chmod 600 %s)",
 		         path, (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	if (secret && st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errlen,
+		         "%s: secret key file is owned by uid %lu, not by this process (uid %lu) "
+		         "or root: refusing it (chown it to the daemon's user)",
+		         path, (unsigned long)st.st_uid, (unsigned long)geteuid());
 		goto out;
 	}
 	if (st.st_size > RP_KEYFILE_MAX) {

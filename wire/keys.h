@@ -39,7 +39,8 @@ struct keys *keys_generate(enum keys_role role, const char *name);
  * a message in err. */
 int keys_save(const struct keys *k, const char *dir, char *err, size_t errlen);
 
-/* Loads a NAME.secret file. Refused when group or others may read it, when a
+/* Loads a NAME.secret file. Refused when group or others may read it, when it
+ * is owned by a uid other than geteuid() or root, when a
  * line is longer than RP_KEYFILE_LINE_MAX, when a key is unknown, repeated,
  * missing or malformed, or when a public key does not match its secret.
  * NULL with "file:line: key 'k': ..." (or "file: ...") in err. */

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include "report_html.h"
 
 static json_t *parse(const char *text)
@@ -95,6 +97,65 @@ static void html_escapes_hostile_strings(void **state)
 	assert_null(strstr(strstr(html, "<script") + 1, "<script"));
 	assert_null(strstr(html, "http://"));
 	assert_null(strstr(html, "https://"));
+	free(html);
+	json_decref(r);
+	json_decref(t);
+}
+
+/* "'sha256-BASE64'" of len bytes at p, as a CSP source expression. */
+static void sha256_source(const char *p, size_t len, char *out, size_t outlen)
+{
+	unsigned char md[32];
+	unsigned char b64[48];
+	unsigned int mdlen = 0;
+
+	assert_int_equal(EVP_Digest(p, len, md, &mdlen, EVP_sha256(), NULL), 1);
+	assert_int_equal(mdlen, 32);
+	assert_int_equal(EVP_EncodeBlock(b64, md, 32), 44);
+	snprintf(out, outlen, "'sha256-%s'", (const char *)b64);
+}
+
+/* The bytes between the first open tag and its closing tag, as a hash. */
+static void element_hash(const char *html, const char *open, const char *close, char *out,
+                         size_t outlen)
+{
+	const char *b = strstr(html, open), *e;
+
+	assert_non_null(b);
+	b += strlen(open);
+	e = strstr(b, close);
+	assert_non_null(e);
+	sha256_source(b, (size_t)(e - b), out, outlen);
+}
+
+/* The CSP allows the page's own <style> and <script> by hash, nothing else:
+ * no 'unsafe-inline', so an injected inline script would not run even if an
+ * escape were missed. */
+static void html_csp_hashes_not_unsafe_inline(void **state)
+{
+	json_t *r = parse(REPORT), *t = parse(TRANSCRIPTS);
+	int rc;
+	char *html = render_html(r, t, &rc);
+	char want[256], style_h[80], script_h[80];
+	const char *csp, *end;
+	char policy[512];
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	csp = strstr(html, "<meta http-equiv=\"Content-Security-Policy\" content=\"");
+	assert_non_null(csp);
+	csp += strlen("<meta http-equiv=\"Content-Security-Policy\" content=\"");
+	end = strchr(csp, '"');
+	assert_non_null(end);
+	assert_true((size_t)(end - csp) < sizeof(policy));
+	snprintf(policy, sizeof(policy), "%.*s", (int)(end - csp), csp);
+	assert_null(strstr(policy, "unsafe-inline"));
+	assert_null(strstr(policy, "unsafe-eval"));
+	element_hash(html, "<style>", "</style>", style_h, sizeof(style_h));
+	element_hash(html, "<script>", "</script>", script_h, sizeof(script_h));
+	snprintf(want, sizeof(want), "default-src 'none'; style-src %s; script-src %s", style_h,
+	         script_h);
+	assert_string_equal(policy, want);
 	free(html);
 	json_decref(r);
 	json_decref(t);
@@ -493,6 +554,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(html_escapes_hostile_strings),
+	    cmocka_unit_test(html_csp_hashes_not_unsafe_inline),
 	    cmocka_unit_test(html_matrix_and_summary),
 	    cmocka_unit_test(html_rejects_bad_report),
 	    cmocka_unit_test(csv_rows_and_quoting),

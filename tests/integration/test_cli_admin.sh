@@ -225,6 +225,38 @@ else
 fi
 [[ $(last_request) == '{"cmd":"report","audit":"latest"}' ]] && ok "report --latest: request" || not_ok "report --latest: $(last_request)"
 
+# --- report --output: never through a symlink, a new file is mode 0600 ----------
+mkdir "$TMP/outdir"
+echo "keep me" >"$TMP/outdir/victim"
+chmod 0644 "$TMP/outdir/victim"
+ln -s "$TMP/outdir/victim" "$TMP/outdir/link.txt"
+expect_error "report --output: a symlink is refused, named" 2 \
+	"relayprobe report: $TMP/outdir/link.txt: a symbolic link: refusing to write through it" \
+	"$RP" report 7 --output "$TMP/outdir/link.txt"
+if [[ $(cat "$TMP/outdir/victim") == "keep me" && $(stat -c %a "$TMP/outdir/victim") == 644 &&
+	-L $TMP/outdir/link.txt ]]; then
+	ok "report --output: the symlink and its target untouched"
+else
+	not_ok "report --output: symlink target changed: $(stat -c %a "$TMP/outdir/victim") $(head -c 40 "$TMP/outdir/victim")"
+fi
+run "$RP" report 7 --output "$TMP/outdir/new.txt"
+if [[ $rc -eq 1 && ! -s $TMP/out ]] && grep -qF DISAGREE "$TMP/outdir/new.txt" &&
+	[[ $(stat -c %a "$TMP/outdir/new.txt") == 600 ]]; then
+	ok "report --output: a new file, mode 0600, holds the report"
+else
+	not_ok "report --output new file: exit $rc, mode $(stat -c %a "$TMP/outdir/new.txt" 2>&1)"
+fi
+run "$RP" report 7 --output "$TMP/outdir/new.txt"
+if [[ $rc -eq 1 && $(stat -c %a "$TMP/outdir/new.txt") == 600 ]] &&
+	[[ $(find "$TMP/outdir" -name '.new.txt.*' | wc -l) -eq 0 ]]; then
+	ok "report --output: an existing file replaced, no temp file left"
+else
+	not_ok "report --output again: exit $rc, $(ls -a "$TMP/outdir" | tr '\n' ' ')"
+fi
+mkfifo "$TMP/outdir/fifo"
+expect_error "report --output: a fifo is refused" 2 "$TMP/outdir/fifo: not a regular file" \
+	timeout 10 "$RP" report 7 --output "$TMP/outdir/fifo"
+
 check "transcript: swaks-style markers" 0 "$RP" transcript 7 127.0.0.1:2525 agent1 -- \
 	"== 127.0.0.1:2525 127.0.0.1:2525 open" \
 	"   0.000 === connected to 127.0.0.1:2525" \

@@ -1,5 +1,5 @@
 /* test_keys.c - wire/keys.c: key generation, key files (round trip, modes,
- * refusal to overwrite, group-readable secrets refused), strict parsing with
+ * refusal to overwrite, group-readable or foreign-owned secrets refused), strict parsing with
  * errors that name file:line and key, fingerprint format and key id. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -319,6 +319,32 @@ static void test_group_readable_refused(void **state)
 	keys_free(&k);
 }
 
+/* A secret owned by another user (who could rewrite it or swap it) is
+ * refused even at mode 0600; one owned by this process's user or root loads. */
+static void test_foreign_owner_refused(void **state)
+{
+	struct fx *fx = *state;
+	char err[512] = "";
+	struct keys *k;
+
+	if (geteuid() != 0)
+		skip();
+	assert_int_equal(chown(fx->sec, 65534, 65534), 0);
+	k = keys_load_secret(fx->sec, err, sizeof(err));
+	assert_null(k);
+	assert_non_null(strstr(err, fx->sec));
+	assert_non_null(strstr(err, "owned by uid 65534"));
+	/* The public half stays loadable whoever owns it. */
+	assert_int_equal(chown(fx->pub, 65534, 65534), 0);
+	k = keys_load_public(fx->pub, err, sizeof(err));
+	assert_non_null(k);
+	keys_free(&k);
+	assert_int_equal(chown(fx->sec, 0, 0), 0);
+	k = keys_load_secret(fx->sec, err, sizeof(err));
+	assert_non_null(k);
+	keys_free(&k);
+}
+
 static void test_corrupt_secret(void **state)
 {
 	struct fx *fx = *state;
@@ -460,6 +486,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_modes_under_umask, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_overwrite, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_readable_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_foreign_owner_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_secret, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_corrupt_public, setup, teardown),
 	    cmocka_unit_test(test_free_nulls),
