@@ -650,6 +650,11 @@ static const char *build_params(struct agent *a, const struct wire_order *o,
 		dp->retry_after_ms = (s->retry_after_s > 3600 ? 3600 : s->retry_after_s) * 1000u;
 	ep->concurrency = a->cfg.concurrency;
 	ep->rate = a->cfg.rate;
+	/* The whole order's deadline ([limits] order_deadline): past it the
+	 * dialogs in flight end as error and the targets not started are
+	 * reported "not run"; each dialog also ends by its own hard deadline
+	 * (RP_DIALOG_DEADLINE_MULT command timeouts). */
+	ep->deadline_ms = a->cfg.order_deadline * 1000u;
 	ep->bind_addr = a->cfg.bind[0] != '\0' ? a->cfg.bind : NULL;
 	ep->scope = scope_cb;
 	ep->scope_arg = a;
@@ -671,6 +676,7 @@ static void run_order(struct agent *a, const struct wire_order *o)
 	uint8_t *msg = NULL;
 	size_t len = 0;
 	char key[AGENT_SPOOL_KEY_LEN];
+	uint64_t t0 = mono_ms();
 
 	bad = build_params(a, o, &ep, tests, from_local, to_local, to_domain, why, sizeof(why));
 	ep.progress = on_progress;
@@ -706,8 +712,9 @@ static void run_order(struct agent *a, const struct wire_order *o)
 		spool_and_send(a, key, msg, len);
 	else
 		log_error("cannot pack ORDER_DONE order=%s", o->order_id);
-	log_info("order done order=%s results=%u stopped=%d", o->order_id, done.results,
-	         atomic_load(&a->stop) ? 1 : 0);
+	log_info("order done order=%s results=%u stopped=%d deadline_passed=%d", o->order_id,
+	         done.results, atomic_load(&a->stop) ? 1 : 0,
+	         bad == NULL && mono_ms() - t0 >= ep.deadline_ms ? 1 : 0);
 	free(msg);
 	free(run.digests);
 }

@@ -248,6 +248,15 @@ static int v_concurrency(struct agent_config *c, const char *v, char *why, size_
 	return 0;
 }
 
+static int v_order_deadline(struct agent_config *c, const char *v, char *why, size_t whylen)
+{
+	unsigned long n;
+	if (parse_uint(v, 1, RP_ORDER_DEADLINE_MAX_S, &n, why, whylen) < 0)
+		return -1;
+	c->order_deadline = (unsigned)n;
+	return 0;
+}
+
 static int v_rate(struct agent_config *c, const char *v, char *why, size_t whylen)
 {
 	char *end = NULL;
@@ -375,6 +384,7 @@ static const struct key_def keys_table[] = {
     {"limits", "targets_per_order", v_targets_per_order, false},
     {"limits", "concurrency", v_concurrency, false},
     {"limits", "rate", v_rate, false},
+    {"limits", "order_deadline", v_order_deadline, false},
     {"limits", "allow_data", v_allow_data, false},
     {"limits", "canary_domains", v_canary_domains, false},
     {"scope", "allow", v_allow, false},
@@ -469,6 +479,7 @@ void agent_config_defaults(struct agent_config *c)
 	c->targets_per_order = 1000;
 	c->concurrency = 500;
 	c->rate = 50;
+	c->order_deadline = 14400;
 	c->allow_data = false;
 	agent_cidr_parse("0.0.0.0/0", &c->allow[0]);
 	agent_cidr_parse("::/0", &c->allow[1]);

@@ -1,6 +1,7 @@
 /* agent_config.h - the relayprobe-agent configuration (INI, parsed with
  * inih): [agent] controller, controller_key, keys, state, bind, labels;
- * [limits] targets_per_order, concurrency, rate, allow_data, canary_domains;
+ * [limits] targets_per_order, concurrency, rate, order_deadline, allow_data,
+ * canary_domains;
  * [scope] allow, deny (CIDR lists), allow_special (address classes by name).
  * Every bad value, unknown section or key is an error "FILE:LINE: key 'x':
  * reason". Bounds: AGENT_CONF_* below. */
@@ -41,6 +42,7 @@ struct agent_config {
 	unsigned targets_per_order; /* default 1000 */
 	unsigned concurrency;       /* default 500 */
 	double rate;                /* new connections per second, default 50, 0 = unlimited */
+	unsigned order_deadline;    /* seconds one order may run, default 14400 */
 	bool allow_data;            /* default no */
 	char canary_domains[AGENT_CONF_CANARIES_MAX][RP_DOMAIN_MAX + 1];
 	size_t n_canary_domains;

@@ -7,8 +7,9 @@
  * addresses per domain, RP_ENGINE_READ_MAX bytes per read (one shared buffer),
  * RP_TLS_CPU_BUDGET_MS of handshake CPU per dialog, each dialog's hard
  * deadline (dialog.c) and the run's deadline_ms.
- * Just over 1,500 lines: jobs, timers, politeness and rate all work on the
- * one struct engine and its loop; DNS (dns.c) and TLS (tls.c) are apart. */
+ * About 1,650 lines: jobs, timers, deadlines, politeness and rate all work
+ * on the one struct engine and its loop; DNS (dns.c) and TLS (tls.c) are
+ * apart. */
 #include "engine.h"
 
 #include <arpa/inet.h>

@@ -50,13 +50,15 @@
  * all its sessions before its next handshake is refused (an ECDHE one
  * costs ~2 ms). Deadlines: a dialog ends at most this many command
  * timeouts after it starts, whatever the banner patience, sessions or
- * retries (the order's deadline is the engine's deadline_ms). */
+ * retries. An order's deadline (the engine's deadline_ms, the agent's
+ * [limits] order_deadline) is at most RP_ORDER_DEADLINE_MAX_S seconds. */
 #define RP_TLS_DH_BITS_MAX      8192
 #define RP_TLS_DH_BITS_MIN      1024
 #define RP_TLS_RSA_BITS_MAX     8192
 #define RP_TLS_CPU_BUDGET_MS    600
 #define RP_TLS_REASON_MAX       160
 #define RP_DIALOG_DEADLINE_MULT 30
+#define RP_ORDER_DEADLINE_MAX_S (7 * 86400)
 
 /* Wire protocol (wire/, issue 3): one ZeroMQ message (an Envelope), checked
  * before anything is decoded; also ZMQ_MAXMSGSIZE on every socket. */

@@ -827,6 +827,13 @@ static uint64_t cpu_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static int srv_allow_all(const SSL *ssl, const SSL_CTX *ctx, int op, int bits, int nid, void *other,
+                         void *ex)
+{
+	(void)ssl, (void)ctx, (void)op, (void)bits, (void)nid, (void)other, (void)ex;
+	return 1;
+}
+
 /* A TLS 1.2 server context that offers DHE key exchange only, with a DH
  * group of `bits` bits. The modulus is any odd number of that size (a
  * hostile server needs no prime: the client's cost is the same), so the test
@@ -858,6 +865,7 @@ static SSL_CTX *dhe_server_ctx(int bits)
 		goto out;
 	}
 	SSL_CTX_set_security_level(ctx, 0);
+	SSL_CTX_set_security_callback(ctx, srv_allow_all); /* even a 768-bit group */
 	SSL_CTX_set_client_hello_cb(ctx, srv_hello_cb, NULL);
 	if (SSL_CTX_set0_tmp_dh_pkey(ctx, dh) != 1) {
 		SSL_CTX_free(ctx);
@@ -1081,6 +1089,35 @@ static void test_tls_rsa_key_too_large(void **state)
 	assert_false(cs.c[0].tls);
 	assert_non_null(strstr(cs.c[0].events, "TLS handshake failed: server certificate RSA key "
 	                                       "of 9000 bits over the 8192-bit cap"));
+	assert_int_equal(cs.c[0].verdict, DV_CLOSED);
+	(void)state;
+}
+
+/* The floor is security level 0's own (kept): a 768-bit group is refused,
+ * now with the reason, and the server tested in plain text. */
+static void test_tls_dh_floor(void **state)
+{
+	struct srv_group g;
+	struct srv s;
+	struct engine_params p;
+	struct caps cs = {0};
+	SSL_CTX *ctx = dhe_server_ctx(768);
+	group_init(&g);
+	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
+	s.tls = ctx;
+	srv_run(&s);
+	base_params(&p);
+	p.dialog.tls = DLG_TLS_AUTO;
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", s.port, true);
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	engine_free(&e);
+	srv_stop(&s);
+	SSL_CTX_free(ctx);
+	assert_int_equal(cs.n, 1);
+	assert_false(cs.c[0].tls);
+	assert_non_null(
+	    strstr(cs.c[0].events, "server DH group of 768 bits under the 1024-bit floor"));
 	assert_int_equal(cs.c[0].verdict, DV_CLOSED);
 	(void)state;
 }
@@ -1672,6 +1709,7 @@ int main(void)
 	    cmocka_unit_test(test_starttls_garbage),
 	    cmocka_unit_test(test_tls_dh_too_large),
 	    cmocka_unit_test(test_tls_dh_at_cap),
+	    cmocka_unit_test(test_tls_dh_floor),
 	    cmocka_unit_test(test_tls_renegotiation_refused),
 	    cmocka_unit_test(test_tls_cpu_budget),
 	    cmocka_unit_test(test_tls_rsa_key_too_large),
