@@ -35,9 +35,14 @@ json_t *ctl_fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Printable ASCII only: a request's bytes quoted by jansson's error text,
+	 * or a UTF-8 sequence cut by "%.32s", would make json_pack refuse the
+	 * string (and the reply become "out of memory"). */
 	for (char *p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
+		else if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
