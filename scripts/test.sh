@@ -12,7 +12,7 @@
 #   sudo bash scripts/test.sh --quick    no ASan build, no fuzzing (developer loop)
 #   options: --no-deps (skip install-deps.sh), --no-format, --no-fuzz
 #   env: RP_BUILD_DIR, RP_ASAN_BUILD_DIR, RP_FUZZ_BUILD_DIR (default build,
-#        build-asan, build-fuzz), RP_FUZZ_SECONDS (default 20), JOBS
+#        build-asan, build-fuzz), RP_FUZZ_SECONDS (default 15), JOBS
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 2
@@ -44,7 +44,7 @@ done
 BUILD=${RP_BUILD_DIR:-build}
 ASAN_BUILD=${RP_ASAN_BUILD_DIR:-build-asan}
 FUZZ_BUILD=${RP_FUZZ_BUILD_DIR:-build-fuzz}
-FUZZ_SECONDS=${RP_FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${RP_FUZZ_SECONDS:-15}
 JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
 LOGDIR=$(mktemp -d /tmp/rptest.XXXXXX)
 trap 'rm -rf "$LOGDIR"' EXIT
