@@ -413,6 +413,10 @@ static void record(struct parse_ctx *p, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
 	va_end(ap);
+	/* Names and values come from the file: no control bytes on a terminal. */
+	for (char *q = p->err; *q != '\0'; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = '?';
 }
 
 /* fgets with a line counter; a line longer than num - 1 bytes is swallowed

@@ -35,9 +35,14 @@ json_t *ctl_fail(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Printable ASCII only: a request's bytes quoted by jansson's error text,
+	 * or a UTF-8 sequence cut by "%.32s", would make json_pack refuse the
+	 * string (and the reply become "out of memory"). */
 	for (char *p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
+		else if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
 	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
 }
 
@@ -925,13 +930,56 @@ static const struct {
     {"transcript", cmd_transcript},
 };
 
-void ctl_admin_handle(struct ctl *c)
+char *ctl_admin_answer(struct ctl *c, const void *data, size_t len)
 {
-	zmq_msg_t m;
 	json_t *req = NULL, *reply = NULL;
 	json_error_t jerr;
 	char *out = NULL;
 	const char *cmd;
+
+	req = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(req)) {
+		reply =
+		    ctl_fail("request is not a JSON object: %s", req ? "wrong type" : jerr.text);
+		goto out;
+	}
+	cmd = json_string_value(json_object_get(req, "cmd"));
+	if (cmd != NULL && strcmp(cmd, "transcripts") == 0) {
+		/* Written as text (see transcripts_text). */
+		out = transcripts_text(c, req, &reply);
+		if (out != NULL) {
+			log_debug("admin cmd=transcripts ok=1 bytes=%zu", strlen(out));
+			json_decref(req);
+			return out;
+		}
+		goto out;
+	}
+	for (size_t i = 0; cmd != NULL && i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(cmd, commands[i].name) == 0) {
+			reply = commands[i].fn(c, req);
+			break;
+		}
+	if (reply == NULL && cmd != NULL)
+		reply = ctl_sched_admin(c, cmd, req); /* targets.*, schedule.*, history, events */
+	if (reply == NULL && cmd != NULL)
+		reply = hooks_admin(c->hooks, cmd, req); /* retention.run, hooks.status */
+	if (reply == NULL)
+		reply =
+		    cmd ? ctl_fail("unknown command '%.32s'", cmd) : ctl_fail("missing \"cmd\"");
+	log_debug("admin cmd=%s ok=%d", cmd ? cmd : "-",
+	          json_is_true(json_object_get(reply, "ok")));
+out:
+	out = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+	json_decref(reply);
+	json_decref(req);
+	return out;
+}
+
+void ctl_admin_handle(struct ctl *c)
+{
+	zmq_msg_t m;
+	json_t *reply = NULL;
+	char *out = NULL;
 
 	zmq_msg_init(&m);
 	if (zmq_msg_recv(&m, c->admin, ZMQ_DONTWAIT) < 0) {
@@ -952,50 +1000,19 @@ void ctl_admin_handle(struct ctl *c)
 			zmq_msg_close(&x);
 		}
 		reply = ctl_fail("one JSON object per message");
-		goto send;
+		out = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
+	} else {
+		out = ctl_admin_answer(c, zmq_msg_data(&m), zmq_msg_size(&m));
 	}
-	req = json_loadb(zmq_msg_data(&m), zmq_msg_size(&m), JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(req)) {
-		reply =
-		    ctl_fail("request is not a JSON object: %s", req ? "wrong type" : jerr.text);
-		goto send;
-	}
-	cmd = json_string_value(json_object_get(req, "cmd"));
-	if (cmd != NULL && strcmp(cmd, "transcripts") == 0) {
-		/* Written as text (see transcripts_text). */
-		out = transcripts_text(c, req, &reply);
-		if (out != NULL) {
-			log_debug("admin cmd=transcripts ok=1 bytes=%zu", strlen(out));
-			goto send_text;
-		}
-		goto send;
-	}
-	for (size_t i = 0; cmd != NULL && i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(cmd, commands[i].name) == 0) {
-			reply = commands[i].fn(c, req);
-			break;
-		}
-	if (reply == NULL && cmd != NULL)
-		reply = ctl_sched_admin(c, cmd, req); /* targets.*, schedule.*, history, events */
-	if (reply == NULL && cmd != NULL)
-		reply = hooks_admin(c->hooks, cmd, req); /* retention.run, hooks.status */
-	if (reply == NULL)
-		reply =
-		    cmd ? ctl_fail("unknown command '%.32s'", cmd) : ctl_fail("missing \"cmd\"");
-	log_debug("admin cmd=%s ok=%d", cmd ? cmd : "-",
-	          json_is_true(json_object_get(reply, "ok")));
-send:
-	out = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
-send_text : {
-	/* REP must answer: a fixed reply when even that fails. */
-	static const char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}";
-	const char *o = out ? out : oom;
+	{
+		/* REP must answer: a fixed reply when even that fails. */
+		static const char oom[] = "{\"ok\":false,\"error\":\"out of memory\"}";
+		const char *o = out ? out : oom;
 
-	if (zmq_send(c->admin, o, strlen(o), 0) < 0)
-		log_error("admin reply failed: %s", zmq_strerror(zmq_errno()));
-}
+		if (zmq_send(c->admin, o, strlen(o), 0) < 0)
+			log_error("admin reply failed: %s", zmq_strerror(zmq_errno()));
+	}
 	free(out);
 	json_decref(reply);
-	json_decref(req);
 	zmq_msg_close(&m);
 }

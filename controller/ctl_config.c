@@ -67,6 +67,10 @@ static int fail(struct parse *p, const char *key, const char *reason)
 		p->failed = 1;
 		snprintf(p->key, sizeof(p->key), "%s", key);
 		snprintf(p->reason, sizeof(p->reason), "%s", reason);
+		/* The key name comes from the file: no control bytes in the error. */
+		for (char *q = p->key; *q != '\0'; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				*q = '?';
 	}
 	return 0; /* inih records the line of the first handler error */
 }

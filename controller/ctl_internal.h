@@ -100,9 +100,14 @@ void ctl_pump_all(struct ctl *c);
 /* Closes and binds the ROUTER socket again: every live session drops. */
 int ctl_router_rebind(struct ctl *c);
 /* An admin failure reply {"ok":false,"error":"..."}: the message formatted,
- * cut at 511 bytes, line breaks made spaces (ctl_admin.c). */
+ * cut at 511 bytes, line breaks made spaces, other control and non-ASCII
+ * bytes '?' (ctl_admin.c). */
 json_t *ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Reads one admin request and answers it. */
+/* Reads one admin request and answers it (ctl_admin_answer). */
 void ctl_admin_handle(struct ctl *c);
+/* The reply to one admin request of len bytes (JSON, or the text of
+ * "transcripts"), malloc'd: the caller frees it. NULL when out of memory.
+ * No socket: tests/fuzz/ctl_admin_fuzzer.c calls it directly. */
+char *ctl_admin_answer(struct ctl *c, const void *data, size_t len);
 
 #endif

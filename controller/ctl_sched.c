@@ -129,7 +129,7 @@ static json_t *cmd_schedule_add(struct ctl *c, json_t *req)
 	const char *name = opt_str(req, "name"), *sel = opt_str(req, "selector");
 	const char *val = opt_str(req, "value");
 	json_t *every = json_object_get(req, "every"), *at = json_object_get(req, "at");
-	json_t *params = json_object(), *reply;
+	json_t *params, *reply;
 	char *pj;
 	static const char *const keep[] = {"vantages", "tests", "params"};
 
@@ -154,6 +154,10 @@ static json_t *cmd_schedule_add(struct ctl *c, json_t *req)
 		                       sizeof(err)) < 0)
 			return ctl_fail("tests: %s", err);
 	}
+	/* Made after the checks above: their early returns would leak it. */
+	params = json_object();
+	if (params == NULL)
+		return ctl_fail("out of memory");
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		json_t *v = json_object_get(req, keep[i]);
 

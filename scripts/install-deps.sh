@@ -10,6 +10,8 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
+	# static analysis in scripts/test.sh (docs/dependencies.md)
+	cppcheck
 	libc-ares-dev libjansson-dev libssl-dev libsodium-dev libzmq3-dev libczmq-dev
 	libprotobuf-c-dev protobuf-c-compiler libinih-dev libsqlite3-dev
 	# controller/hooks.c: the webhook (libcurl multi interface)

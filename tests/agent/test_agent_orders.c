@@ -62,7 +62,7 @@ struct smtp_srv {
 
 static void serve(int fd)
 {
-	char buf[4096];
+	char buf[4096] = {0}; /* memchr(buf, .., 0) reads nothing, but say so */
 	size_t len = 0;
 	const char *greet = "220 mx.test ESMTP\r\n";
 

@@ -101,6 +101,7 @@ int main(int argc, char **argv)
 	zmq_setsockopt(sock, ZMQ_RCVTIMEO, &rcvtimeo, sizeof(rcvtimeo));
 	if (zmq_bind(sock, argv[1]) < 0) {
 		fprintf(stderr, "%s: bind %s: %s\n", argv[0], argv[1], zmq_strerror(errno));
+		fclose(log);
 		return 2;
 	}
 	while (!g_stop) {
