@@ -239,7 +239,7 @@ static void send_order_ack(struct agent *a, const char *order_id, uint64_t seque
 static void spool_and_send(struct agent *a, const char *key, const uint8_t *msg, size_t len)
 {
 	if (spool_put(a->spool, key, msg, len) < 0)
-		log_error("spool write failed key=%s error=\"%s\"", key, strerror(errno));
+		log_error("spool write failed key=%s error=\"%s\"", LOG_V(key), strerror(errno));
 	send_msg(a, msg, len);
 }
 
@@ -373,8 +373,8 @@ static void flush_results(struct run *run)
 		for (size_t i = 0; i < run->nbatch; i++)
 			if (spool_put(run->a->spool, items[i].key, items[i].bytes, items[i].len) <
 			    0)
-				log_error("spool write failed key=%s error=\"%s\"", items[i].key,
-				          strerror(errno));
+				log_error("spool write failed key=%s error=\"%s\"",
+				          LOG_V(items[i].key), strerror(errno));
 	}
 	for (size_t i = 0; i < run->nbatch; i++) {
 		send_msg(run->a, run->batch[i].msg, run->batch[i].len);
@@ -477,15 +477,15 @@ static void on_result(const struct probe_result *r, void *arg)
 
 	if (sign_result(run, r, true, &msg, &len) < 0 &&
 	    sign_result(run, r, false, &msg, &len) < 0) {
-		log_error("result not signed order=%s target=%s address=%s", run->o->order_id,
-		          r->target, addr);
+		log_error("result not signed order=%s target=%s address=%s",
+		          LOG_V(run->o->order_id), LOG_V(r->target), LOG_V(addr));
 		return;
 	}
 	key_digest(run->o->order_id, r->target, addr, r->port, d);
 	digest_key(false, d, key, sizeof(key));
 	note_digest(run, d);
-	log_info("result order=%s target=%s address=%s port=%u verdict=%s", run->o->order_id,
-	         r->target, addr, (unsigned)r->port, dialog_verdict_name(r->verdict));
+	log_info("result order=%s target=%s address=%s port=%u verdict=%s", LOG_V(run->o->order_id),
+	         LOG_V(r->target), LOG_V(addr), (unsigned)r->port, dialog_verdict_name(r->verdict));
 	if (run->nbatch == SPOOL_BATCH_MAX)
 		flush_results(run);
 	memcpy(run->batch[run->nbatch].key, key, sizeof(key));
@@ -602,7 +602,7 @@ static const char *build_params(struct agent *a, const struct wire_order *o,
 		if (a->cfg.allow_data && agent_config_is_canary(&a->cfg, to_domain))
 			dp->send_data = true;
 		else
-			log_info("order=%s data=refused reason=%s", o->order_id,
+			log_info("order=%s data=refused reason=%s", LOG_V(o->order_id),
 			         a->cfg.allow_data ? "recipient-not-a-canary-domain"
 			                           : "allow_data-no");
 	}
@@ -645,7 +645,7 @@ static void run_order(struct agent *a, const struct wire_order *o)
 	if (bad == NULL && (e = engine_new(&ep, why, sizeof(why))) == NULL)
 		bad = why;
 	if (bad != NULL) {
-		log_warn("order not run order=%s reason=\"%s\"", o->order_id, bad);
+		log_warn("order not run order=%s reason=%s", LOG_V(o->order_id), LOG_V(bad));
 		for (size_t i = 0; i < s->n_targets; i++)
 			result_not_run(&run, s->targets[i], port, bad);
 	} else {
@@ -660,7 +660,7 @@ static void run_order(struct agent *a, const struct wire_order *o)
 		if (atomic_load(&a->stop))
 			engine_stop(e);
 		if (engine_run(e, on_result, &run) < 0)
-			log_error("engine failed order=%s", o->order_id);
+			log_error("engine failed order=%s", LOG_V(o->order_id));
 		a->engine = NULL;
 		engine_free(&e);
 	}
@@ -672,8 +672,8 @@ static void run_order(struct agent *a, const struct wire_order *o)
 	if (wire_ctl_order_done_pack(&done, &msg, &len) == 0)
 		spool_and_send(a, key, msg, len);
 	else
-		log_error("cannot pack ORDER_DONE order=%s", o->order_id);
-	log_info("order done order=%s results=%u stopped=%d", o->order_id, done.results,
+		log_error("cannot pack ORDER_DONE order=%s", LOG_V(o->order_id));
+	log_info("order done order=%s results=%u stopped=%d", LOG_V(o->order_id), done.results,
 	         atomic_load(&a->stop) ? 1 : 0);
 	free(msg);
 	free(run.digests);
@@ -699,7 +699,8 @@ static void inflight_put(struct agent *a, const char *order_id, const uint8_t *m
 	uint8_t *buf = malloc(len + 8);
 
 	if (buf == NULL) {
-		log_error("order not kept for resume order=%s error=\"out of memory\"", order_id);
+		log_error("order not kept for resume order=%s error=\"out of memory\"",
+		          LOG_V(order_id));
 		return;
 	}
 	for (int i = 0; i < 8; i++)
@@ -707,7 +708,7 @@ static void inflight_put(struct agent *a, const char *order_id, const uint8_t *m
 	memcpy(buf + 8, msg, len);
 	inflight_key(order_id, key, sizeof(key));
 	if (spool_put(a->inflight, key, buf, len + 8) < 0)
-		log_error("order not kept for resume order=%s error=\"%s\"", order_id,
+		log_error("order not kept for resume order=%s error=\"%s\"", LOG_V(order_id),
 		          strerror(errno));
 	free(buf);
 }
@@ -718,7 +719,7 @@ static void inflight_remove(struct agent *a, const char *order_id)
 
 	inflight_key(order_id, key, sizeof(key));
 	if (spool_remove(a->inflight, key) < 0 && errno != ENOENT)
-		log_error("inflight remove failed order=%s error=\"%s\"", order_id,
+		log_error("inflight remove failed order=%s error=\"%s\"", LOG_V(order_id),
 		          strerror(errno));
 }
 
@@ -747,11 +748,12 @@ static int resume_one(void *arg, const char *key, const uint8_t *bytes, size_t l
 	}
 	replay_state_free(&empty);
 	if (r != WIRE_OK) {
-		log_error("unfinished order dropped key=%s reason=%s", key, wire_reason_name(r));
+		log_error("unfinished order dropped key=%s reason=%s", LOG_V(key),
+		          wire_reason_name(r));
 		spool_remove(a->inflight, key);
 		return 0;
 	}
-	log_info("resuming order order=%s targets=%zu", o.order_id, o.spec.n_targets);
+	log_info("resuming order order=%s targets=%zu", LOG_V(o.order_id), o.spec.n_targets);
 	a->running = true;
 	run_order(a, &o);
 	a->running = false;
@@ -794,11 +796,11 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 			if (replay_state_seen(a->replay, o.order_id)) {
 				log_info(
 				    "order replayed order=%s sequence=%llu: acked again, not run",
-				    o.order_id, (unsigned long long)o.sequence);
+				    LOG_V(o.order_id), (unsigned long long)o.sequence);
 				send_order_ack(a, o.order_id, o.sequence, true, "");
 			} else {
 				log_warn("order refused order=%s sequence=%llu reason=%s",
-				         o.order_id, (unsigned long long)o.sequence,
+				         LOG_V(o.order_id), (unsigned long long)o.sequence,
 				         wire_reason_name(r));
 				send_order_ack(a, o.order_id, o.sequence, false,
 				               wire_reason_name(r));
@@ -813,7 +815,7 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 		return;
 	}
 	if (o.spec.n_targets > a->cfg.targets_per_order) {
-		log_warn("order refused order=%s reason=%s targets=%zu limit=%u", o.order_id,
+		log_warn("order refused order=%s reason=%s targets=%zu limit=%u", LOG_V(o.order_id),
 		         REASON_TARGETS, o.spec.n_targets, a->cfg.targets_per_order);
 		send_order_ack(a, o.order_id, o.sequence, false, REASON_TARGETS);
 		wire_order_clear(&o);
@@ -824,7 +826,7 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 		/* Not durably recorded: not run, not acked (the controller
 		 * re-sends); the memory state goes back to what is on disk. */
 		struct replay_state *disk = replay_state_load(a->replay_path, err, sizeof(err));
-		log_error("order not recorded order=%s error=\"%s\"", o.order_id, err);
+		log_error("order not recorded order=%s error=\"%s\"", LOG_V(o.order_id), err);
 		if (disk != NULL) {
 			replay_state_free(&a->replay);
 			a->replay = disk;
@@ -835,8 +837,9 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 		return;
 	}
 	log_info("order accepted order=%s sequence=%llu targets=%zu tests=%zu tls=%s data=%d",
-	         o.order_id, (unsigned long long)o.sequence, o.spec.n_targets, o.spec.n_tests,
-	         o.spec.tls_policy[0] ? o.spec.tls_policy : "auto", o.spec.allow_data ? 1 : 0);
+	         LOG_V(o.order_id), (unsigned long long)o.sequence, o.spec.n_targets,
+	         o.spec.n_tests, LOG_V(o.spec.tls_policy[0] ? o.spec.tls_policy : "auto"),
+	         o.spec.allow_data ? 1 : 0);
 	inflight_put(a, o.order_id, msg, len, pol.now_ms);
 	send_order_ack(a, o.order_id, o.sequence, true, "");
 	a->running = true;
@@ -858,12 +861,12 @@ static void handle_result_ack(struct agent *a, const uint8_t *msg, size_t len)
 	agent_spool_key(ack.order_id, ack.target, ack.address, ack.port, key, sizeof(key));
 	if (!ack.committed) {
 		log_warn("result not committed by the controller order=%s target=%s: kept",
-		         ack.order_id, ack.target);
+		         LOG_V(ack.order_id), LOG_V(ack.target));
 	} else if (spool_remove(a->spool, key) == 0) {
-		log_debug("result acked order=%s target=%s address=%s port=%u", ack.order_id,
-		          ack.target, ack.address, ack.port);
+		log_debug("result acked order=%s target=%s address=%s port=%u", LOG_V(ack.order_id),
+		          LOG_V(ack.target), LOG_V(ack.address), ack.port);
 	} else if (errno != ENOENT) {
-		log_error("spool remove failed key=%s error=\"%s\"", key, strerror(errno));
+		log_error("spool remove failed key=%s error=\"%s\"", LOG_V(key), strerror(errno));
 	}
 	wire_ctl_result_ack_clear(&ack);
 }
