@@ -255,7 +255,7 @@ static void send_order_ack(struct agent *a, const char *order_id, uint64_t seque
 static void spool_and_send(struct agent *a, const char *key, const uint8_t *msg, size_t len)
 {
 	if (spool_put(a->spool, key, msg, len) < 0)
-		log_error("spool write failed key=%s error=\"%s\"", key, strerror(errno));
+		log_error("spool write failed key=%s error=\"%s\"", LOG_V(key), strerror(errno));
 	send_msg(a, msg, len);
 }
 
@@ -402,8 +402,8 @@ static void flush_results(struct run *run)
 		for (size_t i = 0; i < run->nbatch; i++)
 			if (spool_put(run->a->spool, items[i].key, items[i].bytes, items[i].len) <
 			    0)
-				log_error("spool write failed key=%s error=\"%s\"", items[i].key,
-				          strerror(errno));
+				log_error("spool write failed key=%s error=\"%s\"",
+				          LOG_V(items[i].key), strerror(errno));
 	}
 	for (size_t i = 0; i < run->nbatch; i++) {
 		send_msg(run->a, run->batch[i].msg, run->batch[i].len);
@@ -510,15 +510,15 @@ static void on_result(const struct probe_result *r, void *arg)
 
 	if (sign_result(run, r, true, &msg, &len) < 0 &&
 	    sign_result(run, r, false, &msg, &len) < 0) {
-		log_error("result not signed order=%s target=%s address=%s", run->o->order_id,
-		          r->target, addr);
+		log_error("result not signed order=%s target=%s address=%s",
+		          LOG_V(run->o->order_id), LOG_V(r->target), LOG_V(addr));
 		return;
 	}
 	key_digest(run->o->order_id, r->target, addr, r->port, d);
 	digest_key(false, d, key, sizeof(key));
 	note_digest(run, d);
-	log_info("result order=%s target=%s address=%s port=%u verdict=%s", run->o->order_id,
-	         r->target, addr, (unsigned)r->port, dialog_verdict_name(r->verdict));
+	log_info("result order=%s target=%s address=%s port=%u verdict=%s", LOG_V(run->o->order_id),
+	         LOG_V(r->target), LOG_V(addr), (unsigned)r->port, dialog_verdict_name(r->verdict));
 	if (run->nbatch == SPOOL_BATCH_MAX)
 		flush_results(run);
 	memcpy(run->batch[run->nbatch].key, key, sizeof(key));
@@ -635,7 +635,7 @@ static const char *build_params(struct agent *a, const struct wire_order *o,
 		if (a->cfg.allow_data && agent_config_is_canary(&a->cfg, to_domain))
 			dp->send_data = true;
 		else
-			log_info("order=%s data=refused reason=%s", o->order_id,
+			log_info("order=%s data=refused reason=%s", LOG_V(o->order_id),
 			         a->cfg.allow_data ? "recipient-not-a-canary-domain"
 			                           : "allow_data-no");
 	}
@@ -684,7 +684,7 @@ static void run_order(struct agent *a, const struct wire_order *o)
 	if (bad == NULL && (e = engine_new(&ep, why, sizeof(why))) == NULL)
 		bad = why;
 	if (bad != NULL) {
-		log_warn("order not run order=%s reason=\"%s\"", o->order_id, bad);
+		log_warn("order not run order=%s reason=%s", LOG_V(o->order_id), LOG_V(bad));
 		for (size_t i = 0; i < s->n_targets; i++)
 			result_not_run(&run, s->targets[i], port, bad);
 	} else {
@@ -699,7 +699,7 @@ static void run_order(struct agent *a, const struct wire_order *o)
 		if (atomic_load(&a->stop))
 			engine_stop(e);
 		if (engine_run(e, on_result, &run) < 0)
-			log_error("engine failed order=%s", o->order_id);
+			log_error("engine failed order=%s", LOG_V(o->order_id));
 		a->engine = NULL;
 		engine_free(&e);
 	}
@@ -711,8 +711,8 @@ static void run_order(struct agent *a, const struct wire_order *o)
 	if (wire_ctl_order_done_pack(&done, &msg, &len) == 0)
 		spool_and_send(a, key, msg, len);
 	else
-		log_error("cannot pack ORDER_DONE order=%s", o->order_id);
-	log_info("order done order=%s results=%u stopped=%d deadline_passed=%d", o->order_id,
+		log_error("cannot pack ORDER_DONE order=%s", LOG_V(o->order_id));
+	log_info("order done order=%s results=%u stopped=%d deadline_passed=%d", LOG_V(o->order_id),
 	         done.results, atomic_load(&a->stop) ? 1 : 0,
 	         bad == NULL && mono_ms() - t0 >= ep.deadline_ms ? 1 : 0);
 	free(msg);
@@ -761,7 +761,8 @@ static int inflight_put(struct agent *a, const char *order_id, const uint8_t *ms
 	int rc;
 
 	if (buf == NULL) {
-		log_error("order not kept for resume order=%s error=\"out of memory\"", order_id);
+		log_error("order not kept for resume order=%s error=\"out of memory\"",
+		          LOG_V(order_id));
 		return -1;
 	}
 	for (int i = 0; i < 8; i++)
@@ -770,7 +771,7 @@ static int inflight_put(struct agent *a, const char *order_id, const uint8_t *ms
 	inflight_key(order_id, key, sizeof(key));
 	rc = spool_put(a->inflight, key, buf, len + 8);
 	if (rc < 0)
-		log_error("order not kept for resume order=%s error=\"%s\"", order_id,
+		log_error("order not kept for resume order=%s error=\"%s\"", LOG_V(order_id),
 		          strerror(errno));
 	free(buf);
 	return rc;
@@ -782,7 +783,7 @@ static void inflight_remove(struct agent *a, const char *order_id)
 
 	inflight_key(order_id, key, sizeof(key));
 	if (spool_remove(a->inflight, key) < 0 && errno != ENOENT)
-		log_error("inflight remove failed order=%s error=\"%s\"", order_id,
+		log_error("inflight remove failed order=%s error=\"%s\"", LOG_V(order_id),
 		          strerror(errno));
 }
 
@@ -811,7 +812,8 @@ static int resume_one(void *arg, const char *key, const uint8_t *bytes, size_t l
 	}
 	replay_state_free(&empty);
 	if (r != WIRE_OK) {
-		log_error("unfinished order dropped key=%s reason=%s", key, wire_reason_name(r));
+		log_error("unfinished order dropped key=%s reason=%s", LOG_V(key),
+		          wire_reason_name(r));
 		spool_remove(a->inflight, key);
 		return 0;
 	}
@@ -819,7 +821,8 @@ static int resume_one(void *arg, const char *key, const uint8_t *bytes, size_t l
 	    o.sequence > replay_state_last_sequence(a->replay)) {
 		/* Never accepted (a crash before its replay state was saved),
 		 * never acked: the controller sends it again. */
-		log_info("unfinished order dropped order=%s reason=never-accepted", o.order_id);
+		log_info("unfinished order dropped order=%s reason=never-accepted",
+		         LOG_V(o.order_id));
 		spool_remove(a->inflight, key);
 		wire_order_clear(&o);
 		return 0;
@@ -835,13 +838,13 @@ static int resume_one(void *arg, const char *key, const uint8_t *bytes, size_t l
 		if (spool_get(a->spool, done_key, &done, &done_len) == 0) {
 			free(done);
 			log_info("unfinished order dropped order=%s reason=already-done",
-			         o.order_id);
+			         LOG_V(o.order_id));
 			inflight_remove(a, o.order_id);
 			wire_order_clear(&o);
 			return 0;
 		}
 	}
-	log_info("resuming order order=%s targets=%zu", o.order_id, o.spec.n_targets);
+	log_info("resuming order order=%s targets=%zu", LOG_V(o.order_id), o.spec.n_targets);
 	a->running = true;
 	run_order(a, &o);
 	a->running = false;
@@ -885,11 +888,11 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 			if (replay_state_seen(a->replay, o.order_id)) {
 				log_info(
 				    "order replayed order=%s sequence=%llu: acked again, not run",
-				    o.order_id, (unsigned long long)o.sequence);
+				    LOG_V(o.order_id), (unsigned long long)o.sequence);
 				send_order_ack(a, o.order_id, o.sequence, true, "");
 			} else {
 				log_warn("order refused order=%s sequence=%llu reason=%s",
-				         o.order_id, (unsigned long long)o.sequence,
+				         LOG_V(o.order_id), (unsigned long long)o.sequence,
 				         wire_reason_name(r));
 				send_order_ack(a, o.order_id, o.sequence, false,
 				               wire_reason_name(r));
@@ -904,7 +907,7 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 		return;
 	}
 	if (o.spec.n_targets > a->cfg.targets_per_order) {
-		log_warn("order refused order=%s reason=%s targets=%zu limit=%u", o.order_id,
+		log_warn("order refused order=%s reason=%s targets=%zu limit=%u", LOG_V(o.order_id),
 		         REASON_TARGETS, o.spec.n_targets, a->cfg.targets_per_order);
 		send_order_ack(a, o.order_id, o.sequence, false, REASON_TARGETS);
 		wire_order_clear(&o);
@@ -925,7 +928,7 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 		 * the copy goes (one left behind is dropped at start: its id is
 		 * not in the replay state). */
 		struct replay_state *disk = replay_state_load(a->replay_path, err, sizeof(err));
-		log_error("order not recorded order=%s error=\"%s\"", o.order_id, err);
+		log_error("order not recorded order=%s error=\"%s\"", LOG_V(o.order_id), err);
 		inflight_remove(a, o.order_id);
 		if (disk != NULL) {
 			replay_state_free(&a->replay);
@@ -938,8 +941,9 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 	}
 	step(a, AGENT_STEP_REPLAY_SAVED, o.order_id);
 	log_info("order accepted order=%s sequence=%llu targets=%zu tests=%zu tls=%s data=%d",
-	         o.order_id, (unsigned long long)o.sequence, o.spec.n_targets, o.spec.n_tests,
-	         o.spec.tls_policy[0] ? o.spec.tls_policy : "auto", o.spec.allow_data ? 1 : 0);
+	         LOG_V(o.order_id), (unsigned long long)o.sequence, o.spec.n_targets,
+	         o.spec.n_tests, LOG_V(o.spec.tls_policy[0] ? o.spec.tls_policy : "auto"),
+	         o.spec.allow_data ? 1 : 0);
 	send_order_ack(a, o.order_id, o.sequence, true, "");
 	step(a, AGENT_STEP_ACKED, o.order_id);
 	a->running = true;
@@ -962,12 +966,12 @@ static void handle_result_ack(struct agent *a, const uint8_t *msg, size_t len)
 	agent_spool_key(ack.order_id, ack.target, ack.address, ack.port, key, sizeof(key));
 	if (!ack.committed) {
 		log_warn("result not committed by the controller order=%s target=%s: kept",
-		         ack.order_id, ack.target);
+		         LOG_V(ack.order_id), LOG_V(ack.target));
 	} else if (spool_remove(a->spool, key) == 0) {
-		log_debug("result acked order=%s target=%s address=%s port=%u", ack.order_id,
-		          ack.target, ack.address, ack.port);
+		log_debug("result acked order=%s target=%s address=%s port=%u", LOG_V(ack.order_id),
+		          LOG_V(ack.target), LOG_V(ack.address), ack.port);
 	} else if (errno != ENOENT) {
-		log_error("spool remove failed key=%s error=\"%s\"", key, strerror(errno));
+		log_error("spool remove failed key=%s error=\"%s\"", LOG_V(key), strerror(errno));
 	}
 	wire_ctl_result_ack_clear(&ack);
 }

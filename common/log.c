@@ -1,7 +1,8 @@
 /* log.c - leveled key=value logging to stderr or syslog. Owns the global log
  * settings (set once at start-up, read by every thread). Each message is
- * formatted into a bounded stack buffer (LOG_MSG_MAX), control bytes escaped,
- * and written with one call so concurrent lines do not interleave. */
+ * formatted into a bounded stack buffer (LOG_MSG_MAX), control and non-ASCII
+ * bytes escaped, and written with one call so concurrent lines do not
+ * interleave. log_value() quotes one peer-supplied value (LOG_VALUE_MAX). */
 #include "log.h"
 
 #include <stdarg.h>
@@ -91,15 +92,72 @@ void log_set_stream(FILE *f)
 	log_stream = f;
 }
 
-/* Copy msg into out (bounded), control bytes escaped as \xNN. */
+static const char hex[] = "0123456789abcdef";
+
+static bool bare_byte(unsigned char u)
+{
+	return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
+	       u == '.' || u == '_' || u == ':' || u == '/' || u == '@' || u == '+' || u == '-';
+}
+
+const char *log_value(char *buf, size_t len, const char *v)
+{
+	const unsigned char *u = (const unsigned char *)v;
+	size_t i, o = 0;
+	bool bare = v != NULL && v[0] != '\0';
+
+	if (buf == NULL || len == 0)
+		return "";
+	if (v == NULL) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	for (i = 0; bare && u[i] != '\0'; i++)
+		if (i >= LOG_VALUE_MAX || i + 1 >= len || !bare_byte(u[i]))
+			bare = false;
+	if (bare) {
+		memcpy(buf, v, i + 1);
+		return buf;
+	}
+	/* '"', at most 4 bytes per input byte, then '..."' or '"', and NUL. */
+	if (len < 8) {
+		snprintf(buf, len, "%s", len >= 3 ? "\"\"" : "");
+		return buf;
+	}
+	buf[o++] = '"';
+	for (i = 0; u[i] != '\0'; i++) {
+		if (i >= LOG_VALUE_MAX || o + 4 + 5 > len)
+			break;
+		if (u[i] == '"' || u[i] == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = (char)u[i];
+		} else if (u[i] < 0x20 || u[i] >= 0x7f) {
+			buf[o++] = '\\';
+			buf[o++] = 'x';
+			buf[o++] = hex[u[i] >> 4];
+			buf[o++] = hex[u[i] & 0xf];
+		} else {
+			buf[o++] = (char)u[i];
+		}
+	}
+	if (u[i] != '\0') {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+/* Copy msg into out (bounded), control bytes and bytes >= 0x7f escaped as
+ * \xNN: a line is ASCII whatever a %s brought in. */
 static void sanitize(char *out, size_t outlen, const char *msg)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *u = (const unsigned char *)msg;
 	size_t o = 0;
 
 	for (; *u != '\0'; u++) {
-		if (*u < 0x20 || *u == 0x7f) {
+		if (*u < 0x20 || *u >= 0x7f) {
 			if (o + 4 >= outlen)
 				break;
 			out[o++] = '\\';

@@ -136,6 +136,7 @@
 #define RP_METRICS_TIMEOUT_MS  2000
 #define RP_METRICS_BODY_MAX    (16 * 1024 * 1024)
 #define RP_METRICS_LABELS_MAX  10000
+#define RP_METRICS_TOKEN_MAX   256 /* bearer token from [metrics] token_file */
 
 /* Inventory and schedules (issue 5, controller/store_inv.c, cli/targets.c):
  * a client, tag or schedule name; tags per target; rows per import; the

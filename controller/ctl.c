@@ -188,7 +188,7 @@ static int resign(struct ctl *c, const char *agent_name, int64_t agent_id, const
 	int rc = -1;
 
 	if (why != WIRE_OK || strcmp(o.audience, agent_name) != 0) {
-		log_error("stored order for %s cannot be signed again: %s", agent_name,
+		log_error("stored order for %s cannot be signed again: %s", LOG_V(agent_name),
 		          why != WIRE_OK ? wire_reason_name(why) : "another audience");
 		wire_order_clear(&o);
 		return -1;
@@ -297,7 +297,7 @@ static void pump(struct ctl *c, struct ctl_session *s)
 		rc = store_order_next_pending(c->store, agent_id, id, &body, &blen, &reissues);
 		if (rc <= 0) {
 			if (rc < 0)
-				log_error("agent=%s pending orders: %s", a.name,
+				log_error("agent=%s pending orders: %s", LOG_V(a.name),
 				          store_errmsg(c->store));
 			return;
 		}
@@ -331,7 +331,8 @@ static void pump(struct ctl *c, struct ctl_session *s)
 			/* Committed as sent: sent again, byte for byte, first
 			 * thing on the next pump or HELLO. */
 			e = zmq_errno();
-			log_warn("order=%s agent=%s not sent: %s", id, a.name, zmq_strerror(e));
+			log_warn("order=%s agent=%s not sent: %s", id, LOG_V(a.name),
+			         zmq_strerror(e));
 			if (store_order_unsent(c->store, id) < 0)
 				log_error("order=%s: %s", id, store_errmsg(c->store));
 			free(msg);
@@ -339,7 +340,7 @@ static void pump(struct ctl *c, struct ctl_session *s)
 				ctl_session_drop(c, agent_id);
 			return;
 		}
-		log_info("order=%s agent=%s sent sequence=%llu bytes=%zu", id, a.name,
+		log_info("order=%s agent=%s sent sequence=%llu bytes=%zu", id, LOG_V(a.name),
 		         (unsigned long long)seq, mlen);
 		free(msg);
 		out++;
@@ -698,7 +699,7 @@ static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, s
 	char *labels = NULL;
 
 	if (wire_ctl_hello_parse(msg, len, &h) < 0) {
-		log_warn("agent=%s hello dropped: malformed", s->user_id);
+		log_warn("agent=%s hello dropped: malformed", LOG_V(s->user_id));
 		return;
 	}
 	if (store_ext_agent_by_id(c->store, s->agent_id, &a) != 1)
@@ -713,19 +714,20 @@ static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, s
 		if (!h.has_ed25519 || !keys_name_valid(h.agent_id) ||
 		    fingerprint_of(h.ed25519_public, a.curve_public, fp) < 0) {
 			log_warn("agent=%s hello without a valid ed25519 key or name: not pinned",
-			         s->user_id);
+			         LOG_V(s->user_id));
 		} else {
 			sodium_bin2base64(b64, sizeof(b64), h.ed25519_public, KEYS_ED25519_PK_LEN,
 			                  sodium_base64_VARIANT_ORIGINAL);
 			if (store_ext_agent_pin(c->store, a.id, h.agent_id, b64, fp) == 1)
-				log_info("agent=%s pinned name=%s fingerprint=%s", s->user_id,
-				         h.agent_id, fp);
+				log_info("agent=%s pinned name=%s fingerprint=%s",
+				         LOG_V(s->user_id), LOG_V(h.agent_id), fp);
 			else
-				log_warn("agent=%s pinning name=%s failed: %s", s->user_id,
-				         h.agent_id, store_errmsg(c->store));
+				log_warn("agent=%s pinning name=%s failed: %s", LOG_V(s->user_id),
+				         LOG_V(h.agent_id), store_errmsg(c->store));
 		}
 	} else if (strcmp(h.agent_id, a.name) != 0) {
-		log_warn("agent=%s hello claims agent_id=%s: ignored", a.name, h.agent_id);
+		log_warn("agent=%s hello claims agent_id=%s: ignored", LOG_V(a.name),
+		         LOG_V(h.agent_id));
 	}
 	if (h.max_targets_per_order > 0) {
 		/* Never below the floor: an agent asking for tiny orders would
@@ -736,21 +738,21 @@ static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, s
 		if (s->max_targets < RP_CTL_TARGETS_PER_ORDER_MIN) {
 			log_warn("agent=%s max_targets_per_order=%u below the floor: orders of up "
 			         "to %d targets",
-			         a.name, s->max_targets, RP_CTL_TARGETS_PER_ORDER_MIN);
+			         LOG_V(a.name), s->max_targets, RP_CTL_TARGETS_PER_ORDER_MIN);
 			s->max_targets = RP_CTL_TARGETS_PER_ORDER_MIN;
 		}
 	}
 	labels_json(&h, &labels);
 	if (store_ext_agent_seen(c->store, a.id, labels, now_s()) < 0)
-		log_error("agent=%s last_seen: %s", a.name, store_errmsg(c->store));
+		log_error("agent=%s last_seen: %s", LOG_V(a.name), store_errmsg(c->store));
 	/* On a new connection every unacked order goes again at once (what
 	 * was in flight on the old one is lost), before anything newer. */
 	r.all = s->fresh;
 	s->fresh = false;
 	store_orders_unacked(c->store, a.id, resend_cb, &r);
 	s->pump = true;
-	log_info("agent=%s hello version=%s protocol=%u resent=%d", a.name, h.software_version,
-	         h.protocol_version, r.n);
+	log_info("agent=%s hello version=%s protocol=%u resent=%d", LOG_V(a.name),
+	         LOG_V(h.software_version), h.protocol_version, r.n);
 out:
 	free(labels);
 	wire_ctl_hello_clear(&h);
@@ -762,18 +764,18 @@ static void on_order_ack(struct ctl *c, struct ctl_session *s, const uint8_t *ms
 	struct store_ext_order o;
 
 	if (wire_ctl_order_ack_parse(msg, len, &a) < 0) {
-		log_warn("agent=%s order-ack dropped: malformed", s->user_id);
+		log_warn("agent=%s order-ack dropped: malformed", LOG_V(s->user_id));
 		return;
 	}
 	if (store_ext_order_get(c->store, a.order_id, &o) != 1 || o.agent_id != s->agent_id) {
-		log_warn("agent=%s order-ack order=%s dropped: not its order", s->user_id,
-		         a.order_id);
+		log_warn("agent=%s order-ack order=%s dropped: not its order", LOG_V(s->user_id),
+		         LOG_V(a.order_id));
 	} else if (a.committed || strcmp(a.reason, "replay") == 0) {
 		/* replay: accepted before (our re-send crossed its ack). */
 		if (store_order_mark_acked(c->store, a.order_id, now_s()) < 0)
-			log_error("order=%s ack: %s", a.order_id, store_errmsg(c->store));
+			log_error("order=%s ack: %s", LOG_V(a.order_id), store_errmsg(c->store));
 		else
-			log_info("agent=%s order=%s acked", s->user_id, a.order_id);
+			log_info("agent=%s order=%s acked", LOG_V(s->user_id), LOG_V(a.order_id));
 	} else if (o.state != STORE_ORDER_SENT ||
 	           (a.sequence != 0 && a.sequence != (uint64_t)o.sequence)) {
 		/* (sequence 0: an agent older than OrderAck.sequence; its
@@ -781,7 +783,8 @@ static void on_order_ack(struct ctl *c, struct ctl_session *s, const uint8_t *ms
 		/* An answer to a copy we no longer stand by (the order was
 		 * signed again since, or is pending, acked or done). */
 		log_info("agent=%s order=%s refusal reason=%s sequence=%llu ignored: stale",
-		         s->user_id, a.order_id, a.reason, (unsigned long long)a.sequence);
+		         LOG_V(s->user_id), LOG_V(a.order_id), LOG_V(a.reason),
+		         (unsigned long long)a.sequence);
 	} else {
 		/* Refused without running it for its time or sequence (a copy
 		 * that waited too long, or crossed a newer one): signed again
@@ -793,14 +796,15 @@ static void on_order_ack(struct ctl *c, struct ctl_session *s, const uint8_t *ms
 		             strcmp(a.reason, "not-yet-valid") == 0 ||
 		             strcmp(a.reason, "sequence") == 0;
 
-		log_warn("agent=%s order=%s refused reason=%s", s->user_id, a.order_id, a.reason);
+		log_warn("agent=%s order=%s refused reason=%s", LOG_V(s->user_id),
+		         LOG_V(a.order_id), LOG_V(a.reason));
 		if (unrun && o.reissues < CTL_REISSUE_MAX) {
 			if (store_order_requeue(c->store, a.order_id) < 0)
-				log_error("order=%s requeue: %s", a.order_id,
+				log_error("order=%s requeue: %s", LOG_V(a.order_id),
 				          store_errmsg(c->store));
 			else
-				log_info("agent=%s order=%s requeued reissue=%d", s->user_id,
-				         a.order_id, o.reissues + 1);
+				log_info("agent=%s order=%s requeued reissue=%d", LOG_V(s->user_id),
+				         LOG_V(a.order_id), o.reissues + 1);
 		} else if (store_order_mark_done(c->store, a.order_id, now_s()) == 0) {
 			store_ext_audit_complete(c->store, o.audit_id);
 		}
@@ -919,10 +923,8 @@ static const char *result_json_check(const struct wire_result *r)
 /* Logs a refused result; key=value, every peer string quoted. */
 static void refused(const char *agent, const struct wire_result *r, const char *why)
 {
-	log_warn("agent=%s result refused order=\"%.64s\" target=\"%.128s\" address=\"%.64s\" "
-	         "reason=\"%s\"",
-	         agent, r->order_id ? r->order_id : "", r->target ? r->target : "",
-	         r->address ? r->address : "", why);
+	log_warn("agent=%s result refused order=%s target=%s address=%s reason=%s", LOG_V(agent),
+	         LOG_V(r->order_id), LOG_V(r->target), LOG_V(r->address), LOG_V(why));
 }
 
 static void on_result(struct ctl *c, struct ctl_session *s, struct batch *b, const uint8_t *msg,
@@ -944,7 +946,7 @@ static void on_result(struct ctl *c, struct ctl_session *s, struct batch *b, con
 		c->refused_throttled++;
 		if (ctl_mono_ms() - s->throttled_logged_ms >= 10000) {
 			log_warn("agent=%s results throttled: over %d MiB a minute (%llu so far)",
-			         a.name, RP_CTL_AGENT_BYTES_PER_MIN / (1024 * 1024),
+			         LOG_V(a.name), RP_CTL_AGENT_BYTES_PER_MIN / (1024 * 1024),
 			         (unsigned long long)c->refused_throttled);
 			s->throttled_logged_ms = ctl_mono_ms();
 		}
@@ -954,12 +956,12 @@ static void on_result(struct ctl *c, struct ctl_session *s, struct batch *b, con
 	    sodium_base642bin(pk, sizeof(pk), a.ed25519_public, strlen(a.ed25519_public), NULL,
 	                      &pklen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    pklen != sizeof(pk)) {
-		log_warn("agent=%s result dropped: no signing key pinned", a.name);
+		log_warn("agent=%s result dropped: no signing key pinned", LOG_V(a.name));
 		return;
 	}
 	why = wire_reason_name(wire_result_verify(msg, len, pk, a.name, &r));
 	if (strcmp(why, "ok") != 0) {
-		log_warn("agent=%s result dropped reason=%s", a.name, why);
+		log_warn("agent=%s result dropped reason=%s", LOG_V(a.name), why);
 		goto out;
 	}
 	/* What the agent earned: a result of its own order, for a target the
@@ -1001,17 +1003,17 @@ static void on_result(struct ctl *c, struct ctl_session *s, struct batch *b, con
 		enum store_ingest ing = store_result_ingest(c->store, &sr, now_s());
 
 		if (ing == STORE_INGEST_NEW || ing == STORE_INGEST_DUPLICATE) {
-			log_debug("agent=%s result order=%s target=\"%.128s\" address=\"%.64s\" "
-			          "verdict=%s %s",
-			          a.name, r.order_id, r.target, r.address, r.verdict,
+			log_debug("agent=%s result order=%s target=%s address=%s verdict=%s %s",
+			          LOG_V(a.name), LOG_V(r.order_id), LOG_V(r.target),
+			          LOG_V(r.address), LOG_V(r.verdict),
 			          ing == STORE_INGEST_NEW ? "stored" : "duplicate");
 			ack(b, s, r.order_id, r.target, r.address, r.port);
 		} else if (ing == STORE_INGEST_REJECTED) {
 			c->refused_quota++;
 			refused(a.name, &r, store_errmsg(c->store));
 		} else {
-			log_warn("agent=%s result order=%s not stored (error): %s", a.name,
-			         r.order_id, store_errmsg(c->store));
+			log_warn("agent=%s result order=%s not stored (error): %s", LOG_V(a.name),
+			         LOG_V(r.order_id), store_errmsg(c->store));
 		}
 	}
 out:
@@ -1025,17 +1027,18 @@ static void on_order_done(struct ctl *c, struct ctl_session *s, struct batch *b,
 	struct store_ext_order o = {0};
 
 	if (wire_ctl_order_done_parse(msg, len, &d) < 0) {
-		log_warn("agent=%s order-done dropped: malformed", s->user_id);
+		log_warn("agent=%s order-done dropped: malformed", LOG_V(s->user_id));
 		return;
 	}
 	if (store_ext_order_get(c->store, d.order_id, &o) != 1 || o.agent_id != s->agent_id) {
-		log_warn("agent=%s order-done order=%s dropped: not its order", s->user_id,
-		         d.order_id);
+		log_warn("agent=%s order-done order=%s dropped: not its order", LOG_V(s->user_id),
+		         LOG_V(d.order_id));
 	} else if (store_order_mark_done_declared(c->store, d.order_id, now_s(), d.results) < 0 ||
 	           store_ext_audit_complete(c->store, o.audit_id) < 0) {
-		log_error("order=%s done: %s", d.order_id, store_errmsg(c->store));
+		log_error("order=%s done: %s", LOG_V(d.order_id), store_errmsg(c->store));
 	} else {
-		log_info("agent=%s order=%s done results=%u", s->user_id, d.order_id, d.results);
+		log_info("agent=%s order=%s done results=%u", LOG_V(s->user_id), LOG_V(d.order_id),
+		         d.results);
 		ack(b, s, d.order_id, "", "", 0);
 		s->pump = true;
 	}
@@ -1074,7 +1077,7 @@ static int router_one(struct ctl *c, struct batch *b)
 	user = zmq_msg_gets(&data, "User-Id");
 	s = user ? session_for(c, zmq_msg_data(&rid), zmq_msg_size(&rid), user) : NULL;
 	if (s == NULL) {
-		log_warn("message from user=%s dropped: not an approved agent", user ? user : "-");
+		log_warn("message from user=%s dropped: not an approved agent", LOG_V(user));
 		goto out;
 	}
 	s->last_rx = time(NULL);
@@ -1096,8 +1099,8 @@ static int router_one(struct ctl *c, struct batch *b)
 	case WIRE_KIND_HEARTBEAT:
 		break;
 	default:
-		log_warn("agent=%s message kind=%d dropped: not allowed from an agent", s->user_id,
-		         kind);
+		log_warn("agent=%s message kind=%d dropped: not allowed from an agent",
+		         LOG_V(s->user_id), kind);
 		break;
 	}
 out:

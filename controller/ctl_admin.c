@@ -143,7 +143,7 @@ static json_t *cmd_agents_approve(struct ctl *c, json_t *req)
 		                a.name);
 	if (store_agent_approve(c->store, a.id) < 0)
 		return ctl_fail("approve %s: %s", a.name, store_errmsg(c->store));
-	log_info("agent=%s fingerprint=%s approved", a.name, a.fingerprint);
+	log_info("agent=%s fingerprint=%s approved", LOG_V(a.name), a.fingerprint);
 	return agent_reply(c, a.id);
 }
 
@@ -156,15 +156,16 @@ static json_t *cmd_agents_revoke(struct ctl *c, json_t *req)
 		return err;
 	if (store_agent_revoke(c->store, a.id) < 0)
 		return ctl_fail("revoke %s: %s", a.name, store_errmsg(c->store));
-	log_info("agent=%s fingerprint=%s revoked", a.name, a.fingerprint);
+	log_info("agent=%s fingerprint=%s revoked", LOG_V(a.name), a.fingerprint);
 	/* Its unfinished orders will never be done: closed, so their audits
 	 * finish without its cells. */
 	for (long n; (n = store_ext_agent_orders_close(c->store, a.id, time(NULL))) != 0;) {
 		if (n < 0) {
-			log_error("agent=%s orders not closed: %s", a.name, store_errmsg(c->store));
+			log_error("agent=%s orders not closed: %s", LOG_V(a.name),
+			          store_errmsg(c->store));
 			break;
 		}
-		log_info("agent=%s revoked: %ld unfinished orders closed", a.name, n);
+		log_info("agent=%s revoked: %ld unfinished orders closed", LOG_V(a.name), n);
 	}
 	/* Drop its live session: see ctl_router_rebind(). */
 	ctl_session_drop(c, a.id);
@@ -228,7 +229,7 @@ static json_t *cmd_agents_import(struct ctl *c, json_t *req)
 		reply = ctl_fail("import: approve: %s", store_errmsg(c->store));
 		goto out;
 	}
-	log_info("agent=%s fingerprint=%s imported and approved", keys_name(k),
+	log_info("agent=%s fingerprint=%s imported and approved", LOG_V(keys_name(k)),
 	         keys_fingerprint(k));
 	reply = agent_reply(c, id);
 out:
@@ -966,8 +967,7 @@ char *ctl_admin_answer(struct ctl *c, const void *data, size_t len)
 	if (reply == NULL)
 		reply =
 		    cmd ? ctl_fail("unknown command '%.32s'", cmd) : ctl_fail("missing \"cmd\"");
-	log_debug("admin cmd=%s ok=%d", cmd ? cmd : "-",
-	          json_is_true(json_object_get(reply, "ok")));
+	log_debug("admin cmd=%s ok=%d", LOG_V(cmd), json_is_true(json_object_get(reply, "ok")));
 out:
 	out = reply ? json_dumps(reply, JSON_COMPACT) : NULL;
 	json_decref(reply);

@@ -1,16 +1,24 @@
 /* ctl_config.c - loads relayprobe-controller's INI file with inih. Accepts
- * only the [controller] and [hooks] sections and their keys, each at most once;
- * values are bounded (CFG_VALUE_MAX) and checked (endpoint schemes, order_ttl
- * range). The first error wins and names FILE:LINE and the key. */
+ * only the [controller], [hooks] and [metrics] sections and their keys, each
+ * at most once; values are bounded (CFG_VALUE_MAX) and checked (endpoint
+ * schemes, order_ttl range, metrics address: a bare port means 127.0.0.1, a
+ * wildcard needs a token). The metrics token file is read here: a regular
+ * file of the daemon's user (or root), mode 0600 or stricter, at most
+ * RP_METRICS_TOKEN_MAX bytes. The first error wins and names FILE:LINE and
+ * the key. */
 #include "ctl_config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "metrics.h"
+#include "rp_limits.h"
 
 #define CFG_VALUE_MAX 1024
 
@@ -31,6 +39,9 @@ enum cfg_key {
 	K_MAIL_FROM,
 	K_MAIL_TO,
 	K_RETRY_BASE,
+	K_FIRST_METRICS, /* keys from here on belong to [metrics] */
+	K_TOKEN_FILE = K_FIRST_METRICS,
+	K_SNAPSHOT,
 	K_COUNT
 };
 static const char *const key_names[] = {"listen",
@@ -47,7 +58,9 @@ static const char *const key_names[] = {"listen",
                                         "smtp_server",
                                         "mail_from",
                                         "mail_to",
-                                        "hook_retry_base"};
+                                        "hook_retry_base",
+                                        "token_file",
+                                        "snapshot_seconds"};
 _Static_assert(sizeof(key_names) / sizeof(key_names[0]) == K_COUNT, "config key names");
 
 struct parse {
@@ -95,15 +108,23 @@ static int handler(void *user, const char *section, const char *name, const char
 {
 	struct parse *p = user;
 	int k;
+	int want;
 
 	if (p->failed)
 		return 1; /* report only the first error */
-	if (strcmp(section, "controller") != 0 && strcmp(section, "hooks") != 0)
-		return fail(p, name, "unknown section (expected [controller] or [hooks])");
+	if (strcmp(section, "controller") == 0)
+		want = 0;
+	else if (strcmp(section, "hooks") == 0)
+		want = 1;
+	else if (strcmp(section, "metrics") == 0)
+		want = 2;
+	else
+		return fail(p, name,
+		            "unknown section (expected [controller], [hooks] or [metrics])");
 	for (k = 0; k < K_COUNT; k++)
 		if (strcmp(name, key_names[k]) == 0)
 			break;
-	if (k == K_COUNT || (strcmp(section, "hooks") == 0) != (k >= K_FIRST_HOOK))
+	if (k == K_COUNT || want != (k >= K_FIRST_METRICS ? 2 : k >= K_FIRST_HOOK ? 1 : 0))
 		return fail(p, name, "unknown key");
 	if (k == K_RET_DAYS && p->seen[K_RET_SECONDS])
 		return fail(p, name, "transcript_retention_seconds is already given");
@@ -169,9 +190,31 @@ static int handler(void *user, const char *section, const char *name, const char
 		char host[128];
 		unsigned port;
 
+		char withhost[64];
+
+		/* A bare port: loopback only. */
+		if (strspn(value, "0123456789") == strlen(value) && strlen(value) <= 5) {
+			snprintf(withhost, sizeof(withhost), "127.0.0.1:%s", value);
+			value = withhost;
+		}
 		if (metrics_parse_address(value, host, sizeof(host), &port) < 0)
-			return fail(p, name, "expected HOST:PORT or [IPV6]:PORT");
+			return fail(p, name, "expected PORT, HOST:PORT or [IPV6]:PORT");
 		return set_str(&p->cfg->metrics, value) < 0 ? fail(p, name, "out of memory") : 1;
+	}
+	case K_TOKEN_FILE:
+		return set_str(&p->cfg->metrics_token_file, value) < 0
+		           ? fail(p, name, "out of memory")
+		           : 1;
+	case K_SNAPSHOT: {
+		char *end = NULL;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || v > 3600)
+			return fail(p, name, "expected seconds between 0 and 3600");
+		p->cfg->metrics_snapshot_s = (uint32_t)v;
+		return 1;
 	}
 	case K_RET_DAYS:
 	case K_RET_SECONDS: {
@@ -248,7 +291,80 @@ void ctl_config_clear(struct ctl_config *cfg)
 	free(cfg->smtp_server);
 	free(cfg->mail_from);
 	free(cfg->mail_to);
+	free(cfg->metrics_token_file);
+	if (cfg->metrics_token != NULL) {
+		memset(cfg->metrics_token, 0, strlen(cfg->metrics_token));
+		free(cfg->metrics_token);
+	}
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+/* Reads the bearer token: the file's first line, printable ASCII without
+ * spaces, 1..RP_METRICS_TOKEN_MAX bytes. */
+static int read_token(const char *file, char **out, char *err, size_t errlen)
+{
+	char buf[RP_METRICS_TOKEN_MAX + 2];
+	struct stat st;
+	ssize_t n = 0;
+	size_t len;
+	int fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, errlen, "[metrics] token_file %s: %s", file, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 077) != 0 ||
+	    (st.st_uid != geteuid() && st.st_uid != 0)) {
+		snprintf(err, errlen,
+		         "[metrics] token_file %s: must be a regular file owned by this process's "
+		         "user or root, mode 0600 or stricter",
+		         file);
+		close(fd);
+		return -1;
+	}
+	while ((size_t)n < sizeof(buf) - 1) {
+		ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - (size_t)n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += r;
+	}
+	close(fd);
+	buf[n] = '\0';
+	len = strcspn(buf, "\r\n");
+	buf[len] = '\0';
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)buf[i] <= 0x20 || (unsigned char)buf[i] >= 0x7f)
+			len = 0;
+	if (len == 0 || len > RP_METRICS_TOKEN_MAX) {
+		snprintf(err, errlen,
+		         "[metrics] token_file %s: expected one line of 1 to %d printable "
+		         "characters without spaces",
+		         file, RP_METRICS_TOKEN_MAX);
+		memset(buf, 0, sizeof(buf));
+		return -1;
+	}
+	*out = strdup(buf);
+	memset(buf, 0, sizeof(buf));
+	if (*out == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* "0.0.0.0:P" or "[::]:P": every interface. */
+static int wildcard_address(const char *addr)
+{
+	char host[128];
+	unsigned port;
+
+	if (metrics_parse_address(addr, host, sizeof(host), &port) < 0)
+		return 0;
+	return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+	       strcmp(host, "0:0:0:0:0:0:0:0") == 0;
 }
 
 int ctl_config_load(const char *path, struct ctl_config *cfg, char *err, size_t errlen)
@@ -262,6 +378,7 @@ int ctl_config_load(const char *path, struct ctl_config *cfg, char *err, size_t 
 	cfg->order_stall = CTL_ORDER_STALL_DEFAULT;
 	cfg->retention_s = 90.0 * 86400;
 	cfg->hook_retry_base = 10;
+	cfg->metrics_snapshot_s = 10;
 	f = fopen(path, "re");
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -285,6 +402,17 @@ int ctl_config_load(const char *path, struct ctl_config *cfg, char *err, size_t 
 		         path);
 		goto fail;
 	}
+	if (cfg->metrics != NULL && wildcard_address(cfg->metrics) &&
+	    cfg->metrics_token_file == NULL) {
+		snprintf(err, errlen,
+		         "%s: metrics = %s listens on every interface: give [metrics] token_file "
+		         "or a specific address",
+		         path, cfg->metrics);
+		goto fail;
+	}
+	if (cfg->metrics_token_file != NULL &&
+	    read_token(cfg->metrics_token_file, &cfg->metrics_token, err, errlen) < 0)
+		goto fail;
 	if ((cfg->listen == NULL && set_str(&cfg->listen, "tcp://0.0.0.0:7411") < 0) ||
 	    (cfg->keys == NULL && set_str(&cfg->keys, "/etc/relayprobe/controller.secret") < 0) ||
 	    (cfg->database == NULL &&

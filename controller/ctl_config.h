@@ -1,7 +1,8 @@
 /* ctl_config.h - relayprobe-controller's INI configuration (docs/
  * distributed.md): section [controller] with listen, keys, database, admin,
  * order_ttl, order_stall, metrics, transcript_retention_days; section [hooks] with webhook,
- * syslog, smtp_server, mail_from, mail_to, hook_retry_base. Parsed with inih; unknown sections or
+ * syslog, smtp_server, mail_from, mail_to, hook_retry_base; section [metrics]
+ * with token_file, snapshot_seconds. Parsed with inih; unknown sections or
  * keys, repeated keys and bad values are errors reported as "FILE:LINE: key 'k': reason". */
 #ifndef RP_CTL_CONFIG_H
 #define RP_CTL_CONFIG_H
@@ -27,6 +28,12 @@ struct ctl_config {
 	uint32_t order_ttl;
 	uint32_t order_stall; /* seconds; 0 = acked orders never expire */
 	char *metrics;        /* HOST:PORT of the Prometheus endpoint; NULL = off */
+	/* [metrics]: token_file (NULL = no authentication), the token read from
+	 * it at load time (wiped on clear), and snapshot_seconds (default 10:
+	 * the body is recomputed at most that often; 0 = on every GET). */
+	char *metrics_token_file;
+	char *metrics_token;
+	uint32_t metrics_snapshot_s;
 	/* transcript_retention_days (fractional allowed) or, for tests,
 	 * transcript_retention_seconds; 0 = keep forever. Default 90 days. */
 	double retention_s;

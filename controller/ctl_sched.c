@@ -175,7 +175,8 @@ static json_t *cmd_schedule_add(struct ctl *c, json_t *req)
 		return ctl_fail("schedule %.64s: %s", name, store_errmsg(c->store));
 	}
 	free(pj);
-	log_info("schedule=%s added every=%llds", name, (long long)json_integer_value(every));
+	log_info("schedule=%s added every=%llds", LOG_V(name),
+	         (long long)json_integer_value(every));
 	reply = NULL;
 	if (store_sched_get(c->store, name, &reply) != 1)
 		return ctl_fail("schedule %.64s: %s", name, store_errmsg(c->store));
@@ -201,7 +202,7 @@ static json_t *cmd_schedule_remove(struct ctl *c, json_t *req)
 	if (rc <= 0)
 		return rc < 0 ? ctl_fail("schedule: %s", store_errmsg(c->store))
 		              : ctl_fail("no schedule %.64s", name);
-	log_info("schedule=%s removed", name);
+	log_info("schedule=%s removed", LOG_V(name));
 	return json_pack("{s:b}", "ok", 1);
 }
 
@@ -240,11 +241,11 @@ static json_t *run_schedule(struct ctl *c, const char *name, int64_t now, int ad
 	else
 		err = json_string_value(json_object_get(reply, "error"));
 	if (audit == 0 && store_sched_ran(c->store, name, now, 0, err, advance) < 0)
-		log_error("schedule=%s: %s", name, store_errmsg(c->store));
+		log_error("schedule=%s: %s", LOG_V(name), store_errmsg(c->store));
 	if (audit > 0)
-		log_info("schedule=%s audit=%lld started", name, (long long)audit);
+		log_info("schedule=%s audit=%lld started", LOG_V(name), (long long)audit);
 	else
-		log_warn("schedule=%s run failed: %s", name, err ? err : "?");
+		log_warn("schedule=%s run failed: %s", LOG_V(name), LOG_V(err ? err : "?"));
 	json_decref(sc);
 	return reply;
 }

@@ -154,11 +154,12 @@ int hooks_mark(struct store *s, int64_t event, const char *hook, int ok, const c
 		         (long long)attempts);
 	else if (attempts >= HOOK_ATTEMPTS_MAX)
 		log_error("hook %s gave up event=%lld after %lld attempts: %s", hook,
-		          (long long)event, (long long)attempts, why ? why : "failed");
+		          (long long)event, (long long)attempts, LOG_V(why ? why : "failed"));
 	else
 		log_warn("hook %s failed event=%lld attempt=%lld (retry in %llds): %s", hook,
 		         (long long)event, (long long)attempts,
-		         (long long)hooks_backoff(base, (unsigned)attempts), why ? why : "failed");
+		         (long long)hooks_backoff(base, (unsigned)attempts),
+		         LOG_V(why ? why : "failed"));
 	return 0;
 }
 

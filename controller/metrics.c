@@ -8,10 +8,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -38,6 +40,12 @@ struct mclient {
 struct metrics {
 	int lfd, ep;
 	struct mclient cl[RP_METRICS_CLIENTS_MAX];
+	const char *token;   /* borrowed from the config; NULL = no authentication */
+	int64_t snapshot_ms; /* how long a rendered body is served */
+	char *body;          /* the last snapshot, NULL before the first GET */
+	size_t body_len;
+	int64_t body_at_ms;
+	long snapshots;
 };
 
 /* ---- pure parts ---- */
@@ -113,6 +121,49 @@ enum metrics_req metrics_parse_request(const char *buf, size_t len, bool *head)
 	    (plen > 8 && memcmp(sp1 + 1, "/metrics?", 9) == 0))
 		return METRICS_REQ_OK;
 	return METRICS_REQ_NOT_FOUND;
+}
+
+bool metrics_authorized(const char *buf, size_t len, const char *token)
+{
+	unsigned char want[crypto_generichash_BYTES], got[crypto_generichash_BYTES];
+	const char *p = buf, *end = buf + len;
+	bool ok = false;
+
+	if (token == NULL)
+		return true;
+	crypto_generichash(want, sizeof(want), (const unsigned char *)token, strlen(token), NULL,
+	                   0);
+	/* Skip the request line; then one header per line. */
+	while (p < end && *p != '\n')
+		p++;
+	while (p < end && !ok) {
+		const char *eol, *v;
+		size_t vl;
+
+		p++;
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (eol == NULL)
+			eol = end;
+		if ((size_t)(eol - p) > 14 && strncasecmp(p, "authorization:", 14) == 0) {
+			v = p + 14;
+			while (v < eol && (*v == ' ' || *v == '\t'))
+				v++;
+			if ((size_t)(eol - v) > 7 && strncasecmp(v, "bearer ", 7) == 0) {
+				v += 7;
+				vl = (size_t)(eol - v);
+				while (vl > 0 &&
+				       (v[vl - 1] == '\r' || v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+					vl--;
+				/* Hashes of equal length, compared in constant time. */
+				crypto_generichash(got, sizeof(got), (const unsigned char *)v, vl,
+				                   NULL, 0);
+				ok = sodium_memcmp(want, got, sizeof(want)) == 0;
+			}
+			break; /* one Authorization header is looked at */
+		}
+		p = eol;
+	}
+	return ok;
 }
 
 int metrics_parse_address(const char *addr, char *host, size_t hostlen, unsigned *port)
@@ -249,6 +300,9 @@ int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 	for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
 		put(&b, "relayprobe_probe_errors_total{class=\"%s\"} %ld\n",
 		    dialog_verdict_name(errs[i]), s->verdict_results[errs[i]]);
+	header(&b, "relayprobe_metrics_snapshots_total", "counter",
+	       "Times this endpoint recomputed its numbers from the store.");
+	put(&b, "relayprobe_metrics_snapshots_total %ld\n", s->snapshots);
 	if (b.failed) {
 		free(b.p);
 		return -1;
@@ -362,7 +416,10 @@ static int render_now(struct metrics *m, struct ctl *c, char **body, size_t *len
 	}
 	s.clients = g.clients;
 	s.nclients = g.n;
+	s.snapshots = m->snapshots + 1;
 	rc = metrics_render(&s, body, len);
+	if (rc == 0)
+		m->snapshots++;
 out:
 	if (rc < 0)
 		log_error("metrics: cannot render: %s", store_errmsg(c->store));
@@ -425,6 +482,8 @@ int metrics_open(struct ctl *c, struct metrics **mp)
 	if (m == NULL)
 		return -1;
 	m->lfd = m->ep = -1;
+	m->token = c->cfg->metrics_token;
+	m->snapshot_ms = (int64_t)c->cfg->metrics_snapshot_s * 1000;
 	for (int i = 0; i < RP_METRICS_CLIENTS_MAX; i++)
 		m->cl[i].fd = -1;
 	m->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -436,7 +495,8 @@ int metrics_open(struct ctl *c, struct metrics **mp)
 	ev.data.ptr = NULL; /* the listener */
 	if (epoll_ctl(m->ep, EPOLL_CTL_ADD, m->lfd, &ev) < 0)
 		goto sys;
-	log_info("metrics listening on %s (GET /metrics)", addr);
+	log_info("metrics listening on %s (GET /metrics) token=%s snapshot_seconds=%u", addr,
+	         m->token != NULL ? "required" : "none", (unsigned)c->cfg->metrics_snapshot_s);
 	*mp = m;
 	return 0;
 bad:
@@ -466,6 +526,7 @@ void metrics_free(struct metrics **mp)
 		close(m->lfd);
 	if (m->ep >= 0)
 		close(m->ep);
+	free(m->body);
 	free(m);
 	*mp = NULL;
 }
@@ -507,7 +568,8 @@ static void respond(struct metrics *m, struct ctl *c, struct mclient *k, enum me
 	                                                      "404 Not Found",
 	                                                      "405 Method Not Allowed",
 	                                                      "431 Request Header Fields Too Large",
-	                                                      "400 Bad Request"};
+	                                                      "400 Bad Request",
+	                                                      "401 Unauthorized"};
 	char *body = NULL, hdr[256];
 	size_t blen = 0;
 	int hl;
@@ -515,11 +577,26 @@ static void respond(struct metrics *m, struct ctl *c, struct mclient *k, enum me
 	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = k};
 
 	if (r == METRICS_REQ_OK) {
-		if (render_now(m, c, &body, &blen) < 0) {
-			body = NULL;
+		int64_t now = now_ms();
+
+		if (m->body == NULL || now - m->body_at_ms >= m->snapshot_ms) {
+			char *fresh = NULL;
+			size_t flen = 0;
+
+			if (render_now(m, c, &fresh, &flen) == 0) {
+				free(m->body);
+				m->body = fresh;
+				m->body_len = flen;
+				m->body_at_ms = now;
+			}
+		}
+		body = m->body != NULL ? malloc(m->body_len + 1) : NULL;
+		if (body == NULL) {
 			blen = 0;
 			r = METRICS_REQ_COUNT; /* 500 */
 		} else {
+			memcpy(body, m->body, m->body_len);
+			blen = m->body_len;
 			ctype = "text/plain; version=0.0.4; charset=utf-8";
 		}
 	}
@@ -538,7 +615,10 @@ static void respond(struct metrics *m, struct ctl *c, struct mclient *k, enum me
 	              "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 	              "Connection: close\r\n%s\r\n",
 	              r == METRICS_REQ_COUNT ? "500 Internal Server Error" : status[r], ctype, blen,
-	              r == METRICS_REQ_BAD_METHOD ? "Allow: GET, HEAD\r\n" : "");
+	              r == METRICS_REQ_BAD_METHOD ? "Allow: GET, HEAD\r\n"
+	              : r == METRICS_REQ_UNAUTHORIZED
+	                  ? "WWW-Authenticate: Bearer realm=\"metrics\"\r\n"
+	                  : "");
 	if (head)
 		blen = 0;
 	k->out = malloc((size_t)hl + blen);
@@ -580,6 +660,10 @@ static void client_read(struct metrics *m, struct ctl *c, struct mclient *k)
 		if (r != METRICS_REQ_INCOMPLETE)
 			break;
 	}
+	/* Every complete request needs the token, whatever its path. */
+	if (r != METRICS_REQ_TOO_LARGE && r != METRICS_REQ_BAD &&
+	    !metrics_authorized(k->in, k->in_len, m->token))
+		r = METRICS_REQ_UNAUTHORIZED;
 	respond(m, c, k, r, head);
 }
 

@@ -2,7 +2,10 @@
  * 0.0.4 over plain HTTP/1.x on the [controller] metrics address. A
  * non-blocking listener and at most RP_METRICS_CLIENTS_MAX clients behind one
  * epoll fd that ctl.c polls; each client gets RP_METRICS_TIMEOUT_MS and a
- * request of at most RP_METRICS_REQUEST_MAX bytes. Rendering is pure. */
+ * request of at most RP_METRICS_REQUEST_MAX bytes. With [metrics] token_file
+ * a request needs "Authorization: Bearer TOKEN" (compared in constant time;
+ * 401 otherwise). The body is a snapshot recomputed at most once every
+ * snapshot_seconds, so a GET flood costs no store work. Rendering is pure. */
 #ifndef RP_METRICS_H
 #define RP_METRICS_H
 
@@ -37,6 +40,7 @@ struct metrics_snapshot {
 	size_t nclients;
 	const struct metrics_client *clients;
 	long verdict_results[DV_COUNT]; /* stored results per verdict */
+	long snapshots;                 /* snapshots computed, this one included */
 };
 
 /* How a request (the bytes read so far) is answered. */
@@ -47,11 +51,16 @@ enum metrics_req {
 	METRICS_REQ_BAD_METHOD,     /* not GET or HEAD: 405 */
 	METRICS_REQ_TOO_LARGE,      /* no end of headers within RP_METRICS_REQUEST_MAX: 431 */
 	METRICS_REQ_BAD,            /* not an HTTP/1.x request line: 400 */
+	METRICS_REQ_UNAUTHORIZED,   /* token required, missing or wrong: 401 */
 	METRICS_REQ_COUNT
 };
 
 /* Classifies the request in buf[0..len) (not NUL-terminated; any bytes). */
 enum metrics_req metrics_parse_request(const char *buf, size_t len, bool *head);
+/* With token non-NULL: true when the request's headers (buf[0..len), a
+ * complete request) hold "Authorization: Bearer <token>" (header name and
+ * scheme case-insensitive), compared in constant time. NULL token: true. */
+bool metrics_authorized(const char *buf, size_t len, const char *token);
 /* The exposition text; *out is malloc'd and NUL-terminated (caller frees).
  * 0, or -1 (out of memory or over RP_METRICS_BODY_MAX). */
 int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len);

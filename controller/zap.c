@@ -115,7 +115,7 @@ static void record_pending(struct zap *z, const char *curve, const char *fp, con
 	a.fingerprint = fp;
 	a.labels = labels;
 	if (store_agent_upsert(z->store, &a, (int64_t)time(NULL), NULL, NULL) < 0)
-		log_error("zap: recording pending agent fingerprint=%s failed: %s", fp,
+		log_error("zap: recording pending agent fingerprint=%s failed: %s", LOG_V(fp),
 		          store_errmsg(z->store));
 }
 
@@ -140,8 +140,8 @@ static void decide(struct zap *z, struct frame *fr, int n)
 	frame_text(&fr[5], mech, sizeof(mech));
 	if (!frame_is(&fr[2], ZAP_DOMAIN) || !frame_is(&fr[5], "CURVE") || n != 7 ||
 	    fr[6].too_long || fr[6].len != 32) {
-		log_warn("zap: decision=refuse reason=mechanism mechanism=%s address=%s", mech,
-		         addr);
+		log_warn("zap: decision=refuse reason=mechanism mechanism=%s address=%s",
+		         LOG_V(mech), LOG_V(addr));
 		send_reply(z, &fr[1], "400", "CURVE required", "");
 		return;
 	}
@@ -153,7 +153,7 @@ static void decide(struct zap *z, struct frame *fr, int n)
 	rc = store_ext_agent_by_curve(z->store, curve, &a);
 	if (rc < 0) {
 		log_error("zap: decision=refuse reason=store fingerprint=%s address=%s error=%s",
-		          fp, addr, store_errmsg(z->store));
+		          LOG_V(fp), LOG_V(addr), store_errmsg(z->store));
 		send_reply(z, &fr[1], "500", "store error", "");
 		return;
 	}
@@ -161,18 +161,19 @@ static void decide(struct zap *z, struct frame *fr, int n)
 		record_pending(z, curve, fp, addr);
 		log_warn(
 		    "zap: decision=refuse reason=unknown status=pending fingerprint=%s address=%s",
-		    fp, addr);
+		    LOG_V(fp), LOG_V(addr));
 		send_reply(z, &fr[1], "400", "not approved", "");
 		return;
 	}
 	if (a.status != STORE_AGENT_APPROVED) {
 		log_warn("zap: decision=refuse reason=%s agent=%s fingerprint=%s address=%s",
-		         store_agent_status_name(a.status), a.name, a.fingerprint, addr);
+		         store_agent_status_name(a.status), LOG_V(a.name), a.fingerprint,
+		         LOG_V(addr));
 		send_reply(z, &fr[1], "400", "not approved", "");
 		return;
 	}
-	log_info("zap: decision=accept agent=%s fingerprint=%s address=%s", a.name, a.fingerprint,
-	         addr);
+	log_info("zap: decision=accept agent=%s fingerprint=%s address=%s", LOG_V(a.name),
+	         a.fingerprint, LOG_V(addr));
 	send_reply(z, &fr[1], "200", "OK", a.name);
 }
 

@@ -259,7 +259,7 @@ static void send_hello_as(void *d, const struct keys *k, const char *name)
 	size_t n;
 
 	h.agent_id = (char *)name;
-	h.software_version = "test";
+	h.software_version = "test agent=evil \\ \"x\""; /* allowed on the wire: spaces */
 	h.protocol_version = WIRE_PROTOCOL_VERSION;
 	h.n_labels = 1;
 	h.label_keys = lk;
@@ -394,6 +394,26 @@ static void test_unknown_agent_refused_and_pending(void **state)
 	dealer_close(&E.dealer, &E.mon);
 }
 
+/* Waits up to 3 s for want in the controller's log; 1 when found. */
+static int log_has(const char *want)
+{
+	char path[600], buf[65536];
+
+	snprintf(path, sizeof(path), "%s/controller.log", E.dir);
+	for (int i = 0; i < 60; i++) {
+		FILE *f = fopen(path, "r");
+		size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+		if (f != NULL)
+			fclose(f);
+		buf[n] = '\0';
+		if (strstr(buf, want) != NULL)
+			return 1;
+		usleep(50000);
+	}
+	return 0;
+}
+
 static void test_approve_hello_signed_orders(void **state)
 {
 	char fp[KEYS_FINGERPRINT_LEN + 1];
@@ -425,6 +445,9 @@ static void test_approve_hello_signed_orders(void **state)
 			usleep(50000);
 	}
 	assert_true(ok);
+	/* The HELLO's software_version is one quoted field: no forged agent=. */
+	assert_true(log_has(" hello version=\"test agent=evil \\\\ \\\"x\\\"\" protocol="));
+	assert_false(log_has("version=test agent=evil"));
 
 	r = admin("{\"cmd\":\"audit.start\",\"targets\":%s,\"vantages\":\"all\","
 	          "\"tests\":\"external-sender\",\"params\":{\"port\":2525,\"tls\":\"off\"}}",

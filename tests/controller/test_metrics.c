@@ -228,6 +228,53 @@ static void test_request_huge(void **state)
 	free(big);
 }
 
+/* The bearer check: exact token only, header name and scheme in any case. */
+static void test_authorized(void **state)
+{
+	static const struct {
+		const char *req;
+		bool ok;
+	} cases[] = {
+	    {"GET /metrics HTTP/1.1\r\nAuthorization: Bearer s3cret-T0ken\r\n\r\n", true},
+	    {"GET /metrics HTTP/1.1\r\nHost: x\r\nauthorization: bearer s3cret-T0ken\r\n\r\n",
+	     true},
+	    {"GET /metrics HTTP/1.1\nAUTHORIZATION:Bearer s3cret-T0ken\n\n", true},
+	    {"GET /metrics HTTP/1.1\r\n\r\n", false},
+	    {"GET /metrics HTTP/1.1\r\nAuthorization: Bearer s3cret-T0ke\r\n\r\n", false},
+	    {"GET /metrics HTTP/1.1\r\nAuthorization: Bearer s3cret-T0ken2\r\n\r\n", false},
+	    {"GET /metrics HTTP/1.1\r\nAuthorization: Basic s3cret-T0ken\r\n\r\n", false},
+	    {"GET /metrics HTTP/1.1\r\nAuthorization: Bearer \r\n\r\n", false},
+	    {"GET /metrics HTTP/1.1\r\nX-Authorization: Bearer s3cret-T0ken\r\n\r\n", false},
+	    {"GET /metrics?Authorization:%20Bearer%20s3cret-T0ken HTTP/1.1\r\n\r\n", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (metrics_authorized(cases[i].req, strlen(cases[i].req), "s3cret-T0ken") !=
+		    cases[i].ok)
+			fail_msg("case %zu: want %d", i, cases[i].ok);
+	/* No token configured: every request passes. */
+	{
+		const char *q = "GET /metrics HTTP/1.1\r\n\r\n";
+
+		assert_true(metrics_authorized(q, strlen(q), NULL));
+	}
+}
+
+/* The snapshot counter is exposed. */
+static void test_render_snapshots(void **state)
+{
+	struct metrics_snapshot s = {0};
+	char *t;
+
+	(void)state;
+	s.snapshots = 3;
+	t = render(&s);
+	has_line(t, "# TYPE relayprobe_metrics_snapshots_total counter");
+	has_line(t, "relayprobe_metrics_snapshots_total 3");
+	free(t);
+}
+
 static void test_address(void **state)
 {
 	char host[64];
@@ -261,6 +308,8 @@ int main(void)
 	    cmocka_unit_test(test_request_incomplete),
 	    cmocka_unit_test(test_request_other),
 	    cmocka_unit_test(test_request_huge),
+	    cmocka_unit_test(test_authorized),
+	    cmocka_unit_test(test_render_snapshots),
 	    cmocka_unit_test(test_address),
 	};
 

@@ -11,7 +11,10 @@
 # the database, the audit's closed target counted, 404/405/431 answers, a
 # bad metrics address refused at start-up, and stalled clients (connect,
 # send nothing) neither block the admin socket nor the endpoint and are
-# dropped after the timeout.
+# dropped after the timeout; [metrics] token_file (401 without or with a
+# wrong bearer token, 200 with it; a readable token file refused), a GET
+# flood served from one snapshot (relayprobe_metrics_snapshots_total), a bare
+# port bound on 127.0.0.1, a wildcard address without a token refused.
 # $1 = relayprobe binary; relayprobe-controller and relayprobe-agent beside it.
 set -uo pipefail
 
@@ -54,16 +57,19 @@ keys = $T/keys/ctl.secret
 database = $T/controller.db
 admin = $ADMIN
 metrics = $1
+[metrics]
+${2:-snapshot_seconds = 0}
 CONF
 }
 
 # http METHOD PATH [RAW]: prints "STATUS\n<headers>\n\n<body>" of one request.
 cat >"$T/http.py" <<'PY'
-import socket, sys
+import os, socket, sys
 port, method, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 raw = sys.argv[4].encode() if len(sys.argv) > 4 else None
+auth = f"Authorization: Bearer {os.environ['RP_TOKEN']}\r\n" if os.environ.get("RP_TOKEN") else ""
 s = socket.create_connection(("127.0.0.1", port), timeout=5)
-s.sendall(raw if raw is not None else f"{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+s.sendall(raw if raw is not None else f"{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode())
 data = b""
 while True:
     b = s.recv(65536)
@@ -264,6 +270,93 @@ else
 	not_ok "controller stop: exit $rc"
 fi
 CPID=""
+
+# --- bearer token, snapshots, loopback by default ----------------------------------
+start_ctl() {
+	"$CTL" --config "$T/controller.conf" >>"$T/controller.log" 2>&1 &
+	CPID=$!
+	for _ in $(seq 1 50); do
+		[[ -S $T/admin.sock ]] && "$RP" agents list >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+}
+stop_ctl() {
+	kill "$CPID" 2>/dev/null
+	wait "$CPID" 2>/dev/null
+	CPID=""
+}
+printf 's3cret-%s\n' "$RANDOM$RANDOM" >"$T/token"
+chmod 0644 "$T/token"
+write_ctl_conf "127.0.0.1:$MET_PORT" "token_file = $T/token"
+"$CTL" --config "$T/controller.conf" >"$T/badtok.log" 2>&1
+rc=$?
+if [[ $rc -ne 0 ]] && grep -q "token_file $T/token: must be a regular file owned by" "$T/badtok.log"; then
+	ok "a token file others may read is refused (exit $rc)"
+else
+	not_ok "token file mode 0644: exit $rc"
+	cat "$T/badtok.log"
+fi
+chmod 0600 "$T/token"
+TOKEN=$(head -1 "$T/token")
+start_ctl
+st_none=$(status GET /metrics)
+st_wrong=$(RP_TOKEN=wrong-token status GET /metrics)
+st_other=$(status GET /other)
+st_good=$(RP_TOKEN=$TOKEN status GET /metrics)
+if [[ $st_none == 401 && $st_wrong == 401 && $st_other == 401 && $st_good == 200 ]] &&
+	http GET /metrics | grep -qi '^WWW-Authenticate: Bearer'; then
+	ok "token: 401 without it, 401 with a wrong one (and for any path), 200 with it"
+else
+	not_ok "token: none=$st_none wrong=$st_wrong other=$st_other good=$st_good"
+fi
+# snapshot_seconds defaults to 10: a flood of GETs (one process, no pause)
+# recomputes at most once per 10 s started.
+cat >"$T/flood.py" <<'PY'
+import re, socket, sys, time
+port, token, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+t0 = time.monotonic()
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(f"GET /metrics HTTP/1.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
+    data = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        data += b
+    s.close()
+m = re.search(rb"^relayprobe_metrics_snapshots_total (\d+)$", data, re.M)
+print(m.group(1).decode() if m else "absent", int(time.monotonic() - t0))
+PY
+read -r snaps secs < <(python3 "$T/flood.py" "$MET_PORT" "$TOKEN" 200)
+if [[ $snaps =~ ^[0-9]+$ && $snaps -le $((2 + secs / 10)) ]]; then
+	ok "201 GETs in ${secs}s: $snaps recomputation(s) (relayprobe_metrics_snapshots_total)"
+else
+	not_ok "201 GETs in ${secs}s: relayprobe_metrics_snapshots_total=$snaps"
+fi
+stop_ctl
+
+write_ctl_conf "$MET_PORT"
+start_ctl
+if grep -q "metrics listening on 127.0.0.1:$MET_PORT " "$T/controller.log" &&
+	ss -Hltn "sport = :$MET_PORT" | awk '{ print $4 }' | grep -qx "127.0.0.1:$MET_PORT"; then
+	ok "metrics = PORT listens on 127.0.0.1 only"
+else
+	not_ok "metrics = PORT: $(ss -Hltn "sport = :$MET_PORT")"
+fi
+stop_ctl
+
+for wild in "0.0.0.0:$MET_PORT" "[::]:$MET_PORT"; do
+	write_ctl_conf "$wild"
+	"$CTL" --config "$T/controller.conf" >"$T/wild.log" 2>&1
+	rc=$?
+	if [[ $rc -ne 0 ]] && grep -qF "metrics = $wild listens on every interface: give [metrics] token_file" "$T/wild.log"; then
+		ok "metrics = $wild without a token refused (exit $rc)"
+	else
+		not_ok "metrics = $wild without a token: exit $rc"
+		cat "$T/wild.log"
+	fi
+done
 
 if [[ $failed -gt 0 ]]; then
 	echo "--- controller log"

@@ -1,5 +1,6 @@
 /* test_log.c - unit tests for logging: line format with program name and pid,
- * level filtering, level names, control-byte escaping, long-message cut. */
+ * level filtering, level names, control-byte escaping, long-message cut,
+ * log_value()/LOG_V() quoting of peer values (table-driven) and bounds. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -131,6 +132,98 @@ static void test_escape_and_cut(void **state)
 	free(big);
 }
 
+/* log_value(): bare tokens stay bare, anything else is one quoted field
+ * with its quotes, backslashes, control and non-ASCII bytes escaped. */
+static void test_value_table(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *want;
+	} cases[] = {
+	    {"agent-1.fra", "agent-1.fra"},
+	    {"relayprobe/0.1.0+deb12", "relayprobe/0.1.0+deb12"},
+	    {"3f2a:09c1:77de:b410", "3f2a:09c1:77de:b410"},
+	    {"a@b_c", "a@b_c"},
+	    {NULL, "-"},
+	    {"", "\"\""},
+	    {"1.0 agent=evil", "\"1.0 agent=evil\""},
+	    {"agent=evil", "\"agent=evil\""},
+	    {"x\" agent=\"evil", "\"x\\\" agent=\\\"evil\""},
+	    {"back\\slash", "\"back\\\\slash\""},
+	    {"line\nrelayprobe[1]: error: forged", "\"line\\x0arelayprobe[1]: error: forged\""},
+	    {"cr\rtab\tdel\x7f", "\"cr\\x0dtab\\x09del\\x7f\""},
+	    {"\xff\xfe", "\"\\xff\\xfe\""},
+	    {"caf\xc3\xa9", "\"caf\\xc3\\xa9\""},
+	    {"\x1b[31mred", "\"\\x1b[31mred\""},
+	    {"semi;colon", "\"semi;colon\""},
+	};
+	char buf[LOG_VALUE_BUF];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_ptr_equal(log_value(buf, sizeof(buf), cases[i].in), buf);
+		if (strcmp(buf, cases[i].want) != 0)
+			fail_msg("case %zu: got [%s] want [%s]", i, buf, cases[i].want);
+	}
+}
+
+/* Long values are cut after LOG_VALUE_MAX input bytes, inside the quotes,
+ * with a mark; a small buffer is never overrun; the output is ASCII. */
+static void test_value_bounds(void **state)
+{
+	char in[LOG_VALUE_MAX * 3];
+	char buf[LOG_VALUE_BUF];
+	char small[16];
+	size_t n;
+
+	(void)state;
+	memset(in, 'a', sizeof(in) - 1);
+	in[sizeof(in) - 1] = '\0';
+	log_value(buf, sizeof(buf), in);
+	n = strlen(buf);
+	assert_int_equal(n, 1 + LOG_VALUE_MAX + 4);
+	assert_int_equal(buf[0], '"');
+	assert_string_equal(buf + n - 4, "...\"");
+	/* exactly LOG_VALUE_MAX bare bytes stay bare */
+	in[LOG_VALUE_MAX] = '\0';
+	log_value(buf, sizeof(buf), in);
+	assert_string_equal(buf, in);
+	/* every byte escaped: the buffer still holds it all, cut */
+	memset(in, 0xff, sizeof(in) - 1);
+	log_value(buf, sizeof(buf), in);
+	assert_true(strlen(buf) < sizeof(buf));
+	assert_string_equal(buf + strlen(buf) - 4, "...\"");
+	for (const char *p = buf; *p != '\0'; p++)
+		assert_true(*p >= 0x20 && *p < 0x7f);
+	/* a small buffer: cut, quoted, terminated */
+	memset(small, 'Z', sizeof(small));
+	log_value(small, sizeof(small), "0123456789 0123456789");
+	assert_true(strlen(small) < sizeof(small));
+	assert_int_equal(small[0], '"');
+	assert_string_equal(small + strlen(small) - 4, "...\"");
+	log_value(small, sizeof(small), "0123456789abcdefghij");
+	assert_true(strlen(small) < sizeof(small));
+	assert_int_equal(small[0], '"');
+}
+
+/* Through a real log call: a hostile value is one field, no forged key, and
+ * the line is ASCII; bytes >= 0x7f in an unquoted %s are escaped too. */
+static void test_value_in_line(void **state)
+{
+	struct cap *c = *state;
+	char want[512];
+
+	log_info("agent=%s hello version=%s protocol=%u", LOG_V("fra1"),
+	         LOG_V("1.0 agent=evil\n\xff"), 1u);
+	snprintf(want, sizeof(want),
+	         "rptest[%ld]: info: agent=fra1 hello version=\"1.0 agent=evil\\x0a\\xff\" "
+	         "protocol=1\n",
+	         (long)getpid());
+	assert_string_equal(captured(c), want);
+	log_info("raw=%s", "caf\xc3\xa9");
+	assert_non_null(strstr(captured(c), "raw=caf\\xc3\\xa9\n"));
+}
+
 static void test_null_prog_keeps_name(void **state)
 {
 	struct cap *c = *state;
@@ -147,6 +240,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_levels, setup, teardown),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test_setup_teardown(test_escape_and_cut, setup, teardown),
+	    cmocka_unit_test(test_value_table),
+	    cmocka_unit_test(test_value_bounds),
+	    cmocka_unit_test_setup_teardown(test_value_in_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_null_prog_keeps_name, setup, teardown),
 	};
 
