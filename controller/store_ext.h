@@ -118,4 +118,7 @@ long store_ext_agent_orders_close(struct store *s, int64_t agent_id, int64_t now
 typedef int (*store_ext_text_cb)(void *arg, const char *text, size_t len);
 int store_ext_result_json(struct store *s, int64_t id, store_ext_text_cb cb, void *arg);
 
+/* Agents whose status is pending (the ZAP handler's cap), or -1. */
+long store_ext_agents_pending(struct store *s);
+
 #endif

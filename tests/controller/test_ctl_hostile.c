@@ -4,8 +4,11 @@
  *  - one (target, vantage) cell of 40 results of ~1 MiB each, written into
  *    the store before the controller starts (as an agent would have):
  *    `relayprobe transcript` prints all 40, `report --format html` has them
- *    all, and the controller's peak RSS (VmHWM) grows by < 64 MiB.
- * Loopback only. */
+ *    all, and the controller's peak RSS (VmHWM) grows by < 64 MiB;
+ *  - a ZAP flood of 3,030 distinct CURVE keys from 301 loopback addresses:
+ *    10 new pending keys per minute from one address, RP_CTL_PENDING_MAX in
+ *    all; an approved key still gets in and the admin socket answers
+ *    during the flood (latencies printed). Loopback only. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -27,10 +30,20 @@
 #include <setjmp.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "keys.h"
 #include "rp_limits.h"
 #include "store.h"
+
+/* The limits under test (rp_limits.h), named here too so that the test
+ * builds against a controller without them and fails there. */
+#ifndef RP_CTL_PENDING_MAX
+#define RP_CTL_PENDING_MAX 1000
+#endif
+#ifndef RP_CTL_PENDING_PER_PEER_MIN
+#define RP_CTL_PENDING_PER_PEER_MIN 10
+#endif
 
 struct env {
 	char dir[256];
@@ -40,12 +53,20 @@ struct env {
 	char endpoint[128];
 	int port;
 	pid_t pid;
-	void *zctx;   /* unused here */
-	void *zquiet; /* admin requests */
+	void *zctx;   /* the flood's sockets */
+	void *zquiet; /* admin requests and agent1: another I/O thread */
 	struct keys *ctl;
 };
 
 static struct env E;
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static int free_port(void)
 {
@@ -381,10 +402,250 @@ static void test_big_cell_pages(void **state)
 	assert_true(after - before < 64 * 1024);
 }
 
+/* ---- ZAP flood ---- */
+
+#define FLOOD_BATCH 100
+
+struct knock {
+	void *d, *mon;
+};
+
+/* A DEALER with a CURVE key (k: an agent's, NULL: a fresh one) connecting
+ * from src (NULL: any) and a monitor of its handshake. */
+static void knock_open(void *zctx, struct knock *kn, const struct keys *k, const char *src, int n)
+{
+	char pub[KEYS_Z85_LEN + 1], sec[KEYS_Z85_LEN + 1], ep[160], mep[64];
+	int zero = 0, ivl = 60000;
+
+	if (k == NULL)
+		assert_int_equal(zmq_curve_keypair(pub, sec), 0);
+	else {
+		memcpy(pub, keys_curve_public(k), KEYS_Z85_LEN + 1);
+		memcpy(sec, keys_curve_secret(k), KEYS_Z85_LEN + 1);
+	}
+	kn->d = zmq_socket(zctx, ZMQ_DEALER);
+	assert_non_null(kn->d);
+	zmq_setsockopt(kn->d, ZMQ_LINGER, &zero, sizeof(zero));
+	zmq_setsockopt(kn->d, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl)); /* one knock each */
+	zmq_setsockopt(kn->d, ZMQ_CURVE_SERVERKEY, keys_curve_public(E.ctl), KEYS_Z85_LEN);
+	zmq_setsockopt(kn->d, ZMQ_CURVE_PUBLICKEY, pub, KEYS_Z85_LEN);
+	zmq_setsockopt(kn->d, ZMQ_CURVE_SECRETKEY, sec, KEYS_Z85_LEN);
+	snprintf(mep, sizeof(mep), "inproc://knock%d", n);
+	assert_int_equal(zmq_socket_monitor(kn->d, mep,
+	                                    ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+	                                        ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+	                                        ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+	                                        ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL),
+	                 0);
+	kn->mon = zmq_socket(zctx, ZMQ_PAIR);
+	zmq_setsockopt(kn->mon, ZMQ_LINGER, &zero, sizeof(zero));
+	assert_int_equal(zmq_connect(kn->mon, mep), 0);
+	if (src != NULL)
+		snprintf(ep, sizeof(ep), "tcp://%s:0;127.0.0.1:%d", src, E.port);
+	else
+		snprintf(ep, sizeof(ep), "%s", E.endpoint);
+	assert_int_equal(zmq_connect(kn->d, ep), 0);
+}
+
+static void knock_close(struct knock *kn)
+{
+	zmq_socket_monitor(kn->d, NULL, 0);
+	zmq_close(kn->d);
+	zmq_close(kn->mon);
+	kn->d = kn->mon = NULL;
+}
+
+/* Reads one monitor event of kn: its id (value: the ZAP status code). */
+static int knock_event(struct knock *kn, int *value)
+{
+	uint8_t b[6];
+	char addr[256];
+
+	assert_int_equal(zmq_recv(kn->mon, b, sizeof(b), 0), 6);
+	zmq_recv(kn->mon, addr, sizeof(addr), 0);
+	if (value != NULL)
+		memcpy(value, b + 2, 4);
+	return b[0] | (b[1] << 8);
+}
+
+/* A batch of fresh keys knocking at once. */
+struct batch {
+	struct knock kn[FLOOD_BATCH];
+	zmq_pollitem_t it[FLOOD_BATCH];
+	int n;
+};
+
+/* n fresh keys start knocking, from src_of(i). */
+static void batch_open(struct batch *b, int first, int n,
+                       void (*src_of)(int i, char *buf, size_t len))
+{
+	assert_true(n <= FLOOD_BATCH);
+	b->n = n;
+	for (int i = 0; i < n; i++) {
+		char src[32];
+
+		src_of(first + i, src, sizeof(src));
+		knock_open(E.zctx, &b->kn[i], NULL, src, first + i);
+		b->it[i] = (zmq_pollitem_t){b->kn[i].mon, 0, ZMQ_POLLIN, 0};
+	}
+}
+
+/* Returns when every handshake of b has ended, all refused (400 from
+ * ZAP), within 20 s. */
+static void batch_wait(struct batch *b)
+{
+	int left = b->n;
+	double deadline = now_s() + 20;
+
+	while (left > 0 && now_s() < deadline) {
+		if (zmq_poll(b->it, b->n, 1000) <= 0)
+			continue;
+		for (int i = 0; i < b->n; i++) {
+			int code = 0;
+
+			if (!(b->it[i].revents & ZMQ_POLLIN))
+				continue;
+			assert_int_equal(knock_event(&b->kn[i], &code),
+			                 ZMQ_EVENT_HANDSHAKE_FAILED_AUTH);
+			assert_int_equal(code, 400);
+			b->it[i].events = 0;
+			b->it[i].revents = 0;
+			left--;
+		}
+	}
+	assert_int_equal(left, 0);
+	for (int i = 0; i < b->n; i++)
+		knock_close(&b->kn[i]);
+}
+
+static void src_one(int i, char *buf, size_t len)
+{
+	(void)i;
+	snprintf(buf, len, "127.0.0.2");
+}
+
+/* 10 keys from each of 127.1.x.y */
+static void src_many(int i, char *buf, size_t len)
+{
+	int a = i / 10;
+
+	snprintf(buf, len, "127.1.%d.%d", a / 200, 1 + a % 200);
+}
+
+/* Pending agents in the controller's store, read beside it (WAL). */
+static long pending_count(void)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long n = -1;
+
+	assert_int_equal(sqlite3_open_v2(E.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT count(*) FROM agents WHERE status = 'pending'",
+	                                    -1, &st, NULL),
+	                 SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	assert_true(n >= 0);
+	return n;
+}
+
+/* The approved agent's handshake: ZAP 200 within 5 s; seconds taken. */
+static double approved_knock(const struct keys *agent, int n)
+{
+	struct knock kn;
+	zmq_pollitem_t it;
+	double t0 = now_s();
+	int ev;
+
+	knock_open(E.zquiet, &kn, agent, NULL, n);
+	it = (zmq_pollitem_t){kn.mon, 0, ZMQ_POLLIN, 0};
+	assert_int_equal(zmq_poll(&it, 1, 5000), 1);
+	ev = knock_event(&kn, NULL);
+	knock_close(&kn);
+	assert_int_equal(ev, ZMQ_EVENT_HANDSHAKE_SUCCEEDED);
+	return now_s() - t0;
+}
+
+static int by_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void test_zap_flood(void **state)
+{
+	struct keys *agent = keys_generate(KEYS_ROLE_AGENT, "agent1");
+	struct store_agent a = {.name = "agent1", .ed25519_public = "agent1-ed"};
+	enum { KEYS_ONE = 30, KEYS_MANY = 3000, ROUNDS = KEYS_MANY / FLOOD_BATCH };
+	double lat[ROUNDS], worst_knock = 0, t0;
+	static struct batch b;
+	char err[256];
+	struct store *s;
+	int64_t id;
+	long pending;
+
+	(void)state;
+	assert_non_null(agent);
+	/* agent1 approved before the controller starts */
+	s = store_open(E.db, err, sizeof(err));
+	assert_non_null(s);
+	a.curve_public = keys_curve_public(agent);
+	a.fingerprint = keys_fingerprint(agent);
+	assert_int_equal(store_agent_upsert(s, &a, 1, &id, NULL), 0);
+	assert_int_equal(store_agent_approve(s, id), 0);
+	store_close(&s);
+	start_controller();
+	t0 = now_s();
+
+	/* one address: 10 new pending keys a minute */
+	batch_open(&b, 0, KEYS_ONE, src_one);
+	batch_wait(&b);
+	assert_int_equal(pending_count(), RP_CTL_PENDING_PER_PEER_MIN);
+
+	/* 300 addresses of 10 keys: the cap holds; while each batch of 100
+	 * handshakes waits for ZAP, the admin socket answers and agent1 gets
+	 * in */
+	for (int r = 0; r < ROUNDS; r++) {
+		double t;
+		json_t *j;
+
+		batch_open(&b, KEYS_ONE + r * FLOOD_BATCH, FLOOD_BATCH, src_many);
+		t = now_s();
+		j = admin("{\"cmd\":\"audit.status\",\"audit\":\"latest\"}");
+		lat[r] = now_s() - t;
+		assert_non_null(j);
+		json_decref(j);
+		if (r % 5 == 0) {
+			double k = approved_knock(agent, 100000 + r);
+
+			worst_knock = k > worst_knock ? k : worst_knock;
+		}
+		batch_wait(&b);
+	}
+	pending = pending_count();
+	qsort(lat, ROUNDS, sizeof(lat[0]), by_double);
+	printf("zap flood: %d keys in %.1f s, pending=%ld (cap %d); admin latency median=%.1f ms "
+	       "max=%.1f ms; approved handshake max=%.1f ms\n",
+	       KEYS_ONE + KEYS_MANY, now_s() - t0, pending, RP_CTL_PENDING_MAX,
+	       lat[ROUNDS / 2] * 1e3, lat[ROUNDS - 1] * 1e3, worst_knock * 1e3);
+	assert_true(pending <= RP_CTL_PENDING_MAX);
+	assert_int_equal(pending, RP_CTL_PENDING_MAX); /* 3,010 offered */
+	assert_true(lat[ROUNDS - 1] < 2.0);
+	/* still admitted after the flood */
+	approved_knock(agent, 200000);
+	keys_free(&agent);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_big_cell_pages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_zap_flood, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
