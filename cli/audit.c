@@ -190,7 +190,8 @@ static void transcript_usage(FILE *out)
 	        "over TLS, '<- ' received ('<~ ' over TLS), '<**' a 4xx/5xx reply ('<~*'\n"
 	        "over TLS), '===' an event, '***' an error.\n"
 	        "\n"
-	        "      --json               print the controller's JSON reply as is\n"
+	        "      --json               print the controller's JSON reply as is (the\n"
+	        "                           results of several pages in one reply)\n"
 	        "%s"
 	        "  -h, --help               this help\n"
 	        "\n"
@@ -588,10 +589,77 @@ static int wait_done(struct admin *a, const struct audit_opts *o, json_t *id, co
 	return status;
 }
 
+/* ---- transcript pages --------------------------------------------------- */
+
+/* A transcripts reply may end inside a cell (docs/distributed.md, "Paging"):
+ * "more" says a page follows, "next_after" (and "next_offset" for the bulk
+ * command) where it starts. A controller that does not move forward is not
+ * followed (an older one sends neither field: one page). */
+static json_int_t reply_int(const json_t *r, const char *key, json_int_t dflt)
+{
+	const json_t *v = json_object_get(r, key);
+
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+/* Calls page(arg, reply, more) for each page of the `transcript` request
+ * req (its "after" is set here), while the controller says there is more.
+ * CLI_EXIT_OK, admin_call()'s status for a failed call, CLI_EXIT_UNREACHABLE
+ * when page() fails or the controller does not move forward. */
+static int transcript_pages(struct admin *a, json_t *req,
+                            int (*page)(void *arg, const struct admin_reply *r, bool more),
+                            void *arg)
+{
+	json_int_t after = 0;
+	bool more = true;
+
+	while (more) {
+		struct admin_reply r = {0};
+		json_int_t next;
+		int rc;
+
+		/* the first request as before paging: without "after" */
+		if (after > 0 && json_object_set_new(req, "after", json_integer(after)) < 0)
+			return CLI_EXIT_UNREACHABLE;
+		if ((rc = admin_call(a, req, &r)) != CLI_EXIT_OK)
+			return rc;
+		next = reply_int(r.json, "next_after", after);
+		more = json_is_true(json_object_get(r.json, "more"));
+		if (more && next <= after) {
+			fputs("relayprobe: the controller's transcript pages do not move forward\n",
+			      stderr);
+			rc = CLI_EXIT_UNREACHABLE;
+			more = false;
+		}
+		if (page(arg, &r, more) < 0)
+			rc = CLI_EXIT_UNREACHABLE;
+		admin_reply_clear(&r);
+		if (rc != CLI_EXIT_OK)
+			return rc;
+		after = next;
+	}
+	return CLI_EXIT_OK;
+}
+
+struct html_cell {
+	struct report_html *h;
+	size_t ti, vi;
+};
+
+static int html_cell_page(void *arg, const struct admin_reply *r, bool more)
+{
+	struct html_cell *c = arg;
+
+	return report_html_cell_part_at(c->h, c->ti, c->vi, json_object_get(r->json, "results"),
+	                                more) < 0
+	           ? -1
+	           : 0;
+}
+
 /* The old way (controllers without `transcripts`): one `transcript` request
- * per target x vantage (of the first nt targets) not written yet, each
- * written to h as it comes. 0, or -1 when the controller could not be asked
- * or the page could not be written. */
+ * (pages of it) per target x vantage (of the first nt targets) not written
+ * yet, each page written to h as it comes. 0, or -1 when the controller
+ * could not be asked or the page could not be written. */
 static int stream_transcripts_each(struct admin *a, const json_t *report, size_t nt,
                                    struct report_html *h)
 {
@@ -605,9 +673,9 @@ static int stream_transcripts_each(struct admin *a, const json_t *report, size_t
 		    json_string_value(json_object_get(json_array_get(targets, i), "target"));
 		json_array_foreach(vantages, j, v)
 		{
-			struct admin_reply r = {0};
+			struct html_cell c = {.h = h, .ti = i, .vi = j};
 			json_t *req = NULL;
-			int rc = CLI_EXIT_USAGE, w = 0;
+			int rc = CLI_EXIT_USAGE;
 
 			if (report_html_cell_done(h, i, j))
 				continue;
@@ -616,15 +684,10 @@ static int stream_transcripts_each(struct admin *a, const json_t *report, size_t
 				                json_object_get(report, "audit"), "target", target,
 				                "vantage", v);
 			if (req != NULL)
-				rc = admin_call(a, req, &r);
+				rc = transcript_pages(a, req, html_cell_page, &c);
 			json_decref(req);
+			/* refused: the cell says so at the end (report_html_end) */
 			if (rc == CLI_EXIT_UNREACHABLE)
-				return -1;
-			if (rc == CLI_EXIT_OK && json_is_object(r.json))
-				w = report_html_cell_at(h, i, j,
-				                        json_object_get(r.json, "results"));
-			admin_reply_clear(&r);
-			if (w < 0)
 				return -1;
 		}
 	}
@@ -632,8 +695,9 @@ static int stream_transcripts_each(struct admin *a, const json_t *report, size_t
 }
 
 /* Writes the cells of one `transcripts` page to h (cells outside the
- * report, or written already, are skipped there); the number of cells the
- * page had, -1 when it is not a page, -2 on a write error. */
+ * report, or written already, are skipped there; a cell marked "more"
+ * continues on the next page); the number of cells the page had, -1 when
+ * it is not a page, -2 on a write error. */
 static long write_page(struct report_html *h, const json_t *page)
 {
 	const json_t *cells = json_object_get(page, "cells"), *c;
@@ -649,7 +713,8 @@ static long write_page(struct report_html *h, const json_t *page)
 
 		if (target == NULL || vantage == NULL || !json_is_array(results))
 			continue;
-		if (report_html_cell(h, target, vantage, results) < 0)
+		if (report_html_cell_part(h, target, vantage, results,
+		                          json_is_true(json_object_get(c, "more"))) < 0)
 			return -2;
 	}
 	return (long)json_array_size(cells);
@@ -657,30 +722,35 @@ static long write_page(struct report_html *h, const json_t *page)
 
 /* Writes the transcripts of report's cells to h as they come, for at most
  * RP_ADMIN_TARGETS_MAX targets: the bulk `transcripts` command,
- * RP_ADMIN_CELLS_PAGE cells a request, each page written then freed before
- * the next is asked for (memory: one page); one `transcript` request per
- * cell not written yet when the controller refuses it (an older one answers
- * "unknown command"). 0, or -1 when the controller could not be asked, its
- * reply was unusable or the page could not be written. */
+ * RP_ADMIN_CELLS_PAGE cells (and RP_ADMIN_PAGE_BYTES, a page may end inside
+ * a cell) a request, each page written then freed before the next is asked
+ * for (memory: one page); one `transcript` request per cell not written yet
+ * when the controller refuses it (an older one answers "unknown command").
+ * 0, or -1 when the controller could not be asked, its reply was unusable
+ * or the page could not be written. */
 static int stream_transcripts(struct admin *a, const json_t *report, struct report_html *h)
 {
 	size_t nt = json_array_size(json_object_get(report, "targets"));
 	size_t nv = json_array_size(json_object_get(report, "vantages"));
-	json_int_t offset = 0, total = 0, cap;
+	json_int_t offset = 0, after = 0, total = 0, cap;
+	bool more = true;
 
 	if (nt > RP_ADMIN_TARGETS_MAX)
 		nt = RP_ADMIN_TARGETS_MAX;
 	/* a controller that keeps saying there is more is read this far only */
 	cap = (json_int_t)(2 * nt * nv) + RP_ADMIN_CELLS_PAGE;
-	do {
+	while (more && offset < cap) {
 		struct admin_reply r = {0};
-		const json_t *tot;
+		json_int_t noff, naft;
 		json_t *req = json_pack("{s:s,s:O,s:I,s:i}", "cmd", "transcripts", "audit",
 		                        json_object_get(report, "audit"), "offset", offset, "limit",
 		                        RP_ADMIN_CELLS_PAGE);
 		long got;
-		int rc = req ? admin_call(a, req, &r) : CLI_EXIT_UNREACHABLE;
+		int rc = CLI_EXIT_UNREACHABLE;
 
+		if (req != NULL &&
+		    (after == 0 || json_object_set_new(req, "after", json_integer(after)) == 0))
+			rc = admin_call(a, req, &r);
 		json_decref(req);
 		if (rc == CLI_EXIT_USAGE) { /* refused: an older controller */
 			fputs("relayprobe report: asking for each transcript on its own\n", stderr);
@@ -698,19 +768,32 @@ static int stream_transcripts(struct admin *a, const json_t *report, struct repo
 		}
 		if (rc != CLI_EXIT_OK)
 			return -1;
-		tot = json_object_get(r.json, "total");
+		total = reply_int(r.json, "total", 0);
 		got = write_page(h, r.json);
-		total = json_is_integer(tot) ? json_integer_value(tot) : 0;
+		if (json_object_get(r.json, "next_offset") != NULL) {
+			noff = reply_int(r.json, "next_offset", -1);
+			naft = reply_int(r.json, "next_after", -1);
+			more = json_is_true(json_object_get(r.json, "more"));
+		} else { /* an older controller: pages end between cells */
+			noff = offset + (got > 0 ? got : 0);
+			naft = 0;
+			more = got > 0 && noff < total;
+		}
 		admin_reply_clear(&r);
 		if (got == -1)
 			fprintf(stderr, "relayprobe: unusable reply from the controller: "
 			                "transcripts without a \"cells\" array\n");
 		if (got < 0)
 			return -1;
-		if (got == 0)
-			break;
-		offset += got;
-	} while (offset < total && offset < cap);
+		if (more && (naft < 0 || noff < offset || (noff == offset && naft <= after))) {
+			fputs(
+			    "relayprobe: the controller's transcripts pages do not move forward\n",
+			    stderr);
+			return -1;
+		}
+		offset = noff;
+		after = naft;
+	}
 	return 0;
 }
 
@@ -1015,14 +1098,64 @@ int report_main(int argc, char **argv)
 	return status;
 }
 
+/* `relayprobe transcript` output, page by page: text through
+ * report_render_transcripts(), or with --json one reply (the first page as
+ * it came when it is the only one, else its results gathered as they come,
+ * each written and freed: {"ok":true,"results":[...]}). */
+struct tr_out {
+	bool json, open; /* --json; its gathered reply is open */
+	long n;          /* results written */
+	int bad;         /* a page without a "results" array */
+};
+
+static int transcript_page(void *arg, const struct admin_reply *ar, bool more)
+{
+	struct tr_out *o = arg;
+	const json_t *reply = ar->json;
+	const json_t *results = json_object_get(reply, "results"), *r;
+	size_t i;
+	long n;
+
+	if (!json_is_array(results)) {
+		o->bad = 1;
+		return -1;
+	}
+	if (!o->json) {
+		/* a blank line between results, across pages too */
+		if (o->n > 0 && json_array_size(results) > 0)
+			putchar('\n');
+		if ((n = report_render_transcripts(reply, stdout)) > 0)
+			o->n += n;
+		return ferror(stdout) ? -1 : 0;
+	}
+	if (!more && !o->open) { /* one page: as it came */
+		fwrite(ar->raw, 1, ar->rawlen, stdout);
+		putchar('\n');
+		o->n += (long)json_array_size(results);
+		return ferror(stdout) ? -1 : 0;
+	}
+	if (!o->open)
+		fputs("{\"ok\":true,\"results\":[", stdout);
+	o->open = true;
+	json_array_foreach(results, i, r)
+	{
+		if (o->n++ > 0)
+			putchar(',');
+		json_dumpf(r, stdout, JSON_COMPACT | JSON_ENCODE_ANY);
+	}
+	if (!more)
+		fputs("]}\n", stdout);
+	return ferror(stdout) ? -1 : 0;
+}
+
 int transcript_main(int argc, char **argv)
 {
 	const char *prog = "relayprobe transcript";
 	struct admin_cfg cfg;
-	struct admin_reply r = {0};
+	struct admin *a = NULL;
+	struct tr_out o = {0};
 	json_t *id = NULL, *req = NULL;
 	bool json = false;
-	long n;
 	int rc, status;
 
 	admin_cfg_defaults(&cfg);
@@ -1046,26 +1179,23 @@ int transcript_main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	req = json_pack("{s:s,s:o,s:s,s:s}", "cmd", "transcript", "audit", id, "target",
 	                argv[optind + 1], "vantage", argv[optind + 2]);
-	if (req == NULL) {
+	if (req == NULL || (a = admin_new(&cfg)) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", prog);
+		json_decref(req);
 		return CLI_EXIT_UNREACHABLE;
 	}
-	status = admin_request(&cfg, req, &r);
+	o.json = json;
+	status = transcript_pages(a, req, transcript_page, &o);
 	json_decref(req);
-	if (status != CLI_EXIT_OK)
-		return status;
-	if (json) {
-		fwrite(r.raw, 1, r.rawlen, stdout);
-		putchar('\n');
-	} else if ((n = report_render_transcripts(r.json, stdout)) < 0) {
+	admin_free(&a);
+	if (o.bad) {
 		fprintf(stderr, "relayprobe: unusable reply from the controller: no \"results\" "
 		                "array\n");
 		status = CLI_EXIT_UNREACHABLE;
-	} else if (n == 0) {
+	} else if (status == CLI_EXIT_OK && o.n == 0) {
 		fprintf(stderr, "%s: no result for %s from %s in audit %s\n", prog,
 		        argv[optind + 1], argv[optind + 2], argv[optind]);
 		status = CLI_EXIT_INCONCLUSIVE;
 	}
-	admin_reply_clear(&r);
 	return status;
 }

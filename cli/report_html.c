@@ -301,14 +301,15 @@ static void html_result(const json_t *r, FILE *out)
 	report_transcript_lines(tr, report_html_escape, out);
 }
 
-/* The results of one cell inside <pre>; the number shown. */
-static size_t html_transcript(const json_t *results, FILE *out)
+/* The results of one cell (or of one part of it, after *shown already
+ * written) inside <pre>; the number shown in all is kept in *shown. */
+static size_t html_transcript(const json_t *results, size_t *shown, FILE *out)
 {
 	const json_t *r;
-	size_t i, n = 0;
+	size_t i, n = *shown;
 
 	if (!json_is_array(results))
-		return 0;
+		return n;
 	json_array_foreach(results, i, r)
 	{
 		json_t *parsed = NULL;
@@ -321,6 +322,7 @@ static size_t html_transcript(const json_t *results, FILE *out)
 		}
 		json_decref(parsed);
 	}
+	*shown = n;
 	return n;
 }
 
@@ -335,6 +337,9 @@ struct report_html {
 	unsigned char *done; /* one bit per cell written, ti * nv + vi */
 	FILE *out;
 	bool failed; /* a write failed */
+	/* the cell whose parts are being written (report_html_cell_part_at) */
+	bool open;
+	size_t open_ti, open_vi, open_shown;
 };
 
 static const json_t *transcript_of(const json_t *transcripts, size_t ti, size_t vi)
@@ -675,22 +680,56 @@ static void details_open(struct report_html *h, size_t ti, size_t vi)
 	fputs("</summary><pre>", h->out);
 }
 
-int report_html_cell_at(struct report_html *h, size_t ti, size_t vi, const json_t *results)
+/* Ends the open cell's element. */
+static void cell_close(struct report_html *h)
 {
-	if (h == NULL || !h->transcripts || ti >= h->nt || vi >= h->nv ||
-	    report_html_cell_done(h, ti, vi))
-		return 0;
-	details_open(h, ti, vi);
-	if (html_transcript(results, h->out) == 0)
+	if (!h->open)
+		return;
+	if (h->open_shown == 0)
 		fputs("(no result from this vantage)", h->out);
 	fputs("</pre></details>\n", h->out);
+	h->open = false;
+	if (ferror(h->out))
+		h->failed = true;
+}
+
+int report_html_cell_part_at(struct report_html *h, size_t ti, size_t vi, const json_t *results,
+                             bool more)
+{
+	if (h == NULL || !h->transcripts || ti >= h->nt || vi >= h->nv)
+		return 0;
+	if (h->open && (h->open_ti != ti || h->open_vi != vi))
+		cell_close(h); /* its other parts never came */
+	if (!h->open) {
+		if (report_html_cell_done(h, ti, vi))
+			return 0;
+		details_open(h, ti, vi);
+		h->open = true;
+		h->open_ti = ti;
+		h->open_vi = vi;
+		h->open_shown = 0;
+	}
+	html_transcript(results, &h->open_shown, h->out);
+	if (!more)
+		cell_close(h);
 	if (ferror(h->out))
 		h->failed = true;
 	return h->failed ? -1 : 1;
 }
 
+int report_html_cell_at(struct report_html *h, size_t ti, size_t vi, const json_t *results)
+{
+	return report_html_cell_part_at(h, ti, vi, results, false);
+}
+
 int report_html_cell(struct report_html *h, const char *target, const char *vantage,
                      const json_t *results)
+{
+	return report_html_cell_part(h, target, vantage, results, false);
+}
+
+int report_html_cell_part(struct report_html *h, const char *target, const char *vantage,
+                          const json_t *results, bool more)
 {
 	const json_t *ti, *vi;
 
@@ -700,14 +739,15 @@ int report_html_cell(struct report_html *h, const char *target, const char *vant
 	vi = json_object_get(h->vidx, vantage);
 	if (!json_is_integer(ti) || !json_is_integer(vi)) /* not in the report */
 		return 0;
-	return report_html_cell_at(h, (size_t)json_integer_value(ti),
-	                           (size_t)json_integer_value(vi), results);
+	return report_html_cell_part_at(h, (size_t)json_integer_value(ti),
+	                                (size_t)json_integer_value(vi), results, more);
 }
 
 int report_html_end(struct report_html *h)
 {
 	if (h == NULL)
 		return -1;
+	cell_close(h); /* a cell whose last part never came */
 	for (size_t ti = 0; h->transcripts && ti < h->nt; ti++)
 		for (size_t vi = 0; vi < h->nv; vi++) {
 			if (!cell_linked(h, ti, vi) || report_html_cell_done(h, ti, vi))

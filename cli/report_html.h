@@ -66,6 +66,15 @@ int report_html_cell_at(struct report_html *h, size_t ti, size_t vi, const json_
 int report_html_cell(struct report_html *h, const char *target, const char *vantage,
                      const json_t *results);
 
+/* A cell in parts, for a cell the controller sends over several pages:
+ * results are appended to (ti, vi)'s element, which stays open while more
+ * is true (another cell's part, or report_html_end(), closes it). Returns
+ * as report_html_cell_at(); 0 for a cell already closed. */
+int report_html_cell_part_at(struct report_html *h, size_t ti, size_t vi, const json_t *results,
+                             bool more);
+int report_html_cell_part(struct report_html *h, const char *target, const char *vantage,
+                          const json_t *results, bool more);
+
 /* true when the transcript of (ti, vi) has been written. */
 bool report_html_cell_done(const struct report_html *h, size_t ti, size_t vi);
 

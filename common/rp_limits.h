@@ -127,6 +127,20 @@
  * audit thousands of orders). */
 #define RP_CTL_TARGETS_PER_ORDER_MIN 100
 
+/* Controller ZAP handler (controller/zap.c, issue 8): unknown CURVE keys
+ * are recorded as pending agents up to RP_CTL_PENDING_MAX (past it a new key
+ * is refused without being recorded), at most RP_CTL_PENDING_PER_PEER_MIN a
+ * minute from one peer address (an IPv6 peer: its /64; a token bucket per
+ * peer in a table of RP_CTL_ZAP_PEERS_MAX, the least recently used dropped),
+ * refusals logged once per RP_CTL_ZAP_LOG_MS with the count suppressed, and
+ * at most RP_CTL_ZAP_BATCH requests handled before the main loop polls its
+ * other sockets again (the admin socket answers during a flood). */
+#define RP_CTL_PENDING_MAX          1000
+#define RP_CTL_PENDING_PER_PEER_MIN 10
+#define RP_CTL_ZAP_PEERS_MAX        1024
+#define RP_CTL_ZAP_LOG_MS           10000
+#define RP_CTL_ZAP_BATCH            64
+
 /* Controller metrics endpoint (controller/metrics.c, issue 5): bytes of one
  * HTTP request (line + headers), clients open at once (the oldest is dropped
  * for a new one), a client's lifetime, the size of one exposition body, and

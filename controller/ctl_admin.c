@@ -792,106 +792,212 @@ static json_t *cmd_report(struct ctl *c, json_t *req)
 	                 "summary", summary, "vantages", vantages, "targets", rp.targets);
 }
 
-static int transcript_cb(void *arg, const char *agent, const char *result_json)
-{
-	json_t *r = json_loads(result_json, 0, NULL);
+/* ---- transcripts: pages of stored results ---- */
 
-	if (r != NULL)
-		json_array_append_new(arg, r);
-	return 0;
-}
+/* A reply page of results written as text: the stored result JSON (valid
+ * JSON: the schema CHECKs it) is copied in as it is, never parsed and dumped
+ * again. The store walks ids only and hands over one result's text at a
+ * time, so a request holds at most one page: RP_ADMIN_PAGE_BYTES, or one
+ * result when that alone is larger (RP_STORE_RESULT_MAX at most). A page
+ * ends where the next result would not fit, between cells or inside one,
+ * and says where to continue (docs/distributed.md, "Paging"). */
+_Static_assert(RP_STORE_RESULT_MAX + RP_ADMIN_PAGE_BYTES + 64 * 1024 < RP_ADMIN_MSG_MAX,
+               "a transcripts page fits one admin message");
 
-static json_t *cmd_transcript(struct ctl *c, json_t *req)
-{
-	const char *target = json_string_value(json_object_get(req, "target"));
-	const char *vantage = json_string_value(json_object_get(req, "vantage"));
-	json_t *err = NULL, *arr;
-	int64_t audit;
-
-	if (audit_arg(c, req, &audit, &err) < 0)
-		return err;
-	if (target == NULL || vantage == NULL)
-		return ctl_fail("\"target\" and \"vantage\" are required");
-	arr = json_array();
-	if (store_ext_audit_results(c->store, audit, target, vantage, transcript_cb, arr) < 0) {
-		json_decref(arr);
-		return ctl_fail("transcript: %s", store_errmsg(c->store));
-	}
-	return json_pack("{s:b, s:o}", "ok", 1, "results", arr);
-}
-
-/* A page of the bulk `transcripts` reply written as text: the stored
- * result JSON (valid JSON: the schema CHECKs it) is copied in as it is,
- * never parsed and dumped again, which was most of a report's cost. */
-struct cells_page {
+struct page {
+	struct ctl *c;
 	FILE *f;
-	char target[RP_TARGET_LINE_MAX + 1]; /* the cell being written */
-	char agent[130];
-	bool open;    /* a cell's results array is open */
-	size_t bytes; /* result JSON in the page so far */
-	int failed;
+	long start;        /* reply bytes before the first result */
+	bool cells;        /* `transcripts` (cells) or `transcript` (one cell) */
+	bool check;        /* parse each result first, skip what jansson refuses */
+	int64_t after;     /* results of the first cell up to this id were sent */
+	long first, k;     /* the first cell's index; the current row's cell */
+	bool seen;         /* a row was seen (k is valid) */
+	int64_t row_agent; /* the current row's cell ... */
+	char row_target[RP_STORE_TEXT_MAX + 1];
+	int64_t cell_last; /* last id of cell k written (or skipped) */
+	long open_k;       /* the cell open in the reply, or -1 */
+	size_t nresults, in_cell;
+	bool full;  /* stopped: the next result did not fit */
+	int failed; /* a store or write failure */
+	const struct store_ext_result_ref *ref;
 };
 
-/* s as a JSON string. */
-static void put_json_string(FILE *f, const char *s)
+/* s as a JSON string (malloc'd), NULL on allocation failure. */
+static char *json_string_text(const char *s)
 {
 	json_t *j = json_string(s);
 	char *t = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
 
-	fputs(t ? t : "\"\"", f);
-	free(t);
 	json_decref(j);
+	return t;
 }
 
-static int cell_cb(void *arg, const char *target, const char *agent, const char *result_json)
+/* One result's stored text, written when it fits the page. */
+static int page_put(void *arg, const char *text, size_t len)
 {
-	struct cells_page *p = arg;
+	struct page *p = arg;
+	const struct store_ext_result_ref *ref = p->ref;
+	bool newcell = p->cells && p->open_k != p->k;
+	char *tj = NULL, *vj = NULL;
+	long used = ftell(p->f) - p->start;
+	size_t need = len + 1;
 
-	if (target == NULL || agent == NULL || result_json == NULL) {
-		p->failed = 1;
-		return 1;
+	if (len > RP_STORE_RESULT_MAX) {
+		/* never stored by store_result_ingest(): an edited database */
+		log_warn("admin: result=%lld of %zu bytes over %d: not sent", (long long)ref->id,
+		         len, RP_STORE_RESULT_MAX);
+		p->cell_last = ref->id;
+		return 0;
 	}
-	if (!p->open || strcmp(p->target, target) != 0 || strcmp(p->agent, agent) != 0) {
-		/* A page ends between cells once it is big enough, far below
-		 * RP_ADMIN_MSG_MAX; the client asks again from offset + the
-		 * cells it got. */
-		if (p->open && p->bytes >= RP_ADMIN_PAGE_BYTES)
-			return 1;
-		fputs(p->open ? "]},{\"target\":" : "{\"target\":", p->f);
-		put_json_string(p->f, target);
-		fputs(",\"vantage\":", p->f);
-		put_json_string(p->f, agent);
-		fputs(",\"results\":[", p->f);
-		snprintf(p->target, sizeof(p->target), "%s", target);
-		snprintf(p->agent, sizeof(p->agent), "%s", agent);
-		p->open = true;
-	} else {
+	if (p->check) {
+		json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+
+		if (j == NULL) {
+			log_warn("admin: result=%lld does not parse: not sent", (long long)ref->id);
+			p->cell_last = ref->id;
+			return 0;
+		}
+		json_decref(j);
+	}
+	if (newcell) {
+		tj = json_string_text(ref->target);
+		vj = json_string_text(ref->agent_name);
+		if (tj == NULL || vj == NULL) {
+			p->failed = 1;
+			goto out;
+		}
+		need += strlen(tj) + strlen(vj) + 48;
+	}
+	if (used < 0 || (p->nresults > 0 && (size_t)used + need > RP_ADMIN_PAGE_BYTES)) {
+		p->full = used >= 0;
+		p->failed |= used < 0;
+		goto out;
+	}
+	if (newcell) {
+		fprintf(p->f, "%s{\"target\":%s,\"vantage\":%s,\"results\":[",
+		        p->open_k >= 0 ? "]}," : "", tj, vj);
+		p->open_k = p->k;
+		p->in_cell = 0;
+	}
+	if (p->in_cell > 0)
 		fputc(',', p->f);
+	fwrite(text, 1, len, p->f);
+	p->nresults++;
+	p->in_cell++;
+	p->cell_last = ref->id;
+out:
+	free(tj);
+	free(vj);
+	return p->full || p->failed;
+}
+
+/* One row of the store's walk (ids only): its text is fetched and written. */
+static int page_row(void *arg, const struct store_ext_result_ref *ref)
+{
+	struct page *p = arg;
+
+	if (p->cells && (!p->seen || ref->agent_id != p->row_agent ||
+	                 strcmp(ref->target, p->row_target) != 0)) {
+		if (p->seen)
+			p->k++;
+		p->seen = true;
+		p->row_agent = ref->agent_id;
+		snprintf(p->row_target, sizeof(p->row_target), "%s", ref->target);
+		p->cell_last = p->k == p->first ? p->after : 0;
 	}
-	fputs(result_json, p->f);
-	p->bytes += strlen(result_json);
+	if (p->cells && p->k == p->first && ref->id <= p->after)
+		return 0; /* sent in an earlier page */
+	p->ref = ref;
+	if (store_ext_result_json(p->c->store, ref->id, page_put, p) < 0)
+		p->failed = 1;
+	return p->full || p->failed;
+}
+
+/* An optional integer >= 0 of req; -1 when present and not one. */
+static int opt_count(json_t *req, const char *key, json_int_t *out)
+{
+	json_t *j = json_object_get(req, key);
+
+	if (j == NULL)
+		return 0;
+	if (!json_is_integer(j) || json_integer_value(j) < 0)
+		return -1;
+	*out = json_integer_value(j);
 	return 0;
 }
 
-/* Bulk transcripts for reports: a page of (target, vantage) cells, as the
- * reply's text (*err set instead on a failure). */
-static char *transcripts_text(struct ctl *c, json_t *req, json_t **err)
+/* Closes the page's reply text; NULL with *err set on a failure. */
+static char *page_end(struct page *p, char **buf, json_t **err)
 {
-	json_t *jo = json_object_get(req, "offset"), *jl = json_object_get(req, "limit");
-	struct cells_page p = {0};
-	json_int_t offset = 0, limit = RP_ADMIN_CELLS_PAGE;
+	/* fclose() sets *buf */
+	if (fclose(p->f) != 0 || p->failed || *buf == NULL) {
+		*err = ctl_fail("transcripts: %s",
+		                p->failed ? store_errmsg(p->c->store) : "out of memory");
+		free(*buf);
+		return NULL;
+	}
+	return *buf;
+}
+
+/* One cell's transcripts (`transcript`: target from vantage), a page of
+ * them after the result id "after", as the reply's text (*err set instead
+ * on a failure). Each result is parsed first, one at a time, and skipped
+ * when it does not parse: this is the fallback for a `transcripts` page
+ * that did not parse at the client. */
+static char *transcript_text(struct ctl *c, json_t *req, json_t **err)
+{
+	const char *target = json_string_value(json_object_get(req, "target"));
+	const char *vantage = json_string_value(json_object_get(req, "vantage"));
+	struct page p = {.c = c, .check = true, .open_k = -1};
+	json_int_t after = 0;
 	int64_t audit;
-	long total;
 	char *buf = NULL;
 	size_t len = 0;
 
 	if (audit_arg(c, req, &audit, err) < 0)
 		return NULL;
-	if ((jo != NULL && (!json_is_integer(jo) || (offset = json_integer_value(jo)) < 0)) ||
-	    (jl != NULL && (!json_is_integer(jl) || (limit = json_integer_value(jl)) < 1 ||
-	                    limit > RP_ADMIN_CELLS_PAGE))) {
-		*err =
-		    ctl_fail("\"offset\" must be >= 0 and \"limit\" 1 to %d", RP_ADMIN_CELLS_PAGE);
+	if (target == NULL || vantage == NULL) {
+		*err = ctl_fail("\"target\" and \"vantage\" are required");
+		return NULL;
+	}
+	if (opt_count(req, "after", &after) < 0) {
+		*err = ctl_fail("\"after\" must be a result id >= 0");
+		return NULL;
+	}
+	if ((p.f = open_memstream(&buf, &len)) == NULL) {
+		*err = ctl_fail("out of memory");
+		return NULL;
+	}
+	fputs("{\"ok\":true,\"results\":[", p.f);
+	p.start = ftell(p.f);
+	p.cell_last = after;
+	if (store_ext_audit_results(c->store, audit, target, vantage, (int64_t)after, page_row,
+	                            &p) < 0)
+		p.failed = 1;
+	fprintf(p.f, "],\"more\":%s,\"next_after\":%lld}", p.full ? "true" : "false",
+	        (long long)p.cell_last);
+	return page_end(&p, &buf, err);
+}
+
+/* Bulk transcripts for reports: a page of (target, vantage) cells from
+ * cell "offset" (its results after the id "after"), as the reply's text
+ * (*err set instead on a failure). */
+static char *transcripts_text(struct ctl *c, json_t *req, json_t **err)
+{
+	struct page p = {.c = c, .cells = true, .open_k = -1};
+	json_int_t offset = 0, limit = RP_ADMIN_CELLS_PAGE, after = 0;
+	int64_t audit;
+	long total, next;
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (audit_arg(c, req, &audit, err) < 0)
+		return NULL;
+	if (opt_count(req, "offset", &offset) < 0 || opt_count(req, "limit", &limit) < 0 ||
+	    limit < 1 || limit > RP_ADMIN_CELLS_PAGE || opt_count(req, "after", &after) < 0) {
+		*err = ctl_fail("\"offset\" and \"after\" must be >= 0 and \"limit\" 1 to %d",
+		                RP_ADMIN_CELLS_PAGE);
 		return NULL;
 	}
 	if ((total = store_ext_audit_cells_count(c->store, audit)) < 0) {
@@ -904,17 +1010,20 @@ static char *transcripts_text(struct ctl *c, json_t *req, json_t **err)
 	}
 	fprintf(p.f, "{\"ok\":true,\"audit\":%lld,\"total\":%ld,\"offset\":%lld,\"cells\":[",
 	        (long long)audit, total, (long long)offset);
-	if (offset < total &&
-	    store_ext_audit_cells_page(c->store, audit, (long)offset, (long)limit, cell_cb, &p) < 0)
+	p.start = ftell(p.f);
+	p.first = p.k = (long)offset;
+	p.after = after;
+	if (offset < total && store_ext_audit_cells_page(c->store, audit, (long)offset, (long)limit,
+	                                                 page_row, &p) < 0)
 		p.failed = 1;
-	fputs(p.open ? "]}]}" : "]}", p.f);
-	if (fclose(p.f) != 0 || p.failed || buf == NULL) {
-		*err = ctl_fail("transcripts: %s",
-		                p.failed ? store_errmsg(c->store) : "out of memory");
-		free(buf);
-		return NULL;
-	}
-	return buf;
+	/* Where the next page starts: inside cell k when it was cut. */
+	next = p.full ? p.k : p.seen ? p.k + 1 : (long)offset;
+	if (p.open_k >= 0)
+		fputs(p.full && p.open_k == p.k ? "],\"more\":true}" : "]}", p.f);
+	fprintf(p.f, "],\"more\":%s,\"next_offset\":%ld,\"next_after\":%lld}",
+	        p.full || next < total ? "true" : "false", next,
+	        (long long)(p.full ? p.cell_last : 0));
+	return page_end(&p, &buf, err);
 }
 
 static const struct {
@@ -928,7 +1037,6 @@ static const struct {
     {"audit.start", cmd_audit_start},
     {"audit.status", cmd_audit_status},
     {"report", cmd_report},
-    {"transcript", cmd_transcript},
 };
 
 char *ctl_admin_answer(struct ctl *c, const void *data, size_t len)
@@ -945,11 +1053,12 @@ char *ctl_admin_answer(struct ctl *c, const void *data, size_t len)
 		goto out;
 	}
 	cmd = json_string_value(json_object_get(req, "cmd"));
-	if (cmd != NULL && strcmp(cmd, "transcripts") == 0) {
-		/* Written as text (see transcripts_text). */
-		out = transcripts_text(c, req, &reply);
+	if (cmd != NULL && (strcmp(cmd, "transcripts") == 0 || strcmp(cmd, "transcript") == 0)) {
+		/* Pages written as text (see struct page). */
+		out = cmd[10] == 's' ? transcripts_text(c, req, &reply)
+		                     : transcript_text(c, req, &reply);
 		if (out != NULL) {
-			log_debug("admin cmd=transcripts ok=1 bytes=%zu", strlen(out));
+			log_debug("admin cmd=%s ok=1 bytes=%zu", cmd, strlen(out));
 			json_decref(req);
 			return out;
 		}

@@ -298,16 +298,41 @@ long store_ext_audit_vantages(struct store *s, int64_t audit, store_ext_name_cb 
 	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit vantages");
 }
 
-long store_ext_audit_results(struct store *s, int64_t audit, const char *target,
-                             const char *vantage, store_ext_result_cb cb, void *arg)
+/* Steps st (bound by the caller: columns target, agent name, agent id,
+ * result id), passing each row to cb (non-zero stops); finalises it. Rows
+ * passed, or -1. Only ids are selected, so a sort never holds transcripts. */
+static long refs(struct store *s, sqlite3_stmt *st, store_ext_ref_cb cb, void *arg,
+                 const char *what)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT a.name, r.result_json FROM results r"
+	long n = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_ext_result_ref ref = {
+		    .target = (const char *)sqlite3_column_text(st, 0),
+		    .agent_name = (const char *)sqlite3_column_text(st, 1),
+		    .agent_id = sqlite3_column_int64(st, 2),
+		    .id = sqlite3_column_int64(st, 3)};
+
+		n++;
+		if (ref.target == NULL || ref.agent_name == NULL || cb(arg, &ref) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	store_done(s, st);
+	return rc == SQLITE_DONE ? n : store_db_fail(s, what);
+}
+
+long store_ext_audit_results(struct store *s, int64_t audit, const char *target,
+                             const char *vantage, int64_t after, store_ext_ref_cb cb, void *arg)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT r.target, a.name, r.agent_id, r.id FROM results r"
 	                                 " JOIN orders o ON o.id = r.order_id"
 	                                 " JOIN agents a ON a.id = r.agent_id"
 	                                 " WHERE o.audit_id = ?1 AND r.target = ?2"
-	                                 " AND (?3 IS NULL OR a.name = ?3) ORDER BY r.id");
-	long n = 0;
-	int rc;
+	                                 " AND (?3 IS NULL OR a.name = ?3) AND r.id > ?4"
+	                                 " ORDER BY r.id");
 
 	if (st == NULL)
 		return -1;
@@ -317,16 +342,8 @@ long store_ext_audit_results(struct store *s, int64_t audit, const char *target,
 		sqlite3_bind_text(st, 3, vantage, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, 3);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		n++;
-		if (cb(arg, (const char *)sqlite3_column_text(st, 0),
-		       (const char *)sqlite3_column_text(st, 1)) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	store_done(s, st);
-	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit results");
+	sqlite3_bind_int64(st, 4, after);
+	return refs(s, st, cb, arg, "audit results");
 }
 
 /* Steps st (bound by the caller), passing each row's first three text
@@ -436,12 +453,12 @@ long store_ext_audit_cells_count(struct store *s, int64_t audit)
 }
 
 long store_ext_audit_cells_page(struct store *s, int64_t audit, long offset, long limit,
-                                store_ext_cell_cb cb, void *arg)
+                                store_ext_ref_cb cb, void *arg)
 {
 	sqlite3_stmt *st =
 	    store_prep(s, "WITH cells AS MATERIALIZED (" CELLS_SQL
 	                  " ORDER BY target, name, agent_id LIMIT ?3 OFFSET ?2)"
-	                  " SELECT c.target, c.name, r.result_json FROM cells c"
+	                  " SELECT c.target, c.name, c.agent_id, r.id FROM cells c"
 	                  " CROSS JOIN orders o INDEXED BY orders_by_audit"
 	                  " ON o.audit_id = ?1 AND o.agent_id = c.agent_id"
 	                  " CROSS JOIN results r ON r.agent_id = c.agent_id AND r.order_id = o.id"
@@ -453,7 +470,7 @@ long store_ext_audit_cells_page(struct store *s, int64_t audit, long offset, lon
 	sqlite3_bind_int64(st, 1, audit);
 	sqlite3_bind_int64(st, 2, offset);
 	sqlite3_bind_int64(st, 3, limit);
-	return rows3(s, st, cb, arg, "audit cells page");
+	return refs(s, st, cb, arg, "audit cells page");
 }
 
 long store_ext_agent_orders_close(struct store *s, int64_t agent_id, int64_t now)
@@ -506,4 +523,35 @@ out:
 		return -1;
 	}
 	return store_tx_commit(s) < 0 ? -1 : closed;
+}
+
+int store_ext_result_json(struct store *s, int64_t id, store_ext_text_cb cb, void *arg)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT result_json FROM results WHERE id = ?1");
+	const char *text;
+	int rc, ret = 0;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && (text = (const char *)sqlite3_column_text(st, 0)) != NULL)
+		ret = cb(arg, text, (size_t)sqlite3_column_bytes(st, 0)) != 0 ? 2 : 1;
+	store_done(s, st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_db_fail(s, "result json");
+	return ret;
+}
+
+long store_ext_agents_pending(struct store *s)
+{
+	sqlite3_stmt *st = store_prep(s, "SELECT count(*) FROM agents WHERE status = 'pending'");
+	long n = -1;
+
+	if (st == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	store_done(s, st);
+	return n >= 0 ? n : store_db_fail(s, "pending agents");
 }

@@ -73,9 +73,22 @@ typedef int (*store_ext_accepted_cb)(void *arg, const char *target, const char *
  * whose verdict is open, so a report never parses closed results. */
 long store_ext_audit_accepted(struct store *s, int64_t audit, store_ext_accepted_cb cb, void *arg);
 
-typedef int (*store_ext_result_cb)(void *arg, const char *agent_name, const char *result_json);
+/* A stored result met by a walk over an audit's results: its cell (target,
+ * agent) and row id; only these are read (and sorted), the JSON is read one
+ * result at a time with store_ext_result_json(), so a walk's memory does not
+ * grow with the size of the transcripts. Valid for the callback only. */
+struct store_ext_result_ref {
+	const char *target;
+	const char *agent_name;
+	int64_t agent_id;
+	int64_t id; /* results.id: the paging cursor */
+};
+typedef int (*store_ext_ref_cb)(void *arg, const struct store_ext_result_ref *ref);
+/* The results with id > after (0: all) of target in the audit from the agent
+ * named vantage (NULL = every agent), in arrival (id) order. cb returns
+ * non-zero to stop. Rows passed, or -1. */
 long store_ext_audit_results(struct store *s, int64_t audit, const char *target,
-                             const char *vantage, store_ext_result_cb cb, void *arg);
+                             const char *vantage, int64_t after, store_ext_ref_cb cb, void *arg);
 
 /* The inventory client of a target spec (the smallest name when several
  * clients list it) copied into out. 1 found, 0 not in the inventory, -1. */
@@ -86,18 +99,26 @@ int store_ext_target_previous(struct store *s, const char *target, int64_t audit
                               size_t vlen, int64_t *prev_audit);
 
 /* Bulk transcripts: the audit's (target, agent) cells that have results,
- * ordered by target then agent name. count: how many; page: the results of
- * cells [offset, offset + limit), each cell's in arrival order. */
-typedef int (*store_ext_cell_cb)(void *arg, const char *target, const char *agent_name,
-                                 const char *result_json);
+ * ordered by target then agent name (then agent id). count: how many; page:
+ * the results of cells [offset, offset + limit), each cell's in id order. */
 long store_ext_audit_cells_count(struct store *s, int64_t audit);
 long store_ext_audit_cells_page(struct store *s, int64_t audit, long offset, long limit,
-                                store_ext_cell_cb cb, void *arg);
+                                store_ext_ref_cb cb, void *arg);
 
 /* A revoked agent's orders that are not done are closed (no result will
  * come from it) and their audits finished when nothing else is open: at
  * most 64 audits per call (call again while it returns > 0). Orders
  * closed, or -1. */
 long store_ext_agent_orders_close(struct store *s, int64_t agent_id, int64_t now);
+
+/* The stored JSON text of result id (len bytes, NUL-terminated, valid JSON:
+ * the schema CHECKs it), passed to cb and valid for the call only. 1 when
+ * passed (2 when cb returned non-zero), 0 when there is no such result, -1
+ * on a database error. */
+typedef int (*store_ext_text_cb)(void *arg, const char *text, size_t len);
+int store_ext_result_json(struct store *s, int64_t id, store_ext_text_cb cb, void *arg);
+
+/* Agents whose status is pending (the ZAP handler's cap), or -1. */
+long store_ext_agents_pending(struct store *s);
 
 #endif

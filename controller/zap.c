@@ -2,9 +2,15 @@
  * (at most ZAP_FRAMES_MAX frames, each bounded), accepts only mechanism
  * CURVE in domain "relayprobe" with a 32-byte client key, and decides from
  * the store: approved -> 200 + User-Id = name; unknown -> recorded pending,
- * 400; pending or revoked -> 400. One key=value log line per decision. */
+ * 400; pending or revoked -> 400. One key=value log line per decision.
+ * Unknown keys are recorded at most RP_CTL_PENDING_MAX in all and
+ * RP_CTL_PENDING_PER_PEER_MIN a minute per peer (token buckets in a bounded
+ * LRU table); past either a key is refused unrecorded, counted, and logged
+ * once per RP_CTL_ZAP_LOG_MS (anyone holding the controller's public key
+ * can knock). */
 #include "zap.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,15 +20,42 @@
 
 #include "keys.h"
 #include "log.h"
+#include "rp_limits.h"
 #include "store_ext.h"
 
 #define ZAP_FRAMES_MAX 16
 #define ZAP_FRAME_MAX  256
+#define ZAP_PEER_MAX   64 /* a peer key: an address as text */
+
+/* New pending keys one peer may still add: a token bucket. */
+struct zap_peer {
+	char key[ZAP_PEER_MAX];
+	double tokens;
+	int64_t at_ms; /* tokens as of then */
+	uint64_t used; /* LRU stamp */
+};
 
 struct zap {
 	void *sock;
 	struct store *store;
+	struct zap_peer peers[RP_CTL_ZAP_PEERS_MAX];
+	size_t npeers;
+	uint64_t tick;
+	long pending;          /* pending agents: counted, plus those recorded since */
+	int64_t pending_at_ms; /* when counted; 0 = never */
+	unsigned run;          /* requests handled since the caller last polled */
+	struct zap_counters n;
+	int64_t log_at_ms; /* the last refusal line */
+	unsigned long log_suppressed;
 };
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct zap *zap_new(void *zmq_ctx, struct store *store, char *err, size_t errlen)
 {
@@ -95,8 +128,8 @@ static void frame_text(const struct frame *f, char *out, size_t outlen)
 	out[j] = '\0';
 }
 
-/* Records an unknown key as pending. */
-static void record_pending(struct zap *z, const char *curve, const char *fp, const char *addr)
+/* Records an unknown key as pending. 0 / -1. */
+static int record_pending(struct zap *z, const char *curve, const char *fp, const char *addr)
 {
 	struct store_agent a = {0};
 	char name[64], labels[160];
@@ -114,9 +147,127 @@ static void record_pending(struct zap *z, const char *curve, const char *fp, con
 	a.ed25519_public = STORE_EXT_NO_KEY;
 	a.fingerprint = fp;
 	a.labels = labels;
-	if (store_agent_upsert(z->store, &a, (int64_t)time(NULL), NULL, NULL) < 0)
+	if (store_agent_upsert(z->store, &a, (int64_t)time(NULL), NULL, NULL) < 0) {
 		log_error("zap: recording pending agent fingerprint=%s failed: %s", LOG_V(fp),
 		          store_errmsg(z->store));
+		return -1;
+	}
+	return 0;
+}
+
+/* The peer's bucket key: the address, an IPv6 one cut to its /64. */
+static void peer_key(const char *addr, char *key, size_t keylen)
+{
+	unsigned char a6[16];
+
+	if (inet_pton(AF_INET6, addr, a6) == 1) {
+		memset(a6 + 8, 0, 8);
+		if (inet_ntop(AF_INET6, a6, key, (socklen_t)keylen) != NULL)
+			return;
+	}
+	snprintf(key, keylen, "%s", addr);
+}
+
+/* The peer's bucket, refilled to now; a new one (full) replaces the least
+ * recently used when the table is full. */
+static struct zap_peer *peer_get(struct zap *z, const char *addr, int64_t now)
+{
+	const double cap = RP_CTL_PENDING_PER_PEER_MIN;
+	struct zap_peer *p = NULL;
+	char key[ZAP_PEER_MAX];
+	size_t i;
+
+	peer_key(addr, key, sizeof(key));
+	for (i = 0; i < z->npeers && p == NULL; i++)
+		if (strcmp(z->peers[i].key, key) == 0)
+			p = &z->peers[i];
+	if (p == NULL) {
+		if (z->npeers < RP_CTL_ZAP_PEERS_MAX) {
+			p = &z->peers[z->npeers++];
+		} else {
+			p = &z->peers[0];
+			for (i = 1; i < z->npeers; i++)
+				if (z->peers[i].used < p->used)
+					p = &z->peers[i];
+		}
+		snprintf(p->key, sizeof(p->key), "%s", key);
+		p->tokens = cap;
+		p->at_ms = now;
+	}
+	if (now > p->at_ms) {
+		p->tokens += (double)(now - p->at_ms) * cap / 60000.0;
+		if (p->tokens > cap)
+			p->tokens = cap;
+		p->at_ms = now;
+	}
+	p->used = ++z->tick;
+	return p;
+}
+
+/* Pending agents in the store: counted again once a second (approvals
+ * lower it), else the last count plus the keys recorded since. -1 on a
+ * store error. */
+static long pending_now(struct zap *z, int64_t now)
+{
+	if (z->pending_at_ms == 0 || now - z->pending_at_ms >= 1000) {
+		long n = store_ext_agents_pending(z->store);
+
+		if (n < 0)
+			return -1;
+		z->pending = n;
+		z->pending_at_ms = now;
+	}
+	return z->pending;
+}
+
+/* A key refused without being recorded: counted; one log line per
+ * RP_CTL_ZAP_LOG_MS, with how many were not logged since the last. */
+static void refuse_unrecorded(struct zap *z, const char *reason, const char *fp, const char *addr,
+                              int64_t now)
+{
+	if (z->log_at_ms != 0 && now - z->log_at_ms < RP_CTL_ZAP_LOG_MS) {
+		z->log_suppressed++;
+		return;
+	}
+	log_warn("zap: decision=refuse reason=%s recorded=no fingerprint=%s address=%s "
+	         "refused_full=%lu refused_rate=%lu suppressed=%lu",
+	         reason, LOG_V(fp), LOG_V(addr), z->n.refused_full, z->n.refused_rate,
+	         z->log_suppressed);
+	z->log_at_ms = now;
+	z->log_suppressed = 0;
+}
+
+/* An unknown key: recorded as pending when the cap and its peer's bucket
+ * allow. */
+static void unknown_key(struct zap *z, const char *curve, const char *fp, const char *addr)
+{
+	int64_t now = mono_ms();
+	long pending = pending_now(z, now);
+	struct zap_peer *p;
+
+	if (pending < 0 || pending >= RP_CTL_PENDING_MAX) {
+		z->n.refused_full++;
+		refuse_unrecorded(z, pending < 0 ? "store" : "pending-full", fp, addr, now);
+		return;
+	}
+	p = peer_get(z, addr, now);
+	if (p->tokens < 1.0) {
+		z->n.refused_rate++;
+		refuse_unrecorded(z, "peer-rate", fp, addr, now);
+		return;
+	}
+	p->tokens -= 1.0;
+	if (record_pending(z, curve, fp, addr) < 0)
+		return;
+	z->pending++;
+	z->n.recorded++;
+	log_warn("zap: decision=refuse reason=unknown status=pending fingerprint=%s address=%s",
+	         LOG_V(fp), LOG_V(addr));
+}
+
+void zap_counters(const struct zap *z, struct zap_counters *out)
+{
+	*out = z->n;
 }
 
 static void decide(struct zap *z, struct frame *fr, int n)
@@ -158,10 +309,7 @@ static void decide(struct zap *z, struct frame *fr, int n)
 		return;
 	}
 	if (rc == 0) {
-		record_pending(z, curve, fp, addr);
-		log_warn(
-		    "zap: decision=refuse reason=unknown status=pending fingerprint=%s address=%s",
-		    LOG_V(fp), LOG_V(addr));
+		unknown_key(z, curve, fp, addr);
 		send_reply(z, &fr[1], "400", "not approved", "");
 		return;
 	}
@@ -182,6 +330,12 @@ int zap_handle(struct zap *z)
 	struct frame fr[ZAP_FRAMES_MAX];
 	int n = 0, more = 1, ret = 0;
 
+	if (z->run >= RP_CTL_ZAP_BATCH) {
+		/* the caller's other sockets get a turn (a flood never starves
+		 * the admin socket or the agents); the rest waits for its poll */
+		z->run = 0;
+		return 1;
+	}
 	while (more) {
 		zmq_msg_t m;
 		struct frame dummy;
@@ -192,10 +346,10 @@ int zap_handle(struct zap *z)
 			int e = zmq_errno();
 
 			zmq_msg_close(&m);
-			if (n == 0 && e == EAGAIN)
+			if (n == 0 && (e == EAGAIN || e == EINTR)) {
+				z->run = 0;
 				return 1;
-			if (e == EINTR && n == 0)
-				return 1;
+			}
 			log_error("zap: receive: %s", zmq_strerror(e));
 			return -1;
 		}
@@ -214,5 +368,6 @@ int zap_handle(struct zap *z)
 		n = ZAP_FRAMES_MAX;
 	}
 	decide(z, fr, n);
+	z->run++;
 	return ret;
 }

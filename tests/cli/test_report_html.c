@@ -509,6 +509,81 @@ static void html_streamed_cells(void **state)
 	json_decref(r);
 }
 
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* A cell sent over several pages (report_html_cell_part): one element with
+ * every part's results in order; a cell left open by its last page is
+ * closed by the next cell or by the end, and a closed cell is not reopened. */
+static void html_cell_in_parts(void **state)
+{
+	json_t *r = parse(CLIENT_REPORT);
+	json_t *p1 = parse("[{\"target\":\"mx.beta.example\",\"verdict\":\"open\","
+	                   "\"transcript\":[{\"t\":0,\"dir\":\"recv\",\"text\":\"PART-1\"}]}]");
+	json_t *p2 = parse("[{\"target\":\"mx.beta.example\",\"verdict\":\"open\","
+	                   "\"transcript\":[{\"t\":0,\"dir\":\"recv\",\"text\":\"PART-2\"}]},"
+	                   "{\"target\":\"mx.beta.example\",\"verdict\":\"open\","
+	                   "\"transcript\":[{\"t\":0,\"dir\":\"recv\",\"text\":\"PART-3\"}]}]");
+	json_t *empty = parse("[]");
+	char *buf = NULL, *c, *end;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct report_html *h;
+
+	(void)state;
+	assert_non_null(f);
+	h = report_html_new(r, true, 0, f);
+	assert_non_null(h);
+	assert_int_equal(report_html_cell_part(h, "mx.beta.example", "ams1", p1, true), 1);
+	assert_int_equal(report_html_cell_part(h, "mx.beta.example", "ams1", empty, true), 1);
+	assert_int_equal(report_html_cell_part(h, "mx.beta.example", "ams1", p2, false), 1);
+	/* closed: not reopened */
+	assert_int_equal(report_html_cell_part(h, "mx.beta.example", "ams1", p1, false), 0);
+	/* left open (its next page never came): closed by the next cell, and
+	 * that one (still open) by the end */
+	assert_int_equal(report_html_cell_part_at(h, 0, 0, p1, true), 1);
+	assert_int_equal(report_html_cell_part_at(h, 1, 0, empty, true), 1);
+	assert_int_equal(report_html_end(h), 0);
+	report_html_free(&h);
+	fclose(f);
+
+	c = strstr(buf, "<details id=\"t-4\"><summary>mx.beta.example from ams1</summary><pre>");
+	assert_non_null(c);
+	end = strstr(c, "</pre></details>\n");
+	assert_non_null(end);
+	*end = '\0';
+	assert_true(strstr(c, "PART-1") < strstr(c, "PART-2"));
+	assert_true(strstr(c, "PART-2") < strstr(c, "PART-3"));
+	assert_non_null(strstr(c, "PART-1\n\n== mx.beta.example"));
+	assert_null(strstr(c, "no result"));
+	*end = '<';
+	assert_non_null(strstr(buf, "<details id=\"t-0\"><summary>adhoc.example from "
+	                            "ams1</summary><pre>== mx.beta.example open\n"));
+	assert_non_null(strstr(buf, "<details id=\"t-2\"><summary>mx1.acme.example from "
+	                            "ams1</summary><pre>(no result from this vantage)</pre>"));
+	for (int id = 0; id < 6; id++) {
+		char want[32];
+		const char *p;
+
+		snprintf(want, sizeof(want), "<details id=\"t-%d\">", id);
+		p = strstr(buf, want);
+		assert_non_null(p);
+		assert_null(strstr(p + 1, want));
+	}
+	assert_int_equal(count_of(buf, "</pre></details>"), 6);
+	free(buf);
+	json_decref(p1);
+	json_decref(p2);
+	json_decref(empty);
+	json_decref(r);
+}
+
 /* Without transcripts: no links, no heading, cells refused. */
 static void html_streamed_without_transcripts(void **state)
 {
@@ -564,6 +639,7 @@ int main(void)
 	    cmocka_unit_test(html_summary_no_previous),
 	    cmocka_unit_test(csv_client_previous_new),
 	    cmocka_unit_test(html_streamed_cells),
+	    cmocka_unit_test(html_cell_in_parts),
 	    cmocka_unit_test(html_streamed_without_transcripts),
 	    cmocka_unit_test(html_streamed_write_error),
 	};
