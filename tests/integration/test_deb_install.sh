@@ -182,8 +182,13 @@ CLOSED=$((PORT + 1))
 while ! port_free "$CLOSED"; do CLOSED=$((CLOSED + 1)); done
 sed "s|^listen = .*|listen = tcp://127.0.0.1:$PORT|" "$ROOT/etc/relayprobe/controller.conf.example" \
 	>"$ROOT/etc/relayprobe/controller.conf"
-sed "s|^controller = .*|controller = tcp://127.0.0.1:$PORT|" "$ROOT/etc/relayprobe/agent.conf.example" \
+# The test's mail listener is on loopback, which the agent never dials
+# unless [scope] allow_special names it.
+sed -e "s|^controller = .*|controller = tcp://127.0.0.1:$PORT|" \
+	-e "s|^allow_special =.*|allow_special = loopback|" "$ROOT/etc/relayprobe/agent.conf.example" \
 	>"$ROOT/etc/relayprobe/agent.conf"
+grep -q "^allow_special = loopback" "$ROOT/etc/relayprobe/agent.conf" ||
+	die "agent.conf.example no longer has an allow_special line: update this test"
 grep -q "^keys = /etc/relayprobe/agent1.secret" "$ROOT/etc/relayprobe/agent.conf" ||
 	die "agent.conf.example no longer names agent1.secret: update this test"
 
