@@ -216,7 +216,14 @@ static int teardown(void **state)
 
 /* ---- one huge cell ---- */
 
+/* Under AddressSanitizer the CLI's and the controller's work over 40 MiB
+ * takes minutes: 12 results (12 MiB, six pages inside the cell) still page
+ * inside the cell there; the full size runs in the normal build. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BIG_RESULTS 12
+#else
 #define BIG_RESULTS 40
+#endif
 #define BIG_ENTRIES 1000 /* transcript entries of ~1 KiB: ~1 MiB a result */
 
 /* A result of big.example from 192.0.2.i, with MARK-ii in every line. */
@@ -399,7 +406,11 @@ static void test_big_cell_pages(void **state)
 	after = vm_hwm_kib();
 	printf("controller VmHWM before=%ld KiB after=%ld KiB growth=%ld KiB\n", before, after,
 	       after - before);
+#if !defined(__SANITIZE_ADDRESS__)
+	/* (Not under ASan: its quarantine keeps up to 256 MiB of freed memory
+	 * resident, so VmHWM says nothing about what the controller holds.) */
 	assert_true(after - before < 64 * 1024);
+#endif
 }
 
 /* ---- ZAP flood ---- */
