@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,26 @@ static int has_prefix(const char *s, const char *p)
 	return strncmp(s, p, strlen(p)) == 0;
 }
 
+/* A whole number of seconds in [min, max] (or 0 when zero_ok) into *out;
+ * inih's handler result (1, or 0 after fail()). */
+static int seconds(struct parse *p, const char *name, const char *value, unsigned long min,
+                   unsigned long max, bool zero_ok, uint32_t *out)
+{
+	char *end = NULL, r[96];
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+	    (!(zero_ok && v == 0) && (v < min || v > max))) {
+		snprintf(r, sizeof(r), "expected %sseconds between %lu and %lu",
+		         zero_ok ? "0 (never) or " : "", min, max);
+		return fail(p, name, r);
+	}
+	*out = (uint32_t)v;
+	return 1;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
@@ -152,40 +173,12 @@ static int handler(void *user, const char *section, const char *name, const char
 		return set_str(&p->cfg->keys, value) < 0 ? fail(p, name, "out of memory") : 1;
 	case K_DATABASE:
 		return set_str(&p->cfg->database, value) < 0 ? fail(p, name, "out of memory") : 1;
-	case K_ORDER_TTL: {
-		char *end = NULL;
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(value, &end, 10);
-		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
-		    v < CTL_ORDER_TTL_MIN || v > CTL_ORDER_TTL_MAX) {
-			char r[96];
-
-			snprintf(r, sizeof(r), "expected seconds between %d and %d",
-			         CTL_ORDER_TTL_MIN, CTL_ORDER_TTL_MAX);
-			return fail(p, name, r);
-		}
-		p->cfg->order_ttl = (uint32_t)v;
-		return 1;
-	}
-	case K_ORDER_STALL: {
-		char *end = NULL;
-		unsigned long v;
-
-		errno = 0;
-		v = strtoul(value, &end, 10);
-		if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
-		    (v != 0 && (v < CTL_ORDER_STALL_MIN || v > CTL_ORDER_STALL_MAX))) {
-			char r[96];
-
-			snprintf(r, sizeof(r), "expected 0 (never) or seconds between %d and %d",
-			         CTL_ORDER_STALL_MIN, CTL_ORDER_STALL_MAX);
-			return fail(p, name, r);
-		}
-		p->cfg->order_stall = (uint32_t)v;
-		return 1;
-	}
+	case K_ORDER_TTL:
+		return seconds(p, name, value, CTL_ORDER_TTL_MIN, CTL_ORDER_TTL_MAX, false,
+		               &p->cfg->order_ttl);
+	case K_ORDER_STALL:
+		return seconds(p, name, value, CTL_ORDER_STALL_MIN, CTL_ORDER_STALL_MAX, true,
+		               &p->cfg->order_stall);
 	case K_METRICS: {
 		char host[128];
 		unsigned port;
