@@ -338,7 +338,7 @@ int zap_handle(struct zap *z)
 	}
 	while (more) {
 		zmq_msg_t m;
-		struct frame dummy;
+		struct frame dummy = {0}; /* takes the frames past ZAP_FRAMES_MAX */
 		struct frame *f = n < ZAP_FRAMES_MAX ? &fr[n] : &dummy;
 
 		zmq_msg_init(&m);
