@@ -6,7 +6,7 @@
 # server from every vantage, the matrix printed, everything torn down.
 # --probe: the older probe-only demo instead: a private Postfix on loopback
 # with a closed and an open listener, `relayprobe probe` against both.
-#   sudo bash scripts/demo.sh [--no-deps] [--probe]   env: RP_BUILD_DIR (default build)
+#   bash scripts/demo.sh [--no-deps] [--probe]   env: RP_BUILD_DIR (default build)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ for arg in "$@"; do
 done
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "demo.sh: must run as root (network namespaces, private Postfix): sudo bash scripts/demo.sh" >&2
+	echo "demo.sh: must run as root (network namespaces, private Postfix): run it in a root shell" >&2
 	exit 2
 fi
 if [ "$deps" -eq 1 ]; then

@@ -29,7 +29,7 @@ PACKAGES=(
 )
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps.sh: must run as root (try: sudo bash scripts/install-deps.sh)" >&2
+	echo "install-deps.sh: must run as root (as root: bash scripts/install-deps.sh)" >&2
 	exit 2
 fi
 if [ ! -r /etc/debian_version ]; then

@@ -8,8 +8,8 @@
 # their corpus for RP_FUZZ_SECONDS (a crash fails).
 # Exits non-zero when any step fails; prints every ctest summary at the end.
 #
-#   sudo bash scripts/test.sh            everything (what CI runs)
-#   sudo bash scripts/test.sh --quick    no ASan build, no fuzzing (developer loop)
+#   bash scripts/test.sh            everything (what CI runs)
+#   bash scripts/test.sh --quick    no ASan build, no fuzzing (developer loop)
 #   options: --no-deps (skip install-deps.sh), --no-format, --no-fuzz
 #   env: RP_BUILD_DIR, RP_ASAN_BUILD_DIR, RP_FUZZ_BUILD_DIR (default build,
 #        build-asan, build-fuzz), RP_FUZZ_SECONDS (default 15), JOBS
