@@ -1,0 +1,105 @@
+/* canary_smtp.h - the canary's SMTP receiver session, sans-I/O like the
+ * dialog: bytes in (canary_smtp_feed), replies out (canary_smtp_output),
+ * never a socket or a clock (every entry point takes the time in ms). It
+ * speaks EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT and STARTTLS (when
+ * the driver can do TLS), takes recipients only in the canary domains (and
+ * only those the rcpt callback accepts), refuses messages over the size cap,
+ * never keeps a body: per message it keeps the envelope, the HELO name, the
+ * Received: chain parsed into hops, the Message-ID, the tokens ("rp-..."
+ * words) seen in Subject/Message-ID/body, the size and the TLS facts, and
+ * asks the commit callback to make them durable before it answers 250. */
+#ifndef RP_CANARY_SMTP_H
+#define RP_CANARY_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "received.h"
+#include "rp_limits.h"
+
+#define RP_CANARY_RCPTS_MAX     16          /* RCPTs per message (more: 452) */
+#define RP_CANARY_MESSAGE_MAX   (64 * 1024) /* DATA over it: 552 */
+#define RP_CANARY_HEADER_MAX    (32 * 1024) /* header block kept for parsing */
+#define RP_CANARY_BODY_TOKENS   8           /* distinct tokens kept from the message */
+#define RP_CANARY_TOKEN_WORD_MAX 64         /* "rp-..." word, bytes */
+#define RP_CANARY_ERRORS_MAX    10          /* bad commands before 421 and close */
+#define RP_CANARY_MSGS_PER_SESSION 32       /* messages per session, then 421 */
+
+/* One message that reached end of DATA. Strings are NUL-terminated. */
+struct canary_arrival {
+	char peer_ip[RP_RECEIVED_IP_MAX + 1]; /* the delivering IP (driver-given) */
+	unsigned peer_port;
+	char helo[RP_RECEIVED_NAME_MAX + 1];
+	char mail_from[RP_ADDR_MAX + 1]; /* "" for the null sender <> */
+	char rcpts[RP_CANARY_RCPTS_MAX][RP_ADDR_MAX + 1];
+	size_t nrcpts;
+	char message_id[RP_RECEIVED_NAME_MAX + 1]; /* without <>, "" when none */
+	char tokens[RP_CANARY_BODY_TOKENS][RP_CANARY_TOKEN_WORD_MAX + 1]; /* from the message */
+	size_t ntokens;
+	struct received_hop hops[RP_RECEIVED_HOPS_MAX]; /* top (newest) first */
+	size_t nhops;
+	size_t size; /* bytes of the message as received (after dot-unstuffing) */
+	bool tls;
+	char tls_protocol[16];
+	char tls_cipher[64];
+	uint64_t arrived_ms; /* wall clock (ms since the epoch) at end of DATA */
+};
+
+/* What the session needs from its owner. Callbacks run inside
+ * canary_smtp_feed(). */
+struct canary_smtp_params {
+	const char *hostname;               /* our name, in the banner and replies */
+	const char *const *domains;         /* canary domains (case-insensitive) */
+	size_t ndomains;
+	size_t message_max;                 /* 0 = RP_CANARY_MESSAGE_MAX; never above it */
+	bool starttls;                      /* offer STARTTLS (the driver can do it) */
+	/* Recipient local part and domain (already in a canary domain): 0 to
+	 * accept, -1 to refuse with 550 5.1.1. NULL = accept every local part. */
+	int (*rcpt)(void *arg, const char *local, const char *domain);
+	/* Make the arrival durable: 0 -> "250 2.0.0 Ok", -1 -> "451 4.3.0" with
+	 * why (the sender retries). Never NULL. */
+	int (*commit)(void *arg, const struct canary_arrival *a, char *why, size_t whylen);
+	void *arg;
+};
+
+enum canary_smtp_action {
+	CANARY_ACT_IO = 0,   /* write canary_smtp_output(), read into canary_smtp_feed() */
+	CANARY_ACT_STARTTLS, /* flush the output (the 220), then start TLS as server */
+	CANARY_ACT_CLOSE,    /* flush the output, then close */
+};
+
+struct canary_smtp;
+
+/* A session for a connection from peer_ip:peer_port; the banner is already
+ * in the output. NULL on OOM. */
+struct canary_smtp *canary_smtp_new(const struct canary_smtp_params *p, const char *peer_ip,
+                                    unsigned peer_port, uint64_t now_ms);
+void canary_smtp_free(struct canary_smtp **s);
+/* Bytes from the client. Lines over the SMTP limits are refused (500, and
+ * counted as errors), never buffered past them. Returns the next action. */
+enum canary_smtp_action canary_smtp_feed(struct canary_smtp *s, uint64_t now_ms,
+                                         const char *buf, size_t len);
+/* The TLS handshake finished (protocol/cipher NULL when it failed: the
+ * session then wants CLOSE). Resets the session state per RFC 3207. */
+enum canary_smtp_action canary_smtp_tls_done(struct canary_smtp *s, const char *protocol,
+                                             const char *cipher);
+/* The idle timeout passed: "421 4.4.2 timeout" is queued, action CLOSE. */
+enum canary_smtp_action canary_smtp_timeout(struct canary_smtp *s, uint64_t now_ms);
+const char *canary_smtp_output(const struct canary_smtp *s, size_t *len);
+void canary_smtp_output_consume(struct canary_smtp *s, size_t n);
+/* Bytes this session holds now (buffers included), for the memory bound. */
+size_t canary_smtp_footprint(const struct canary_smtp *s);
+
+/* Counters of one session, read by the driver at the end. */
+struct canary_smtp_stats {
+	unsigned messages;    /* committed */
+	unsigned refused_rcpt; /* 550 for a recipient */
+	unsigned oversize;    /* 552 */
+	unsigned errors;      /* bad commands / lines */
+	unsigned commit_failed;
+	size_t bytes_in;
+};
+void canary_smtp_stats(const struct canary_smtp *s, struct canary_smtp_stats *out);
+
+#endif

@@ -1,0 +1,35 @@
+/* received.h - the Received: trace header (RFC 5321 section 4.4) parsed into
+ * one hop: the "from" clause (the HELO name the sender gave, the reverse-DNS
+ * name and the IP literal the receiver recorded), the "by" host, "with" and
+ * "id". Written for the shapes real MTAs emit (Postfix, Exim, Sendmail,
+ * OpenSMTPD, Exchange, qmail), tolerant of comments and folding, bounded:
+ * every field is truncated to its buffer, never overrun. Pure function. */
+#ifndef RP_RECEIVED_H
+#define RP_RECEIVED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define RP_RECEIVED_NAME_MAX 255 /* host names (RFC 1035 bound) */
+#define RP_RECEIVED_IP_MAX   64  /* textual IPv4/IPv6 without brackets */
+#define RP_RECEIVED_WITH_MAX 32
+#define RP_RECEIVED_ID_MAX   64
+#define RP_RECEIVED_HOPS_MAX 32  /* hops kept per message */
+#define RP_RECEIVED_VALUE_MAX 4096 /* longer header values are cut there */
+
+struct received_hop {
+	char from_helo[RP_RECEIVED_NAME_MAX + 1]; /* "from X": the name the sender gave */
+	char from_rdns[RP_RECEIVED_NAME_MAX + 1]; /* the receiver's reverse-DNS name, "" */
+	char from_ip[RP_RECEIVED_IP_MAX + 1];     /* "192.0.2.1", "2001:db8::1", "" */
+	char by[RP_RECEIVED_NAME_MAX + 1];        /* "by X": the receiving host */
+	char with[RP_RECEIVED_WITH_MAX + 1];      /* "ESMTPS", "esmtp", "" */
+	char id[RP_RECEIVED_ID_MAX + 1];          /* queue id, "" */
+};
+
+/* Parse one header value (the text after "Received:", unfolded or not).
+ * Returns 0 when at least a from or by clause was found, -1 when the value
+ * is not a Received: trace (out is then cleared). Only syntactically valid
+ * IP addresses are put in from_ip. */
+int received_parse(const char *value, size_t len, struct received_hop *out);
+
+#endif
