@@ -59,6 +59,7 @@ struct slot {
 	bool mail_failed; /* MAIL refused: the RCPT reply does not count */
 	bool retried;     /* this is the retry attempt */
 	char *mail, *rcpt;
+	char *T, *F; /* this test's own local parts (canary tokens), NULL = common */
 };
 
 struct pending {
@@ -71,7 +72,7 @@ struct pending {
 struct dialog {
 	struct dialog_params p;
 	char *ehlo_name, *from_local, *to_local, *to_domain, *local_domain, *server_ip,
-	    *server_host;
+	    *server_host, *contact;
 	char ip_literal[64];
 
 	enum dlg_state state;
@@ -380,6 +381,8 @@ static void slots_expand(struct dialog *d)
 
 		if (s->mail != NULL || s->st == SL_DONE)
 			continue;
+		rp.F = s->F ? s->F : d->from_local;
+		rp.T = s->T ? s->T : d->to_local;
 		if (relay_test_expand(&all[s->r->test], &rp, mail, sizeof(mail), rcpt, sizeof(rcpt),
 		                      &why) < 0) {
 			s->st = SL_DONE;
@@ -545,31 +548,41 @@ static void begin_tests(struct dialog *d, uint64_t now)
 		send_cmd(d, now, CMD_QUIT, -1, "QUIT"), d->quit_queued = true;
 }
 
+/* The test message: small and fixed, saying what it is. With a canary the
+ * test's token (its T, "rp-<token>") is in Subject, Message-ID and body, so
+ * the arrival is matched even when a relay rewrites the envelope. */
 static void build_message(struct dialog *d, uint64_t now, int slot)
 {
-	char date[64], buf[1536];
+	char date[64], contact[RP_ADDR_MAX + 32] = "", buf[2048];
 	time_t t = (time_t)(now / 1000);
 	struct tm tm;
 	size_t nt;
 	const struct relay_test_def *all = relay_tests_all(&nt);
-	const char *id = all[d->slots[slot].r->test].id;
+	const struct slot *s = &d->slots[slot];
+	const char *id = all[s->r->test].id;
+	const char *tok = s->T ? s->T : d->to_local;
 	int n;
 
 	gmtime_r(&t, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (d->contact)
+		snprintf(contact, sizeof(contact), "Contact: %s\r\n", d->contact);
 	n = snprintf(buf, sizeof(buf),
 	             "From: <%s>\r\n"
-	             "To: <%s@%s>\r\n"
-	             "Subject: relayprobe open relay test %s\r\n"
+	             "To: <%s>\r\n"
+	             "Subject: relayprobe open relay test %s %s\r\n"
 	             "Date: %s\r\n"
-	             "Message-ID: <rp-%llu-%s@%s>\r\n"
+	             "Message-ID: <%s.%llu@%s>\r\n"
 	             "X-Relayprobe-Test: %s\r\n"
 	             "\r\n"
-	             "This message was sent by relayprobe, an open-relay auditing tool, to\r\n"
-	             "check whether this mail server relays mail for strangers.\r\n"
-	             "Test: %s\r\n",
-	             d->slots[slot].mail, d->to_local, d->to_domain, id, date,
-	             (unsigned long long)now, id, d->p.ehlo_name, id, id);
+	             "This message was sent by relayprobe, an open-relay auditing tool, in an\r\n"
+	             "authorised audit, to check whether this mail server relays mail for\r\n"
+	             "strangers. It is addressed to a test mailbox; nothing needs doing.\r\n"
+	             "Test: %s\r\n"
+	             "Token: %s\r\n"
+	             "%s",
+	             s->mail, s->rcpt, id, tok, date, tok, (unsigned long long)now, d->p.ehlo_name,
+	             id, id, tok, contact);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		n = (int)strlen(buf);
 	out_append(d, buf, (size_t)n);
@@ -951,7 +964,10 @@ struct dialog *dialog_new(const struct dialog_params *p, uint64_t now_ms)
 	d->local_domain = dup_or_null(p->local_domain);
 	d->server_ip = dup_or_null(p->server_ip);
 	d->server_host = dup_or_null(p->server_host);
+	d->contact = dup_or_null(p->contact);
 	d->p.ehlo_name = d->ehlo_name;
+	d->p.to_locals = d->p.from_locals = NULL;
+	d->p.contact = NULL;
 	d->p.tests = NULL;
 	d->tr = transcript_new(0);
 	d->parser = calloc(1, sizeof(*d->parser));
@@ -960,7 +976,7 @@ struct dialog *dialog_new(const struct dialog_params *p, uint64_t now_ms)
 	if (!d->ehlo_name || !d->from_local || !d->to_local || !d->to_domain || !d->tr ||
 	    !d->parser || (p->ntests && (!d->slots || !d->res)) ||
 	    (p->local_domain && !d->local_domain) || (p->server_ip && !d->server_ip) ||
-	    (p->server_host && !d->server_host)) {
+	    (p->server_host && !d->server_host) || (p->contact && !d->contact)) {
 		dialog_free(&d);
 		return NULL;
 	}
@@ -972,6 +988,16 @@ struct dialog *dialog_new(const struct dialog_params *p, uint64_t now_ms)
 		d->slots[i].r = &d->res[i];
 		d->slots[i].r->test = p->tests[i];
 		d->slots[i].r->evidence = -1;
+		if (p->to_locals && p->to_locals[i] &&
+		    (d->slots[i].T = strdup(p->to_locals[i])) == NULL) {
+			dialog_free(&d);
+			return NULL;
+		}
+		if (p->from_locals && p->from_locals[i] &&
+		    (d->slots[i].F = strdup(p->from_locals[i])) == NULL) {
+			dialog_free(&d);
+			return NULL;
+		}
 	}
 	smtp_reply_parser_reset(d->parser);
 	d->data_slot = -1;
@@ -999,6 +1025,8 @@ void dialog_free(struct dialog **dp)
 	for (size_t i = 0; i < d->nslots; i++) {
 		free(d->slots[i].mail);
 		free(d->slots[i].rcpt);
+		free(d->slots[i].T);
+		free(d->slots[i].F);
 	}
 	free(d->slots);
 	free(d->res);
@@ -1009,6 +1037,7 @@ void dialog_free(struct dialog **dp)
 	free(d->local_domain);
 	free(d->server_ip);
 	free(d->server_host);
+	free(d->contact);
 	free(d->server_name);
 	free(d->banner);
 	free(d->out);
@@ -1410,13 +1439,16 @@ static void compute_verdict(const struct dialog *cd)
 	struct dialog *d = (struct dialog *)cd; /* cached results only */
 	struct verdict_tally t = {{0}, {0}};
 	bool open = false;
-	size_t ne = 0;
+	size_t ne = 0, ncat;
+	const struct relay_test_def *cat = relay_tests_all(&ncat);
 
 	for (size_t i = 0; i < d->nslots; i++) {
 		const struct dialog_test_result *r = d->slots[i].r;
 
 		if (d->slots[i].st != SL_DONE && r->outcome != TO_TEMPFAIL)
 			continue;
+		if (cat[r->test].finding_only)
+			continue; /* never decides the relay verdict */
 		t.outcome[r->outcome]++;
 		if (r->outcome == TO_REJECTED)
 			t.rclass[r->rclass]++;
@@ -1440,7 +1472,7 @@ static void compute_verdict(const struct dialog *cd)
 			                   : (r->outcome == TO_REJECTED ||
 			                      r->outcome == TO_TEMPFAIL || r->outcome == TO_ERROR);
 
-			if (!counts || r->evidence < 0)
+			if (!counts || r->evidence < 0 || cat[r->test].finding_only)
 				continue;
 			d->evidence[ne++] = r->evidence;
 			if (open) {

@@ -38,6 +38,12 @@ struct dialog_params {
 	                             names itself no usable way; NULL for addresses */
 	const size_t *tests;      /* catalogue indices (copied) */
 	size_t ntests;
+	/* Per test, parallel to tests (copied; NULL, or a NULL entry, = the
+	 * common from_local / to_local): the canary's tokens ("rp-<token>" for
+	 * T, "rp-b-<token>" for F), so that each test message is its own proof. */
+	const char *const *to_locals;
+	const char *const *from_locals;
+	const char *contact; /* operator contact line in the test message, NULL none */
 	enum dialog_tls_policy tls;
 	bool send_data;          /* DATA after an accepted RCPT, judge end of DATA */
 	unsigned session_errors; /* 4xx/5xx replies allowed per session before the

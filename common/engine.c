@@ -98,7 +98,7 @@ struct job {
 
 struct engine {
 	struct engine_params p;
-	char *ehlo, *from, *to, *dom, *local, *bind, *resolv;
+	char *ehlo, *from, *to, *dom, *local, *bind, *resolv, *contact;
 	size_t *tests;
 	unsigned concurrency, lookahead;
 	int epfd;
@@ -730,9 +730,16 @@ failed:
 static int job_start_dialog(struct engine *e, struct job *j, uint64_t now)
 {
 	struct dialog_params dp = e->p.dialog;
+	const char *tl[RP_TESTS_MAX] = {NULL}, *fl[RP_TESTS_MAX] = {NULL};
+
 	dp.server_ip = j->ip;
 	if (!dp.local_domain && j->via_mx)
 		dp.local_domain = j->t->name;
+	if (e->p.locals && dp.ntests <= RP_TESTS_MAX &&
+	    e->p.locals(e->p.locals_arg, j->t->text, j->ip, dp.ntests, tl, fl) == 0) {
+		dp.to_locals = tl;
+		dp.from_locals = fl;
+	}
 	j->d = dialog_new(&dp, now);
 	if (!j->d)
 		return -1;
@@ -1542,6 +1549,7 @@ struct engine *engine_new(const struct engine_params *p, char *err, size_t errle
 	e->local = dup_or_null(p->dialog.local_domain, &oom);
 	e->bind = dup_or_null(p->bind_addr, &oom);
 	e->resolv = dup_or_null(p->resolv_conf, &oom);
+	e->contact = dup_or_null(p->dialog.contact, &oom);
 	if (p->dialog.ntests) {
 		e->tests = calloc(p->dialog.ntests, sizeof(*e->tests));
 		if (e->tests)
@@ -1560,6 +1568,8 @@ struct engine *engine_new(const struct engine_params *p, char *err, size_t errle
 	e->p.dialog.local_domain = e->local;
 	e->p.dialog.server_ip = NULL;
 	e->p.dialog.tests = e->tests;
+	e->p.dialog.contact = e->contact;
+	e->p.dialog.to_locals = e->p.dialog.from_locals = NULL;
 	e->p.bind_addr = e->bind;
 	e->p.resolv_conf = e->resolv;
 	if (e->p.rate < 0)
@@ -1650,6 +1660,7 @@ void engine_free(struct engine **ep)
 	free(e->local);
 	free(e->bind);
 	free(e->resolv);
+	free(e->contact);
 	free(e->tests);
 	free(e);
 	*ep = NULL;

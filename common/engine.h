@@ -44,6 +44,15 @@ struct engine_params {
 	/* Handshake CPU one dialog may spend over all its sessions before its
 	 * next handshake is refused; 0 or more = RP_TLS_CPU_BUDGET_MS. */
 	unsigned tls_cpu_budget_ms;
+	/* Optional: the per-test local parts of one dialog (canary tokens), called
+	 * as its dialog is made, with the target as written and the address
+	 * dialled. It fills to_locals[i] / from_locals[i] for each of the ntests
+	 * tests of dialog.tests (NULL = the common one); the strings must live
+	 * until the next call (the dialog copies them). Returns 0, or -1 to run the dialog without
+	 * them. */
+	int (*locals)(void *arg, const char *target, const char *address, size_t ntests,
+	              const char **to_locals, const char **from_locals);
+	void *locals_arg;
 };
 #define ENGINE_SCOPE_REFUSED "refused by the agent's scope"
 void engine_params_defaults(struct engine_params *p);

@@ -21,6 +21,10 @@ struct relay_test_def {
 	const char *rcpt_tmpl; /* forward-path template, without <> */
 	enum rt_confidence conf;
 	const char *meaning; /* one sentence: what a 2xx to RCPT shows */
+	/* Not a relay test: its acceptance never counts toward the verdict
+	 * (backscatter-probe: mail to an unknown mailbox on the server itself,
+	 * whose bounce to the canary shows backscatter). */
+	bool finding_only;
 };
 
 /* Template placeholders: {F} sender local part, {T} recipient local part,

@@ -112,7 +112,10 @@ static void run_script(struct run *r, const char *const *script)
 					fail_msg(
 					    "step %zu: expected prefix \"%s\"\n     got \"%.*s\"",
 					    i, st + 2, (int)olen, out);
-				if (st[0] != 'E' && st[0] != 'P')
+				if (st[0] == 'I' && memmem(out, olen, st + 2, elen) == NULL)
+					fail_msg("step %zu: expected \"%s\" in\n     \"%.*s\"", i,
+					         st + 2, (int)olen, out);
+				if (st[0] != 'E' && st[0] != 'P' && st[0] != 'I')
 					fail_msg("step %zu \"%s\": client has output \"%.*s\"", i,
 					         st, (int)olen, out);
 				r->writes++;
@@ -577,7 +580,7 @@ static void test_accepted_through_data(void **state)
 	                        "S 354 Go\r\n",
 	                        "P From: <relayprobe@example.net>\r\nTo: "
 	                        "<relaytest@example.net>\r\nSubject: relayprobe "
-	                        "open relay test external-sender\r\n",
+	                        "open relay test external-sender relaytest\r\n",
 	                        "S 250 2.0.0 Ok: queued as 4Xyz\r\n",
 	                        "E QUIT\r\n",
 	                        "S 221 Bye\r\n",
@@ -590,6 +593,59 @@ static void test_accepted_through_data(void **state)
 	ev = dialog_evidence(d, &ne);
 	assert_int_equal(ne, 1);
 	assert_string_equal(line_at(d, ev[0]), "250 2.0.0 Ok: queued as 4Xyz");
+	dialog_free(&d);
+}
+
+/* With a canary each test carries its own tokens: T in the RCPT, F in the
+ * MAIL FROM, T again in Subject, Message-ID and body, with the contact line. */
+static const char *const tok_to[] = {"rp-aaaa2222", "rp-bbbb3333"};
+static const char *const tok_from[] = {"rp-b-cccc4444", "rp-b-dddd5555"};
+
+static void tokens_on(struct dialog_params *p)
+{
+	p->send_data = true;
+	p->to_locals = tok_to;
+	p->from_locals = tok_from;
+	p->contact = "abuse@example.org";
+}
+
+static void test_tokens_per_test(void **state)
+{
+	struct dialog *d = new_dialog("external-sender,backscatter-probe", tokens_on);
+	struct run r = {d, T0, 0, 0};
+	const char *script[] = {"C",
+	                        BANNER,
+	                        EHLO,
+	                        EHLO_PLAIN,
+	                        "E MAIL FROM:<rp-b-cccc4444@example.net>\r\n",
+	                        "S 250 Ok\r\n",
+	                        "E RCPT TO:<rp-aaaa2222@example.net>\r\n",
+	                        "S 250 Ok\r\n",
+	                        "E DATA\r\n",
+	                        "S 354 Go\r\n",
+	                        "P From: <rp-b-cccc4444@example.net>\r\nTo: "
+	                        "<rp-aaaa2222@example.net>\r\nSubject: relayprobe "
+	                        "open relay test external-sender rp-aaaa2222\r\n",
+	                        "S 550 5.7.1 Relaying denied\r\n",
+	                        "E RSET\r\n",
+	                        "S 250 Ok\r\n",
+	                        "E MAIL FROM:<rp-b-dddd5555@example.net>\r\n",
+	                        "S 250 Ok\r\n",
+	                        "E RCPT TO:<rp-bbbb3333@[192.0.2.25]>\r\n",
+	                        "S 250 Ok\r\n",
+	                        "E DATA\r\n",
+	                        "S 354 Go\r\n",
+	                        "I \r\nMessage-ID: <rp-bbbb3333.",
+	                        "S 250 2.0.0 Ok: queued as 4Xyz\r\n",
+	                        "E QUIT\r\n",
+	                        "S 221 Bye\r\n",
+	                        NULL};
+
+	run_script(&r, script);
+	/* the backscatter probe was accepted, and that is no relaying */
+	assert_int_equal(result(d, "backscatter-probe")->outcome, TO_ACCEPTED);
+	assert_string_equal(result(d, "backscatter-probe")->rcpt_to, "rp-bbbb3333@[192.0.2.25]");
+	assert_int_equal(dialog_verdict(d), DV_CLOSED);
 	dialog_free(&d);
 }
 
@@ -915,6 +971,7 @@ static void test_pipelining_batches(void **state)
 	size_t n, all;
 
 	relay_tests_all(&all);
+	all--; /* "all" leaves out backscatter-probe, which is no relay test */
 	serve(&r, &ru);
 	dialog_results(d, &n);
 	assert_int_equal(n, all);
@@ -1183,6 +1240,7 @@ int main(void)
 	    cmocka_unit_test(test_paced_replies_not_a_timeout),
 	    cmocka_unit_test(test_rejected_at_end_of_data),
 	    cmocka_unit_test(test_accepted_through_data),
+	    cmocka_unit_test(test_tokens_per_test),
 	    cmocka_unit_test(test_message_ends_with_dot),
 	    cmocka_unit_test(test_garbage_reply),
 	    cmocka_unit_test(test_binary_reply),
