@@ -5,9 +5,12 @@
  * the same function, their contents copied into caller-owned structs. */
 #include "envelope.h"
 
+#include "canary_token.h"
+
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dialog.h"
 #include "relay_tests.h"
@@ -64,6 +67,20 @@ static bool test_name_ok(const char *t)
 	       relay_tests_select(t, idx, RP_TESTS_MAX, &n, err, sizeof(err)) == 0;
 }
 
+/* The contact line: printable ASCII and spaces, no CR/LF (it becomes a
+ * header-like line of the test message). */
+static bool contact_ok(const char *c)
+{
+	if (c == NULL)
+		return true; /* not set by the caller (encode side) */
+	if (strlen(c) > RP_CANARY_CONTACT_MAX)
+		return false;
+	for (; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+			return false;
+	return true;
+}
+
 static int spec_check(const struct wire_spec *s)
 {
 	if (s->n_targets == 0 || s->n_targets > RP_WIRE_ORDER_TARGETS_MAX ||
@@ -81,8 +98,21 @@ static int spec_check(const struct wire_spec *s)
 	if (!token_ok(s->rcpt_to, RP_ADDR_MAX, false) ||
 	    !token_ok(s->mail_from, RP_ADDR_MAX, false) ||
 	    !token_ok(s->ehlo_name, RP_DOMAIN_MAX, false) ||
-	    !token_ok(s->canary_domain, RP_DOMAIN_MAX, false))
+	    !token_ok(s->canary_domain, RP_DOMAIN_MAX, false) || !contact_ok(s->contact))
 		return -1;
+	if (s->n_canary > 0) {
+		/* tokens for every (target, test), and a canary domain to send them to */
+		if (s->n_tests == 0 || s->n_canary != s->n_targets * s->n_tests ||
+		    s->canary_domain == NULL || s->canary_domain[0] == '\0')
+			return -1;
+		for (size_t i = 0; i < s->n_canary; i++)
+			if (s->canary_to[i] == NULL || s->canary_from[i] == NULL ||
+			    !canary_token_syntax(s->canary_to[i], strlen(s->canary_to[i])) ||
+			    !canary_token_syntax(s->canary_from[i], strlen(s->canary_from[i])) ||
+			    strncasecmp(s->canary_to[i], "rp-b-", 5) == 0 ||
+			    strncasecmp(s->canary_from[i], "rp-b-", 5) != 0)
+				return -1;
+	}
 	return 0;
 }
 
@@ -127,6 +157,9 @@ void wire_order_clear(struct wire_order *o)
 	free(s->mail_from);
 	free(s->ehlo_name);
 	free(s->canary_domain);
+	free_strv(s->canary_to, s->n_canary);
+	free_strv(s->canary_from, s->n_canary);
+	free(s->contact);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -168,7 +201,8 @@ static enum wire_reason order_copy(const OrderBody *b, struct wire_order *o)
 	struct wire_spec *s = &o->spec;
 
 	if (ps == NULL || b->controller_key_id.len != KEYS_KEY_ID_LEN ||
-	    ps->n_targets > RP_WIRE_ORDER_TARGETS_MAX || ps->n_tests > RP_TESTS_MAX)
+	    ps->n_targets > RP_WIRE_ORDER_TARGETS_MAX || ps->n_tests > RP_TESTS_MAX ||
+	    ps->n_canary_to != ps->n_canary_from)
 		return WIRE_ERR_BODY;
 	o->protocol_version = b->protocol_version;
 	memcpy(o->controller_key_id, b->controller_key_id.data, KEYS_KEY_ID_LEN);
@@ -184,8 +218,15 @@ static enum wire_reason order_copy(const OrderBody *b, struct wire_order *o)
 	    dup_strv(&s->tests, &s->n_tests, ps->tests, ps->n_tests) ||
 	    dup_into(&s->tls_policy, ps->tls_policy) || dup_into(&s->rcpt_to, ps->rcpt_to) ||
 	    dup_into(&s->mail_from, ps->mail_from) || dup_into(&s->ehlo_name, ps->ehlo_name) ||
-	    dup_into(&s->canary_domain, ps->canary_domain))
+	    dup_into(&s->canary_domain, ps->canary_domain) || dup_into(&s->contact, ps->contact))
 		return WIRE_ERR_INTERNAL;
+	if (ps->n_canary_to > 0) {
+		size_t n = 0;
+
+		if (dup_strv(&s->canary_to, &n, ps->canary_to, ps->n_canary_to) ||
+		    dup_strv(&s->canary_from, &s->n_canary, ps->canary_from, ps->n_canary_from))
+			return WIRE_ERR_INTERNAL;
+	}
 	return wire_order_check(o) == 0 ? WIRE_OK : WIRE_ERR_BODY;
 }
 
@@ -299,6 +340,10 @@ static int order_seal(const struct wire_order *o, const struct keys *ctl, uint8_
 	ps.mail_from = s->mail_from;
 	ps.ehlo_name = s->ehlo_name;
 	ps.canary_domain = s->canary_domain;
+	ps.n_canary_to = ps.n_canary_from = s->n_canary;
+	ps.canary_to = s->canary_to;
+	ps.canary_from = s->canary_from;
+	ps.contact = s->contact ? s->contact : (char *)"";
 	ps.allow_data = s->allow_data;
 	ps.timeout_s = s->timeout_s;
 	ps.retry_after_s = s->retry_after_s;

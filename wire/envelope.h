@@ -56,6 +56,11 @@ struct wire_spec {
 	char *mail_from;
 	char *ehlo_name;
 	char *canary_domain;
+	/* n_targets x n_tests tokens each, row-major, or none (n_canary 0). */
+	char **canary_to;
+	char **canary_from;
+	size_t n_canary;
+	char *contact;
 	bool allow_data;
 	uint32_t timeout_s;
 	uint32_t retry_after_s;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "canary_token.h"
 #include "envelope.h"
 #include "relayprobe.pb-c.h"
 #include "rp_limits.h"
@@ -513,6 +514,91 @@ static void test_signed_but_malformed(void **state)
 	free(msg);
 }
 
+/* Canary tokens ride in the signed spec: a round trip keeps them; a signed
+ * order whose tokens do not cover every (target, test), are not tokens, or
+ * have no canary domain is refused; a contact line with CR/LF is refused. */
+static void test_canary_tokens(void **state)
+{
+	struct fx *fx = *state;
+	struct wire_order got;
+	uint8_t key[CANARY_KEY_LEN] = {1}, *msg;
+	size_t len;
+	char to[2][CANARY_LOCAL_MAX + 1], from[2][CANARY_LOCAL_MAX + 1];
+	char *tov[2] = {to[0], to[1]}, *fromv[2] = {from[0], from[1]};
+	char *ids[1] = {(char *)"external-sender"};
+	char dom[] = "canary.example.org", contact[] = "Audit team <sec@example.org>";
+	char bad_contact[] = "x\r\nBcc: y@example.org";
+
+	for (int i = 0; i < 2; i++) {
+		struct canary_ref r = {.order_ref = 9, .target = (uint16_t)i, .test = 1};
+		assert_int_equal(canary_token_make(key, &r, to[i], sizeof(to[i])), 0);
+		r.bounce = true;
+		assert_int_equal(canary_token_make(key, &r, from[i], sizeof(from[i])), 0);
+	}
+	fx->o.spec.tests = ids;
+	fx->o.spec.canary_to = tov;
+	fx->o.spec.canary_from = fromv;
+	fx->o.spec.n_canary = 2;
+	fx->o.spec.canary_domain = dom;
+	fx->o.spec.contact = contact;
+	fx->o.spec.allow_data = true;
+	msg = sign_with(fx, fx->ctl, &len);
+	assert_int_equal(wire_order_verify(msg, len, &fx->pol, &got), WIRE_OK);
+	free(msg);
+	assert_int_equal(got.spec.n_canary, 2);
+	assert_string_equal(got.spec.canary_to[1], to[1]);
+	assert_string_equal(got.spec.canary_from[0], from[0]);
+	assert_string_equal(got.spec.contact, contact);
+	wire_order_clear(&got);
+	/* not one token per (target, test) */
+	fx->o.spec.n_canary = 1;
+	assert_int_equal(wire_order_sign(&fx->o, fx->ctl, &msg, &len, NULL), -1);
+	fx->o.spec.n_canary = 2;
+	/* a sender token as recipient */
+	fx->o.spec.canary_to = fromv;
+	assert_int_equal(wire_order_sign(&fx->o, fx->ctl, &msg, &len, NULL), -1);
+	fx->o.spec.canary_to = tov;
+	/* no canary domain */
+	fx->o.spec.canary_domain = (char *)"";
+	assert_int_equal(wire_order_sign(&fx->o, fx->ctl, &msg, &len, NULL), -1);
+	fx->o.spec.canary_domain = dom;
+	fx->o.spec.contact = bad_contact;
+	assert_int_equal(wire_order_sign(&fx->o, fx->ctl, &msg, &len, NULL), -1);
+	fx->o.spec.contact = contact;
+	/* and the same refusals hold for a signed body that was not made by us */
+	{
+		Relayprobe__V1__OrderBody b = RELAYPROBE__V1__ORDER_BODY__INIT;
+		Relayprobe__V1__ProbeSpec ps = RELAYPROBE__V1__PROBE_SPEC__INIT;
+		uint8_t kid[8];
+
+		memcpy(kid, keys_key_id(fx->ctl), 8);
+		b.protocol_version = 1;
+		b.controller_key_id = (ProtobufCBinaryData){8, kid};
+		b.audience = (char *)AGENT;
+		b.order_id = (char *)"o1";
+		b.sequence = 100;
+		b.issued_at_ms = NOW;
+		b.expires_at_ms = NOW + HOUR;
+		b.spec = &ps;
+		ps.n_targets = 2;
+		ps.targets = fx->targets;
+		ps.n_tests = 1;
+		ps.tests = ids;
+		ps.canary_domain = dom;
+		ps.n_canary_to = 2;
+		ps.canary_to = tov;
+		ps.n_canary_from = 1;
+		ps.canary_from = fromv;
+		msg = sign_raw_order(fx, &b, &len);
+		expect(fx, msg, len, WIRE_ERR_BODY);
+		free(msg);
+		ps.n_canary_from = 2;
+		msg = sign_raw_order(fx, &b, &len);
+		expect(fx, msg, len, WIRE_OK);
+		free(msg);
+	}
+}
+
 static void test_result_round_trip(void **state)
 {
 	struct fx *fx = *state;
@@ -617,6 +703,7 @@ int main(void)
 	    T(test_truncated),
 	    T(test_oversize_and_garbage),
 	    T(test_signed_but_malformed),
+	    T(test_canary_tokens),
 	    T(test_result_round_trip),
 	    T(test_context_separation),
 	    cmocka_unit_test(test_reason_names),
