@@ -9,6 +9,7 @@
 #include "ctl_config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <ini.h>
 #include <stdbool.h>
@@ -18,7 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "canary_server.h"
 #include "metrics.h"
+#include "target.h"
 #include "rp_limits.h"
 
 #define CFG_VALUE_MAX 1024
@@ -43,6 +46,19 @@ enum cfg_key {
 	K_FIRST_METRICS, /* keys from here on belong to [metrics] */
 	K_TOKEN_FILE = K_FIRST_METRICS,
 	K_SNAPSHOT,
+	K_FIRST_CANARY, /* keys from here on belong to [canary] */
+	K_C_LISTEN = K_FIRST_CANARY,
+	K_C_DOMAINS,
+	K_C_WAIT,
+	K_C_LATE,
+	K_C_CONTACT,
+	K_C_CERT,
+	K_C_KEY,
+	K_C_MAC_KEY,
+	K_C_HOSTNAME,
+	K_C_SESSIONS,
+	K_C_PEER_SESSIONS,
+	K_C_PEER_MSGS,
 	K_COUNT
 };
 static const char *const key_names[] = {"listen",
@@ -61,7 +77,19 @@ static const char *const key_names[] = {"listen",
                                         "mail_to",
                                         "hook_retry_base",
                                         "token_file",
-                                        "snapshot_seconds"};
+                                        "snapshot_seconds",
+                                        "listen",
+                                        "domains",
+                                        "wait",
+                                        "late",
+                                        "contact",
+                                        "cert_file",
+                                        "key_file",
+                                        "mac_key",
+                                        "hostname",
+                                        "sessions_max",
+                                        "peer_sessions",
+                                        "peer_messages_per_minute"};
 _Static_assert(sizeof(key_names) / sizeof(key_names[0]) == K_COUNT, "config key names");
 
 struct parse {
@@ -113,15 +141,92 @@ static int seconds(struct parse *p, const char *name, const char *value, unsigne
 	char *end = NULL, r[96];
 	unsigned long v;
 
+	unsigned long mult = 1;
+
 	errno = 0;
 	v = strtoul(value, &end, 10);
+	/* a unit may follow: s, m, h, d */
+	if (end != value && end[0] != '\0' && end[1] == '\0' && strchr("smhd", end[0])) {
+		mult = end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : end[0] == 'd' ? 86400 : 1;
+		end++;
+	}
+	if (errno == 0 && v > ULONG_MAX / mult)
+		errno = ERANGE;
+	else
+		v *= mult;
 	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
 	    (!(zero_ok && v == 0) && (v < min || v > max))) {
-		snprintf(r, sizeof(r), "expected %sseconds between %lu and %lu",
+		snprintf(r, sizeof(r), "expected %sseconds between %lu and %lu (units s, m, h, d)",
 		         zero_ok ? "0 (never) or " : "", min, max);
 		return fail(p, name, r);
 	}
 	*out = (uint32_t)v;
+	return 1;
+}
+
+static int section_of(int k)
+{
+	return k >= K_FIRST_CANARY ? 3 : k >= K_FIRST_METRICS ? 2 : k >= K_FIRST_HOOK ? 1 : 0;
+}
+
+/* A comma-separated list of at most max items, each checked by ok(). */
+static int list_of(struct parse *p, const char *name, const char *value, char **out,
+                   size_t max, size_t *n, bool (*ok)(const char *), const char *what)
+{
+	char buf[CFG_VALUE_MAX + 1], r[160];
+	char *save = NULL, *item;
+
+	snprintf(buf, sizeof(buf), "%s", value);
+	*n = 0;
+	for (item = strtok_r(buf, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+		while (*item == ' ' || *item == '\t')
+			item++;
+		for (size_t e = strlen(item); e > 0 && (item[e - 1] == ' ' || item[e - 1] == '\t');
+		     e--)
+			item[e - 1] = '\0';
+		if (*n == max) {
+			snprintf(r, sizeof(r), "at most %zu items", max);
+			return fail(p, name, r);
+		}
+		if (!ok(item)) {
+			snprintf(r, sizeof(r), "\"%.64s\" is not %s", item, what);
+			return fail(p, name, r);
+		}
+		if ((out[*n] = strdup(item)) == NULL)
+			return fail(p, name, "out of memory");
+		(*n)++;
+	}
+	if (*n == 0)
+		return fail(p, name, "empty list");
+	return 1;
+}
+
+static bool listen_ok(const char *v)
+{
+	char host[128];
+	unsigned port;
+
+	return metrics_parse_address(v, host, sizeof(host), &port) == 0;
+}
+
+static bool domain_ok(const char *v)
+{
+	return target_hostname_ok(v) && strchr(v, '.') != NULL;
+}
+
+static int count_of(struct parse *p, const char *name, const char *value, unsigned long max,
+                    unsigned *out)
+{
+	char *end = NULL, r[64];
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || v < 1 || v > max) {
+		snprintf(r, sizeof(r), "expected a number between 1 and %lu", max);
+		return fail(p, name, r);
+	}
+	*out = (unsigned)v;
 	return 1;
 }
 
@@ -139,13 +244,15 @@ static int handler(void *user, const char *section, const char *name, const char
 		want = 1;
 	else if (strcmp(section, "metrics") == 0)
 		want = 2;
+	else if (strcmp(section, "canary") == 0)
+		want = 3;
 	else
 		return fail(p, name,
-		            "unknown section (expected [controller], [hooks] or [metrics])");
+		            "unknown section (expected [controller], [hooks], [metrics] or [canary])");
 	for (k = 0; k < K_COUNT; k++)
-		if (strcmp(name, key_names[k]) == 0)
+		if (strcmp(name, key_names[k]) == 0 && want == section_of(k))
 			break;
-	if (k == K_COUNT || want != (k >= K_FIRST_METRICS ? 2 : k >= K_FIRST_HOOK ? 1 : 0))
+	if (k == K_COUNT)
 		return fail(p, name, "unknown key");
 	if (k == K_RET_DAYS && p->seen[K_RET_SECONDS])
 		return fail(p, name, "transcript_retention_seconds is already given");
@@ -265,6 +372,43 @@ static int handler(void *user, const char *section, const char *name, const char
 		p->cfg->hook_retry_base = (uint32_t)v;
 		return 1;
 	}
+	case K_C_LISTEN:
+		return list_of(p, name, value, p->cfg->canary_listen, RP_CANARY_LISTEN_MAX,
+		               &p->cfg->n_canary_listen, listen_ok, "HOST:PORT or [IPV6]:PORT");
+	case K_C_DOMAINS:
+		return list_of(p, name, value, p->cfg->canary_domains, RP_CANARY_DOMAINS_MAX,
+		               &p->cfg->n_canary_domains, domain_ok, "a domain name");
+	case K_C_WAIT:
+		return seconds(p, name, value, 10, 7 * 86400, false, &p->cfg->canary_wait);
+	case K_C_LATE:
+		return seconds(p, name, value, 60, 365 * 86400, false, &p->cfg->canary_late);
+	case K_C_CONTACT:
+		for (const char *c = value; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+				return fail(p, name, "printable ASCII only");
+		if (strlen(value) > RP_CANARY_CONTACT_MAX)
+			return fail(p, name, "too long");
+		return set_str(&p->cfg->canary_contact, value) < 0 ? fail(p, name, "out of memory")
+		                                                   : 1;
+	case K_C_CERT:
+		return set_str(&p->cfg->canary_cert, value) < 0 ? fail(p, name, "out of memory") : 1;
+	case K_C_KEY:
+		return set_str(&p->cfg->canary_key, value) < 0 ? fail(p, name, "out of memory") : 1;
+	case K_C_MAC_KEY:
+		return set_str(&p->cfg->canary_mac_key, value) < 0 ? fail(p, name, "out of memory")
+		                                                   : 1;
+	case K_C_HOSTNAME:
+		if (!target_hostname_ok(value))
+			return fail(p, name, "expected a host name");
+		return set_str(&p->cfg->canary_hostname, value) < 0 ? fail(p, name, "out of memory")
+		                                                    : 1;
+	case K_C_SESSIONS:
+		return count_of(p, name, value, RP_CANARY_SESSIONS_MAX, &p->cfg->canary_sessions);
+	case K_C_PEER_SESSIONS:
+		return count_of(p, name, value, RP_CANARY_SESSIONS_MAX,
+		                &p->cfg->canary_peer_sessions);
+	case K_C_PEER_MSGS:
+		return count_of(p, name, value, 100000, &p->cfg->canary_peer_msgs);
 	case K_COUNT:
 		break;
 	}
@@ -285,6 +429,15 @@ void ctl_config_clear(struct ctl_config *cfg)
 	free(cfg->mail_from);
 	free(cfg->mail_to);
 	free(cfg->metrics_token_file);
+	for (size_t i = 0; i < cfg->n_canary_listen; i++)
+		free(cfg->canary_listen[i]);
+	for (size_t i = 0; i < cfg->n_canary_domains; i++)
+		free(cfg->canary_domains[i]);
+	free(cfg->canary_contact);
+	free(cfg->canary_cert);
+	free(cfg->canary_key);
+	free(cfg->canary_mac_key);
+	free(cfg->canary_hostname);
 	if (cfg->metrics_token != NULL) {
 		memset(cfg->metrics_token, 0, strlen(cfg->metrics_token));
 		free(cfg->metrics_token);
@@ -372,6 +525,8 @@ int ctl_config_load(const char *path, struct ctl_config *cfg, char *err, size_t 
 	cfg->retention_s = 90.0 * 86400;
 	cfg->hook_retry_base = 10;
 	cfg->metrics_snapshot_s = 10;
+	cfg->canary_wait = CTL_CANARY_WAIT_DEFAULT;
+	cfg->canary_late = CTL_CANARY_LATE_DEFAULT;
 	f = fopen(path, "re");
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -401,6 +556,18 @@ int ctl_config_load(const char *path, struct ctl_config *cfg, char *err, size_t 
 		         "%s: metrics = %s listens on every interface: give [metrics] token_file "
 		         "or a specific address",
 		         path, cfg->metrics);
+		goto fail;
+	}
+	if ((cfg->n_canary_listen > 0) != (cfg->n_canary_domains > 0)) {
+		snprintf(err, errlen, "%s: [canary] needs both listen and domains", path);
+		goto fail;
+	}
+	if ((cfg->canary_cert != NULL) != (cfg->canary_key != NULL)) {
+		snprintf(err, errlen, "%s: [canary] cert_file and key_file go together", path);
+		goto fail;
+	}
+	if (cfg->canary_late < cfg->canary_wait) {
+		snprintf(err, errlen, "%s: [canary] late must not be shorter than wait", path);
 		goto fail;
 	}
 	if (cfg->metrics_token_file != NULL &&

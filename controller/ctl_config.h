@@ -2,7 +2,9 @@
  * distributed.md): section [controller] with listen, keys, database, admin,
  * order_ttl, order_stall, metrics, transcript_retention_days; section [hooks] with webhook,
  * syslog, smtp_server, mail_from, mail_to, hook_retry_base; section [metrics]
- * with token_file, snapshot_seconds. Parsed with inih; unknown sections or
+ * with token_file, snapshot_seconds; section [canary] with listen, domains,
+ * wait, late, contact, cert_file, key_file, mac_key, hostname, sessions_max,
+ * peer_sessions, peer_messages_per_minute. Parsed with inih; unknown sections or
  * keys, repeated keys and bad values are errors reported as "FILE:LINE: key 'k': reason". */
 #ifndef RP_CTL_CONFIG_H
 #define RP_CTL_CONFIG_H
@@ -44,7 +46,22 @@ struct ctl_config {
 	char *mail_from;          /* envelope and header From */
 	char *mail_to;            /* the operator's address */
 	uint32_t hook_retry_base; /* seconds before the first retry (default 10) */
+	/* [canary] (docs/canary.md): off unless listen and domains are given. */
+	char *canary_listen[8]; /* RP_CANARY_LISTEN_MAX */
+	size_t n_canary_listen;
+	char *canary_domains[16]; /* RP_CANARY_DOMAINS_MAX; the first goes into orders */
+	size_t n_canary_domains;
+	uint32_t canary_wait; /* seconds after a result before "accepted-not-delivered" */
+	uint32_t canary_late; /* arrivals up to this age still count */
+	char *canary_contact; /* operator contact line of the test message, NULL none */
+	char *canary_cert, *canary_key; /* STARTTLS PEM files; NULL = self-signed */
+	char *canary_mac_key;  /* token key file; NULL = canary.key beside the database */
+	char *canary_hostname; /* banner name; NULL = the system's */
+	unsigned canary_sessions, canary_peer_sessions, canary_peer_msgs; /* 0 = defaults */
 };
+
+#define CTL_CANARY_WAIT_DEFAULT 1800
+#define CTL_CANARY_LATE_DEFAULT (7 * 86400)
 
 /* Fills cfg (defaults for missing keys). 0, or -1 with the first error in
  * err; cfg is then cleared. */
