@@ -10,11 +10,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RP_RECEIVED_NAME_MAX 255 /* host names (RFC 1035 bound) */
-#define RP_RECEIVED_IP_MAX   64  /* textual IPv4/IPv6 without brackets */
-#define RP_RECEIVED_WITH_MAX 32
-#define RP_RECEIVED_ID_MAX   64
-#define RP_RECEIVED_HOPS_MAX 32  /* hops kept per message */
+#define RP_RECEIVED_NAME_MAX  255 /* host names (RFC 1035 bound) */
+#define RP_RECEIVED_IP_MAX    64  /* textual IPv4/IPv6 without brackets */
+#define RP_RECEIVED_WITH_MAX  32
+#define RP_RECEIVED_ID_MAX    64
+#define RP_RECEIVED_HOPS_MAX  32   /* hops kept per message */
 #define RP_RECEIVED_VALUE_MAX 4096 /* longer header values are cut there */
 
 struct received_hop {
@@ -26,10 +26,25 @@ struct received_hop {
 	char id[RP_RECEIVED_ID_MAX + 1];          /* queue id, "" */
 };
 
-/* Parse one header value (the text after "Received:", unfolded or not).
- * Returns 0 when at least a from or by clause was found, -1 when the value
- * is not a Received: trace (out is then cleared). Only syntactically valid
- * IP addresses are put in from_ip. */
+/* Parse one header value (the text after "Received:", unfolded or not; a
+ * leading "Received:" is skipped). Reads len bytes, at most
+ * RP_RECEIVED_VALUE_MAX, up to the first ';' outside a comment; NUL, CR, LF
+ * and other controls count as white space. Returns 0 when at least a from or
+ * by clause was found, -1 when the value is not a Received: trace (out is
+ * then cleared; also for qmail's "(qmail 1 invoked by uid 0)"). Per field:
+ * - from_helo: as the sender gave it, "[192.0.2.9]" literals kept verbatim;
+ *   taken from "helo=X" (Exim) or "(HELO X)" (qmail) when present, else the
+ *   word after "from" (for Exim, whose "from" word is its own record, a
+ *   "[ip]" word with no helo= leaves it "").
+ * - from_rdns: the name beside a valid IP in a "from" comment ("ident@" cut),
+ *   or the "from" word for Exim and when the HELO came from a comment;
+ *   "unknown" and "<unknown>" give "".
+ * - from_ip: only inet_pton-valid addresses ("IPv6:", brackets, "ident@",
+ *   ":port" stripped), stored canonical (inet_ntop: "2001:db8::5"); the first
+ *   one wins; a HELO literal alone is not used (the sender chose it).
+ * - with: the first word only ("Microsoft" for Exchange's "Microsoft SMTP
+ *   Server"); id: the word after "id" (Exchange puts its version there).
+ * The first of a repeated clause wins. by, with, id: "" when absent. */
 int received_parse(const char *value, size_t len, struct received_hop *out);
 
 #endif
