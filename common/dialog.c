@@ -889,6 +889,7 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 		int i = d->data_slot;
 
 		d->data_slot = -1;
+		d->slots[i].r->data_sent = true;
 		if (is_2xx(r->code)) {
 			slot_finish(d, i, TO_ACCEPTED, RC_NONE, r, evidence);
 		} else {

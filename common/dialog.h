@@ -102,6 +102,7 @@ struct dialog_test_result {
 	const char *reason; /* for not-run / error: static text */
 	int evidence;       /* transcript index of the deciding line, -1 none */
 	unsigned attempts;  /* times the test was sent */
+	bool data_sent;     /* its test message was sent and the end of DATA answered */
 };
 
 struct dialog;

@@ -176,6 +176,7 @@ static json_t *test_json(const struct dialog *d, const struct dialog_test_result
 	put(o, "evidence", t->evidence >= 0 ? json_integer(t->evidence) : json_null(), &ok);
 	put(o, "confidence", def ? jstr(confidence_name(def->conf)) : json_null(), &ok);
 	put(o, "attempts", json_integer(t->attempts), &ok);
+	put(o, "data", json_boolean(t->data_sent), &ok);
 	put(o, "reason", jstr_or_null(t->reason), &ok);
 	if (!ok)
 		json_decref(o);
@@ -339,7 +340,8 @@ static void write_tests(const struct dialog *d, FILE *out)
 		else
 			fputs(",\"evidence\":null,\"confidence\":", out);
 		write_str(def ? confidence_name(def->conf) : NULL, out);
-		fprintf(out, ",\"attempts\":%u,\"reason\":", t->attempts);
+		fprintf(out, ",\"attempts\":%u,\"data\":%s,\"reason\":", t->attempts,
+		        t->data_sent ? "true" : "false");
 		write_str_or_null(t->reason, out);
 		putc_unlocked('}', out);
 	}
