@@ -297,6 +297,16 @@ static int work_end(struct store *s, int ok, int outer)
 	return exec(s, "RELEASE work");
 }
 
+int store_work_begin(struct store *s)
+{
+	return work_begin(s);
+}
+
+int store_work_end(struct store *s, int ok, int outer)
+{
+	return work_end(s, ok, outer);
+}
+
 int store_agent_upsert(struct store *s, const struct store_agent *a, int64_t now, int64_t *id,
                        enum store_agent_status *status)
 {
@@ -535,8 +545,8 @@ int store_order_add(struct store *s, const struct store_order *o, int64_t now)
 		store_fail(s, "order: bad id, body or sequence");
 		return -1;
 	}
-	st = store_prep(s, "INSERT INTO orders (id, audit_id, agent_id, sequence, body, created_at)"
-	                   " VALUES (?, ?, ?, ?, ?, ?)");
+	st = store_prep(s, "INSERT INTO orders (id, audit_id, agent_id, sequence, body, created_at,"
+	                   " canary_ref) VALUES (?, ?, ?, ?, ?, ?, ?)");
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
@@ -545,6 +555,10 @@ int store_order_add(struct store *s, const struct store_order *o, int64_t now)
 	sqlite3_bind_int64(st, 4, (int64_t)o->sequence);
 	sqlite3_bind_blob(st, 5, o->body, (int)o->body_len, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, now);
+	if (o->canary_ref != 0)
+		sqlite3_bind_int64(st, 7, (int64_t)o->canary_ref);
+	else
+		sqlite3_bind_null(st, 7);
 	return step_done(s, st, "order add");
 }
 
@@ -998,6 +1012,9 @@ enum store_ingest store_result_ingest(struct store *s, const struct store_result
 		if (st == NULL || step_done(s, st, "order quota") < 0)
 			res = STORE_INGEST_ERROR;
 	}
+	if (res == STORE_INGEST_NEW && store_canary_on_result(s, sqlite3_last_insert_rowid(s->db),
+	                                                      r->order_id, r->target, now) < 0)
+		res = STORE_INGEST_ERROR;
 	if (res == STORE_INGEST_NEW) {
 		st = store_prep(s, "UPDATE counters SET value = value + 1"
 		                   " WHERE name = 'results_ingested'");

@@ -111,6 +111,7 @@ struct store_order {
 	size_t body_len;
 	enum store_order_state state; /* out only */
 	int64_t created_at, sent_at;  /* sent_at 0 = never */
+	uint64_t canary_ref;          /* in: the reference in its canary tokens, 0 = none */
 };
 
 /* Writes a new order (state pending) before it is sent. -1 on a duplicate

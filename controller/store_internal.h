@@ -39,5 +39,14 @@ void store_done(struct store *s, sqlite3_stmt *st);
 /* Prepares sql (or takes it from the cache); NULL (error recorded) on failure.
  * sql must live as long as the store (a string literal). */
 sqlite3_stmt *store_prep(struct store *s, const char *sql);
+/* A unit of work: its own transaction (BEGIN IMMEDIATE) when none is open
+ * (outer = sqlite3_get_autocommit() before), else a savepoint; end it with
+ * ok or not. 0 / -1. */
+int store_work_begin(struct store *s);
+int store_work_end(struct store *s, int ok, int outer);
+/* store_canary.c: a new result's canary state and the arrivals that came
+ * before it (inside the ingest's transaction). 0 / -1. */
+int store_canary_on_result(struct store *s, int64_t result_id, const char *order_id,
+                           const char *target, int64_t now);
 
 #endif

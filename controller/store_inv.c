@@ -465,6 +465,7 @@ struct hist_ctx {
 	int64_t audit, at, now;
 	long events;
 	int failed;
+	const char *only; /* re-record this target of a recorded audit (a late proof) */
 };
 
 static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
@@ -485,6 +486,9 @@ static int hist_row_cb(void *arg, const struct store_matrix_row *row)
 	sqlite3_stmt *st;
 	int found = 0;
 
+	if (h->only != NULL && strcmp(row->target, h->only) != 0)
+		return 0;
+
 	for (size_t i = 0; i < row->ncells; i++)
 		json_object_set_new(cells, row->cells[i].agent_name,
 		                    json_string(dialog_verdict_name(row->cells[i].verdict)));
@@ -499,8 +503,13 @@ static int hist_row_cb(void *arg, const struct store_matrix_row *row)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		snprintf(client, sizeof(client), "%s", col(st, 0));
 	store_done(s, st);
-	st = store_prep(s, "SELECT verdict FROM target_history WHERE target = ?1 AND audit_id < ?2"
-	                   " ORDER BY audit_id DESC LIMIT 1");
+	/* The change is against the audit before, or for a re-record against
+	 * what this audit said until now. */
+	st = store_prep(s, h->only != NULL
+	                       ? "SELECT verdict FROM target_history WHERE target = ?1 AND"
+	                         " audit_id = ?2"
+	                       : "SELECT verdict FROM target_history WHERE target = ?1 AND"
+	                         " audit_id < ?2 ORDER BY audit_id DESC LIMIT 1");
 	if (st == NULL)
 		goto fail;
 	sqlite3_bind_text(st, 1, row->target, -1, SQLITE_STATIC);
@@ -584,6 +593,29 @@ long store_hist_record(struct store *s, int64_t now)
 fail:
 	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+long store_hist_rerecord(struct store *s, int64_t audit, const char *target, int64_t now)
+{
+	struct hist_ctx h = {.s = s, .audit = audit, .now = now, .only = target};
+	sqlite3_stmt *st = store_prep(s, "SELECT a.created_at FROM audits a JOIN audits_recorded r"
+	                                 " ON r.audit_id = a.id WHERE a.id = ?1");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, audit);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		h.at = sqlite3_column_int64(st, 0);
+	store_done(s, st);
+	if (rc == SQLITE_DONE)
+		return 0; /* not recorded yet: the audit's end records it */
+	if (rc != SQLITE_ROW)
+		return store_db_fail(s, "audit recorded");
+	if (store_audit_matrix(s, audit, hist_row_cb, &h) < 0 || h.failed)
+		return -1;
+	return h.events;
 }
 
 json_t *store_hist_target(struct store *s, const char *target)

@@ -75,6 +75,12 @@ int store_sched_ran(struct store *s, const char *name, int64_t now, int64_t audi
 long store_hist_record(struct store *s, int64_t now);
 /* [{audit, at, verdict, client, vantages:{agent: verdict}}] oldest first. */
 json_t *store_hist_target(struct store *s, const char *target);
+/* A recorded audit's verdict for one target changed after it was recorded
+ * (a late canary proof): its history row is rewritten and, when the verdict
+ * changed, an event raised (from the old row's verdict). Inside the
+ * caller's transaction. Events raised (0 when the audit is not recorded
+ * yet), or -1. */
+long store_hist_rerecord(struct store *s, int64_t audit, const char *target, int64_t now);
 /* [{id, at, target, client, from, to, audit}] oldest first, id > since. */
 json_t *store_events_list(struct store *s, int64_t since);
 

@@ -161,5 +161,39 @@ const char *const store_migrations[] = {
     " progress_at = max(coalesce(acked_at, 0), coalesce(sent_at, 0), created_at,"
     "  coalesce((SELECT max(received_at) FROM results r WHERE r.order_id = orders.id), 0));"
     "CREATE INDEX orders_acked_progress ON orders(state, progress_at);",
+    /* 6 -> 7 (issue 9, docs/canary.md): proof by delivery. An order with
+     * canary tokens has a reference (canary_ref, from the counter of that
+     * name) that its tokens carry. A result keeps the verdict its agent
+     * reported (agent_verdict) while the canary decides `verdict`: canary
+     * 'awaiting' (accepted through DATA, nothing arrived yet), 'delivered'
+     * (open-confirmed) or 'not-delivered' (accepted-not-delivered, after
+     * the wait window); backscatter = a bounce came back for one of its
+     * tests. Arrivals are kept whether their result is in yet or not. */
+    "ALTER TABLE orders ADD COLUMN canary_ref INTEGER;"
+    "CREATE UNIQUE INDEX orders_canary_ref ON orders(canary_ref) WHERE canary_ref IS NOT NULL;"
+    "ALTER TABLE results ADD COLUMN agent_verdict TEXT;"
+    "ALTER TABLE results ADD COLUMN canary TEXT CHECK (canary IS NULL OR canary IN"
+    " ('awaiting', 'delivered', 'not-delivered'));"
+    "ALTER TABLE results ADD COLUMN backscatter INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX results_canary_awaiting ON results(received_at) WHERE canary = 'awaiting';"
+    "INSERT OR IGNORE INTO counters (name, value) VALUES ('canary_ref', 0);"
+    "CREATE TABLE canary_arrivals ("
+    " id INTEGER PRIMARY KEY,"
+    " arrived_at INTEGER NOT NULL,"
+    " order_id TEXT NOT NULL REFERENCES orders(id),"
+    " agent_id INTEGER NOT NULL REFERENCES agents(id),"
+    " target TEXT NOT NULL,"
+    " test TEXT NOT NULL,"
+    " kind TEXT NOT NULL CHECK (kind IN ('delivery', 'bounce')),"
+    " peer_ip TEXT NOT NULL,"
+    " helo TEXT NOT NULL,"
+    " mail_from TEXT NOT NULL,"
+    " rcpt TEXT NOT NULL,"
+    " message_id TEXT NOT NULL,"
+    " size INTEGER NOT NULL,"
+    " tls TEXT,"
+    " hops TEXT NOT NULL CHECK (json_valid(hops)),"
+    " late INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX canary_arrivals_cell ON canary_arrivals(order_id, target);",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

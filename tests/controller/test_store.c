@@ -509,8 +509,12 @@ static void test_unacked_orders(void **state)
 	struct fx *f = *state;
 	struct seen s = {0};
 	enum store_order_state st;
-	struct store_order dup = {"o-a", f->audit, f->agent[0], 1, (const uint8_t *)"x",
-	                          1,     0,        0,           0};
+	struct store_order dup = {.id = "o-a",
+	                          .audit_id = f->audit,
+	                          .agent_id = f->agent[0],
+	                          .sequence = 1,
+	                          .body = (const uint8_t *)"x",
+	                          .body_len = 1};
 
 	add_order(f->s, "o-a", f->audit, f->agent[0]);
 	add_order(f->s, "o-b", f->audit, f->agent[0]);
