@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -95,7 +96,7 @@ struct canary_server {
 	int *pfd_conn;
 
 	_Atomic uint64_t sessions, sessions_refused, sessions_open, messages, refused_rcpt,
-	    oversize, commit_failed, timeouts, bytes_in, tls_sessions;
+	    oversize, commit_failed, timeouts, bytes_in, tls_sessions, footprint_max;
 };
 
 static uint64_t mono_ms(void)
@@ -318,7 +319,10 @@ static void account(struct conn *c)
 {
 	struct canary_server *s = c->srv;
 	struct canary_smtp_stats now;
+	uint64_t fp = canary_smtp_footprint(c->s), seen = atomic_load(&s->footprint_max);
 
+	while (fp > seen && !atomic_compare_exchange_weak(&s->footprint_max, &seen, fp))
+		;
 	canary_smtp_stats(c->s, &now);
 	atomic_fetch_add(&s->messages, now.messages - c->seen.messages);
 	atomic_fetch_add(&s->refused_rcpt, now.refused_rcpt - c->seen.refused_rcpt);
@@ -380,11 +384,11 @@ static void refuse(struct canary_server *s, int fd, const char *why)
 	char buf[RP_DOMAIN_MAX + 96];
 	int n = snprintf(buf, sizeof(buf), "421 4.7.0 %s %s\r\n", s->hostname, why);
 
+	atomic_fetch_add(&s->sessions_refused, 1); /* before the client can see it */
 	if (n > 0)
 		(void)!send(fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	shutdown(fd, SHUT_RDWR);
 	close(fd);
-	atomic_fetch_add(&s->sessions_refused, 1);
 }
 
 static void accept_one(struct canary_server *s, int lfd, uint64_t now)
@@ -448,6 +452,9 @@ static void accept_one(struct canary_server *s, int lfd, uint64_t now)
 		refuse(s, fd, "out of memory, try later");
 		return;
 	}
+	/* Replies are written whole; Nagle would hold one behind an unacked
+	 * segment (a TLS 1.3 session ticket) for the client's delayed ACK. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int));
 	c->srv = s;
 	c->fd = fd;
 	c->peer = pi;
@@ -952,6 +959,7 @@ void canary_server_stats(const struct canary_server *s, struct canary_server_sta
 	out->timeouts = atomic_load(&s->timeouts);
 	out->bytes_in = atomic_load(&s->bytes_in);
 	out->tls_sessions = atomic_load(&s->tls_sessions);
+	out->footprint_max = atomic_load(&s->footprint_max);
 }
 
 void canary_server_stop(struct canary_server **sp)

@@ -65,6 +65,7 @@ struct canary_server_stats {
 	uint64_t timeouts;
 	uint64_t bytes_in;
 	uint64_t tls_sessions;
+	uint64_t footprint_max; /* largest canary_smtp_footprint() seen (added) */
 };
 
 struct canary_server;

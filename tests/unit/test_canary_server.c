@@ -287,6 +287,7 @@ static void test_plain_dialog(void **state)
 	assert_int_equal(st.messages, 1);
 	assert_int_equal(st.tls_sessions, 0);
 	assert_true(st.bytes_in > 100);
+	assert_true(st.footprint_max > 0 && st.footprint_max <= RP_CANARY_FOOTPRINT_MAX);
 	canary_server_stop(&s);
 	assert_null(s);
 }
@@ -624,6 +625,55 @@ static void test_peer_rates(void **state)
 	canary_server_stop(&s);
 }
 
+static void test_peer_conn_and_bytes(void **state)
+{
+	struct canary_server_params p;
+	struct canary_server *s;
+	struct canary_server_stats st;
+	struct cli c;
+	char r[4096], noops[6 * 1000 + 1];
+	int i;
+
+	(void)state;
+	params(&p);
+	p.peer_conn_per_min = 2;
+	p.peer_bytes_per_min = 4000;
+	s = start(&p);
+	/* bytes a minute: past 4000 the session gets 421 */
+	for (i = 0; i < 1000; i++)
+		memcpy(noops + 6 * i, "NOOP\r\n", 6);
+	noops[6 * 1000] = '\0';
+	cli_open(&c, canary_server_port(s, 0), NULL);
+	assert_int_equal(cli_reply(&c, r, sizeof(r)), 220);
+	cli_send(&c, noops);
+	for (;;) {
+		int code = cli_reply(&c, r, sizeof(r));
+
+		assert_true(code == 250 || code == 421);
+		if (code == 421)
+			break;
+	}
+	assert_string_equal(r, "421 4.7.0 too much data from your address, try later\r\n");
+	cli_close(&c);
+	/* the second connection this minute: refused, the byte rate is spent */
+	cli_open(&c, canary_server_port(s, 0), NULL);
+	assert_int_equal(cli_reply(&c, r, sizeof(r)), 421);
+	cli_close(&c);
+	/* connections a minute, from another address */
+	for (i = 0; i < 3; i++) {
+		cli_open(&c, canary_server_port(s, 0), "127.0.0.4");
+		assert_int_equal(cli_reply(&c, r, sizeof(r)), i < 2 ? 220 : 421);
+		if (i == 2)
+			assert_string_equal(r, "421 4.7.0 canary.test too many connections from "
+			                       "your address, try later\r\n");
+		cli_close(&c);
+		wait_open(s, 0);
+	}
+	canary_server_stats(s, &st);
+	assert_int_equal(st.sessions_refused, 2);
+	canary_server_stop(&s);
+}
+
 /* Stop with sessions open: everything closed and freed (ASan checks). */
 static void test_stop_open(void **state)
 {
@@ -677,8 +727,8 @@ int main(void)
 	    cmocka_unit_test(test_starttls_injection), cmocka_unit_test(test_hostile),
 	    cmocka_unit_test(test_slow_drip),          cmocka_unit_test(test_oversize),
 	    cmocka_unit_test(test_peer_flood),         cmocka_unit_test(test_global_cap),
-	    cmocka_unit_test(test_peer_rates),         cmocka_unit_test(test_stop_open),
-	    cmocka_unit_test(test_bad_params),
+	    cmocka_unit_test(test_peer_rates),         cmocka_unit_test(test_peer_conn_and_bytes),
+	    cmocka_unit_test(test_stop_open),          cmocka_unit_test(test_bad_params),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
