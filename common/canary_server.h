@@ -16,17 +16,18 @@
 
 #include "canary_smtp.h"
 
-#define RP_CANARY_LISTEN_MAX        8
-#define RP_CANARY_DOMAINS_MAX       16
-#define RP_CANARY_SESSIONS_MAX      256           /* open sessions, all peers */
-#define RP_CANARY_PEER_SESSIONS     8             /* open sessions per peer */
-#define RP_CANARY_PEER_CONN_PER_MIN 60            /* new sessions per peer a minute */
-#define RP_CANARY_PEER_MSGS_PER_MIN 120           /* messages per peer a minute */
+#define RP_CANARY_LISTEN_MAX         8
+#define RP_CANARY_DOMAINS_MAX        16
+#define RP_CANARY_SESSIONS_MAX       256 /* open sessions, all peers */
+#define RP_CANARY_PEER_SESSIONS      8   /* open sessions per peer */
+#define RP_CANARY_PEER_CONN_PER_MIN  60  /* new sessions per peer a minute */
+#define RP_CANARY_PEER_MSGS_PER_MIN  120 /* messages per peer a minute */
 #define RP_CANARY_PEER_BYTES_PER_MIN (8 * 1024 * 1024)
-#define RP_CANARY_PEERS_MAX         4096          /* peers tracked (LRU) */
-#define RP_CANARY_IDLE_MS           (120 * 1000)  /* per command; RFC 5321 says 5 min for
-                                                     the client, we are the server */
-#define RP_CANARY_SESSION_MS        (10 * 60 * 1000) /* whole session */
+#define RP_CANARY_PEERS_MAX          4096 /* peers tracked (LRU) */
+#define RP_CANARY_IDLE_MS                                                                          \
+	(120 * 1000)                          /* per command; RFC 5321 says 5 min for              \
+	                                         the client, we are the server */
+#define RP_CANARY_SESSION_MS (10 * 60 * 1000) /* whole session */
 
 struct canary_server_params {
 	const char *const *listen; /* "127.0.0.1:2525", "[::1]:25", "0.0.0.0:25"; port 0 = any */
@@ -43,7 +44,8 @@ struct canary_server_params {
 	unsigned peer_conn_per_min;
 	unsigned peer_msgs_per_min;
 	size_t peer_bytes_per_min;
-	unsigned idle_ms;
+	unsigned idle_ms;    /* no complete line for this long: 421 and close */
+	unsigned session_ms; /* whole session (added; 0 = RP_CANARY_SESSION_MS) */
 	size_t message_max;
 	/* Called on the server thread; see canary_smtp_params. */
 	int (*rcpt)(void *arg, const char *local, const char *domain);
@@ -56,13 +58,14 @@ struct canary_server_stats {
 	uint64_t sessions;         /* accepted connections */
 	uint64_t sessions_refused; /* over a cap: 421 and closed */
 	uint64_t sessions_open;
-	uint64_t messages;         /* committed arrivals */
-	uint64_t refused_rcpt;     /* 550 to a recipient (not a canary domain, bad token) */
+	uint64_t messages;     /* committed arrivals */
+	uint64_t refused_rcpt; /* 550 to a recipient (not a canary domain, bad token) */
 	uint64_t oversize;
 	uint64_t commit_failed;
 	uint64_t timeouts;
 	uint64_t bytes_in;
 	uint64_t tls_sessions;
+	uint64_t footprint_max; /* largest canary_smtp_footprint() seen (added) */
 };
 
 struct canary_server;

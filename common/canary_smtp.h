@@ -18,13 +18,28 @@
 #include "received.h"
 #include "rp_limits.h"
 
-#define RP_CANARY_RCPTS_MAX     16          /* RCPTs per message (more: 452) */
-#define RP_CANARY_MESSAGE_MAX   (64 * 1024) /* DATA over it: 552 */
-#define RP_CANARY_HEADER_MAX    (32 * 1024) /* header block kept for parsing */
-#define RP_CANARY_BODY_TOKENS   8           /* distinct tokens kept from the message */
-#define RP_CANARY_TOKEN_WORD_MAX 64         /* "rp-..." word, bytes */
-#define RP_CANARY_ERRORS_MAX    10          /* bad commands before 421 and close */
-#define RP_CANARY_MSGS_PER_SESSION 32       /* messages per session, then 421 */
+#define RP_CANARY_RCPTS_MAX   16          /* RCPTs per message (more: 452) */
+#define RP_CANARY_MESSAGE_MAX (64 * 1024) /* DATA over it: 552 */
+/* Header block bytes parsed for Received:, Message-ID: and Subject: (past
+ * it the rest of the block is skipped). Fields are parsed one at a time as
+ * they complete, each unfolded into a buffer of RP_CANARY_FIELD_MAX (longer
+ * values cut there), so the block is never held whole. */
+#define RP_CANARY_HEADER_MAX       (32 * 1024)
+#define RP_CANARY_FIELD_MAX        RP_RECEIVED_VALUE_MAX
+#define RP_CANARY_BODY_TOKENS      8  /* distinct tokens kept from the message */
+#define RP_CANARY_TOKEN_WORD_MAX   64 /* "rp-..." word, bytes */
+#define RP_CANARY_ERRORS_MAX       10 /* bad commands before 421 and close */
+#define RP_CANARY_MSGS_PER_SESSION 32 /* messages per session, then 421 */
+/* Output: past RP_CANARY_OUT_HIGH bytes pending the session stops taking
+ * commands from its input (canary_smtp_wants_read() is false) until the
+ * driver has written it; one command's replies always fit in the rest of
+ * RP_CANARY_OUT_MAX. The driver feeds at most RP_CANARY_FEED_MAX bytes a
+ * call, and the session holds back at most that much unprocessed input. */
+#define RP_CANARY_OUT_HIGH      4096
+#define RP_CANARY_OUT_MAX       8192
+#define RP_CANARY_FEED_MAX      4096
+#define RP_CANARY_WHY_MAX       128         /* commit's reason, in the 451 */
+#define RP_CANARY_FOOTPRINT_MAX (64 * 1024) /* canary_smtp_footprint() never above */
 
 /* One message that reached end of DATA. Strings are NUL-terminated. */
 struct canary_arrival {
@@ -49,11 +64,11 @@ struct canary_arrival {
 /* What the session needs from its owner. Callbacks run inside
  * canary_smtp_feed(). */
 struct canary_smtp_params {
-	const char *hostname;               /* our name, in the banner and replies */
-	const char *const *domains;         /* canary domains (case-insensitive) */
+	const char *hostname;       /* our name, in the banner and replies */
+	const char *const *domains; /* canary domains (case-insensitive) */
 	size_t ndomains;
-	size_t message_max;                 /* 0 = RP_CANARY_MESSAGE_MAX; never above it */
-	bool starttls;                      /* offer STARTTLS (the driver can do it) */
+	size_t message_max; /* 0 = RP_CANARY_MESSAGE_MAX; never above it */
+	bool starttls;      /* offer STARTTLS (the driver can do it) */
 	/* Recipient local part and domain (already in a canary domain): 0 to
 	 * accept, -1 to refuse with 550 5.1.1. NULL = accept every local part. */
 	int (*rcpt)(void *arg, const char *local, const char *domain);
@@ -76,27 +91,47 @@ struct canary_smtp;
 struct canary_smtp *canary_smtp_new(const struct canary_smtp_params *p, const char *peer_ip,
                                     unsigned peer_port, uint64_t now_ms);
 void canary_smtp_free(struct canary_smtp **s);
-/* Bytes from the client. Lines over the SMTP limits are refused (500, and
- * counted as errors), never buffered past them. Returns the next action. */
-enum canary_smtp_action canary_smtp_feed(struct canary_smtp *s, uint64_t now_ms,
-                                         const char *buf, size_t len);
+/* Bytes from the client, at most RP_CANARY_FEED_MAX, only while
+ * canary_smtp_wants_read() (more is refused: 421 and CLOSE). Lines over
+ * RP_SMTP_LINE_MAX are refused (500 5.5.2, counted as errors), never
+ * buffered past it. Commands are processed in order (PIPELINING) until the
+ * output passes RP_CANARY_OUT_HIGH; the rest is held back: after writing
+ * output call canary_smtp_feed(s, now, NULL, 0) to let the session go on.
+ * Bytes after STARTTLS are discarded. Returns the next action. */
+enum canary_smtp_action canary_smtp_feed(struct canary_smtp *s, uint64_t now_ms, const char *buf,
+                                         size_t len);
 /* The TLS handshake finished (protocol/cipher NULL when it failed: the
  * session then wants CLOSE). Resets the session state per RFC 3207. */
 enum canary_smtp_action canary_smtp_tls_done(struct canary_smtp *s, const char *protocol,
                                              const char *cipher);
 /* The idle timeout passed: "421 4.4.2 timeout" is queued, action CLOSE. */
 enum canary_smtp_action canary_smtp_timeout(struct canary_smtp *s, uint64_t now_ms);
+/* The driver ends the session (a cap, the session timeout, shutdown):
+ * "421 <text>" is queued (text like "4.7.0 too many messages", CR/LF and
+ * control bytes replaced) and the action is CLOSE. */
+enum canary_smtp_action canary_smtp_close(struct canary_smtp *s, const char *text);
+/* Whether the driver should read from the client and feed: false while the
+ * output is over RP_CANARY_OUT_HIGH or input is held back, during the TLS
+ * handshake and after CLOSE. */
+bool canary_smtp_wants_read(const struct canary_smtp *s);
+/* Complete lines (commands and message lines) processed so far: the driver's
+ * idle timer restarts when it moves (a client dripping one byte at a time
+ * never completes a line and times out). */
+uint64_t canary_smtp_lines(const struct canary_smtp *s);
 const char *canary_smtp_output(const struct canary_smtp *s, size_t *len);
 void canary_smtp_output_consume(struct canary_smtp *s, size_t n);
+/* The state's name ("GREETED", "READY", "MAIL", "RCPT", "DATA", "TLS",
+ * "CLOSED"), for logs and tests. */
+const char *canary_smtp_state_name(const struct canary_smtp *s);
 /* Bytes this session holds now (buffers included), for the memory bound. */
 size_t canary_smtp_footprint(const struct canary_smtp *s);
 
 /* Counters of one session, read by the driver at the end. */
 struct canary_smtp_stats {
-	unsigned messages;    /* committed */
+	unsigned messages;     /* committed */
 	unsigned refused_rcpt; /* 550 for a recipient */
-	unsigned oversize;    /* 552 */
-	unsigned errors;      /* bad commands / lines */
+	unsigned oversize;     /* 552 */
+	unsigned errors;       /* bad commands / lines */
 	unsigned commit_failed;
 	size_t bytes_in;
 };
