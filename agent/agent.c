@@ -69,6 +69,10 @@ struct run {
 	bool oom;
 	struct batch_item batch[SPOOL_BATCH_MAX];
 	size_t nbatch;
+	/* canary: for each dialog test (catalogue order), its column in the
+	 * order's token rows; filled by build_params */
+	size_t tok_col[RP_TESTS_MAX];
+	size_t ntok;
 };
 
 struct agent {
@@ -566,7 +570,29 @@ static int split_mailbox(const char *s, char *local, size_t llen, char *domain, 
 
 /* The engine parameters from the order's ProbeSpec and our [limits]. Returns
  * NULL, or a reason why the order cannot run. */
-static const char *build_params(struct agent *a, const struct wire_order *o,
+/* The canary's tokens of one dialog: the row of its target, the column of
+ * each test (engine_params.locals). */
+static int canary_locals(void *arg, const char *target, const char *address, size_t ntests,
+                         const char **to_locals, const char **from_locals)
+{
+	const struct run *run = arg;
+	const struct wire_spec *s = &run->o->spec;
+
+	if (s->n_canary == 0 || ntests != run->ntok)
+		return -1;
+	for (size_t i = 0; i < s->n_targets; i++) {
+		if (strcmp(s->targets[i], target) != 0)
+			continue;
+		for (size_t k = 0; k < ntests; k++) {
+			to_locals[k] = s->canary_to[i * s->n_tests + run->tok_col[k]];
+			from_locals[k] = s->canary_from[i * s->n_tests + run->tok_col[k]];
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static const char *build_params(struct agent *a, const struct wire_order *o, struct run *run,
                                 struct engine_params *ep, size_t *tests, char *from_local,
                                 char *to_local, char *to_domain, char *why, size_t whylen)
 {
@@ -605,11 +631,36 @@ static const char *build_params(struct agent *a, const struct wire_order *o,
 		return why;
 	}
 	dp->tls = (enum dialog_tls_policy)tls;
-	if (split_mailbox(s->rcpt_to[0] ? s->rcpt_to : DEFAULT_TO, to_local, LOCAL_PART_MAX + 1,
-	                  to_domain, RP_DOMAIN_MAX + 1) < 0) {
+	if (s->n_canary > 0) {
+		/* Canary order: D is the canary domain, T and F are each test's
+		 * tokens (the spec lists catalogue ids, one token column each). */
+		size_t ncat;
+		const struct relay_test_def *cat = relay_tests_all(&ncat);
+
+		for (size_t k = 0; k < ntests; k++) {
+			size_t j = 0;
+
+			while (j < s->n_tests && strcmp(s->tests[j], cat[tests[k]].id) != 0)
+				j++;
+			if (j == s->n_tests) {
+				snprintf(why, whylen, "canary tokens: test %s has none",
+				         cat[tests[k]].id);
+				return why;
+			}
+			run->tok_col[k] = j;
+		}
+		run->ntok = ntests;
+		snprintf(to_local, LOCAL_PART_MAX + 1, "%s", s->canary_to[0]);
+		snprintf(to_domain, RP_DOMAIN_MAX + 1, "%s", s->canary_domain);
+		ep->locals = canary_locals;
+		ep->locals_arg = run;
+	} else if (split_mailbox(s->rcpt_to[0] ? s->rcpt_to : DEFAULT_TO, to_local,
+	                         LOCAL_PART_MAX + 1, to_domain, RP_DOMAIN_MAX + 1) < 0) {
 		snprintf(why, whylen, "bad rcpt_to");
 		return why;
 	}
+	if (s->contact[0] != '\0')
+		dp->contact = s->contact;
 	if (s->mail_from[0] != '\0') {
 		const char *at = strrchr(s->mail_from, '@');
 		size_t n = at != NULL ? (size_t)(at - s->mail_from) : strlen(s->mail_from);
@@ -678,7 +729,8 @@ static void run_order(struct agent *a, const struct wire_order *o)
 	char key[AGENT_SPOOL_KEY_LEN];
 	uint64_t t0 = mono_ms();
 
-	bad = build_params(a, o, &ep, tests, from_local, to_local, to_domain, why, sizeof(why));
+	bad = build_params(a, o, &run, &ep, tests, from_local, to_local, to_domain, why,
+	                   sizeof(why));
 	ep.progress = on_progress;
 	ep.progress_arg = &run;
 	if (bad == NULL && (e = engine_new(&ep, why, sizeof(why))) == NULL)
