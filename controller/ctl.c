@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "control.h"
+#include "ctl_canary.h"
 #include "ctl_internal.h"
 #include "ctl_sched.h"
 #include "envelope.h"
@@ -553,6 +554,11 @@ struct ctl *ctl_new(const struct ctl_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", e);
 		goto fail;
 	}
+	c->canary = ctl_canary_start(cfg, e, sizeof(e));
+	if (c->canary == NULL && e[0] != '\0') {
+		snprintf(err, errlen, "%s", e);
+		goto fail;
+	}
 	if (router_open(c, cfg->listen) < 0) {
 		snprintf(err, errlen, "listen %s: %s", cfg->listen, zmq_strerror(zmq_errno()));
 		goto fail;
@@ -586,7 +592,8 @@ void ctl_free(struct ctl **cp)
 	zap_free(&c->zap);
 	if (c->zctx != NULL)
 		zmq_ctx_term(c->zctx);
-	hooks_free(&c->hooks); /* before the store it uses */
+	ctl_canary_stop(&c->canary); /* its thread first: it writes the store */
+	hooks_free(&c->hooks);       /* before the store it uses */
 	store_close(&c->store);
 	keys_free(&c->keys);
 	for (unsigned i = 0; i < CTL_ORDER_CACHE; i++)
@@ -1210,6 +1217,7 @@ int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)
 			ctl_admin_handle(c);
 		ctl_sched_tick(c);             /* schedules and history, once a second */
 		expire_stalled(c);             /* orders acked without progress */
+		ctl_canary_tick(c->canary, c->store, time(NULL)); /* the wait window */
 		ctl_pump_all(c);               /* orders out, within each agent's window */
 		hooks_tick(c->hooks, now_s()); /* event hooks, retention; never blocks */
 		if (c->router == NULL && ctl_router_rebind(c) < 0)

@@ -16,6 +16,8 @@
 #include <zmq.h>
 
 #include "aggregate.h"
+#include "canary_token.h"
+#include "ctl_canary.h"
 #include "ctl_internal.h"
 #include "ctl_sched.h"
 #include "dialog.h"
@@ -24,6 +26,7 @@
 #include "log.h"
 #include "relay_tests.h"
 #include "rp_limits.h"
+#include "store_canary.h"
 #include "store_ext.h"
 #include "store_inv.h"
 
@@ -444,7 +447,27 @@ static json_t *make_order(struct ctl *c, int64_t audit, const struct vantage *v,
 	o.issued_at_ms = now_ms;
 	o.expires_at_ms = now_ms + (uint64_t)c->cfg->order_ttl * 1000;
 	o.spec = *sp;
-	if (wire_order_draft(&o, &m->msg, &m->len) < 0)
+	if (sp->canary_domain != NULL && sp->canary_domain[0] != '\0' && c->canary != NULL) {
+		/* Proof by delivery: a reference for this order's tokens, and a
+		 * recipient and sender token per (target, test). */
+		size_t idx[RP_TESTS_MAX];
+		int rc;
+
+		for (size_t i = 0; i < sp->n_tests; i++)
+			idx[i] = (size_t)relay_test_index(sp->tests[i]);
+		if (store_canary_next_ref(c->store, &so.canary_ref) < 0)
+			return ctl_fail("canary ref: %s", store_errmsg(c->store));
+		if (ctl_canary_tokens(c->canary, so.canary_ref, sp->n_targets, idx, sp->n_tests,
+		                      &o.spec.canary_to, &o.spec.canary_from) < 0)
+			return ctl_fail("canary tokens: out of memory");
+		o.spec.n_canary = sp->n_targets * sp->n_tests;
+		rc = wire_order_draft(&o, &m->msg, &m->len);
+		ctl_canary_tokens_free(o.spec.canary_to, o.spec.canary_from, o.spec.n_canary);
+		if (rc < 0)
+			return ctl_fail("order for %s: cannot encode (a target or parameter is out "
+			                "of bounds)",
+			                v->name);
+	} else if (wire_order_draft(&o, &m->msg, &m->len) < 0)
 		return ctl_fail(
 		    "order for %s: cannot encode (a target or parameter is out of bounds)",
 		    v->name);
@@ -462,12 +485,22 @@ static json_t *make_order(struct ctl *c, int64_t audit, const struct vantage *v,
 
 /* Targets per order for this agent: what its HELLO asked for, never under
  * RP_CTL_TARGETS_PER_ORDER_MIN (on_hello clamps it). */
-static size_t targets_per_order(struct ctl *c, int64_t agent_id)
+static size_t targets_per_order(struct ctl *c, int64_t agent_id, const struct wire_spec *sp)
 {
 	struct ctl_session *s = ctl_session_of_agent(c, agent_id);
 	size_t per = s ? s->max_targets : CTL_TARGETS_PER_ORDER;
 
-	return per < RP_CTL_TARGETS_PER_ORDER_MIN ? RP_CTL_TARGETS_PER_ORDER_MIN : per;
+	if (per < RP_CTL_TARGETS_PER_ORDER_MIN)
+		per = RP_CTL_TARGETS_PER_ORDER_MIN;
+	/* An order with tokens carries two per (target, test): keep it far
+	 * under the message cap. */
+	if (sp->canary_domain != NULL && sp->canary_domain[0] != '\0' && sp->n_tests > 0) {
+		size_t cap = RP_CANARY_ORDER_TOKEN_BYTES / (sp->n_tests * 2 * (CANARY_LOCAL_MAX + 3));
+
+		if (per > cap)
+			per = cap;
+	}
+	return per;
 }
 
 /* The schedule run that starts an audit: recorded in the audit's own
@@ -507,6 +540,24 @@ static json_t *audit_start(struct ctl *c, json_t *req, const struct sched_mark *
 	}
 	if ((err = spec_from(req, &sp, test_idx)) != NULL)
 		goto out;
+	if (c->canary != NULL && sp.allow_data) {
+		/* Tokens name tests: the list is explicit ("all" when none was
+		 * given), and the canary's own finding, backscatter-probe, joins. */
+		int bs = relay_test_index("backscatter-probe");
+		bool have = false;
+
+		if (sp.n_tests == 0 &&
+		    relay_tests_select("all", test_idx, RP_TESTS_MAX, &sp.n_tests, NULL, 0) < 0) {
+			err = ctl_fail("tests: the catalogue is empty");
+			goto out;
+		}
+		for (i = 0; i < sp.n_tests; i++)
+			have = have || test_idx[i] == (size_t)bs;
+		if (!have && bs >= 0 && sp.n_tests < RP_TESTS_MAX)
+			test_idx[sp.n_tests++] = (size_t)bs;
+		sp.canary_domain = (char *)ctl_canary_domain(c->canary);
+		sp.contact = (char *)ctl_canary_contact(c->canary);
+	}
 	for (i = 0; i < sp.n_tests; i++)
 		tests[i] = (char *)cat[test_idx[i]].id;
 	sp.tests = tests;
@@ -519,8 +570,8 @@ static json_t *audit_start(struct ctl *c, json_t *req, const struct sched_mark *
 		goto out;
 	}
 	for (i = 0; i < p.n; i++)
-		maxmade += (ntargets + targets_per_order(c, p.v[i].id) - 1) /
-		           targets_per_order(c, p.v[i].id);
+		maxmade += (ntargets + targets_per_order(c, p.v[i].id, &sp) - 1) /
+		           targets_per_order(c, p.v[i].id, &sp);
 	made = calloc(maxmade, sizeof(*made));
 	if (made == NULL) {
 		err = ctl_fail("out of memory");
@@ -537,7 +588,7 @@ static json_t *audit_start(struct ctl *c, json_t *req, const struct sched_mark *
 		goto out;
 	}
 	for (i = 0; i < p.n; i++) {
-		size_t per = targets_per_order(c, p.v[i].id);
+		size_t per = targets_per_order(c, p.v[i].id, &sp);
 
 		for (size_t off = 0, k = 1; off < ntargets; off += per, k++) {
 			sp.targets = tv + off;

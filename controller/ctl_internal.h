@@ -82,6 +82,7 @@ struct ctl {
 	/* Results refused since start, by reason (logs and metrics). */
 	uint64_t refused_forged, refused_quota, refused_throttled;
 	uint64_t orders_expired; /* closed for no progress (expire_stalled) */
+	struct ctl_canary *canary; /* [canary]: NULL when off (ctl_canary.c) */
 };
 
 struct ctl_session *ctl_session_of_agent(struct ctl *c, int64_t agent_id);

@@ -5,6 +5,8 @@
  * blocking, and drops a client after RP_METRICS_TIMEOUT_MS. */
 #include "metrics.h"
 
+#include "ctl_canary.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -303,6 +305,42 @@ int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 	header(&b, "relayprobe_metrics_snapshots_total", "counter",
 	       "Times this endpoint recomputed its numbers from the store.");
 	put(&b, "relayprobe_metrics_snapshots_total %ld\n", s->snapshots);
+	if (s->canary) {
+		const struct {
+			const char *name, *type, *help;
+			uint64_t v;
+		} cm[] = {
+		    {"relayprobe_canary_sessions_total", "counter",
+		     "SMTP sessions the canary accepted.", s->canary_sessions},
+		    {"relayprobe_canary_sessions_refused_total", "counter",
+		     "Canary sessions refused over a cap (421).", s->canary_sessions_refused},
+		    {"relayprobe_canary_sessions_open", "gauge", "Canary sessions open now.",
+		     s->canary_sessions_open},
+		    {"relayprobe_canary_arrivals_total", "counter",
+		     "Test messages that reached the canary (proof of relaying).",
+		     s->canary_arrivals},
+		    {"relayprobe_canary_bounces_total", "counter",
+		     "Bounces to a sender token (backscatter).", s->canary_bounces},
+		    {"relayprobe_canary_unknown_tokens_total", "counter",
+		     "Recipients with a forged, altered or unknown token (dropped).",
+		     s->canary_unknown_tokens},
+		    {"relayprobe_canary_refused_rcpt_total", "counter",
+		     "Recipients the canary refused (not a canary domain, bad token).",
+		     s->canary_refused_rcpt},
+		    {"relayprobe_canary_oversize_total", "counter",
+		     "Messages over the canary's size cap (552).", s->canary_oversize},
+		    {"relayprobe_canary_too_late_total", "counter",
+		     "Arrivals past [canary] late: kept, proving nothing.", s->canary_too_late},
+		    {"relayprobe_canary_not_delivered_total", "counter",
+		     "Results accepted through DATA that nothing arrived for within [canary] wait.",
+		     s->canary_not_delivered},
+		};
+
+		for (size_t i = 0; i < sizeof(cm) / sizeof(cm[0]); i++) {
+			header(&b, cm[i].name, cm[i].type, cm[i].help);
+			put(&b, "%s %llu\n", cm[i].name, (unsigned long long)cm[i].v);
+		}
+	}
 	if (b.failed) {
 		free(b.p);
 		return -1;
@@ -417,6 +455,22 @@ static int render_now(struct metrics *m, struct ctl *c, char **body, size_t *len
 	s.clients = g.clients;
 	s.nclients = g.n;
 	s.snapshots = m->snapshots + 1;
+	if (c->canary != NULL) {
+		struct ctl_canary_stats cs;
+
+		ctl_canary_stats(c->canary, &cs);
+		s.canary = true;
+		s.canary_sessions = cs.sessions;
+		s.canary_sessions_refused = cs.sessions_refused;
+		s.canary_sessions_open = cs.sessions_open;
+		s.canary_arrivals = cs.arrivals;
+		s.canary_bounces = cs.bounces;
+		s.canary_unknown_tokens = cs.unknown_tokens;
+		s.canary_refused_rcpt = cs.refused_rcpt;
+		s.canary_oversize = cs.oversize;
+		s.canary_too_late = cs.too_late;
+		s.canary_not_delivered = cs.expired;
+	}
 	rc = metrics_render(&s, body, len);
 	if (rc == 0)
 		m->snapshots++;

@@ -41,6 +41,11 @@ struct metrics_snapshot {
 	const struct metrics_client *clients;
 	long verdict_results[DV_COUNT]; /* stored results per verdict */
 	long snapshots;                 /* snapshots computed, this one included */
+	/* [canary] (all zero and not rendered when off) */
+	bool canary;
+	uint64_t canary_sessions, canary_sessions_refused, canary_sessions_open;
+	uint64_t canary_arrivals, canary_bounces, canary_unknown_tokens, canary_refused_rcpt;
+	uint64_t canary_oversize, canary_too_late, canary_not_delivered;
 };
 
 /* How a request (the bytes read so far) is answered. */
