@@ -572,8 +572,9 @@ static int split_mailbox(const char *s, char *local, size_t llen, char *domain, 
  * NULL, or a reason why the order cannot run. */
 /* The canary's tokens of one dialog: the row of its target, the column of
  * each test (engine_params.locals). */
-static int canary_locals(void *arg, const char *target, const char *address, size_t ntests,
-                         const char **to_locals, const char **from_locals)
+static int canary_locals(void *arg, const char *target, const char *address,
+                         const size_t *tests, size_t ntests, const char **to_locals,
+                         const char **from_locals)
 {
 	const struct run *run = arg;
 	const struct wire_spec *s = &run->o->spec;

@@ -21,6 +21,7 @@
 
 #include "dns.h"
 #include "engine.h"
+#include "probe_canary.h"
 #include "relay_tests.h"
 #include "result_json.h"
 #include "rp_limits.h"
@@ -67,6 +68,9 @@ enum {
 	OPT_TARGETS,
 	OPT_JSON,
 	OPT_TRANSCRIPT,
+	OPT_CANARY,
+	OPT_CANARY_DOMAIN,
+	OPT_CANARY_WAIT,
 	OPT_HELP,
 };
 
@@ -93,6 +97,9 @@ static const struct option long_options[] = {
     {"targets", required_argument, NULL, OPT_TARGETS},
     {"json", no_argument, NULL, OPT_JSON},
     {"transcript", no_argument, NULL, OPT_TRANSCRIPT},
+    {"canary", required_argument, NULL, OPT_CANARY},
+    {"canary-domain", required_argument, NULL, OPT_CANARY_DOMAIN},
+    {"canary-wait", required_argument, NULL, OPT_CANARY_WAIT},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, OPT_HELP},
@@ -110,7 +117,9 @@ struct num_opt {
  * parameters are built. Numbers left unset keep the engine's defaults. */
 struct probe_opts {
 	struct num_opt port, timeout, connect_timeout, banner_timeout, retry_after, session_errors,
-	    pause, rate, concurrency;
+	    pause, rate, concurrency, canary_wait;
+	const char *canary;                    /* --canary ADDR:PORT */
+	char canary_domain[RP_DOMAIN_MAX + 1]; /* --canary-domain */
 	bool tls_given;
 	enum dialog_tls_policy tls;
 	const char *bind;
@@ -148,6 +157,7 @@ static const struct {
     {OPT_PAUSE, "--pause", 0, 600000, offsetof(struct probe_opts, pause)},
     {OPT_RATE, "--rate", 0, 1000000, offsetof(struct probe_opts, rate)},
     {OPT_CONCURRENCY, "--concurrency", 1, RP_DIALOGS_MAX, offsetof(struct probe_opts, concurrency)},
+    {OPT_CANARY_WAIT, "--canary-wait", 0, 7 * 86400, offsetof(struct probe_opts, canary_wait)},
 };
 
 /* State of one run, passed to the engine callbacks. */
@@ -220,6 +230,18 @@ static void usage(FILE *out)
 	    "      --data               after an accepted RCPT, send a small test message\n"
 	    "                           and judge the end-of-DATA reply (default: no DATA)\n"
 	    "\n"
+	    "Proof by delivery (docs/canary.md):\n"
+	    "      --canary ADDR:PORT   run a canary SMTP listener on ADDR:PORT for this run;\n"
+	    "                           implies --data; each test gets its own tokens\n"
+	    "                           (rp-<token>@DOMAIN) and a message that arrives makes\n"
+	    "                           the verdict open-confirmed, one accepted through DATA\n"
+	    "                           that never arrives accepted-not-delivered; adds the\n"
+	    "                           backscatter-probe test\n"
+	    "      --canary-domain D    the canary's domain (its MX must point at ADDR, or\n"
+	    "                           the tested servers route D there); needed with --canary\n"
+	    "      --canary-wait S      wait up to S seconds after the last dialog for the\n"
+	    "                           messages to arrive (default 60)\n"
+	    "\n"
 	    "Timing and politeness:\n"
 	    "      --timeout S          each command's reply (default %u s); also raises\n"
 	    "                           the banner timeout to max(60, S) and the end-of-\n"
@@ -253,8 +275,9 @@ static void usage(FILE *out)
 		fprintf(out, "  %-10s %s\n", sets[i].name, sets[i].desc);
 	fprintf(out,
 	        "\n"
-	        "Verdicts: open, closed, auth-required, tls-required, tempfail, blocked,\n"
-	        "unreachable, error (open-confirmed and accepted-not-delivered need a canary).\n"
+	        "Verdicts: open-confirmed, open, accepted-not-delivered, closed, auth-required,\n"
+	        "tls-required, tempfail, blocked, unreachable, error (open-confirmed and\n"
+	        "accepted-not-delivered need --canary).\n"
 	        "\n"
 	        "Exit status: 0 no open relay found, 1 at least one open relay, 2 usage or\n"
 	        "input error, 3 nothing open but some results inconclusive (tempfail,\n"
@@ -443,6 +466,27 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 		case OPT_DATA:
 			o->data = true;
 			break;
+		case OPT_CANARY: {
+			const char *colon = strrchr(arg, ':');
+			unsigned long port = 0;
+
+			/* the listener checks the address itself when it binds */
+			if (colon == NULL || colon == arg ||
+			    parse_number("--canary", colon + 1, 0, 65535, &port) < 0) {
+				errorf("--canary: \"%s\" is not ADDR:PORT or [IPV6]:PORT", arg);
+				return -1;
+			}
+			o->canary = arg;
+			break;
+		}
+		case OPT_CANARY_DOMAIN:
+			if (!target_hostname_ok(arg) || strchr(arg, '.') == NULL ||
+			    strlen(arg) > RP_DOMAIN_MAX) {
+				errorf("--canary-domain: \"%s\" is not a domain name", arg);
+				return -1;
+			}
+			snprintf(o->canary_domain, sizeof(o->canary_domain), "%s", arg);
+			break;
 		case OPT_NO_MX:
 			o->no_mx = true;
 			break;
@@ -517,6 +561,18 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 	snprintf(o->to, sizeof(o->to), "%s", to);
 	if (o->port.value == 465 && !o->tls_given)
 		o->tls = DLG_TLS_IMPLICIT;
+	if ((o->canary != NULL) != (o->canary_domain[0] != '\0')) {
+		errorf(o->canary ? "--canary needs --canary-domain"
+		                 : "--canary-domain needs --canary");
+		return -1;
+	}
+	if (o->canary != NULL) {
+		o->data = true;
+		snprintf(o->to_domain, sizeof(o->to_domain), "%s", o->canary_domain);
+		snprintf(o->to, sizeof(o->to), "rp-<token>@%s", o->canary_domain);
+		if (!o->canary_wait.given)
+			o->canary_wait.value = 60;
+	}
 	return 0;
 }
 
@@ -696,10 +752,10 @@ static void on_progress(size_t queued, size_t running, size_t done, void *arg)
 	st->progress_dirty = true;
 }
 
-static void print_header(void)
+static void print_header(int verdict_col)
 {
 	printf("%-*s %-*s %-*s %s\n", TARGET_COL, "TARGET", ADDRESS_COL, "ADDRESS:PORT",
-	       VERDICT_COL, "VERDICT", "ACCEPTED / REASON");
+	       verdict_col, "VERDICT", "ACCEPTED / REASON");
 }
 
 static void print_accepted(const struct dialog *d, FILE *out)
@@ -785,12 +841,18 @@ static void print_json(const struct probe_result *r)
 		errorf("%s: out of memory writing JSON", r->target);
 }
 
+static struct probe_canary *g_canary; /* --canary: results held for it */
+
 static void on_result(const struct probe_result *r, void *arg)
 {
 	struct run_state *st = arg;
 
 	clear_progress(st);
 	st->results++;
+	if (g_canary != NULL) {
+		probe_canary_add(g_canary, r); /* printed with the canary's verdict */
+		return;
+	}
 	if (verdict_is_open(r->verdict))
 		st->open++;
 	else if (r->dialog == NULL || verdict_inconclusive(r->verdict))
@@ -930,6 +992,16 @@ int probe_main(int argc, char **argv)
 		errorf("--tests: \"%s\" selects no test", o.tests_spec);
 		return EXIT_USAGE;
 	}
+	if (o.canary != NULL) {
+		/* the canary's own finding joins the tests */
+		int bs = relay_test_index("backscatter-probe");
+		bool have = false;
+
+		for (size_t i = 0; i < ntests; i++)
+			have = have || tests[i] == (size_t)bs;
+		if (!have && bs >= 0 && ntests < RP_TESTS_MAX)
+			tests[ntests++] = (size_t)bs;
+	}
 
 	memset(&st, 0, sizeof(st));
 	st.o = &o;
@@ -939,10 +1011,20 @@ int probe_main(int argc, char **argv)
 	build_params(&o, &ep, tests, ntests);
 	ep.progress = on_progress;
 	ep.progress_arg = &st;
+	if (o.canary != NULL) {
+		g_canary = probe_canary_start(o.canary, o.canary_domain, err, sizeof(err));
+		if (g_canary == NULL) {
+			errorf("--canary: %s", err);
+			return EXIT_USAGE;
+		}
+		ep.locals = probe_canary_locals;
+		ep.locals_arg = g_canary;
+	}
 
 	e = engine_new(&ep, err, sizeof(err));
 	if (e == NULL) {
 		errorf("%s", err);
+		probe_canary_stop(&g_canary);
 		return EXIT_USAGE;
 	}
 	memset(&in, 0, sizeof(in));
@@ -951,15 +1033,17 @@ int probe_main(int argc, char **argv)
 	if (collect_targets(&in, &o, argc, argv) < 0)
 		goto out;
 
-	warn_reserved(&o);
-	warn_unresolvable(&o);
+	if (o.canary == NULL) { /* the canary's domain is the operator's own */
+		warn_reserved(&o);
+		warn_unresolvable(&o);
+	}
 	if (o.verbose && !o.quiet)
 		fprintf(stderr,
 		        "probing %zu target%s: %zu tests, ehlo %s, from <%s>, to <%s>, tls %s\n",
 		        in.count, in.count == 1 ? "" : "s", ntests, o.ehlo, o.from, o.to,
 		        dialog_tls_policy_name(o.tls));
 	if (!o.json && !o.quiet)
-		print_header();
+		print_header(o.canary != NULL ? 22 : VERDICT_COL); /* accepted-not-delivered */
 	fflush(stdout);
 
 	g_engine = e;
@@ -972,6 +1056,17 @@ int probe_main(int argc, char **argv)
 		errorf("the probe engine failed; results are incomplete");
 	if (g_stopped)
 		errorf("interrupted; results are incomplete");
+	if (g_canary != NULL) {
+		if (!o.quiet && !o.json)
+			fprintf(stderr,
+			        "waiting up to %lu s for the test messages to reach the canary\n",
+			        o.canary_wait.value);
+		install_signals();
+		probe_canary_finish(g_canary, (unsigned)o.canary_wait.value, &g_stopped, o.json,
+		                    o.verbose, o.transcript, &st.open, &st.closed,
+		                    &st.inconclusive);
+		restore_signals();
+	}
 
 	if (!o.quiet) {
 		FILE *out = o.json ? stderr : stdout;
@@ -981,5 +1076,6 @@ int probe_main(int argc, char **argv)
 	status = exit_status(&st, rc < 0 || g_stopped);
 out:
 	engine_free(&e);
+	probe_canary_stop(&g_canary);
 	return status;
 }

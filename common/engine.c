@@ -736,7 +736,7 @@ static int job_start_dialog(struct engine *e, struct job *j, uint64_t now)
 	if (!dp.local_domain && j->via_mx)
 		dp.local_domain = j->t->name;
 	if (e->p.locals && dp.ntests <= RP_TESTS_MAX &&
-	    e->p.locals(e->p.locals_arg, j->t->text, j->ip, dp.ntests, tl, fl) == 0) {
+	    e->p.locals(e->p.locals_arg, j->t->text, j->ip, dp.tests, dp.ntests, tl, fl) == 0) {
 		dp.to_locals = tl;
 		dp.from_locals = fl;
 	}

@@ -47,11 +47,11 @@ struct engine_params {
 	/* Optional: the per-test local parts of one dialog (canary tokens), called
 	 * as its dialog is made, with the target as written and the address
 	 * dialled. It fills to_locals[i] / from_locals[i] for each of the ntests
-	 * tests of dialog.tests (NULL = the common one); the strings must live
+	 * catalogue tests tests[] (dialog.tests) (NULL = the common one); the strings must live
 	 * until the next call (the dialog copies them). Returns 0, or -1 to run the dialog without
 	 * them. */
-	int (*locals)(void *arg, const char *target, const char *address, size_t ntests,
-	              const char **to_locals, const char **from_locals);
+	int (*locals)(void *arg, const char *target, const char *address, const size_t *tests,
+	              size_t ntests, const char **to_locals, const char **from_locals);
 	void *locals_arg;
 };
 #define ENGINE_SCOPE_REFUSED "refused by the agent's scope"
