@@ -327,6 +327,53 @@ static void print_row(const json_t *vantages, const json_t *t, const struct widt
 	fprintf(out, "  %s\n", flags_of(t, buf, sizeof(buf)));
 }
 
+/* The canary's proof under the matrix: each delivery (who relayed it, from
+ * where, how fast, through how many hops) and each bounce (backscatter). */
+static void print_proof(const struct report_entry *groups, size_t ng, FILE *out)
+{
+	char buf[CELL_MAX], ab[CELL_MAX], ib[CELL_MAX];
+	bool head = false;
+
+	for (size_t i = 0; i < ng; i++) {
+		const json_t *p = json_object_get(groups[i].target, "proof"), *d;
+		size_t k;
+
+		if (!json_is_object(p))
+			continue;
+		if (!head) {
+			fputs("\nProof by delivery (canary):\n", out);
+			head = true;
+		}
+		json_array_foreach(json_object_get(p, "deliveries"), k, d)
+		{
+			const json_t *delay = json_object_get(d, "delay_ms");
+
+			fprintf(out, "  %s from %s: %s delivered",
+			        clean(str(groups[i].target, "target"), "?", buf, sizeof(buf)),
+			        clean(str(d, "agent"), "?", ab, sizeof(ab)),
+			        str(d, "test") ? str(d, "test") : "?");
+			if (json_is_integer(delay) && json_integer_value(delay) >= 0)
+				fprintf(out, " %.1f s after DATA",
+				        (double)json_integer_value(delay) / 1000.0);
+			fprintf(out, " by %s, %lld hop(s)%s\n",
+			        clean(str(d, "peer_ip"), "?", buf, sizeof(buf)),
+			        (long long)json_integer_value(json_object_get(d, "hops")),
+			        json_is_true(json_object_get(d, "multihop"))
+			            ? ", multihop: not the tested address"
+			            : "");
+		}
+		json_array_foreach(json_object_get(p, "bounces"), k, d)
+		{
+			fprintf(out,
+			        "  %s from %s: backscatter, a bounce for %s came back from %s\n",
+			        clean(str(groups[i].target, "target"), "?", buf, sizeof(buf)),
+			        clean(str(d, "agent"), "?", ab, sizeof(ab)),
+			        str(d, "test") ? str(d, "test") : "?",
+			        clean(str(d, "peer_ip"), "?", ib, sizeof(ib)));
+		}
+	}
+}
+
 int report_render_text(const json_t *report, FILE *out)
 {
 	const json_t *vantages = json_object_get(report, "vantages");
@@ -405,6 +452,7 @@ int report_render_text(const json_t *report, FILE *out)
 			}
 		}
 	}
+	print_proof(groups, ng, out);
 	report_id_text(json_object_get(report, "audit"), id, sizeof(id));
 	if (str(report, "status") != NULL && strcmp(str(report, "status"), "done") != 0) {
 		size_t n = strlen(id);

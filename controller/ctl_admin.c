@@ -495,7 +495,8 @@ static size_t targets_per_order(struct ctl *c, int64_t agent_id, const struct wi
 	/* An order with tokens carries two per (target, test): keep it far
 	 * under the message cap. */
 	if (sp->canary_domain != NULL && sp->canary_domain[0] != '\0' && sp->n_tests > 0) {
-		size_t cap = RP_CANARY_ORDER_TOKEN_BYTES / (sp->n_tests * 2 * (CANARY_LOCAL_MAX + 3));
+		size_t cap =
+		    RP_CANARY_ORDER_TOKEN_BYTES / (sp->n_tests * 2 * (CANARY_LOCAL_MAX + 3));
 
 		if (per > cap)
 			per = cap;
@@ -732,6 +733,7 @@ static int row_cb(void *arg, const struct store_matrix_row *row)
 	json_t *cells = json_object(), *acc = json_object_get(rp->accepted, row->target);
 	char client[RP_STORE_TEXT_MAX + 1] = "", prev[32] = "";
 	const char *verdict = aggregate_name(row->agg);
+	json_t *proof;
 	int64_t pa = 0;
 	int hc, hp;
 
@@ -745,17 +747,23 @@ static int row_cb(void *arg, const struct store_matrix_row *row)
 	}
 	if (hp == 1 && pa > rp->previous_audit)
 		rp->previous_audit = pa;
+	if ((proof = store_canary_proof(rp->c->store, rp->audit, row->target)) == NULL) {
+		json_decref(cells);
+		rp->failed = 1;
+		return 1;
+	}
 	for (size_t i = 0; i < row->ncells; i++)
 		json_object_set_new(cells, row->cells[i].agent_name,
 		                    json_string(dialog_verdict_name(row->cells[i].verdict)));
 	acc = acc ? json_incref(acc) : json_object();
-	json_array_append_new(
-	    rp->targets, json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:o, s:o}", "target",
-	                           row->target, "client", client, "verdict", verdict, "previous",
-	                           hp == 1 ? json_string(prev) : json_null(), "new",
-	                           open_name(verdict) && !(hp == 1 && open_name(prev)), "disagree",
-	                           row->agg->disagree, "inconclusive", row->agg->inconclusive,
-	                           "partial", row->agg->partial, "cells", cells, "accepted", acc));
+	json_array_append_new(rp->targets,
+	                      json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:o, s:o, s:o}",
+	                                "target", row->target, "client", client, "verdict", verdict,
+	                                "previous", hp == 1 ? json_string(prev) : json_null(),
+	                                "new", open_name(verdict) && !(hp == 1 && open_name(prev)),
+	                                "disagree", row->agg->disagree, "inconclusive",
+	                                row->agg->inconclusive, "partial", row->agg->partial,
+	                                "cells", cells, "accepted", acc, "proof", proof));
 	return 0;
 }
 

@@ -327,3 +327,63 @@ long store_canary_count(struct store *s, bool bounces)
 	store_done(s, st);
 	return n >= 0 ? n : store_db_fail(s, "canary count");
 }
+
+json_t *store_canary_proof(struct store *s, int64_t audit, const char *target)
+{
+	sqlite3_stmt *st = store_prep(
+	    s, "SELECT g.name, a.test, a.kind, a.arrived_at, a.peer_ip, json_array_length(a.hops),"
+	       " (SELECT a.arrived_at - json_extract(r.result_json, '$.transcript[' ||"
+	       "  json_extract(t.value, '$.evidence') || '].t') FROM results r,"
+	       "  json_each(r.result_json, '$.tests') t WHERE r.order_id = a.order_id AND"
+	       "  r.target = a.target AND json_extract(t.value, '$.id') = a.test AND"
+	       "  json_type(t.value, '$.evidence') = 'integer' LIMIT 1),"
+	       " NOT EXISTS (SELECT 1 FROM results r WHERE r.order_id = a.order_id AND"
+	       "  r.target = a.target AND r.address = a.peer_ip)"
+	       " FROM canary_arrivals a JOIN orders o ON o.id = a.order_id"
+	       " JOIN agents g ON g.id = a.agent_id WHERE a.target = ?2 AND o.audit_id = ?1"
+	       " AND a.late = 0 ORDER BY a.id LIMIT 128");
+	json_t *deliv = json_array(), *bounces = json_array();
+	int rc;
+
+	if (st == NULL) {
+		json_decref(deliv);
+		json_decref(bounces);
+		return NULL;
+	}
+	sqlite3_bind_int64(st, 1, audit);
+	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		bool bounce = strcmp(col(st, 2), "bounce") == 0;
+		json_t *o = json_pack(
+		    "{s:s, s:s, s:I, s:s}", "agent", col(st, 0), "test", col(st, 1), "arrived_at",
+		    (json_int_t)sqlite3_column_int64(st, 3), "peer_ip", col(st, 4));
+
+		if (o == NULL)
+			continue;
+		if (!bounce) {
+			json_object_set_new(o, "hops", json_integer(sqlite3_column_int64(st, 5)));
+			json_object_set_new(o, "delay_ms",
+			                    sqlite3_column_type(st, 6) == SQLITE_INTEGER
+			                        ? json_integer(sqlite3_column_int64(st, 6))
+			                        : json_null());
+			json_object_set_new(o, "multihop", json_boolean(sqlite3_column_int(st, 7)));
+		}
+		if (json_array_size(bounce ? bounces : deliv) < 64)
+			json_array_append_new(bounce ? bounces : deliv, o);
+		else
+			json_decref(o);
+	}
+	store_done(s, st);
+	if (rc != SQLITE_DONE) {
+		json_decref(deliv);
+		json_decref(bounces);
+		store_db_fail(s, "canary proof");
+		return NULL;
+	}
+	if (json_array_size(deliv) == 0 && json_array_size(bounces) == 0) {
+		json_decref(deliv);
+		json_decref(bounces);
+		return json_null();
+	}
+	return json_pack("{s:o, s:o}", "deliveries", deliv, "bounces", bounces);
+}

@@ -55,6 +55,14 @@ long store_canary_expire(struct store *s, int64_t before, int64_t now, long max)
  * of objects (docs/canary.md); NULL on error. */
 json_t *store_canary_cell(struct store *s, const char *order_id, const char *target);
 
+/* The proof for one target of an audit, for reports: {"deliveries": [{agent,
+ * test, arrived_at (ms), peer_ip, hops (count), delay_ms (since the reply
+ * that accepted the message, or null), multihop (the delivering IP is none
+ * of the addresses tested)}], "bounces": [{agent, test, arrived_at, peer_ip}]}
+ * (at most 64 of each, arrivals past [canary] late left out), or json null
+ * when the target has no arrival. NULL on error. */
+json_t *store_canary_proof(struct store *s, int64_t audit, const char *target);
+
 /* Arrivals stored (all kinds), for metrics and tests; -1 on error. */
 long store_canary_count(struct store *s, bool bounces);
 

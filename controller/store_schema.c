@@ -194,6 +194,7 @@ const char *const store_migrations[] = {
     " tls TEXT,"
     " hops TEXT NOT NULL CHECK (json_valid(hops)),"
     " late INTEGER NOT NULL DEFAULT 0);"
-    "CREATE INDEX canary_arrivals_cell ON canary_arrivals(order_id, target);",
+    "CREATE INDEX canary_arrivals_cell ON canary_arrivals(order_id, target);"
+    "CREATE INDEX canary_arrivals_target ON canary_arrivals(target);",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -110,6 +110,37 @@ static void matrix_cleans_control_bytes(void **state)
 	json_decref(j);
 }
 
+/* The canary's proof under the matrix: a delivery with its delay, IP, hops
+ * and multihop flag; a bounce as backscatter; peer text cleaned. */
+static void matrix_canary_proof(void **state)
+{
+	json_t *j = parse(
+	    "{\"audit\":4,\"vantages\":[\"far\"],\"targets\":["
+	    "{\"target\":\"192.0.2.16\",\"verdict\":\"open-confirmed\",\"cells\":{\"far\":"
+	    "\"open-confirmed\"},\"proof\":{\"deliveries\":[{\"agent\":\"far\",\"test\":"
+	    "\"external-sender\",\"arrived_at\":1,\"peer_ip\":\"192.0.2.17\",\"hops\":2,"
+	    "\"delay_ms\":1500,\"multihop\":true}],\"bounces\":[]}},"
+	    "{\"target\":\"192.0.2.18\",\"verdict\":\"closed\",\"cells\":{\"far\":"
+	    "\"closed\"},\"proof\":{\"deliveries\":[],\"bounces\":[{\"agent\":\"far\","
+	    "\"test\":\"backscatter-probe\",\"arrived_at\":1,\"peer_ip\":\"192.0.2.18\\u001b\"}]}},"
+	    "{\"target\":\"192.0.2.19\",\"verdict\":\"closed\",\"cells\":{\"far\":"
+	    "\"closed\"},\"proof\":null}]}");
+	int rc;
+	char *out = render(report_render_text, j, &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "Proof by delivery (canary):\n"
+	                            "  192.0.2.16 from far: external-sender delivered 1.5 s after "
+	                            "DATA by 192.0.2.17, 2 hop(s), multihop: not the tested "
+	                            "address\n"
+	                            "  192.0.2.18 from far: backscatter, a bounce for "
+	                            "backscatter-probe came back from 192.0.2.18?\n"));
+	assert_null(strstr(out, "192.0.2.19 from"));
+	free(out);
+	json_decref(j);
+}
+
 static void matrix_partial_and_status(void **state)
 {
 	json_t *j = parse("{\"audit\":3,\"status\":\"running\",\"vantages\":[\"v1\",\"v2\"],"
@@ -416,6 +447,7 @@ int main(void)
 	    cmocka_unit_test(matrix_needs_arrays),
 	    cmocka_unit_test(matrix_partial_and_status),
 	    cmocka_unit_test(matrix_cleans_control_bytes),
+	    cmocka_unit_test(matrix_canary_proof),
 	    cmocka_unit_test(exit_status),
 	    cmocka_unit_test(transcript_markers),
 	    cmocka_unit_test(agents_table),

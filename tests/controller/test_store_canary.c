@@ -145,6 +145,24 @@ static void test_delivery_after_result(void **state)
 	assert_int_equal(store_canary_expire(c->f.s, 10000, 10000, 100), 0);
 	expect(c, "o1", "open.example", "open-confirmed", "delivered", 0);
 	assert_int_equal(store_canary_count(c->f.s, false), 2);
+	/* the report's proof: the delivery that counted, with its IP and hops;
+	 * the tested address is the delivering one (not multihop) */
+	{
+		json_t *p = store_canary_proof(c->f.s, c->audit, "open.example");
+		json_t *d;
+
+		assert_non_null(p);
+		assert_int_equal(json_array_size(json_object_get(p, "deliveries")), 2);
+		d = json_array_get(json_object_get(p, "deliveries"), 1);
+		assert_string_equal(json_string_value(json_object_get(d, "test")),
+		                    "external-sender");
+		assert_string_equal(json_string_value(json_object_get(d, "agent")), "far");
+		assert_int_equal(json_integer_value(json_object_get(d, "hops")), 1);
+		assert_false(json_is_true(json_object_get(d, "multihop")));
+		json_decref(p);
+		p = store_canary_proof(c->f.s, c->audit, "nothing.example");
+		assert_true(json_is_null(p));
+	}
 }
 
 /* Mail can be faster than results: the arrival waits for its result. */
