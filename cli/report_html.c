@@ -148,6 +148,20 @@ static const char *csv_bool(const json_t *t, const char *key)
 	return json_is_boolean(v) ? (json_is_true(v) ? "true" : "false") : "";
 }
 
+/* The delivering IP of the vantage's first arrival of that kind in the
+ * target's canary proof ("deliveries" or "bounces"), or NULL. */
+static const char *proof_of(const json_t *t, const char *vantage, const char *kind)
+{
+	const json_t *a, *d;
+	size_t i;
+
+	a = json_object_get(json_object_get(t, "proof"), kind);
+	json_array_foreach(a, i,
+	                   d) if (vantage != NULL && str(d, "agent") != NULL &&
+	                          strcmp(str(d, "agent"), vantage) == 0) return str(d, "peer_ip");
+	return NULL;
+}
+
 long report_render_csv(const json_t *report, FILE *out)
 {
 	const json_t *vantages = json_object_get(report, "vantages");
@@ -160,7 +174,7 @@ long report_render_csv(const json_t *report, FILE *out)
 	if (!json_is_array(vantages) || !json_is_array(targets))
 		return -1;
 	fputs("client,target,vantage,verdict,aggregated_verdict,disagree,inconclusive,"
-	      "accepted_tests,previous,new\r\n",
+	      "accepted_tests,previous,new,delivered_by,backscatter\r\n",
 	      out);
 	json_array_foreach(targets, i, t) json_array_foreach(vantages, j, v)
 	{
@@ -181,7 +195,9 @@ long report_render_csv(const json_t *report, FILE *out)
 		csv_cell(acc, out);
 		fputc(',', out);
 		csv_cell(str(t, "previous"), out);
-		fprintf(out, ",%s\r\n", csv_bool(t, "new"));
+		fprintf(out, ",%s,", csv_bool(t, "new"));
+		csv_cell(proof_of(t, name, "deliveries"), out);
+		fprintf(out, ",%s\r\n", proof_of(t, name, "bounces") != NULL ? "true" : "false");
 		rows++;
 	}
 	return ferror(out) ? -1 : rows;
@@ -496,6 +512,58 @@ static void html_matrices(const struct report_html *h)
 	}
 }
 
+/* The canary's proof: one row per delivery or bounce. */
+static void html_proof(const json_t *targets, FILE *out)
+{
+	const json_t *t, *d;
+	size_t i, k;
+	bool head = false;
+
+	json_array_foreach(targets, i, t)
+	{
+		const json_t *p = json_object_get(t, "proof");
+
+		for (int b = 0; b < 2 && json_is_object(p); b++)
+			json_array_foreach(json_object_get(p, b ? "bounces" : "deliveries"), k, d)
+			{
+				const json_t *delay = json_object_get(d, "delay_ms");
+
+				if (!head) {
+					fputs("<h2>Proof by delivery</h2>\n<table "
+					      "id=\"proof\"><tr><th>Target"
+					      "</th><th>Vantage</th><th>Test</th><th>Arrival</"
+					      "th><th>From"
+					      "</th><th>Hops</th><th>Delay</th></tr>\n",
+					      out);
+					head = true;
+				}
+				fputs("<tr><td>", out);
+				report_html_escape(str(t, "target"), out);
+				fputs("</td><td>", out);
+				report_html_escape(str(d, "agent"), out);
+				fputs("</td><td>", out);
+				report_html_escape(str(d, "test"), out);
+				fputs(b ? "</td><td>bounce (backscatter)</td><td>"
+				      : json_is_true(json_object_get(d, "multihop"))
+				          ? "</td><td>delivered, multihop</td><td>"
+				          : "</td><td>delivered</td><td>",
+				      out);
+				report_html_escape(str(d, "peer_ip"), out);
+				fputs("</td><td>", out);
+				if (json_is_integer(json_object_get(d, "hops")))
+					fprintf(out, "%" JSON_INTEGER_FORMAT,
+					        json_integer_value(json_object_get(d, "hops")));
+				fputs("</td><td>", out);
+				if (json_is_integer(delay))
+					fprintf(out, "%.1f s",
+					        (double)json_integer_value(delay) / 1000.0);
+				fputs("</td></tr>\n", out);
+			}
+	}
+	if (head)
+		fputs("</table>\n", out);
+}
+
 /* The summary boxes: the controller's numbers (with "new since last audit")
  * when the report has a summary, else counted here as before. */
 static void html_summary(const json_t *report, const json_t *targets, FILE *out)
@@ -612,6 +680,7 @@ static int html_head(const struct report_html *h, time_t now)
 	        date, nt, nt == 1 ? "" : "s", h->nv, h->nv == 1 ? "" : "s");
 	html_summary(h->report, h->targets, out);
 	html_matrices(h);
+	html_proof(h->targets, out);
 	if (h->transcripts)
 		fputs("<h2>Transcripts</h2>\n", out);
 	return 0;

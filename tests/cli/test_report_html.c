@@ -226,21 +226,45 @@ static void csv_rows_and_quoting(void **state)
 
 	(void)state;
 	assert_int_equal(rows, 6);
-	assert_int_equal(strncmp(csv,
-	                         "client,target,vantage,verdict,aggregated_verdict,disagree,"
-	                         "inconclusive,accepted_tests,previous,new\r\n",
-	                         strlen("client,target,vantage,verdict,aggregated_verdict,disagree,"
-	                                "inconclusive,accepted_tests,previous,new\r\n")),
-	                 0);
+	assert_int_equal(
+	    strncmp(
+	        csv,
+	        "client,target,vantage,verdict,aggregated_verdict,disagree,"
+	        "inconclusive,accepted_tests,previous,new,delivered_by,backscatter\r\n",
+	        strlen("client,target,vantage,verdict,aggregated_verdict,disagree,"
+	               "inconclusive,accepted_tests,previous,new,delivered_by,backscatter\r\n")),
+	    0);
 	/* an older controller: no client, previous or new: empty cells */
-	assert_non_null(strstr(
-	    csv, "\r\n,mx.example.com,a1,open,open,true,false,external-sender;null-sender,,\r\n"));
-	assert_non_null(strstr(csv, "\r\n,mx.example.com,v<b>2,closed,open,true,false,,,\r\n"));
+	assert_non_null(strstr(csv, "\r\n,mx.example.com,a1,open,open,true,false,external-sender;"
+	                            "null-sender,,,,false\r\n"));
+	assert_non_null(
+	    strstr(csv, "\r\n,mx.example.com,v<b>2,closed,open,true,false,,,,,false\r\n"));
 	/* a comma and quotes: quoted, quotes doubled; a formula: prefixed with ' */
 	assert_non_null(strstr(
-	    csv,
-	    "\r\n,\"'=cmd|'/c calc'!A1,\"\"x\"\"\",a1,unreachable,inconclusive,false,true,,,\r\n"));
-	assert_non_null(strstr(csv, ",v<b>2,,inconclusive,false,true,,,\r\n"));
+	    csv, "\r\n,\"'=cmd|'/c "
+	         "calc'!A1,\"\"x\"\"\",a1,unreachable,inconclusive,false,true,,,,,false\r\n"));
+	assert_non_null(strstr(csv, ",v<b>2,,inconclusive,false,true,,,,,false\r\n"));
+	free(csv);
+	json_decref(r);
+}
+
+/* The canary's proof in the CSV: the delivering IP per vantage, backscatter. */
+static void csv_canary_proof(void **state)
+{
+	json_t *r =
+	    parse("{\"vantages\":[\"a\",\"b\"],\"targets\":[{\"target\":\"192.0.2.16\",\"verdict\":"
+	          "\"open-confirmed\",\"cells\":{\"a\":\"open-confirmed\",\"b\":\"closed\"},"
+	          "\"proof\":{\"deliveries\":[{\"agent\":\"a\",\"test\":\"external-sender\","
+	          "\"peer_ip\":\"192.0.2.17\"}],\"bounces\":[{\"agent\":\"b\",\"test\":"
+	          "\"backscatter-probe\",\"peer_ip\":\"192.0.2.16\"}]}}]}");
+	long rows;
+	char *csv = render_csv(r, &rows);
+
+	(void)state;
+	assert_int_equal(rows, 2);
+	assert_non_null(
+	    strstr(csv, ",a,open-confirmed,open-confirmed,false,false,,,,192.0.2.17,false\r\n"));
+	assert_non_null(strstr(csv, ",b,closed,open-confirmed,false,false,,,,,true\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -254,7 +278,7 @@ static void csv_cleans_control_bytes(void **state)
 
 	(void)state;
 	assert_int_equal(rows, 1);
-	assert_non_null(strstr(csv, "\r\n,x??y?[2J,a,closed,closed,false,false,,,\r\n"));
+	assert_non_null(strstr(csv, "\r\n,x??y?[2J,a,closed,closed,false,false,,,,,false\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -412,11 +436,11 @@ static void csv_client_previous_new(void **state)
 	(void)state;
 	assert_int_equal(rows, 6);
 	assert_non_null(
-	    strstr(csv, "\r\n,adhoc.example,ams1,closed,closed,false,false,,,false\r\n"));
+	    strstr(csv, "\r\n,adhoc.example,ams1,closed,closed,false,false,,,false,,false\r\n"));
 	assert_non_null(strstr(csv, "\r\n\"a<c>me, \"\"inc\"\"\",mx1.acme.example,fra1,open,open,"
-	                            "true,false,external-sender,closed,true\r\n"));
-	assert_non_null(strstr(
-	    csv, "\r\nbeta,mx.beta.example,ams1,open,open,false,false,null-sender,open,false\r\n"));
+	                            "true,false,external-sender,closed,true,,false\r\n"));
+	assert_non_null(strstr(csv, "\r\nbeta,mx.beta.example,ams1,open,open,false,false,null-"
+	                            "sender,open,false,,false\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -634,6 +658,7 @@ int main(void)
 	    cmocka_unit_test(html_rejects_bad_report),
 	    cmocka_unit_test(csv_rows_and_quoting),
 	    cmocka_unit_test(csv_cleans_control_bytes),
+	    cmocka_unit_test(csv_canary_proof),
 	    cmocka_unit_test(html_client_sections_and_new),
 	    cmocka_unit_test(html_without_clients_as_before),
 	    cmocka_unit_test(html_summary_no_previous),

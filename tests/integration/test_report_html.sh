@@ -553,17 +553,17 @@ rc=$?
 if python3 - "$T/report.csv" "$TRUST" "$CLOSED" <<'EOF'; then ok "CSV: header, 4 rows target x vantage with client, verdicts, accepted tests, previous, new (exit $rc)"; else not_ok "CSV report"; fi
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline="")))
-assert rows[0] == ["client","target","vantage","verdict","aggregated_verdict","disagree","inconclusive","accepted_tests","previous","new"], rows[0]
+assert rows[0] == ["client","target","vantage","verdict","aggregated_verdict","disagree","inconclusive","accepted_tests","previous","new","delivered_by","backscatter"], rows[0]
 d = {(r[1], r[2]): r for r in rows[1:]}
 assert len(rows) == 5 and len(d) == 4, rows
 t, c = sys.argv[2], sys.argv[3]
 assert d[(t, "fra1")][0] == "acme" and d[(c, "ams1")][0] == "beta", rows
 assert d[(t, "fra1")][3:7] == ["open", "open", "true", "false"], d[(t, "fra1")]
 assert "external-sender" in d[(t, "fra1")][7].split(";"), d[(t, "fra1")]
-assert d[(t, "fra1")][8:] == ["", "true"], d[(t, "fra1")]
+assert d[(t, "fra1")][8:10] == ["", "true"], d[(t, "fra1")]
 assert d[(t, "ams1")][3] == "closed" and d[(t, "ams1")][7] == "", d[(t, "ams1")]
 assert d[(c, "fra1")][3:5] == ["closed", "closed"] and d[(c, "ams1")][3] == "closed"
-assert d[(c, "fra1")][8:] == ["closed", "false"], d[(c, "fra1")]
+assert d[(c, "fra1")][8:10] == ["closed", "false"], d[(c, "fra1")]
 EOF
 [[ $rc -eq 1 ]] || not_ok "report --format csv exit $rc (want 1)"
 
