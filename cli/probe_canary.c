@@ -90,7 +90,8 @@ static int on_commit(void *arg, const struct canary_arrival *a, char *why, size_
 		struct canary_ref r;
 		struct arrival *x;
 		json_t *hops;
-		size_t off = 0;
+		size_t off = 0, ncat;
+		const struct relay_test_def *cat = relay_tests_all(&ncat);
 
 		if (at == NULL ||
 		    canary_token_parse(pc->key, a->rcpts[i], (size_t)(at - a->rcpts[i]), &r) < 0 ||
@@ -122,13 +123,12 @@ static int on_commit(void *arg, const struct canary_arrival *a, char *why, size_
 				                        hp->from_ip[0] ? " from [" : "",
 				                        hp->from_ip, hp->from_ip[0] ? "]" : "");
 		}
-		x->json =
-		    json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:b, s:o}", "kind",
-		              r.bounce ? "bounce" : "delivery", "test",
-		              relay_tests_all(&off)[r.test < off ? r.test : 0].id, "arrived_at",
-		              (json_int_t)a->arrived_ms, "peer_ip", a->peer_ip, "helo", a->helo,
-		              "mail_from", a->mail_from, "message_id", a->message_id, "size",
-		              (json_int_t)a->size, "tls", a->tls, "hops", hops);
+		x->json = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:b, s:o}", "kind",
+		                    r.bounce ? "bounce" : "delivery", "test",
+		                    cat[r.test < ncat ? r.test : 0].id, "arrived_at",
+		                    (json_int_t)a->arrived_ms, "peer_ip", a->peer_ip, "helo",
+		                    a->helo, "mail_from", a->mail_from, "message_id", a->message_id,
+		                    "size", (json_int_t)a->size, "tls", a->tls, "hops", hops);
 	}
 	pthread_mutex_unlock(&pc->mu);
 	return 0;

@@ -1,7 +1,9 @@
+# shellcheck shell=bash
 # postfix_lab.sh - sourced library: a private Postfix instance on loopback
 # for relayprobe's integration tests and demo. Never touches /etc/postfix:
 # config, queue and data directories live under one mktemp directory, and
-# nothing is ever delivered (every transport is "discard", no DNS).
+# nothing is ever delivered (every transport is "discard", no DNS; canary
+# mode below delivers its one domain to a loopback port).
 #
 #   client 127.0.0.1 (or 127.0.0.5 with --bind)
 #        |
@@ -13,6 +15,19 @@
 #        +--> 127.0.0.1:$LAB_PORT_AUTH          relaying refused with 530 5.7.1 Authentication required
 #        +--> 127.0.0.1:$LAB_PORT_STOCK         Postfix's own default: defer_unauth_destination (454 4.7.1)
 #        +--> [::1]:$LAB_PORT_OPEN6             open for ::1 (only when ::1 exists; else empty)
+#
+# Canary mode (optional): when the caller sets LAB_CANARY_DOMAIN and
+# LAB_CANARY_PORT before lab_start, mail for that domain (only) is delivered
+# for real, over SMTP to [127.0.0.1]:$LAB_CANARY_PORT (a transport table in
+# the lab directory; still no DNS; everything else is still discarded), the
+# queue is retried every second, and two more listeners exist:
+#        +--> 127.0.0.1:$LAB_PORT_ACCEPT_DROP   open for 127/8 at RCPT, but every message is
+#                                               silently discarded at end of DATA (DISCARD)
+#        +--> 127.0.0.1:$LAB_PORT_BACKSCATTER   closed for relaying; accepts any local part at
+#                                               [127.0.0.1] (no local_recipient_maps), then the
+#                                               delivery fails (content_filter=error:) and
+#                                               Postfix bounces to the envelope sender
+# Without those two variables the lab is exactly as above.
 #
 # Use:  . postfix_lab.sh; lab_start || exit 1; ...; (lab_stop runs on EXIT)
 # lab_start installs "trap lab_stop EXIT" unless LAB_NO_TRAP=1; a caller with
@@ -29,6 +44,8 @@ LAB_PORT_TLS_REQUIRED=""
 LAB_PORT_AUTH=""
 LAB_PORT_STOCK=""
 LAB_PORT_OPEN6=""
+LAB_PORT_ACCEPT_DROP=""
+LAB_PORT_BACKSCATTER=""
 LAB_TRUSTED_SOURCE=127.0.0.5
 
 lab_log() {
@@ -81,10 +98,26 @@ lab_master_pid() {
 		tr -dc '0-9' <"$LAB_DIR/spool/pid/master.pid"
 }
 
+lab_canary_mode() {
+	[ -n "${LAB_CANARY_DOMAIN:-}" ] && [ -n "${LAB_CANARY_PORT:-}" ]
+}
+
 lab_write_config() {
-	local d=$1 inet_protocols=ipv4
-	local closed open trust tls tlsreq auth open6 stock
-	read -r closed open trust tls tlsreq auth open6 stock <<<"$(lab_free_ports 8)"
+	local d=$1 inet_protocols=ipv4 ports
+	local closed open trust tls tlsreq auth open6 stock drop bscat
+	# ten ports, none of them the caller's canary port
+	for _ in 1 2 3 4 5; do
+		ports=$(lab_free_ports 10)
+		case " $ports " in
+		*" ${LAB_CANARY_PORT:-none} "*) ;;
+		*) break ;;
+		esac
+	done
+	read -r closed open trust tls tlsreq auth open6 stock drop bscat <<<"$ports"
+	if ! lab_canary_mode; then
+		drop=""
+		bscat=""
+	fi
 	if lab_has_ipv6; then
 		inet_protocols=all
 	else
@@ -131,6 +164,19 @@ in_flow_delay = 0
 # relaying refused as if authentication were required (no SASL backend needed)
 rplab_auth_restrictions = permit_mynetworks, permit_auth_destination, check_recipient_access static:{530 5.7.1 Authentication required}, reject_unauth_destination
 EOF
+	if lab_canary_mode; then
+		printf '%s\tsmtp:[127.0.0.1]:%s\n' "$LAB_CANARY_DOMAIN" "$LAB_CANARY_PORT" \
+			>"$d/etc/transport"
+		cat >>"$d/etc/main.cf" <<EOF
+# canary mode: the canary's domain (only) is delivered, to the canary on
+# loopback; retried every second so a deferral costs a second, not minutes
+transport_maps = texthash:$d/etc/transport
+queue_run_delay = 1s
+minimal_backoff_time = 1s
+maximal_backoff_time = 2s
+smtp_connect_timeout = 5s
+EOF
+	fi
 	{
 		echo "# listeners (smtpd; -o overrides per role)"
 		echo "127.0.0.1:$closed inet n - n - - smtpd"
@@ -153,6 +199,16 @@ EOF
 		if [ -n "$open6" ]; then
 			echo "[::1]:$open6 inet n - n - - smtpd"
 			echo "  -o syslog_name=postfix-rplab/open6 -o mynetworks=[::1]/128"
+		fi
+		if lab_canary_mode; then
+			echo "127.0.0.1:$drop inet n - n - - smtpd"
+			echo "  -o syslog_name=postfix-rplab/accept-drop -o mynetworks=127.0.0.0/8"
+			echo "  -o smtpd_end_of_data_restrictions=check_client_access,static:DISCARD"
+			echo "127.0.0.1:$bscat inet n - n - - smtpd"
+			echo "  -o syslog_name=postfix-rplab/backscatter -o local_recipient_maps="
+			echo "  -o { content_filter = error:5.1.1 unknown user }"
+			echo "# the canary's transport"
+			echo "smtp      unix  -       -       n       -       -       smtp"
 		fi
 		cat <<'EOF'
 # internal services, unchrooted
@@ -185,6 +241,8 @@ EOF
 	LAB_PORT_AUTH=$auth
 	LAB_PORT_STOCK=$stock
 	LAB_PORT_OPEN6=$open6
+	LAB_PORT_ACCEPT_DROP=$drop
+	LAB_PORT_BACKSCATTER=$bscat
 }
 
 lab_stop() {
@@ -244,7 +302,8 @@ lab_start() {
 	fi
 	local p
 	for p in $LAB_PORT_CLOSED $LAB_PORT_OPEN $LAB_PORT_TRUST_ONE $LAB_PORT_TLS \
-		$LAB_PORT_TLS_REQUIRED $LAB_PORT_AUTH $LAB_PORT_STOCK; do
+		$LAB_PORT_TLS_REQUIRED $LAB_PORT_AUTH $LAB_PORT_STOCK \
+		$LAB_PORT_ACCEPT_DROP $LAB_PORT_BACKSCATTER; do
 		if ! lab_wait_banner 127.0.0.1 "$p" 20; then
 			lab_log "listener 127.0.0.1:$p never greeted; log:"
 			tail -n 20 "$LAB_DIR/maillog" >&2 2>/dev/null || true
