@@ -4,7 +4,12 @@
  * loopback address (127.0.1.x), delivering messages over sessions of
  * --per-session messages (MAIL/RCPT/DATA pipelined as RFC 2920 allows,
  * optionally after STARTTLS). Prints messages/s and the largest session
- * footprint the server saw. Bounds: --threads <= BENCH_THREADS_MAX. */
+ * footprint the server saw. Bounds: --threads <= BENCH_THREADS_MAX.
+ * Built with RP_BENCH_STORE (target bench_canary_store), -S DIR runs the
+ * controller's canary instead (ctl_canary.c: real tokens, every arrival
+ * committed to a SQLite store in DIR before its 250, one order of 100
+ * targets whose results await their delivery) and measures how long a
+ * verdict takes to show open-confirmed after the 250. */
 #include <arpa/inet.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -21,6 +26,19 @@
 #include <unistd.h>
 
 #include "canary_server.h"
+#ifdef RP_BENCH_STORE
+#include <sqlite3.h>
+
+#include "canary_token.h"
+#include "ctl_canary.h"
+#include "envelope.h"
+#include "relay_tests.h"
+#include "store_canary.h"
+
+#define BENCH_TARGETS 100
+static char tokens[BENCH_TARGETS * RP_TESTS_MAX][CANARY_LOCAL_MAX + 1];
+static size_t ntokens;
+#endif
 
 #define BENCH_THREADS_MAX 64
 
@@ -121,10 +139,19 @@ static void *client(void *arg)
 				goto fail;
 		}
 		for (k = 0; k < per_session && sent < msgs_per_thread; k++, sent++, seq++) {
-			int n = snprintf(cmds, sizeof(cmds),
-			                 "MAIL FROM:<rp-s%u-%u@probe.example>\r\n"
-			                 "RCPT TO:<rp-%u-%u@canary.example.net>\r\nDATA\r\n",
-			                 idx, seq, idx, seq);
+			char rcpt[64];
+			int n;
+
+			snprintf(rcpt, sizeof(rcpt), "rp-%u-%u", idx, seq);
+#ifdef RP_BENCH_STORE
+			if (ntokens > 0)
+				snprintf(rcpt, sizeof(rcpt), "%s",
+				         tokens[(idx * msgs_per_thread + seq) % ntokens]);
+#endif
+			n = snprintf(cmds, sizeof(cmds),
+			             "MAIL FROM:<rp-s%u-%u@probe.example>\r\n"
+			             "RCPT TO:<%s@canary.example.net>\r\nDATA\r\n",
+			             idx, seq, rcpt);
 			int m =
 			    snprintf(msg, sizeof(msg),
 			             "Received: from helo.example (rdns.example [192.0.2.1])\r\n"
@@ -164,6 +191,124 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+#ifdef RP_BENCH_STORE
+/* A store in dir with one order of BENCH_TARGETS targets x every relay test,
+ * a result awaiting its delivery per target, and the tokens of it all. */
+static int store_setup(const char *dir, struct ctl_config *cfg, char *db, size_t dblen)
+{
+	static char *lst[1] = {(char *)"127.0.0.1:0"}, *dom[1] = {(char *)"canary.example.net"};
+	static char tv[BENCH_TARGETS][32];
+	char *targets[BENCH_TARGETS], *tests[RP_TESTS_MAX], key[512], err[256], empty[1] = "";
+	char tls[] = "auto";
+	uint8_t k[CANARY_KEY_LEN], *body = NULL;
+	size_t idx[RP_TESTS_MAX], nt = 0, len = 0, ncat;
+	const struct relay_test_def *cat = relay_tests_all(&ncat);
+	struct store_agent a = {
+	    .name = "bench", .curve_public = "c", .ed25519_public = "e", .fingerprint = "f"};
+	struct store_order so = {0};
+	struct wire_order o = {0};
+	struct store *s;
+	int64_t agent, audit;
+	uint64_t seq, ref;
+
+	snprintf(db, dblen, "%s/controller.db", dir);
+	snprintf(key, sizeof(key), "%s/canary.key", dir);
+	if (canary_key_load_or_create(key, k, err, sizeof(err)) < 0 ||
+	    (s = store_open(db, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "bench_canary: %s\n", err);
+		return -1;
+	}
+	relay_tests_select("all", idx, RP_TESTS_MAX, &nt, err, sizeof(err));
+	for (size_t i = 0; i < nt; i++)
+		tests[i] = (char *)cat[idx[i]].id;
+	for (size_t i = 0; i < BENCH_TARGETS; i++) {
+		snprintf(tv[i], sizeof(tv[i]), "192.0.2.%zu", i + 1);
+		targets[i] = tv[i];
+	}
+	store_agent_upsert(s, &a, 1, &agent, NULL);
+	store_agent_approve(s, agent);
+	store_audit_create(s, NULL, 1, &audit);
+	store_next_sequence(s, agent, &seq);
+	store_canary_next_ref(s, &ref);
+	o.protocol_version = WIRE_PROTOCOL_VERSION;
+	o.audience = (char *)"bench";
+	o.order_id = (char *)"bench-1";
+	o.sequence = seq;
+	o.issued_at_ms = 1;
+	o.expires_at_ms = 2;
+	o.spec = (struct wire_spec){.targets = targets,
+	                            .n_targets = BENCH_TARGETS,
+	                            .tests = tests,
+	                            .n_tests = nt,
+	                            .tls_policy = tls,
+	                            .rcpt_to = empty,
+	                            .mail_from = empty,
+	                            .ehlo_name = empty,
+	                            .canary_domain = empty};
+	if (wire_order_draft(&o, &body, &len) < 0)
+		return -1;
+	so.id = "bench-1";
+	so.audit_id = audit;
+	so.agent_id = agent;
+	so.sequence = seq;
+	so.body = body;
+	so.body_len = len;
+	so.canary_ref = ref;
+	if (store_order_add(s, &so, time(NULL)) < 0)
+		return -1;
+	free(body);
+	for (size_t t = 0; t < BENCH_TARGETS; t++) {
+		struct store_result r = {.agent_id = agent,
+		                         .order_id = "bench-1",
+		                         .target = tv[t],
+		                         .address = tv[t],
+		                         .port = 25,
+		                         .verdict = DV_OPEN,
+		                         .result_json =
+		                             "{\"tests\":[{\"id\":\"external-sender\","
+		                             "\"outcome\":\"accepted\",\"data\":true}]}"};
+
+		store_result_ingest(s, &r, time(NULL));
+		for (size_t j = 0; j < nt; j++) {
+			struct canary_ref cr = {
+			    .order_ref = ref, .target = (uint16_t)t, .test = (uint8_t)idx[j]};
+
+			/* by test, then target: any 100 messages in a row reach every target */
+			canary_token_make(k, &cr, tokens[j * BENCH_TARGETS + t], CANARY_LOCAL_MAX + 1);
+			ntokens++;
+		}
+	}
+	store_close(&s);
+	cfg->canary_listen[0] = lst[0];
+	cfg->n_canary_listen = 1;
+	cfg->canary_domains[0] = dom[0];
+	cfg->n_canary_domains = 1;
+	cfg->database = db;
+	cfg->canary_wait = 3600;
+	cfg->canary_late = 86400;
+	cfg->canary_peer_msgs = 100000;
+	return 0;
+}
+
+/* Results of the bench order still not open-confirmed (a second handle). */
+static long unconfirmed(const char *db)
+{
+	sqlite3 *h;
+	sqlite3_stmt *st;
+	long n = -1;
+
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(h, "SELECT count(*) FROM results WHERE verdict <> 'open-confirmed'",
+	                       -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return n;
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	struct canary_server_params p;
@@ -176,8 +321,20 @@ int main(int argc, char **argv)
 	double t0, dt;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "t:n:m:T")) != -1) {
+#ifdef RP_BENCH_STORE
+	const char *store_dir = NULL;
+	struct ctl_config cfg = {0};
+	struct ctl_canary *kc = NULL;
+	char db[512];
+#endif
+
+	while ((opt = getopt(argc, argv, "t:n:m:TS:")) != -1) {
 		switch (opt) {
+#ifdef RP_BENCH_STORE
+		case 'S':
+			store_dir = optarg;
+			break;
+#endif
 		case 't':
 			threads = (unsigned)strtoul(optarg, NULL, 10);
 			break;
@@ -214,18 +371,52 @@ int main(int argc, char **argv)
 	p.peer_msgs_per_min = 1000000;
 	p.peer_bytes_per_min = (size_t)1 << 40;
 	p.commit = commit_cb;
-	s = canary_server_start(&p, err, sizeof(err));
-	if (s == NULL) {
-		fprintf(stderr, "bench_canary: %s\n", err);
-		return 1;
+#ifdef RP_BENCH_STORE
+	if (store_dir != NULL) {
+		if (store_setup(store_dir, &cfg, db, sizeof(db)) < 0 ||
+		    (kc = ctl_canary_start(&cfg, err, sizeof(err))) == NULL) {
+			fprintf(stderr, "bench_canary: store: %s\n", err);
+			return 1;
+		}
+		port = ctl_canary_port(kc, 0);
+		s = NULL;
+	} else
+#endif
+	{
+		s = canary_server_start(&p, err, sizeof(err));
+		if (s == NULL) {
+			fprintf(stderr, "bench_canary: %s\n", err);
+			return 1;
+		}
+		port = canary_server_port(s, 0);
 	}
-	port = canary_server_port(s, 0);
 	t0 = now_s();
 	for (i = 0; i < threads; i++)
 		pthread_create(&th[i], NULL, client, (void *)(uintptr_t)i);
 	for (i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
 	dt = now_s() - t0;
+#ifdef RP_BENCH_STORE
+	if (kc != NULL) {
+		struct ctl_canary_stats cs;
+		double t1 = now_s();
+		long left;
+
+		/* every delivery was committed before its 250: no result may still
+		 * wait once the clients are done (the time to see it is the upgrade
+		 * latency's upper bound) */
+		while ((left = unconfirmed(db)) > 0 && now_s() - t1 < 5)
+			usleep(1000);
+		ctl_canary_stats(kc, &cs);
+		printf("bench_canary: store=yes threads=%u arrivals=%" PRIu64 " seconds=%.3f "
+		       "arrivals_per_s=%.0f failures=%lu results_unconfirmed=%ld "
+		       "upgrade_visible_after_ms=%.1f\n",
+		       threads, cs.arrivals, dt, (double)cs.arrivals / dt,
+		       (unsigned long)atomic_load(&failures), left, (now_s() - t1) * 1000.0);
+		ctl_canary_stop(&kc);
+		return atomic_load(&failures) == 0 && left == 0 ? 0 : 1;
+	}
+#endif
 	canary_server_stats(s, &st);
 	getrusage(RUSAGE_SELF, &ru);
 	printf("bench_canary: threads=%u messages=%lu per_session=%u tls=%s seconds=%.3f "
