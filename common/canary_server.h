@@ -15,19 +15,7 @@
 #include <stdint.h>
 
 #include "canary_smtp.h"
-
-#define RP_CANARY_LISTEN_MAX         8
-#define RP_CANARY_DOMAINS_MAX        16
-#define RP_CANARY_SESSIONS_MAX       256 /* open sessions, all peers */
-#define RP_CANARY_PEER_SESSIONS      8   /* open sessions per peer */
-#define RP_CANARY_PEER_CONN_PER_MIN  60  /* new sessions per peer a minute */
-#define RP_CANARY_PEER_MSGS_PER_MIN  120 /* messages per peer a minute */
-#define RP_CANARY_PEER_BYTES_PER_MIN (8 * 1024 * 1024)
-#define RP_CANARY_PEERS_MAX          4096 /* peers tracked (LRU) */
-#define RP_CANARY_IDLE_MS                                                                          \
-	(120 * 1000)                          /* per command; RFC 5321 says 5 min for              \
-	                                         the client, we are the server */
-#define RP_CANARY_SESSION_MS (10 * 60 * 1000) /* whole session */
+#include "rp_limits.h"
 
 struct canary_server_params {
 	const char *const *listen; /* "127.0.0.1:2525", "[::1]:25", "0.0.0.0:25"; port 0 = any */

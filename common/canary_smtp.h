@@ -18,29 +18,6 @@
 #include "received.h"
 #include "rp_limits.h"
 
-#define RP_CANARY_RCPTS_MAX   16          /* RCPTs per message (more: 452) */
-#define RP_CANARY_MESSAGE_MAX (64 * 1024) /* DATA over it: 552 */
-/* Header block bytes parsed for Received:, Message-ID: and Subject: (past
- * it the rest of the block is skipped). Fields are parsed one at a time as
- * they complete, each unfolded into a buffer of RP_CANARY_FIELD_MAX (longer
- * values cut there), so the block is never held whole. */
-#define RP_CANARY_HEADER_MAX       (32 * 1024)
-#define RP_CANARY_FIELD_MAX        RP_RECEIVED_VALUE_MAX
-#define RP_CANARY_BODY_TOKENS      8  /* distinct tokens kept from the message */
-#define RP_CANARY_TOKEN_WORD_MAX   64 /* "rp-..." word, bytes */
-#define RP_CANARY_ERRORS_MAX       10 /* bad commands before 421 and close */
-#define RP_CANARY_MSGS_PER_SESSION 32 /* messages per session, then 421 */
-/* Output: past RP_CANARY_OUT_HIGH bytes pending the session stops taking
- * commands from its input (canary_smtp_wants_read() is false) until the
- * driver has written it; one command's replies always fit in the rest of
- * RP_CANARY_OUT_MAX. The driver feeds at most RP_CANARY_FEED_MAX bytes a
- * call, and the session holds back at most that much unprocessed input. */
-#define RP_CANARY_OUT_HIGH      4096
-#define RP_CANARY_OUT_MAX       8192
-#define RP_CANARY_FEED_MAX      4096
-#define RP_CANARY_WHY_MAX       128         /* commit's reason, in the 451 */
-#define RP_CANARY_FOOTPRINT_MAX (64 * 1024) /* canary_smtp_footprint() never above */
-
 /* One message that reached end of DATA. Strings are NUL-terminated. */
 struct canary_arrival {
 	char peer_ip[RP_RECEIVED_IP_MAX + 1]; /* the delivering IP (driver-given) */

@@ -10,12 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define RP_RECEIVED_NAME_MAX  255 /* host names (RFC 1035 bound) */
-#define RP_RECEIVED_IP_MAX    64  /* textual IPv4/IPv6 without brackets */
-#define RP_RECEIVED_WITH_MAX  32
-#define RP_RECEIVED_ID_MAX    64
-#define RP_RECEIVED_HOPS_MAX  32   /* hops kept per message */
-#define RP_RECEIVED_VALUE_MAX 4096 /* longer header values are cut there */
+#include "rp_limits.h"
 
 struct received_hop {
 	char from_helo[RP_RECEIVED_NAME_MAX + 1]; /* "from X": the name the sender gave */

@@ -166,4 +166,50 @@
 #define RP_SCHED_EVERY_MIN 1
 #define RP_SCHED_EVERY_MAX (366 * 86400)
 
+/* The canary (issue 9): the Received: parser (common/received.c), */
+#define RP_RECEIVED_NAME_MAX  255 /* host names (RFC 1035 bound) */
+#define RP_RECEIVED_IP_MAX    64  /* textual IPv4/IPv6 without brackets */
+#define RP_RECEIVED_WITH_MAX  32
+#define RP_RECEIVED_ID_MAX    64
+#define RP_RECEIVED_HOPS_MAX  32   /* hops kept per message */
+#define RP_RECEIVED_VALUE_MAX 4096 /* longer header values are cut there */
+
+/* the receiver session (common/canary_smtp.c), */
+#define RP_CANARY_RCPTS_MAX   16          /* RCPTs per message (more: 452) */
+#define RP_CANARY_MESSAGE_MAX (64 * 1024) /* DATA over it: 552 */
+/* Header block bytes parsed for Received:, Message-ID: and Subject: (past
+ * it the rest of the block is skipped). Fields are parsed one at a time as
+ * they complete, each unfolded into a buffer of RP_CANARY_FIELD_MAX (longer
+ * values cut there), so the block is never held whole. */
+#define RP_CANARY_HEADER_MAX       (32 * 1024)
+#define RP_CANARY_FIELD_MAX        RP_RECEIVED_VALUE_MAX
+#define RP_CANARY_BODY_TOKENS      8  /* distinct tokens kept from the message */
+#define RP_CANARY_TOKEN_WORD_MAX   64 /* "rp-..." word, bytes */
+#define RP_CANARY_ERRORS_MAX       10 /* bad commands before 421 and close */
+#define RP_CANARY_MSGS_PER_SESSION 32 /* messages per session, then 421 */
+/* Output: past RP_CANARY_OUT_HIGH bytes pending the session stops taking
+ * commands from its input (canary_smtp_wants_read() is false) until the
+ * driver has written it; one command's replies always fit in the rest of
+ * RP_CANARY_OUT_MAX. The driver feeds at most RP_CANARY_FEED_MAX bytes a
+ * call, and the session holds back at most that much unprocessed input. */
+#define RP_CANARY_OUT_HIGH      4096
+#define RP_CANARY_OUT_MAX       8192
+#define RP_CANARY_FEED_MAX      4096
+#define RP_CANARY_WHY_MAX       128         /* commit's reason, in the 451 */
+#define RP_CANARY_FOOTPRINT_MAX (64 * 1024) /* canary_smtp_footprint() never above */
+
+/* and the listener (common/canary_server.c). */
+#define RP_CANARY_LISTEN_MAX         8
+#define RP_CANARY_DOMAINS_MAX        16
+#define RP_CANARY_SESSIONS_MAX       256 /* open sessions, all peers */
+#define RP_CANARY_PEER_SESSIONS      8   /* open sessions per peer */
+#define RP_CANARY_PEER_CONN_PER_MIN  60  /* new sessions per peer a minute */
+#define RP_CANARY_PEER_MSGS_PER_MIN  120 /* messages per peer a minute */
+#define RP_CANARY_PEER_BYTES_PER_MIN (8 * 1024 * 1024)
+#define RP_CANARY_PEERS_MAX          4096 /* peers tracked (LRU) */
+#define RP_CANARY_IDLE_MS                                                                          \
+	(120 * 1000)                          /* per command; RFC 5321 says 5 min for              \
+	                                         the client, we are the server */
+#define RP_CANARY_SESSION_MS (10 * 60 * 1000) /* whole session */
+
 #endif

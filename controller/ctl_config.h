@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rp_limits.h"
+
 /* order_ttl bounds, seconds. */
 #define CTL_ORDER_TTL_MIN     60
 #define CTL_ORDER_TTL_MAX     (30 * 86400)
@@ -47,16 +49,16 @@ struct ctl_config {
 	char *mail_to;            /* the operator's address */
 	uint32_t hook_retry_base; /* seconds before the first retry (default 10) */
 	/* [canary] (docs/canary.md): off unless listen and domains are given. */
-	char *canary_listen[8]; /* RP_CANARY_LISTEN_MAX */
+	char *canary_listen[RP_CANARY_LISTEN_MAX];
 	size_t n_canary_listen;
-	char *canary_domains[16]; /* RP_CANARY_DOMAINS_MAX; the first goes into orders */
+	char *canary_domains[RP_CANARY_DOMAINS_MAX]; /* the first goes into orders */
 	size_t n_canary_domains;
-	uint32_t canary_wait; /* seconds after a result before "accepted-not-delivered" */
-	uint32_t canary_late; /* arrivals up to this age still count */
-	char *canary_contact; /* operator contact line of the test message, NULL none */
+	uint32_t canary_wait;           /* seconds after a result before "accepted-not-delivered" */
+	uint32_t canary_late;           /* arrivals up to this age still count */
+	char *canary_contact;           /* operator contact line of the test message, NULL none */
 	char *canary_cert, *canary_key; /* STARTTLS PEM files; NULL = self-signed */
-	char *canary_mac_key;  /* token key file; NULL = canary.key beside the database */
-	char *canary_hostname; /* banner name; NULL = the system's */
+	char *canary_mac_key;           /* token key file; NULL = canary.key beside the database */
+	char *canary_hostname;          /* banner name; NULL = the system's */
 	unsigned canary_sessions, canary_peer_sessions, canary_peer_msgs; /* 0 = defaults */
 };
 
