@@ -455,9 +455,11 @@ static void print_text(const json_t *res, bool verbose, bool transcript)
 
 		printf("    proof: %s delivered to the canary",
 		       json_string_value(json_object_get(t, "test")));
-		if (json_is_integer(d))
+		if (json_is_integer(d) && json_integer_value(d) >= 1000)
 			printf(" %.1f s after the end of DATA",
 			       (double)json_integer_value(d) / 1000.0);
+		else if (json_is_integer(d))
+			printf(" %lld ms after the end of DATA", (long long)json_integer_value(d));
 		printf(" by ");
 		put_clean_str(json_string_value(json_object_get(t, "peer_ip")), stdout);
 		if (json_is_true(json_object_get(t, "multihop")))

@@ -352,9 +352,12 @@ static void print_proof(const struct report_entry *groups, size_t ng, FILE *out)
 			        clean(str(groups[i].target, "target"), "?", buf, sizeof(buf)),
 			        clean(str(d, "agent"), "?", ab, sizeof(ab)),
 			        str(d, "test") ? str(d, "test") : "?");
-			if (json_is_integer(delay) && json_integer_value(delay) >= 0)
+			if (json_is_integer(delay) && json_integer_value(delay) >= 1000)
 				fprintf(out, " %.1f s after DATA",
 				        (double)json_integer_value(delay) / 1000.0);
+			else if (json_is_integer(delay) && json_integer_value(delay) >= 0)
+				fprintf(out, " %lld ms after DATA",
+				        (long long)json_integer_value(delay));
 			fprintf(out, " by %s, %lld hop(s)%s\n",
 			        clean(str(d, "peer_ip"), "?", buf, sizeof(buf)),
 			        (long long)json_integer_value(json_object_get(d, "hops")),
