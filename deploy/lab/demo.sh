@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # demo.sh - the relayprobe lab demo: builds relayprobe and its daemons if
-# they are missing, starts the lab of deploy/lab/lab.sh (namespaces, six
-# Postfix instances, a controller, three agents; RFC 5737 addresses only),
-# audits every lab server from every vantage, prints the matrix
-# (partner-trust open from the partner network only: DISAGREE) and tears
-# everything down, even on failure. Root; dependencies: scripts/install-deps.sh.
+# they are missing, starts the lab of deploy/lab/lab.sh (namespaces, nine
+# Postfix targets and a hop, a controller with its canary, three agents;
+# RFC 5737 addresses only), audits every lab server from every vantage with
+# DATA, waits for the canary (each test message arrives, or the lab's short
+# wait ends), prints the matrix (partner-trust open-confirmed from the
+# partner network only: DISAGREE; accept-drop accepted-not-delivered) and
+# the proof from the store (delivering address, hops, delay; backscatter),
+# and tears everything down, even on failure. Root; dependencies:
+# scripts/install-deps.sh.
 #   sudo bash deploy/lab/demo.sh [BUILD_DIR]      (default: build)
 set -euo pipefail
 
