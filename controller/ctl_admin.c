@@ -696,10 +696,13 @@ static int name_cb(void *arg, const char *name)
 static int accepted_cb(void *arg, const char *target, const char *agent, const char *id)
 {
 	json_t *all = arg, *per, *list, *x;
-	size_t i;
+	size_t i, ncat;
+	int ti = id != NULL ? relay_test_index(id) : -1;
 
-	if (target == NULL || agent == NULL || id == NULL || relay_test_index(id) < 0)
+	if (target == NULL || agent == NULL || ti < 0)
 		return 0; /* only ids of the catalogue: the JSON came from a peer */
+	if (relay_tests_all(&ncat)[ti].finding_only)
+		return 0; /* backscatter-probe: accepting it is no relaying */
 	if ((per = json_object_get(all, target)) == NULL) {
 		per = json_object();
 		json_object_set_new(all, target, per);

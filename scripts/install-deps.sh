@@ -18,8 +18,9 @@ PACKAGES=(
 	libcurl4-openssl-dev
 	# tests
 	libcmocka-dev postfix openssl python3 valgrind iproute2 procps
-	# the lab (deploy/lab/lab.sh): saslpasswd2 and the PLAIN/LOGIN plugins (submission server)
-	sasl2-bin libsasl2-modules
+	# the lab (deploy/lab/lab.sh): saslpasswd2 and the PLAIN/LOGIN plugins (submission server);
+	# the sqlite3 CLI (the lab polls the store for the canary's verdicts)
+	sasl2-bin libsasl2-modules sqlite3
 	# packaging tests: a clean Debian root for the .deb, systemd-analyze for the units
 	debootstrap systemd
 	# benchmark (nmap: the comparison; time: peak RSS with /usr/bin/time)

@@ -52,7 +52,7 @@
 # Use as a command:  lab.sh up [BINDIR] | lab.sh down [LAB_DIR] | lab.sh demo [BINDIR]
 # or as a library:   . deploy/lab/lab.sh; lab_up BINDIR || exit 1; ...; lab_down
 # (the caller's "trap ... EXIT" calls lab_down). Needs root, iproute2, postfix,
-# sasl2-bin (saslpasswd2), openssl, python3, sqlite3 (the demo's proof).
+# sasl2-bin (saslpasswd2), openssl, python3, sqlite3 (waiting for the canary).
 # BINDIR holds relayprobe, relayprobe-controller and relayprobe-agent.
 
 LAB_ID=""
@@ -674,46 +674,6 @@ lab_wait_canary() {
 	return 1
 }
 
-# lab_proof AUDIT: what the canary saw for the audit, from the store. (The
-# sqlite3 CLI for now: the report command will show the proof later.)
-lab_proof() {
-	local a=$1 rows
-	echo "=== proof by delivery (canary $LAB_CTL_ADDR:$LAB_CANARY_PORT, $LAB_CANARY; from the store, sqlite3)"
-	echo "  open-confirmed: the test message reached the canary"
-	rows=$(lab_sql "
-		SELECT printf('    %-15s from %-8s delivered by %-14s hops %d  first arrival %5.1f s after the dialog began  (%d message(s))',
-			r.target, g.name, group_concat(DISTINCT a.peer_ip), max(json_array_length(a.hops)),
-			(min(a.arrived_at) - (julianday(json_extract(r.result_json, '\$.started')) - 2440587.5) * 86400000.0) / 1000.0,
-			count(a.id))
-		FROM results r JOIN orders o ON o.id = r.order_id JOIN agents g ON g.id = r.agent_id
-		JOIN canary_arrivals a ON a.order_id = r.order_id AND a.target = r.target
-			AND a.kind = 'delivery' AND a.late = 0
-		WHERE o.audit_id = $a AND r.verdict = 'open-confirmed'
-		GROUP BY r.id ORDER BY r.target, g.name")
-	echo "${rows:-    (none)}"
-	echo "  accepted-not-delivered: 250 after the dot, nothing arrived within ${LAB_CANARY_WAIT} s"
-	rows=$(lab_sql "
-		SELECT printf('    %-15s from %s', r.target, group_concat(g.name, ', '))
-		FROM results r JOIN orders o ON o.id = r.order_id JOIN agents g ON g.id = r.agent_id
-		WHERE o.audit_id = $a AND r.verdict = 'accepted-not-delivered'
-		GROUP BY r.target ORDER BY r.target")
-	echo "${rows:-    (none)}"
-	echo "  backscatter: a bounce to an rp-b- sender token came back"
-	rows=$(lab_sql "
-		SELECT printf('    %-15s (%s) bounce from %s, for %s; probed from %s', r.target, r.verdict,
-			(SELECT group_concat(DISTINCT b.peer_ip) FROM canary_arrivals b
-				JOIN orders ob ON ob.id = b.order_id
-				WHERE ob.audit_id = $a AND b.target = r.target AND b.kind = 'bounce'),
-			(SELECT group_concat(DISTINCT b.test) FROM canary_arrivals b
-				JOIN orders ob ON ob.id = b.order_id
-				WHERE ob.audit_id = $a AND b.target = r.target AND b.kind = 'bounce'),
-			group_concat(g.name, ', '))
-		FROM results r JOIN orders o ON o.id = r.order_id JOIN agents g ON g.id = r.agent_id
-		WHERE o.audit_id = $a AND r.backscatter = 1
-		GROUP BY r.target, r.verdict ORDER BY r.target")
-	echo "${rows:-    (none)}"
-}
-
 # --- the demo -----------------------------------------------------------------
 
 # Audit every lab server from every vantage (with --data: the late-reject
@@ -759,8 +719,10 @@ lab_demo() {
 	echo "=== relayprobe report --latest"
 	"$LAB_RP" report --latest >"$LAB_DIR/demo-report.txt" 2>&1
 	sed -n '/^TARGET/,/^$/p' "$LAB_DIR/demo-report.txt"
+	echo "=== the canary's proof (relayprobe report: each delivery, its delivering IP, hops and"
+	echo "    delay; bounces as backscatter; accept-drop is accepted-not-delivered above)"
+	sed -n '/^Proof by delivery/,/^$/p' "$LAB_DIR/demo-report.txt"
 	"$LAB_RP" report --latest --json >"$LAB_DIR/demo-report.json" 2>/dev/null
-	lab_proof "$a"
 	echo
 	python3 - "$LAB_DIR/demo-report.json" "$(lab_target partner-trust)" <<'EOF'
 import json, sys
