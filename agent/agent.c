@@ -572,9 +572,8 @@ static int split_mailbox(const char *s, char *local, size_t llen, char *domain, 
  * NULL, or a reason why the order cannot run. */
 /* The canary's tokens of one dialog: the row of its target, the column of
  * each test (engine_params.locals). */
-static int canary_locals(void *arg, const char *target, const char *address,
-                         const size_t *tests, size_t ntests, const char **to_locals,
-                         const char **from_locals)
+static int canary_locals(void *arg, const char *target, const char *address, const size_t *tests,
+                         size_t ntests, const char **to_locals, const char **from_locals)
 {
 	const struct run *run = arg;
 	const struct wire_spec *s = &run->o->spec;
@@ -730,8 +729,8 @@ static void run_order(struct agent *a, const struct wire_order *o)
 	char key[AGENT_SPOOL_KEY_LEN];
 	uint64_t t0 = mono_ms();
 
-	bad = build_params(a, o, &run, &ep, tests, from_local, to_local, to_domain, why,
-	                   sizeof(why));
+	bad =
+	    build_params(a, o, &run, &ep, tests, from_local, to_local, to_domain, why, sizeof(why));
 	ep.progress = on_progress;
 	ep.progress_arg = &run;
 	if (bad == NULL && (e = engine_new(&ep, why, sizeof(why))) == NULL)

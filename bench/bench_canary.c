@@ -274,7 +274,8 @@ static int store_setup(const char *dir, struct ctl_config *cfg, char *db, size_t
 			    .order_ref = ref, .target = (uint16_t)t, .test = (uint8_t)idx[j]};
 
 			/* by test, then target: any 100 messages in a row reach every target */
-			canary_token_make(k, &cr, tokens[j * BENCH_TARGETS + t], CANARY_LOCAL_MAX + 1);
+			canary_token_make(k, &cr, tokens[j * BENCH_TARGETS + t],
+			                  CANARY_LOCAL_MAX + 1);
 			ntokens++;
 		}
 	}

@@ -1215,8 +1215,8 @@ int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)
 		}
 		if (items[2].revents & ZMQ_POLLIN)
 			ctl_admin_handle(c);
-		ctl_sched_tick(c);             /* schedules and history, once a second */
-		expire_stalled(c);             /* orders acked without progress */
+		ctl_sched_tick(c); /* schedules and history, once a second */
+		expire_stalled(c); /* orders acked without progress */
 		ctl_canary_tick(c->canary, c->store, time(NULL)); /* the wait window */
 		ctl_pump_all(c);               /* orders out, within each agent's window */
 		hooks_tick(c->hooks, now_s()); /* event hooks, retention; never blocks */

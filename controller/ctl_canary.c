@@ -23,7 +23,7 @@
 
 struct ctl_canary {
 	const struct ctl_config *cfg;
-	uint8_t *key; /* sodium_malloc'd, CANARY_KEY_LEN */
+	uint8_t *key;        /* sodium_malloc'd, CANARY_KEY_LEN */
 	struct store *store; /* the listener thread's own handle */
 	struct canary_server *srv;
 	/* the last order resolved (the thread's cache) */
@@ -116,8 +116,7 @@ static int on_commit(void *arg, const struct canary_arrival *a, char *why, size_
 		long changed = 0;
 		int rc;
 
-		if (at == NULL ||
-		    canary_token_parse(k->key, rcpt, (size_t)(at - rcpt), &r) < 0 ||
+		if (at == NULL || canary_token_parse(k->key, rcpt, (size_t)(at - rcpt), &r) < 0 ||
 		    r.order_ref == 0)
 			continue; /* refused at RCPT already */
 		rc = resolve(k, r.order_ref);
@@ -281,9 +280,8 @@ int ctl_canary_tokens(const struct ctl_canary *k, uint64_t ref, size_t ntargets,
 		goto fail;
 	for (size_t i = 0; i < ntargets; i++)
 		for (size_t j = 0; j < ntests; j++) {
-			struct canary_ref r = {.order_ref = ref,
-			                       .target = (uint16_t)i,
-			                       .test = (uint8_t)test_idx[j]};
+			struct canary_ref r = {
+			    .order_ref = ref, .target = (uint16_t)i, .test = (uint8_t)test_idx[j]};
 			size_t x = i * ntests + j;
 
 			if ((t[x] = malloc(CANARY_LOCAL_MAX + 1)) == NULL ||
@@ -309,14 +307,14 @@ void ctl_canary_tick(struct ctl_canary *k, struct store *s, time_t now)
 	if (k == NULL || now == k->ticked)
 		return;
 	k->ticked = now;
-	n = store_canary_expire(s, (int64_t)now - (int64_t)k->cfg->canary_wait, (int64_t)now,
-	                        1000);
+	n = store_canary_expire(s, (int64_t)now - (int64_t)k->cfg->canary_wait, (int64_t)now, 1000);
 	if (n < 0)
 		log_error("canary: wait window: %s", store_errmsg(s));
 	else if (n > 0) {
 		atomic_fetch_add(&k->expired, (uint64_t)n);
-		log_info("canary: %ld result(s) accepted through DATA and not delivered within %u s",
-		         n, k->cfg->canary_wait);
+		log_info(
+		    "canary: %ld result(s) accepted through DATA and not delivered within %u s", n,
+		    k->cfg->canary_wait);
 	}
 }
 

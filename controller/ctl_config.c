@@ -9,9 +9,9 @@
 #include "ctl_config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <fcntl.h>
 #include <ini.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +21,8 @@
 
 #include "canary_server.h"
 #include "metrics.h"
-#include "target.h"
 #include "rp_limits.h"
+#include "target.h"
 
 #define CFG_VALUE_MAX 1024
 
@@ -170,8 +170,8 @@ static int section_of(int k)
 }
 
 /* A comma-separated list of at most max items, each checked by ok(). */
-static int list_of(struct parse *p, const char *name, const char *value, char **out,
-                   size_t max, size_t *n, bool (*ok)(const char *), const char *what)
+static int list_of(struct parse *p, const char *name, const char *value, char **out, size_t max,
+                   size_t *n, bool (*ok)(const char *), const char *what)
 {
 	char buf[CFG_VALUE_MAX + 1], r[160];
 	char *save = NULL, *item;
@@ -247,8 +247,9 @@ static int handler(void *user, const char *section, const char *name, const char
 	else if (strcmp(section, "canary") == 0)
 		want = 3;
 	else
-		return fail(p, name,
-		            "unknown section (expected [controller], [hooks], [metrics] or [canary])");
+		return fail(
+		    p, name,
+		    "unknown section (expected [controller], [hooks], [metrics] or [canary])");
 	for (k = 0; k < K_COUNT; k++)
 		if (strcmp(name, key_names[k]) == 0 && want == section_of(k))
 			break;
@@ -391,7 +392,8 @@ static int handler(void *user, const char *section, const char *name, const char
 		return set_str(&p->cfg->canary_contact, value) < 0 ? fail(p, name, "out of memory")
 		                                                   : 1;
 	case K_C_CERT:
-		return set_str(&p->cfg->canary_cert, value) < 0 ? fail(p, name, "out of memory") : 1;
+		return set_str(&p->cfg->canary_cert, value) < 0 ? fail(p, name, "out of memory")
+		                                                : 1;
 	case K_C_KEY:
 		return set_str(&p->cfg->canary_key, value) < 0 ? fail(p, name, "out of memory") : 1;
 	case K_C_MAC_KEY:

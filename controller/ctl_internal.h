@@ -81,7 +81,7 @@ struct ctl {
 	time_t stall_checked; /* the last look for orders acked without progress */
 	/* Results refused since start, by reason (logs and metrics). */
 	uint64_t refused_forged, refused_quota, refused_throttled;
-	uint64_t orders_expired; /* closed for no progress (expire_stalled) */
+	uint64_t orders_expired;   /* closed for no progress (expire_stalled) */
 	struct ctl_canary *canary; /* [canary]: NULL when off (ctl_canary.c) */
 };
 
