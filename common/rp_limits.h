@@ -69,9 +69,11 @@
 #define RP_WIRE_ORDER_TARGETS_MAX 10000
 /* Operator contact line in the canary test message (issue 9). */
 #define RP_CANARY_CONTACT_MAX 256
-/* An order with canary tokens carries 2 x targets x tests of them: the
- * controller sizes such orders to at most this many token bytes. */
-#define RP_CANARY_ORDER_TOKEN_BYTES (2 * 1024 * 1024)
+/* An order with canary tokens carries 2 x targets x tests of them, and is
+ * stored whole (RP_STORE_ORDER_MAX): the controller sizes such orders so
+ * that their tokens and their targets, each as long as a target may be,
+ * fit in this many bytes (the rest of the cap is for the other fields). */
+#define RP_CANARY_ORDER_BYTES (RP_STORE_ORDER_MAX - 64 * 1024)
 /* Order ids an agent remembers against replay (oldest dropped first; the
  * sequence number covers the dropped ones). */
 #define RP_WIRE_REPLAY_MAX 4096

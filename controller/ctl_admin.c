@@ -492,11 +492,11 @@ static size_t targets_per_order(struct ctl *c, int64_t agent_id, const struct wi
 
 	if (per < RP_CTL_TARGETS_PER_ORDER_MIN)
 		per = RP_CTL_TARGETS_PER_ORDER_MIN;
-	/* An order with tokens carries two per (target, test): keep it far
-	 * under the message cap. */
+	/* An order with tokens carries two per (target, test), and the store
+	 * keeps it whole: size it for its tokens and the longest targets. */
 	if (sp->canary_domain != NULL && sp->canary_domain[0] != '\0' && sp->n_tests > 0) {
-		size_t cap =
-		    RP_CANARY_ORDER_TOKEN_BYTES / (sp->n_tests * 2 * (CANARY_LOCAL_MAX + 3));
+		size_t cap = RP_CANARY_ORDER_BYTES /
+		             (sp->n_tests * 2 * (CANARY_LOCAL_MAX + 3) + RP_TARGET_LINE_MAX + 8);
 
 		if (per > cap)
 			per = cap;
