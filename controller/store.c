@@ -123,8 +123,7 @@ void store_done(struct store *s, sqlite3_stmt *st)
 	sqlite3_finalize(st);
 }
 
-/* Runs a statement that returns no row; 0 / -1. */
-static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *what)
 {
 	int rc = sqlite3_step(st);
 
@@ -132,6 +131,18 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 	if (rc != SQLITE_DONE)
 		return store_db_fail(s, what);
 	return 0;
+}
+
+const char *store_col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	return store_step_done(s, st, what);
 }
 
 static int text_ok(const char *t, size_t max)

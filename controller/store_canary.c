@@ -9,23 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_ext.h"
 #include "store_internal.h"
 #include "store_inv.h"
-
-static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	store_done(s, st);
-	return rc == SQLITE_DONE ? 0 : store_db_fail(s, what);
-}
-
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const char *v = (const char *)sqlite3_column_text(st, i);
-
-	return v != NULL ? v : "";
-}
 
 int store_canary_next_ref(struct store *s, uint64_t *ref)
 {
@@ -45,9 +31,9 @@ int store_canary_next_ref(struct store *s, uint64_t *ref)
 int store_canary_order(struct store *s, uint64_t ref, char *id, int64_t *agent_id,
                        int64_t *audit_id, int64_t *created_at, uint8_t **body, size_t *len)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT id, agent_id, audit_id, created_at, body FROM"
-	                                 " orders WHERE canary_ref = ?1");
-	int rc, ret = -1;
+	sqlite3_stmt *st = store_prep(s, "SELECT id, created_at FROM orders WHERE canary_ref = ?1");
+	struct store_ext_order o;
+	int rc;
 
 	*body = NULL;
 	*len = 0;
@@ -56,27 +42,19 @@ int store_canary_order(struct store *s, uint64_t ref, char *id, int64_t *agent_i
 	sqlite3_bind_int64(st, 1, (int64_t)ref);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		int n = sqlite3_column_bytes(st, 4);
-		const void *b = sqlite3_column_blob(st, 4);
-
-		snprintf(id, STORE_ORDER_ID_MAX + 1, "%s", col(st, 0));
-		*agent_id = sqlite3_column_int64(st, 1);
-		*audit_id = sqlite3_column_int64(st, 2);
-		*created_at = sqlite3_column_int64(st, 3);
-		if (n > 0 && b != NULL && (*body = malloc((size_t)n)) != NULL) {
-			memcpy(*body, b, (size_t)n);
-			*len = (size_t)n;
-			ret = 1;
-		} else {
-			store_fail(s, "canary: order %s has no body", id);
-		}
-	} else if (rc == SQLITE_DONE) {
-		ret = 0;
-	} else {
-		store_db_fail(s, "canary order");
+		snprintf(id, STORE_ORDER_ID_MAX + 1, "%s", store_col(st, 0));
+		*created_at = sqlite3_column_int64(st, 1);
 	}
 	store_done(s, st);
-	return ret;
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? 0 : store_db_fail(s, "canary order");
+	if ((rc = store_ext_order_get(s, id, &o)) <= 0)
+		return rc;
+	*agent_id = o.agent_id;
+	*audit_id = o.audit_id;
+	*body = o.body;
+	*len = o.body_len;
+	return 1;
 }
 
 /* The audit of an order, or 0. */
@@ -120,7 +98,7 @@ static long apply(struct store *s, const char *order_id, const char *target, con
 	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, test, -1, SQLITE_STATIC);
-	if (step_done(s, st, "canary apply") < 0)
+	if (store_step_done(s, st, "canary apply") < 0)
 		return -1;
 	return (long)sqlite3_changes(sqlite3_db_handle(st));
 }
@@ -159,7 +137,7 @@ int store_canary_arrival(struct store *s, const struct store_arrival *a, int64_t
 		sqlite3_bind_null(st, 13);
 	sqlite3_bind_text(st, 14, a->hops ? a->hops : "[]", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 15, a->too_late ? 1 : 0);
-	if (step_done(s, st, "canary arrival") < 0)
+	if (store_step_done(s, st, "canary arrival") < 0)
 		goto out;
 	if (!a->too_late) {
 		if ((n = apply(s, a->order_id, a->target, a->test, a->bounce)) < 0)
@@ -196,7 +174,7 @@ int store_canary_on_result(struct store *s, int64_t result_id, const char *order
 		return -1;
 	sqlite3_bind_int64(st, 1, result_id);
 	sqlite3_bind_text(st, 2, order_id, -1, SQLITE_STATIC);
-	if (step_done(s, st, "canary state") < 0)
+	if (store_step_done(s, st, "canary state") < 0)
 		return -1;
 	/* Arrivals that came first. */
 	st = store_prep(s, "SELECT DISTINCT test, kind FROM canary_arrivals WHERE order_id = ?1"
@@ -211,8 +189,8 @@ int store_canary_on_result(struct store *s, int64_t result_id, const char *order
 		size_t n = 0;
 
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 64) {
-			snprintf(tests[n], sizeof(tests[n]), "%s", col(st, 0));
-			bounce[n] = strcmp(col(st, 1), "bounce") == 0;
+			snprintf(tests[n], sizeof(tests[n]), "%s", store_col(st, 0));
+			bounce[n] = strcmp(store_col(st, 1), "bounce") == 0;
 			n++;
 		}
 		store_done(s, st);
@@ -254,8 +232,8 @@ long store_canary_expire(struct store *s, int64_t before, int64_t now, long max)
 			goto out;
 		}
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
-			snprintf(cells[n].order, sizeof(cells[n].order), "%s", col(st, 0));
-			cells[n].target = strdup(col(st, 1));
+			snprintf(cells[n].order, sizeof(cells[n].order), "%s", store_col(st, 0));
+			cells[n].target = strdup(store_col(st, 1));
 			n++;
 		}
 		store_done(s, st);
@@ -292,17 +270,17 @@ json_t *store_canary_cell(struct store *s, const char *order_id, const char *tar
 	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
 	while (arr != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *hops = json_loads(col(st, 10), 0, NULL);
-		json_t *o =
-		    json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:b}",
-		              "arrived_at", (json_int_t)sqlite3_column_int64(st, 0), "test",
-		              col(st, 1), "kind", col(st, 2), "peer_ip", col(st, 3), "helo",
-		              col(st, 4), "mail_from", col(st, 5), "rcpt", col(st, 6), "message_id",
-		              col(st, 7), "size", (json_int_t)sqlite3_column_int64(st, 8), "tls",
-		              sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
-		                                                        : json_string(col(st, 9)),
-		              "hops", hops ? hops : json_array(), "too_late",
-		              sqlite3_column_int(st, 11) != 0);
+		json_t *hops = json_loads(store_col(st, 10), 0, NULL);
+		json_t *o = json_pack(
+		    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:b}", "arrived_at",
+		    (json_int_t)sqlite3_column_int64(st, 0), "test", store_col(st, 1), "kind",
+		    store_col(st, 2), "peer_ip", store_col(st, 3), "helo", store_col(st, 4),
+		    "mail_from", store_col(st, 5), "rcpt", store_col(st, 6), "message_id",
+		    store_col(st, 7), "size", (json_int_t)sqlite3_column_int64(st, 8), "tls",
+		    sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
+		                                              : json_string(store_col(st, 9)),
+		    "hops", hops ? hops : json_array(), "too_late",
+		    sqlite3_column_int(st, 11) != 0);
 
 		if (o == NULL || json_array_append_new(arr, o) < 0) {
 			json_decref(arr);
@@ -353,10 +331,11 @@ json_t *store_canary_proof(struct store *s, int64_t audit, const char *target)
 	sqlite3_bind_int64(st, 1, audit);
 	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		bool bounce = strcmp(col(st, 2), "bounce") == 0;
-		json_t *o = json_pack(
-		    "{s:s, s:s, s:I, s:s}", "agent", col(st, 0), "test", col(st, 1), "arrived_at",
-		    (json_int_t)sqlite3_column_int64(st, 3), "peer_ip", col(st, 4));
+		bool bounce = strcmp(store_col(st, 2), "bounce") == 0;
+		json_t *o =
+		    json_pack("{s:s, s:s, s:I, s:s}", "agent", store_col(st, 0), "test",
+		              store_col(st, 1), "arrived_at",
+		              (json_int_t)sqlite3_column_int64(st, 3), "peer_ip", store_col(st, 4));
 
 		if (o == NULL)
 			continue;

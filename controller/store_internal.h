@@ -39,6 +39,10 @@ void store_done(struct store *s, sqlite3_stmt *st);
 /* Prepares sql (or takes it from the cache); NULL (error recorded) on failure.
  * sql must live as long as the store (a string literal). */
 sqlite3_stmt *store_prep(struct store *s, const char *sql);
+/* Runs a statement that returns no row and ends its use; 0 / -1. */
+int store_step_done(struct store *s, sqlite3_stmt *st, const char *what);
+/* Column i as text, "" for NULL. */
+const char *store_col(sqlite3_stmt *st, int i);
 /* A unit of work: its own transaction (BEGIN IMMEDIATE) when none is open
  * (outer = sqlite3_get_autocommit() before), else a savepoint; end it with
  * ok or not. 0 / -1. */

@@ -12,13 +12,6 @@
 #include "store_internal.h"
 #include "store_inv.h"
 
-static const char *col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t ? (const char *)t : "";
-}
-
 static int exec(struct store *s, const char *sql)
 {
 	char *msg = NULL;
@@ -191,11 +184,11 @@ json_t *store_inv_list(struct store *s, const char *client, const char *tag)
 	sqlite3_bind_text(st, 1, client, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *tags = json_loads(col(st, 2), 0, NULL);
+		json_t *tags = json_loads(store_col(st, 2), 0, NULL);
 
-		json_array_append_new(arr,
-		                      json_pack("{s:s, s:s, s:o}", "client", col(st, 0), "target",
-		                                col(st, 1), "tags", tags ? tags : json_array()));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "client", store_col(st, 0),
+		                                     "target", store_col(st, 1), "tags",
+		                                     tags ? tags : json_array()));
 	}
 	if (rc != SQLITE_DONE) {
 		store_db_fail(s, "targets");
@@ -241,7 +234,7 @@ json_t *store_inv_select(struct store *s, const char *selector, const char *valu
 	sqlite3_bind_text(st, 1, selector, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value ? value : "", -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_string(col(st, 0)));
+		json_array_append_new(arr, json_string(store_col(st, 0)));
 	if (rc != SQLITE_DONE) {
 		store_db_fail(s, "select");
 		json_decref(arr);
@@ -291,14 +284,14 @@ int64_t sched_next(int64_t every_s, int64_t anchor, int64_t jitter, int64_t now)
 
 static json_t *sched_row(sqlite3_stmt *st)
 {
-	json_t *params = json_loads(col(st, 5), 0, NULL);
+	json_t *params = json_loads(store_col(st, 5), 0, NULL);
 
 	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:I, s:I, s:s, s:I, s:I}", "name",
-	                 col(st, 0), "every", (json_int_t)sqlite3_column_int64(st, 1), "at",
-	                 (json_int_t)sqlite3_column_int64(st, 2), "selector", col(st, 3), "value",
-	                 col(st, 4), "params", params ? params : json_object(), "last_run",
-	                 (json_int_t)sqlite3_column_int64(st, 6), "last_audit",
-	                 (json_int_t)sqlite3_column_int64(st, 7), "last_error", col(st, 8),
+	                 store_col(st, 0), "every", (json_int_t)sqlite3_column_int64(st, 1), "at",
+	                 (json_int_t)sqlite3_column_int64(st, 2), "selector", store_col(st, 3),
+	                 "value", store_col(st, 4), "params", params ? params : json_object(),
+	                 "last_run", (json_int_t)sqlite3_column_int64(st, 6), "last_audit",
+	                 (json_int_t)sqlite3_column_int64(st, 7), "last_error", store_col(st, 8),
 	                 "next_run", (json_int_t)sqlite3_column_int64(st, 9), "created_at",
 	                 (json_int_t)sqlite3_column_int64(st, 10));
 }
@@ -412,7 +405,7 @@ json_t *store_sched_due(struct store *s, int64_t now)
 	arr = json_array();
 	sqlite3_bind_int64(st, 1, now);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_string(col(st, 0)));
+		json_array_append_new(arr, json_string(store_col(st, 0)));
 	if (rc != SQLITE_DONE) {
 		store_db_fail(s, "due");
 		json_decref(arr);
@@ -468,14 +461,6 @@ struct hist_ctx {
 	const char *only; /* re-record this target of a recorded audit (a late proof) */
 };
 
-static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	store_done(s, st);
-	return rc == SQLITE_DONE ? 0 : store_db_fail(s, what);
-}
-
 static int hist_row_cb(void *arg, const struct store_matrix_row *row)
 {
 	struct hist_ctx *h = arg;
@@ -501,7 +486,7 @@ static int hist_row_cb(void *arg, const struct store_matrix_row *row)
 		goto fail;
 	sqlite3_bind_text(st, 1, row->target, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(client, sizeof(client), "%s", col(st, 0));
+		snprintf(client, sizeof(client), "%s", store_col(st, 0));
 	store_done(s, st);
 	/* The change is against the audit before, or for a re-record against
 	 * what this audit said until now. */
@@ -515,7 +500,7 @@ static int hist_row_cb(void *arg, const struct store_matrix_row *row)
 	sqlite3_bind_text(st, 1, row->target, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, h->audit);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(prev, sizeof(prev), "%s", col(st, 0));
+		snprintf(prev, sizeof(prev), "%s", store_col(st, 0));
 		found = 1;
 	}
 	store_done(s, st);
@@ -529,7 +514,7 @@ static int hist_row_cb(void *arg, const struct store_matrix_row *row)
 	sqlite3_bind_int64(st, 4, h->at);
 	sqlite3_bind_text(st, 5, verdict, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, cj, -1, SQLITE_STATIC);
-	if (step_done(s, st, "history") < 0)
+	if (store_step_done(s, st, "history") < 0)
 		goto fail;
 	if (found && strcmp(prev, verdict) != 0) {
 		st = store_prep(s,
@@ -543,7 +528,7 @@ static int hist_row_cb(void *arg, const struct store_matrix_row *row)
 		sqlite3_bind_text(st, 4, prev, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 5, verdict, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 6, h->audit);
-		if (step_done(s, st, "event") < 0)
+		if (store_step_done(s, st, "event") < 0)
 			goto fail;
 		h->events++;
 	}
@@ -586,7 +571,7 @@ long store_hist_record(struct store *s, int64_t now)
 		if (st == NULL)
 			goto fail;
 		sqlite3_bind_int64(st, 1, h.audit);
-		if (step_done(s, st, "recorded") < 0 || exec(s, "COMMIT") < 0)
+		if (store_step_done(s, st, "recorded") < 0 || exec(s, "COMMIT") < 0)
 			goto fail;
 		events += h.events;
 	}
@@ -630,13 +615,14 @@ json_t *store_hist_target(struct store *s, const char *target)
 	arr = json_array();
 	sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *v = json_loads(col(st, 4), 0, NULL);
+		json_t *v = json_loads(store_col(st, 4), 0, NULL);
 
-		json_array_append_new(arr, json_pack("{s:I, s:I, s:s, s:s, s:o}", "audit",
-		                                     (json_int_t)sqlite3_column_int64(st, 0), "at",
-		                                     (json_int_t)sqlite3_column_int64(st, 1),
-		                                     "verdict", col(st, 2), "client", col(st, 3),
-		                                     "vantages", v ? v : json_object()));
+		json_array_append_new(arr,
+		                      json_pack("{s:I, s:I, s:s, s:s, s:o}", "audit",
+		                                (json_int_t)sqlite3_column_int64(st, 0), "at",
+		                                (json_int_t)sqlite3_column_int64(st, 1), "verdict",
+		                                store_col(st, 2), "client", store_col(st, 3),
+		                                "vantages", v ? v : json_object()));
 	}
 	if (rc != SQLITE_DONE) {
 		store_db_fail(s, "history");
@@ -659,12 +645,13 @@ json_t *store_events_list(struct store *s, int64_t since)
 	arr = json_array();
 	sqlite3_bind_int64(st, 1, since);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I}", "id",
-		                                     (json_int_t)sqlite3_column_int64(st, 0), "at",
-		                                     (json_int_t)sqlite3_column_int64(st, 1),
-		                                     "target", col(st, 2), "client", col(st, 3),
-		                                     "from", col(st, 4), "to", col(st, 5), "audit",
-		                                     (json_int_t)sqlite3_column_int64(st, 6)));
+		json_array_append_new(arr,
+		                      json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I}", "id",
+		                                (json_int_t)sqlite3_column_int64(st, 0), "at",
+		                                (json_int_t)sqlite3_column_int64(st, 1), "target",
+		                                store_col(st, 2), "client", store_col(st, 3),
+		                                "from", store_col(st, 4), "to", store_col(st, 5),
+		                                "audit", (json_int_t)sqlite3_column_int64(st, 6)));
 	if (rc != SQLITE_DONE) {
 		store_db_fail(s, "events");
 		json_decref(arr);
