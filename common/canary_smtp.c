@@ -520,6 +520,21 @@ static void cmd_rcpt(struct canary_smtp *s, const char *arg)
 		return;
 	}
 	at = strrchr(addr, '@');
+	/* RFC 5321 4.5.1: "postmaster", bare or at one of our domains, is
+	 * always taken (past the owner's check: it is no token; the owner's
+	 * commit ignores it, so its mail is accepted and kept nowhere). */
+	if ((at == NULL && strcasecmp(addr, "postmaster") == 0) ||
+	    (at != NULL && at - addr == 10 && strncasecmp(addr, "postmaster", 10) == 0 &&
+	     is_canary_domain(s, at + 1, strlen(at + 1)))) {
+		if (s->a.nrcpts >= RP_CANARY_RCPTS_MAX) {
+			reply(s, "452 4.5.3 Error: too many recipients");
+			return;
+		}
+		memcpy(s->a.rcpts[s->a.nrcpts++], addr, strlen(addr) + 1);
+		enter_state(s, CS_RCPT);
+		reply(s, "250 2.1.5 Ok");
+		return;
+	}
 	if (at == NULL || at == addr || !is_canary_domain(s, at + 1, strlen(at + 1))) {
 		s->st.refused_rcpt++;
 		bad(s, "550 5.7.1 Error: relaying denied");

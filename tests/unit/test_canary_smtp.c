@@ -280,6 +280,11 @@ static void test_rcpt_refusals(void **state)
 	expect(f, "503 5.5.1 Error: need RCPT command\r\n");
 	canary_smtp_stats(f->s, &st);
 	assert_int_equal(st.refused_rcpt, 4);
+	/* RFC 5321 4.5.1: postmaster, bare or at a canary domain, is taken;
+	 * at another domain it is relaying */
+	send_s(f, "RCPT TO:<Postmaster>\r\nRCPT TO:<postmaster@CANARY.example.net>\r\n"
+	          "RCPT TO:<postmaster@gmail.example>\r\n");
+	expect(f, "250 2.1.5 Ok\r\n250 2.1.5 Ok\r\n550 5.7.1 Error: relaying denied\r\n");
 }
 
 static void test_17_rcpts(void **state)
