@@ -465,7 +465,7 @@ static int hist_row_cb(void *arg, const struct store_matrix_row *row)
 {
 	struct hist_ctx *h = arg;
 	struct store *s = h->s;
-	json_t *cells = json_object();
+	json_t *cells;
 	char *cj = NULL, prev[64] = "", client[RP_INV_TEXT_MAX + 1] = "";
 	const char *verdict = aggregate_name(row->agg);
 	sqlite3_stmt *st;
@@ -473,6 +473,7 @@ static int hist_row_cb(void *arg, const struct store_matrix_row *row)
 
 	if (h->only != NULL && strcmp(row->target, h->only) != 0)
 		return 0;
+	cells = json_object();
 
 	for (size_t i = 0; i < row->ncells; i++)
 		json_object_set_new(cells, row->cells[i].agent_name,
