@@ -512,6 +512,20 @@ static void html_matrices(const struct report_html *h)
 	}
 }
 
+/* A time in ms since the epoch as ISO 8601 UTC; nothing when absent. */
+static void html_time(const json_t *ms, FILE *out)
+{
+	char buf[32];
+	struct tm tm;
+	time_t t;
+
+	if (!json_is_integer(ms) || json_integer_value(ms) <= 0)
+		return;
+	t = (time_t)(json_integer_value(ms) / 1000);
+	if (gmtime_r(&t, &tm) != NULL && strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0)
+		fputs(buf, out);
+}
+
 /* The canary's proof: one row per delivery or bounce. */
 static void html_proof(const json_t *targets, FILE *out)
 {
@@ -532,7 +546,7 @@ static void html_proof(const json_t *targets, FILE *out)
 					fputs("<h2>Proof by delivery</h2>\n<table "
 					      "id=\"proof\"><tr><th>Target"
 					      "</th><th>Vantage</th><th>Test</th><th>Arrival</"
-					      "th><th>From"
+					      "th><th>At</th><th>From"
 					      "</th><th>Hops</th><th>Delay</th></tr>\n",
 					      out);
 					head = true;
@@ -548,6 +562,8 @@ static void html_proof(const json_t *targets, FILE *out)
 				          ? "</td><td>delivered, multihop</td><td>"
 				          : "</td><td>delivered</td><td>",
 				      out);
+				html_time(json_object_get(d, "arrived_at"), out);
+				fputs("</td><td>", out);
 				report_html_escape(str(d, "peer_ip"), out);
 				fputs("</td><td>", out);
 				if (json_is_integer(json_object_get(d, "hops")))

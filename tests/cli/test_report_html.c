@@ -269,6 +269,32 @@ static void csv_canary_proof(void **state)
 	json_decref(r);
 }
 
+/* The canary's proof table: each delivery with its time, delivering IP,
+ * hops, delay and multihop; a bounce as backscatter; peer text escaped. */
+static void html_canary_proof(void **state)
+{
+	json_t *r = parse(
+	    "{\"audit\":4,\"status\":\"done\",\"vantages\":[\"a\"],\"targets\":[{\"target\":"
+	    "\"192.0.2.18\",\"verdict\":\"open-confirmed\",\"cells\":{\"a\":\"open-confirmed\"},"
+	    "\"proof\":{\"deliveries\":[{\"agent\":\"a\",\"test\":\"external-sender\","
+	    "\"arrived_at\":1764633600000,\"peer_ip\":\"192.0.2.19\",\"hops\":2,\"delay_ms\":"
+	    "2500,\"multihop\":true}],\"bounces\":[{\"agent\":\"a\",\"test\":"
+	    "\"backscatter-probe\",\"arrived_at\":1764633601000,\"peer_ip\":\"<b>x\"}]}}]}");
+	int rc;
+	char *html = render_html(r, NULL, &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(html, "<h2>Proof by delivery</h2>"));
+	assert_non_null(strstr(html, "<td>delivered, multihop</td><td>2025-12-02T00:00:00Z</td>"
+	                             "<td>192.0.2.19</td><td>2</td><td>2.5 s</td>"));
+	assert_non_null(strstr(html, "<td>bounce (backscatter)</td><td>2025-12-02T00:00:01Z</td>"
+	                             "<td>&lt;b&gt;x</td>"));
+	assert_null(strstr(html, "<b>x"));
+	free(html);
+	json_decref(r);
+}
+
 static void csv_cleans_control_bytes(void **state)
 {
 	json_t *r = parse("{\"vantages\":[\"a\"],\"targets\":[{\"target\":\"x\\r\\ny\\u001b[2J\","
@@ -659,6 +685,7 @@ int main(void)
 	    cmocka_unit_test(csv_rows_and_quoting),
 	    cmocka_unit_test(csv_cleans_control_bytes),
 	    cmocka_unit_test(csv_canary_proof),
+	    cmocka_unit_test(html_canary_proof),
 	    cmocka_unit_test(html_client_sections_and_new),
 	    cmocka_unit_test(html_without_clients_as_before),
 	    cmocka_unit_test(html_summary_no_previous),
