@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "control.h"
 #include "engine.h"
 #include "envelope.h"
@@ -101,13 +102,6 @@ struct agent {
 
 static void dispatch(struct agent *a, const uint8_t *msg, size_t len);
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 const char *agent_id(const struct agent *a)
 {
 	return keys_name(a->own);
@@ -116,7 +110,7 @@ const char *agent_id(const struct agent *a)
 void agent_set_hello_interval(struct agent *a, unsigned ms)
 {
 	a->hello_ms = ms > 0 ? ms : AGENT_HELLO_INTERVAL_MS;
-	a->next_hello = mono_ms() + a->hello_ms;
+	a->next_hello = rp_mono_ms() + a->hello_ms;
 }
 
 void agent_set_step_hook(struct agent *a, agent_step_fn fn, void *arg)
@@ -327,7 +321,7 @@ static void monitor_events(struct agent *a)
 			a->reconnect_ms = RECONNECT_MIN_MS;
 			send_hello(a);
 			resend_spool(a);
-			a->next_hello = mono_ms() + a->hello_ms;
+			a->next_hello = rp_mono_ms() + a->hello_ms;
 		} else if (ev == ZMQ_EVENT_DISCONNECTED) {
 			/* libzmq reconnects after a dropped connection, but not after a
 			 * protocol error (an oversize message, a failed handshake): it
@@ -335,7 +329,7 @@ static void monitor_events(struct agent *a)
 			 * reconnect succeeds first. */
 			log_info("disconnected controller=%s", a->cfg.controller);
 			if (a->reconnect_at == 0)
-				a->reconnect_at = mono_ms() + a->reconnect_ms;
+				a->reconnect_at = rp_mono_ms() + a->reconnect_ms;
 		} else if (ev == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
 		           ev == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
 		           ev == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
@@ -350,7 +344,7 @@ static void tick(struct agent *a)
 {
 	drain(a);
 	monitor_events(a);
-	if (a->reconnect_at != 0 && mono_ms() >= a->reconnect_at) {
+	if (a->reconnect_at != 0 && rp_mono_ms() >= a->reconnect_at) {
 		log_info("reconnecting controller=%s", a->cfg.controller);
 		zmq_disconnect(a->sock, a->cfg.controller);
 		if (zmq_connect(a->sock, a->cfg.controller) < 0)
@@ -360,10 +354,10 @@ static void tick(struct agent *a)
 		a->reconnect_ms =
 		    a->reconnect_ms * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : a->reconnect_ms * 2;
 	}
-	if (mono_ms() >= a->next_hello) {
+	if (rp_mono_ms() >= a->next_hello) {
 		send_hello(a);
 		resend_spool(a);
-		a->next_hello = mono_ms() + a->hello_ms;
+		a->next_hello = rp_mono_ms() + a->hello_ms;
 	}
 }
 
@@ -727,7 +721,7 @@ static void run_order(struct agent *a, const struct wire_order *o)
 	uint8_t *msg = NULL;
 	size_t len = 0;
 	char key[AGENT_SPOOL_KEY_LEN];
-	uint64_t t0 = mono_ms();
+	uint64_t t0 = rp_mono_ms();
 
 	bad =
 	    build_params(a, o, &run, &ep, tests, from_local, to_local, to_domain, why, sizeof(why));
@@ -766,7 +760,7 @@ static void run_order(struct agent *a, const struct wire_order *o)
 		log_error("cannot pack ORDER_DONE order=%s", LOG_V(o->order_id));
 	log_info("order done order=%s results=%u stopped=%d deadline_passed=%d", LOG_V(o->order_id),
 	         done.results, atomic_load(&a->stop) ? 1 : 0,
-	         bad == NULL && mono_ms() - t0 >= ep.deadline_ms ? 1 : 0);
+	         bad == NULL && rp_mono_ms() - t0 >= ep.deadline_ms ? 1 : 0);
 	free(msg);
 	free(run.digests);
 }
@@ -1079,10 +1073,10 @@ int agent_run(struct agent *a)
 	resend_spool(a);
 	if (spool_count(a->inflight) > 0)
 		spool_list(a->inflight, resume_one, a);
-	a->next_hello = mono_ms() + a->hello_ms;
+	a->next_hello = rp_mono_ms() + a->hello_ms;
 	while (!atomic_load(&a->stop)) {
 		zmq_pollitem_t items[2] = {{a->sock, 0, ZMQ_POLLIN, 0}, {a->mon, 0, ZMQ_POLLIN, 0}};
-		uint64_t now = mono_ms();
+		uint64_t now = rp_mono_ms();
 		long wait = a->next_hello > now ? (long)(a->next_hello - now) : 0;
 
 		run_pending(a);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "report_render.h"
 #include "rp_limits.h"
 
@@ -157,14 +158,6 @@ void admin_reply_clear(struct admin_reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A missing or forbidden socket file is reported at once, without waiting. */
 static int precheck(const struct admin_cfg *c)
 {
@@ -188,14 +181,14 @@ static int precheck(const struct admin_cfg *c)
 /* Waits for one frame until the deadline; the bytes in *raw (NUL added). */
 static int receive(struct admin *a, void *sock, char **raw, size_t *len)
 {
-	int64_t deadline = now_ms() + (int64_t)a->cfg->timeout_s * 1000;
+	int64_t deadline = (int64_t)rp_mono_ms() + (int64_t)a->cfg->timeout_s * 1000;
 	zmq_msg_t msg;
 	int more = 0;
 	size_t more_len = sizeof(more);
 
 	for (;;) {
 		zmq_pollitem_t it = {.socket = sock, .events = ZMQ_POLLIN};
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - (int64_t)rp_mono_ms();
 		int rc;
 		if (left <= 0) {
 			unreachable(a->cfg, "timeout");

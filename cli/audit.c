@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "clock.h"
 #include "commands.h"
 #include "dialog.h"
 #include "keys.h"
@@ -516,14 +517,6 @@ static void sleep_ms(long ms)
 		;
 }
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void print_count(const json_t *o, const char *key, FILE *out)
 {
 	const json_t *v = json_object_get(o, key);
@@ -537,7 +530,7 @@ static void print_count(const json_t *o, const char *key, FILE *out)
 /* Polls audit.status until "done"; CLI_EXIT_OK, or an exit status. */
 static int wait_done(struct admin *a, const struct audit_opts *o, json_t *id, const char *idtext)
 {
-	long long deadline = mono_ms() + (long long)o->wait_timeout * 1000;
+	long long deadline = (long long)rp_mono_ms() + (long long)o->wait_timeout * 1000;
 	bool tty = isatty(STDERR_FILENO), dirty = false;
 	json_t *req = json_pack("{s:s,s:O}", "cmd", "audit.status", "audit", id);
 	int status = CLI_EXIT_UNREACHABLE;
@@ -572,7 +565,7 @@ static int wait_done(struct admin *a, const struct audit_opts *o, json_t *id, co
 			dirty = true;
 		}
 		admin_reply_clear(&r);
-		if (mono_ms() + poll > deadline) {
+		if ((long long)rp_mono_ms() + poll > deadline) {
 			clear_line(&dirty);
 			fprintf(stderr,
 			        "relayprobe audit: audit %s still running after %lu s (see "

@@ -16,6 +16,7 @@
 
 #include "canary_server.h"
 #include "canary_token.h"
+#include "clock.h"
 #include "relay_tests.h"
 #include "report_render.h"
 #include "result_json.h"
@@ -54,14 +55,6 @@ struct probe_canary {
 	unsigned long dropped;
 	uint64_t last_result_ms;
 };
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static int on_rcpt(void *arg, const char *local, const char *domain)
 {
@@ -269,7 +262,7 @@ void probe_canary_add(struct probe_canary *pc, const struct probe_result *r)
 	pthread_mutex_lock(&pc->mu);
 	if (r->address != NULL && r->dialog != NULL)
 		row = row_of(pc, r->target, r->address, false);
-	pc->last_result_ms = wall_ms();
+	pc->last_result_ms = rp_wall_ms();
 	pthread_mutex_unlock(&pc->mu);
 	if (g_nheld == g_capheld) {
 		size_t cap = g_capheld ? g_capheld * 2 : 64;
@@ -492,7 +485,7 @@ void probe_canary_finish(struct probe_canary *pc, unsigned wait_s, volatile sig_
                          bool json, bool verbose, bool transcript, size_t *open, size_t *closed,
                          size_t *inconclusive)
 {
-	uint64_t until = wall_ms() + (uint64_t)wait_s * 1000;
+	uint64_t until = rp_wall_ms() + (uint64_t)wait_s * 1000;
 
 	for (;;) {
 		size_t n;
@@ -500,7 +493,7 @@ void probe_canary_finish(struct probe_canary *pc, unsigned wait_s, volatile sig_
 		pthread_mutex_lock(&pc->mu);
 		n = pending(pc);
 		pthread_mutex_unlock(&pc->mu);
-		if (n == 0 || wall_ms() >= until || (stop != NULL && *stop))
+		if (n == 0 || rp_wall_ms() >= until || (stop != NULL && *stop))
 			break;
 		usleep(100 * 1000);
 	}

@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define MIN_MS         60000
 #define DRAIN_MS       1000 /* after the last reply: read what the client still sends */
 #define DRAIN_BYTES    (64 * 1024)
@@ -98,22 +100,6 @@ struct canary_server {
 	_Atomic uint64_t sessions, sessions_refused, sessions_open, messages, refused_rcpt,
 	    oversize, commit_failed, timeouts, bytes_in, tls_sessions, footprint_max;
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ------------------------------------------------------------------ */
 /* peers: hash + LRU list in a fixed table */
@@ -368,7 +354,7 @@ static int conn_commit(void *arg, const struct canary_arrival *a, char *why, siz
 	struct canary_server *s = c->srv;
 	struct peer *p = &s->peers[c->peer];
 
-	peer_window(p, mono_ms());
+	peer_window(p, rp_mono_ms());
 	if (p->msgs >= s->peer_msgs_per_min) {
 		c->over_cap = true;
 		snprintf(why, whylen, "too many messages from your address, try later");
@@ -447,7 +433,7 @@ static void accept_one(struct canary_server *s, int lfd, uint64_t now)
 	sp.rcpt = conn_rcpt;
 	sp.commit = conn_commit;
 	sp.arg = c;
-	c->s = canary_smtp_new(&sp, ip, port, wall_ms());
+	c->s = canary_smtp_new(&sp, ip, port, rp_wall_ms());
 	if (c->s == NULL) {
 		refuse(s, fd, "out of memory, try later");
 		return;
@@ -575,7 +561,7 @@ static int conn_read(struct conn *c, uint64_t now)
 			                                  "try later"));
 			return 0;
 		}
-		after_action(c, canary_smtp_feed(c->s, wall_ms(), buf, (size_t)n));
+		after_action(c, canary_smtp_feed(c->s, rp_wall_ms(), buf, (size_t)n));
 		if (canary_smtp_lines(c->s) != c->lines) {
 			c->lines = canary_smtp_lines(c->s);
 			c->last_activity = now;
@@ -584,7 +570,7 @@ static int conn_read(struct conn *c, uint64_t now)
 		if (conn_write(c, now) != 0)
 			return -1;
 		if (c->st == CN_IO)
-			after_action(c, canary_smtp_feed(c->s, wall_ms(), NULL, 0));
+			after_action(c, canary_smtp_feed(c->s, rp_wall_ms(), NULL, 0));
 	}
 	if (c->ssl != NULL && c->st == CN_IO && SSL_pending(c->ssl) > 0 &&
 	    canary_smtp_wants_read(c->s))
@@ -644,7 +630,7 @@ static void conn_turn(struct conn *c, short revents, uint64_t now)
 			conn_free(c);
 			return;
 		}
-		after_action(c, canary_smtp_feed(c->s, wall_ms(), NULL, 0));
+		after_action(c, canary_smtp_feed(c->s, rp_wall_ms(), NULL, 0));
 		if (c->st == CN_IO && conn_read(c, now) != 0) {
 			conn_free(c);
 			return;
@@ -695,7 +681,7 @@ static void conn_timers(struct conn *c, uint64_t now)
 	if (now - c->last_activity >= c->srv->idle_ms) {
 		atomic_fetch_add(&c->srv->timeouts, 1);
 		if (c->st == CN_IO) {
-			after_action(c, canary_smtp_timeout(c->s, wall_ms()));
+			after_action(c, canary_smtp_timeout(c->s, rp_wall_ms()));
 			c->last_activity = now; /* one idle period to write the 421 */
 			conn_turn(c, 0, now);
 		} else {
@@ -738,7 +724,7 @@ static void *server_thread(void *arg)
 	struct canary_server *s = arg;
 
 	for (;;) {
-		uint64_t now = mono_ms();
+		uint64_t now = rp_mono_ms();
 		nfds_t n = 0;
 		int timeout = 1000, r;
 		bool again = false;
@@ -770,7 +756,7 @@ static void *server_thread(void *arg)
 			break;
 		if (r > 0 && (s->pfd[0].revents & POLLIN))
 			break; /* canary_server_stop() */
-		now = mono_ms();
+		now = rp_mono_ms();
 		for (size_t i = 0; r > 0 && i < s->nlisten; i++)
 			if (s->pfd[1 + i].revents & POLLIN)
 				for (int k = 0; k < 16; k++)

@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "dns.h"
 #include "rp_limits.h"
 #include "tls.h"
@@ -138,9 +139,7 @@ static void job_drive(struct engine *e, struct job *j, uint64_t now);
 
 uint64_t engine_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	return rp_wall_ms();
 }
 
 void engine_params_defaults(struct engine_params *p)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "control.h"
 #include "ctl_canary.h"
 #include "ctl_internal.h"
@@ -48,14 +49,6 @@ struct batch {
 static int64_t now_s(void)
 {
 	return (int64_t)time(NULL);
-}
-
-static int64_t ctl_mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void fact_clear(struct ctl_order_fact *f)
@@ -886,7 +879,7 @@ static bool fact_has_target(const struct ctl_order_fact *f, const char *target)
 /* The agent's result-byte bucket: true when len bytes may be taken now. */
 static bool bucket_take(struct ctl_session *s, size_t len)
 {
-	int64_t now = ctl_mono_ms(), cap = RP_CTL_AGENT_BYTES_PER_MIN;
+	int64_t now = (int64_t)rp_mono_ms(), cap = RP_CTL_AGENT_BYTES_PER_MIN;
 
 	if (s->bucket_ms == 0) {
 		s->bucket = cap;
@@ -951,11 +944,11 @@ static void on_result(struct ctl *c, struct ctl_session *s, struct batch *b, con
 		/* Not refused for good: not acknowledged, so an honest agent
 		 * keeps it spooled and sends it again on a later HELLO. */
 		c->refused_throttled++;
-		if (ctl_mono_ms() - s->throttled_logged_ms >= 10000) {
+		if ((int64_t)rp_mono_ms() - s->throttled_logged_ms >= 10000) {
 			log_warn("agent=%s results throttled: over %d MiB a minute (%llu so far)",
 			         LOG_V(a.name), RP_CTL_AGENT_BYTES_PER_MIN / (1024 * 1024),
 			         (unsigned long long)c->refused_throttled);
-			s->throttled_logged_ms = ctl_mono_ms();
+			s->throttled_logged_ms = (int64_t)rp_mono_ms();
 		}
 		return;
 	}
@@ -1129,11 +1122,11 @@ static int router_batch(struct ctl *c)
 	tx = store_tx_begin(c->store) == 0;
 	/* Bounded by count, bytes and time, so that a flood of results waits
 	 * in the agents' own queues while the admin socket is served. */
-	start = ctl_mono_ms();
+	start = (int64_t)rp_mono_ms();
 	for (int i = 0; i < CTL_BATCH_MAX && c->router != NULL; i++) {
 		rc = router_one(c, b);
 		if (rc != 0 || b->bytes >= RP_CTL_BATCH_BYTES ||
-		    ctl_mono_ms() - start >= RP_CTL_BATCH_MS)
+		    (int64_t)rp_mono_ms() - start >= RP_CTL_BATCH_MS)
 			break;
 	}
 	if (tx && store_tx_commit(c->store) < 0) {

@@ -5,6 +5,7 @@
  * blocking, and drops a client after RP_METRICS_TIMEOUT_MS. */
 #include "metrics.h"
 
+#include "clock.h"
 #include "ctl_canary.h"
 
 #include <arpa/inet.h>
@@ -483,14 +484,6 @@ out:
 
 /* ---- the socket side ---- */
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void client_close(struct metrics *m, struct mclient *k)
 {
 	if (k->fd >= 0) {
@@ -607,7 +600,7 @@ static void accept_all(struct metrics *m)
 			k = oldest;
 		}
 		k->fd = fd;
-		k->deadline_ms = now_ms() + RP_METRICS_TIMEOUT_MS;
+		k->deadline_ms = (int64_t)rp_mono_ms() + RP_METRICS_TIMEOUT_MS;
 		ev.data.ptr = k;
 		if (epoll_ctl(m->ep, EPOLL_CTL_ADD, fd, &ev) < 0)
 			client_close(m, k);
@@ -631,7 +624,7 @@ static void respond(struct metrics *m, struct ctl *c, struct mclient *k, enum me
 	struct epoll_event ev = {.events = EPOLLOUT, .data.ptr = k};
 
 	if (r == METRICS_REQ_OK) {
-		int64_t now = now_ms();
+		int64_t now = (int64_t)rp_mono_ms();
 
 		if (m->body == NULL || now - m->body_at_ms >= m->snapshot_ms) {
 			char *fresh = NULL;
@@ -793,7 +786,7 @@ void metrics_poll(struct metrics *m, struct ctl *c)
 		if (k->fd >= 0 && k->out != NULL)
 			client_write(m, k); /* try at once: usually it all fits */
 	}
-	now = now_ms();
+	now = (int64_t)rp_mono_ms();
 	for (int i = 0; i < RP_METRICS_CLIENTS_MAX; i++)
 		if (m->cl[i].fd >= 0 && now >= m->cl[i].deadline_ms)
 			client_close(m, &m->cl[i]);

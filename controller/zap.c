@@ -18,6 +18,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "clock.h"
 #include "keys.h"
 #include "log.h"
 #include "rp_limits.h"
@@ -48,14 +49,6 @@ struct zap {
 	int64_t log_at_ms; /* the last refusal line */
 	unsigned long log_suppressed;
 };
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct zap *zap_new(void *zmq_ctx, struct store *store, char *err, size_t errlen)
 {
@@ -241,7 +234,7 @@ static void refuse_unrecorded(struct zap *z, const char *reason, const char *fp,
  * allow. */
 static void unknown_key(struct zap *z, const char *curve, const char *fp, const char *addr)
 {
-	int64_t now = mono_ms();
+	int64_t now = (int64_t)rp_mono_ms();
 	long pending = pending_now(z, now);
 	struct zap_peer *p;
 
