@@ -32,16 +32,19 @@ struct arrival {
 	bool bounce;
 	char peer_ip[RP_RECEIVED_IP_MAX + 1];
 	uint64_t arrived_ms;
-	size_t nhops;
-	char hops[256]; /* "a [ip] -> b" for the text line */
-	json_t *json;   /* the record for --json */
+	json_t *json; /* the record for --json */
 };
 
 struct drow {
 	char *target, *address;
 	char tok_to[RP_TESTS_MAX][CANARY_LOCAL_MAX + 1];
 	char tok_from[RP_TESTS_MAX][CANARY_LOCAL_MAX + 1];
-	json_t *result; /* NULL until the dialog ended */
+};
+
+/* A finished dialog held for the final print. */
+struct held {
+	json_t *result;
+	long row; /* -1: no dialog (unresolved target) */
 };
 
 struct probe_canary {
@@ -53,7 +56,8 @@ struct probe_canary {
 	struct arrival arr[ARRIVALS_MAX];
 	size_t narr;
 	unsigned long dropped;
-	uint64_t last_result_ms;
+	struct held *held; /* the main thread's only */
+	size_t nheld, capheld;
 };
 
 static int on_rcpt(void *arg, const char *local, const char *domain)
@@ -82,13 +86,12 @@ static int on_commit(void *arg, const struct canary_arrival *a, char *why, size_
 		const char *at = strrchr(a->rcpts[i], '@');
 		struct canary_ref r;
 		struct arrival *x;
-		json_t *hops;
-		size_t off = 0, ncat;
+		size_t ncat;
 		const struct relay_test_def *cat = relay_tests_all(&ncat);
 
 		if (at == NULL ||
 		    canary_token_parse(pc->key, a->rcpts[i], (size_t)(at - a->rcpts[i]), &r) < 0 ||
-		    r.order_ref != 0 || r.target >= pc->nrows)
+		    r.order_ref != 0 || r.target >= pc->nrows || r.test >= ncat)
 			continue;
 		if (pc->narr == ARRIVALS_MAX) {
 			pc->dropped++;
@@ -101,27 +104,12 @@ static int on_commit(void *arg, const struct canary_arrival *a, char *why, size_
 		x->bounce = r.bounce;
 		snprintf(x->peer_ip, sizeof(x->peer_ip), "%s", a->peer_ip);
 		x->arrived_ms = a->arrived_ms;
-		x->nhops = a->nhops;
-		hops = json_array();
-		for (size_t h = 0; h < a->nhops; h++) {
-			const struct received_hop *hp = &a->hops[h];
-
-			json_array_append_new(hops, json_pack("{s:s, s:s, s:s, s:s}", "from_helo",
-			                                      hp->from_helo, "from_ip", hp->from_ip,
-			                                      "by", hp->by, "with", hp->with));
-			if (off < sizeof(x->hops))
-				off += (size_t)snprintf(x->hops + off, sizeof(x->hops) - off,
-				                        "%s%s%s%s%s", h ? " <- " : "",
-				                        hp->by[0] ? hp->by : "?",
-				                        hp->from_ip[0] ? " from [" : "",
-				                        hp->from_ip, hp->from_ip[0] ? "]" : "");
-		}
-		x->json = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:b, s:o}", "kind",
-		                    r.bounce ? "bounce" : "delivery", "test",
-		                    cat[r.test < ncat ? r.test : 0].id, "arrived_at",
-		                    (json_int_t)a->arrived_ms, "peer_ip", a->peer_ip, "helo",
-		                    a->helo, "mail_from", a->mail_from, "message_id", a->message_id,
-		                    "size", (json_int_t)a->size, "tls", a->tls, "hops", hops);
+		x->json = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:b, s:o*}", "kind",
+		                    r.bounce ? "bounce" : "delivery", "test", cat[r.test].id,
+		                    "arrived_at", (json_int_t)a->arrived_ms, "peer_ip", a->peer_ip,
+		                    "helo", a->helo, "mail_from", a->mail_from, "message_id",
+		                    a->message_id, "size", (json_int_t)a->size, "tls", a->tls,
+		                    "hops", received_hops_json(a->hops, a->nhops));
 	}
 	pthread_mutex_unlock(&pc->mu);
 	return 0;
@@ -167,10 +155,12 @@ void probe_canary_stop(struct probe_canary **pp)
 	for (size_t i = 0; i < pc->nrows; i++) {
 		free(pc->rows[i].target);
 		free(pc->rows[i].address);
-		json_decref(pc->rows[i].result);
 	}
 	for (size_t i = 0; i < pc->narr; i++)
 		json_decref(pc->arr[i].json);
+	for (size_t i = 0; i < pc->nheld; i++)
+		json_decref(pc->held[i].result);
+	free(pc->held);
 	free(pc->rows);
 	if (pc->key)
 		sodium_free(pc->key);
@@ -245,13 +235,6 @@ int probe_canary_locals(void *arg, const char *target, const char *address, cons
 
 /* ---- held results and the final print ---- */
 
-struct held {
-	json_t *result;
-	long row; /* -1: no dialog (unresolved target) */
-};
-static struct held *g_held;
-static size_t g_nheld, g_capheld;
-
 void probe_canary_add(struct probe_canary *pc, const struct probe_result *r)
 {
 	json_t *j = result_to_json(r, true);
@@ -262,22 +245,21 @@ void probe_canary_add(struct probe_canary *pc, const struct probe_result *r)
 	pthread_mutex_lock(&pc->mu);
 	if (r->address != NULL && r->dialog != NULL)
 		row = row_of(pc, r->target, r->address, false);
-	pc->last_result_ms = rp_wall_ms();
 	pthread_mutex_unlock(&pc->mu);
-	if (g_nheld == g_capheld) {
-		size_t cap = g_capheld ? g_capheld * 2 : 64;
-		struct held *n = realloc(g_held, cap * sizeof(*n));
+	if (pc->nheld == pc->capheld) {
+		size_t cap = pc->capheld ? pc->capheld * 2 : 64;
+		struct held *n = realloc(pc->held, cap * sizeof(*n));
 
 		if (n == NULL) {
 			json_decref(j);
 			return;
 		}
-		g_held = n;
-		g_capheld = cap;
+		pc->held = n;
+		pc->capheld = cap;
 	}
-	g_held[g_nheld].result = j;
-	g_held[g_nheld].row = row;
-	g_nheld++;
+	pc->held[pc->nheld].result = j;
+	pc->held[pc->nheld].row = row;
+	pc->nheld++;
 }
 
 static const char *str_of(const json_t *v)
@@ -299,13 +281,11 @@ static bool awaits(const json_t *t)
 static struct arrival *find_arrival(struct probe_canary *pc, long row, const char *test,
                                     bool bounce)
 {
-	size_t ncat;
-	const struct relay_test_def *cat = relay_tests_all(&ncat);
+	int ti = relay_test_index(test);
 
 	for (size_t i = 0; i < pc->narr; i++)
 		if ((long)pc->arr[i].dialog == row && pc->arr[i].bounce == bounce &&
-		    pc->arr[i].test < ncat &&
-		    (test == NULL || strcmp(cat[pc->arr[i].test].id, test) == 0))
+		    (int)pc->arr[i].test == ti)
 			return &pc->arr[i];
 	return NULL;
 }
@@ -315,18 +295,18 @@ static size_t pending(struct probe_canary *pc)
 {
 	size_t n = 0;
 
-	for (size_t h = 0; h < g_nheld; h++) {
-		json_t *tests = json_object_get(g_held[h].result, "tests"), *t;
+	for (size_t h = 0; h < pc->nheld; h++) {
+		json_t *tests = json_object_get(pc->held[h].result, "tests"), *t;
 		size_t i;
 
-		if (g_held[h].row < 0)
+		if (pc->held[h].row < 0)
 			continue;
 		json_array_foreach(tests, i, t)
 		{
 			const char *id = json_string_value(json_object_get(t, "id"));
 			bool bs = id != NULL && strcmp(id, "backscatter-probe") == 0;
 
-			if (id != NULL && awaits(t) && !find_arrival(pc, g_held[h].row, id, bs))
+			if (id != NULL && awaits(t) && !find_arrival(pc, pc->held[h].row, id, bs))
 				n++;
 		}
 	}
@@ -369,13 +349,10 @@ static void judge(struct probe_canary *pc, struct held *h)
 			relay_data = true;
 		for (size_t k = 0; k < pc->narr; k++) {
 			struct arrival *a = &pc->arr[k];
-			size_t ncat;
 			json_t *copy;
 			uint64_t at;
 
-			if ((long)a->dialog != h->row || a->test >= RP_TESTS_MAX * 4 ||
-			    strcmp(relay_tests_all(&ncat)[a->test < ncat ? a->test : 0].id, id) !=
-			        0)
+			if ((long)a->dialog != h->row || (int)a->test != relay_test_index(id))
 				continue;
 			copy = json_deep_copy(a->json);
 			at = decided_at(res, t);
@@ -499,17 +476,18 @@ void probe_canary_finish(struct probe_canary *pc, unsigned wait_s, volatile sig_
 	}
 	/* the listener keeps running: late arrivals are simply not counted */
 	pthread_mutex_lock(&pc->mu);
-	for (size_t h = 0; h < g_nheld; h++)
-		judge(pc, &g_held[h]);
+	for (size_t h = 0; h < pc->nheld; h++)
+		judge(pc, &pc->held[h]);
 	pthread_mutex_unlock(&pc->mu);
 	*open = *closed = *inconclusive = 0;
-	for (size_t h = 0; h < g_nheld; h++) {
-		json_t *res = g_held[h].result;
+	for (size_t h = 0; h < pc->nheld; h++) {
+		json_t *res = pc->held[h].result;
 		int v = dialog_verdict_from_name(str_of(json_object_get(res, "verdict")));
 
 		if (v >= 0 && verdict_is_open((enum dialog_verdict)v))
 			(*open)++;
-		else if (g_held[h].row < 0 || v < 0 || verdict_inconclusive((enum dialog_verdict)v))
+		else if (pc->held[h].row < 0 || v < 0 ||
+		         verdict_inconclusive((enum dialog_verdict)v))
 			(*inconclusive)++;
 		else
 			(*closed)++;
@@ -521,9 +499,9 @@ void probe_canary_finish(struct probe_canary *pc, unsigned wait_s, volatile sig_
 		}
 		json_decref(res);
 	}
-	free(g_held);
-	g_held = NULL;
-	g_nheld = g_capheld = 0;
+	free(pc->held);
+	pc->held = NULL;
+	pc->nheld = pc->capheld = 0;
 	if (pc->dropped > 0)
 		fprintf(stderr,
 		        "relayprobe probe: %lu canary arrivals over the cap were not counted\n",

@@ -306,3 +306,21 @@ int received_parse(const char *value, size_t len, struct received_hop *out)
 	}
 	return 0;
 }
+
+json_t *received_hops_json(const struct received_hop *hops, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr != NULL && i < n; i++) {
+		const struct received_hop *h = &hops[i];
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "from_helo", h->from_helo,
+		                      "from_rdns", h->from_rdns, "from_ip", h->from_ip, "by", h->by,
+		                      "with", h->with, "id", h->id);
+
+		if (o == NULL || json_array_append_new(arr, o) < 0) {
+			json_decref(arr);
+			return NULL;
+		}
+	}
+	return arr;
+}

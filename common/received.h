@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "rp_limits.h"
 
 struct received_hop {
@@ -41,5 +43,9 @@ struct received_hop {
  *   Server"); id: the word after "id" (Exchange puts its version there).
  * The first of a repeated clause wins. by, with, id: "" when absent. */
 int received_parse(const char *value, size_t len, struct received_hop *out);
+
+/* The hops as a JSON array of objects (from_helo, from_rdns, from_ip, by,
+ * with, id): what the canary's arrivals keep. New reference, NULL on OOM. */
+json_t *received_hops_json(const struct received_hop *hops, size_t n);
 
 #endif

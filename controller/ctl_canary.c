@@ -73,30 +73,12 @@ static int resolve(struct ctl_canary *k, uint64_t ref)
 	return 1;
 }
 
-static json_t *hops_json(const struct canary_arrival *a)
-{
-	json_t *arr = json_array();
-
-	for (size_t i = 0; arr != NULL && i < a->nhops; i++) {
-		const struct received_hop *h = &a->hops[i];
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "from_helo", h->from_helo,
-		                      "from_rdns", h->from_rdns, "from_ip", h->from_ip, "by", h->by,
-		                      "with", h->with, "id", h->id);
-
-		if (o == NULL || json_array_append_new(arr, o) < 0) {
-			json_decref(arr);
-			return NULL;
-		}
-	}
-	return arr;
-}
-
 static int on_commit(void *arg, const struct canary_arrival *a, char *why, size_t whylen)
 {
 	struct ctl_canary *k = arg;
 	size_t ncat;
 	const struct relay_test_def *cat = relay_tests_all(&ncat);
-	json_t *hj = hops_json(a);
+	json_t *hj = received_hops_json(a->hops, a->nhops);
 	char *hops = hj ? json_dumps(hj, JSON_COMPACT) : NULL;
 	char tls[96] = "";
 	int ret = 0;

@@ -133,6 +133,19 @@ int store_step_done(struct store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
+long store_count_rows(struct store *s, const char *sql, const char *what)
+{
+	sqlite3_stmt *st = store_prep(s, sql);
+	long n = -1;
+
+	if (st == NULL)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (long)sqlite3_column_int64(st, 0);
+	store_done(s, st);
+	return n >= 0 ? n : store_db_fail(s, what);
+}
+
 const char *store_col(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
@@ -1023,8 +1036,8 @@ enum store_ingest store_result_ingest(struct store *s, const struct store_result
 		if (st == NULL || step_done(s, st, "order quota") < 0)
 			res = STORE_INGEST_ERROR;
 	}
-	if (res == STORE_INGEST_NEW && store_canary_on_result(s, sqlite3_last_insert_rowid(s->db),
-	                                                      r->order_id, r->target, now) < 0)
+	if (res == STORE_INGEST_NEW &&
+	    store_canary_on_result(s, sqlite3_last_insert_rowid(s->db), r->order_id, r->target) < 0)
 		res = STORE_INGEST_ERROR;
 	if (res == STORE_INGEST_NEW) {
 		st = store_prep(s, "UPDATE counters SET value = value + 1"
@@ -1060,15 +1073,5 @@ long store_counter(struct store *s, const char *name)
 
 long store_result_count(struct store *s)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT count(*) FROM results");
-	long n = -1;
-
-	if (st == NULL)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	else
-		store_db_fail(s, "result count");
-	store_done(s, st);
-	return n;
+	return store_count_rows(s, "SELECT count(*) FROM results", "result count");
 }

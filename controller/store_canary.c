@@ -156,7 +156,7 @@ out:
 }
 
 int store_canary_on_result(struct store *s, int64_t result_id, const char *order_id,
-                           const char *target, int64_t now)
+                           const char *target)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -200,7 +200,6 @@ int store_canary_on_result(struct store *s, int64_t result_id, const char *order
 			if (apply(s, order_id, target, tests[i], bounce[i]) < 0)
 				return -1;
 	}
-	(void)now;
 	return 0;
 }
 
@@ -210,6 +209,19 @@ long store_canary_expire(struct store *s, int64_t before, int64_t now, long max)
 	int outer = sqlite3_get_autocommit(s->db), ok = 0, rc;
 	long n = 0;
 
+	/* Once a second from the controller's loop: look before taking the
+	 * write lock, which the canary's own thread wants too. */
+	st = store_prep(s, "SELECT 1 FROM results WHERE canary = 'awaiting' AND received_at < ?1"
+	                   " LIMIT 1");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, before);
+	rc = sqlite3_step(st);
+	store_done(s, st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	if (rc != SQLITE_ROW)
+		return store_db_fail(s, "canary expire");
 	if (store_work_begin(s) < 0)
 		return -1;
 	st = store_prep(s, "UPDATE results SET verdict = 'accepted-not-delivered',"
@@ -293,17 +305,11 @@ json_t *store_canary_cell(struct store *s, const char *order_id, const char *tar
 
 long store_canary_count(struct store *s, bool bounces)
 {
-	sqlite3_stmt *st = store_prep(s, bounces ? "SELECT count(*) FROM canary_arrivals"
-	                                           " WHERE kind = 'bounce'"
-	                                         : "SELECT count(*) FROM canary_arrivals");
-	long n = -1;
-
-	if (st == NULL)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	store_done(s, st);
-	return n >= 0 ? n : store_db_fail(s, "canary count");
+	return store_count_rows(s,
+	                        bounces
+	                            ? "SELECT count(*) FROM canary_arrivals WHERE kind = 'bounce'"
+	                            : "SELECT count(*) FROM canary_arrivals",
+	                        "canary count");
 }
 
 json_t *store_canary_proof(struct store *s, int64_t audit, const char *target)

@@ -545,13 +545,6 @@ int store_ext_result_json(struct store *s, int64_t id, store_ext_text_cb cb, voi
 
 long store_ext_agents_pending(struct store *s)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT count(*) FROM agents WHERE status = 'pending'");
-	long n = -1;
-
-	if (st == NULL)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	store_done(s, st);
-	return n >= 0 ? n : store_db_fail(s, "pending agents");
+	return store_count_rows(s, "SELECT count(*) FROM agents WHERE status = 'pending'",
+	                        "pending agents");
 }

@@ -41,6 +41,9 @@ void store_done(struct store *s, sqlite3_stmt *st);
 sqlite3_stmt *store_prep(struct store *s, const char *sql);
 /* Runs a statement that returns no row and ends its use; 0 / -1. */
 int store_step_done(struct store *s, sqlite3_stmt *st, const char *what);
+/* The one integer a "SELECT count(*) ..." without parameters returns, or
+ * -1 (what names it in the error). */
+long store_count_rows(struct store *s, const char *sql, const char *what);
 /* Column i as text, "" for NULL. */
 const char *store_col(sqlite3_stmt *st, int i);
 /* A unit of work: its own transaction (BEGIN IMMEDIATE) when none is open
@@ -51,6 +54,6 @@ int store_work_end(struct store *s, int ok, int outer);
 /* store_canary.c: a new result's canary state and the arrivals that came
  * before it (inside the ingest's transaction). 0 / -1. */
 int store_canary_on_result(struct store *s, int64_t result_id, const char *order_id,
-                           const char *target, int64_t now);
+                           const char *target);
 
 #endif

@@ -82,8 +82,7 @@ static int b32_val(char c)
 /* The token characters after the prefix, or NULL. */
 static const char *token_start(const char *local, size_t len, bool *bounce)
 {
-	if (len >= 5 + CANARY_TOKEN_CHARS && strncasecmp(local, "rp-b-", 5) == 0 &&
-	    len == 5 + CANARY_TOKEN_CHARS) {
+	if (len == 5 + CANARY_TOKEN_CHARS && strncasecmp(local, "rp-b-", 5) == 0) {
 		*bounce = true;
 		return local + 5;
 	}

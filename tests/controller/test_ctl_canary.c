@@ -150,7 +150,7 @@ static int reply(int fd)
 		line = buf;
 		for (char *p = buf; (p = strstr(p, "\r\n")) != NULL; p += 2) {
 			if (p - line >= 4 && line[3] == ' ')
-				return atoi(line);
+				return (int)strtol(line, NULL, 10); /* "DDD ": 3 digits */
 			line = p + 2;
 		}
 		if (n == sizeof(buf) - 1)
