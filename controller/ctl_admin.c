@@ -15,7 +15,10 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "admin_proto.h"
 #include "aggregate.h"
+#include "audit.h"
+#include "audit_json.h"
 #include "canary_token.h"
 #include "ctl_canary.h"
 #include "ctl_internal.h"
@@ -23,7 +26,9 @@
 #include "dialog.h"
 #include "envelope.h"
 #include "hooks.h"
+#include "link.h"
 #include "log.h"
+#include "orders.h"
 #include "relay_tests.h"
 #include "rp_limits.h"
 #include "store_canary.h"
@@ -61,7 +66,7 @@ struct agent_list {
 static json_t *agent_json(struct ctl *c, const struct store_agent *a)
 {
 	json_t *labels = json_loads(a->labels ? a->labels : "{}", 0, NULL);
-	struct ctl_session *s = ctl_session_of_agent(c, a->id);
+	struct ctl_session *s = link_session_of_agent(c, a->id);
 
 	if (labels == NULL)
 		labels = json_object();
@@ -69,7 +74,7 @@ static json_t *agent_json(struct ctl *c, const struct store_agent *a)
 	                 a->name ? a->name : "", "fingerprint",
 	                 a->fingerprint ? a->fingerprint : "", "status",
 	                 store_agent_status_name(a->status), "connected",
-	                 a->status == STORE_AGENT_APPROVED && ctl_session_alive(s, time(NULL)),
+	                 a->status == STORE_AGENT_APPROVED && link_session_alive(s, time(NULL)),
 	                 "last_seen", (json_int_t)a->last_seen, "labels", labels);
 }
 
@@ -170,9 +175,9 @@ static json_t *cmd_agents_revoke(struct ctl *c, json_t *req)
 		}
 		log_info("agent=%s revoked: %ld unfinished orders closed", LOG_V(a.name), n);
 	}
-	/* Drop its live session: see ctl_router_rebind(). */
-	ctl_session_drop(c, a.id);
-	if (ctl_router_rebind(c) < 0)
+	/* Drop its live session: see link_rebind(). */
+	link_session_drop(c, a.id);
+	if (link_rebind(c) < 0)
 		log_error("rebind after revoke failed: will retry");
 	return agent_reply(c, a.id);
 }
@@ -242,407 +247,20 @@ out:
 
 /* ---- audits ---- */
 
-struct vantage {
-	int64_t id;
-	char name[129];
-};
-
-struct pick {
-	struct vantage *v;
-	size_t n, cap;
-};
-
-static int pick_cb(void *arg, const struct store_agent *a)
-{
-	struct pick *p = arg;
-
-	if (a->status != STORE_AGENT_APPROVED || a->ed25519_public == NULL ||
-	    strcmp(a->ed25519_public, STORE_EXT_NO_KEY) == 0)
-		return 0;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 16;
-		struct vantage *nv = realloc(p->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return 1;
-		p->v = nv;
-		p->cap = cap;
-	}
-	p->v[p->n].id = a->id;
-	snprintf(p->v[p->n].name, sizeof(p->v[p->n].name), "%s", a->name);
-	p->n++;
-	return 0;
-}
-
-static bool token_ok(const char *s, size_t max)
-{
-	size_t n = s ? strnlen(s, max + 1) : 0;
-
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return false;
-	return true;
-}
-
-/* Picks the vantages: "all" (or missing) = every approved agent with a
- * pinned signing key; else a list of such agents' names. */
-static json_t *pick_vantages(struct ctl *c, json_t *vj, struct pick *p)
-{
-	struct pick all = {0};
-	size_t i;
-	json_t *el;
-
-	if (store_agent_list(c->store, pick_cb, &all) < 0) {
-		free(all.v);
-		return ctl_fail("agents: %s", store_errmsg(c->store));
-	}
-	if (vj == NULL || (json_is_string(vj) && strcmp(json_string_value(vj), "all") == 0)) {
-		*p = all;
-		return p->n ? NULL : ctl_fail("no approved agent to run the audit");
-	}
-	if (!json_is_array(vj) || json_array_size(vj) == 0) {
-		free(all.v);
-		return ctl_fail("\"vantages\" must be \"all\" or a list of agent names");
-	}
-	p->v = calloc(json_array_size(vj), sizeof(*p->v));
-	if (p->v == NULL) {
-		free(all.v);
-		return ctl_fail("out of memory");
-	}
-	json_array_foreach(vj, i, el)
-	{
-		const char *name = json_string_value(el);
-		size_t k;
-
-		for (k = 0; name != NULL && k < all.n; k++)
-			if (strcmp(all.v[k].name, name) == 0)
-				break;
-		if (name == NULL || k == all.n) {
-			free(all.v);
-			return ctl_fail("vantage %.64s is not an approved agent",
-			                name ? name : "(not a string)");
-		}
-		for (size_t j = 0; j < p->n; j++)
-			if (p->v[j].id == all.v[k].id)
-				goto next;
-		p->v[p->n++] = all.v[k];
-	next:;
-	}
-	free(all.v);
-	return NULL;
-}
-
-/* Fills the ProbeSpec parameters (not targets) from "tests" and "params". */
-static json_t *spec_from(json_t *req, struct wire_spec *sp, size_t *test_idx)
-{
-	static const char *const known[] = {"port", "tls",     "to",          "from",
-	                                    "ehlo", "timeout", "retry_after", "data"};
-	json_t *tests = json_object_get(req, "tests"), *params = json_object_get(req, "params");
-	json_t *v;
-	const char *key;
-	char spec[2048] = "", err[256];
-	size_t n = 0;
-
-	sp->tls_policy = sp->rcpt_to = sp->mail_from = sp->ehlo_name = sp->canary_domain = "";
-	if (json_is_string(tests)) {
-		snprintf(spec, sizeof(spec), "%s", json_string_value(tests));
-	} else if (json_is_array(tests)) {
-		size_t i, off = 0;
-
-		json_array_foreach(tests, i, v)
-		{
-			if (!json_is_string(v))
-				return ctl_fail("\"tests\" must be a string or a list of strings");
-			off += (size_t)snprintf(spec + off,
-			                        off < sizeof(spec) ? sizeof(spec) - off : 0, "%s%s",
-			                        i ? "," : "", json_string_value(v));
-			if (off >= sizeof(spec))
-				return ctl_fail("\"tests\" too long");
-		}
-	} else if (tests != NULL && !json_is_null(tests)) {
-		return ctl_fail("\"tests\" must be a string or a list of strings");
-	}
-	if (spec[0] != '\0') {
-		if (relay_tests_select(spec, test_idx, RP_TESTS_MAX, &n, err, sizeof(err)) < 0)
-			return ctl_fail("tests: %s", err);
-		sp->n_tests = n;
-	}
-	if (params != NULL && !json_is_object(params))
-		return ctl_fail("\"params\" must be an object");
-	json_object_foreach(params, key, v)
-	{
-		size_t k;
-
-		for (k = 0; k < sizeof(known) / sizeof(known[0]); k++)
-			if (strcmp(key, known[k]) == 0)
-				break;
-		if (k == sizeof(known) / sizeof(known[0]))
-			return ctl_fail("params: unknown key '%.32s'", key);
-		if (strcmp(key, "data") == 0) {
-			if (!json_is_boolean(v))
-				return ctl_fail("params: 'data' must be true or false");
-			sp->allow_data = json_is_true(v);
-		} else if (k == 0 || k == 5 || k == 6) {
-			json_int_t x = json_integer_value(v);
-
-			if (!json_is_integer(v) || x < 0 || x > (k == 0 ? 65535 : 86400))
-				return ctl_fail("params: '%s' out of range", key);
-			if (k == 0)
-				sp->port = (uint32_t)x;
-			else if (k == 5)
-				sp->timeout_s = (uint32_t)x;
-			else
-				sp->retry_after_s = (uint32_t)x;
-		} else {
-			const char *s = json_string_value(v);
-
-			if (s == NULL || (s[0] != '\0' && !token_ok(s, RP_TARGET_LINE_MAX)))
-				return ctl_fail("params: '%s' must be a string without spaces",
-				                key);
-			if (k == 1 && s[0] != '\0' && dialog_tls_policy_from_name(s) < 0)
-				return ctl_fail("params: unknown tls policy '%.32s'", s);
-			if (k == 1)
-				sp->tls_policy = (char *)s;
-			else if (k == 2)
-				sp->rcpt_to = (char *)s;
-			else if (k == 3)
-				sp->mail_from = (char *)s;
-			else
-				sp->ehlo_name = (char *)s;
-		}
-	}
-	return NULL;
-}
-
-/* An order signed and stored (not sent: the caller commits first). */
-struct made {
-	char id[64];
-	int64_t agent_id;
-	uint8_t *msg;
-	size_t len;
-};
-
-static json_t *make_order(struct ctl *c, int64_t audit, const struct vantage *v, size_t k,
-                          struct wire_spec *sp, struct made *m)
-{
-	struct wire_order o = {0};
-	struct store_order so = {0};
-	uint64_t now_ms = (uint64_t)time(NULL) * 1000;
-	uint32_t rnd = randombytes_random();
-
-	/* A draft: signed (with a fresh sequence and validity) only when it
-	 * leaves, by ctl_pump_all, so an audit of many orders costs this
-	 * request no signatures. The sequence here only keeps (agent,
-	 * sequence) unique in the store. */
-	if (store_next_sequence(c->store, v->id, &o.sequence) < 0)
-		return ctl_fail("sequence: %s", store_errmsg(c->store));
-	snprintf(m->id, sizeof(m->id), "a%lld-g%lld-%zu-%08x", (long long)audit, (long long)v->id,
-	         k, rnd);
-	o.protocol_version = WIRE_PROTOCOL_VERSION;
-	memcpy(o.controller_key_id, keys_key_id(c->keys), KEYS_KEY_ID_LEN);
-	o.audience = (char *)v->name;
-	o.order_id = m->id;
-	o.issued_at_ms = now_ms;
-	o.expires_at_ms = now_ms + (uint64_t)c->cfg->order_ttl * 1000;
-	o.spec = *sp;
-	if (sp->canary_domain != NULL && sp->canary_domain[0] != '\0' && c->canary != NULL) {
-		/* Proof by delivery: a reference for this order's tokens, and a
-		 * recipient and sender token per (target, test). */
-		size_t idx[RP_TESTS_MAX];
-		int rc;
-
-		for (size_t i = 0; i < sp->n_tests; i++)
-			idx[i] = (size_t)relay_test_index(sp->tests[i]);
-		if (store_canary_next_ref(c->store, &so.canary_ref) < 0)
-			return ctl_fail("canary ref: %s", store_errmsg(c->store));
-		if (ctl_canary_tokens(c->canary, so.canary_ref, sp->n_targets, idx, sp->n_tests,
-		                      &o.spec.canary_to, &o.spec.canary_from) < 0)
-			return ctl_fail("canary tokens: out of memory");
-		o.spec.n_canary = sp->n_targets * sp->n_tests;
-		rc = wire_order_draft(&o, &m->msg, &m->len);
-		ctl_canary_tokens_free(o.spec.canary_to, o.spec.canary_from, o.spec.n_canary);
-		if (rc < 0)
-			return ctl_fail("order for %s: cannot encode (a target or parameter is out "
-			                "of bounds)",
-			                v->name);
-	} else if (wire_order_draft(&o, &m->msg, &m->len) < 0)
-		return ctl_fail(
-		    "order for %s: cannot encode (a target or parameter is out of bounds)",
-		    v->name);
-	so.id = m->id;
-	so.audit_id = audit;
-	so.agent_id = v->id;
-	so.sequence = o.sequence;
-	so.body = m->msg;
-	so.body_len = m->len;
-	m->agent_id = v->id;
-	if (store_order_add(c->store, &so, time(NULL)) < 0)
-		return ctl_fail("order %s: %s", m->id, store_errmsg(c->store));
-	return NULL;
-}
-
-/* Targets per order for this agent: what its HELLO asked for, never under
- * RP_CTL_TARGETS_PER_ORDER_MIN (on_hello clamps it). */
-static size_t targets_per_order(struct ctl *c, int64_t agent_id, const struct wire_spec *sp)
-{
-	struct ctl_session *s = ctl_session_of_agent(c, agent_id);
-	size_t per = s ? s->max_targets : CTL_TARGETS_PER_ORDER;
-
-	if (per < RP_CTL_TARGETS_PER_ORDER_MIN)
-		per = RP_CTL_TARGETS_PER_ORDER_MIN;
-	/* An order with tokens carries two per (target, test), and the store
-	 * keeps it whole: size it for its tokens and the longest targets. */
-	if (sp->canary_domain != NULL && sp->canary_domain[0] != '\0' && sp->n_tests > 0) {
-		size_t cap = RP_CANARY_ORDER_BYTES /
-		             (sp->n_tests * 2 * (CANARY_LOCAL_MAX + 3) + RP_TARGET_LINE_MAX + 8);
-
-		if (per > cap)
-			per = cap;
-	}
-	return per;
-}
-
-/* The schedule run that starts an audit: recorded in the audit's own
- * transaction, so a crash can neither lose the run nor start it twice. */
-struct sched_mark {
-	const char *name;
-	int64_t now;
-	int advance;
-};
-
-static json_t *audit_start(struct ctl *c, json_t *req, const struct sched_mark *mark)
-{
-	json_t *targets = json_object_get(req, "targets"), *err = NULL, *params = NULL, *el;
-	struct pick p = {0};
-	struct wire_spec sp = {0};
-	size_t test_idx[RP_TESTS_MAX], ntargets, i, nmade = 0, maxmade = 0;
-	char *tests[RP_TESTS_MAX], **tv = NULL, *pj = NULL;
-	struct made *made = NULL;
-	const struct relay_test_def *cat = relay_tests_all(&i);
-	int64_t audit = 0;
-	int tx = 0;
-
-	if (!json_is_array(targets) || (ntargets = json_array_size(targets)) == 0 ||
-	    ntargets > RP_ADMIN_TARGETS_MAX)
-		return ctl_fail("\"targets\" must be a list of 1 to %d targets",
-		                RP_ADMIN_TARGETS_MAX);
-	tv = calloc(ntargets, sizeof(*tv));
-	if (tv == NULL)
-		return ctl_fail("out of memory");
-	json_array_foreach(targets, i, el)
-	{
-		tv[i] = (char *)json_string_value(el);
-		if (!token_ok(tv[i], RP_TARGET_LINE_MAX)) {
-			err = ctl_fail("target %zu is not a string of printable characters", i + 1);
-			goto out;
-		}
-	}
-	if ((err = spec_from(req, &sp, test_idx)) != NULL)
-		goto out;
-	if (c->canary != NULL && sp.allow_data) {
-		/* Tokens name tests: the list is explicit ("all" when none was
-		 * given), and the canary's own finding, backscatter-probe, joins. */
-		int bs = relay_test_index("backscatter-probe");
-		bool have = false;
-
-		if (sp.n_tests == 0 &&
-		    relay_tests_select("all", test_idx, RP_TESTS_MAX, &sp.n_tests, NULL, 0) < 0) {
-			err = ctl_fail("tests: the catalogue is empty");
-			goto out;
-		}
-		for (i = 0; i < sp.n_tests; i++)
-			have = have || test_idx[i] == (size_t)bs;
-		if (!have && bs >= 0 && sp.n_tests < RP_TESTS_MAX)
-			test_idx[sp.n_tests++] = (size_t)bs;
-		sp.canary_domain = (char *)ctl_canary_domain(c->canary);
-		sp.contact = (char *)ctl_canary_contact(c->canary);
-	}
-	for (i = 0; i < sp.n_tests; i++)
-		tests[i] = (char *)cat[test_idx[i]].id;
-	sp.tests = tests;
-	if ((err = pick_vantages(c, json_object_get(req, "vantages"), &p)) != NULL)
-		goto out;
-	params = json_deep_copy(req);
-	if (params == NULL || json_object_del(params, "cmd") < 0 ||
-	    (pj = json_dumps(params, JSON_COMPACT)) == NULL) {
-		err = ctl_fail("out of memory");
-		goto out;
-	}
-	for (i = 0; i < p.n; i++)
-		maxmade += (ntargets + targets_per_order(c, p.v[i].id, &sp) - 1) /
-		           targets_per_order(c, p.v[i].id, &sp);
-	made = calloc(maxmade, sizeof(*made));
-	if (made == NULL) {
-		err = ctl_fail("out of memory");
-		goto out;
-	}
-	/* Audit and every order committed together, before anything is sent. */
-	if (store_tx_begin(c->store) < 0) {
-		err = ctl_fail("store: %s", store_errmsg(c->store));
-		goto out;
-	}
-	tx = 1;
-	if (store_audit_create(c->store, pj, time(NULL), &audit) < 0) {
-		err = ctl_fail("audit: %s", store_errmsg(c->store));
-		goto out;
-	}
-	for (i = 0; i < p.n; i++) {
-		size_t per = targets_per_order(c, p.v[i].id, &sp);
-
-		for (size_t off = 0, k = 1; off < ntargets; off += per, k++) {
-			sp.targets = tv + off;
-			sp.n_targets = ntargets - off < per ? ntargets - off : per;
-			if ((err = make_order(c, audit, &p.v[i], k, &sp, &made[nmade])) != NULL) {
-				free(made[nmade].msg);
-				goto out;
-			}
-			nmade++;
-		}
-	}
-	if (mark != NULL &&
-	    store_sched_ran(c->store, mark->name, mark->now, audit, NULL, mark->advance) < 0) {
-		err = ctl_fail("schedule %s: %s", mark->name, store_errmsg(c->store));
-		goto out;
-	}
-	if (store_tx_commit(c->store) < 0) {
-		err = ctl_fail("commit: %s", store_errmsg(c->store));
-		goto out;
-	}
-	tx = 0;
-	log_info("audit=%lld started targets=%zu vantages=%zu orders=%zu", (long long)audit,
-	         ntargets, p.n, nmade);
-	/* Sent by ctl_pump_all, within each agent's order window. */
-	for (i = 0; i < p.n; i++)
-		ctl_want_pump(c, p.v[i].id);
-out:
-	if (tx)
-		store_tx_rollback(c->store);
-	for (i = 0; i < nmade; i++)
-		free(made[i].msg);
-	free(made);
-	free(pj);
-	json_decref(params);
-	free(p.v);
-	free(tv);
-	if (err != NULL)
-		return err;
-	return json_pack("{s:b, s:I, s:I}", "ok", 1, "audit", (json_int_t)audit, "orders",
-	                 (json_int_t)nmade);
-}
-
 static json_t *cmd_audit_start(struct ctl *c, json_t *req)
 {
-	return audit_start(c, req, NULL);
-}
+	struct audit_req_json r;
+	struct audit_started st;
+	char err[512];
+	int rc = audit_req_from_json(req, true, &r, err, sizeof(err));
 
-json_t *ctl_admin_audit_start_sched(struct ctl *c, json_t *req, const char *name, int64_t now,
-                                    int advance)
-{
-	struct sched_mark m = {.name = name, .now = now, .advance = advance};
-
-	return audit_start(c, req, &m);
+	if (rc == 0)
+		rc = audit_start(c, &r.req, &st, err, sizeof(err));
+	audit_req_json_clear(&r);
+	if (rc < 0)
+		return ctl_fail("%s", err);
+	return json_pack("{s:b, s:I, s:I}", "ok", 1, "audit", (json_int_t)st.audit, "orders",
+	                 (json_int_t)st.orders);
 }
 
 /* req.audit: an id, or "latest". */
@@ -1088,18 +706,52 @@ static char *transcripts_text(struct ctl *c, json_t *req, json_t **err)
 	return page_end(&p, &buf, err);
 }
 
+static json_t *cmd_hooks_status(struct ctl *c, json_t *req)
+{
+	return hooks_admin(c->hooks, admin_cmd_name(ADMIN_HOOKS_STATUS), req);
+}
+
+static json_t *cmd_retention_run(struct ctl *c, json_t *req)
+{
+	return hooks_admin(c->hooks, admin_cmd_name(ADMIN_RETENTION_RUN), req);
+}
+
+/* The one command table, by wire/admin_proto.h's enum: a JSON handler, or a
+ * text one for the paged ADMIN_REPLY_TEXT commands. */
 static const struct {
-	const char *name;
 	json_t *(*fn)(struct ctl *c, json_t *req);
-} commands[] = {
-    {"agents.list", cmd_agents_list},
-    {"agents.approve", cmd_agents_approve},
-    {"agents.revoke", cmd_agents_revoke},
-    {"agents.import", cmd_agents_import},
-    {"audit.start", cmd_audit_start},
-    {"audit.status", cmd_audit_status},
-    {"report", cmd_report},
+	char *(*text)(struct ctl *c, json_t *req, json_t **err);
+} commands[ADMIN_CMD_COUNT] = {
+    [ADMIN_AGENTS_LIST] = {cmd_agents_list, NULL},
+    [ADMIN_AGENTS_APPROVE] = {cmd_agents_approve, NULL},
+    [ADMIN_AGENTS_REVOKE] = {cmd_agents_revoke, NULL},
+    [ADMIN_AGENTS_IMPORT] = {cmd_agents_import, NULL},
+    [ADMIN_AUDIT_START] = {cmd_audit_start, NULL},
+    [ADMIN_AUDIT_STATUS] = {cmd_audit_status, NULL},
+    [ADMIN_REPORT] = {cmd_report, NULL},
+    [ADMIN_TRANSCRIPT] = {NULL, transcript_text},
+    [ADMIN_TRANSCRIPTS] = {NULL, transcripts_text},
+    [ADMIN_TARGETS_IMPORT] = {ctl_sched_targets_import, NULL},
+    [ADMIN_TARGETS_LIST] = {ctl_sched_targets_list, NULL},
+    [ADMIN_TARGETS_REMOVE] = {ctl_sched_targets_remove, NULL},
+    [ADMIN_SCHEDULE_ADD] = {ctl_sched_schedule_add, NULL},
+    [ADMIN_SCHEDULE_LIST] = {ctl_sched_schedule_list, NULL},
+    [ADMIN_SCHEDULE_REMOVE] = {ctl_sched_schedule_remove, NULL},
+    [ADMIN_SCHEDULE_RUN_NOW] = {ctl_sched_schedule_run_now, NULL},
+    [ADMIN_HISTORY] = {ctl_sched_history, NULL},
+    [ADMIN_EVENTS_LIST] = {ctl_sched_events_list, NULL},
+    [ADMIN_HOOKS_STATUS] = {cmd_hooks_status, NULL},
+    [ADMIN_RETENTION_RUN] = {cmd_retention_run, NULL},
 };
+
+bool ctl_admin_complete(void)
+{
+	for (int i = 0; i < ADMIN_CMD_COUNT; i++)
+		if ((commands[i].fn == NULL) == (commands[i].text == NULL) ||
+		    (commands[i].text != NULL) != (admin_cmds[i].kind == ADMIN_REPLY_TEXT))
+			return false;
+	return true;
+}
 
 char *ctl_admin_answer(struct ctl *c, const void *data, size_t len)
 {
@@ -1107,6 +759,7 @@ char *ctl_admin_answer(struct ctl *c, const void *data, size_t len)
 	json_error_t jerr;
 	char *out = NULL;
 	const char *cmd;
+	int k;
 
 	req = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(req)) {
@@ -1115,10 +768,10 @@ char *ctl_admin_answer(struct ctl *c, const void *data, size_t len)
 		goto out;
 	}
 	cmd = json_string_value(json_object_get(req, "cmd"));
-	if (cmd != NULL && (strcmp(cmd, "transcripts") == 0 || strcmp(cmd, "transcript") == 0)) {
+	k = admin_cmd_from_name(cmd);
+	if (k >= 0 && commands[k].text != NULL) {
 		/* Pages written as text (see struct page). */
-		out = cmd[10] == 's' ? transcripts_text(c, req, &reply)
-		                     : transcript_text(c, req, &reply);
+		out = commands[k].text(c, req, &reply);
 		if (out != NULL) {
 			log_debug("admin cmd=%s ok=1 bytes=%zu", cmd, strlen(out));
 			json_decref(req);
@@ -1126,16 +779,9 @@ char *ctl_admin_answer(struct ctl *c, const void *data, size_t len)
 		}
 		goto out;
 	}
-	for (size_t i = 0; cmd != NULL && i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(cmd, commands[i].name) == 0) {
-			reply = commands[i].fn(c, req);
-			break;
-		}
-	if (reply == NULL && cmd != NULL)
-		reply = ctl_sched_admin(c, cmd, req); /* targets.*, schedule.*, history, events */
-	if (reply == NULL && cmd != NULL)
-		reply = hooks_admin(c->hooks, cmd, req); /* retention.run, hooks.status */
-	if (reply == NULL)
+	if (k >= 0)
+		reply = commands[k].fn(c, req);
+	else
 		reply =
 		    cmd ? ctl_fail("unknown command '%.32s'", cmd) : ctl_fail("missing \"cmd\"");
 	log_debug("admin cmd=%s ok=%d", LOG_V(cmd), json_is_true(json_object_get(reply, "ok")));

@@ -1,6 +1,8 @@
-/* ctl_internal.h - what ctl.c (the loop, agent messages) and ctl_admin.c (the
- * admin socket) share: the daemon's state and the per-agent session table
- * (at most RP_CTL_AGENTS_MAX sessions). Not for use outside controller/ctl*.c. */
+/* ctl_internal.h - the controller daemon's state (struct ctl), the per-agent
+ * session table (at most RP_CTL_AGENTS_MAX sessions) and the order-fact
+ * cache, shared by its modules: ctl.c (loop), link.c, orders.c, results.c,
+ * audit.c, ctl_admin.c, ctl_sched.c and ctl_snapshot.c. Not for use outside
+ * the controller daemon's own files. */
 #ifndef RP_CTL_INTERNAL_H
 #define RP_CTL_INTERNAL_H
 
@@ -9,7 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "ctl.h"
+#include "ctl_config.h"
 #include "keys.h"
 #include "store.h"
 #include "zap.h"
@@ -85,30 +87,25 @@ struct ctl {
 	struct ctl_canary *canary; /* [canary]: NULL when off (ctl_canary.c) */
 };
 
-struct ctl_session *ctl_session_of_agent(struct ctl *c, int64_t agent_id);
-bool ctl_session_alive(const struct ctl_session *s, time_t now);
-void ctl_session_drop(struct ctl *c, int64_t agent_id);
-/* Sends a stored signed order to the agent's session and marks it sent.
- * 0 sent, -1 not (no route: the session is dropped). */
-int ctl_send_order(struct ctl *c, struct ctl_session *s, const char *order_id, const uint8_t *body,
-                   size_t len);
-/* Marks the agent's session (if any) for ctl_pump_all. */
-void ctl_want_pump(struct ctl *c, int64_t agent_id);
-/* Outside any store transaction: for each marked live session, signs its
- * pending orders again (fresh sequence and validity), commits them as sent
- * and sends them, oldest first, while fewer than CTL_ORDER_WINDOW are out. */
-void ctl_pump_all(struct ctl *c);
-/* Closes and binds the ROUTER socket again: every live session drops. */
-int ctl_router_rebind(struct ctl *c);
 /* An admin failure reply {"ok":false,"error":"..."}: the message formatted,
  * cut at 511 bytes, line breaks made spaces, other control and non-ASCII
  * bytes '?' (ctl_admin.c). */
 json_t *ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Formats a one-line error into err[errlen] (cut to fit); returns -1, so
+ * that `return ctl_errf(err, errlen, ...);` fails a call (ctl.c). */
+int ctl_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Reads one admin request and answers it (ctl_admin_answer). */
 void ctl_admin_handle(struct ctl *c);
 /* The reply to one admin request of len bytes (JSON, or the text of
  * "transcripts"), malloc'd: the caller frees it. NULL when out of memory.
  * No socket: tests/fuzz/ctl_admin_fuzzer.c calls it directly. */
 char *ctl_admin_answer(struct ctl *c, const void *data, size_t len);
+/* Every command of wire/admin_proto.h has exactly one handler of its reply
+ * kind (tests/controller/test_ctl.c asserts it). */
+bool ctl_admin_complete(void);
+/* metrics_fill_fn for the metrics endpoint: arg is the struct ctl
+ * (ctl_snapshot.c). */
+struct metrics_snapshot;
+int ctl_snapshot_fill(void *arg, struct metrics_snapshot *s);
 
 #endif

@@ -9,6 +9,9 @@
 #include <time.h>
 
 #include "ctl_sched.h"
+
+#include "audit.h"
+#include "audit_json.h"
 #include "log.h"
 #include "relay_tests.h"
 #include "rp_limits.h"
@@ -24,7 +27,7 @@ static const char *opt_str(json_t *req, const char *key)
 	return json_string_value(json_object_get(req, key));
 }
 
-static json_t *cmd_targets_import(struct ctl *c, json_t *req)
+json_t *ctl_sched_targets_import(struct ctl *c, json_t *req)
 {
 	json_t *rows = json_object_get(req, "rows"), *r;
 	struct inv_row *ir = NULL;
@@ -87,14 +90,14 @@ out:
 	return reply;
 }
 
-static json_t *cmd_targets_list(struct ctl *c, json_t *req)
+json_t *ctl_sched_targets_list(struct ctl *c, json_t *req)
 {
 	json_t *arr = store_inv_list(c->store, opt_str(req, "client"), opt_str(req, "tag"));
 
 	return arr ? ok_with("targets", arr) : ctl_fail("targets: %s", store_errmsg(c->store));
 }
 
-static json_t *cmd_targets_remove(struct ctl *c, json_t *req)
+json_t *ctl_sched_targets_remove(struct ctl *c, json_t *req)
 {
 	json_t *t = json_object_get(req, "targets"), *el, *missing;
 	size_t i;
@@ -124,7 +127,7 @@ static json_t *cmd_targets_remove(struct ctl *c, json_t *req)
 	                 missing);
 }
 
-static json_t *cmd_schedule_add(struct ctl *c, json_t *req)
+json_t *ctl_sched_schedule_add(struct ctl *c, json_t *req)
 {
 	const char *name = opt_str(req, "name"), *sel = opt_str(req, "selector");
 	const char *val = opt_str(req, "value");
@@ -183,7 +186,7 @@ static json_t *cmd_schedule_add(struct ctl *c, json_t *req)
 	return ok_with("schedule", reply);
 }
 
-static json_t *cmd_schedule_list(struct ctl *c, json_t *req)
+json_t *ctl_sched_schedule_list(struct ctl *c, json_t *req)
 {
 	json_t *arr = store_sched_list(c->store);
 
@@ -191,7 +194,7 @@ static json_t *cmd_schedule_list(struct ctl *c, json_t *req)
 	return arr ? ok_with("schedules", arr) : ctl_fail("schedules: %s", store_errmsg(c->store));
 }
 
-static json_t *cmd_schedule_remove(struct ctl *c, json_t *req)
+json_t *ctl_sched_schedule_remove(struct ctl *c, json_t *req)
 {
 	const char *name = opt_str(req, "name");
 	int rc;
@@ -210,9 +213,10 @@ static json_t *cmd_schedule_remove(struct ctl *c, json_t *req)
  * to the next slot). Returns the audit.start reply (or a failure). */
 static json_t *run_schedule(struct ctl *c, const char *name, int64_t now, int advance)
 {
-	json_t *sc = NULL, *req = NULL, *targets, *reply;
-	const char *err = NULL;
-	int64_t audit = 0;
+	json_t *sc = NULL, *targets = NULL, *reply;
+	struct audit_req_json r = {0};
+	struct audit_started st = {0};
+	char err[512] = "";
 	int rc = store_sched_get(c->store, name, &sc);
 
 	if (rc <= 0)
@@ -221,36 +225,46 @@ static json_t *run_schedule(struct ctl *c, const char *name, int64_t now, int ad
 	targets = store_inv_select(c->store, json_string_value(json_object_get(sc, "selector")),
 	                           json_string_value(json_object_get(sc, "value")));
 	if (targets == NULL) {
-		reply = ctl_fail("schedule %s: %s", name, store_errmsg(c->store));
+		snprintf(err, sizeof(err), "schedule %s: %s", name, store_errmsg(c->store));
 	} else if (json_array_size(targets) == 0) {
-		json_decref(targets);
-		reply = ctl_fail("schedule %s: no inventory target selected", name);
-	} else {
-		req = json_deep_copy(json_object_get(sc, "params"));
-		if (req == NULL)
-			req = json_object();
-		json_object_set_new(req, "cmd", json_string("audit.start"));
-		json_object_set_new(req, "schedule", json_string(name));
-		json_object_set_new(req, "targets", targets);
-		/* The run is recorded in the audit's transaction. */
-		reply = ctl_admin_audit_start_sched(c, req, name, now, advance);
-		json_decref(req);
+		snprintf(err, sizeof(err), "schedule %s: no inventory target selected", name);
+	} else if (audit_req_from_json(json_object_get(sc, "params"), false, &r, err,
+	                               sizeof(err)) == 0) {
+		const char **tv = calloc(json_array_size(targets), sizeof(*tv));
+
+		if (tv == NULL) {
+			snprintf(err, sizeof(err), "out of memory");
+		} else {
+			for (size_t i = 0; i < json_array_size(targets); i++)
+				tv[i] = json_string_value(json_array_get(targets, i));
+			r.req.targets = tv;
+			r.req.ntargets = json_array_size(targets);
+			/* The run is recorded in the audit's transaction. */
+			r.req.schedule = name;
+			r.req.sched_now = now;
+			r.req.sched_advance = advance;
+			if (audit_start(c, &r.req, &st, err, sizeof(err)) < 0)
+				st.audit = 0;
+			free(tv);
+		}
 	}
-	if (json_is_true(json_object_get(reply, "ok")))
-		audit = json_integer_value(json_object_get(reply, "audit"));
-	else
-		err = json_string_value(json_object_get(reply, "error"));
-	if (audit == 0 && store_sched_ran(c->store, name, now, 0, err, advance) < 0)
+	audit_req_json_clear(&r);
+	json_decref(targets);
+	if (st.audit == 0 && store_sched_ran(c->store, name, now, 0, err, advance) < 0)
 		log_error("schedule=%s: %s", LOG_V(name), store_errmsg(c->store));
-	if (audit > 0)
-		log_info("schedule=%s audit=%lld started", LOG_V(name), (long long)audit);
-	else
-		log_warn("schedule=%s run failed: %s", LOG_V(name), LOG_V(err ? err : "?"));
+	if (st.audit > 0) {
+		log_info("schedule=%s audit=%lld started", LOG_V(name), (long long)st.audit);
+		reply = json_pack("{s:b, s:I, s:I}", "ok", 1, "audit", (json_int_t)st.audit,
+		                  "orders", (json_int_t)st.orders);
+	} else {
+		log_warn("schedule=%s run failed: %s", LOG_V(name), LOG_V(err));
+		reply = ctl_fail("%s", err);
+	}
 	json_decref(sc);
 	return reply;
 }
 
-static json_t *cmd_schedule_run_now(struct ctl *c, json_t *req)
+json_t *ctl_sched_schedule_run_now(struct ctl *c, json_t *req)
 {
 	const char *name = opt_str(req, "name");
 
@@ -259,7 +273,7 @@ static json_t *cmd_schedule_run_now(struct ctl *c, json_t *req)
 	return run_schedule(c, name, (int64_t)time(NULL), 0);
 }
 
-static json_t *cmd_history(struct ctl *c, json_t *req)
+json_t *ctl_sched_history(struct ctl *c, json_t *req)
 {
 	const char *target = opt_str(req, "target");
 	json_t *arr;
@@ -275,7 +289,7 @@ static json_t *cmd_history(struct ctl *c, json_t *req)
 	return json_pack("{s:b, s:s, s:o}", "ok", 1, "target", target, "history", arr);
 }
 
-static json_t *cmd_events_list(struct ctl *c, json_t *req)
+json_t *ctl_sched_events_list(struct ctl *c, json_t *req)
 {
 	json_t *since = json_object_get(req, "since"), *arr;
 
@@ -285,25 +299,6 @@ static json_t *cmd_events_list(struct ctl *c, json_t *req)
 		log_error("events: %s", store_errmsg(c->store));
 	arr = store_events_list(c->store, since ? json_integer_value(since) : 0);
 	return arr ? ok_with("events", arr) : ctl_fail("events: %s", store_errmsg(c->store));
-}
-
-static const struct {
-	const char *name;
-	json_t *(*fn)(struct ctl *c, json_t *req);
-} commands[] = {
-    {"targets.import", cmd_targets_import},     {"targets.list", cmd_targets_list},
-    {"targets.remove", cmd_targets_remove},     {"schedule.add", cmd_schedule_add},
-    {"schedule.list", cmd_schedule_list},       {"schedule.remove", cmd_schedule_remove},
-    {"schedule.run-now", cmd_schedule_run_now}, {"history", cmd_history},
-    {"events.list", cmd_events_list},
-};
-
-json_t *ctl_sched_admin(struct ctl *c, const char *cmd, json_t *req)
-{
-	for (size_t i = 0; cmd != NULL && i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(cmd, commands[i].name) == 0)
-			return commands[i].fn(c, req);
-	return NULL;
 }
 
 void ctl_sched_tick(struct ctl *c)

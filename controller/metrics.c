@@ -6,7 +6,6 @@
 #include "metrics.h"
 
 #include "clock.h"
-#include "ctl_canary.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,11 +22,8 @@
 #include <unistd.h>
 
 #include "aggregate.h"
-#include "ctl_config.h"
-#include "ctl_internal.h"
 #include "log.h"
 #include "rp_limits.h"
-#include "store_metrics.h"
 
 struct mclient {
 	int fd; /* -1: free slot */
@@ -49,6 +45,8 @@ struct metrics {
 	size_t body_len;
 	int64_t body_at_ms;
 	long snapshots;
+	metrics_fill_fn fill; /* the numbers of now (the controller's, ctl_snapshot.c) */
+	void *fill_arg;
 };
 
 /* ---- pure parts ---- */
@@ -351,135 +349,31 @@ int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 	return 0;
 }
 
-/* ---- the snapshot from the controller's state ---- */
-
-struct gather {
-	struct store *s;
-	struct metrics_client *clients;
-	size_t n;
-	int overflow;
-	int slot; /* the verdict slot of the row being counted */
-};
-
-/* The index of client's counts, added when new; -1 when out of memory or
- * over RP_METRICS_LABELS_MAX distinct clients. */
-static long client_index(struct gather *g, const char *client)
-{
-	struct metrics_client *q;
-	char *name;
-
-	for (size_t i = 0; i < g->n; i++)
-		if (strcmp(g->clients[i].client, client) == 0)
-			return (long)i;
-	if (g->n >= RP_METRICS_LABELS_MAX) {
-		g->overflow = 1;
-		return -1;
-	}
-	q = realloc(g->clients, (g->n + 1) * sizeof(*q));
-	if (q == NULL)
-		return -1;
-	g->clients = q;
-	if ((name = strdup(client)) == NULL)
-		return -1;
-	memset(&q[g->n], 0, sizeof(*q));
-	q[g->n].client = name;
-	return (long)g->n++;
-}
-
-static int count_client(void *arg, const char *client)
-{
-	struct gather *g = arg;
-	long i = client_index(g, client);
-
-	if (i >= 0)
-		g->clients[i].count[g->slot]++;
-	return 0;
-}
-
-static int matrix_row(void *arg, const struct store_matrix_row *row)
-{
-	struct gather *g = arg;
-	long n;
-
-	g->slot = row->agg->inconclusive || row->agg->verdict >= DV_COUNT ? DV_COUNT
-	                                                                  : (int)row->agg->verdict;
-	/* Counted under every inventory client that lists the target; a target
-	 * outside the inventory (an ad-hoc audit) under client "". */
-	n = store_metrics_target_clients(g->s, row->target, count_client, g);
-	if (n == 0)
-		count_client(g, "");
-	return n < 0 ? 1 : 0;
-}
-
-static void gather_free(struct gather *g)
-{
-	for (size_t i = 0; i < g->n; i++)
-		free(g->clients[i].client);
-	free(g->clients);
-	memset(g, 0, sizeof(*g));
-}
-
-/* Renders the current numbers into *body. 0 / -1 (logged). */
-static int render_now(struct metrics *m, struct ctl *c, char **body, size_t *len)
+/* Renders the numbers of now into *body. 0 / -1 (logged). */
+static int render_now(struct metrics *m, char **body, size_t *len)
 {
 	struct metrics_snapshot s = {0};
-	struct gather g = {.s = c->store};
-	int64_t id = 0, created = 0, last = 0;
-	time_t now = time(NULL);
-	long stored;
-	int rc = -1, la;
+	int rc = -1;
 
-	if (store_metrics_agents(c->store, s.agents) < 0 ||
-	    store_metrics_orders(c->store, s.orders) < 0 ||
-	    store_metrics_verdicts(c->store, s.verdict_results) < 0 ||
-	    (stored = store_result_count(c->store)) < 0 ||
-	    (la = store_metrics_last_audit(c->store, &id, &created, &last)) < 0)
-		goto out;
-	for (size_t i = 0; i < c->nsess; i++)
-		if (ctl_session_alive(&c->sess[i], now))
-			s.agents_connected++;
-	s.results_stored = stored;
-	if ((s.results_ingested = store_counter(c->store, "results_ingested")) < 0)
-		goto out;
-	if (la == 1) {
-		s.have_audit = true;
-		s.audit_timestamp = created;
-		s.audit_duration = last - created;
-		/* client "" always listed, so a dashboard sees its zeros. */
-		if (client_index(&g, "") < 0 ||
-		    store_audit_matrix(c->store, id, matrix_row, &g) < 0)
-			goto out;
-		if (g.overflow)
-			log_warn("metrics: over %d clients: the rest are not counted",
-			         RP_METRICS_LABELS_MAX);
+	if (m->fill(m->fill_arg, &s) == 0) {
+		s.snapshots = m->snapshots + 1;
+		rc = metrics_render(&s, body, len);
 	}
-	s.clients = g.clients;
-	s.nclients = g.n;
-	s.snapshots = m->snapshots + 1;
-	if (c->canary != NULL) {
-		struct ctl_canary_stats cs;
-
-		ctl_canary_stats(c->canary, &cs);
-		s.canary = true;
-		s.canary_sessions = cs.sessions;
-		s.canary_sessions_refused = cs.sessions_refused;
-		s.canary_sessions_open = cs.sessions_open;
-		s.canary_arrivals = cs.arrivals;
-		s.canary_bounces = cs.bounces;
-		s.canary_unknown_tokens = cs.unknown_tokens;
-		s.canary_refused_rcpt = cs.refused_rcpt;
-		s.canary_oversize = cs.oversize;
-		s.canary_too_late = cs.too_late;
-		s.canary_not_delivered = cs.expired;
-	}
-	rc = metrics_render(&s, body, len);
 	if (rc == 0)
 		m->snapshots++;
-out:
-	if (rc < 0)
-		log_error("metrics: cannot render: %s", store_errmsg(c->store));
-	gather_free(&g);
+	else
+		log_error("metrics: cannot render the numbers of now");
+	metrics_snapshot_clear(&s);
 	return rc;
+}
+
+void metrics_snapshot_clear(struct metrics_snapshot *s)
+{
+	for (size_t i = 0; i < s->nclients; i++)
+		free(s->clients[i].client);
+	free(s->clients);
+	s->clients = NULL;
+	s->nclients = 0;
 }
 
 /* ---- the socket side ---- */
@@ -497,9 +391,9 @@ static void client_close(struct metrics *m, struct mclient *k)
 	k->draining = false;
 }
 
-int metrics_open(struct ctl *c, struct metrics **mp)
+int metrics_open(const struct metrics_opts *o, struct metrics **mp)
 {
-	const char *addr = c->cfg->metrics;
+	const char *addr = o->listen;
 	struct metrics *m = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -529,8 +423,10 @@ int metrics_open(struct ctl *c, struct metrics **mp)
 	if (m == NULL)
 		return -1;
 	m->lfd = m->ep = -1;
-	m->token = c->cfg->metrics_token;
-	m->snapshot_ms = (int64_t)c->cfg->metrics_snapshot_s * 1000;
+	m->token = o->token;
+	m->snapshot_ms = (int64_t)o->snapshot_s * 1000;
+	m->fill = o->fill;
+	m->fill_arg = o->arg;
 	for (int i = 0; i < RP_METRICS_CLIENTS_MAX; i++)
 		m->cl[i].fd = -1;
 	m->lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -543,7 +439,7 @@ int metrics_open(struct ctl *c, struct metrics **mp)
 	if (epoll_ctl(m->ep, EPOLL_CTL_ADD, m->lfd, &ev) < 0)
 		goto sys;
 	log_info("metrics listening on %s (GET /metrics) token=%s snapshot_seconds=%u", addr,
-	         m->token != NULL ? "required" : "none", (unsigned)c->cfg->metrics_snapshot_s);
+	         m->token != NULL ? "required" : "none", o->snapshot_s);
 	*mp = m;
 	return 0;
 bad:
@@ -607,8 +503,7 @@ static void accept_all(struct metrics *m)
 	}
 }
 
-static void respond(struct metrics *m, struct ctl *c, struct mclient *k, enum metrics_req r,
-                    bool head)
+static void respond(struct metrics *m, struct mclient *k, enum metrics_req r, bool head)
 {
 	static const char *const status[METRICS_REQ_COUNT] = {"",
 	                                                      "200 OK",
@@ -630,7 +525,7 @@ static void respond(struct metrics *m, struct ctl *c, struct mclient *k, enum me
 			char *fresh = NULL;
 			size_t flen = 0;
 
-			if (render_now(m, c, &fresh, &flen) == 0) {
+			if (render_now(m, &fresh, &flen) == 0) {
 				free(m->body);
 				m->body = fresh;
 				m->body_len = flen;
@@ -683,7 +578,7 @@ static void respond(struct metrics *m, struct ctl *c, struct mclient *k, enum me
 		client_close(m, k);
 }
 
-static void client_read(struct metrics *m, struct ctl *c, struct mclient *k)
+static void client_read(struct metrics *m, struct mclient *k)
 {
 	enum metrics_req r;
 	bool head;
@@ -711,7 +606,7 @@ static void client_read(struct metrics *m, struct ctl *c, struct mclient *k)
 	if (r != METRICS_REQ_TOO_LARGE && r != METRICS_REQ_BAD &&
 	    !metrics_authorized(k->in, k->in_len, m->token))
 		r = METRICS_REQ_UNAUTHORIZED;
-	respond(m, c, k, r, head);
+	respond(m, k, r, head);
 }
 
 static void client_write(struct metrics *m, struct mclient *k)
@@ -759,7 +654,7 @@ static void client_drain(struct metrics *m, struct mclient *k)
 	}
 }
 
-void metrics_poll(struct metrics *m, struct ctl *c)
+void metrics_poll(struct metrics *m)
 {
 	struct epoll_event evs[RP_METRICS_CLIENTS_MAX + 1];
 	int64_t now;
@@ -782,7 +677,7 @@ void metrics_poll(struct metrics *m, struct ctl *c)
 		else if (k->out != NULL)
 			client_write(m, k);
 		else if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-			client_read(m, c, k);
+			client_read(m, k);
 		if (k->fd >= 0 && k->out != NULL)
 			client_write(m, k); /* try at once: usually it all fits */
 	}

@@ -13,10 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "store.h" /* STORE_*_COUNT */
 #include "verdict.h"
 
-struct ctl;
 struct metrics;
 
 /* Per-verdict target counts of one inventory client; slot DV_COUNT is
@@ -27,7 +26,9 @@ struct metrics_client {
 	long count[METRICS_VERDICT_SLOTS];
 };
 
-/* Numbers rendered by metrics_render(); everything borrowed. */
+/* Numbers rendered by metrics_render(). clients[] (and each client name) are
+ * malloc'd by whoever fills the snapshot and freed by metrics_snapshot_clear;
+ * a snapshot built by hand (tests) may point them at its own storage. */
 struct metrics_snapshot {
 	long agents[STORE_AGENT_STATUS_COUNT];
 	long agents_connected;
@@ -38,7 +39,7 @@ struct metrics_snapshot {
 	int64_t audit_timestamp; /* created_at of the newest finished audit */
 	int64_t audit_duration;  /* its last result time - created_at */
 	size_t nclients;
-	const struct metrics_client *clients;
+	struct metrics_client *clients;
 	long verdict_results[DV_COUNT]; /* stored results per verdict */
 	long snapshots;                 /* snapshots computed, this one included */
 	/* [canary] (all zero and not rendered when off) */
@@ -75,14 +76,29 @@ size_t metrics_escape_label(const char *in, char *out, size_t outlen);
 /* Splits "HOST:PORT" or "[V6]:PORT" into host[hostlen] and *port. 0 / -1. */
 int metrics_parse_address(const char *addr, char *host, size_t hostlen, unsigned *port);
 
-/* Opens the listener when c's configuration has a metrics address (*m stays
- * NULL when it has none). 0, or -1 (logged) when the address cannot be used. */
-int metrics_open(struct ctl *c, struct metrics **m);
+/* Frees a filled snapshot's clients (and their names); leaves s reusable. */
+void metrics_snapshot_clear(struct metrics_snapshot *s);
+
+/* Fills *s with the numbers of now (s arrives zeroed; snapshots is set by
+ * the caller). 0, or -1 (logged by the filler) when they cannot be had. */
+typedef int (*metrics_fill_fn)(void *arg, struct metrics_snapshot *s);
+
+struct metrics_opts {
+	const char *listen;  /* HOST:PORT or [V6]:PORT; NULL or "" = no endpoint */
+	const char *token;   /* bearer token, NULL = none; borrowed for m's life */
+	unsigned snapshot_s; /* how long a rendered body is served */
+	metrics_fill_fn fill;
+	void *arg;
+};
+
+/* Opens the listener when o->listen is set (*m stays NULL when it is not).
+ * 0, or -1 (logged) when the address cannot be used. */
+int metrics_open(const struct metrics_opts *o, struct metrics **m);
 /* The fd ctl.c polls for ZMQ_POLLIN; -1 when m is NULL. */
 int metrics_fd(const struct metrics *m);
 /* Accepts, reads, answers, writes and times out clients without blocking.
  * Call on every loop turn; accepts NULL. */
-void metrics_poll(struct metrics *m, struct ctl *c);
+void metrics_poll(struct metrics *m);
 /* Closes every socket and NULLs *m; accepts NULL. */
 void metrics_free(struct metrics **m);
 
