@@ -1,6 +1,7 @@
 /* test_ctl_config.c - controller.conf's [canary] section: a full section
  * parsed with its defaults and units, and each kind of mistake reported as
- * FILE:LINE: key 'k': reason (or FILE: reason for a rule across keys). */
+ * FILE:LINE: [section] key: reason (or FILE:LINE: reason for a rule across
+ * keys). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -84,25 +85,25 @@ static void test_canary_errors(void **state)
 	(void)state;
 	expect_error("[canary]\nlisten = 127.0.0.1:2525\ndomains = canary.example.org\n"
 	             "bogus = 1\n",
-	             ":4: key 'bogus': unknown key");
+	             ":4: [canary] bogus: unknown key");
 	expect_error("[canary]\ndomains = canary.example.org, not_a domain\n",
-	             ":2: key 'domains': \"not_a domain\" is not a domain name");
+	             ":2: [canary] domains: \"not_a domain\" is not a domain name");
 	expect_error("[canary]\nlisten = nowhere\n",
-	             ":2: key 'listen': \"nowhere\" is not HOST:PORT or [IPV6]:PORT");
+	             ":2: [canary] listen: \"nowhere\" is not HOST:PORT or [IPV6]:PORT");
 	expect_error("[canary]\nlisten = 127.0.0.1:25\n", "[canary] needs both listen and domains");
 	expect_error("[canary]\nlisten = 127.0.0.1:25\ndomains = c.example.org\n"
 	             "cert_file = /x.pem\n",
 	             "cert_file and key_file go together");
-	expect_error("[canary]\nwait = 5\n", ":2: key 'wait': expected seconds between 10");
-	expect_error("[canary]\nwait = 10x\n", ":2: key 'wait': expected seconds");
+	expect_error("[canary]\nwait = 5\n", ":2: [canary] wait: expected seconds between 10");
+	expect_error("[canary]\nwait = 10x\n", ":2: [canary] wait: expected seconds");
 	expect_error("[canary]\nwait = 2h\nlate = 1h\n", "late must not be shorter than wait");
-	expect_error("[canary]\ncontact = a\tb\n", ":2: key 'contact': printable ASCII only");
+	expect_error("[canary]\ncontact = a\tb\n", ":2: [canary] contact: printable ASCII only");
 	expect_error("[canary]\nlisten = 1.2.3.4:1,1.2.3.4:2,1.2.3.4:3,1.2.3.4:4,1.2.3.4:5,"
 	             "1.2.3.4:6,1.2.3.4:7,1.2.3.4:8,1.2.3.4:9\n",
-	             ":2: key 'listen': at most 8 items");
+	             ":2: [canary] listen: at most 8 items");
 	/* [controller]'s listen is not [canary]'s */
 	expect_error("[controller]\nlisten = 127.0.0.1:25\n",
-	             ":2: key 'listen': expected a tcp:// endpoint");
+	             ":2: [controller] listen: expected a tcp:// endpoint");
 }
 
 int main(void)
