@@ -403,6 +403,11 @@ static void test_structure_errors(void **state)
 	snprintf(text, sizeof(text), "[agent]\ncontroller = tcp://x:1\nkeys = /%s\n", longpath);
 	expect_error(text, 3, "line longer than");
 
+	/* Bytes: bad UTF-8 and control characters, wherever they are. */
+	expect_error(BASE "bind = \xc0\xae\n", 6, "invalid UTF-8 at byte 8");
+	expect_error("; \xff\n" BASE, 1, "invalid UTF-8");
+	expect_error(BASE "labels = a=\x1b\n", 6, "control character 0x1b");
+
 	/* Required keys. */
 	assert_int_equal(load("[agent]\ncontroller = tcp://x:1\nkeys = /k\nstate = /s\n"), -1);
 	char want[256];

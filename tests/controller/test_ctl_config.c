@@ -106,11 +106,51 @@ static void test_canary_errors(void **state)
 	             ":2: [controller] listen: expected a tcp:// endpoint");
 }
 
+/* The rules both daemons now share (common/ini_strict.c); the old loader
+ * broke each of them. */
+static void test_one_rule(void **state)
+{
+	struct ctl_config c;
+	char err[512], text[512];
+	int n;
+
+	(void)state;
+	/* A long line is one line: inih cut it at 199 bytes and parsed its tail
+	 * as a key of its own (here a mac_key nobody wrote on a line). */
+	n = snprintf(text, sizeof(text), "[canary]\ncontact = %0189d", 0);
+	snprintf(text + n, sizeof(text) - (size_t)n, "mac_key = /tmp/evil\n");
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_null(c.canary_mac_key);
+	assert_non_null(strstr(c.canary_contact, "0mac_key = /tmp/evil"));
+	ctl_config_clear(&c);
+	/* Control bytes and bad UTF-8 anywhere in the file. */
+	expect_error("[controller]\nkeys = /etc/a\x1b[2Jb\n", ":2: control character 0x1b");
+	expect_error("[controller]\ndatabase = /var/\xff.db\n", ":2: invalid UTF-8");
+	expect_error("; caf\xe9\n", ":1: invalid UTF-8");
+	/* A tab in a path, as the agent refuses it. */
+	expect_error("[canary]\ncert_file = /a\tb.pem\nkey_file = /k.pem\n",
+	             ":2: [canary] cert_file: control character in path");
+	/* Numbers are digits, as in the agent: no sign. */
+	expect_error("[canary]\nsessions_max = +5\n", ":2: [canary] sessions_max: \"+5\" is not");
+	expect_error("[controller]\norder_ttl = +3600\n", ":2: [controller] order_ttl: expected");
+	/* An unknown section is an error even without keys. */
+	expect_error("[controler]\n", ":1: [controler]: unknown section");
+	/* yes/no as the agent's allow_data takes it. */
+	assert_int_equal(load("[hooks]\nsyslog = Yes\n", &c, err, sizeof(err)), 0);
+	assert_true(c.hook_syslog);
+	ctl_config_clear(&c);
+	/* A rule across keys names the line. */
+	expect_error("[canary]\nlisten = 127.0.0.1:25\ndomains = c.example.org\n"
+	             "key_file = /x.pem\n",
+	             ":4: [canary] cert_file and key_file go together");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_canary_section),
 	    cmocka_unit_test(test_canary_errors),
+	    cmocka_unit_test(test_one_rule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
