@@ -2,8 +2,9 @@
  * relayprobe-controller: a table of keys (section, name, type, where the
  * value goes, required or not, a line of doc) and a strict parser that stops
  * at the first problem with "FILE:LINE: [section] key: why". Files are at
- * most RP_INI_FILE_MAX bytes, lines RP_INI_LINE_MAX (rp_limits.h); the only
- * allocation is the file's bytes and the INI_STRDUP values. */
+ * most RP_INI_FILE_MAX bytes, lines RP_INI_LINE_MAX (rp_limits.h); the loader
+ * allocates only one RP_INI_FILE_MAX buffer (freed) and the INI_STRDUP
+ * values (the caller's). */
 #ifndef RP_INI_STRICT_H
 #define RP_INI_STRICT_H
 
