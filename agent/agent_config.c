@@ -1,78 +1,22 @@
-/* agent_config.c - parses the relayprobe-agent INI file with inih: a reader
- * that counts lines (and refuses lines over inih's INI_MAX_LINE), a table of
- * known keys per section, one strict parser per value. The first problem is
- * reported as "FILE:LINE: key 'x': reason"; unknown sections and keys and
- * repeated keys are errors. Also the scope check (address classes from
- * addr_class.c, then the CIDR lists, on the address and on every IPv4
+/* agent_config.c - the relayprobe-agent INI file: its key table and value
+ * checks on common/ini_strict.c, which reports the first problem as
+ * "FILE:LINE: [section] key: why" (unknown sections and keys, repeated keys,
+ * bad values, missing required keys). Also the scope check (address classes
+ * from addr_class.c, then the CIDR lists, on the address and on every IPv4
  * address it embeds) and the canary check. */
 #include "agent_config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <ini.h>
-#include <math.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "addr_class.h"
+#include "ini_strict.h"
 #include "target.h"
-
-struct parse_ctx {
-	struct agent_config *c;
-	const char *path;
-	FILE *f;
-	int line;      /* line just read */
-	int long_line; /* first line over INI_MAX_LINE, 0 none */
-	int err_line;  /* line of the first error recorded, 0 none */
-	char *err;
-	size_t errlen;
-	unsigned seen; /* bit per key table entry */
-};
-
-typedef int (*value_fn)(struct agent_config *c, const char *v, char *why, size_t whylen);
-
-struct key_def {
-	const char *section, *name;
-	value_fn parse;
-	bool required;
-};
-
-/* ---- helpers ---- */
-
-static const char *skip_ws(const char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	return s;
-}
-
-/* Next comma-separated item of *s into buf (trimmed); false at the end.
- * An item longer than buflen - 1 is returned cut, with *too_long set. */
-static bool next_item(const char **s, char *buf, size_t buflen, bool *too_long)
-{
-	const char *p = skip_ws(*s), *end;
-	size_t n;
-
-	if (*p == '\0')
-		return false;
-	end = strchr(p, ',');
-	if (end == NULL)
-		end = p + strlen(p);
-	*s = *end == ',' ? end + 1 : end;
-	n = (size_t)(end - p);
-	while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
-		n--;
-	*too_long = n >= buflen;
-	if (n >= buflen)
-		n = buflen - 1;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	return true;
-}
 
 static bool printable_no_space(const char *s)
 {
@@ -82,52 +26,9 @@ static bool printable_no_space(const char *s)
 	return true;
 }
 
-static int parse_uint(const char *v, unsigned long min, unsigned long max, unsigned long *out,
-                      char *why, size_t whylen)
-{
-	char *end = NULL;
-	unsigned long n;
+/* ---- value checks and parsers (the rest is ini_strict's types) ---- */
 
-	if (*v < '0' || *v > '9') {
-		snprintf(why, whylen, "\"%s\" is not a number", v);
-		return -1;
-	}
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (*end != '\0') {
-		snprintf(why, whylen, "\"%s\" is not a number", v);
-		return -1;
-	}
-	if (errno == ERANGE || n < min || n > max) {
-		snprintf(why, whylen, "%s is out of range (%lu-%lu)", v, min, max);
-		return -1;
-	}
-	*out = n;
-	return 0;
-}
-
-static int parse_path(char *dst, size_t dstlen, const char *v, char *why, size_t whylen)
-{
-	if (*v == '\0') {
-		snprintf(why, whylen, "empty path");
-		return -1;
-	}
-	if (strlen(v) >= dstlen) {
-		snprintf(why, whylen, "path longer than %zu bytes", dstlen - 1);
-		return -1;
-	}
-	for (const char *p = v; *p; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p == 0x7f) {
-			snprintf(why, whylen, "control character in path");
-			return -1;
-		}
-	snprintf(dst, dstlen, "%s", v);
-	return 0;
-}
-
-/* ---- value parsers ---- */
-
-static int v_controller(struct agent_config *c, const char *v, char *why, size_t whylen)
+static int controller_ok(const char *v, char *why, size_t whylen)
 {
 	const char *hp = v + 6, *colon;
 	unsigned long port;
@@ -136,36 +37,16 @@ static int v_controller(struct agent_config *c, const char *v, char *why, size_t
 		snprintf(why, whylen, "expected tcp://HOST:PORT");
 		return -1;
 	}
-	if (strlen(v) >= sizeof(c->controller)) {
-		snprintf(why, whylen, "longer than %zu bytes", sizeof(c->controller) - 1);
-		return -1;
-	}
 	colon = strrchr(hp, ':');
 	if (colon == NULL || colon == hp ||
-	    parse_uint(colon + 1, 1, 65535, &port, why, whylen) < 0) {
+	    ini_strict_uint(colon + 1, 1, 65535, &port, why, whylen) < 0) {
 		snprintf(why, whylen, "expected tcp://HOST:PORT (port 1-65535)");
 		return -1;
 	}
-	snprintf(c->controller, sizeof(c->controller), "%s", v);
 	return 0;
 }
 
-static int v_controller_key(struct agent_config *c, const char *v, char *why, size_t whylen)
-{
-	return parse_path(c->controller_key, sizeof(c->controller_key), v, why, whylen);
-}
-
-static int v_keys(struct agent_config *c, const char *v, char *why, size_t whylen)
-{
-	return parse_path(c->keys, sizeof(c->keys), v, why, whylen);
-}
-
-static int v_state(struct agent_config *c, const char *v, char *why, size_t whylen)
-{
-	return parse_path(c->state, sizeof(c->state), v, why, whylen);
-}
-
-static int v_bind(struct agent_config *c, const char *v, char *why, size_t whylen)
+static int bind_ok(const char *v, char *why, size_t whylen)
 {
 	unsigned char a[16];
 
@@ -173,7 +54,6 @@ static int v_bind(struct agent_config *c, const char *v, char *why, size_t whyle
 		snprintf(why, whylen, "\"%s\" is not an IPv4 or IPv6 address", v);
 		return -1;
 	}
-	snprintf(c->bind, sizeof(c->bind), "%s", v);
 	return 0;
 }
 
@@ -183,13 +63,14 @@ static bool label_char(unsigned char ch, bool value)
 	       ch == '_' || ch == '.' || ch == '-' || (value && ch == ':');
 }
 
-static int v_labels(struct agent_config *c, const char *v, char *why, size_t whylen)
+static int v_labels(void *obj, const char *v, char *why, size_t whylen)
 {
+	struct agent_config *c = obj;
 	char item[2 * AGENT_CONF_LABEL_MAX + 2];
 	bool too_long;
 
 	c->n_labels = 0;
-	while (next_item(&v, item, sizeof(item), &too_long)) {
+	while (ini_strict_next_item(&v, item, sizeof(item), &too_long)) {
 		char *eq = strchr(item, '=');
 		if (too_long || eq == NULL || eq == item || eq[1] == '\0') {
 			snprintf(why, whylen, "\"%s\": expected NAME=VALUE (each 1-%d characters)",
@@ -230,78 +111,14 @@ static int v_labels(struct agent_config *c, const char *v, char *why, size_t why
 	return 0;
 }
 
-static int v_targets_per_order(struct agent_config *c, const char *v, char *why, size_t whylen)
+static int v_canary_domains(void *obj, const char *v, char *why, size_t whylen)
 {
-	unsigned long n;
-	if (parse_uint(v, 1, RP_WIRE_ORDER_TARGETS_MAX, &n, why, whylen) < 0)
-		return -1;
-	c->targets_per_order = (unsigned)n;
-	return 0;
-}
-
-static int v_concurrency(struct agent_config *c, const char *v, char *why, size_t whylen)
-{
-	unsigned long n;
-	if (parse_uint(v, 1, RP_DIALOGS_MAX, &n, why, whylen) < 0)
-		return -1;
-	c->concurrency = (unsigned)n;
-	return 0;
-}
-
-static int v_order_deadline(struct agent_config *c, const char *v, char *why, size_t whylen)
-{
-	unsigned long n;
-	if (parse_uint(v, 1, RP_ORDER_DEADLINE_MAX_S, &n, why, whylen) < 0)
-		return -1;
-	c->order_deadline = (unsigned)n;
-	return 0;
-}
-
-static int v_rate(struct agent_config *c, const char *v, char *why, size_t whylen)
-{
-	char *end = NULL;
-	double r;
-
-	if (*v < '0' || *v > '9') {
-		snprintf(why, whylen, "\"%s\" is not a number", v);
-		return -1;
-	}
-	errno = 0;
-	r = strtod(v, &end);
-	if (*end != '\0' || errno != 0 || !isfinite(r) || r < 0 || r > 1000000) {
-		snprintf(why, whylen, "\"%s\": expected connections per second, 0-1000000", v);
-		return -1;
-	}
-	c->rate = r;
-	return 0;
-}
-
-static int v_allow_data(struct agent_config *c, const char *v, char *why, size_t whylen)
-{
-	static const char *const yes[] = {"yes", "true", "on", "1"};
-	static const char *const no[] = {"no", "false", "off", "0"};
-
-	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(v, yes[i]) == 0) {
-			c->allow_data = true;
-			return 0;
-		}
-		if (strcasecmp(v, no[i]) == 0) {
-			c->allow_data = false;
-			return 0;
-		}
-	}
-	snprintf(why, whylen, "\"%s\": expected yes or no", v);
-	return -1;
-}
-
-static int v_canary_domains(struct agent_config *c, const char *v, char *why, size_t whylen)
-{
+	struct agent_config *c = obj;
 	char item[RP_DOMAIN_MAX + 2];
 	bool too_long;
 
 	c->n_canary_domains = 0;
-	while (next_item(&v, item, sizeof(item), &too_long)) {
+	while (ini_strict_next_item(&v, item, sizeof(item), &too_long)) {
 		if (too_long || !target_hostname_ok(item) || strchr(item, '.') == NULL) {
 			snprintf(why, whylen, "\"%s\" is not a domain name", item);
 			return -1;
@@ -325,13 +142,13 @@ static int cidr_list(struct agent_cidr *list, size_t *n, const char *v, char *wh
 	bool too_long;
 
 	*n = 0;
-	while (next_item(&v, item, sizeof(item), &too_long)) {
+	while (ini_strict_next_item(&v, item, sizeof(item), &too_long)) {
 		if (too_long || agent_cidr_parse(item, &list[*n]) < 0) {
 			snprintf(why, whylen, "\"%s\" is not a CIDR (192.0.2.0/24, 2001:db8::/32)",
 			         item);
 			return -1;
 		}
-		if (++*n == AGENT_CONF_CIDRS_MAX && *skip_ws(v) != '\0') {
+		if (++*n == AGENT_CONF_CIDRS_MAX && v[strspn(v, " \t")] != '\0') {
 			snprintf(why, whylen, "more than %d networks", AGENT_CONF_CIDRS_MAX);
 			return -1;
 		}
@@ -339,26 +156,29 @@ static int cidr_list(struct agent_cidr *list, size_t *n, const char *v, char *wh
 	return 0;
 }
 
-static int v_allow(struct agent_config *c, const char *v, char *why, size_t whylen)
+static int v_allow(void *obj, const char *v, char *why, size_t whylen)
 {
+	struct agent_config *c = obj;
 	return cidr_list(c->allow, &c->n_allow, v, why, whylen);
 }
 
-static int v_deny(struct agent_config *c, const char *v, char *why, size_t whylen)
+static int v_deny(void *obj, const char *v, char *why, size_t whylen)
 {
+	struct agent_config *c = obj;
 	return cidr_list(c->deny, &c->n_deny, v, why, whylen);
 }
 
 /* Class names; unspecified, this-network, multicast and broadcast are never
  * a host to probe (Linux connects 0.0.0.0 and :: to this host) and cannot be
  * allowed. */
-static int v_allow_special(struct agent_config *c, const char *v, char *why, size_t whylen)
+static int v_allow_special(void *obj, const char *v, char *why, size_t whylen)
 {
+	struct agent_config *c = obj;
 	char item[32];
 	bool too_long;
 
 	c->allow_special = 0;
-	while (next_item(&v, item, sizeof(item), &too_long)) {
+	while (ini_strict_next_item(&v, item, sizeof(item), &too_long)) {
 		int cls = too_long ? -1 : addr_class_from_name(item);
 		if (cls < 0) {
 			snprintf(why, whylen, "\"%s\": expected loopback, link-local or site-local",
@@ -374,106 +194,42 @@ static int v_allow_special(struct agent_config *c, const char *v, char *why, siz
 	return 0;
 }
 
-static const struct key_def keys_table[] = {
-    {"agent", "controller", v_controller, true},
-    {"agent", "controller_key", v_controller_key, true},
-    {"agent", "keys", v_keys, true},
-    {"agent", "state", v_state, true},
-    {"agent", "bind", v_bind, false},
-    {"agent", "labels", v_labels, false},
-    {"limits", "targets_per_order", v_targets_per_order, false},
-    {"limits", "concurrency", v_concurrency, false},
-    {"limits", "rate", v_rate, false},
-    {"limits", "order_deadline", v_order_deadline, false},
-    {"limits", "allow_data", v_allow_data, false},
-    {"limits", "canary_domains", v_canary_domains, false},
-    {"scope", "allow", v_allow, false},
-    {"scope", "deny", v_deny, false},
-    {"scope", "allow_special", v_allow_special, false},
+/* The file's keys: docs/relayprobe-agent.8 and deploy/agent.conf.example
+ * describe the same. */
+#define AC struct agent_config
+static const struct ini_key keys_table[] = {
+    {"agent", "controller", INI_STR, INI_REQUIRED, INI_AT(AC, controller), .check = controller_ok,
+     .doc = "the controller's endpoint, tcp://HOST:PORT"},
+    {"agent", "controller_key", INI_STR, INI_REQUIRED | INI_PATH, INI_AT(AC, controller_key),
+     .doc = "the controller's public key file"},
+    {"agent", "keys", INI_STR, INI_REQUIRED | INI_PATH, INI_AT(AC, keys),
+     .doc = "this agent's secret key file"},
+    {"agent", "state", INI_STR, INI_REQUIRED | INI_PATH, INI_AT(AC, state),
+     .doc = "the state directory"},
+    {"agent", "bind", INI_STR, INI_EMPTY_OK, INI_AT(AC, bind), .check = bind_ok,
+     .doc = "source address of probe connections"},
+    {"agent", "labels", INI_CUSTOM, INI_EMPTY_OK, .set = v_labels,
+     .doc = "NAME=VALUE labels sent in HELLO"},
+    {"limits", "targets_per_order", INI_UINT, 0, INI_AT(AC, targets_per_order), .min = 1,
+     .max = RP_WIRE_ORDER_TARGETS_MAX, .doc = "largest order run"},
+    {"limits", "concurrency", INI_UINT, 0, INI_AT(AC, concurrency), .min = 1, .max = RP_DIALOGS_MAX,
+     .doc = "SMTP dialogs in flight"},
+    {"limits", "rate", INI_DOUBLE, 0, INI_AT(AC, rate), .dmin = 0, .dmax = 1000000,
+     .doc = "new connections per second, 0 = unlimited"},
+    {"limits", "order_deadline", INI_UINT, 0, INI_AT(AC, order_deadline), .min = 1,
+     .max = RP_ORDER_DEADLINE_MAX_S, .doc = "seconds one order may run"},
+    {"limits", "allow_data", INI_BOOL, 0, INI_AT(AC, allow_data),
+     .doc = "whether DATA may ever be sent"},
+    {"limits", "canary_domains", INI_CUSTOM, INI_EMPTY_OK, .set = v_canary_domains,
+     .doc = "domains that may receive a test message"},
+    {"scope", "allow", INI_CUSTOM, INI_EMPTY_OK, .set = v_allow,
+     .doc = "networks probes may connect to"},
+    {"scope", "deny", INI_CUSTOM, INI_EMPTY_OK, .set = v_deny, .doc = "networks never probed"},
+    {"scope", "allow_special", INI_CUSTOM, INI_EMPTY_OK, .set = v_allow_special,
+     .doc = "special address classes allowed by name"},
 };
+#undef AC
 #define NKEYS (sizeof(keys_table) / sizeof(keys_table[0]))
-_Static_assert(NKEYS <= 32, "seen bits");
-
-/* ---- inih glue ---- */
-
-static void record(struct parse_ctx *p, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void record(struct parse_ctx *p, int line, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (p->err_line != 0)
-		return;
-	p->err_line = line;
-	n = snprintf(p->err, p->errlen, "%s:%d: ", p->path, line);
-	if (n < 0 || (size_t)n >= p->errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	/* Names and values come from the file: no control bytes on a terminal. */
-	for (char *q = p->err; *q != '\0'; q++)
-		if ((unsigned char)*q < 0x20 || *q == 0x7f)
-			*q = '?';
-}
-
-/* fgets with a line counter; a line longer than num - 1 bytes is swallowed
- * and recorded (inih would otherwise parse its tail as a new line). */
-static char *reader(char *str, int num, void *stream)
-{
-	struct parse_ctx *p = stream;
-	size_t n;
-
-	if (fgets(str, num, p->f) == NULL)
-		return NULL;
-	p->line++;
-	n = strlen(str);
-	if (n == (size_t)num - 1 && str[n - 1] != '\n') {
-		int ch;
-		while ((ch = fgetc(p->f)) != EOF && ch != '\n')
-			;
-		if (p->long_line == 0)
-			p->long_line = p->line;
-		str[0] = '\0';
-	}
-	return str;
-}
-
-static int handler(void *user, const char *section, const char *name, const char *value)
-{
-	struct parse_ctx *p = user;
-	char why[512];
-	bool section_known = false;
-
-	for (size_t i = 0; i < NKEYS; i++) {
-		const struct key_def *k = &keys_table[i];
-		if (strcmp(section, k->section) != 0)
-			continue;
-		section_known = true;
-		if (strcmp(name, k->name) != 0)
-			continue;
-		if (p->seen & (1u << i)) {
-			record(p, p->line, "key '%s': given twice in [%s]", name, section);
-			return 0;
-		}
-		p->seen |= 1u << i;
-		why[0] = '\0';
-		if (k->parse(p->c, value, why, sizeof(why)) < 0) {
-			record(p, p->line, "key '%s': %s", name, why);
-			return 0;
-		}
-		return 1;
-	}
-	if (section[0] == '\0')
-		record(p, p->line, "key '%s': outside any section", name);
-	else if (!section_known)
-		record(p, p->line, "unknown section [%s] (key '%s')", section, name);
-	else
-		record(p, p->line, "key '%s': unknown key in [%s]", name, section);
-	return 0;
-}
 
 /* ---- public ---- */
 
@@ -492,40 +248,10 @@ void agent_config_defaults(struct agent_config *c)
 
 int agent_config_load(const char *path, struct agent_config *c, char *err, size_t errlen)
 {
-	struct parse_ctx p = {.c = c, .path = path, .err = err, .errlen = errlen};
-	int rc;
+	unsigned lines[NKEYS];
 
 	agent_config_defaults(c);
-	if (errlen > 0)
-		err[0] = '\0';
-	p.f = fopen(path, "re");
-	if (p.f == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	rc = ini_parse_stream(reader, &p, handler, &p);
-	fclose(p.f);
-	if (p.long_line != 0 && (p.err_line == 0 || p.long_line < p.err_line)) {
-		p.err_line = 0;
-		record(&p, p.long_line, "line longer than %d bytes", INI_MAX_LINE - 1);
-	}
-	if (rc > 0 && (p.err_line == 0 || rc < p.err_line)) {
-		p.err_line = 0;
-		record(&p, rc, "syntax error (expected [section] or key = value)");
-	} else if (rc < 0 && p.err_line == 0) {
-		snprintf(err, errlen, "%s: %s", path,
-		         rc == -2 ? "out of memory" : "cannot be read");
-		return -1;
-	}
-	if (p.err_line != 0)
-		return -1;
-	for (size_t i = 0; i < NKEYS; i++)
-		if (keys_table[i].required && !(p.seen & (1u << i))) {
-			snprintf(err, errlen, "%s: key '%s' missing in [%s]", path,
-			         keys_table[i].name, keys_table[i].section);
-			return -1;
-		}
-	return 0;
+	return ini_strict_load(path, keys_table, NKEYS, c, lines, err, errlen);
 }
 
 int agent_cidr_parse(const char *s, struct agent_cidr *out)
@@ -551,8 +277,8 @@ int agent_cidr_parse(const char *s, struct agent_cidr *out)
 		out->prefix = out->family == AF_INET ? 32 : 128;
 		return 0;
 	}
-	if (parse_uint(slash + 1, 0, out->family == AF_INET ? 32 : 128, &prefix, why, sizeof(why)) <
-	    0)
+	if (ini_strict_uint(slash + 1, 0, out->family == AF_INET ? 32 : 128, &prefix, why,
+	                    sizeof(why)) < 0)
 		return -1;
 	out->prefix = (unsigned)prefix;
 	/* Host bits set ("192.0.2.1/24") are a typo more often than not. */

@@ -1,10 +1,10 @@
-/* agent_config.h - the relayprobe-agent configuration (INI, parsed with
- * inih): [agent] controller, controller_key, keys, state, bind, labels;
+/* agent_config.h - the relayprobe-agent configuration (INI, read by
+ * common/ini_strict.c): [agent] controller, controller_key, keys, state, bind, labels;
  * [limits] targets_per_order, concurrency, rate, order_deadline, allow_data,
  * canary_domains;
  * [scope] allow, deny (CIDR lists), allow_special (address classes by name).
- * Every bad value, unknown section or key is an error "FILE:LINE: key 'x':
- * reason". Bounds: AGENT_CONF_* below. */
+ * Every bad value, unknown section or key is an error "FILE:LINE: [section]
+ * key: reason". Bounds: AGENT_CONF_* below. */
 #ifndef RP_AGENT_CONFIG_H
 #define RP_AGENT_CONFIG_H
 
@@ -62,8 +62,9 @@ struct agent_config {
 void agent_config_defaults(struct agent_config *c);
 
 /* Parses path into *c (defaults first). 0, or -1 with the first problem in
- * err: "FILE:LINE: key 'x': reason", "FILE:LINE: unknown section [s]",
- * "FILE: key 'x' missing in [agent]", "FILE: cannot open: ...". */
+ * err: "FILE:LINE: [section] key: reason", "FILE:LINE: [s]: unknown section
+ * ...", "FILE:LINE: [agent] key: missing ..." (LINE of [agent]), "FILE:
+ * cannot open: ..." (ini_strict.h). */
 int agent_config_load(const char *path, struct agent_config *c, char *err, size_t errlen);
 
 /* Parses one CIDR ("192.0.2.0/24", "2001:db8::/32", or a bare address = a

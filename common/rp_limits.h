@@ -214,4 +214,11 @@
 	                                         the client, we are the server */
 #define RP_CANARY_SESSION_MS (10 * 60 * 1000) /* whole session */
 
+/* INI configuration files (common/ini_strict.c): a line is at most
+ * RP_INI_LINE_MAX bytes before its newline, a file at most RP_INI_FILE_MAX
+ * bytes; section and key names at most RP_INI_NAME_MAX bytes. */
+#define RP_INI_LINE_MAX 2048
+#define RP_INI_FILE_MAX (256 * 1024)
+#define RP_INI_NAME_MAX 64
+
 #endif

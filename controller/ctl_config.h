@@ -4,11 +4,13 @@
  * syslog, smtp_server, mail_from, mail_to, hook_retry_base; section [metrics]
  * with token_file, snapshot_seconds; section [canary] with listen, domains,
  * wait, late, contact, cert_file, key_file, mac_key, hostname, sessions_max,
- * peer_sessions, peer_messages_per_minute. Parsed with inih; unknown sections or
- * keys, repeated keys and bad values are errors reported as "FILE:LINE: key 'k': reason". */
+ * peer_sessions, peer_messages_per_minute. Read by common/ini_strict.c:
+ * unknown sections or keys, repeated keys and bad values are errors reported
+ * as "FILE:LINE: [section] key: reason". */
 #ifndef RP_CTL_CONFIG_H
 #define RP_CTL_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,7 +45,7 @@ struct ctl_config {
 	double retention_s;
 	/* [hooks] (controller/hooks.c): NULL / 0 = that hook is off. */
 	char *webhook;            /* http://HOST:PORT/path or https:// */
-	int hook_syslog;          /* syslog = yes */
+	bool hook_syslog;         /* syslog = yes */
 	char *smtp_server;        /* HOST:PORT for the email hook */
 	char *mail_from;          /* envelope and header From */
 	char *mail_to;            /* the operator's address */

@@ -288,14 +288,14 @@ static void test_allow_special(void **state)
 	assert_false(allows("127.0.0.1"));
 
 	expect_error(BASE "[scope]\nallow_special = loopback, multicast\n", 7,
-	             "key 'allow_special': \"multicast\" addresses can never be allowed");
+	             "[scope] allow_special: \"multicast\" addresses can never be allowed");
 	expect_error(BASE "[scope]\nallow_special = unspecified\n", 7, "can never be allowed");
 	expect_error(BASE "[scope]\nallow_special = this-network\n", 7, "can never be allowed");
 	expect_error(BASE "[scope]\nallow_special = broadcast\n", 7, "can never be allowed");
 	expect_error(
 	    BASE "[scope]\nallow_special = localhost\n", 7,
-	    "key 'allow_special': \"localhost\": expected loopback, link-local or site-local");
-	expect_error(BASE "[scope]\nallow_special = 127.0.0.0/8\n", 7, "key 'allow_special'");
+	    "[scope] allow_special: \"localhost\": expected loopback, link-local or site-local");
+	expect_error(BASE "[scope]\nallow_special = 127.0.0.0/8\n", 7, "[scope] allow_special");
 	(void)state;
 }
 
@@ -358,55 +358,63 @@ static void test_cidr_parse(void **state)
 
 static void test_bad_values(void **state)
 {
-	expect_error("[agent]\ncontroller = http://x:1\n", 2, "key 'controller': expected tcp://");
-	expect_error("[agent]\ncontroller = tcp://host\n", 2, "key 'controller'");
-	expect_error("[agent]\ncontroller = tcp://host:0\n", 2, "key 'controller'");
-	expect_error(BASE "bind = 999.1.1.1\n", 6, "key 'bind': \"999.1.1.1\" is not an IPv4");
+	expect_error("[agent]\ncontroller = http://x:1\n", 2,
+	             "[agent] controller: expected tcp://");
+	expect_error("[agent]\ncontroller = tcp://host\n", 2, "[agent] controller");
+	expect_error("[agent]\ncontroller = tcp://host:0\n", 2, "[agent] controller");
+	expect_error(BASE "bind = 999.1.1.1\n", 6, "[agent] bind: \"999.1.1.1\" is not an IPv4");
 	expect_error(BASE "labels = location\n", 6,
-	             "key 'labels': \"location\": expected NAME=VALUE");
-	expect_error(BASE "labels = a=1, a=2\n", 6, "key 'labels': label \"a\" given twice");
-	expect_error(BASE "labels = b@d=1\n", 6, "key 'labels'");
+	             "[agent] labels: \"location\": expected NAME=VALUE");
+	expect_error(BASE "labels = a=1, a=2\n", 6, "[agent] labels: label \"a\" given twice");
+	expect_error(BASE "labels = b@d=1\n", 6, "[agent] labels");
 	expect_error(BASE "[limits]\ntargets_per_order = 0\n", 7,
-	             "key 'targets_per_order': 0 is out of range (1-10000)");
-	expect_error(BASE "[limits]\ntargets_per_order = 10001\n", 7, "key 'targets_per_order'");
+	             "[limits] targets_per_order: 0 is out of range (1-10000)");
+	expect_error(BASE "[limits]\ntargets_per_order = 10001\n", 7, "[limits] targets_per_order");
 	expect_error(BASE "[limits]\nconcurrency = -1\n", 7,
-	             "key 'concurrency': \"-1\" is not a number");
-	expect_error(BASE "[limits]\nconcurrency = 12abc\n", 7, "key 'concurrency'");
-	expect_error(BASE "[limits]\nrate = fast\n", 7, "key 'rate'");
-	expect_error(BASE "[limits]\nrate = 1e9\n", 7, "key 'rate'");
+	             "[limits] concurrency: \"-1\" is not a number");
+	expect_error(BASE "[limits]\nconcurrency = 12abc\n", 7, "[limits] concurrency");
+	expect_error(BASE "[limits]\nrate = fast\n", 7, "[limits] rate");
+	expect_error(BASE "[limits]\nrate = 1e9\n", 7, "[limits] rate");
 	expect_error(BASE "[limits]\nallow_data = maybe\n", 7,
-	             "key 'allow_data': \"maybe\": expected yes or no");
+	             "[limits] allow_data: \"maybe\": expected yes or no");
 	expect_error(BASE "[limits]\ncanary_domains = ok.example, bad_domain!\n", 7,
-	             "key 'canary_domains': \"bad_domain!\" is not a domain name");
+	             "[limits] canary_domains: \"bad_domain!\" is not a domain name");
 	expect_error(BASE "[scope]\nallow = 192.0.2.0/24, 300.0.0.0/8\n", 7,
-	             "key 'allow': \"300.0.0.0/8\" is not a CIDR");
-	expect_error(BASE "[scope]\ndeny = 192.0.2.1/24\n", 7, "key 'deny'");
-	expect_error("[agent]\nkeys =\n", 2, "key 'keys': empty path");
+	             "[scope] allow: \"300.0.0.0/8\" is not a CIDR");
+	expect_error(BASE "[scope]\ndeny = 192.0.2.1/24\n", 7, "[scope] deny");
+	expect_error("[agent]\nkeys =\n", 2, "[agent] keys: empty path");
 	(void)state;
 }
 
 static void test_structure_errors(void **state)
 {
-	expect_error(BASE "[limits]\nconcurency = 5\n", 7,
-	             "key 'concurency': unknown key in [limits]");
-	expect_error(BASE "\n[limit]\nrate = 5\n", 8, "unknown section [limit] (key 'rate')");
-	expect_error("controller = tcp://x:1\n", 1, "key 'controller': outside any section");
+	expect_error(BASE "[limits]\nconcurency = 5\n", 7, "[limits] concurency: unknown key");
+	expect_error(BASE "\n[limit]\nrate = 5\n", 7, "[limit]: unknown section");
+	expect_error("controller = tcp://x:1\n", 1, "controller: outside any section");
 	expect_error(BASE "controller = tcp://other:7411\n", 6,
-	             "key 'controller': given twice in [agent]");
+	             "[agent] controller: given twice (first on line 2)");
 	expect_error(BASE "this is not ini\n", 6, "syntax error");
-	/* inih reads lines of INI_MAX_LINE - 1 bytes: a longer one is refused,
-	 * never parsed in pieces. */
-	char text[1024];
-	char longpath[400];
+	/* A line over RP_INI_LINE_MAX bytes is refused, never parsed in
+	 * pieces. */
+	char text[RP_INI_LINE_MAX + 512];
+	char longpath[RP_INI_LINE_MAX + 100];
 	memset(longpath, 'a', sizeof(longpath) - 1);
 	longpath[sizeof(longpath) - 1] = '\0';
 	snprintf(text, sizeof(text), "[agent]\ncontroller = tcp://x:1\nkeys = /%s\n", longpath);
 	expect_error(text, 3, "line longer than");
 
+	/* Bytes: bad UTF-8 and control characters, wherever they are. */
+	expect_error(BASE "bind = \xc0\xae\n", 6, "invalid UTF-8 at byte 8");
+	expect_error("; \xff\n" BASE, 1, "invalid UTF-8");
+	expect_error(BASE "labels = a=\x1b\n", 6, "control character 0x1b");
+
 	/* Required keys. */
 	assert_int_equal(load("[agent]\ncontroller = tcp://x:1\nkeys = /k\nstate = /s\n"), -1);
 	char want[256];
-	snprintf(want, sizeof(want), "%s: key 'controller_key' missing in [agent]", g_path);
+	snprintf(want, sizeof(want),
+	         "%s:1: [agent] controller_key: missing (required: the controller's public key "
+	         "file)",
+	         g_path);
 	assert_string_equal(g_err, want);
 
 	/* A file that is not there. */

@@ -1,6 +1,7 @@
 /* test_ctl_config.c - controller.conf's [canary] section: a full section
  * parsed with its defaults and units, and each kind of mistake reported as
- * FILE:LINE: key 'k': reason (or FILE: reason for a rule across keys). */
+ * FILE:LINE: [section] key: reason (or FILE:LINE: reason for a rule across
+ * keys). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -84,25 +85,64 @@ static void test_canary_errors(void **state)
 	(void)state;
 	expect_error("[canary]\nlisten = 127.0.0.1:2525\ndomains = canary.example.org\n"
 	             "bogus = 1\n",
-	             ":4: key 'bogus': unknown key");
+	             ":4: [canary] bogus: unknown key");
 	expect_error("[canary]\ndomains = canary.example.org, not_a domain\n",
-	             ":2: key 'domains': \"not_a domain\" is not a domain name");
+	             ":2: [canary] domains: \"not_a domain\" is not a domain name");
 	expect_error("[canary]\nlisten = nowhere\n",
-	             ":2: key 'listen': \"nowhere\" is not HOST:PORT or [IPV6]:PORT");
+	             ":2: [canary] listen: \"nowhere\" is not HOST:PORT or [IPV6]:PORT");
 	expect_error("[canary]\nlisten = 127.0.0.1:25\n", "[canary] needs both listen and domains");
 	expect_error("[canary]\nlisten = 127.0.0.1:25\ndomains = c.example.org\n"
 	             "cert_file = /x.pem\n",
 	             "cert_file and key_file go together");
-	expect_error("[canary]\nwait = 5\n", ":2: key 'wait': expected seconds between 10");
-	expect_error("[canary]\nwait = 10x\n", ":2: key 'wait': expected seconds");
+	expect_error("[canary]\nwait = 5\n", ":2: [canary] wait: expected seconds between 10");
+	expect_error("[canary]\nwait = 10x\n", ":2: [canary] wait: expected seconds");
 	expect_error("[canary]\nwait = 2h\nlate = 1h\n", "late must not be shorter than wait");
-	expect_error("[canary]\ncontact = a\tb\n", ":2: key 'contact': printable ASCII only");
+	expect_error("[canary]\ncontact = a\tb\n", ":2: [canary] contact: printable ASCII only");
 	expect_error("[canary]\nlisten = 1.2.3.4:1,1.2.3.4:2,1.2.3.4:3,1.2.3.4:4,1.2.3.4:5,"
 	             "1.2.3.4:6,1.2.3.4:7,1.2.3.4:8,1.2.3.4:9\n",
-	             ":2: key 'listen': at most 8 items");
+	             ":2: [canary] listen: at most 8 items");
 	/* [controller]'s listen is not [canary]'s */
 	expect_error("[controller]\nlisten = 127.0.0.1:25\n",
-	             ":2: key 'listen': expected a tcp:// endpoint");
+	             ":2: [controller] listen: expected a tcp:// endpoint");
+}
+
+/* The rules both daemons now share (common/ini_strict.c); the old loader
+ * broke each of them. */
+static void test_one_rule(void **state)
+{
+	struct ctl_config c;
+	char err[512], text[512];
+	int n;
+
+	(void)state;
+	/* A long line is one line: inih cut it at 199 bytes and parsed its tail
+	 * as a key of its own (here a mac_key nobody wrote on a line). */
+	n = snprintf(text, sizeof(text), "[canary]\ncontact = %0189d", 0);
+	snprintf(text + n, sizeof(text) - (size_t)n, "mac_key = /tmp/evil\n");
+	assert_int_equal(load(text, &c, err, sizeof(err)), 0);
+	assert_null(c.canary_mac_key);
+	assert_non_null(strstr(c.canary_contact, "0mac_key = /tmp/evil"));
+	ctl_config_clear(&c);
+	/* Control bytes and bad UTF-8 anywhere in the file. */
+	expect_error("[controller]\nkeys = /etc/a\x1b[2Jb\n", ":2: control character 0x1b");
+	expect_error("[controller]\ndatabase = /var/\xff.db\n", ":2: invalid UTF-8");
+	expect_error("; caf\xe9\n", ":1: invalid UTF-8");
+	/* A tab in a path, as the agent refuses it. */
+	expect_error("[canary]\ncert_file = /a\tb.pem\nkey_file = /k.pem\n",
+	             ":2: [canary] cert_file: control character in path");
+	/* Numbers are digits, as in the agent: no sign. */
+	expect_error("[canary]\nsessions_max = +5\n", ":2: [canary] sessions_max: \"+5\" is not");
+	expect_error("[controller]\norder_ttl = +3600\n", ":2: [controller] order_ttl: expected");
+	/* An unknown section is an error even without keys. */
+	expect_error("[controler]\n", ":1: [controler]: unknown section");
+	/* yes/no as the agent's allow_data takes it. */
+	assert_int_equal(load("[hooks]\nsyslog = Yes\n", &c, err, sizeof(err)), 0);
+	assert_true(c.hook_syslog);
+	ctl_config_clear(&c);
+	/* A rule across keys names the line. */
+	expect_error("[canary]\nlisten = 127.0.0.1:25\ndomains = c.example.org\n"
+	             "key_file = /x.pem\n",
+	             ":4: [canary] cert_file and key_file go together");
 }
 
 int main(void)
@@ -110,6 +150,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_canary_section),
 	    cmocka_unit_test(test_canary_errors),
+	    cmocka_unit_test(test_one_rule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -148,7 +148,7 @@ bad_conf() { # $1 = expected line, $2 = key, rest: file lines
 	shift 2
 	printf '%s\n' "$@" >"$T/bad.conf"
 	"$CTL" --config "$T/bad.conf" >"$T/bad.out" 2>&1 && return 1
-	grep -q "$T/bad.conf:$line: key '$key'" "$T/bad.out"
+	grep -q "$T/bad.conf:$line: \[[a-z]*\] $key: " "$T/bad.out"
 }
 bad_conf 3 webhook "[controller]" "[hooks]" "webhook = ftp://127.0.0.1/x" &&
 	ok "webhook must be http(s): FILE:LINE" || not_ok "bad webhook: $(cat "$T/bad.out")"

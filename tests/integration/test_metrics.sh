@@ -99,7 +99,7 @@ scrape() { http GET /metrics >"$T/scrape.txt"; }
 write_ctl_conf "localhost:$MET_PORT"
 "$CTL" --config "$T/controller.conf" >"$T/bad.log" 2>&1
 rc=$?
-if [[ $rc -ne 0 ]] && grep -q "key 'metrics'" "$T/bad.log"; then
+if [[ $rc -ne 0 ]] && grep -qF "[controller] metrics: " "$T/bad.log"; then
 	ok "metrics = localhost:PORT refused (numeric addresses only), exit $rc"
 else
 	not_ok "bad metrics address: exit $rc"
