@@ -25,6 +25,7 @@
 #include "hooks.h"
 #include "log.h"
 #include "metrics.h"
+#include "retention.h"
 #include "rp_limits.h"
 #include "store_ext.h"
 #include "verdict.h"
@@ -1183,9 +1184,12 @@ static void expire_stalled(struct ctl *c)
 int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)
 {
 	struct metrics *m = NULL; /* the Prometheus endpoint (metrics.c), NULL = off */
+	struct retention *ret = retention_new(c->store, c->cfg); /* retention.c */
 
-	if (metrics_open(c, &m) < 0)
+	if (ret == NULL || metrics_open(c, &m) < 0) {
+		retention_free(&ret);
 		return -1;
+	}
 	while (!*stop) {
 		zmq_pollitem_t items[4] = {{zap_socket(c->zap), 0, ZMQ_POLLIN, 0},
 		                           {c->router, 0, ZMQ_POLLIN, 0},
@@ -1212,12 +1216,14 @@ int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)
 		expire_stalled(c); /* orders acked without progress */
 		ctl_canary_tick(c->canary, c->store, time(NULL)); /* the wait window */
 		ctl_pump_all(c);               /* orders out, within each agent's window */
-		hooks_tick(c->hooks, now_s()); /* event hooks, retention; never blocks */
+		hooks_tick(c->hooks, now_s()); /* event hooks; never blocks */
+		retention_tick(ret, now_s());  /* old transcripts, a batch a second */
 		if (c->router == NULL && ctl_router_rebind(c) < 0)
 			return -1;
 		metrics_poll(m, c); /* never blocks; also times out stalled clients */
 	}
 	metrics_free(&m);
+	retention_free(&ret);
 	log_info("controller stopping");
 	return 0;
 }

@@ -1,9 +1,10 @@
-/* test_hooks.c - controller/hooks.c on real SQLite files in a mkdtemp
- * directory: the retry backoff schedule (doubling, capped at an hour), the
- * webhook's JSON document (exact keys, RFC 3339 UTC time), per-hook delivery
- * state (queued once, retried with backoff, given up after 10 attempts,
- * delivered, kept across a reopen, 'sending' back to 'pending' at start) and
- * transcript retention (only old results, verdicts kept, in batches). */
+/* test_hooks.c - controller/hooks.c, store_hooks.c and retention.c on
+ * real SQLite files in a mkdtemp directory: the retry backoff schedule
+ * (doubling, capped at an hour), the webhook's JSON document (exact keys,
+ * RFC 3339 UTC time), per-hook delivery state (queued once, retried with
+ * backoff, given up after 10 attempts, delivered, kept across a reopen,
+ * 'sending' back to 'pending' at start) and transcript retention (only old
+ * results, verdicts kept, in batches). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +17,9 @@
 #include <unistd.h>
 
 #include "hooks.h"
+#include "retention.h"
 #include "store_fixture.h"
+#include "store_hooks.h"
 #include "store_internal.h"
 
 static int setup(void **state)
@@ -110,13 +113,13 @@ static void delivery_states(void **state)
 	const int64_t now = 1000;
 
 	add_events(f->s, 2);
-	assert_int_equal(hooks_enqueue(f->s, "webhook", 0), 2);
-	assert_int_equal(hooks_enqueue(f->s, "webhook", 0), 2); /* again: no duplicates */
+	assert_int_equal(store_hooks_enqueue(f->s, "webhook", 0), 2);
+	assert_int_equal(store_hooks_enqueue(f->s, "webhook", 0), 2); /* again: no duplicates */
 	assert_int_equal(int_of(f->s, "SELECT count(*) FROM hook_deliveries"), 2);
-	assert_int_equal(hooks_enqueue(f->s, "email", 1), 2); /* only events after 1 */
+	assert_int_equal(store_hooks_enqueue(f->s, "email", 1), 2); /* only events after 1 */
 	assert_int_equal(int_of(f->s, "SELECT count(*) FROM hook_deliveries WHERE hook='email'"),
 	                 1);
-	assert_int_equal(hooks_enqueue(f->s, "webhook", 2), 2); /* nothing new */
+	assert_int_equal(store_hooks_enqueue(f->s, "webhook", 2), 2); /* nothing new */
 
 	/* event 1: a failure, retried after base; then delivered */
 	assert_int_equal(hooks_mark(f->s, 1, "webhook", 0, "HTTP status 500", 10, now), 0);
@@ -200,15 +203,15 @@ static void retention(void **state)
 	add_result(f->s, 4, 5000, "open"); /* recent: kept */
 
 	/* batches of one: each step looks at one old result */
-	assert_int_equal(hooks_retention_batch_cursor(f->s, 1000, 1, &cursor, &stripped), 1);
+	assert_int_equal(store_hooks_strip_transcripts(f->s, 1000, 1, &cursor, &stripped), 1);
 	assert_int_equal(cursor, 1);
 	assert_int_equal(stripped, 1);
 	assert_int_equal(int_of(f->s, "SELECT count(*) FROM results"
 	                              " WHERE json_type(result_json, '$.transcript') IS NULL"),
 	                 1);
-	assert_int_equal(hooks_retention_batch_cursor(f->s, 1000, 1, &cursor, &stripped), 1);
-	assert_int_equal(hooks_retention_batch_cursor(f->s, 1000, 1, &cursor, &stripped), 1);
-	assert_int_equal(hooks_retention_batch_cursor(f->s, 1000, 1, &cursor, &stripped), 0);
+	assert_int_equal(store_hooks_strip_transcripts(f->s, 1000, 1, &cursor, &stripped), 1);
+	assert_int_equal(store_hooks_strip_transcripts(f->s, 1000, 1, &cursor, &stripped), 1);
+	assert_int_equal(store_hooks_strip_transcripts(f->s, 1000, 1, &cursor, &stripped), 0);
 	assert_int_equal(stripped, 3);
 	assert_int_equal(int_of(f->s, "SELECT count(*) FROM results"
 	                              " WHERE json_type(result_json, '$.transcript') IS NOT NULL"),
@@ -223,8 +226,8 @@ static void retention(void **state)
 	                        " AND json_extract(result_json, '$.tests[0].name') = 'basic'"),
 	                 4);
 	/* the whole pass at once; already stripped rows do not count again */
-	assert_int_equal(hooks_retention_batch(f->s, 1000, 200), 0);
-	assert_int_equal(hooks_retention_batch(f->s, 10000, 2), 1);
+	assert_int_equal(retention_pass(f->s, 1000, 200), 0);
+	assert_int_equal(retention_pass(f->s, 10000, 2), 1);
 	assert_int_equal(int_of(f->s, "SELECT count(*) FROM results"
 	                              " WHERE json_type(result_json, '$.transcript') IS NOT NULL"),
 	                 0);
