@@ -23,18 +23,28 @@ const char *store_hook_state_name(enum store_hook_state st)
 	return (unsigned)st < STORE_HOOK_STATE_COUNT ? state_names[st] : "?";
 }
 
+/* Prepares sql and binds ?1 (an event id) and ?2 (the hook); NULL on error. */
+static sqlite3_stmt *prep_event_hook(struct store *s, const char *sql, int64_t id, const char *hook)
+{
+	sqlite3_stmt *st = store_prep(s, sql);
+
+	if (st != NULL) {
+		sqlite3_bind_int64(st, 1, id);
+		sqlite3_bind_text(st, 2, hook, -1, SQLITE_STATIC);
+	}
+	return st;
+}
+
 int64_t store_hooks_enqueue(struct store *s, const char *hook, int64_t after)
 {
 	sqlite3_stmt *st;
 	int64_t max = after;
 
-	st = store_prep(s, "INSERT OR IGNORE INTO hook_deliveries (event_id, hook) "
-	                   "SELECT id, ?2 FROM events WHERE id > ?1 ORDER BY id");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, after);
-	sqlite3_bind_text(st, 2, hook, -1, SQLITE_STATIC);
-	if (store_step_done(s, st, "hook enqueue") < 0)
+	st = prep_event_hook(s,
+	                     "INSERT OR IGNORE INTO hook_deliveries (event_id, hook) "
+	                     "SELECT id, ?2 FROM events WHERE id > ?1 ORDER BY id",
+	                     after, hook);
+	if (st == NULL || store_step_done(s, st, "hook enqueue") < 0)
 		return -1;
 	st = store_prep(s, "SELECT coalesce(max(id), 0) FROM events");
 	if (st == NULL)
@@ -109,13 +119,11 @@ int store_hooks_take_due(struct store *s, const char *hook, int64_t now,
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return store_db_fail(s, "hook due");
 	for (int i = 0; i < n; i++) {
-		st = store_prep(s, "UPDATE hook_deliveries SET state = 'sending'"
-		                   " WHERE event_id = ?1 AND hook = ?2");
-		if (st == NULL)
-			return -1;
-		sqlite3_bind_int64(st, 1, out[i].id);
-		sqlite3_bind_text(st, 2, hook, -1, SQLITE_STATIC);
-		if (store_step_done(s, st, "hook sending") < 0)
+		st = prep_event_hook(s,
+		                     "UPDATE hook_deliveries SET state = 'sending'"
+		                     " WHERE event_id = ?1 AND hook = ?2",
+		                     out[i].id, hook);
+		if (st == NULL || store_step_done(s, st, "hook sending") < 0)
 			return -1;
 	}
 	return n;
@@ -127,12 +135,11 @@ int64_t store_hooks_attempts(struct store *s, int64_t event, const char *hook)
 	int64_t attempts = -1;
 	int rc;
 
-	st =
-	    store_prep(s, "SELECT attempts FROM hook_deliveries WHERE event_id = ?1 AND hook = ?2");
+	st = prep_event_hook(
+	    s, "SELECT attempts FROM hook_deliveries WHERE event_id = ?1 AND hook = ?2", event,
+	    hook);
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, event);
-	sqlite3_bind_text(st, 2, hook, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		attempts = sqlite3_column_int64(st, 0);
@@ -154,12 +161,12 @@ int store_hooks_record(struct store *s, int64_t event, const char *hook,
 		store_fail(s, "hook %s: bad state %d", hook, (int)state);
 		return -1;
 	}
-	st = store_prep(s, "UPDATE hook_deliveries SET state = ?3, attempts = ?4, next_try = ?5,"
-	                   " last_error = ?6 WHERE event_id = ?1 AND hook = ?2");
+	st = prep_event_hook(s,
+	                     "UPDATE hook_deliveries SET state = ?3, attempts = ?4, next_try = ?5,"
+	                     " last_error = ?6 WHERE event_id = ?1 AND hook = ?2",
+	                     event, hook);
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, event);
-	sqlite3_bind_text(st, 2, hook, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, state_names[state], -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, attempts);
 	sqlite3_bind_int64(st, 5, next_try);
