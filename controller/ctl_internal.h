@@ -77,7 +77,7 @@ struct ctl {
 	time_t started;
 	struct ctl_session *sess;
 	size_t nsess;
-	struct hooks *hooks;  /* event hooks and retention (hooks.c) */
+	struct hooks *hooks;  /* event hooks (hooks.c; retention: retention.c) */
 	time_t stall_checked; /* the last look for orders acked without progress */
 	/* Results refused since start, by reason (logs and metrics). */
 	uint64_t refused_forged, refused_quota, refused_throttled;
