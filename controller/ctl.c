@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "orders.h"
 #include "results.h"
+#include "retention.h"
 #include "rp_limits.h"
 #include "store_ext.h"
 #include "verdict.h"
@@ -363,6 +364,11 @@ struct ctl *ctl_new(const struct ctl_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "%s", e);
 		goto fail;
 	}
+	c->retention = retention_new(c->store, cfg);
+	if (c->retention == NULL) {
+		snprintf(err, errlen, "retention: out of memory");
+		goto fail;
+	}
 	c->zctx = zmq_ctx_new();
 	if (c->zctx == NULL) {
 		snprintf(err, errlen, "zmq context: %s", zmq_strerror(zmq_errno()));
@@ -415,6 +421,7 @@ void ctl_free(struct ctl **cp)
 		zmq_ctx_term(c->zctx);
 	ctl_canary_stop(&c->canary); /* its thread first: it writes the store */
 	hooks_free(&c->hooks);       /* before the store it uses */
+	retention_free(&c->retention);
 	store_close(&c->store);
 	keys_free(&c->keys);
 	for (unsigned i = 0; i < CTL_ORDER_CACHE; i++)
@@ -461,8 +468,9 @@ int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)
 		ctl_sched_tick(c);        /* schedules and history, once a second */
 		orders_expire_stalled(c); /* orders acked without progress */
 		ctl_canary_tick(c->canary, c->store, time(NULL)); /* the wait window */
-		orders_pump_all(c);            /* orders out, within each agent's window */
-		hooks_tick(c->hooks, now_s()); /* event hooks, retention; never blocks */
+		orders_pump_all(c);                    /* orders out, within each agent's window */
+		hooks_tick(c->hooks, now_s());         /* event hooks; never blocks */
+		retention_tick(c->retention, now_s()); /* old transcripts, a batch a second */
 		if (c->router == NULL && link_rebind(c) < 0)
 			return -1;
 		metrics_poll(m); /* never blocks; also times out stalled clients */

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "orders.h"
 #include "relay_tests.h"
+#include "retention.h"
 #include "rp_limits.h"
 #include "store_canary.h"
 #include "store_ext.h"
@@ -713,7 +714,8 @@ static json_t *cmd_hooks_status(struct ctl *c, json_t *req)
 
 static json_t *cmd_retention_run(struct ctl *c, json_t *req)
 {
-	return hooks_admin(c->hooks, admin_cmd_name(ADMIN_RETENTION_RUN), req);
+	return retention_admin(c->store, c->cfg, admin_cmd_name(ADMIN_RETENTION_RUN), req,
+	                       (int64_t)time(NULL));
 }
 
 /* The one command table, by wire/admin_proto.h's enum: a JSON handler, or a

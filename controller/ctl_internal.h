@@ -79,12 +79,13 @@ struct ctl {
 	time_t started;
 	struct ctl_session *sess;
 	size_t nsess;
-	struct hooks *hooks;  /* event hooks and retention (hooks.c) */
+	struct hooks *hooks;  /* event hooks (hooks.c) */
 	time_t stall_checked; /* the last look for orders acked without progress */
 	/* Results refused since start, by reason (logs and metrics). */
 	uint64_t refused_forged, refused_quota, refused_throttled;
-	uint64_t orders_expired;   /* closed for no progress (expire_stalled) */
-	struct ctl_canary *canary; /* [canary]: NULL when off (ctl_canary.c) */
+	uint64_t orders_expired;     /* closed for no progress (expire_stalled) */
+	struct ctl_canary *canary;   /* [canary]: NULL when off (ctl_canary.c) */
+	struct retention *retention; /* old transcripts (retention.c) */
 };
 
 /* An admin failure reply {"ok":false,"error":"..."}: the message formatted,

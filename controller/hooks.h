@@ -1,11 +1,10 @@
-/* hooks.h - the controller's event hooks and transcript retention (issue 5).
- * Every new row of the events table is delivered to each configured hook
- * (webhook: HTTP POST via libcurl's multi interface; syslog; email: an SMTP
- * client in a forked child under alarm()), with per-hook state in
- * hook_deliveries, retries with exponential backoff (base, 2 x base, ...,
- * capped at HOOK_BACKOFF_MAX, at most HOOK_ATTEMPTS_MAX attempts). Nothing
- * here blocks the controller loop. Retention strips $.transcript from old
- * results in batches of HOOK_RETENTION_BATCH. */
+/* hooks.h - the controller's event hooks. Every new row of the events
+ * table is queued for each configured hook (hook_webhook.c: HTTP POST via
+ * libcurl's multi interface; hook_syslog.c; hook_mail.c: an SMTP client in
+ * a forked child under alarm()), with per-hook state in the store
+ * (store_hooks.h) and retries with exponential backoff (base, 2 x base,
+ * ..., capped at HOOK_BACKOFF_MAX, at most HOOK_ATTEMPTS_MAX attempts).
+ * Nothing here blocks the controller loop. Retention is retention.h. */
 #ifndef RP_HOOKS_H
 #define RP_HOOKS_H
 
@@ -15,12 +14,10 @@
 #include "ctl_config.h"
 #include "store.h"
 
-#define HOOK_ATTEMPTS_MAX    10
-#define HOOK_BACKOFF_MAX     3600
-#define HOOK_TIMEOUT_S       10
-#define HOOK_INFLIGHT_MAX    8
-#define HOOK_RETENTION_BATCH 200
-#define HOOK_RETENTION_EVERY 3600
+#define HOOK_ATTEMPTS_MAX 10
+#define HOOK_BACKOFF_MAX  3600
+#define HOOK_TIMEOUT_S    10
+#define HOOK_INFLIGHT_MAX 8
 
 struct hooks;
 
@@ -28,10 +25,9 @@ struct hooks;
 struct hooks *hooks_new(struct store *s, const struct ctl_config *cfg, char *err, size_t errlen);
 void hooks_free(struct hooks **hp);
 /* Called on every loop turn: queues new events, starts due deliveries,
- * collects finished ones, runs a retention batch when one is due. */
+ * collects finished ones. */
 void hooks_tick(struct hooks *h, int64_t now);
-/* The reply to an admin command of this module (retention.run,
- * hooks.status), or NULL when cmd is not one. */
+/* The reply to hooks.status, or NULL when cmd is not it. */
 json_t *hooks_admin(struct hooks *h, const char *cmd, json_t *req);
 
 /* ---- exposed for tests ---- */
@@ -39,8 +35,8 @@ json_t *hooks_admin(struct hooks *h, const char *cmd, json_t *req);
 /* Seconds to wait after failed attempt number attempts (1-based):
  * base * 2^(attempts-1), at most HOOK_BACKOFF_MAX. */
 int64_t hooks_backoff(uint32_t base, unsigned attempts);
-/* The webhook's document for one event: {event_id, time (RFC 3339 UTC),
- * target, client, from, to, audit}. NULL on error. */
+/* The webhook's document for one event (hook_webhook.c): {event_id, time
+ * (RFC 3339 UTC), target, client, from, to, audit}. NULL on error. */
 json_t *hooks_event_doc(int64_t id, int64_t at, const char *target, const char *client,
                         const char *from, const char *to, int64_t audit);
 /* Records the outcome of one attempt of hook for event: delivered (ok) or
@@ -48,17 +44,5 @@ json_t *hooks_event_doc(int64_t id, int64_t at, const char *target, const char *
  * HOOK_ATTEMPTS_MAX attempts: state 'failed'). 0 / -1. */
 int hooks_mark(struct store *s, int64_t event, const char *hook, int ok, const char *why,
                uint32_t base, int64_t now);
-/* Adds a 'pending' delivery for hook of every event with id > after;
- * returns the highest event id queued (after when none), -1 on error. */
-int64_t hooks_enqueue(struct store *s, const char *hook, int64_t after);
-/* Removes $.transcript from at most batch results received before cutoff;
- * returns how many were changed, -1 on error. */
-long hooks_retention_batch(struct store *s, int64_t cutoff, int batch);
-/* One step of a pass: looks at up to batch results with id > *cursor that
- * were received before cutoff, strips their transcripts (adding the count
- * to *stripped) and moves *cursor. Returns how many were looked at (0: the
- * pass is over), -1 on error. */
-long hooks_retention_batch_cursor(struct store *s, int64_t cutoff, int batch, int64_t *cursor,
-                                  long *stripped);
 
 #endif

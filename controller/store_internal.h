@@ -1,6 +1,7 @@
 /* store_internal.h - what the store's own files (store.c, store_schema.c,
- * store_matrix.c) share: the handle's layout, the migrations and error
- * helpers. Not for use outside controller/store*.c. */
+ * store_matrix.c, store_hooks.c, ...) share: the handle's layout, the
+ * migrations and error helpers. Not for use outside controller/store*.c
+ * (hooks*.c and retention.c go through store_hooks.h). */
 #ifndef RP_STORE_INTERNAL_H
 #define RP_STORE_INTERNAL_H
 

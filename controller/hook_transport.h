@@ -1,0 +1,62 @@
+/* hook_transport.h - the one interface between hooks.c (queue, retry
+ * schedule) and the transports that deliver an event: hook_webhook.c,
+ * hook_syslog.c, hook_mail.c. A transport takes due events with hooks_due()
+ * and reports each attempt with hooks_done(); it never touches the store.
+ * Internal to controller/hooks.c and controller/hook_*.c. */
+#ifndef RP_HOOK_TRANSPORT_H
+#define RP_HOOK_TRANSPORT_H
+
+#include <stdint.h>
+
+#include "ctl_config.h"
+#include "hooks.h"
+#include "store_hooks.h"
+
+struct hook_transport {
+	const char *name; /* hook_deliveries.hook: "webhook", "syslog", "email" */
+	/* 1 on (*self: its state, may stay NULL), 0 off in this config, -1 a
+	 * configuration error in err. cfg outlives the transport. */
+	int (*open)(const struct ctl_config *cfg, void **self, char *err, size_t errlen);
+	/* Once a second (after new events are queued): start due deliveries
+	 * and collect finished ones. Never blocks. */
+	void (*deliver)(void *self, struct hooks *h, int64_t now);
+	/* On every loop turn, NULL when not needed (webhook: curl progress). */
+	void (*poll)(void *self, struct hooks *h, int64_t now);
+	/* Stops what is in flight and frees *self (accepts NULL). */
+	void (*close)(void **self);
+};
+
+extern const struct hook_transport hook_webhook;
+extern const struct hook_transport hook_syslog;
+extern const struct hook_transport hook_mail;
+
+/* Up to max due events of this transport, marked 'sending'; their target
+ * and client carry no control characters (each is replaced by '?'). Count,
+ * or -1 (logged). */
+int hooks_due(struct hooks *h, const struct hook_transport *t, int64_t now,
+              struct store_hook_event *out, int max);
+/* The outcome of one attempt (see hooks_mark); store errors are logged. */
+void hooks_done(struct hooks *h, const struct hook_transport *t, int64_t event, int ok,
+                const char *why, int64_t now);
+
+/* ---- hook_mail.c, exposed for tests ---- */
+
+/* What failed in a mail transaction: the child's exit status. */
+enum hook_mail_err {
+	HOOK_MAIL_OK = 0,
+	HOOK_MAIL_E_CONNECT = 4,
+	HOOK_MAIL_E_HELO = 5, /* the greeting or HELO */
+	HOOK_MAIL_E_MAIL = 6,
+	HOOK_MAIL_E_RCPT = 7,
+	HOOK_MAIL_E_DATA = 8,
+	HOOK_MAIL_E_MESSAGE = 9 /* the message itself was not accepted */
+};
+/* The SMTP transaction on a connected fd (not closed here): greeting, HELO,
+ * the MAIL FROM and RCPT TO lines, DATA, the dot-stuffed msg ending in
+ * CRLF.CRLF, QUIT. Each reply goes through smtp_reply_parser_line() and
+ * must be of the expected class. HOOK_MAIL_OK or the failed step. Uses a
+ * static buffer: one session at a time per process (the child). */
+int hook_mail_session(int fd, const char *mail_from_line, const char *rcpt_to_line,
+                      const char *msg);
+
+#endif
