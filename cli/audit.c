@@ -27,6 +27,7 @@
 #include "report_html.h"
 #include "report_render.h"
 #include "rp_limits.h"
+#include "syntax.h"
 #include "target.h"
 
 #define POLL_MS            500 /* audit.status at most every POLL_MS... */
@@ -203,20 +204,6 @@ static void transcript_usage(FILE *out)
 
 /* ---- option checks ------------------------------------------------------ */
 
-/* local@domain, printable, no spaces or <>, within RP_ADDR_MAX; the agent
- * checks it again in full. */
-static bool mailbox_ok(const char *s)
-{
-	const char *at = strrchr(s, '@');
-
-	if (at == NULL || at == s || strlen(s) >= RP_ADDR_MAX)
-		return false;
-	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("<>\"", *p))
-			return false;
-	return target_hostname_ok(at + 1) || target_address_literal_ok(at + 1);
-}
-
 /* "AUDIT" as the request's id: a JSON integer when all digits, else a
  * string of id characters; "latest" stays a string. NULL when bad. */
 static json_t *audit_id(const char *prog, const char *s)
@@ -231,8 +218,7 @@ static json_t *audit_id(const char *prog, const char *s)
 		if (errno == 0 && *end == '\0')
 			return json_integer((json_int_t)v);
 	}
-	if (n == 0 || n > AUDIT_ID_MAX ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") != n) {
+	if (!rp_id_ok(RP_ID_AUDIT, s)) {
 		fprintf(stderr, "%s: \"", prog);
 		report_put_clean(s, stderr);
 		fputs("\" is not an audit id\n", stderr);
@@ -437,9 +423,9 @@ static int parse_audit_options(int argc, char **argv, struct audit_opts *o)
 			break;
 		case OPT_TO:
 		case OPT_FROM:
-			if (!mailbox_ok(arg)) {
-				fprintf(stderr, "%s: %s: \"%s\" is not an address (local@domain)\n",
-				        prog, c == OPT_TO ? "--to" : "--from", arg);
+			if (rp_mailbox_split(arg, NULL, 0, NULL, 0, RP_MAILBOX_LITERAL) < 0) {
+				fprintf(stderr, "%s: %s: \"%s\" is not an address (%s)\n", prog,
+				        c == OPT_TO ? "--to" : "--from", arg, RP_MAILBOX_RULE);
 				return -1;
 			}
 			if (set_param(o, c == OPT_TO ? "to" : "from", json_string(arg)) < 0)
