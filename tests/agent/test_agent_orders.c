@@ -410,6 +410,7 @@ struct order_opts {
 	const struct keys *signer;
 	const char *targets[8];
 	size_t n_targets;
+	const char *rcpt_to; /* NULL: relaytest@external.test */
 };
 
 static uint8_t *make_order(const struct order_opts *oo, size_t *len, uint8_t sha[32])
@@ -443,7 +444,7 @@ static uint8_t *make_order(const struct order_opts *oo, size_t *len, uint8_t sha
 	o.spec.tests = tests;
 	o.spec.n_tests = 1;
 	o.spec.tls_policy = "off";
-	o.spec.rcpt_to = "relaytest@external.test";
+	o.spec.rcpt_to = (char *)(oo->rcpt_to ? oo->rcpt_to : "relaytest@external.test");
 	o.spec.mail_from = "probe@probe.test";
 	o.spec.ehlo_name = "probe.test";
 	o.spec.canary_domain = "";
@@ -755,6 +756,51 @@ static void test_valid_order(void **state)
 	struct wire_ctl_result_ack da = {
 	    .order_id = res.order_id, .target = "", .address = "", .committed = true};
 	assert_int_equal(wire_ctl_result_ack_pack(&da, &m, &l), 0);
+	ctl_send(m, l);
+	free(m);
+	for (int i = 0; i < 100 && spool_files() != 0; i++)
+		usleep(20000);
+	assert_int_equal(spool_files(), 0);
+	wire_result_clear(&res);
+	(void)state;
+}
+
+/* An address-literal recipient (RFC 5321 4.1.3), as `relayprobe audit --to
+ * x@[192.0.2.1]` sends it: the agent runs the order and says RCPT TO that
+ * literal (it used to refuse every target with "bad rcpt_to"). */
+static void test_literal_recipient(void **state)
+{
+	uint8_t sha[32], *m;
+	size_t l;
+	struct order_opts oo = {
+	    .id = "audit1:literal", .seq = ++g.seq, .rcpt_to = "relaytest@[192.0.2.1]"};
+	struct wire_result res;
+	struct wire_ctl_result_ack ra;
+
+	m = make_order(&oo, &l, sha);
+	ctl_send(m, l);
+	free(m);
+	assert_int_equal(ctl_wait(WIRE_KIND_RESULT, WAIT_MS, &m, &l), 0);
+	assert_int_equal(wire_result_verify(m, l, keys_ed25519_public(g.agent), AGENT_NAME, &res),
+	                 WIRE_OK);
+	free(m);
+	assert_string_equal(res.order_id, "audit1:literal");
+	assert_null(strstr((const char *)res.result_json, "bad rcpt_to"));
+	assert_string_equal(res.verdict, "closed");
+	assert_non_null(strstr((const char *)res.result_json, "RCPT TO:<relaytest@[192.0.2.1]>"));
+	assert_int_equal(ctl_wait(WIRE_KIND_ORDER_DONE, WAIT_MS, &m, &l), 0);
+	free(m);
+	ra = (struct wire_ctl_result_ack){.order_id = res.order_id,
+	                                  .target = res.target,
+	                                  .address = res.address,
+	                                  .port = res.port,
+	                                  .committed = true};
+	assert_int_equal(wire_ctl_result_ack_pack(&ra, &m, &l), 0);
+	ctl_send(m, l);
+	free(m);
+	ra = (struct wire_ctl_result_ack){
+	    .order_id = res.order_id, .target = "", .address = "", .committed = true};
+	assert_int_equal(wire_ctl_result_ack_pack(&ra, &m, &l), 0);
 	ctl_send(m, l);
 	free(m);
 	for (int i = 0; i < 100 && spool_files() != 0; i++)
@@ -1262,6 +1308,7 @@ int main(void)
 	    cmocka_unit_test(test_hello),
 	    cmocka_unit_test(test_valid_order),
 	    cmocka_unit_test(test_replayed_order),
+	    cmocka_unit_test(test_literal_recipient),
 	    cmocka_unit_test(test_rejected_orders),
 	    cmocka_unit_test(test_limits_and_scope),
 	    cmocka_unit_test(test_oversize),
