@@ -29,6 +29,7 @@
 #include "rp_limits.h"
 #include "syntax.h"
 #include "target.h"
+#include "targets_file.h"
 
 #define POLL_MS            500 /* audit.status at most every POLL_MS... */
 #define POLL_FIRST_MS      50  /* ...starting at this, times 1.5 each time */
@@ -258,50 +259,27 @@ static int add_target(struct targets *t, const char *text, const char *where, si
 	return 0;
 }
 
+static int add_target_cb(void *t, const char *text, const char *where, size_t line)
+{
+	return add_target(t, text, where, line);
+}
+
+/* A --targets file (common/targets_file.c); "-" is read once. */
 static int read_targets(struct targets *t, const char *path)
 {
-	char line[RP_TARGET_LINE_MAX + 2];
-	const char *name = path;
-	FILE *f = stdin;
-	size_t lineno = 0;
-	int rc = 0;
+	char err[512];
 
 	if (strcmp(path, "-") == 0) {
 		if (t->stdin_read)
 			return 0;
 		t->stdin_read = true;
-		name = "<stdin>";
-	} else if ((f = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "relayprobe audit: --targets: cannot open \"%s\": %s\n", path,
-		        strerror(errno));
+	}
+	if (targets_file_read(path, add_target_cb, t, err, sizeof(err)) < 0) {
+		if (err[0] != '\0')
+			fprintf(stderr, "relayprobe audit: --targets: %s\n", err);
 		return -1;
 	}
-	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
-		size_t len = strlen(line);
-		char *p = line, *hash;
-
-		lineno++;
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
-			fprintf(stderr,
-			        "relayprobe audit: %s:%zu: line longer than %d characters\n", name,
-			        lineno, RP_TARGET_LINE_MAX);
-			rc = -1;
-			break;
-		}
-		if ((hash = strchr(line, '#')) != NULL)
-			*hash = '\0';
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			p++;
-		if (*p != '\0')
-			rc = add_target(t, p, name, lineno);
-	}
-	if (rc == 0 && ferror(f)) {
-		fprintf(stderr, "relayprobe audit: %s: read error\n", name);
-		rc = -1;
-	}
-	if (f != stdin)
-		fclose(f);
-	return rc;
+	return 0;
 }
 
 /* ---- audit -------------------------------------------------------------- */

@@ -27,6 +27,7 @@
 #include "rp_limits.h"
 #include "syntax.h"
 #include "target.h"
+#include "targets_file.h"
 
 #define PROG "relayprobe probe"
 
@@ -611,55 +612,27 @@ static int add_target(struct target_input *in, const char *text, const char *whe
 	return 0;
 }
 
-/* One target per line; '#' starts a comment; blank lines are skipped. */
+static int add_target_cb(void *in, const char *text, const char *where, size_t line)
+{
+	return add_target(in, text, where, line);
+}
+
+/* A --targets file (common/targets_file.c); "-" is read once. */
 static int read_targets(struct target_input *in, const char *path)
 {
-	char line[RP_TARGET_LINE_MAX + 2];
-	const char *name = path;
-	FILE *f;
-	size_t lineno = 0;
-	int rc = 0;
+	char err[512];
 
 	if (strcmp(path, "-") == 0) {
 		if (in->stdin_read)
 			return 0;
 		in->stdin_read = true;
-		f = stdin;
-		name = "<stdin>";
-	} else {
-		f = fopen(path, "r");
-		if (f == NULL) {
-			errorf("--targets: cannot open \"%s\": %s", path, strerror(errno));
-			return -1;
-		}
 	}
-	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
-		size_t len = strlen(line);
-		char *p = line, *hash;
-
-		lineno++;
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
-			errorf("%s:%zu: line longer than %d characters", name, lineno,
-			       RP_TARGET_LINE_MAX);
-			rc = -1;
-			break;
-		}
-		hash = strchr(line, '#');
-		if (hash != NULL)
-			*hash = '\0';
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			p++;
-		if (*p == '\0')
-			continue;
-		rc = add_target(in, p, name, lineno);
+	if (targets_file_read(path, add_target_cb, in, err, sizeof(err)) < 0) {
+		if (err[0] != '\0')
+			errorf("--targets: %s", err);
+		return -1;
 	}
-	if (rc == 0 && ferror(f)) {
-		errorf("%s: read error: %s", name, strerror(errno));
-		rc = -1;
-	}
-	if (f != stdin)
-		fclose(f);
-	return rc;
+	return 0;
 }
 
 static int collect_targets(struct target_input *in, const struct probe_opts *o, int argc,
