@@ -65,7 +65,8 @@
 /* Wire protocol (wire/, issue 3): one ZeroMQ message (an Envelope), checked
  * before anything is decoded; also ZMQ_MAXMSGSIZE on every socket. */
 #define RP_WIRE_MSG_MAX (4 * 1024 * 1024)
-/* An order id or agent/node name: [A-Za-z0-9._:-], this many bytes at most. */
+/* An order id or agent/node name, this many bytes at most (the charsets:
+ * common/syntax.h, rp_id_ok). */
 #define RP_WIRE_ID_MAX 64
 /* Targets and relay tests carried by one order. */
 #define RP_WIRE_ORDER_TARGETS_MAX 10000
