@@ -4,7 +4,7 @@
  * --wait-timeout), and print
  * reports (text, json, csv, html with every cell's transcript: report_html.c)
  * and transcripts. Targets from arguments and --targets files
- * (RP_TARGET_LINE_MAX per line, RP_ADMIN_TARGETS_MAX in all), syntax-checked
+ * (common/targets_file.c; RP_ADMIN_TARGETS_MAX in all), syntax-checked
  * with target_parse() before anything is sent. */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* probe.c - `relayprobe probe [options] TARGET...`: parse and validate the
  * options (every number range-checked, every address syntax-checked), read
- * targets from arguments, --targets files and stdin (RP_TARGET_LINE_MAX per
- * line, RP_TARGETS_MAX in all), run them through the engine and stream one
+ * targets from arguments, --targets files and stdin (common/targets_file.c;
+ * RP_TARGETS_MAX in all), run them through the engine and stream one
  * text line or one JSON object per dialog as results arrive. Owns the engine
  * for the run; SIGINT/SIGTERM stop it and the results so far are reported. */
 #include "probe.h"
