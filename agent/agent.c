@@ -32,6 +32,7 @@
 #include "result_json.h"
 #include "rp_limits.h"
 #include "spool.h"
+#include "syntax.h"
 #include "target.h"
 
 #define POLL_MAX_MS      200 /* upper bound on one wait: agent_stop() is seen this fast */
@@ -41,7 +42,7 @@
 #define RECONNECT_MAX_MS 30000
 #define DEFAULT_TO       "relaytest@example.net"
 #define DEFAULT_FROM     "relayprobe"
-#define LOCAL_PART_MAX   64
+#define LOCAL_PART_MAX   RP_LOCAL_PART_MAX
 #define CAPABILITY       "smtp-relay"
 #define REASON_TARGETS   "targets-per-order"
 
@@ -541,27 +542,6 @@ static void result_not_run(struct run *run, const char *target, uint16_t port, c
 	on_result(&r, run);
 }
 
-/* "local@domain" into its parts; -1 when it is not one we would send. */
-static int split_mailbox(const char *s, char *local, size_t llen, char *domain, size_t dlen)
-{
-	const char *at = strrchr(s, '@');
-	size_t n;
-
-	if (at == NULL || at == s || (size_t)(at - s) > LOCAL_PART_MAX ||
-	    !target_hostname_ok(at + 1))
-		return -1;
-	n = (size_t)(at - s);
-	if (n >= llen || strlen(at + 1) >= dlen)
-		return -1;
-	for (size_t i = 0; i < n; i++)
-		if (strchr("\"(),:;<>@[\\]", s[i]) != NULL)
-			return -1;
-	memcpy(local, s, n);
-	local[n] = '\0';
-	snprintf(domain, dlen, "%s", at + 1);
-	return 0;
-}
-
 /* The engine parameters from the order's ProbeSpec and our [limits]. Returns
  * NULL, or a reason why the order cannot run. */
 /* The canary's tokens of one dialog: the row of its target, the column of
@@ -648,8 +628,9 @@ static const char *build_params(struct agent *a, const struct wire_order *o, str
 		snprintf(to_domain, RP_DOMAIN_MAX + 1, "%s", s->canary_domain);
 		ep->locals = canary_locals;
 		ep->locals_arg = run;
-	} else if (split_mailbox(s->rcpt_to[0] ? s->rcpt_to : DEFAULT_TO, to_local,
-	                         LOCAL_PART_MAX + 1, to_domain, RP_DOMAIN_MAX + 1) < 0) {
+	} else if (rp_mailbox_split(s->rcpt_to[0] ? s->rcpt_to : DEFAULT_TO, to_local,
+	                            LOCAL_PART_MAX + 1, to_domain, RP_DOMAIN_MAX + 1,
+	                            RP_MAILBOX_LITERAL) < 0) {
 		snprintf(why, whylen, "bad rcpt_to");
 		return why;
 	}

@@ -19,8 +19,9 @@
 #include <unistd.h>
 
 #include "rp_limits.h"
+#include "syntax.h"
 
-#define SPOOL_KEY_MAX 128
+#define SPOOL_KEY_MAX RP_SPOOL_KEY_MAX
 #define SPOOL_SUFFIX  ".res"
 /* "<key>.res" and "<key>.<pid>.<16 hex>" both fit in this. */
 #define SPOOL_NAME_MAX (SPOOL_KEY_MAX + 48)
@@ -51,22 +52,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 int spool_key_valid(const char *key)
 {
-	size_t n = 0;
-
-	if (key == NULL)
-		return 0;
-	for (; key[n] != '\0'; n++) {
-		unsigned char c = (unsigned char)key[n];
-
-		if (n >= SPOOL_KEY_MAX)
-			return 0;
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	if (n == 0 || strcmp(key, ".") == 0 || strcmp(key, "..") == 0)
-		return 0;
-	return 1;
+	return rp_id_ok(RP_ID_SPOOL, key);
 }
 
 /* The directory must be ours and not writable by anyone else. */

@@ -21,7 +21,8 @@ struct spool *spool_open(const char *dir, char *err, size_t errlen);
 /* Closes the spool and NULLs *sp; accepts NULL and *sp == NULL. */
 void spool_close(struct spool **sp);
 
-/* True when key is 1-128 bytes of [A-Za-z0-9._-] and is not "." or "..". */
+/* rp_id_ok(RP_ID_SPOOL, key) (common/syntax.h): 1..RP_SPOOL_KEY_MAX bytes
+ * of [A-Za-z0-9._-], not "." or "..". */
 int spool_key_valid(const char *key);
 
 /* Stores len bytes under key, durably: write tmp, fsync, rename to ready/,

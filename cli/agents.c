@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "report_render.h"
 #include "rp_limits.h"
+#include "syntax.h"
 
 #define PROG "relayprobe agents"
 
@@ -51,16 +52,6 @@ static void usage(FILE *out)
 	        "  -h, --help               this help\n"
 	        "\n" ADMIN_EXIT_HELP,
 	        ADMIN_OPTIONS_HELP);
-}
-
-/* A name or a fingerprint: 1..RP_WIRE_ID_MAX bytes of [A-Za-z0-9._:-]. */
-static bool id_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > RP_WIRE_ID_MAX)
-		return false;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") == n;
 }
 
 /* The file's text, at most RP_KEYFILE_MAX bytes, after keys_load_public()
@@ -169,7 +160,7 @@ int agents_main(int argc, char **argv)
 			req = json_pack("{s:s,s:s}", "cmd", "agents.import", "pub", pub);
 			free(pub);
 		} else {
-			if (!id_ok(arg)) {
+			if (!rp_id_ok(RP_ID_REF, arg)) {
 				fprintf(stderr,
 				        PROG ": %s: \"%s\" is not an agent name or fingerprint\n",
 				        action, arg);

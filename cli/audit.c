@@ -4,7 +4,7 @@
  * --wait-timeout), and print
  * reports (text, json, csv, html with every cell's transcript: report_html.c)
  * and transcripts. Targets from arguments and --targets files
- * (RP_TARGET_LINE_MAX per line, RP_ADMIN_TARGETS_MAX in all), syntax-checked
+ * (common/targets_file.c; RP_ADMIN_TARGETS_MAX in all), syntax-checked
  * with target_parse() before anything is sent. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,7 +27,9 @@
 #include "report_html.h"
 #include "report_render.h"
 #include "rp_limits.h"
+#include "syntax.h"
 #include "target.h"
+#include "targets_file.h"
 
 #define POLL_MS            500 /* audit.status at most every POLL_MS... */
 #define POLL_FIRST_MS      50  /* ...starting at this, times 1.5 each time */
@@ -203,20 +205,6 @@ static void transcript_usage(FILE *out)
 
 /* ---- option checks ------------------------------------------------------ */
 
-/* local@domain, printable, no spaces or <>, within RP_ADDR_MAX; the agent
- * checks it again in full. */
-static bool mailbox_ok(const char *s)
-{
-	const char *at = strrchr(s, '@');
-
-	if (at == NULL || at == s || strlen(s) >= RP_ADDR_MAX)
-		return false;
-	for (const char *p = s; *p; p++)
-		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("<>\"", *p))
-			return false;
-	return target_hostname_ok(at + 1) || target_address_literal_ok(at + 1);
-}
-
 /* "AUDIT" as the request's id: a JSON integer when all digits, else a
  * string of id characters; "latest" stays a string. NULL when bad. */
 static json_t *audit_id(const char *prog, const char *s)
@@ -231,8 +219,7 @@ static json_t *audit_id(const char *prog, const char *s)
 		if (errno == 0 && *end == '\0')
 			return json_integer((json_int_t)v);
 	}
-	if (n == 0 || n > AUDIT_ID_MAX ||
-	    strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") != n) {
+	if (!rp_id_ok(RP_ID_AUDIT, s)) {
 		fprintf(stderr, "%s: \"", prog);
 		report_put_clean(s, stderr);
 		fputs("\" is not an audit id\n", stderr);
@@ -272,50 +259,27 @@ static int add_target(struct targets *t, const char *text, const char *where, si
 	return 0;
 }
 
+static int add_target_cb(void *t, const char *text, const char *where, size_t line)
+{
+	return add_target(t, text, where, line);
+}
+
+/* A --targets file (common/targets_file.c); "-" is read once. */
 static int read_targets(struct targets *t, const char *path)
 {
-	char line[RP_TARGET_LINE_MAX + 2];
-	const char *name = path;
-	FILE *f = stdin;
-	size_t lineno = 0;
-	int rc = 0;
+	char err[512];
 
 	if (strcmp(path, "-") == 0) {
 		if (t->stdin_read)
 			return 0;
 		t->stdin_read = true;
-		name = "<stdin>";
-	} else if ((f = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "relayprobe audit: --targets: cannot open \"%s\": %s\n", path,
-		        strerror(errno));
+	}
+	if (targets_file_read(path, add_target_cb, t, err, sizeof(err)) < 0) {
+		if (err[0] != '\0')
+			fprintf(stderr, "relayprobe audit: --targets: %s\n", err);
 		return -1;
 	}
-	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
-		size_t len = strlen(line);
-		char *p = line, *hash;
-
-		lineno++;
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
-			fprintf(stderr,
-			        "relayprobe audit: %s:%zu: line longer than %d characters\n", name,
-			        lineno, RP_TARGET_LINE_MAX);
-			rc = -1;
-			break;
-		}
-		if ((hash = strchr(line, '#')) != NULL)
-			*hash = '\0';
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			p++;
-		if (*p != '\0')
-			rc = add_target(t, p, name, lineno);
-	}
-	if (rc == 0 && ferror(f)) {
-		fprintf(stderr, "relayprobe audit: %s: read error\n", name);
-		rc = -1;
-	}
-	if (f != stdin)
-		fclose(f);
-	return rc;
+	return 0;
 }
 
 /* ---- audit -------------------------------------------------------------- */
@@ -437,9 +401,9 @@ static int parse_audit_options(int argc, char **argv, struct audit_opts *o)
 			break;
 		case OPT_TO:
 		case OPT_FROM:
-			if (!mailbox_ok(arg)) {
-				fprintf(stderr, "%s: %s: \"%s\" is not an address (local@domain)\n",
-				        prog, c == OPT_TO ? "--to" : "--from", arg);
+			if (rp_mailbox_split(arg, NULL, 0, NULL, 0, RP_MAILBOX_LITERAL) < 0) {
+				fprintf(stderr, "%s: %s: \"%s\" is not an address (%s)\n", prog,
+				        c == OPT_TO ? "--to" : "--from", arg, RP_MAILBOX_RULE);
 				return -1;
 			}
 			if (set_param(o, c == OPT_TO ? "to" : "from", json_string(arg)) < 0)

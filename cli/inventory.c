@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "report_render.h"
 #include "rp_limits.h"
+#include "syntax.h"
 #include "target.h"
 
 #define CSV_FIELD_MAX RP_TARGET_LINE_MAX
@@ -56,60 +57,6 @@ struct opts {
 	const char *client, *tag, *every, *at, *vantages, *tests;
 	int nsel;
 };
-
-static bool text_ok(const char *s, size_t max, bool spaces)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || (!spaces && s[i] == ' '))
-			return false;
-	return true;
-}
-
-static bool tag_ok(const char *s)
-{
-	return text_ok(s, RP_INV_TEXT_MAX, false) && strpbrk(s, ",;") == NULL;
-}
-
-/* The audit's text for a target and an optional port: "host",
- * "host:port" or "[v6]:port". -1 with the reason in err. */
-static int canonical(const char *text, const char *portf, char *out, size_t outlen, char *err,
-                     size_t errlen)
-{
-	struct target_spec t;
-	unsigned long port = 0;
-
-	if (target_parse(text, 25, &t, err, errlen) < 0)
-		return -1;
-	if (portf != NULL && portf[0] != '\0') {
-		char *end;
-
-		errno = 0;
-		port = strtoul(portf, &end, 10);
-		if (portf[0] < '0' || portf[0] > '9' || *end != '\0' || errno || port == 0 ||
-		    port > 65535) {
-			snprintf(err, errlen, "port '%.16s' is not 1..65535", portf);
-			return -1;
-		}
-		if (t.port_given && t.port != port) {
-			snprintf(err, errlen, "target has port %u, port column says %lu", t.port,
-			         port);
-			return -1;
-		}
-	} else if (t.port_given) {
-		port = t.port;
-	}
-	if (port == 0)
-		snprintf(out, outlen, "%s", t.host);
-	else if (strchr(t.host, ':') != NULL)
-		snprintf(out, outlen, "[%s]:%lu", t.host, port);
-	else
-		snprintf(out, outlen, "%s:%lu", t.host, port);
-	return 0;
-}
 
 /* ---- CSV (RFC 4180) ---- */
 
@@ -223,7 +170,7 @@ static int split_tags(const char *s, json_t *tags, char *err, size_t errlen)
 		if (*p == '\0' || *p == ';' || *p == ' ' || *p == '\t') {
 			if (n > 0) {
 				tag[n] = '\0';
-				if (!tag_ok(tag)) {
+				if (!rp_tag_ok(tag)) {
 					snprintf(err, errlen, "bad tag '%.32s'", tag);
 					return -1;
 				}
@@ -246,7 +193,7 @@ static int split_tags(const char *s, json_t *tags, char *err, size_t errlen)
 	}
 }
 
-/* A port field already checked by canonical(); 0 when empty. */
+/* A port field already checked by target_canonical(); 0 when empty. */
 static int port_value(const char *s)
 {
 	return s[0] ? (int)strtoul(s, NULL, 10) : 0;
@@ -285,7 +232,7 @@ static json_t *read_inventory(const char *path)
 		goto fail;
 	}
 	while ((rc = csv_record(&c, f, &n, &start, err, sizeof(err))) != 0) {
-		char canon[RP_TARGET_LINE_MAX + 8];
+		char canon[TARGET_CANONICAL_MAX];
 		json_t *tags;
 
 		if (rc < 0) {
@@ -303,12 +250,12 @@ static json_t *read_inventory(const char *path)
 			fprintf(stderr, "%s:%lu: %zu fields, the header has %zu\n", path, start, n,
 			        hn);
 			bad++;
-		} else if (!text_ok(f[idx[0]], RP_INV_TEXT_MAX, true)) {
+		} else if (!rp_text_ok(f[idx[0]], RP_INV_TEXT_MAX, RP_TEXT_UTF8)) {
 			fprintf(stderr, "%s:%lu: client missing or not printable text\n", path,
 			        start);
 			bad++;
-		} else if (canonical(f[idx[1]], f[idx[2]], canon, sizeof(canon), err, sizeof(err)) <
-		           0) {
+		} else if (target_canonical(f[idx[1]], f[idx[2]], canon, sizeof(canon), err,
+		                            sizeof(err)) < 0) {
 			fprintf(stderr, "%s:%lu: target '%.64s': %s\n", path, start, f[idx[1]],
 			        err);
 			bad++;
@@ -520,10 +467,11 @@ static int targets_cmd(struct opts *o, int argc, char **argv)
 		}
 	} else if (strcmp(action, "remove") == 0 && argc >= 2) {
 		json_t *list = json_array();
-		char canon[RP_TARGET_LINE_MAX + 8], err[256];
+		char canon[TARGET_CANONICAL_MAX], err[256];
 
 		for (int k = 1; k < argc; k++) {
-			if (canonical(argv[k], NULL, canon, sizeof(canon), err, sizeof(err)) < 0) {
+			if (target_canonical(argv[k], NULL, canon, sizeof(canon), err,
+			                     sizeof(err)) < 0) {
 				fprintf(stderr, "relayprobe targets: %s: %s\n", argv[k], err);
 				json_decref(list);
 				return CLI_EXIT_USAGE;
@@ -713,13 +661,13 @@ static int inv_main(int argc, char **argv)
 		return cmd[0] == 't' ? targets_cmd(&o, argc, argv) : schedule_cmd(&o, argc, argv);
 	}
 	if (strcmp(cmd, "history") == 0) {
-		char canon[RP_TARGET_LINE_MAX + 8], err[256];
+		char canon[TARGET_CANONICAL_MAX], err[256];
 
 		if (argc != 1) {
 			usage(stderr, cmd);
 			return CLI_EXIT_USAGE;
 		}
-		if (canonical(argv[0], NULL, canon, sizeof(canon), err, sizeof(err)) < 0) {
+		if (target_canonical(argv[0], NULL, canon, sizeof(canon), err, sizeof(err)) < 0) {
 			fprintf(stderr, "relayprobe history: %s: %s\n", argv[0], err);
 			return CLI_EXIT_USAGE;
 		}

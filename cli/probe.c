@@ -1,7 +1,7 @@
 /* probe.c - `relayprobe probe [options] TARGET...`: parse and validate the
  * options (every number range-checked, every address syntax-checked), read
- * targets from arguments, --targets files and stdin (RP_TARGET_LINE_MAX per
- * line, RP_TARGETS_MAX in all), run them through the engine and stream one
+ * targets from arguments, --targets files and stdin (common/targets_file.c;
+ * RP_TARGETS_MAX in all), run them through the engine and stream one
  * text line or one JSON object per dialog as results arrive. Owns the engine
  * for the run; SIGINT/SIGTERM stop it and the results so far are reported. */
 #include "probe.h"
@@ -25,7 +25,9 @@
 #include "relay_tests.h"
 #include "result_json.h"
 #include "rp_limits.h"
+#include "syntax.h"
 #include "target.h"
+#include "targets_file.h"
 
 #define PROG "relayprobe probe"
 
@@ -39,7 +41,6 @@ enum probe_exit {
 #define DEFAULT_PORT  25
 #define DEFAULT_TO    "relaytest@example.net"
 #define DEFAULT_TESTS "all"
-#define LOCAL_MAX     64 /* RFC 5321 4.5.3.1.1 */
 #define TIMEOUT_MAX_S 3600
 #define TARGET_COL    40
 #define ADDRESS_COL   27
@@ -125,9 +126,9 @@ struct probe_opts {
 	const char *bind;
 	char ehlo[RP_DOMAIN_MAX + 1];
 	char from[RP_ADDR_MAX];
-	char from_local[LOCAL_MAX + 1];
+	char from_local[RP_LOCAL_PART_MAX + 1];
 	char to[RP_ADDR_MAX];
-	char to_local[LOCAL_MAX + 1];
+	char to_local[RP_LOCAL_PART_MAX + 1];
 	char to_domain[RP_DOMAIN_MAX + 1];
 	const char *local_domain;
 	const char *tests_spec;
@@ -348,55 +349,15 @@ static int parse_numeric_option(int id, const char *arg, struct probe_opts *o)
 	return 1;
 }
 
-/* A local part we are willing to put in MAIL FROM / RCPT TO: 1..64 dot-atom
- * characters (RFC 5322 atext and '.'). */
-static bool local_part_ok(const char *s, size_t len)
+/* "local@domain" into its parts (the rule: rp_mailbox_split, address
+ * literals admitted); -1 with the error printed. */
+static int parse_mailbox(const char *opt, const char *s, char *local, size_t local_len,
+                         char *domain, size_t domain_len)
 {
-	if (len == 0 || len > LOCAL_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c <= ' ' || c >= 0x7f || strchr("\"(),:;<>@[\\]", c) != NULL)
-			return false;
-	}
-	return true;
-}
-
-/* Split "local@domain" into its parts; allow_literal admits "[IP]" domains. */
-static int parse_mailbox(const char *opt, const char *s, bool allow_literal, char *local,
-                         size_t local_len, char *domain, size_t domain_len)
-{
-	const char *at = strrchr(s, '@');
-	size_t llen;
-
-	if (strlen(s) >= RP_ADDR_MAX) {
-		errorf("%s: address too long (max %d characters)", opt, RP_ADDR_MAX - 1);
-		return -1;
-	}
-	if (at == NULL) {
-		errorf("%s: \"%s\" is not an address (local@domain)", opt, s);
-		return -1;
-	}
-	llen = (size_t)(at - s);
-	if (!local_part_ok(s, llen) || llen >= local_len) {
-		errorf("%s: \"%s\": bad local part (1-%d characters, no spaces, quotes or <>)", opt,
-		       s, LOCAL_MAX);
-		return -1;
-	}
-	if (!target_hostname_ok(at + 1) && !(allow_literal && target_address_literal_ok(at + 1))) {
-		errorf("%s: \"%s\": bad domain \"%s\"", opt, s, at + 1);
-		return -1;
-	}
-	if (domain != NULL) {
-		if (strlen(at + 1) >= domain_len) {
-			errorf("%s: \"%s\": domain too long", opt, s);
-			return -1;
-		}
-		snprintf(domain, domain_len, "%s", at + 1);
-	}
-	memcpy(local, s, llen);
-	local[llen] = '\0';
-	return 0;
+	if (rp_mailbox_split(s, local, local_len, domain, domain_len, RP_MAILBOX_LITERAL) == 0)
+		return 0;
+	errorf("%s: \"%s\" is not an address (%s)", opt, s, RP_MAILBOX_RULE);
+	return -1;
 }
 
 /* Returns 0, 1 when --help or --tests list was handled, -1 on a usage error. */
@@ -551,11 +512,11 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 		snprintf(o->from, sizeof(o->from), "relayprobe@%s", o->ehlo);
 		from = o->from;
 	}
-	if (parse_mailbox("--from", from, true, o->from_local, sizeof(o->from_local), NULL, 0) < 0)
+	if (parse_mailbox("--from", from, o->from_local, sizeof(o->from_local), NULL, 0) < 0)
 		return -1;
 	if (from != o->from)
 		snprintf(o->from, sizeof(o->from), "%s", from);
-	if (parse_mailbox("--to", to, false, o->to_local, sizeof(o->to_local), o->to_domain,
+	if (parse_mailbox("--to", to, o->to_local, sizeof(o->to_local), o->to_domain,
 	                  sizeof(o->to_domain)) < 0)
 		return -1;
 	snprintf(o->to, sizeof(o->to), "%s", to);
@@ -651,55 +612,27 @@ static int add_target(struct target_input *in, const char *text, const char *whe
 	return 0;
 }
 
-/* One target per line; '#' starts a comment; blank lines are skipped. */
+static int add_target_cb(void *in, const char *text, const char *where, size_t line)
+{
+	return add_target(in, text, where, line);
+}
+
+/* A --targets file (common/targets_file.c); "-" is read once. */
 static int read_targets(struct target_input *in, const char *path)
 {
-	char line[RP_TARGET_LINE_MAX + 2];
-	const char *name = path;
-	FILE *f;
-	size_t lineno = 0;
-	int rc = 0;
+	char err[512];
 
 	if (strcmp(path, "-") == 0) {
 		if (in->stdin_read)
 			return 0;
 		in->stdin_read = true;
-		f = stdin;
-		name = "<stdin>";
-	} else {
-		f = fopen(path, "r");
-		if (f == NULL) {
-			errorf("--targets: cannot open \"%s\": %s", path, strerror(errno));
-			return -1;
-		}
 	}
-	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
-		size_t len = strlen(line);
-		char *p = line, *hash;
-
-		lineno++;
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n' && !feof(f)) {
-			errorf("%s:%zu: line longer than %d characters", name, lineno,
-			       RP_TARGET_LINE_MAX);
-			rc = -1;
-			break;
-		}
-		hash = strchr(line, '#');
-		if (hash != NULL)
-			*hash = '\0';
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
-			p++;
-		if (*p == '\0')
-			continue;
-		rc = add_target(in, p, name, lineno);
+	if (targets_file_read(path, add_target_cb, in, err, sizeof(err)) < 0) {
+		if (err[0] != '\0')
+			errorf("--targets: %s", err);
+		return -1;
 	}
-	if (rc == 0 && ferror(f)) {
-		errorf("%s: read error: %s", name, strerror(errno));
-		rc = -1;
-	}
-	if (f != stdin)
-		fclose(f);
-	return rc;
+	return 0;
 }
 
 static int collect_targets(struct target_input *in, const struct probe_opts *o, int argc,
@@ -934,8 +867,8 @@ static void warn_unresolvable(const struct probe_opts *o)
 	int epfd;
 	uint64_t until = engine_now_ms() + 8000;
 
-	if (o->quiet || target_domain_reserved(o->to_domain))
-		return;
+	if (o->quiet || target_domain_reserved(o->to_domain) || o->to_domain[0] == '[')
+		return; /* reserved, or an address literal: nothing to look up */
 	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		return;
 	d = dns_new(epfd, 3000, o->resolv_conf, err, sizeof(err));

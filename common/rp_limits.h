@@ -16,6 +16,8 @@
 #define RP_ADDR_MAX 512
 /* A domain or host name. */
 #define RP_DOMAIN_MAX 255
+/* The local part of a mailbox (RFC 5321 4.5.3.1.1), common/syntax.c. */
+#define RP_LOCAL_PART_MAX 64
 /* Pending output of one dialog (a pipelined batch plus the DATA message). */
 #define RP_DIALOG_OUT_MAX (32 * 1024)
 /* Transcript of one dialog, all entries included. Past it, entries are dropped
@@ -63,7 +65,8 @@
 /* Wire protocol (wire/, issue 3): one ZeroMQ message (an Envelope), checked
  * before anything is decoded; also ZMQ_MAXMSGSIZE on every socket. */
 #define RP_WIRE_MSG_MAX (4 * 1024 * 1024)
-/* An order id or agent/node name: [A-Za-z0-9._:-], this many bytes at most. */
+/* An order id or agent/node name, this many bytes at most (the charsets:
+ * common/syntax.h, rp_id_ok). */
 #define RP_WIRE_ID_MAX 64
 /* Targets and relay tests carried by one order. */
 #define RP_WIRE_ORDER_TARGETS_MAX 10000
@@ -86,6 +89,8 @@
  * RP_TRANSCRIPT_BYTES_MAX), so 8 MiB leaves room for a 64-target batch. */
 #define RP_SPOOL_ITEM_MAX  (8 * 1024 * 1024)
 #define RP_SPOOL_ITEMS_MAX 100000
+/* A spool key (a file name in the spool), bytes at most (common/syntax.c). */
+#define RP_SPOOL_KEY_MAX 128
 /* Controller store (issue 3): a signed order body, one result's JSON, an
  * agent/target/label text field, as accepted by the store. */
 #define RP_STORE_ORDER_MAX  (1024 * 1024)

@@ -7,8 +7,10 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -276,6 +278,58 @@ int target_parse(const char *s, uint16_t default_port, struct target_spec *out, 
 	}
 	out->port_given = true;
 	return 0;
+}
+
+int target_canonical(const char *text, const char *portf, char *out, size_t outlen, char *err,
+                     size_t errlen)
+{
+	struct target_spec t;
+	unsigned long port = 0;
+	int n;
+
+	if (text == NULL || target_parse(text, 25, &t, err, errlen) < 0) {
+		if (text == NULL)
+			snprintf(err, errlen, "no target");
+		return -1;
+	}
+	if (portf != NULL && portf[0] != '\0') {
+		char *end;
+
+		errno = 0;
+		port = strtoul(portf, &end, 10);
+		if (portf[0] < '0' || portf[0] > '9' || *end != '\0' || errno || port == 0 ||
+		    port > 65535) {
+			snprintf(err, errlen, "port '%.16s' is not 1..65535", portf);
+			return -1;
+		}
+		if (t.port_given && t.port != port) {
+			snprintf(err, errlen, "target has port %u, port column says %lu", t.port,
+			         port);
+			return -1;
+		}
+	} else if (t.port_given) {
+		port = t.port;
+	}
+	if (port == 0)
+		n = snprintf(out, outlen, "%s", t.host);
+	else if (strchr(t.host, ':') != NULL)
+		n = snprintf(out, outlen, "[%s]:%lu", t.host, port);
+	else
+		n = snprintf(out, outlen, "%s:%lu", t.host, port);
+	if (n < 0 || (size_t)n >= outlen) {
+		snprintf(err, errlen, "target too long");
+		return -1;
+	}
+	return 0;
+}
+
+bool target_is_canonical(const char *text)
+{
+	char canon[TARGET_CANONICAL_MAX], err[RP_TARGET_LINE_MAX + 128];
+
+	return text != NULL && strnlen(text, RP_TARGET_LINE_MAX) < RP_TARGET_LINE_MAX &&
+	       target_canonical(text, NULL, canon, sizeof(canon), err, sizeof(err)) == 0 &&
+	       strcmp(canon, text) == 0;
 }
 
 bool target_address_literal_ok(const char *s)

@@ -23,6 +23,19 @@ struct target_spec {
 int target_parse(const char *s, uint16_t default_port, struct target_spec *out, char *err,
                  size_t errlen);
 
+/* The canonical text of a target with an optional port field (an inventory
+ * CSV's port column; NULL or "" when none): "host", "host:port" or
+ * "[v6]:port", the host as target_parse() normalises it. A port in the
+ * text and one in port must agree. The store keeps targets in this form
+ * only. Returns 0, or -1 with the reason in err. */
+#define TARGET_CANONICAL_MAX (RP_TARGET_LINE_MAX + 8)
+int target_canonical(const char *text, const char *port, char *out, size_t outlen, char *err,
+                     size_t errlen);
+
+/* True when text is a target already in its canonical form (what the store
+ * accepts from any admin client). */
+bool target_is_canonical(const char *text);
+
 /* True when name is a syntactically valid host name (LDH labels, 1..63 each,
  * total <= 253, a trailing dot allowed). */
 bool target_hostname_ok(const char *name);

@@ -16,6 +16,8 @@
 
 #include "rp_limits.h"
 #include "store_internal.h"
+#include "syntax.h"
+#include "target.h"
 
 static const char *const agent_status_names[] = {"pending", "approved", "revoked"};
 _Static_assert(sizeof(agent_status_names) / sizeof(agent_status_names[0]) ==
@@ -158,25 +160,10 @@ static int step_done(struct store *s, sqlite3_stmt *st, const char *what)
 	return store_step_done(s, st, what);
 }
 
-static int text_ok(const char *t, size_t max)
+/* Agent keys, names and fingerprints, result targets: ASCII text. */
+static bool text_ok(const char *t, size_t max)
 {
-	return t != NULL && t[0] != '\0' && strnlen(t, max + 1) <= max;
-}
-
-static int id_ok(const char *id)
-{
-	size_t n = 0;
-
-	if (id == NULL)
-		return 0;
-	for (; id[n] != '\0'; n++) {
-		unsigned char c = (unsigned char)id[n];
-
-		if (n >= 128 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		                  (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
-			return 0;
-	}
-	return n > 0;
+	return rp_text_ok(t, max, 0);
 }
 
 static int user_version(struct store *s, int *v)
@@ -504,7 +491,7 @@ int store_target_add(struct store *s, const char *spec, const char *client, cons
 	sqlite3_stmt *st;
 	int rc;
 
-	if (!text_ok(spec, RP_TARGET_LINE_MAX) ||
+	if (!target_is_canonical(spec) ||
 	    (client != NULL && strnlen(client, RP_STORE_TEXT_MAX + 1) > RP_STORE_TEXT_MAX) ||
 	    (tags != NULL && strnlen(tags, RP_STORE_TEXT_MAX + 1) > RP_STORE_TEXT_MAX)) {
 		store_fail(s, "target: missing or oversize field");
@@ -564,7 +551,7 @@ int store_order_add(struct store *s, const struct store_order *o, int64_t now)
 {
 	sqlite3_stmt *st;
 
-	if (!id_ok(o->id) || o->body == NULL || o->body_len == 0 ||
+	if (!rp_id_ok(RP_ID_ORDER, o->id) || o->body == NULL || o->body_len == 0 ||
 	    o->body_len > RP_STORE_ORDER_MAX || o->sequence == 0 || o->sequence > INT64_MAX) {
 		store_fail(s, "order: bad id, body or sequence");
 		return -1;
@@ -797,8 +784,8 @@ int store_order_resign_sent(struct store *s, const char *order_id, uint64_t sequ
 {
 	sqlite3_stmt *st;
 
-	if (!id_ok(order_id) || body == NULL || body_len == 0 || body_len > RP_WIRE_MSG_MAX ||
-	    sequence > INT64_MAX) {
+	if (!rp_id_ok(RP_ID_ORDER, order_id) || body == NULL || body_len == 0 ||
+	    body_len > RP_WIRE_MSG_MAX || sequence > INT64_MAX) {
 		store_fail(s, "order re-sign: bad field");
 		return -1;
 	}
@@ -868,7 +855,7 @@ int store_order_requeue(struct store *s, const char *order_id)
 /* Field checks before anything touches the database. */
 static int result_ok(struct store *s, const struct store_result *r)
 {
-	if (!id_ok(r->order_id) || !text_ok(r->target, RP_TARGET_LINE_MAX) ||
+	if (!rp_id_ok(RP_ID_ORDER, r->order_id) || !text_ok(r->target, RP_TARGET_LINE_MAX) ||
 	    (r->address != NULL && strnlen(r->address, 65) > 64) || r->port > 65535 ||
 	    (unsigned)r->verdict >= DV_COUNT || r->result_json == NULL ||
 	    strnlen(r->result_json, RP_STORE_RESULT_MAX + 1) > RP_STORE_RESULT_MAX) {

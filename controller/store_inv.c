@@ -11,6 +11,8 @@
 #include "rp_limits.h"
 #include "store_internal.h"
 #include "store_inv.h"
+#include "syntax.h"
+#include "target.h"
 
 static int exec(struct store *s, const char *sql)
 {
@@ -24,28 +26,10 @@ static int exec(struct store *s, const char *sql)
 	return 0;
 }
 
-static int text_ok(const char *t, size_t max, bool empty_ok)
+/* A client or a schedule selector value: UTF-8 text, "" for none. */
+static bool inv_text_ok(const char *c)
 {
-	size_t n = t ? strnlen(t, max + 1) : 0;
-
-	if (t == NULL || n > max || (n == 0 && !empty_ok))
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f)
-			return 0;
-	return 1;
-}
-
-static int tag_ok(const char *t)
-{
-	size_t n = t ? strnlen(t, RP_INV_TEXT_MAX + 1) : 0;
-
-	if (n == 0 || n > RP_INV_TEXT_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)t[i] <= 0x20 || t[i] == 0x7f || t[i] == ';' || t[i] == ',')
-			return 0;
-	return 1;
+	return rp_text_ok(c, RP_INV_TEXT_MAX, RP_TEXT_UTF8 | RP_TEXT_EMPTY);
 }
 
 static int import_row(struct store *s, const struct inv_row *r, long *added, long *updated)
@@ -138,14 +122,13 @@ int store_inv_import(struct store *s, const struct inv_row *rows, size_t n, long
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (!text_ok(rows[i].client, RP_INV_TEXT_MAX, true) ||
-		    !text_ok(rows[i].target, RP_TARGET_LINE_MAX, false) ||
+		if (!inv_text_ok(rows[i].client) || !target_is_canonical(rows[i].target) ||
 		    rows[i].ntags > RP_INV_TAGS_MAX) {
 			store_fail(s, "row %zu: bad client, target or tags", i + 1);
 			return -1;
 		}
 		for (size_t k = 0; k < rows[i].ntags; k++)
-			if (!tag_ok(rows[i].tags[k])) {
+			if (!rp_tag_ok(rows[i].tags[k])) {
 				store_fail(s, "row %zu: bad tag", i + 1);
 				return -1;
 			}
@@ -302,9 +285,9 @@ int store_sched_add(struct store *s, const char *name, int64_t every_s, int at_s
 	sqlite3_stmt *st;
 	int64_t next;
 
-	if (!tag_ok(name) || every_s < RP_SCHED_EVERY_MIN || every_s > RP_SCHED_EVERY_MAX ||
-	    at_s < -1 || at_s > 86399 || selector == NULL ||
-	    !text_ok(value ? value : "", RP_INV_TEXT_MAX, true)) {
+	if (!rp_id_ok(RP_ID_SCHEDULE, name) || every_s < RP_SCHED_EVERY_MIN ||
+	    every_s > RP_SCHED_EVERY_MAX || at_s < -1 || at_s > 86399 || selector == NULL ||
+	    !inv_text_ok(value ? value : "")) {
 		store_fail(s, "schedule: bad name, interval, time or selector");
 		return -1;
 	}

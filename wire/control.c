@@ -11,39 +11,14 @@
 
 #include "relayprobe.pb-c.h"
 #include "rp_limits.h"
+#include "syntax.h"
 
 typedef Relayprobe__V1__Envelope Envelope;
 
-/* printable ASCII without spaces, 0..max bytes (at least 1 if required). */
-static bool tok_ok(const char *s, size_t max, bool required)
-{
-	size_t n;
-
-	if (s == NULL)
-		return false;
-	n = strnlen(s, max + 1);
-	if (n > max || (required && n == 0))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return false;
-	return true;
-}
-
-/* printable ASCII, spaces allowed (reasons, label values). */
+/* Reasons, label values, the software version: printable ASCII text. */
 static bool text_ok(const char *s, size_t max)
 {
-	size_t n;
-
-	if (s == NULL)
-		return false;
-	n = strnlen(s, max + 1);
-	if (n > max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
-			return false;
-	return true;
+	return rp_text_ok(s, max, RP_TEXT_EMPTY);
 }
 
 static char *dup_or_empty(const char *s)
@@ -128,16 +103,16 @@ void wire_ctl_hello_clear(struct wire_ctl_hello *h)
 
 static int hello_check(const struct wire_ctl_hello *h)
 {
-	if (!tok_ok(h->agent_id, RP_WIRE_ID_MAX, true) ||
+	if (!rp_token_ok(h->agent_id, RP_WIRE_ID_MAX, true) || /* a name: ctl.c */
 	    !text_ok(h->software_version ? h->software_version : "", RP_WIRE_LABEL_MAX) ||
 	    h->n_labels > RP_WIRE_LABELS_MAX || h->n_caps > RP_WIRE_CAPS_MAX)
 		return -1;
 	for (size_t i = 0; i < h->n_labels; i++)
-		if (!tok_ok(h->label_keys[i], RP_WIRE_LABEL_MAX, true) ||
+		if (!rp_token_ok(h->label_keys[i], RP_WIRE_LABEL_MAX, true) ||
 		    !text_ok(h->label_values[i], RP_WIRE_LABEL_MAX))
 			return -1;
 	for (size_t i = 0; i < h->n_caps; i++)
-		if (!tok_ok(h->caps[i], RP_WIRE_LABEL_MAX, true))
+		if (!rp_token_ok(h->caps[i], RP_WIRE_LABEL_MAX, true))
 			return -1;
 	return 0;
 }
@@ -255,7 +230,7 @@ int wire_ctl_order_ack_pack(const struct wire_ctl_order_ack *a, uint8_t **out, s
 
 	*out = NULL;
 	*out_len = 0;
-	if (!tok_ok(a->order_id, RP_WIRE_ID_MAX, true) ||
+	if (!rp_id_ok(RP_ID_ORDER, a->order_id) ||
 	    !text_ok(a->reason ? a->reason : "", RP_WIRE_LABEL_MAX))
 		return -1;
 	m.order_id = a->order_id;
@@ -275,7 +250,7 @@ int wire_ctl_order_ack_parse(const uint8_t *msg, size_t len, struct wire_ctl_ord
 	                                           &relayprobe__v1__order_ack__descriptor);
 	if (m == NULL)
 		return -1;
-	if (tok_ok(m->order_id, RP_WIRE_ID_MAX, true) && text_ok(m->reason, RP_WIRE_LABEL_MAX)) {
+	if (rp_id_ok(RP_ID_ORDER, m->order_id) && text_ok(m->reason, RP_WIRE_LABEL_MAX)) {
 		out->order_id = strdup(m->order_id);
 		out->reason = strdup(m->reason);
 		out->committed = m->committed;
@@ -304,9 +279,8 @@ void wire_ctl_result_ack_clear(struct wire_ctl_result_ack *a)
 static bool result_ack_ok(const char *order_id, const char *target, const char *address,
                           uint32_t port)
 {
-	return tok_ok(order_id, RP_WIRE_ID_MAX, true) &&
-	       tok_ok(target, RP_TARGET_LINE_MAX, false) &&
-	       tok_ok(address, RP_WIRE_ID_MAX, false) && port <= 65535;
+	return rp_id_ok(RP_ID_ORDER, order_id) && rp_token_ok(target, RP_TARGET_LINE_MAX, false) &&
+	       rp_token_ok(address, RP_WIRE_ID_MAX, false) && port <= 65535;
 }
 
 int wire_ctl_result_ack_pack(const struct wire_ctl_result_ack *a, uint8_t **out, size_t *out_len)
@@ -368,7 +342,7 @@ int wire_ctl_order_done_pack(const struct wire_ctl_order_done *d, uint8_t **out,
 
 	*out = NULL;
 	*out_len = 0;
-	if (!tok_ok(d->order_id, RP_WIRE_ID_MAX, true))
+	if (!rp_id_ok(RP_ID_ORDER, d->order_id))
 		return -1;
 	m.order_id = d->order_id;
 	m.results = d->results;
@@ -386,7 +360,7 @@ int wire_ctl_order_done_parse(const uint8_t *msg, size_t len, struct wire_ctl_or
 	                                            &relayprobe__v1__order_done__descriptor);
 	if (m == NULL)
 		return -1;
-	if (tok_ok(m->order_id, RP_WIRE_ID_MAX, true)) {
+	if (rp_id_ok(RP_ID_ORDER, m->order_id)) {
 		out->order_id = strdup(m->order_id);
 		out->results = m->results;
 		out->finished_at_ms = m->finished_at_ms;

@@ -16,6 +16,7 @@
 #include "relay_tests.h"
 #include "relayprobe.pb-c.h"
 #include "rp_limits.h"
+#include "syntax.h"
 #include "verdict.h"
 
 typedef Relayprobe__V1__Envelope Envelope;
@@ -42,28 +43,12 @@ const char *wire_reason_name(enum wire_reason r)
 
 /* ---- field checks ---- */
 
-/* 0..max bytes of printable ASCII without spaces (min 1 when required). */
-static bool token_ok(const char *s, size_t max, bool required)
-{
-	size_t n;
-
-	if (s == NULL)
-		return false;
-	n = strnlen(s, max + 1);
-	if (n > max || (required && n == 0))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return false;
-	return true;
-}
-
 static bool test_name_ok(const char *t)
 {
 	size_t idx[RP_TESTS_MAX], n = 0;
 	char err[128];
 
-	return token_ok(t, RP_WIRE_ID_MAX, true) && strchr(t, ',') == NULL &&
+	return rp_token_ok(t, RP_WIRE_ID_MAX, true) && strchr(t, ',') == NULL &&
 	       relay_tests_select(t, idx, RP_TESTS_MAX, &n, err, sizeof(err)) == 0;
 }
 
@@ -87,7 +72,7 @@ static int spec_check(const struct wire_spec *s)
 	    s->n_tests > RP_TESTS_MAX || s->port > 65535)
 		return -1;
 	for (size_t i = 0; i < s->n_targets; i++)
-		if (!token_ok(s->targets[i], RP_TARGET_LINE_MAX, true))
+		if (!rp_token_ok(s->targets[i], RP_TARGET_LINE_MAX, true))
 			return -1;
 	for (size_t i = 0; i < s->n_tests; i++)
 		if (!test_name_ok(s->tests[i]))
@@ -95,10 +80,10 @@ static int spec_check(const struct wire_spec *s)
 	if (s->tls_policy == NULL ||
 	    (s->tls_policy[0] != '\0' && dialog_tls_policy_from_name(s->tls_policy) < 0))
 		return -1;
-	if (!token_ok(s->rcpt_to, RP_ADDR_MAX, false) ||
-	    !token_ok(s->mail_from, RP_ADDR_MAX, false) ||
-	    !token_ok(s->ehlo_name, RP_DOMAIN_MAX, false) ||
-	    !token_ok(s->canary_domain, RP_DOMAIN_MAX, false) || !contact_ok(s->contact))
+	if (!rp_token_ok(s->rcpt_to, RP_ADDR_MAX, false) ||
+	    !rp_token_ok(s->mail_from, RP_ADDR_MAX, false) ||
+	    !rp_token_ok(s->ehlo_name, RP_DOMAIN_MAX, false) ||
+	    !rp_token_ok(s->canary_domain, RP_DOMAIN_MAX, false) || !contact_ok(s->contact))
 		return -1;
 	if (s->n_canary > 0) {
 		/* tokens for every (target, test), and a canary domain to send them to */
@@ -127,8 +112,8 @@ int wire_order_check(const struct wire_order *o)
 int wire_result_check(const struct wire_result *r)
 {
 	if (r->order_id == NULL || !replay_order_id_valid(r->order_id) || r->agent_id == NULL ||
-	    !keys_name_valid(r->agent_id) || !token_ok(r->target, RP_TARGET_LINE_MAX, true) ||
-	    !token_ok(r->address, ADDRESS_MAX, false) || r->port > 65535 || r->verdict == NULL ||
+	    !keys_name_valid(r->agent_id) || !rp_token_ok(r->target, RP_TARGET_LINE_MAX, true) ||
+	    !rp_token_ok(r->address, ADDRESS_MAX, false) || r->port > 65535 || r->verdict == NULL ||
 	    dialog_verdict_from_name(r->verdict) < 0 || r->result_json_len > RP_WIRE_MSG_MAX ||
 	    (r->result_json_len > 0 && r->result_json == NULL))
 		return -1;

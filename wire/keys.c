@@ -17,6 +17,7 @@
 #include <zmq.h>
 
 #include "rp_limits.h"
+#include "syntax.h"
 
 #define KEYS_FORMAT "relayprobe-key-1"
 #define B64_VARIANT sodium_base64_VARIANT_ORIGINAL
@@ -50,22 +51,7 @@ int keys_role_from_name(const char *name)
 
 bool keys_name_valid(const char *name)
 {
-	size_t n = strlen(name);
-
-	bool digits = true;
-
-	if (n == 0 || n > RP_WIRE_ID_MAX || name[0] == '.' || name[0] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-		digits = digits && c >= '0' && c <= '9';
-	}
-	/* An all-digit name would shadow the numeric ids that `relayprobe
-	 * agents approve|revoke` also take. */
-	return !digits;
+	return rp_id_ok(RP_ID_NAME, name);
 }
 
 void keys_key_id_of(const uint8_t pk[KEYS_ED25519_PK_LEN], uint8_t out[KEYS_KEY_ID_LEN])

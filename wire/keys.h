@@ -25,8 +25,8 @@ const char *keys_role_name(enum keys_role r);
 /* -1 when unknown. */
 int keys_role_from_name(const char *name);
 
-/* A node name (also the agent id and the key file's base name): 1 to
- * RP_WIRE_ID_MAX bytes of [A-Za-z0-9._-], not starting with '.' or '-'. */
+/* A node name (also the agent id and the key file's base name):
+ * rp_id_ok(RP_ID_NAME, name), common/syntax.h. */
 bool keys_name_valid(const char *name);
 
 /* Fresh CURVE and Ed25519 keypairs for a node. NULL on a bad role or name, or

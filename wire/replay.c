@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "rp_limits.h"
+#include "syntax.h"
 
 #define REPLAY_HEADER "relayprobe-replay 1"
 /* "order=" + id + "\n" per id, plus the header and the sequence line. */
@@ -30,17 +31,7 @@ struct replay_state {
 
 bool replay_order_id_valid(const char *id)
 {
-	size_t n = strnlen(id, RP_WIRE_ID_MAX + 1);
-
-	if (n == 0 || n > RP_WIRE_ID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = id[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-' || c == ':'))
-			return false;
-	}
-	return true;
+	return rp_id_ok(RP_ID_ORDER, id);
 }
 
 struct replay_state *replay_state_new(void)

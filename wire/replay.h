@@ -33,7 +33,7 @@ struct replay_state *replay_state_load(const char *path, char *err, size_t errle
  * the directory. 0 or -1 with a message in err. */
 int replay_state_save(const struct replay_state *rs, const char *path, char *err, size_t errlen);
 
-/* An order id: 1..RP_WIRE_ID_MAX bytes of [A-Za-z0-9._:-]. */
+/* An order id: rp_id_ok(RP_ID_ORDER, id), common/syntax.h. */
 bool replay_order_id_valid(const char *id);
 
 #endif

@@ -410,6 +410,7 @@ struct order_opts {
 	const struct keys *signer;
 	const char *targets[8];
 	size_t n_targets;
+	const char *rcpt_to; /* NULL: relaytest@external.test */
 };
 
 static uint8_t *make_order(const struct order_opts *oo, size_t *len, uint8_t sha[32])
@@ -443,7 +444,7 @@ static uint8_t *make_order(const struct order_opts *oo, size_t *len, uint8_t sha
 	o.spec.tests = tests;
 	o.spec.n_tests = 1;
 	o.spec.tls_policy = "off";
-	o.spec.rcpt_to = "relaytest@external.test";
+	o.spec.rcpt_to = (char *)(oo->rcpt_to ? oo->rcpt_to : "relaytest@external.test");
 	o.spec.mail_from = "probe@probe.test";
 	o.spec.ehlo_name = "probe.test";
 	o.spec.canary_domain = "";
@@ -764,6 +765,69 @@ static void test_valid_order(void **state)
 	(void)state;
 }
 
+/* Sends the order oo and waits for its first RESULT, verified, into res. */
+static void send_order_get_result(const struct order_opts *oo, struct wire_result *res)
+{
+	uint8_t sha[32], *m;
+	size_t l;
+
+	m = make_order(oo, &l, sha);
+	ctl_send(m, l);
+	free(m);
+	assert_int_equal(ctl_wait(WIRE_KIND_RESULT, WAIT_MS, &m, &l), 0);
+	assert_int_equal(wire_result_verify(m, l, keys_ed25519_public(g.agent), AGENT_NAME, res),
+	                 WIRE_OK);
+	free(m);
+	assert_string_equal(res->order_id, oo->id);
+}
+
+/* The controller's RESULT_ACK for res and the one for its order's DONE: the
+ * spool is empty after them. Clears res. */
+static void ack_result_and_done(struct wire_result *res)
+{
+	struct wire_ctl_result_ack ra = {.order_id = res->order_id,
+	                                 .target = res->target,
+	                                 .address = res->address,
+	                                 .port = res->port,
+	                                 .committed = true};
+	uint8_t *m;
+	size_t l;
+
+	assert_int_equal(wire_ctl_result_ack_pack(&ra, &m, &l), 0);
+	ctl_send(m, l);
+	free(m);
+	ra = (struct wire_ctl_result_ack){
+	    .order_id = res->order_id, .target = "", .address = "", .committed = true};
+	assert_int_equal(wire_ctl_result_ack_pack(&ra, &m, &l), 0);
+	ctl_send(m, l);
+	free(m);
+	for (int i = 0; i < 100 && spool_files() != 0; i++)
+		usleep(20000);
+	assert_int_equal(spool_files(), 0);
+	wire_result_clear(res);
+}
+
+/* An address-literal recipient (RFC 5321 4.1.3), as `relayprobe audit --to
+ * x@[192.0.2.1]` sends it: the agent runs the order and says RCPT TO that
+ * literal (it used to refuse every target with "bad rcpt_to"). */
+static void test_literal_recipient(void **state)
+{
+	uint8_t *m;
+	size_t l;
+	struct order_opts oo = {
+	    .id = "audit1:literal", .seq = ++g.seq, .rcpt_to = "relaytest@[192.0.2.1]"};
+	struct wire_result res;
+
+	send_order_get_result(&oo, &res);
+	assert_null(strstr((const char *)res.result_json, "bad rcpt_to"));
+	assert_string_equal(res.verdict, "closed");
+	assert_non_null(strstr((const char *)res.result_json, "RCPT TO:<relaytest@[192.0.2.1]>"));
+	assert_int_equal(ctl_wait(WIRE_KIND_ORDER_DONE, WAIT_MS, &m, &l), 0);
+	free(m);
+	ack_result_and_done(&res);
+	(void)state;
+}
+
 static void test_replayed_order(void **state)
 {
 	uint8_t *m;
@@ -979,37 +1043,14 @@ static void test_limits_and_scope(void **state)
 	 * no connection is made. */
 	oo = (struct order_opts){
 	    .id = "audit1:out-of-scope", .seq = ++g.seq, .targets = {"127.0.0.3"}, .n_targets = 1};
-	m = make_order(&oo, &l, sha);
-	ctl_send(m, l);
-	free(m);
-	assert_int_equal(ctl_wait(WIRE_KIND_RESULT, WAIT_MS, &m, &l), 0);
-	assert_int_equal(wire_result_verify(m, l, keys_ed25519_public(g.agent), AGENT_NAME, &res),
-	                 WIRE_OK);
-	free(m);
-	assert_string_equal(res.order_id, "audit1:out-of-scope");
+	send_order_get_result(&oo, &res);
 	assert_string_equal(res.verdict, "error");
 	assert_string_equal(res.address, "127.0.0.3");
 	assert_non_null(strstr((const char *)res.result_json, "refused by the agent's scope"));
 	assert_int_equal(ctl_wait(WIRE_KIND_ORDER_DONE, WAIT_MS, &m, &l), 0);
 	free(m);
 	/* Acks for an error result (address set, no dialog) and for the done. */
-	struct wire_ctl_result_ack ra = {.order_id = res.order_id,
-	                                 .target = res.target,
-	                                 .address = res.address,
-	                                 .port = res.port,
-	                                 .committed = true};
-	assert_int_equal(wire_ctl_result_ack_pack(&ra, &m, &l), 0);
-	ctl_send(m, l);
-	free(m);
-	ra = (struct wire_ctl_result_ack){
-	    .order_id = res.order_id, .target = "", .address = "", .committed = true};
-	assert_int_equal(wire_ctl_result_ack_pack(&ra, &m, &l), 0);
-	ctl_send(m, l);
-	free(m);
-	for (int i = 0; i < 100 && spool_files() != 0; i++)
-		usleep(20000);
-	assert_int_equal(spool_files(), 0);
-	wire_result_clear(&res);
+	ack_result_and_done(&res);
 	(void)state;
 }
 
@@ -1262,6 +1303,7 @@ int main(void)
 	    cmocka_unit_test(test_hello),
 	    cmocka_unit_test(test_valid_order),
 	    cmocka_unit_test(test_replayed_order),
+	    cmocka_unit_test(test_literal_recipient),
 	    cmocka_unit_test(test_rejected_orders),
 	    cmocka_unit_test(test_limits_and_scope),
 	    cmocka_unit_test(test_oversize),

@@ -127,6 +127,33 @@ static void all_or_nothing(void **state)
 	assert_int_equal(count(f->s, NULL, NULL), 1);
 }
 
+/* A target not in its canonical form (as another admin client might send
+ * it) is refused with its row, and nothing is imported: the store only ever
+ * holds one spelling of a target. */
+static void non_canonical_refused(void **state)
+{
+	struct fx *f = *state;
+	const char *bad[] = {"MX1.acme.test",
+	                     "mx1.acme.test.",
+	                     " mx1.acme.test",
+	                     "[192.0.2.1]:25",
+	                     "bad_name.test",
+	                     "mx1\n.test",
+	                     ""};
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct inv_row rows[] = {{"acme", "mx9.acme.test", 0, t_mx, 1},
+		                         {"acme", bad[i], 0, t_mx, 1}};
+
+		assert_int_equal(store_inv_import(f->s, rows, 2, NULL, NULL), -1);
+		assert_non_null(strstr(store_errmsg(f->s), "row 2"));
+		assert_int_equal(store_target_add(f->s, bad[i], "acme", NULL, NULL), -1);
+	}
+	assert_int_equal(count(f->s, NULL, NULL), 0);
+	assert_int_equal(store_target_add(f->s, "2001:db8::1", "acme", NULL, NULL), 0);
+	assert_int_equal(count(f->s, NULL, NULL), 1);
+}
+
 /* A database failure on the last row (a trigger refuses it) rolls back the
  * rows written before it in the same import. */
 static void rollback_mid_way(void **state)
@@ -188,6 +215,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(import_and_filter, setup, store_fx_teardown),
 	    cmocka_unit_test_setup_teardown(duplicates_update, setup, store_fx_teardown),
 	    cmocka_unit_test_setup_teardown(all_or_nothing, setup, store_fx_teardown),
+	    cmocka_unit_test_setup_teardown(non_canonical_refused, setup, store_fx_teardown),
 	    cmocka_unit_test_setup_teardown(rollback_mid_way, setup, store_fx_teardown),
 	    cmocka_unit_test_setup_teardown(remove_and_reopen, setup, store_fx_teardown),
 	};

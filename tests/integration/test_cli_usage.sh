@@ -173,5 +173,21 @@ else
 	sed 's/^/#   stdout: /' "$TMP/out" | head -5
 fi
 
+# --- one mailbox rule for probe, audit and the agent (common/syntax.c) -------
+# An address-literal recipient is a relay test form: accepted (the probe only
+# dials the loopback target; the literal is text in RCPT TO, never looked up).
+run "$RP" probe -q --tests external-sender --to 'relaytest@[192.0.2.1]' \
+	--resolv-conf "$TMP/resolv.conf" --connect-timeout 5 "127.0.0.1:$PORT"
+if [[ $rc -eq 3 && ! -s $TMP/err ]]; then
+	ok "probe --to with an address literal accepted"
+else
+	not_ok "probe --to with an address literal accepted (exit $rc)"
+fi
+# What the agent would refuse, audit refuses before asking the controller.
+expect_error "audit --to with a special in the local part" 2 \
+	'"a,b@example.net" is not an address' "$RP" audit --to 'a,b@example.net' 127.0.0.1
+expect_error "audit --from with a space" 2 '"a b@example.net" is not an address' \
+	"$RP" audit --from 'a b@example.net' 127.0.0.1
+
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

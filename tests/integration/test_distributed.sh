@@ -304,6 +304,28 @@ import json,sys
 c=json.load(sys.stdin)["targets"][0]["cells"]
 assert "ams1" not in c and set(c)=={"fra1","nyc1"}, c'; then ok "a revoked agent gets no order"; else not_ok "revoked agent still used"; fi
 
+# --- an address-literal recipient, CLI -> controller -> agents -----------------
+# One mailbox rule (common/syntax.c): what `audit --to` accepts the agents run
+# (they used to refuse every target with "bad rcpt_to"). 192.0.2.1 is only
+# text in RCPT TO; the agents dial the loopback lab server.
+"$RP" audit --wait --wait-timeout 60 --tests external-sender --to 'relaytest@[192.0.2.1]' \
+	"$TRUST" >"$T/a-literal.txt" 2>&1
+"$RP" report --latest --json >"$T/literal.json" 2>/dev/null
+AL=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["audit"])' "$T/literal.json")
+"$RP" transcript "$AL" "$TRUST" fra1 >"$T/tr-literal.txt" 2>&1
+if python3 -c '
+import json,sys
+c=json.load(open(sys.argv[1]))["targets"][0]["cells"]
+assert set(c)=={"fra1","nyc1"} and "error" not in c.values(), c' "$T/literal.json" &&
+	grep -qF 'RCPT TO:<relaytest@[192.0.2.1]>' "$T/tr-literal.txt" &&
+	! grep -q 'bad rcpt_to' "$T/tr-literal.txt"; then
+	ok "audit --to x@[192.0.2.1]: the agents run it"
+else
+	not_ok "audit --to x@[192.0.2.1]"
+	cat "$T/a-literal.txt"
+	head -20 "$T/tr-literal.txt"
+fi
+
 # --- a large audit through the order window ------------------------------------
 # nyc1 takes 100 targets per order (the controller's floor,
 # RP_CTL_TARGETS_PER_ORDER_MIN): 1,701 targets make 18 orders, more than the

@@ -121,6 +121,56 @@ static void test_normalisation(void **state)
 	assert_int_equal(t.port, 587);
 }
 
+/* target_canonical(): the one form the store keeps, from every spelling. */
+static void test_canonical(void **state)
+{
+	const struct {
+		const char *text, *port, *canon; /* canon NULL: refused */
+	} rows[] = {
+	    {"mx.example.com", NULL, "mx.example.com"},
+	    {"MX.Example.COM.", "", "mx.example.com"},
+	    {"  mx.example.com:587 \r\n", NULL, "mx.example.com:587"},
+	    {"mx.example.com", "2525", "mx.example.com:2525"},
+	    {"mx.example.com:2525", "2525", "mx.example.com:2525"},
+	    {"mx.example.com:25", "2525", NULL}, /* ports disagree */
+	    {"mx.example.com", "0", NULL},
+	    {"mx.example.com", "65536", NULL},
+	    {"mx.example.com", "25x", NULL},
+	    {"mx.example.com", "+25", NULL},
+	    {"192.0.2.1", NULL, "192.0.2.1"},
+	    {"192.0.2.1:25", NULL, "192.0.2.1:25"},
+	    {"2001:db8::1", NULL, "2001:db8::1"},
+	    {"[2001:db8::1]:25", NULL, "[2001:db8::1]:25"},
+	    {"2001:db8::1", "587", "[2001:db8::1]:587"},
+	    {"bad_name.example", NULL, NULL},
+	    {"", NULL, NULL},
+	    {NULL, NULL, NULL},
+	};
+	char out[TARGET_CANONICAL_MAX], err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int rc = target_canonical(rows[i].text, rows[i].port, out, sizeof(out), err,
+		                          sizeof(err));
+
+		if (rows[i].canon == NULL) {
+			if (rc != -1 || err[0] == '\0')
+				fail_msg("row %zu: \"%s\" accepted", i,
+				         rows[i].text ? rows[i].text : "(null)");
+			continue;
+		}
+		if (rc != 0 || strcmp(out, rows[i].canon) != 0)
+			fail_msg("row %zu: \"%s\" -> %d \"%s\" (%s)", i, rows[i].text, rc, out,
+			         err);
+		/* the canonical form is a fixed point, and only it is canonical */
+		assert_true(target_is_canonical(out));
+		if (rows[i].port == NULL)
+			assert_int_equal(target_is_canonical(rows[i].text),
+			                 strcmp(rows[i].text, out) == 0);
+	}
+	assert_false(target_is_canonical(NULL));
+}
+
 static void test_bad_port(void **state)
 {
 	parse_bad("foo:0", "\"foo:0\"", "port out of range (1-65535)");
@@ -246,6 +296,7 @@ int main(void)
 	    cmocka_unit_test(test_ipv4),
 	    cmocka_unit_test(test_ipv6),
 	    cmocka_unit_test(test_normalisation),
+	    cmocka_unit_test(test_canonical),
 	    cmocka_unit_test(test_bad_port),
 	    cmocka_unit_test(test_bad_names),
 	    cmocka_unit_test(test_bad_brackets),

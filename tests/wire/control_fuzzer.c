@@ -4,8 +4,10 @@
  * hash. Any other first byte: kind = byte % 8, the rest is a body that the
  * harness wraps in a version-1 Envelope of that kind, so the body decoders
  * and field checks are reached directly. Whatever a parser accepts must pack
- * again and parse back the same (the packers enforce the same bounds), else
- * abort(). Corpus: tests/fuzz/corpus/control. */
+ * again and parse back the same (the packers enforce the same bounds), and
+ * its fields must obey the rules of common/syntax.h (order ids
+ * rp_id_ok(RP_ID_ORDER), ids and targets rp_token_ok, reasons and label
+ * values rp_text_ok), else abort(). Corpus: tests/fuzz/corpus/control. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +15,26 @@
 #include "control.h"
 #include "relayprobe.pb-c.h"
 #include "rp_limits.h"
+#include "syntax.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void same(const char *a, const char *b)
 {
 	if (a == NULL || b == NULL || strcmp(a, b) != 0)
+		abort();
+}
+
+/* The field rules every parser must have enforced. */
+static void order_id_rule(const char *id)
+{
+	if (!rp_id_ok(RP_ID_ORDER, id))
+		abort();
+}
+
+static void text_rule(const char *s, size_t max)
+{
+	if (s != NULL && !rp_text_ok(s, max, RP_TEXT_EMPTY))
 		abort();
 }
 
@@ -31,8 +47,17 @@ static void hello(const uint8_t *msg, size_t len)
 	if (wire_ctl_hello_parse(msg, len, &h) != 0)
 		return;
 	if (h.n_labels > RP_WIRE_LABELS_MAX || h.n_caps > RP_WIRE_CAPS_MAX ||
-	    strlen(h.agent_id) == 0 || strlen(h.agent_id) > RP_WIRE_ID_MAX)
+	    !rp_token_ok(h.agent_id, RP_WIRE_ID_MAX, true))
 		abort();
+	text_rule(h.software_version, RP_WIRE_LABEL_MAX);
+	for (size_t i = 0; i < h.n_labels; i++) {
+		if (!rp_token_ok(h.label_keys[i], RP_WIRE_LABEL_MAX, true))
+			abort();
+		text_rule(h.label_values[i], RP_WIRE_LABEL_MAX);
+	}
+	for (size_t i = 0; i < h.n_caps; i++)
+		if (!rp_token_ok(h.caps[i], RP_WIRE_LABEL_MAX, true))
+			abort();
 	if (wire_ctl_hello_pack(&h, &out, &olen) != 0 || wire_ctl_hello_parse(out, olen, &h2) != 0)
 		abort();
 	same(h.agent_id, h2.agent_id);
@@ -54,6 +79,8 @@ static void order_ack(const uint8_t *msg, size_t len)
 
 	if (wire_ctl_order_ack_parse(msg, len, &a) != 0)
 		return;
+	order_id_rule(a.order_id);
+	text_rule(a.reason, RP_WIRE_LABEL_MAX);
 	if (wire_ctl_order_ack_pack(&a, &out, &olen) != 0 ||
 	    wire_ctl_order_ack_parse(out, olen, &a2) != 0)
 		abort();
@@ -74,7 +101,9 @@ static void result_ack(const uint8_t *msg, size_t len)
 
 	if (wire_ctl_result_ack_parse(msg, len, &a) != 0)
 		return;
-	if (a.port > 65535 || strlen(a.target) > RP_TARGET_LINE_MAX)
+	order_id_rule(a.order_id);
+	if (a.port > 65535 || !rp_token_ok(a.target, RP_TARGET_LINE_MAX, false) ||
+	    !rp_token_ok(a.address, RP_WIRE_ID_MAX, false))
 		abort();
 	if (wire_ctl_result_ack_pack(&a, &out, &olen) != 0 ||
 	    wire_ctl_result_ack_parse(out, olen, &a2) != 0)
@@ -97,6 +126,7 @@ static void order_done(const uint8_t *msg, size_t len)
 
 	if (wire_ctl_order_done_parse(msg, len, &d) != 0)
 		return;
+	order_id_rule(d.order_id);
 	if (wire_ctl_order_done_pack(&d, &out, &olen) != 0 ||
 	    wire_ctl_order_done_parse(out, olen, &d2) != 0)
 		abort();
