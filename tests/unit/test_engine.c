@@ -442,50 +442,79 @@ static void check_tls_info(const struct cap *c)
 	assert_true(c->tlsinfo.name_ok); /* SAN IP:127.0.0.1 */
 }
 
-static void test_starttls(void **state)
+static uint64_t cpu_ms(void)
 {
-	struct fake_smtp_group g;
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* One server on 127.0.0.1 as o says, one target, one engine run with p:
+ * the results in cs, the server's counters in g, the engine's CPU time for
+ * the run in *cpu (when cpu is not NULL). */
+struct one_srv {
+	enum fake_smtp_mode mode;
+	SSL_CTX *tls; /* offered with STARTTLS, or from the first byte (implicit) */
+	bool implicit, reneg, tls_drop;
+};
+
+static void run_one(const struct one_srv *o, const struct engine_params *p, struct caps *cs,
+                    struct fake_smtp_group *g, uint64_t *cpu)
+{
 	struct fake_smtp s;
-	struct engine_params p;
-	struct caps cs = {0};
-	fake_smtp_group_init(&g);
-	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
-	s.tls = g_server_tls;
+	fake_smtp_group_init(g);
+	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", o->mode, g), 0);
+	s.tls = o->tls;
+	s.implicit = o->implicit;
+	s.reneg = o->reneg;
+	s.tls_drop = o->tls_drop;
 	assert_int_equal(fake_smtp_run(&s), 0);
-	base_params(&p);
-	p.dialog.tls = DLG_TLS_AUTO;
-	struct engine *e = new_engine(&p);
+	struct engine *e = new_engine(p);
 	add_target(e, "127.0.0.1", s.port, true);
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	assert_int_equal(cs.n, 1);
-	assert_int_equal(cs.c[0].verdict, DV_CLOSED); /* the tests ran over TLS */
-	check_tls_info(&cs.c[0]);
+	uint64_t c0 = cpu_ms();
+	assert_int_equal(engine_run(e, on_result, cs), 0);
+	if (cpu)
+		*cpu = cpu_ms() - c0;
 	engine_free(&e);
 	assert_int_equal(fake_smtp_stop(&s), 0);
+}
+
+/* STARTTLS against a closed server and implicit TLS against an open one:
+ * the tests run over TLS, the verdict is the server's, the TLS facts are
+ * recorded. */
+static const struct tls_case {
+	enum fake_smtp_mode mode;
+	bool implicit;
+	enum dialog_tls_policy policy;
+	enum dialog_verdict verdict;
+} tls_cases[] = {
+    {FAKE_SMTP_CLOSED, false, DLG_TLS_AUTO, DV_CLOSED},
+    {FAKE_SMTP_OPEN, true, DLG_TLS_IMPLICIT, DV_OPEN},
+};
+
+static void tls_case_run(const struct tls_case *t)
+{
+	struct fake_smtp_group g;
+	struct engine_params p;
+	struct caps cs = {0};
+	base_params(&p);
+	p.dialog.tls = t->policy;
+	run_one(&(struct one_srv){.mode = t->mode, .tls = g_server_tls, .implicit = t->implicit},
+	        &p, &cs, &g, NULL);
+	assert_int_equal(cs.n, 1);
+	assert_int_equal(cs.c[0].verdict, t->verdict);
+	check_tls_info(&cs.c[0]);
+}
+
+static void test_starttls(void **state)
+{
+	tls_case_run(&tls_cases[0]);
 	(void)state;
 }
 
 static void test_implicit_tls(void **state)
 {
-	struct fake_smtp_group g;
-	struct fake_smtp s;
-	struct engine_params p;
-	struct caps cs = {0};
-	fake_smtp_group_init(&g);
-	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_OPEN, &g), 0);
-	s.tls = g_server_tls;
-	s.implicit = true;
-	assert_int_equal(fake_smtp_run(&s), 0);
-	base_params(&p);
-	p.dialog.tls = DLG_TLS_IMPLICIT;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	assert_int_equal(cs.n, 1);
-	assert_int_equal(cs.c[0].verdict, DV_OPEN);
-	check_tls_info(&cs.c[0]);
-	engine_free(&e);
-	assert_int_equal(fake_smtp_stop(&s), 0);
+	tls_case_run(&tls_cases[1]);
 	(void)state;
 }
 
@@ -494,37 +523,21 @@ static void test_starttls_garbage(void **state)
 	/* A server that says 220 to STARTTLS but speaks no TLS: the handshake
 	 * fails with a reason; auto policy goes on in plain text. */
 	struct fake_smtp_group g;
-	struct fake_smtp s;
 	struct engine_params p;
 	struct caps cs = {0};
 	SSL_CTX *bad = SSL_CTX_new(TLS_server_method()); /* no certificate */
-	fake_smtp_group_init(&g);
-	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
-	s.tls = bad;
-	assert_int_equal(fake_smtp_run(&s), 0);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	run_one(&(struct one_srv){.mode = FAKE_SMTP_CLOSED, .tls = bad}, &p, &cs, &g, NULL);
 	assert_int_equal(cs.n, 1);
 	assert_false(cs.c[0].tls);
 	assert_int_equal(cs.c[0].verdict, DV_CLOSED);
 	assert_true(cs.c[0].sessions >= 2);
-	engine_free(&e);
-	assert_int_equal(fake_smtp_stop(&s), 0);
 	SSL_CTX_free(bad);
 	(void)state;
 }
 
 /* ---- hostile TLS servers ---- */
-
-static uint64_t cpu_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static int srv_allow_all(const SSL *ssl, const SSL_CTX *ctx, int op, int bits, int nid, void *other,
                          void *ex)
@@ -664,23 +677,13 @@ static void test_tls_dh_too_large(void **state)
 static void test_tls_dh_at_cap(void **state)
 {
 	struct fake_smtp_group g;
-	struct fake_smtp s;
 	struct engine_params p;
 	struct caps cs = {0};
+	uint64_t cpu;
 	SSL_CTX *ctx = dhe_server_ctx(8192);
-	fake_smtp_group_init(&g);
-	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
-	s.tls = ctx;
-	assert_int_equal(fake_smtp_run(&s), 0);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	uint64_t c0 = cpu_ms();
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	uint64_t cpu = cpu_ms() - c0;
-	engine_free(&e);
-	assert_int_equal(fake_smtp_stop(&s), 0);
+	run_one(&(struct one_srv){.mode = FAKE_SMTP_CLOSED, .tls = ctx}, &p, &cs, &g, &cpu);
 	SSL_CTX_free(ctx);
 	print_message("  8192-bit DH server: engine CPU %llu ms for the run\n",
 	              (unsigned long long)cpu);
@@ -698,25 +701,15 @@ static void test_tls_dh_at_cap(void **state)
 static void test_tls_cpu_budget(void **state)
 {
 	struct fake_smtp_group g;
-	struct fake_smtp s;
 	struct engine_params p;
 	struct caps cs = {0};
+	uint64_t cpu;
 	SSL_CTX *ctx = dhe_server_ctx(8192);
-	fake_smtp_group_init(&g);
-	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
-	s.tls = ctx;
-	s.tls_drop = true;
-	assert_int_equal(fake_smtp_run(&s), 0);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
 	p.tls_cpu_budget_ms = 20; /* one handshake at the cap spends it */
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	uint64_t c0 = cpu_ms();
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	uint64_t cpu = cpu_ms() - c0;
-	engine_free(&e);
-	assert_int_equal(fake_smtp_stop(&s), 0);
+	run_one(&(struct one_srv){.mode = FAKE_SMTP_CLOSED, .tls = ctx, .tls_drop = true}, &p, &cs,
+	        &g, &cpu);
 	SSL_CTX_free(ctx);
 	print_message("  engine CPU %llu ms\n%s", (unsigned long long)cpu, cs.c[0].events);
 	assert_int_equal(cs.n, 1);
@@ -733,7 +726,6 @@ static void test_tls_cpu_budget(void **state)
 static void test_tls_rsa_key_too_large(void **state)
 {
 	struct fake_smtp_group g;
-	struct fake_smtp s;
 	struct engine_params p;
 	struct caps cs = {0};
 	BIGNUM *n = BN_new(), *ev = BN_new();
@@ -765,17 +757,9 @@ static void test_tls_rsa_key_too_large(void **state)
 	assert_int_equal(SSL_CTX_use_PrivateKey(ctx, g_key), 1);
 	assert_int_equal(SSL_CTX_add_extra_chain_cert(ctx, x), 1); /* owns x */
 
-	fake_smtp_group_init(&g);
-	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
-	s.tls = ctx;
-	assert_int_equal(fake_smtp_run(&s), 0);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	engine_free(&e);
-	assert_int_equal(fake_smtp_stop(&s), 0);
+	run_one(&(struct one_srv){.mode = FAKE_SMTP_CLOSED, .tls = ctx}, &p, &cs, &g, NULL);
 	SSL_CTX_free(ctx);
 	EVP_PKEY_free(big);
 	EVP_PKEY_CTX_free(pc);
@@ -797,21 +781,12 @@ static void test_tls_rsa_key_too_large(void **state)
 static void test_tls_dh_floor(void **state)
 {
 	struct fake_smtp_group g;
-	struct fake_smtp s;
 	struct engine_params p;
 	struct caps cs = {0};
 	SSL_CTX *ctx = dhe_server_ctx(768);
-	fake_smtp_group_init(&g);
-	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
-	s.tls = ctx;
-	assert_int_equal(fake_smtp_run(&s), 0);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	engine_free(&e);
-	assert_int_equal(fake_smtp_stop(&s), 0);
+	run_one(&(struct one_srv){.mode = FAKE_SMTP_CLOSED, .tls = ctx}, &p, &cs, &g, NULL);
 	SSL_CTX_free(ctx);
 	assert_int_equal(cs.n, 1);
 	assert_false(cs.c[0].tls);
@@ -827,24 +802,13 @@ static void test_tls_dh_floor(void **state)
 static void test_tls_renegotiation_refused(void **state)
 {
 	struct fake_smtp_group g;
-	struct fake_smtp s;
 	struct engine_params p;
 	struct caps cs = {0};
 	SSL_CTX *ctx = dhe_server_ctx(2048);
-	fake_smtp_group_init(&g);
-	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
-	s.tls = ctx;
-	s.reneg = true;
-	assert_int_equal(fake_smtp_run(&s), 0);
-	atomic_store(&g.handshakes, 0);
-	atomic_store(&g.reneg_asked, 0);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	engine_free(&e);
-	assert_int_equal(fake_smtp_stop(&s), 0);
+	run_one(&(struct one_srv){.mode = FAKE_SMTP_CLOSED, .tls = ctx, .reneg = true}, &p, &cs, &g,
+	        NULL);
 	SSL_CTX_free(ctx);
 	print_message("  handshakes %d, renegotiations asked %d\n%s", atomic_load(&g.handshakes),
 	              atomic_load(&g.reneg_asked), cs.c[0].events);
