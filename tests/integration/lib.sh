@@ -57,11 +57,11 @@ rp_cleanup() {
 		rp_cleanup_hook
 	fi
 	for p in "${RP_PIDS[@]}" "${APID[@]}" $CPID; do
-		kill "$p" 2>/dev/null
+		kill "$p" 2>/dev/null || true # also under set -e
 	done
 	sleep 0.3
 	for p in "${RP_PIDS[@]}" "${APID[@]}" $CPID; do
-		kill -9 "$p" 2>/dev/null
+		kill -9 "$p" 2>/dev/null || true
 	done
 	lab_stop
 	if [[ -n ${T:-} ]]; then
