@@ -12,7 +12,8 @@
  * lets loopback through. An agent killed at each durable step of an order
  * (a child process that _exit()s in the step hook) and restarted runs the
  * order exactly once and delivers its ORDER_DONE. The agent runs in a
- * thread (or a child); all files live in a mkdtemp dir. */
+ * thread (or a child); all files live in a mkdtemp dir. Over 800 lines: one
+ * program for the agent's order path, one test per class of bad order. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>

@@ -1,6 +1,8 @@
 /* test_dialog.c - golden transcripts for the sans-I/O dialog: a scripted
  * server side and the exact bytes the client must send, plus rule-driven
- * servers for batching, error limits and retries. No sockets, fake clock. */
+ * servers for batching, error limits and retries. No sockets, fake clock.
+ * Over 800 lines: one program for the dialog (one per module), and every
+ * golden transcript is spelled out byte for byte. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -4,7 +4,9 @@
  * STARTTLS and implicit TLS facts, source address, IPv6, MX resolution and
  * stopping; hostile servers: huge DH groups and certificate keys,
  * renegotiation, tarpits against the dialog and run deadlines. Servers are
- * threads; every socket is on 127.0.0.0/8 or ::1. */
+ * threads (tests/lib/fake_smtp); every socket is on 127.0.0.0/8 or ::1.
+ * Over 800 lines: one program for the engine (one per module), and each
+ * scenario needs servers and assertions of its own. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
