@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh - sourced by the integration tests: with daemons_lib.sh (finds the
 # binaries, keeps the "ok - ..." / "not ok - ..." tally) and postfix_lab.sh
 # (the Postfix lab, free loopback ports), makes the test's temp dir and
@@ -31,6 +32,7 @@ LAB_NO_TRAP=1
 # rp_probe_init RELAYPROBE: for the tests of `relayprobe probe` alone (no
 # daemons needed): RP, HERE, passed, failed; exit 2 when RELAYPROBE is not
 # an executable.
+# shellcheck disable=SC2034 # RP, HERE, passed: for the script that sources this
 rp_probe_init() {
 	RP=${1:-}
 	if [ -z "$RP" ] || [ ! -x "$RP" ]; then
@@ -65,7 +67,7 @@ rp_cleanup() {
 	done
 	lab_stop
 	if [[ -n ${T:-} ]]; then
-		[[ ${RP_KEEP_TMP:-0} == 1 ]] && echo "kept $T" || rm -rf "$T"
+		if [[ ${RP_KEEP_TMP:-0} == 1 ]]; then echo "kept $T"; else rm -rf "$T"; fi
 	fi
 }
 
@@ -104,6 +106,7 @@ rp_keygen() {
 # rp_controller_conf [LINE...]: $T/controller.conf, [controller] listening
 # on $CTL_PORT, keys ctl, database $T/controller.db, admin $ADMIN, then each
 # LINE (more [controller] keys, or further sections).
+# shellcheck disable=SC2120 # most callers give no LINE
 rp_controller_conf() {
 	cat >"$T/controller.conf" <<EOF
 [controller]
