@@ -12,9 +12,9 @@ PACKAGES=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
 	# static analysis in scripts/test.sh (docs/dependencies.md)
 	cppcheck
-	libc-ares-dev libjansson-dev libssl-dev libsodium-dev libzmq3-dev libczmq-dev
-	libprotobuf-c-dev protobuf-c-compiler libinih-dev libsqlite3-dev
-	# controller/hooks.c: the webhook (libcurl multi interface)
+	libc-ares-dev libjansson-dev libssl-dev libsodium-dev libzmq3-dev
+	libprotobuf-c-dev protobuf-c-compiler libsqlite3-dev
+	# controller/hook_webhook.c: the webhook (libcurl multi interface)
 	libcurl4-openssl-dev
 	# tests
 	libcmocka-dev postfix openssl python3 valgrind iproute2 procps

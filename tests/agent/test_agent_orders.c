@@ -12,7 +12,8 @@
  * lets loopback through. An agent killed at each durable step of an order
  * (a child process that _exit()s in the step hook) and restarted runs the
  * order exactly once and delivers its ORDER_DONE. The agent runs in a
- * thread (or a child); all files live in a mkdtemp dir. */
+ * thread (or a child); all files live in a mkdtemp dir. Over 800 lines: one
+ * program for the agent's order path, one test per class of bad order. */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
@@ -41,6 +42,7 @@
 #include "control.h"
 #include "engine.h"
 #include "envelope.h"
+#include "fake_smtp.h"
 #include "keys.h"
 #include "log.h"
 #include "rp_limits.h"
@@ -50,126 +52,15 @@
 #define WAIT_MS    3000 /* for something that must arrive */
 #define QUIET_MS   400  /* for something that must not happen */
 
-/* ---- a loopback SMTP listener that refuses to relay ---- */
-
-struct smtp_srv {
-	int lfd, lfd6; /* 127.0.0.1 and [::1], one port */
-	uint16_t port;
-	pthread_t th;
-	atomic_int stop;
-	atomic_int connections;
-};
-
-static void serve(int fd)
-{
-	char buf[4096] = {0}; /* memchr(buf, .., 0) reads nothing, but say so */
-	size_t len = 0;
-	const char *greet = "220 mx.test ESMTP\r\n";
-
-	if (send(fd, greet, strlen(greet), MSG_NOSIGNAL) < 0)
-		return;
-	for (;;) {
-		char *nl;
-		ssize_t n;
-		while ((nl = memchr(buf, '\n', len)) != NULL) {
-			const char *r = "502 5.5.2 what\r\n";
-			size_t l = (size_t)(nl - buf) + 1;
-			if (strncasecmp(buf, "EHLO", 4) == 0)
-				r = "250-mx.test\r\n250 PIPELINING\r\n";
-			else if (strncasecmp(buf, "HELO", 4) == 0 ||
-			         strncasecmp(buf, "MAIL", 4) == 0 ||
-			         strncasecmp(buf, "RSET", 4) == 0)
-				r = "250 ok\r\n";
-			else if (strncasecmp(buf, "RCPT", 4) == 0)
-				r = "554 5.7.1 Relay access denied\r\n";
-			else if (strncasecmp(buf, "QUIT", 4) == 0)
-				r = "221 bye\r\n";
-			if (send(fd, r, strlen(r), MSG_NOSIGNAL) < 0)
-				return;
-			memmove(buf, buf + l, len - l);
-			len -= l;
-		}
-		if (len == sizeof(buf))
-			return;
-		n = read(fd, buf + len, sizeof(buf) - len);
-		if (n <= 0)
-			return;
-		len += (size_t)n;
-	}
-}
-
-static void *smtp_main(void *arg)
-{
-	struct smtp_srv *s = arg;
-	while (!atomic_load(&s->stop)) {
-		struct pollfd pf[2] = {{.fd = s->lfd, .events = POLLIN},
-		                       {.fd = s->lfd6, .events = POLLIN}};
-		if (poll(pf, 2, 50) <= 0)
-			continue;
-		for (int i = 0; i < 2; i++) {
-			if (!(pf[i].revents & POLLIN))
-				continue;
-			int fd = accept(pf[i].fd, NULL, NULL);
-			if (fd < 0)
-				continue;
-			atomic_fetch_add(&s->connections, 1);
-			serve(fd);
-			close(fd);
-		}
-	}
-	return NULL;
-}
-
-/* A listener on 127.0.0.1 (any free port) and on [::1] with the same port,
- * so that whatever loopback address a dial reaches is counted. */
-static void smtp_start(struct smtp_srv *s)
-{
-	int one = 1;
-
-	memset(s, 0, sizeof(*s));
-	for (int attempt = 0; attempt < 20; attempt++) {
-		struct sockaddr_in sa = {.sin_family = AF_INET};
-		struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6,
-		                           .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-		socklen_t sl = sizeof(sa);
-
-		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-		s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		s->lfd6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		assert_true(s->lfd >= 0 && s->lfd6 >= 0);
-		setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		setsockopt(s->lfd6, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		setsockopt(s->lfd6, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		assert_int_equal(bind(s->lfd, (struct sockaddr *)&sa, sl), 0);
-		getsockname(s->lfd, (struct sockaddr *)&sa, &sl);
-		sa6.sin6_port = sa.sin_port;
-		if (bind(s->lfd6, (struct sockaddr *)&sa6, sizeof(sa6)) == 0) {
-			s->port = ntohs(sa.sin_port);
-			break;
-		}
-		close(s->lfd);
-		close(s->lfd6);
-	}
-	assert_true(s->port != 0);
-	assert_int_equal(listen(s->lfd, 16), 0);
-	assert_int_equal(listen(s->lfd6, 16), 0);
-	assert_int_equal(pthread_create(&s->th, NULL, smtp_main, s), 0);
-}
-
-static void smtp_stop(struct smtp_srv *s)
-{
-	atomic_store(&s->stop, 1);
-	pthread_join(s->th, NULL);
-	close(s->lfd);
-	close(s->lfd6);
-}
+/* The loopback SMTP listener that refuses to relay is tests/lib/fake_smtp
+ * (fake_smtp_listen_loopback: 127.0.0.1 and [::1] on one port). */
 
 /* ---- the fixture: keys, fake controller, agent thread ---- */
 
 struct fx {
 	char dir[64], state[128], logpath[128];
 	struct keys *ctl, *evil, *agent;
-	struct smtp_srv smtp;
+	struct fake_smtp smtp;
 	void *zctx, *router;
 	char endpoint[128];
 	uint8_t rid[256]; /* the agent's routing id, from its last HELLO */
@@ -476,7 +367,8 @@ static int group_setup(void **state)
 	if (!g.ctl || !g.evil || !g.agent || keys_save(g.ctl, g.dir, err, sizeof(err)) < 0 ||
 	    keys_save(g.agent, g.dir, err, sizeof(err)) < 0)
 		return -1;
-	smtp_start(&g.smtp);
+	assert_int_equal(fake_smtp_listen_loopback(&g.smtp, FAKE_SMTP_CLOSED, NULL), 0);
+	assert_int_equal(fake_smtp_run(&g.smtp), 0);
 	g.zctx = zmq_ctx_new();
 	g.router = zmq_socket(g.zctx, ZMQ_ROUTER);
 	if (!g.router ||
@@ -499,7 +391,7 @@ static int group_teardown(void **state)
 	agent_halt();
 	zmq_close(g.router);
 	zmq_ctx_term(g.zctx);
-	smtp_stop(&g.smtp);
+	fake_smtp_stop(&g.smtp);
 	wire_ctl_hello_clear(&g.last_hello);
 	keys_free(&g.ctl);
 	keys_free(&g.evil);

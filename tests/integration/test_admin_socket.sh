@@ -2,7 +2,7 @@
 # test_admin_socket.sh - the controller's admin socket cannot be used to
 # change another file's mode, on loopback only:
 #
-#   relayprobe-controller (tcp://127.0.0.1:$PORT) --bind--> $T/run/admin.sock
+#   relayprobe-controller (tcp://127.0.0.1:$CTL_PORT) --bind--> $T/run/admin.sock
 #                 ^ LD_PRELOAD swap.so: right after bind(), moves the socket
 #                   away and plants admin.sock -> $T/victim (the race a
 #                   chmod by path loses)
@@ -13,31 +13,20 @@
 # $1 = relayprobe binary; relayprobe-controller beside it.
 set -uo pipefail
 
-# shellcheck source=daemons_lib.sh
-. "$(dirname "$0")/daemons_lib.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 rp_daemons_init "$@"
 
-T=$(mktemp -d /tmp/rpadm.XXXXXX)
-CPID=""
-cleanup() {
-	[[ -n $CPID ]] && kill "$CPID" 2>/dev/null && sleep 0.3 && kill -9 "$CPID" 2>/dev/null
-	[[ ${RP_KEEP_TMP:-0} == 1 ]] && echo "kept $T" || rm -rf "$T"
-}
-trap cleanup EXIT
-
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$RP" keygen --role controller --name ctl --out "$T/keys" >/dev/null || not_ok "keygen"
+rp_tmpdir rpadm
+CTL_PORT=$(lab_free_ports 1)
+rp_keygen
 mkdir -m 0750 "$T/run" "$T/open"
 chmod 0777 "$T/open"
 
+# write_conf SOCKET-PATH
 write_conf() {
-	cat >"$T/controller.conf" <<CONF
-[controller]
-listen = tcp://127.0.0.1:$PORT
-keys = $T/keys/ctl.secret
-database = $T/controller.db
-admin = ipc://$1
-CONF
+	ADMIN=ipc://$1
+	rp_controller_conf
 }
 
 cat >"$T/swap.c" <<'C'

@@ -13,24 +13,11 @@
 # Needs root. Usage: test_canary_probe.sh PATH/TO/relayprobe
 set -uo pipefail
 
-RP=${1:-}
-if [ -z "$RP" ] || [ ! -x "$RP" ]; then
-	echo "usage: $0 PATH/TO/relayprobe (not executable: '${RP}')" >&2
-	exit 2
-fi
-HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=postfix_lab.sh
-. "$HERE/postfix_lab.sh"
-
-WORK=$(mktemp -d /tmp/rptest-canary.XXXXXX)
-LAB_NO_TRAP=1
-# shellcheck disable=SC2317 # called from the traps
-cleanup() {
-	lab_stop
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT TERM
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+rp_probe_init "$@"
+rp_tmpdir rptest-canary
+WORK=$T
 
 LAB_CANARY_DOMAIN=canary.relayprobe.test
 LAB_CANARY_PORT=$(lab_free_ports 1)
@@ -39,15 +26,8 @@ if ! lab_start; then
 	exit 1
 fi
 
-passed=0
-failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "PASS: $*"
-}
 bad() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
+	not_ok "$@"
 }
 
 H=$LAB_HOST

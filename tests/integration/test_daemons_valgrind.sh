@@ -13,8 +13,8 @@
 # $1 = relayprobe binary; relayprobe-controller and relayprobe-agent beside it.
 set -uo pipefail
 
-# shellcheck source=daemons_lib.sh
-. "$(dirname "$0")/daemons_lib.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 rp_daemons_init "$@"
 finish() {
 	echo "$passed passed, $failed failed"
@@ -39,7 +39,7 @@ else
 	exit 1
 fi
 
-T=$(mktemp -d /tmp/rpvg.XXXXXX)
+rp_tmpdir rpvg
 declare -A PID=()
 SMTP_PID=""
 
@@ -53,21 +53,16 @@ wrap() {
 	fi
 }
 
-cleanup() {
+# the daemons (valgrind is slow to exit) and the SMTP server; rp_cleanup
+# removes $T.
+rp_cleanup_hook() {
 	for p in "${PID[@]}" $SMTP_PID; do kill "$p" 2>/dev/null; done
 	sleep 0.5
 	for p in "${PID[@]}" $SMTP_PID; do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
 # --- a tiny SMTP server: one port open (accepts any RCPT), one closed ------------
-OPEN_PORT=$(free_port)
-CLOSED_PORT=$(free_port)
+read -r OPEN_PORT CLOSED_PORT CTL_PORT <<<"$(lab_free_ports 3)"
 cat >"$T/smtpd.py" <<'EOF'
 import asyncio, sys
 
@@ -126,44 +121,12 @@ grep -q ready "$T/smtpd.out" || {
 }
 
 # --- keys, configs ---------------------------------------------------------------
-CTL_PORT=$(free_port)
-export RELAYPROBE_ADMIN=ipc://$T/admin.sock
+rp_admin_init
 mkdir -m 700 "$T/keys"
-"$RP" keygen --role controller --name ctl --out "$T/keys" >/dev/null || not_ok "keygen controller"
-for a in a1 a2; do
-	"$RP" keygen --role agent --name "$a" --out "$T/keys" >/dev/null || not_ok "keygen $a"
-done
-cat >"$T/controller.conf" <<EOF
-[controller]
-listen = tcp://127.0.0.1:$CTL_PORT
-keys = $T/keys/ctl.secret
-database = $T/controller.db
-admin = $RELAYPROBE_ADMIN
-EOF
-declare -A SRC=([a1]=127.0.0.2 [a2]=127.0.0.3)
-for a in a1 a2; do
-	mkdir -p "$T/state-$a"
-	chmod 700 "$T/state-$a"
-	cat >"$T/$a.conf" <<EOF
-[agent]
-controller = tcp://127.0.0.1:$CTL_PORT
-controller_key = $T/keys/ctl.pub
-keys = $T/keys/$a.secret
-state = $T/state-$a
-bind = ${SRC[$a]}
-labels = location=$a
-
-[limits]
-targets_per_order = 10
-concurrency = 10
-rate = 0
-
-[scope]
-allow = 127.0.0.0/8
-; Postfix listens on loopback, which the agent never dials unless allowed by name.
-allow_special = loopback
-EOF
-done
+rp_keygen a1 a2
+rp_controller_conf
+rp_agent_conf a1 127.0.0.2 10 10
+rp_agent_conf a2 127.0.0.3 10 10
 
 # --- the controller -------------------------------------------------------------
 wrap controller

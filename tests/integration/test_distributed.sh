@@ -20,115 +20,18 @@
 # $1 = relayprobe binary; relayprobe-controller and relayprobe-agent beside it.
 set -uo pipefail
 
-# shellcheck source=daemons_lib.sh
-. "$(dirname "$0")/daemons_lib.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 rp_daemons_init "$@"
-
-T=$(mktemp -d /tmp/rpdist.XXXXXX)
-declare -A APID=()
-CPID=""
-
-cleanup() {
-	for p in "${APID[@]}" $CPID; do
-		kill "$p" 2>/dev/null
-	done
-	sleep 0.3
-	for p in "${APID[@]}" $CPID; do
-		kill -9 "$p" 2>/dev/null
-	done
-	lab_stop
-	[[ ${RP_KEEP_TMP:-0} == 1 ]] && echo "kept $T" || rm -rf "$T"
-}
-LAB_NO_TRAP=1
-# shellcheck source=postfix_lab.sh
-. "$HERE/postfix_lab.sh"
-trap cleanup EXIT
-lab_start || {
-	echo "0 passed, 1 failed (Postfix lab did not start)"
-	exit 1
-}
+rp_tmpdir rpdist
+rp_lab_start
 
 CTL_PORT=$(lab_free_ports 1)
-ADMIN=ipc://$T/admin.sock
-export RELAYPROBE_ADMIN=$ADMIN
+rp_admin_init
+rp_keygen fra1 ams1 nyc1 rogue
+rp_controller_conf
 
-"$RP" keygen --role controller --name ctl --out "$T/keys" >/dev/null || not_ok "keygen controller"
-for a in fra1 ams1 nyc1 rogue; do
-	"$RP" keygen --role agent --name "$a" --out "$T/keys" >/dev/null || not_ok "keygen $a"
-done
-
-cat >"$T/controller.conf" <<EOF
-[controller]
-listen = tcp://127.0.0.1:$CTL_PORT
-keys = $T/keys/ctl.secret
-database = $T/controller.db
-admin = $ADMIN
-EOF
-
-start_controller() {
-	"$CTL" --config "$T/controller.conf" >>"$T/controller.log" 2>&1 &
-	CPID=$!
-	for _ in $(seq 1 50); do
-		[[ -S $T/admin.sock ]] && "$RP" agents list >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# agent NAME SOURCE-ADDRESS [TARGETS-PER-ORDER]
-write_agent_conf() {
-	mkdir -p "$T/state-$1"
-	chmod 700 "$T/state-$1"
-	cat >"$T/$1.conf" <<EOF
-[agent]
-controller = tcp://127.0.0.1:$CTL_PORT
-controller_key = $T/keys/ctl.pub
-keys = $T/keys/$1.secret
-state = $T/state-$1
-bind = $2
-labels = location=$1
-
-[limits]
-targets_per_order = ${3:-1000}
-concurrency = 50
-rate = 0
-
-[scope]
-allow = 127.0.0.0/8
-; Postfix listens on loopback, which the agent never dials unless allowed by name.
-allow_special = loopback
-EOF
-}
-
-start_agent() {
-	"$AGENT" --config "$T/$1.conf" >>"$T/agent-$1.log" 2>&1 &
-	APID[$1]=$!
-}
-
-# wait_agent_connected NAME: until agent NAME shows as connected (30 s)
-wait_agent_connected() {
-	for _ in $(seq 1 300); do
-		"$RP" agents list --json 2>/dev/null | python3 -c '
-import json, sys
-sys.exit(0 if any(a.get("name") == sys.argv[1] and a.get("connected") for a in json.load(sys.stdin)["agents"]) else 1)' "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait_connected N: until N agents show as connected
-wait_connected() {
-	for _ in $(seq 1 100); do
-		n=$("$RP" agents list --json 2>/dev/null | python3 -c '
-import json, sys
-print(sum(1 for a in json.load(sys.stdin)["agents"] if a.get("connected")))' 2>/dev/null)
-		[[ ${n:-0} -ge $1 ]] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-if start_controller; then ok "controller starts and answers on the admin socket"; else
+if rp_start_controller; then ok "controller starts and answers on the admin socket"; else
 	not_ok "controller starts"
 	cat "$T/controller.log"
 	echo "$passed passed, $((failed + 1)) failed"
@@ -138,12 +41,12 @@ fi
 for a in fra1 ams1 nyc1; do
 	"$RP" agents import "$T/keys/$a.pub" >/dev/null || not_ok "import $a"
 done
-write_agent_conf fra1 127.0.0.5
-write_agent_conf ams1 127.0.0.3
-write_agent_conf nyc1 127.0.0.4 100
-write_agent_conf rogue 127.0.0.6
-for a in fra1 ams1 nyc1; do start_agent $a; done
-if wait_connected 3; then ok "three imported agents connect"; else not_ok "three agents connect"; fi
+rp_agent_conf fra1 127.0.0.5
+rp_agent_conf ams1 127.0.0.3
+rp_agent_conf nyc1 127.0.0.4 100
+rp_agent_conf rogue 127.0.0.6
+for a in fra1 ams1 nyc1; do rp_start_agent $a; done
+if rp_wait_connected 3; then ok "three imported agents connect"; else not_ok "three agents connect"; fi
 
 # --- the matrix ---------------------------------------------------------
 TRUST="127.0.0.1:$LAB_PORT_TRUST_ONE"
@@ -193,7 +96,7 @@ kill "${APID[nyc1]}"
 wait "${APID[nyc1]}" 2>/dev/null
 "$RP" audit --tests basic --to relaytest@example.net "$CLOSED" >"$T/a2.txt" 2>&1
 sleep 1
-start_agent nyc1
+rp_start_agent nyc1
 if "$RP" report --latest --json 2>/dev/null >/dev/null && timeout 60 bash -c "
 	until \"$RP\" report --latest --json 2>/dev/null | python3 -c '
 import json,sys
@@ -210,7 +113,7 @@ A3=$("$RP" report --latest --json 2>/dev/null | python3 -c 'import json,sys; pri
 kill -9 "$CPID"
 wait "$CPID" 2>/dev/null
 sleep 2 # the agents go on probing and spool their results
-start_controller || not_ok "controller restarts"
+rp_start_controller || not_ok "controller restarts"
 if timeout 120 bash -c "
 	until \"$RP\" report $A3 --json 2>/dev/null | python3 -c '
 import json,sys
@@ -239,7 +142,7 @@ APID[slow]=$!
 sleep 0.5
 # fra1 must hold a session with the (restarted) controller before the audit,
 # or the order only reaches it after the restart below and nothing is resumed.
-wait_agent_connected fra1 || not_ok "fra1 did not reconnect to the restarted controller"
+rp_wait_agent_connected fra1 || not_ok "fra1 did not reconnect to the restarted controller"
 accepted_before=$(grep -c "order accepted" "$T/agent-fra1.log")
 "$RP" audit --vantages fra1 --tests basic --to relaytest@example.net \
 	"127.0.0.1:$SLOW_PORT" >"$T/a5.txt" 2>&1
@@ -256,7 +159,7 @@ done
 sleep 1 # connected, waiting for the greeting
 kill -9 "${APID[fra1]}"
 wait "${APID[fra1]}" 2>/dev/null
-start_agent fra1
+rp_start_agent fra1
 cat >"$T/cell.py" <<'PY'
 import json, sys
 r = json.load(sys.stdin)
@@ -274,7 +177,7 @@ if [[ $resumed -eq 1 ]]; then ok "an agent killed mid-order finishes the order a
 grep -q "resuming order" "$T/agent-fra1.log" && ok "the restarted agent resumed the accepted order" || not_ok "no 'resuming order' in the agent log"
 
 # --- an unknown key: pending, no orders ---------------------------------------
-start_agent rogue
+rp_start_agent rogue
 sleep 2
 if "$RP" agents list --json | python3 -c '
 import json,sys

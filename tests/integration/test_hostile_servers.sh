@@ -9,19 +9,12 @@
 # Usage: test_hostile_servers.sh /path/to/relayprobe
 set -euo pipefail
 
-RP=${1:?usage: $0 /path/to/relayprobe}
-HERE=$(cd "$(dirname "$0")" && pwd)
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+rp_probe_init "$@"
+rp_tmpdir rphostile
+TMP=$T
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 wait_port() {
 	for _ in $(seq 1 200); do
 		python3 -c "import socket; socket.create_connection(('$1', $2), 0.2)" 2>/dev/null && return 0
@@ -31,15 +24,13 @@ wait_port() {
 	exit 1
 }
 
-DH=$(free_port)
+read -r DH TP HON <<<"$(lab_free_ports 3)"
 python3 "$HERE/hostile_smtp.py" "127.0.0.2:$DH" dh 10000 2>"$TMP/dh.err" &
-PIDS+=($!)
-TP=$(free_port)
+rp_track $!
 python3 "$HERE/hostile_smtp.py" "127.0.0.3:$TP" tarpit 0.9 2>"$TMP/tp.err" &
-PIDS+=($!)
-HON=$(free_port)
+rp_track $!
 python3 "$HERE/slow_smtp.py" "$HON" 0 2>"$TMP/hon.err" &
-PIDS+=($!)
+rp_track $!
 wait_port 127.0.0.2 "$DH"
 wait_port 127.0.0.3 "$TP"
 wait_port 127.0.0.1 "$HON"

@@ -18,48 +18,19 @@
 # $1 = relayprobe binary; relayprobe-controller and relayprobe-agent beside it.
 set -uo pipefail
 
-# shellcheck source=daemons_lib.sh
-. "$(dirname "$0")/daemons_lib.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 rp_daemons_init "$@"
-
-T=$(mktemp -d /tmp/rpmet.XXXXXX)
-CPID=""
-APID=""
-SPID=""
-
-cleanup() {
-	for p in $SPID $APID $CPID; do kill "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in $SPID $APID $CPID; do kill -9 "$p" 2>/dev/null; done
-	lab_stop
-	[[ ${RP_KEEP_TMP:-0} == 1 ]] && echo "kept $T" || rm -rf "$T"
-}
-LAB_NO_TRAP=1
-# shellcheck source=postfix_lab.sh
-. "$HERE/postfix_lab.sh"
-trap cleanup EXIT
-lab_start || {
-	echo "0 passed, 1 failed (Postfix lab did not start)"
-	exit 1
-}
+rp_tmpdir rpmet
+rp_lab_start
 
 read -r CTL_PORT MET_PORT < <(lab_free_ports 2 | tr '\n' ' ')
-ADMIN=ipc://$T/admin.sock
-export RELAYPROBE_ADMIN=$ADMIN
-"$RP" keygen --role controller --name ctl --out "$T/keys" >/dev/null || not_ok "keygen controller"
-"$RP" keygen --role agent --name fra1 --out "$T/keys" >/dev/null || not_ok "keygen fra1"
+rp_admin_init
+rp_keygen fra1
 
+# write_ctl_conf METRICS [METRICS-SECTION-LINE]
 write_ctl_conf() {
-	cat >"$T/controller.conf" <<CONF
-[controller]
-listen = tcp://127.0.0.1:$CTL_PORT
-keys = $T/keys/ctl.secret
-database = $T/controller.db
-admin = $ADMIN
-metrics = $1
-[metrics]
-${2:-snapshot_seconds = 0}
-CONF
+	rp_controller_conf "metrics = $1" "[metrics]" "${2:-snapshot_seconds = 0}"
 }
 
 # http METHOD PATH [RAW]: prints "STATUS\n<headers>\n\n<body>" of one request.
@@ -107,12 +78,7 @@ else
 fi
 
 write_ctl_conf "127.0.0.1:$MET_PORT"
-"$CTL" --config "$T/controller.conf" >>"$T/controller.log" 2>&1 &
-CPID=$!
-for _ in $(seq 1 50); do
-	[[ -S $T/admin.sock ]] && "$RP" agents list >/dev/null 2>&1 && break
-	sleep 0.1
-done
+rp_start_controller
 if grep -q "metrics listening on 127.0.0.1:$MET_PORT" "$T/controller.log"; then
 	ok "controller listens for metrics"
 else
@@ -135,27 +101,8 @@ else
 fi
 
 "$RP" agents import "$T/keys/fra1.pub" >/dev/null || not_ok "import fra1"
-mkdir -p "$T/state-fra1" && chmod 700 "$T/state-fra1"
-cat >"$T/fra1.conf" <<CONF
-[agent]
-controller = tcp://127.0.0.1:$CTL_PORT
-controller_key = $T/keys/ctl.pub
-keys = $T/keys/fra1.secret
-state = $T/state-fra1
-bind = 127.0.0.1
-
-[limits]
-targets_per_order = 1000
-concurrency = 10
-rate = 0
-
-[scope]
-allow = 127.0.0.0/8
-; Postfix listens on loopback, which the agent never dials unless allowed by name.
-allow_special = loopback
-CONF
-"$AGENT" --config "$T/fra1.conf" >>"$T/agent.log" 2>&1 &
-APID=$!
+rp_agent_conf fra1 127.0.0.1 1000 10 ""
+rp_start_agent fra1
 for _ in $(seq 1 100); do
 	scrape
 	[[ $(metric relayprobe_agents_connected) == 1 ]] && break
@@ -244,7 +191,7 @@ print("closed", closed, flush=True)
 time.sleep(30)
 PY
 python3 "$T/stall.py" "$MET_PORT" >"$T/stall.out" 2>&1 &
-SPID=$!
+rp_track $!
 for _ in $(seq 1 50); do grep -q open "$T/stall.out" && break; sleep 0.1; done
 t0=$(date +%s%N)
 timeout 5 "$RP" agents list >/dev/null 2>&1
@@ -272,19 +219,6 @@ fi
 CPID=""
 
 # --- bearer token, snapshots, loopback by default ----------------------------------
-start_ctl() {
-	"$CTL" --config "$T/controller.conf" >>"$T/controller.log" 2>&1 &
-	CPID=$!
-	for _ in $(seq 1 50); do
-		[[ -S $T/admin.sock ]] && "$RP" agents list >/dev/null 2>&1 && break
-		sleep 0.1
-	done
-}
-stop_ctl() {
-	kill "$CPID" 2>/dev/null
-	wait "$CPID" 2>/dev/null
-	CPID=""
-}
 printf 's3cret-%s\n' "$RANDOM$RANDOM" >"$T/token"
 chmod 0644 "$T/token"
 write_ctl_conf "127.0.0.1:$MET_PORT" "token_file = $T/token"
@@ -298,7 +232,7 @@ else
 fi
 chmod 0600 "$T/token"
 TOKEN=$(head -1 "$T/token")
-start_ctl
+rp_start_controller
 st_none=$(status GET /metrics)
 st_wrong=$(RP_TOKEN=wrong-token status GET /metrics)
 st_other=$(status GET /other)
@@ -336,17 +270,17 @@ if [[ $snaps =~ ^[0-9]+$ && $snaps -le $((2 + secs / 10)) ]]; then
 else
 	not_ok "201 GETs in ${secs}s: relayprobe_metrics_snapshots_total=$snaps"
 fi
-stop_ctl
+rp_stop_controller
 
 write_ctl_conf "$MET_PORT"
-start_ctl
+rp_start_controller
 if grep -q "metrics listening on 127.0.0.1:$MET_PORT " "$T/controller.log" &&
 	ss -Hltn "sport = :$MET_PORT" | awk '{ print $4 }' | grep -qx "127.0.0.1:$MET_PORT"; then
 	ok "metrics = PORT listens on 127.0.0.1 only"
 else
 	not_ok "metrics = PORT: $(ss -Hltn "sport = :$MET_PORT")"
 fi
-stop_ctl
+rp_stop_controller
 
 for wild in "0.0.0.0:$MET_PORT" "[::]:$MET_PORT"; do
 	write_ctl_conf "$wild"

@@ -7,38 +7,19 @@
 # python3. Needs root. Usage: test_postfix_relay.sh PATH/TO/relayprobe
 set -uo pipefail
 
-RP=${1:-}
-if [ -z "$RP" ] || [ ! -x "$RP" ]; then
-	echo "usage: $0 PATH/TO/relayprobe (not executable: '${RP}')" >&2
-	exit 2
-fi
-HERE=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=postfix_lab.sh
-. "$HERE/postfix_lab.sh"
-
-WORK=$(mktemp -d /tmp/rptest-pf.XXXXXX)
-LAB_NO_TRAP=1
-cleanup() {
-	lab_stop
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'cleanup; exit 130' INT TERM
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+rp_probe_init "$@"
+rp_tmpdir rptest-pf
+WORK=$T
 
 if ! lab_start; then
 	echo "FAIL: could not start the Postfix lab"
 	exit 1
 fi
 
-passed=0
-failed=0
-ok() {
-	passed=$((passed + 1))
-	echo "PASS: $*"
-}
 bad() {
-	failed=$((failed + 1))
-	echo "FAIL: $*"
+	not_ok "$@"
 }
 
 # Common options: no politeness pause between sessions on loopback, bounded

@@ -20,8 +20,8 @@
 # rp_fake_admin beside it.
 set -uo pipefail
 
-# shellcheck source=daemons_lib.sh
-. "$(dirname "$0")/daemons_lib.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 rp_daemons_init "$@"
 ART=$BIN/test-artifacts
 CHROMIUM=$(command -v chromium || true)
@@ -31,30 +31,13 @@ if [[ -z $CHROMIUM ]]; then
 	exit 1
 fi
 
-T=$(mktemp -d /tmp/rphtml.XXXXXX)
-declare -A APID=()
-CPID=""
+rp_tmpdir rphtml
 FPID=""
-
-cleanup() {
-	[[ -n $FPID ]] && kill "$FPID" 2>/dev/null
-	for p in "${APID[@]}" $CPID; do
-		kill "$p" 2>/dev/null
-	done
-	sleep 0.3
-	for p in "${APID[@]}" $CPID; do
-		kill -9 "$p" 2>/dev/null
-	done
-	lab_stop
-	[[ ${RP_KEEP_TMP:-0} == 1 ]] && echo "kept $T" || rm -rf "$T"
+rp_cleanup_hook() {
+	[[ -z $FPID ]] || kill "$FPID" 2>/dev/null
 }
-LAB_NO_TRAP=1
-# shellcheck source=postfix_lab.sh
-. "$HERE/postfix_lab.sh"
-trap cleanup EXIT
 # --- part 1: bulk transcripts against rp_fake_admin -------------------------
 FAKE=$BIN/rp_fake_admin
-FPID=""
 # fake_run NAME [OPTION...]: serve $T/NAME.json on ipc://$T/NAME.sock,
 # requests in $T/NAME.log; relayprobe report --format html [OPTION...] into
 # $T/NAME.html, exit in rc, the CLI's peak RSS (KiB) in $T/NAME.rss.
@@ -281,61 +264,14 @@ EOF
 fi
 
 # --- part 2: a real controller ---------------------------------------------
-lab_start || {
-	echo "$passed passed, $((failed + 1)) failed (Postfix lab did not start)"
-	exit 1
-}
+rp_lab_start
 
 CTL_PORT=$(lab_free_ports 1)
-ADMIN=ipc://$T/admin.sock
-export RELAYPROBE_ADMIN=$ADMIN
+rp_admin_init
+rp_keygen fra1 ams1
+rp_controller_conf
 
-"$RP" keygen --role controller --name ctl --out "$T/keys" >/dev/null || not_ok "keygen controller"
-for a in fra1 ams1; do
-	"$RP" keygen --role agent --name "$a" --out "$T/keys" >/dev/null || not_ok "keygen $a"
-done
-
-cat >"$T/controller.conf" <<EOF
-[controller]
-listen = tcp://127.0.0.1:$CTL_PORT
-keys = $T/keys/ctl.secret
-database = $T/controller.db
-admin = $ADMIN
-EOF
-
-# agent NAME SOURCE-ADDRESS
-write_agent_conf() {
-	mkdir -p "$T/state-$1"
-	chmod 700 "$T/state-$1"
-	cat >"$T/$1.conf" <<EOF
-[agent]
-controller = tcp://127.0.0.1:$CTL_PORT
-controller_key = $T/keys/ctl.pub
-keys = $T/keys/$1.secret
-state = $T/state-$1
-bind = $2
-labels = location=$1
-
-[limits]
-targets_per_order = 1000
-concurrency = 50
-rate = 0
-
-[scope]
-allow = 127.0.0.0/8
-; Postfix listens on loopback, which the agent never dials unless allowed by name.
-allow_special = loopback
-EOF
-}
-
-"$CTL" --config "$T/controller.conf" >>"$T/controller.log" 2>&1 &
-CPID=$!
-up=0
-for _ in $(seq 1 50); do
-	[[ -S $T/admin.sock ]] && "$RP" agents list >/dev/null 2>&1 && up=1 && break
-	sleep 0.1
-done
-if [[ $up == 1 ]]; then ok "controller starts"; else
+if rp_start_controller; then ok "controller starts"; else
 	not_ok "controller starts"
 	cat "$T/controller.log"
 	echo "$passed passed, $failed failed"
@@ -344,21 +280,10 @@ fi
 for a in fra1 ams1; do
 	"$RP" agents import "$T/keys/$a.pub" >/dev/null || not_ok "import $a"
 done
-write_agent_conf fra1 127.0.0.5 # trusted by the TRUST_ONE Postfix
-write_agent_conf ams1 127.0.0.3
-for a in fra1 ams1; do
-	"$AGENT" --config "$T/$a.conf" >>"$T/agent-$a.log" 2>&1 &
-	APID[$a]=$!
-done
-n=0
-for _ in $(seq 1 100); do
-	n=$("$RP" agents list --json 2>/dev/null | python3 -c '
-import json, sys
-print(sum(1 for a in json.load(sys.stdin)["agents"] if a.get("connected")))' 2>/dev/null)
-	[[ ${n:-0} -ge 2 ]] && break
-	sleep 0.1
-done
-if [[ ${n:-0} -ge 2 ]]; then ok "two agents connect"; else not_ok "two agents connect ($n)"; fi
+rp_agent_conf fra1 127.0.0.5 # trusted by the TRUST_ONE Postfix
+rp_agent_conf ams1 127.0.0.3
+for a in fra1 ams1; do rp_start_agent $a; done
+if rp_wait_connected 2; then ok "two agents connect"; else not_ok "two agents connect"; fi
 
 TRUST="127.0.0.1:$LAB_PORT_TRUST_ONE"
 CLOSED="127.0.0.1:$LAB_PORT_CLOSED"

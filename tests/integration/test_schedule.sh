@@ -11,91 +11,23 @@
 # closed -> open event. $1 = relayprobe binary; the daemons beside it.
 set -uo pipefail
 
-# shellcheck source=daemons_lib.sh
-. "$(dirname "$0")/daemons_lib.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 rp_daemons_init "$@"
-
-T=$(mktemp -d /tmp/rpsched.XXXXXX)
-APID=""
-CPID=""
-FPID=""
-
-cleanup() {
-	for p in $APID $CPID $FPID; do kill "$p" 2>/dev/null; done
-	sleep 0.3
-	for p in $APID $CPID $FPID; do kill -9 "$p" 2>/dev/null; done
-	lab_stop
-	[[ ${RP_KEEP_TMP:-0} == 1 ]] && echo "kept $T" || rm -rf "$T"
-}
-LAB_NO_TRAP=1
-# shellcheck source=postfix_lab.sh
-. "$HERE/postfix_lab.sh"
-trap cleanup EXIT
-lab_start || {
-	echo "0 passed, 1 failed (Postfix lab did not start)"
-	exit 1
-}
+rp_tmpdir rpsched
+rp_lab_start
 
 read -r CTL_PORT FLIP_PORT <<<"$(lab_free_ports 2)"
-ADMIN=ipc://$T/admin.sock
-export RELAYPROBE_ADMIN=$ADMIN
+rp_admin_init
 FLAG=$T/flip-open
 python3 "$HERE/flip_smtp.py" "$FLIP_PORT" "$FLAG" >"$T/flip.log" 2>&1 &
-FPID=$!
+rp_track $!
 lab_wait_banner 127.0.0.1 "$FLIP_PORT" 10 || not_ok "flip server answers"
 
-"$RP" keygen --role controller --name ctl --out "$T/keys" >/dev/null || not_ok "keygen controller"
-"$RP" keygen --role agent --name v1 --out "$T/keys" >/dev/null || not_ok "keygen agent"
-cat >"$T/controller.conf" <<EOF
-[controller]
-listen = tcp://127.0.0.1:$CTL_PORT
-keys = $T/keys/ctl.secret
-database = $T/controller.db
-admin = $ADMIN
-EOF
-mkdir -p "$T/state-v1" && chmod 700 "$T/state-v1"
-cat >"$T/v1.conf" <<EOF
-[agent]
-controller = tcp://127.0.0.1:$CTL_PORT
-controller_key = $T/keys/ctl.pub
-keys = $T/keys/v1.secret
-state = $T/state-v1
-bind = 127.0.0.3
+rp_keygen v1
+rp_controller_conf
+rp_agent_conf v1 127.0.0.3 1000 10 ""
 
-[limits]
-targets_per_order = 1000
-concurrency = 10
-rate = 0
-
-[scope]
-allow = 127.0.0.0/8
-; Postfix listens on loopback, which the agent never dials unless allowed by name.
-allow_special = loopback
-EOF
-
-start_controller() {
-	"$CTL" --config "$T/controller.conf" >>"$T/controller.log" 2>&1 &
-	CPID=$!
-	for _ in $(seq 1 50); do
-		[[ -S $T/admin.sock ]] && "$RP" agents list >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-stop_controller() {
-	kill "$CPID" 2>/dev/null
-	wait "$CPID" 2>/dev/null
-	CPID=""
-}
-wait_connected() {
-	for _ in $(seq 1 100); do
-		"$RP" agents list --json 2>/dev/null | python3 -c '
-import json, sys
-sys.exit(0 if any(a.get("connected") for a in json.load(sys.stdin)["agents"]) else 1)' && return 0
-		sleep 0.1
-	done
-	return 1
-}
 audits() {
 	python3 - "$T/controller.db" <<'EOF'
 import sqlite3, sys
@@ -118,16 +50,15 @@ EOF
 	return 1
 }
 
-if start_controller; then ok "controller starts"; else
+if rp_start_controller; then ok "controller starts"; else
 	not_ok "controller starts"
 	cat "$T/controller.log"
 	echo "$passed passed, $failed failed"
 	exit 1
 fi
 "$RP" agents import "$T/keys/v1.pub" >/dev/null || not_ok "agents import"
-"$AGENT" --config "$T/v1.conf" >>"$T/agent.log" 2>&1 &
-APID=$!
-wait_connected && ok "agent connects" || not_ok "agent connects"
+rp_start_agent v1
+rp_wait_connected 1 && ok "agent connects" || not_ok "agent connects"
 
 FLIP="127.0.0.1:$FLIP_PORT"
 CLOSED="127.0.0.1:$LAB_PORT_CLOSED"
@@ -191,14 +122,14 @@ sched_field() {
 	"$RP" schedule list --json | python3 -c "import json,sys; print(json.load(sys.stdin)['schedules'][0]['$1'])"
 }
 N1=$(sched_field next_run)
-stop_controller
+rp_stop_controller
 # Down across three slots (N1, N1+E, N1+2E); the server turns open meanwhile.
 # The restart comes 1 s after a slot, so the next legitimate slot (N1+3E) is
 # seconds away and anything more than one new audit is a repeated run.
 touch "$FLAG"
 while [[ $(date +%s) -lt $((N1 + 2 * EVERY + 1)) ]]; do sleep 0.2; done
 [[ $(audits) == 1 ]] && ok "no run while the controller is down" || not_ok "audits while down: $(audits)"
-start_controller || not_ok "controller restarts"
+rp_start_controller || not_ok "controller restarts"
 for _ in $(seq 1 15); do [[ $(audits) -ge 2 ]] && break; sleep 0.2; done
 sleep 1
 n=$(audits)

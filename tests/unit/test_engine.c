@@ -4,7 +4,9 @@
  * STARTTLS and implicit TLS facts, source address, IPv6, MX resolution and
  * stopping; hostile servers: huge DH groups and certificate keys,
  * renegotiation, tarpits against the dialog and run deadlines. Servers are
- * threads; every socket is on 127.0.0.0/8 or ::1. */
+ * threads (tests/lib/fake_smtp); every socket is on 127.0.0.0/8 or ::1.
+ * Over 800 lines: one program for the engine (one per module), and each
+ * scenario needs servers and assertions of its own. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -31,310 +33,9 @@
 #include <cmocka.h>
 
 #include "engine.h"
+#include "fake_smtp.h"
 
-/* ---- scripted SMTP servers ---- */
-
-/* ClientHellos the DHE servers saw, and renegotiations they asked for. */
-static atomic_int g_handshakes, g_reneg_asked;
-
-#define CONN_LOG_MAX 64
-
-/* Counters shared by the servers of one test. */
-struct srv_group {
-	pthread_mutex_t mu;
-	int cur, max, total;
-	uint64_t t_accept[CONN_LOG_MAX], t_end[CONN_LOG_MAX];
-	char peer[64];
-};
-
-enum srv_mode { SRV_CLOSED, SRV_OPEN, SRV_SILENT, SRV_TARPIT };
-
-struct srv {
-	int lfd;
-	uint16_t port;
-	enum srv_mode mode;
-	SSL_CTX *tls;      /* offer STARTTLS with it (or implicit) */
-	bool implicit;     /* TLS from the first byte */
-	unsigned hold_ms;  /* greet delay: makes sessions long enough to overlap;
-	                      SRV_TARPIT: the delay before every reply */
-	bool reneg;        /* ask for a TLS renegotiation after EHLO over TLS */
-	bool tls_drop;     /* hang up at the first EHLO over TLS */
-	unsigned reply_ms; /* a slow honest server: the delay before each reply */
-	struct srv_group *g;
-	pthread_t th;
-	atomic_int active;
-};
-
-struct conn {
-	struct srv *s;
-	int fd;
-	SSL *ssl;
-	char buf[4096];
-	size_t len;
-};
-
-static void group_init(struct srv_group *g)
-{
-	memset(g, 0, sizeof(*g));
-	pthread_mutex_init(&g->mu, NULL);
-}
-
-static int c_write(struct conn *c, const char *s)
-{
-	size_t n = strlen(s);
-	if (c->ssl)
-		return SSL_write(c->ssl, s, (int)n) == (int)n ? 0 : -1;
-	return send(c->fd, s, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : -1;
-}
-
-/* One line without CRLF into out; -1 at EOF or error. */
-static int c_line(struct conn *c, char *out, size_t outlen)
-{
-	for (;;) {
-		char *nl = memchr(c->buf, '\n', c->len);
-		if (nl) {
-			size_t l = (size_t)(nl - c->buf);
-			size_t k = l > 0 && c->buf[l - 1] == '\r' ? l - 1 : l;
-			if (k >= outlen)
-				k = outlen - 1;
-			memcpy(out, c->buf, k);
-			out[k] = '\0';
-			memmove(c->buf, nl + 1, c->len - l - 1);
-			c->len -= l + 1;
-			return 0;
-		}
-		if (c->len == sizeof(c->buf))
-			return -1;
-		ssize_t n = c->ssl
-		                ? SSL_read(c->ssl, c->buf + c->len, (int)(sizeof(c->buf) - c->len))
-		                : read(c->fd, c->buf + c->len, sizeof(c->buf) - c->len);
-		if (n <= 0)
-			return -1;
-		c->len += (size_t)n;
-	}
-}
-
-/* Every ClientHello, first handshake or renegotiation. */
-static int srv_hello_cb(SSL *ssl, int *al, void *arg)
-{
-	(void)ssl;
-	(void)al;
-	(void)arg;
-	atomic_fetch_add(&g_handshakes, 1);
-	return SSL_CLIENT_HELLO_SUCCESS;
-}
-
-static int c_tls(struct conn *c)
-{
-	c->ssl = SSL_new(c->s->tls);
-	if (!c->ssl)
-		return -1;
-	SSL_set_fd(c->ssl, c->fd);
-	c->len = 0;
-	return SSL_accept(c->ssl) == 1 ? 0 : -1;
-}
-
-static void *conn_main(void *arg)
-{
-	struct conn *c = arg;
-	struct srv *s = c->s;
-	struct srv_group *g = s->g;
-	char line[1024];
-	int idx;
-
-	pthread_mutex_lock(&g->mu);
-	idx = g->total++;
-	if (++g->cur > g->max)
-		g->max = g->cur;
-	if (idx < CONN_LOG_MAX)
-		g->t_accept[idx] = engine_now_ms();
-	pthread_mutex_unlock(&g->mu);
-
-	if (s->implicit && c_tls(c) < 0)
-		goto out;
-	if (s->mode == SRV_SILENT) {
-		while (read(c->fd, line, sizeof(line)) > 0)
-			;
-		goto out;
-	}
-	if (s->hold_ms)
-		usleep(s->hold_ms * 1000u);
-	if (c_write(c, "220 mx.test ESMTP scripted\r\n") < 0)
-		goto out;
-	while (c_line(c, line, sizeof(line)) == 0) {
-		const char *r;
-		if (s->mode == SRV_TARPIT && strncasecmp(line, "QUIT", 4) != 0) {
-			/* Every reply just inside the client's command timeout; every
-			 * RCPT a 4xx, so the client retries, forever. */
-			usleep(s->hold_ms * 1000u);
-			r = strncasecmp(line, "EHLO", 4) == 0   ? "250 mx.test\r\n"
-			    : strncasecmp(line, "RCPT", 4) == 0 ? "450 4.7.1 Try again later\r\n"
-			                                        : "250 2.0.0 Ok\r\n";
-			if (c_write(c, r) < 0)
-				goto out;
-			continue;
-		}
-		if (s->tls_drop && c->ssl)
-			goto out;
-		if (s->reneg && c->ssl && strncasecmp(line, "EHLO", 4) == 0) {
-			atomic_fetch_add(&g_reneg_asked, 1);
-			if (SSL_renegotiate(c->ssl) != 1 || SSL_do_handshake(c->ssl) != 1)
-				goto out;
-		}
-		if (strncasecmp(line, "EHLO", 4) == 0) {
-			r = s->tls && !c->ssl ? "250-mx.test\r\n250-PIPELINING\r\n250-"
-			                        "STARTTLS\r\n250 8BITMIME\r\n"
-			                      : "250-mx.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n";
-		} else if (strncasecmp(line, "HELO", 4) == 0) {
-			r = "250 mx.test\r\n";
-		} else if (strncasecmp(line, "STARTTLS", 8) == 0 && s->tls && !c->ssl) {
-			if (c_write(c, "220 2.0.0 Ready to start TLS\r\n") < 0 || c_tls(c) < 0)
-				goto out;
-			continue;
-		} else if (strncasecmp(line, "MAIL", 4) == 0) {
-			r = "250 2.1.0 Ok\r\n";
-		} else if (strncasecmp(line, "RCPT", 4) == 0) {
-			r = s->mode == SRV_OPEN
-			        ? "250 2.1.5 Ok\r\n"
-			        : "554 5.7.1 <relaytest@external.test>: Relay access denied\r\n";
-		} else if (strncasecmp(line, "RSET", 4) == 0) {
-			r = "250 2.0.0 Ok\r\n";
-		} else if (strncasecmp(line, "DATA", 4) == 0) {
-			if (c_write(c, "354 End data with <CR><LF>.<CR><LF>\r\n") < 0)
-				goto out;
-			while (c_line(c, line, sizeof(line)) == 0 && strcmp(line, ".") != 0)
-				;
-			r = "250 2.0.0 Ok: queued\r\n";
-		} else if (strncasecmp(line, "QUIT", 4) == 0) {
-			c_write(c, "221 2.0.0 Bye\r\n");
-			while (c_line(c, line, sizeof(line)) == 0) /* until the client closes */
-				;
-			goto out;
-		} else {
-			r = "502 5.5.2 Error: command not recognized\r\n";
-		}
-		if (s->reply_ms)
-			usleep(s->reply_ms * 1000u);
-		if (c_write(c, r) < 0)
-			goto out;
-	}
-out:
-	pthread_mutex_lock(&g->mu);
-	g->cur--;
-	if (idx < CONN_LOG_MAX)
-		g->t_end[idx] = engine_now_ms();
-	pthread_mutex_unlock(&g->mu);
-	if (c->ssl) {
-		SSL_shutdown(c->ssl);
-		SSL_free(c->ssl);
-	}
-	close(c->fd);
-	atomic_fetch_sub(&s->active, 1);
-	free(c);
-	return NULL;
-}
-
-static void *accept_main(void *arg)
-{
-	struct srv *s = arg;
-	for (;;) {
-		union {
-			struct sockaddr_storage ss;
-			struct sockaddr_in in;
-			struct sockaddr_in6 in6;
-		} peer;
-		socklen_t pl = sizeof(peer);
-		int fd = accept(s->lfd, (struct sockaddr *)&peer, &pl);
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			return NULL;
-		}
-		pthread_mutex_lock(&s->g->mu);
-		if (peer.ss.ss_family == AF_INET)
-			inet_ntop(AF_INET, &peer.in.sin_addr, s->g->peer, sizeof(s->g->peer));
-		else
-			inet_ntop(AF_INET6, &peer.in6.sin6_addr, s->g->peer, sizeof(s->g->peer));
-		pthread_mutex_unlock(&s->g->mu);
-		struct conn *c = calloc(1, sizeof(*c));
-		pthread_t t;
-		c->s = s;
-		c->fd = fd;
-		atomic_fetch_add(&s->active, 1);
-		if (pthread_create(&t, NULL, conn_main, c) != 0) {
-			atomic_fetch_sub(&s->active, 1);
-			close(fd);
-			free(c);
-			continue;
-		}
-		pthread_detach(t);
-	}
-}
-
-/* Listen on addr (a loopback literal) port 0. -1 when addr cannot be bound. */
-static int srv_start(struct srv *s, const char *addr, enum srv_mode mode, struct srv_group *g)
-{
-	union {
-		struct sockaddr sa;
-		struct sockaddr_in in;
-		struct sockaddr_in6 in6;
-	} sa;
-	socklen_t sl;
-	int one = 1;
-
-	memset(s, 0, sizeof(*s));
-	memset(&sa, 0, sizeof(sa));
-	s->mode = mode;
-	s->g = g;
-	if (inet_pton(AF_INET, addr, &sa.in.sin_addr) == 1) {
-		sa.in.sin_family = AF_INET;
-		sl = sizeof(sa.in);
-	} else if (inet_pton(AF_INET6, addr, &sa.in6.sin6_addr) == 1) {
-		sa.in6.sin6_family = AF_INET6;
-		sl = sizeof(sa.in6);
-	} else {
-		return -1;
-	}
-	s->lfd = socket(sa.sa.sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s->lfd < 0)
-		return -1;
-	setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(s->lfd, &sa.sa, sl) < 0 || listen(s->lfd, 128) < 0) {
-		close(s->lfd);
-		return -1;
-	}
-	getsockname(s->lfd, &sa.sa, &sl);
-	s->port = ntohs(sa.sa.sa_family == AF_INET ? sa.in.sin_port : sa.in6.sin6_port);
-	return 0;
-}
-
-static void srv_run(struct srv *s)
-{
-	assert_int_equal(pthread_create(&s->th, NULL, accept_main, s), 0);
-}
-
-static void srv_stop(struct srv *s)
-{
-	shutdown(s->lfd, SHUT_RDWR);
-	pthread_join(s->th, NULL);
-	close(s->lfd);
-	for (int i = 0; i < 500 && atomic_load(&s->active) > 0; i++)
-		usleep(10000);
-	assert_int_equal(atomic_load(&s->active), 0);
-}
-
-/* A port nobody listens on: bind one, note it, close it. */
-static uint16_t closed_port(void)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET};
-	socklen_t sl = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sl), 0);
-	getsockname(fd, (struct sockaddr *)&sa, &sl);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
+/* The scripted SMTP servers are tests/lib/fake_smtp.[ch]. */
 
 /* ---- a self-signed certificate, made in memory ---- */
 
@@ -533,15 +234,15 @@ static const struct cap *find_host(const struct caps *cs, const char *host)
 
 static void test_closed_and_open(void **state)
 {
-	struct srv_group g;
-	struct srv closed, open;
+	struct fake_smtp_group g;
+	struct fake_smtp closed, open;
 	struct engine_params p;
 	struct caps cs = {0};
-	group_init(&g);
-	assert_int_equal(srv_start(&closed, "127.0.0.1", SRV_CLOSED, &g), 0);
-	assert_int_equal(srv_start(&open, "127.0.0.2", SRV_OPEN, &g), 0);
-	srv_run(&closed);
-	srv_run(&open);
+	fake_smtp_group_init(&g);
+	assert_int_equal(fake_smtp_listen(&closed, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
+	assert_int_equal(fake_smtp_listen(&open, "127.0.0.2", FAKE_SMTP_OPEN, &g), 0);
+	assert_int_equal(fake_smtp_run(&closed), 0);
+	assert_int_equal(fake_smtp_run(&open), 0);
 	base_params(&p);
 	struct engine *e = new_engine(&p);
 	add_target(e, "127.0.0.1", closed.port, true);
@@ -564,8 +265,8 @@ static void test_closed_and_open(void **state)
 	assert_true(engine_peak_dialogs(e) >= 1);
 	engine_free(&e);
 	assert_null(e);
-	srv_stop(&closed);
-	srv_stop(&open);
+	assert_int_equal(fake_smtp_stop(&closed), 0);
+	assert_int_equal(fake_smtp_stop(&open), 0);
 	(void)state;
 }
 
@@ -575,7 +276,7 @@ static void test_refused(void **state)
 	struct caps cs = {0};
 	base_params(&p);
 	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", closed_port(), true);
+	add_target(e, "127.0.0.1", fake_smtp_closed_port(), true);
 	assert_int_equal(engine_run(e, on_result, &cs), 0);
 	assert_int_equal(cs.n, 1);
 	assert_true(cs.c[0].dialog);
@@ -587,13 +288,13 @@ static void test_refused(void **state)
 
 static void test_silent_banner_timeout(void **state)
 {
-	struct srv_group g;
-	struct srv s;
+	struct fake_smtp_group g;
+	struct fake_smtp s;
 	struct engine_params p;
 	struct caps cs = {0};
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_SILENT, &g), 0);
-	srv_run(&s);
+	fake_smtp_group_init(&g);
+	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_SILENT, &g), 0);
+	assert_int_equal(fake_smtp_run(&s), 0);
 	base_params(&p);
 	p.dialog.banner_ms = 300;
 	struct engine *e = new_engine(&p);
@@ -606,7 +307,7 @@ static void test_silent_banner_timeout(void **state)
 	assert_non_null(strstr(cs.c[0].reason, "timeout"));
 	assert_true(took >= 300 && took < 2500);
 	engine_free(&e);
-	srv_stop(&s);
+	assert_int_equal(fake_smtp_stop(&s), 0);
 	(void)state;
 }
 
@@ -614,16 +315,16 @@ static void test_silent_banner_timeout(void **state)
 
 static void test_politeness(void **state)
 {
-	struct srv_group g;
-	struct srv a, b;
+	struct fake_smtp_group g;
+	struct fake_smtp a, b;
 	struct engine_params p;
 	struct caps cs = {0};
-	group_init(&g);
-	assert_int_equal(srv_start(&a, "127.0.0.1", SRV_CLOSED, &g), 0);
-	assert_int_equal(srv_start(&b, "127.0.0.1", SRV_CLOSED, &g), 0);
+	fake_smtp_group_init(&g);
+	assert_int_equal(fake_smtp_listen(&a, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
+	assert_int_equal(fake_smtp_listen(&b, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
 	a.hold_ms = b.hold_ms = 60;
-	srv_run(&a);
-	srv_run(&b);
+	assert_int_equal(fake_smtp_run(&a), 0);
+	assert_int_equal(fake_smtp_run(&b), 0);
 	base_params(&p);
 	p.pause_ms = 150;
 	struct engine *e = new_engine(&p);
@@ -635,8 +336,8 @@ static void test_politeness(void **state)
 	assert_int_equal(cs.n, 3);
 	for (size_t i = 0; i < cs.n; i++)
 		assert_int_equal(cs.c[i].verdict, DV_CLOSED);
-	srv_stop(&a);
-	srv_stop(&b);
+	assert_int_equal(fake_smtp_stop(&a), 0);
+	assert_int_equal(fake_smtp_stop(&b), 0);
 	assert_int_equal(g.total, 3);
 	assert_int_equal(g.max, 1); /* never two sessions at once */
 	/* Sessions in accept order; each starts a pause after the last ended. */
@@ -659,17 +360,17 @@ static void test_politeness(void **state)
 
 static void test_rate_and_concurrency(void **state)
 {
-	struct srv_group g;
-	struct srv s[5];
+	struct fake_smtp_group g;
+	struct fake_smtp s[5];
 	struct engine_params p;
 	struct caps cs = {0};
 	char addr[32];
-	group_init(&g);
+	fake_smtp_group_init(&g);
 	for (int i = 0; i < 5; i++) {
 		snprintf(addr, sizeof(addr), "127.0.0.%d", 11 + i);
-		assert_int_equal(srv_start(&s[i], addr, SRV_CLOSED, &g), 0);
+		assert_int_equal(fake_smtp_listen(&s[i], addr, FAKE_SMTP_CLOSED, &g), 0);
 		s[i].hold_ms = 100;
-		srv_run(&s[i]);
+		assert_int_equal(fake_smtp_run(&s[i]), 0);
 	}
 	/* Concurrency 2: never more than two sessions, peak two dialogs. */
 	base_params(&p);
@@ -692,8 +393,8 @@ static void test_rate_and_concurrency(void **state)
 	engine_free(&e);
 
 	/* Rate 10/s: five connections need at least 0.4 s. */
-	struct srv_group g2;
-	group_init(&g2);
+	struct fake_smtp_group g2;
+	fake_smtp_group_init(&g2);
 	for (int i = 0; i < 5; i++) {
 		s[i].g = &g2;
 		s[i].hold_ms = 0;
@@ -722,7 +423,7 @@ static void test_rate_and_concurrency(void **state)
 	assert_true(last - first >= 350);
 	engine_free(&e);
 	for (int i = 0; i < 5; i++)
-		srv_stop(&s[i]);
+		assert_int_equal(fake_smtp_stop(&s[i]), 0);
 	(void)state;
 }
 
@@ -743,50 +444,79 @@ static void check_tls_info(const struct cap *c)
 	assert_true(c->tlsinfo.name_ok); /* SAN IP:127.0.0.1 */
 }
 
-static void test_starttls(void **state)
+static uint64_t cpu_ms(void)
 {
-	struct srv_group g;
-	struct srv s;
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* One server on 127.0.0.1 as o says, one target, one engine run with p:
+ * the results in cs, the server's counters in g, the engine's CPU time for
+ * the run in *cpu (when cpu is not NULL). */
+struct one_srv {
+	enum fake_smtp_mode mode;
+	SSL_CTX *tls; /* offered with STARTTLS, or from the first byte (implicit) */
+	bool implicit, reneg, tls_drop;
+};
+
+static void run_one(const struct one_srv *o, const struct engine_params *p, struct caps *cs,
+                    struct fake_smtp_group *g, uint64_t *cpu)
+{
+	struct fake_smtp s;
+	fake_smtp_group_init(g);
+	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", o->mode, g), 0);
+	s.tls = o->tls;
+	s.implicit = o->implicit;
+	s.reneg = o->reneg;
+	s.tls_drop = o->tls_drop;
+	assert_int_equal(fake_smtp_run(&s), 0);
+	struct engine *e = new_engine(p);
+	add_target(e, "127.0.0.1", s.port, true);
+	uint64_t c0 = cpu_ms();
+	assert_int_equal(engine_run(e, on_result, cs), 0);
+	if (cpu)
+		*cpu = cpu_ms() - c0;
+	engine_free(&e);
+	assert_int_equal(fake_smtp_stop(&s), 0);
+}
+
+/* STARTTLS against a closed server and implicit TLS against an open one:
+ * the tests run over TLS, the verdict is the server's, the TLS facts are
+ * recorded. */
+static const struct tls_case {
+	enum fake_smtp_mode mode;
+	bool implicit;
+	enum dialog_tls_policy policy;
+	enum dialog_verdict verdict;
+} tls_cases[] = {
+    {FAKE_SMTP_CLOSED, false, DLG_TLS_AUTO, DV_CLOSED},
+    {FAKE_SMTP_OPEN, true, DLG_TLS_IMPLICIT, DV_OPEN},
+};
+
+static void tls_case_run(const struct tls_case *t)
+{
+	struct fake_smtp_group g;
 	struct engine_params p;
 	struct caps cs = {0};
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
-	s.tls = g_server_tls;
-	srv_run(&s);
 	base_params(&p);
-	p.dialog.tls = DLG_TLS_AUTO;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	p.dialog.tls = t->policy;
+	run_one(&(struct one_srv){.mode = t->mode, .tls = g_server_tls, .implicit = t->implicit},
+	        &p, &cs, &g, NULL);
 	assert_int_equal(cs.n, 1);
-	assert_int_equal(cs.c[0].verdict, DV_CLOSED); /* the tests ran over TLS */
+	assert_int_equal(cs.c[0].verdict, t->verdict);
 	check_tls_info(&cs.c[0]);
-	engine_free(&e);
-	srv_stop(&s);
+}
+
+static void test_starttls(void **state)
+{
+	tls_case_run(&tls_cases[0]);
 	(void)state;
 }
 
 static void test_implicit_tls(void **state)
 {
-	struct srv_group g;
-	struct srv s;
-	struct engine_params p;
-	struct caps cs = {0};
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_OPEN, &g), 0);
-	s.tls = g_server_tls;
-	s.implicit = true;
-	srv_run(&s);
-	base_params(&p);
-	p.dialog.tls = DLG_TLS_IMPLICIT;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	assert_int_equal(cs.n, 1);
-	assert_int_equal(cs.c[0].verdict, DV_OPEN);
-	check_tls_info(&cs.c[0]);
-	engine_free(&e);
-	srv_stop(&s);
+	tls_case_run(&tls_cases[1]);
 	(void)state;
 }
 
@@ -794,38 +524,22 @@ static void test_starttls_garbage(void **state)
 {
 	/* A server that says 220 to STARTTLS but speaks no TLS: the handshake
 	 * fails with a reason; auto policy goes on in plain text. */
-	struct srv_group g;
-	struct srv s;
+	struct fake_smtp_group g;
 	struct engine_params p;
 	struct caps cs = {0};
 	SSL_CTX *bad = SSL_CTX_new(TLS_server_method()); /* no certificate */
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
-	s.tls = bad;
-	srv_run(&s);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	run_one(&(struct one_srv){.mode = FAKE_SMTP_CLOSED, .tls = bad}, &p, &cs, &g, NULL);
 	assert_int_equal(cs.n, 1);
 	assert_false(cs.c[0].tls);
 	assert_int_equal(cs.c[0].verdict, DV_CLOSED);
 	assert_true(cs.c[0].sessions >= 2);
-	engine_free(&e);
-	srv_stop(&s);
 	SSL_CTX_free(bad);
 	(void)state;
 }
 
 /* ---- hostile TLS servers ---- */
-
-static uint64_t cpu_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static int srv_allow_all(const SSL *ssl, const SSL_CTX *ctx, int op, int bits, int nid, void *other,
                          void *ex)
@@ -866,7 +580,7 @@ static SSL_CTX *dhe_server_ctx(int bits)
 	}
 	SSL_CTX_set_security_level(ctx, 0);
 	SSL_CTX_set_security_callback(ctx, srv_allow_all); /* even a 768-bit group */
-	SSL_CTX_set_client_hello_cb(ctx, srv_hello_cb, NULL);
+	SSL_CTX_set_client_hello_cb(ctx, fake_smtp_hello_cb, NULL);
 	if (SSL_CTX_set0_tmp_dh_pkey(ctx, dh) != 1) {
 		SSL_CTX_free(ctx);
 		ctx = NULL;
@@ -907,18 +621,18 @@ static uint64_t honest_dialog_ms(struct caps *cs)
  * spans the hostile handshake) takes the time it takes alone. */
 static void test_tls_dh_too_large(void **state)
 {
-	struct srv_group g;
-	struct srv hostile, honest;
+	struct fake_smtp_group g;
+	struct fake_smtp hostile, honest;
 	struct engine_params p;
 	struct caps alone = {0}, cs = {0};
 	SSL_CTX *big = dhe_server_ctx(10000);
-	group_init(&g);
-	assert_int_equal(srv_start(&hostile, "127.0.0.1", SRV_CLOSED, &g), 0);
-	assert_int_equal(srv_start(&honest, "127.0.0.2", SRV_CLOSED, &g), 0);
+	fake_smtp_group_init(&g);
+	assert_int_equal(fake_smtp_listen(&hostile, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
+	assert_int_equal(fake_smtp_listen(&honest, "127.0.0.2", FAKE_SMTP_CLOSED, &g), 0);
 	hostile.tls = big;
 	honest.reply_ms = 300;
-	srv_run(&hostile);
-	srv_run(&honest);
+	assert_int_equal(fake_smtp_run(&hostile), 0);
+	assert_int_equal(fake_smtp_run(&honest), 0);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
 
@@ -935,8 +649,8 @@ static void test_tls_dh_too_large(void **state)
 	assert_int_equal(engine_run(e, on_result, &cs), 0);
 	uint64_t cpu = cpu_ms() - c0;
 	engine_free(&e);
-	srv_stop(&hostile);
-	srv_stop(&honest);
+	assert_int_equal(fake_smtp_stop(&hostile), 0);
+	assert_int_equal(fake_smtp_stop(&honest), 0);
 	SSL_CTX_free(big);
 
 	uint64_t beside = honest_dialog_ms(&cs);
@@ -964,24 +678,14 @@ static void test_tls_dh_too_large(void **state)
  * per-dialog TLS budget is sized on (printed: docs/architecture.md). */
 static void test_tls_dh_at_cap(void **state)
 {
-	struct srv_group g;
-	struct srv s;
+	struct fake_smtp_group g;
 	struct engine_params p;
 	struct caps cs = {0};
+	uint64_t cpu;
 	SSL_CTX *ctx = dhe_server_ctx(8192);
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
-	s.tls = ctx;
-	srv_run(&s);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	uint64_t c0 = cpu_ms();
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	uint64_t cpu = cpu_ms() - c0;
-	engine_free(&e);
-	srv_stop(&s);
+	run_one(&(struct one_srv){.mode = FAKE_SMTP_CLOSED, .tls = ctx}, &p, &cs, &g, &cpu);
 	SSL_CTX_free(ctx);
 	print_message("  8192-bit DH server: engine CPU %llu ms for the run\n",
 	              (unsigned long long)cpu);
@@ -998,26 +702,16 @@ static void test_tls_dh_at_cap(void **state)
  * and the server is tested in plain text. */
 static void test_tls_cpu_budget(void **state)
 {
-	struct srv_group g;
-	struct srv s;
+	struct fake_smtp_group g;
 	struct engine_params p;
 	struct caps cs = {0};
+	uint64_t cpu;
 	SSL_CTX *ctx = dhe_server_ctx(8192);
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
-	s.tls = ctx;
-	s.tls_drop = true;
-	srv_run(&s);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
 	p.tls_cpu_budget_ms = 20; /* one handshake at the cap spends it */
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	uint64_t c0 = cpu_ms();
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	uint64_t cpu = cpu_ms() - c0;
-	engine_free(&e);
-	srv_stop(&s);
+	run_one(&(struct one_srv){.mode = FAKE_SMTP_CLOSED, .tls = ctx, .tls_drop = true}, &p, &cs,
+	        &g, &cpu);
 	SSL_CTX_free(ctx);
 	print_message("  engine CPU %llu ms\n%s", (unsigned long long)cpu, cs.c[0].events);
 	assert_int_equal(cs.n, 1);
@@ -1033,8 +727,7 @@ static void test_tls_cpu_budget(void **state)
  * odd number (no private key needed, none is used). */
 static void test_tls_rsa_key_too_large(void **state)
 {
-	struct srv_group g;
-	struct srv s;
+	struct fake_smtp_group g;
 	struct engine_params p;
 	struct caps cs = {0};
 	BIGNUM *n = BN_new(), *ev = BN_new();
@@ -1066,17 +759,9 @@ static void test_tls_rsa_key_too_large(void **state)
 	assert_int_equal(SSL_CTX_use_PrivateKey(ctx, g_key), 1);
 	assert_int_equal(SSL_CTX_add_extra_chain_cert(ctx, x), 1); /* owns x */
 
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
-	s.tls = ctx;
-	srv_run(&s);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	engine_free(&e);
-	srv_stop(&s);
+	run_one(&(struct one_srv){.mode = FAKE_SMTP_CLOSED, .tls = ctx}, &p, &cs, &g, NULL);
 	SSL_CTX_free(ctx);
 	EVP_PKEY_free(big);
 	EVP_PKEY_CTX_free(pc);
@@ -1097,22 +782,13 @@ static void test_tls_rsa_key_too_large(void **state)
  * now with the reason, and the server tested in plain text. */
 static void test_tls_dh_floor(void **state)
 {
-	struct srv_group g;
-	struct srv s;
+	struct fake_smtp_group g;
 	struct engine_params p;
 	struct caps cs = {0};
 	SSL_CTX *ctx = dhe_server_ctx(768);
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
-	s.tls = ctx;
-	srv_run(&s);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	engine_free(&e);
-	srv_stop(&s);
+	run_one(&(struct one_srv){.mode = FAKE_SMTP_CLOSED, .tls = ctx}, &p, &cs, &g, NULL);
 	SSL_CTX_free(ctx);
 	assert_int_equal(cs.n, 1);
 	assert_false(cs.c[0].tls);
@@ -1127,32 +803,21 @@ static void test_tls_dh_floor(void **state)
  * so, and the auto policy tests the server in plain text. */
 static void test_tls_renegotiation_refused(void **state)
 {
-	struct srv_group g;
-	struct srv s;
+	struct fake_smtp_group g;
 	struct engine_params p;
 	struct caps cs = {0};
 	SSL_CTX *ctx = dhe_server_ctx(2048);
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
-	s.tls = ctx;
-	s.reneg = true;
-	srv_run(&s);
-	atomic_store(&g_handshakes, 0);
-	atomic_store(&g_reneg_asked, 0);
 	base_params(&p);
 	p.dialog.tls = DLG_TLS_AUTO;
-	struct engine *e = new_engine(&p);
-	add_target(e, "127.0.0.1", s.port, true);
-	assert_int_equal(engine_run(e, on_result, &cs), 0);
-	engine_free(&e);
-	srv_stop(&s);
+	run_one(&(struct one_srv){.mode = FAKE_SMTP_CLOSED, .tls = ctx, .reneg = true}, &p, &cs, &g,
+	        NULL);
 	SSL_CTX_free(ctx);
-	print_message("  handshakes %d, renegotiations asked %d\n%s", atomic_load(&g_handshakes),
-	              atomic_load(&g_reneg_asked), cs.c[0].events);
+	print_message("  handshakes %d, renegotiations asked %d\n%s", atomic_load(&g.handshakes),
+	              atomic_load(&g.reneg_asked), cs.c[0].events);
 	assert_int_equal(cs.n, 1);
-	assert_true(atomic_load(&g_reneg_asked) >= 1);
+	assert_true(atomic_load(&g.reneg_asked) >= 1);
 	/* One ClientHello per TLS session, none more: no renegotiation. */
-	assert_int_equal(atomic_load(&g_handshakes), atomic_load(&g_reneg_asked));
+	assert_int_equal(atomic_load(&g.handshakes), atomic_load(&g.reneg_asked));
 	assert_non_null(strstr(cs.c[0].events, "renegotiate TLS: refused"));
 	assert_int_equal(cs.c[0].verdict, DV_CLOSED);
 	(void)state;
@@ -1179,16 +844,16 @@ static void all_tests(struct engine_params *p)
  * its normal time. */
 static void test_dialog_deadline_tarpit(void **state)
 {
-	struct srv_group g;
-	struct srv tarpit, honest;
+	struct fake_smtp_group g;
+	struct fake_smtp tarpit, honest;
 	struct engine_params p;
 	struct caps cs = {0};
-	group_init(&g);
-	assert_int_equal(srv_start(&tarpit, "127.0.0.1", SRV_TARPIT, &g), 0);
-	assert_int_equal(srv_start(&honest, "127.0.0.2", SRV_CLOSED, &g), 0);
+	fake_smtp_group_init(&g);
+	assert_int_equal(fake_smtp_listen(&tarpit, "127.0.0.1", FAKE_SMTP_TARPIT, &g), 0);
+	assert_int_equal(fake_smtp_listen(&honest, "127.0.0.2", FAKE_SMTP_CLOSED, &g), 0);
 	tarpit.hold_ms = 800;
-	srv_run(&tarpit);
-	srv_run(&honest);
+	assert_int_equal(fake_smtp_run(&tarpit), 0);
+	assert_int_equal(fake_smtp_run(&honest), 0);
 	base_params(&p);
 	all_tests(&p);
 	p.dialog.command_ms = 1000;
@@ -1199,8 +864,8 @@ static void test_dialog_deadline_tarpit(void **state)
 	add_target(e, "127.0.0.2", honest.port, true);
 	assert_int_equal(engine_run(e, on_result, &cs), 0);
 	engine_free(&e);
-	srv_stop(&tarpit);
-	srv_stop(&honest);
+	assert_int_equal(fake_smtp_stop(&tarpit), 0);
+	assert_int_equal(fake_smtp_stop(&honest), 0);
 	assert_int_equal(cs.n, 2);
 	for (size_t i = 0; i < cs.n; i++) {
 		const struct cap *c = &cs.c[i];
@@ -1224,16 +889,16 @@ static void test_dialog_deadline_tarpit(void **state)
  * reason, and the targets never started are reported, not dropped. */
 static void test_run_deadline(void **state)
 {
-	struct srv_group g;
-	struct srv tarpit, closed;
+	struct fake_smtp_group g;
+	struct fake_smtp tarpit, closed;
 	struct engine_params p;
 	struct caps cs = {0};
-	group_init(&g);
-	assert_int_equal(srv_start(&tarpit, "127.0.0.1", SRV_TARPIT, &g), 0);
-	assert_int_equal(srv_start(&closed, "127.0.0.2", SRV_CLOSED, &g), 0);
+	fake_smtp_group_init(&g);
+	assert_int_equal(fake_smtp_listen(&tarpit, "127.0.0.1", FAKE_SMTP_TARPIT, &g), 0);
+	assert_int_equal(fake_smtp_listen(&closed, "127.0.0.2", FAKE_SMTP_CLOSED, &g), 0);
 	tarpit.hold_ms = 800;
-	srv_run(&tarpit);
-	srv_run(&closed);
+	assert_int_equal(fake_smtp_run(&tarpit), 0);
+	assert_int_equal(fake_smtp_run(&closed), 0);
 	base_params(&p);
 	all_tests(&p);
 	p.dialog.command_ms = 1000;
@@ -1247,8 +912,8 @@ static void test_run_deadline(void **state)
 	assert_int_equal(engine_run(e, on_result, &cs), 0);
 	uint64_t took = engine_now_ms() - t0;
 	engine_free(&e);
-	srv_stop(&tarpit);
-	srv_stop(&closed);
+	assert_int_equal(fake_smtp_stop(&tarpit), 0);
+	assert_int_equal(fake_smtp_stop(&closed), 0);
 	for (size_t i = 0; i < cs.n; i++)
 		print_message("  %s: verdict %d dialog %d: %s\n", cs.c[i].address, cs.c[i].verdict,
 		              cs.c[i].dialog, cs.c[i].reason);
@@ -1276,13 +941,13 @@ static void test_run_deadline(void **state)
 
 static void test_bind_addr(void **state)
 {
-	struct srv_group g;
-	struct srv s;
+	struct fake_smtp_group g;
+	struct fake_smtp s;
 	struct engine_params p;
 	struct caps cs = {0};
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
-	srv_run(&s);
+	fake_smtp_group_init(&g);
+	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
+	assert_int_equal(fake_smtp_run(&s), 0);
 	base_params(&p);
 	p.bind_addr = "127.0.0.2";
 	struct engine *e = new_engine(&p);
@@ -1290,7 +955,7 @@ static void test_bind_addr(void **state)
 	add_target(e, "::1", 9, true); /* family mismatch: no packet is sent */
 	assert_int_equal(engine_run(e, on_result, &cs), 0);
 	assert_int_equal(cs.n, 2);
-	srv_stop(&s);
+	assert_int_equal(fake_smtp_stop(&s), 0);
 	assert_string_equal(g.peer, "127.0.0.2");
 	for (size_t i = 0; i < cs.n; i++) {
 		if (strcmp(cs.c[i].address, "::1") == 0) {
@@ -1311,16 +976,16 @@ static void test_bind_addr(void **state)
 
 static void test_ipv6(void **state)
 {
-	struct srv_group g;
-	struct srv s;
+	struct fake_smtp_group g;
+	struct fake_smtp s;
 	struct engine_params p;
 	struct caps cs = {0};
-	group_init(&g);
-	if (srv_start(&s, "::1", SRV_OPEN, &g) < 0) {
+	fake_smtp_group_init(&g);
+	if (fake_smtp_listen(&s, "::1", FAKE_SMTP_OPEN, &g) < 0) {
 		print_message("skipped: cannot bind ::1 (%s)\n", strerror(errno));
 		skip();
 	}
-	srv_run(&s);
+	assert_int_equal(fake_smtp_run(&s), 0);
 	base_params(&p);
 	struct engine *e = new_engine(&p);
 	add_target(e, "::1", s.port, true);
@@ -1328,7 +993,7 @@ static void test_ipv6(void **state)
 	assert_int_equal(cs.n, 1);
 	assert_string_equal(cs.c[0].address, "::1");
 	assert_int_equal(cs.c[0].verdict, DV_OPEN);
-	srv_stop(&s);
+	assert_int_equal(fake_smtp_stop(&s), 0);
 	assert_string_equal(g.peer, "::1");
 	engine_free(&e);
 	(void)state;
@@ -1471,8 +1136,8 @@ static void test_dns_mx(void **state)
 	struct dns_srv dns = {0};
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
-	struct srv_group g;
-	struct srv s;
+	struct fake_smtp_group g;
+	struct fake_smtp s;
 	struct engine_params p;
 	struct caps cs = {0};
 	char conf[] = "/tmp/test_engine_resolv.XXXXXX";
@@ -1489,9 +1154,9 @@ static void test_dns_mx(void **state)
 	        (unsigned)dns.port);
 	close(cfd);
 
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
-	srv_run(&s);
+	fake_smtp_group_init(&g);
+	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
+	assert_int_equal(fake_smtp_run(&s), 0);
 	base_params(&p);
 	p.use_mx = true;
 	p.resolv_conf = conf;
@@ -1504,7 +1169,7 @@ static void test_dns_mx(void **state)
 	add_target(e, "slow.test", s.port, false);
 	assert_int_equal(engine_run(e, on_result, &cs), 0);
 	engine_free(&e);
-	srv_stop(&s);
+	assert_int_equal(fake_smtp_stop(&s), 0);
 	atomic_store(&dns.stop, 1);
 	pthread_join(dns.th, NULL);
 	close(dns.fd);
@@ -1582,17 +1247,17 @@ static bool scope_only_lo1(const struct sockaddr *sa, socklen_t len, void *arg)
 
 static void test_scope(void **state)
 {
-	struct srv_group g1, g2;
-	struct srv s1, s2;
+	struct fake_smtp_group g1, g2;
+	struct fake_smtp s1, s2;
 	struct engine_params p;
 	struct caps cs = {0};
 	struct scope_ctx sc = {0};
-	group_init(&g1);
-	group_init(&g2);
-	assert_int_equal(srv_start(&s1, "127.0.0.1", SRV_OPEN, &g1), 0);
-	assert_int_equal(srv_start(&s2, "127.0.0.2", SRV_OPEN, &g2), 0);
-	srv_run(&s1);
-	srv_run(&s2);
+	fake_smtp_group_init(&g1);
+	fake_smtp_group_init(&g2);
+	assert_int_equal(fake_smtp_listen(&s1, "127.0.0.1", FAKE_SMTP_OPEN, &g1), 0);
+	assert_int_equal(fake_smtp_listen(&s2, "127.0.0.2", FAKE_SMTP_OPEN, &g2), 0);
+	assert_int_equal(fake_smtp_run(&s1), 0);
+	assert_int_equal(fake_smtp_run(&s2), 0);
 	base_params(&p);
 	sc.allowed_port = s1.port;
 	p.scope = scope_only_lo1;
@@ -1605,8 +1270,8 @@ static void test_scope(void **state)
 	add_target(e, "localhost", s2.port, true);
 	assert_int_equal(engine_run(e, on_result, &cs), 0);
 	engine_free(&e);
-	srv_stop(&s1);
-	srv_stop(&s2);
+	assert_int_equal(fake_smtp_stop(&s1), 0);
+	assert_int_equal(fake_smtp_stop(&s2), 0);
 
 	assert_true(sc.saw_port);
 	assert_true(cs.n >= 3);
@@ -1640,13 +1305,13 @@ static void test_scope(void **state)
 
 static void test_stop_queued(void **state)
 {
-	struct srv_group g;
-	struct srv s;
+	struct fake_smtp_group g;
+	struct fake_smtp s;
 	struct engine_params p;
 	struct caps cs = {0};
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_CLOSED, &g), 0);
-	srv_run(&s);
+	fake_smtp_group_init(&g);
+	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_CLOSED, &g), 0);
+	assert_int_equal(fake_smtp_run(&s), 0);
 	base_params(&p);
 	p.concurrency = 1;
 	struct engine *e = new_engine(&p);
@@ -1665,19 +1330,19 @@ static void test_stop_queued(void **state)
 	}
 	assert_int_equal(g.total, 1);
 	engine_free(&e);
-	srv_stop(&s);
+	assert_int_equal(fake_smtp_stop(&s), 0);
 	(void)state;
 }
 
 static void test_stop_in_flight(void **state)
 {
-	struct srv_group g;
-	struct srv s;
+	struct fake_smtp_group g;
+	struct fake_smtp s;
 	struct engine_params p;
 	struct caps cs = {0};
-	group_init(&g);
-	assert_int_equal(srv_start(&s, "127.0.0.1", SRV_SILENT, &g), 0);
-	srv_run(&s);
+	fake_smtp_group_init(&g);
+	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_SILENT, &g), 0);
+	assert_int_equal(fake_smtp_run(&s), 0);
 	base_params(&p);
 	p.dialog.banner_ms = 10000;
 	p.progress = on_progress;
@@ -1692,7 +1357,7 @@ static void test_stop_in_flight(void **state)
 	assert_int_equal(cs.n, 1);
 	assert_true(cs.c[0].dialog); /* reported with what it had */
 	engine_free(&e);
-	srv_stop(&s);
+	assert_int_equal(fake_smtp_stop(&s), 0);
 	(void)state;
 }
 
