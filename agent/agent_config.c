@@ -16,15 +16,9 @@
 
 #include "addr_class.h"
 #include "ini_strict.h"
+#include "rp_limits.h"
+#include "syntax.h"
 #include "target.h"
-
-static bool printable_no_space(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-			return false;
-	return true;
-}
 
 /* ---- value checks and parsers (the rest is ini_strict's types) ---- */
 
@@ -33,7 +27,7 @@ static int controller_ok(const char *v, char *why, size_t whylen)
 	const char *hp = v + 6, *colon;
 	unsigned long port;
 
-	if (strncmp(v, "tcp://", 6) != 0 || !printable_no_space(v)) {
+	if (strncmp(v, "tcp://", 6) != 0 || !rp_token_ok(v, RP_INI_LINE_MAX, false)) {
 		snprintf(why, whylen, "expected tcp://HOST:PORT");
 		return -1;
 	}

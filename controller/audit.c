@@ -19,6 +19,7 @@
 #include "rp_limits.h"
 #include "store_ext.h"
 #include "store_inv.h"
+#include "syntax.h"
 
 struct vantage {
 	int64_t id;
@@ -50,18 +51,6 @@ static int pick_cb(void *arg, const struct store_agent *a)
 	snprintf(p->v[p->n].name, sizeof(p->v[p->n].name), "%s", a->name);
 	p->n++;
 	return 0;
-}
-
-static bool token_ok(const char *s, size_t max)
-{
-	size_t n = s ? strnlen(s, max + 1) : 0;
-
-	if (n == 0 || n > max)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-			return false;
-	return true;
 }
 
 /* The vantages: every approved agent with a pinned signing key when the
@@ -119,7 +108,8 @@ static int spec_from(struct ctl *c, const struct audit_req *req, struct wire_spe
 	char why[256];
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
-		if (strs[i] != NULL && strs[i][0] != '\0' && !token_ok(strs[i], RP_TARGET_LINE_MAX))
+		if (strs[i] != NULL && strs[i][0] != '\0' &&
+		    !rp_token_ok(strs[i], RP_TARGET_LINE_MAX, true))
 			return ctl_errf(err, errlen, "params: '%s' must be a string without spaces",
 			                names[i]);
 	if (pp->tls != NULL && pp->tls[0] != '\0' && dialog_tls_policy_from_name(pp->tls) < 0)
@@ -232,7 +222,7 @@ int audit_start(struct ctl *c, const struct audit_req *req, struct audit_started
 		return ctl_errf(err, errlen, "\"targets\" must be a list of 1 to %d targets",
 		                RP_ADMIN_TARGETS_MAX);
 	for (size_t i = 0; i < req->ntargets; i++)
-		if (!token_ok(req->targets[i], RP_TARGET_LINE_MAX))
+		if (!rp_token_ok(req->targets[i], RP_TARGET_LINE_MAX, true))
 			return ctl_errf(err, errlen,
 			                "target %zu is not a string of printable characters",
 			                i + 1);
