@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test.sh - relayprobe's whole test suite, as root on Debian 12: installs the
-# dependencies, checks formatting (clang-format), builds a normal build
+# dependencies, checks formatting (clang-format) and the include rules
+# (scripts/include-cycles.py), builds a normal build
 # (build/) and an ASan+UBSan build (build-asan/), and runs ctest (unit, fuzz
 # corpus replay, integration against real Postfix; not the benchmark) in both;
 # then cppcheck over build/compile_commands.json (any finding fails) and a
@@ -31,7 +32,7 @@ for arg in "$@"; do
 	--no-deps) deps=0 ;;
 	--no-format) format=0 ;;
 	-h | --help)
-		sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -71,7 +72,7 @@ fi
 
 if [ "$format" -eq 1 ]; then
 	step "format (clang-format --dry-run --Werror)"
-	mapfile -t srcs < <(find common cli tests bench agent controller -type f \
+	mapfile -t srcs < <(find common wire cli tests bench agent controller -type f \
 		\( -name '*.c' -o -name '*.h' \) ! -name '*.pb-c.*' 2>/dev/null | sort)
 	if [ ${#srcs[@]} -eq 0 ]; then
 		fail "format: no sources found"
@@ -80,6 +81,15 @@ if [ "$format" -eq 1 ]; then
 	else
 		fail "format (run: clang-format -i on the files above)"
 	fi
+fi
+
+# The include rules: folders only include downwards, and no two modules of
+# a folder include each other (scripts/include-cycles.py).
+step "include rules (scripts/include-cycles.py)"
+if python3 scripts/include-cycles.py; then
+	echo "include rules: no upward include, no circle"
+else
+	fail "include rules (scripts/include-cycles.py)"
 fi
 
 # build_and_test NAME DIR [cmake args...]
