@@ -16,6 +16,7 @@
 #include "link.h"
 #include "log.h"
 #include "orders.h"
+#include "result_schema.h"
 #include "rp_limits.h"
 #include "store_ext.h"
 #include "verdict.h"
@@ -55,13 +56,20 @@ static const char *result_json_check(const struct wire_result *r)
 	json_t *j = json_loadb((const char *)r->result_json, r->result_json_len,
 	                       JSON_REJECT_DUPLICATES, &e);
 	const char *why = NULL, *v;
+	json_t *schema = j ? json_object_get(j, RP_RES_SCHEMA) : NULL;
 
 	if (j == NULL || !json_is_object(j)) {
 		why = "result_json does not parse";
-	} else if ((v = json_string_value(json_object_get(j, "verdict"))) == NULL ||
+	} else if (schema != NULL &&
+	           (!json_is_integer(schema) || json_integer_value(schema) < RP_RESULT_SCHEMA_MIN ||
+	            json_integer_value(schema) > RP_RESULT_SCHEMA)) {
+		/* A document this controller cannot read the way its store and
+		 * reports do: not stored (and not acked: a newer controller may). */
+		why = "result_json schema is not one this controller reads";
+	} else if ((v = json_string_value(json_object_get(j, RP_RES_VERDICT))) == NULL ||
 	           strcmp(v, r->verdict) != 0) {
 		why = "result_json verdict differs from the signed verdict";
-	} else if ((v = json_string_value(json_object_get(j, "target"))) != NULL &&
+	} else if ((v = json_string_value(json_object_get(j, RP_RES_TARGET))) != NULL &&
 	           strcmp(v, r->target) != 0) {
 		why = "result_json target differs from the signed target";
 	}

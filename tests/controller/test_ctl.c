@@ -646,6 +646,11 @@ static void test_hostile_agent_forges_results(void **state)
 		    "[\"open\"]",
 		    "{\"verdict\":\"closed\"}", /* not the signed verdict */
 		    "{\"verdict\":\"open\",\"target\":\"victim.example\"}",
+		    /* a result document of a schema this controller cannot
+		     * read (wire/result_schema.h) */
+		    "{\"schema\":2,\"verdict\":\"open\"}",
+		    "{\"schema\":0,\"verdict\":\"open\"}",
+		    "{\"schema\":\"1\",\"verdict\":\"open\"}",
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			snprintf(addr, sizeof(addr), "127.0.1.%zu", i);
@@ -663,8 +668,8 @@ static void test_hostile_agent_forges_results(void **state)
 	m = make_result_as(E.agent, o, t, "127.0.3.1", "open", big, &len);
 	free(big);
 	send_refused_then_honest(m, len, "127.0.3.2");
-	/* Stored: the honest ones only (2 + 7 + 1). */
-	assert_int_equal(audit_results(), before + 10);
+	/* Stored: the honest ones only (2 + 10 + 1). */
+	assert_int_equal(audit_results(), before + 13);
 
 	/* At most RP_CTL_TARGET_RESULTS_MAX (257) results for one target: the
 	 * agent claims 300 addresses for it. */
@@ -691,7 +696,7 @@ static void test_hostile_agent_forges_results(void **state)
 		}
 		assert_int_equal(acked, 257);
 	}
-	assert_int_equal(audit_results(), before + 10 + 257);
+	assert_int_equal(audit_results(), before + 13 + 257);
 }
 
 static void test_order_done_completes_audit(void **state)

@@ -1,6 +1,8 @@
 /* result_json.h - one probe result (one dialog, or a target that could not be
- * resolved) as a JSON object: the schema of `relayprobe probe --json`,
- * documented in docs/json-output.md. Reads the dialog; owns nothing. */
+ * resolved) as a JSON object: the result document of wire/result_schema.h
+ * (what agents sign and the controller stores, and what `relayprobe probe
+ * --json` prints), documented in docs/json-output.md. Reads the dialog; owns
+ * nothing. */
 #ifndef RP_RESULT_JSON_H
 #define RP_RESULT_JSON_H
 

@@ -16,6 +16,7 @@
 #include "dialog.h"
 #include "relay_tests.h"
 #include "result_json.h"
+#include "result_schema.h"
 
 #define T0 1700000000000ULL /* 2023-11-14T22:13:20.000Z */
 
@@ -186,6 +187,9 @@ static void test_open_dialog(void **state)
 	assert_null(strchr(dump, '\n'));
 	free(dump);
 
+	/* The document's version (wire/result_schema.h). */
+	assert_true(json_is_integer(json_object_get(j, "schema")));
+	assert_int_equal(json_integer_value(json_object_get(j, "schema")), RP_RESULT_SCHEMA);
 	assert_json_str(j, "target", "192.0.2.25");
 	assert_json_null(j, "host");
 	assert_json_null(j, "mx_domain");

@@ -4,6 +4,7 @@
  * Strings from the peer that are not valid UTF-8 are escaped (\xNN) so the
  * output is always valid JSON; each is bounded by RP_SMTP_REPLY_BYTES_MAX. */
 #include "result_json.h"
+#include "result_schema.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,9 +215,9 @@ static void put_dialog(json_t *o, const struct probe_result *r, bool with_transc
 		put(o, "round_trips", json_integer(0), ok);
 		put(o, "evidence", json_array(), ok);
 		if (with_tests)
-			put(o, "tests", json_array(), ok);
+			put(o, RP_RES_TESTS, json_array(), ok);
 		if (with_transcript)
-			put(o, "transcript", json_null(), ok);
+			put(o, RP_RES_TRANSCRIPT, json_null(), ok);
 		return;
 	}
 	put(o, "confidence", open ? jstr(confidence_name(dialog_confidence(d))) : json_null(), ok);
@@ -233,9 +234,9 @@ static void put_dialog(json_t *o, const struct probe_result *r, bool with_transc
 	put(o, "round_trips", json_integer(dialog_round_trips(d)), ok);
 	put(o, "evidence", evidence_json(d), ok);
 	if (with_tests)
-		put(o, "tests", tests_json(d), ok);
+		put(o, RP_RES_TESTS, tests_json(d), ok);
 	if (with_transcript)
-		put(o, "transcript", transcript_to_json(dialog_transcript(d)), ok);
+		put(o, RP_RES_TRANSCRIPT, transcript_to_json(dialog_transcript(d)), ok);
 }
 
 static json_t *build(const struct probe_result *r, bool with_transcript, bool with_tests)
@@ -253,14 +254,15 @@ static json_t *build(const struct probe_result *r, bool with_transcript, bool wi
 	if ((reason == NULL || reason[0] == '\0') && r->dialog != NULL)
 		reason = dialog_verdict_reason(r->dialog);
 
-	put(o, "target", jstr(r->target), &ok);
+	put(o, RP_RES_SCHEMA, json_integer(RP_RESULT_SCHEMA), &ok);
+	put(o, RP_RES_TARGET, jstr(r->target), &ok);
 	put(o, "host", jstr_or_null(r->host), &ok);
 	put(o, "mx_domain", jstr_or_null(r->mx_domain), &ok);
 	put(o, "mx_preference",
 	    r->mx_domain != NULL && r->mx_pref >= 0 ? json_integer(r->mx_pref) : json_null(), &ok);
 	put(o, "address", jstr_or_null(r->address), &ok);
 	put(o, "port", json_integer(r->port), &ok);
-	put(o, "verdict", jstr(dialog_verdict_name(r->verdict)), &ok);
+	put(o, RP_RES_VERDICT, jstr(dialog_verdict_name(r->verdict)), &ok);
 	put(o, "reason", jstr_or_null(reason), &ok);
 	put(o, "started", jtime(r->started_ms), &ok);
 	put(o, "finished", jtime(r->finished_ms), &ok);
@@ -361,10 +363,10 @@ int result_write_json(const struct probe_result *r, bool with_transcript, FILE *
 	}
 	fwrite(s, 1, n - 1, out);
 	free(s);
-	fputs(",\"tests\":", out);
+	fputs(",\"" RP_RES_TESTS "\":", out);
 	write_tests(r->dialog, out);
 	if (with_transcript) {
-		fputs(",\"transcript\":", out);
+		fputs(",\"" RP_RES_TRANSCRIPT "\":", out);
 		if (r->dialog != NULL)
 			transcript_write_json(dialog_transcript(r->dialog), out);
 		else
