@@ -1159,22 +1159,11 @@ struct agent *agent_new(const struct agent_config *cfg, char *err, size_t errlen
 		snprintf(err, errlen, "libsodium failed to initialise");
 		goto fail;
 	}
-	if ((a->own = keys_load_secret(cfg->keys, kerr, sizeof(kerr))) == NULL) {
+	if ((a->own = keys_load_role(cfg->keys, true, KEYS_ROLE_AGENT, kerr, sizeof(kerr))) ==
+	        NULL ||
+	    (a->ctl = keys_load_role(cfg->controller_key, false, KEYS_ROLE_CONTROLLER, kerr,
+	                             sizeof(kerr))) == NULL) {
 		snprintf(err, errlen, "%s", kerr);
-		goto fail;
-	}
-	if (keys_role(a->own) != KEYS_ROLE_AGENT) {
-		snprintf(err, errlen, "%s: role is %s, not agent", cfg->keys,
-		         keys_role_name(keys_role(a->own)));
-		goto fail;
-	}
-	if ((a->ctl = keys_load_public(cfg->controller_key, kerr, sizeof(kerr))) == NULL) {
-		snprintf(err, errlen, "%s", kerr);
-		goto fail;
-	}
-	if (keys_role(a->ctl) != KEYS_ROLE_CONTROLLER) {
-		snprintf(err, errlen, "%s: role is %s, not controller", cfg->controller_key,
-		         keys_role_name(keys_role(a->ctl)));
 		goto fail;
 	}
 	if (mkdir_state(cfg->state, err, errlen) < 0)

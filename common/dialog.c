@@ -36,6 +36,13 @@ enum dlg_state {
 	ST_COUNT
 };
 
+const struct dialog_ext_name dialog_ext_names[DLG_EXT_COUNT] = {
+    {DLG_EXT_STARTTLS, "STARTTLS"},     {DLG_EXT_AUTH, "AUTH"},
+    {DLG_EXT_PIPELINING, "PIPELINING"}, {DLG_EXT_SIZE, "SIZE"},
+    {DLG_EXT_8BITMIME, "8BITMIME"},     {DLG_EXT_SMTPUTF8, "SMTPUTF8"},
+    {DLG_EXT_CHUNKING, "CHUNKING"},     {DLG_EXT_ENHANCEDSTATUSCODES, "ENHANCEDSTATUSCODES"},
+};
+
 static const char *const state_names[] = {"IDLE",     "CONNECTING", "BANNER", "EHLO", "HELO",
                                           "STARTTLS", "TLS",        "TESTS",  "DATA", "DATA-END",
                                           "QUIT",     "CLOSING",    "DONE"};
@@ -797,22 +804,9 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 					k++;
 				}
 				kw[k] = '\0';
-				if (strcasecmp(kw, "STARTTLS") == 0)
-					d->ext |= DLG_EXT_STARTTLS;
-				else if (strcasecmp(kw, "AUTH") == 0)
-					d->ext |= DLG_EXT_AUTH;
-				else if (strcasecmp(kw, "PIPELINING") == 0)
-					d->ext |= DLG_EXT_PIPELINING;
-				else if (strcasecmp(kw, "SIZE") == 0)
-					d->ext |= DLG_EXT_SIZE;
-				else if (strcasecmp(kw, "8BITMIME") == 0)
-					d->ext |= DLG_EXT_8BITMIME;
-				else if (strcasecmp(kw, "SMTPUTF8") == 0)
-					d->ext |= DLG_EXT_SMTPUTF8;
-				else if (strcasecmp(kw, "CHUNKING") == 0)
-					d->ext |= DLG_EXT_CHUNKING;
-				else if (strcasecmp(kw, "ENHANCEDSTATUSCODES") == 0)
-					d->ext |= DLG_EXT_ENHANCEDSTATUSCODES;
+				for (size_t x = 0; x < DLG_EXT_COUNT; x++)
+					if (strcasecmp(kw, dialog_ext_names[x].keyword) == 0)
+						d->ext |= dialog_ext_names[x].bit;
 			}
 			d->pipelining = (d->ext & DLG_EXT_PIPELINING) != 0;
 			derive_local(d, now);

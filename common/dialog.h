@@ -177,6 +177,14 @@ enum {
 	DLG_EXT_CHUNKING = 1 << 6,
 	DLG_EXT_ENHANCEDSTATUSCODES = 1 << 7,
 };
+#define DLG_EXT_COUNT 8
+/* The extensions relayprobe knows, by bit: their EHLO keywords, in bit
+ * order (dialog_ext_names[i].bit == 1 << i). */
+struct dialog_ext_name {
+	unsigned bit;
+	const char *keyword;
+};
+extern const struct dialog_ext_name dialog_ext_names[DLG_EXT_COUNT];
 unsigned dialog_extensions(const struct dialog *d);
 bool dialog_used_helo(const struct dialog *d);
 const struct dialog_tls_info *dialog_tls(const struct dialog *d); /* NULL when no TLS */

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -356,4 +357,43 @@ void target_default_ehlo(char *buf, size_t len)
 		snprintf(buf, len, "%s", host);
 	else
 		snprintf(buf, len, "%s", TARGET_FALLBACK_EHLO);
+}
+
+int target_parse_numeric_hostport(const char *addr, char *host, size_t hostlen, unsigned *port)
+{
+	const char *colon, *h = addr;
+	size_t hl;
+	char *end = NULL;
+	unsigned long p;
+
+	if (addr[0] == '[') {
+		const char *rb = strchr(addr, ']');
+
+		if (rb == NULL || rb[1] != ':')
+			return -1;
+		h = addr + 1;
+		hl = (size_t)(rb - h);
+		colon = rb + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (colon == NULL || memchr(addr, ':', (size_t)(colon - addr)) != NULL)
+			return -1; /* a bare IPv6 address needs brackets */
+		hl = (size_t)(colon - addr);
+	}
+	if (hl == 0 || hl >= hostlen || colon[1] < '0' || colon[1] > '9')
+		return -1;
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || p == 0 || p > 65535)
+		return -1;
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	{
+		unsigned char a[sizeof(struct in6_addr)];
+
+		if (inet_pton(addr[0] == '[' ? AF_INET6 : AF_INET, host, a) != 1)
+			return -1; /* numeric only: no resolver at start-up */
+	}
+	*port = (unsigned)p;
+	return 0;
 }

@@ -54,4 +54,9 @@ bool target_address_literal_ok(const char *s);
 #define TARGET_FALLBACK_EHLO "relayprobe.invalid"
 void target_default_ehlo(char *buf, size_t len);
 
+/* A numeric listen or server address, "IPV4:PORT" or "[IPV6]:PORT" (port
+ * 1-65535; no names, so nothing is resolved at start-up): host[hostlen]
+ * gets the address without brackets. 0 / -1. */
+int target_parse_numeric_hostport(const char *addr, char *host, size_t hostlen, unsigned *port);
+
 #endif

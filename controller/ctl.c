@@ -344,14 +344,9 @@ struct ctl *ctl_new(const struct ctl_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	c->keys = keys_load_secret(cfg->keys, e, sizeof(e));
+	c->keys = keys_load_role(cfg->keys, true, KEYS_ROLE_CONTROLLER, e, sizeof(e));
 	if (c->keys == NULL) {
 		snprintf(err, errlen, "%s", e);
-		goto fail;
-	}
-	if (keys_role(c->keys) != KEYS_ROLE_CONTROLLER) {
-		snprintf(err, errlen, "%s: role is %s, expected controller", cfg->keys,
-		         keys_role_name(keys_role(c->keys)));
 		goto fail;
 	}
 	c->store = store_open(cfg->database, e, sizeof(e));

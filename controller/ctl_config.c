@@ -19,7 +19,6 @@
 
 #include "canary_server.h"
 #include "ini_strict.h"
-#include "metrics.h"
 #include "rp_limits.h"
 #include "target.h"
 
@@ -95,7 +94,7 @@ static bool address_ok(const char *v)
 	char host[128];
 	unsigned port;
 
-	return metrics_parse_address(v, host, sizeof(host), &port) == 0;
+	return target_parse_numeric_hostport(v, host, sizeof(host), &port) == 0;
 }
 
 static int smtp_server_ok(const char *v, char *why, size_t whylen)
@@ -373,7 +372,7 @@ static int wildcard_address(const char *addr)
 	char host[128];
 	unsigned port;
 
-	if (metrics_parse_address(addr, host, sizeof(host), &port) < 0)
+	if (target_parse_numeric_hostport(addr, host, sizeof(host), &port) < 0)
 		return 0;
 	return strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
 	       strcmp(host, "0:0:0:0:0:0:0:0") == 0;

@@ -117,20 +117,8 @@ int ctl_snapshot_fill(void *arg, struct metrics_snapshot *s)
 	s->clients = g.clients;
 	s->nclients = g.n;
 	if (c->canary != NULL) {
-		struct ctl_canary_stats cs;
-
-		ctl_canary_stats(c->canary, &cs);
 		s->canary = true;
-		s->canary_sessions = cs.sessions;
-		s->canary_sessions_refused = cs.sessions_refused;
-		s->canary_sessions_open = cs.sessions_open;
-		s->canary_arrivals = cs.arrivals;
-		s->canary_bounces = cs.bounces;
-		s->canary_unknown_tokens = cs.unknown_tokens;
-		s->canary_refused_rcpt = cs.refused_rcpt;
-		s->canary_oversize = cs.oversize;
-		s->canary_too_late = cs.too_late;
-		s->canary_not_delivered = cs.expired;
+		ctl_canary_stats(c->canary, &s->canary_stats);
 	}
 	return 0;
 fail:

@@ -18,8 +18,8 @@
 #include <unistd.h>
 
 #include "hook_transport.h"
-#include "metrics.h"
 #include "smtp_reply.h"
+#include "target.h"
 
 #define MAIL_MAX 4096
 
@@ -191,7 +191,7 @@ static int mail_open(const struct ctl_config *cfg, void **self, char *err, size_
 	*self = NULL;
 	if (cfg->smtp_server == NULL || cfg->mail_from == NULL || cfg->mail_to == NULL)
 		return 0;
-	if (metrics_parse_address(cfg->smtp_server, host, sizeof(host), &port) < 0 ||
+	if (target_parse_numeric_hostport(cfg->smtp_server, host, sizeof(host), &port) < 0 ||
 	    snprintf(port_s, sizeof(port_s), "%u", port) <= 0 ||
 	    getaddrinfo(host, port_s, &hints, &ai) != 0 || ai == NULL ||
 	    ai->ai_addrlen > sizeof(m->addr)) {

@@ -24,6 +24,7 @@
 #include "aggregate.h"
 #include "log.h"
 #include "rp_limits.h"
+#include "target.h"
 
 struct mclient {
 	int fd; /* -1: free slot */
@@ -167,45 +168,6 @@ bool metrics_authorized(const char *buf, size_t len, const char *token)
 	return ok;
 }
 
-int metrics_parse_address(const char *addr, char *host, size_t hostlen, unsigned *port)
-{
-	const char *colon, *h = addr;
-	size_t hl;
-	char *end = NULL;
-	unsigned long p;
-
-	if (addr[0] == '[') {
-		const char *rb = strchr(addr, ']');
-
-		if (rb == NULL || rb[1] != ':')
-			return -1;
-		h = addr + 1;
-		hl = (size_t)(rb - h);
-		colon = rb + 1;
-	} else {
-		colon = strrchr(addr, ':');
-		if (colon == NULL || memchr(addr, ':', (size_t)(colon - addr)) != NULL)
-			return -1; /* a bare IPv6 address needs brackets */
-		hl = (size_t)(colon - addr);
-	}
-	if (hl == 0 || hl >= hostlen || colon[1] < '0' || colon[1] > '9')
-		return -1;
-	errno = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || p == 0 || p > 65535)
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	{
-		unsigned char a[sizeof(struct in6_addr)];
-
-		if (inet_pton(addr[0] == '[' ? AF_INET6 : AF_INET, host, a) != 1)
-			return -1; /* numeric only: no resolver at start-up */
-	}
-	*port = (unsigned)p;
-	return 0;
-}
-
 /* A growable text buffer bounded by RP_METRICS_BODY_MAX. */
 struct tbuf {
 	char *p;
@@ -310,29 +272,30 @@ int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len)
 			uint64_t v;
 		} cm[] = {
 		    {"relayprobe_canary_sessions_total", "counter",
-		     "SMTP sessions the canary accepted.", s->canary_sessions},
+		     "SMTP sessions the canary accepted.", s->canary_stats.sessions},
 		    {"relayprobe_canary_sessions_refused_total", "counter",
-		     "Canary sessions refused over a cap (421).", s->canary_sessions_refused},
+		     "Canary sessions refused over a cap (421).", s->canary_stats.sessions_refused},
 		    {"relayprobe_canary_sessions_open", "gauge", "Canary sessions open now.",
-		     s->canary_sessions_open},
+		     s->canary_stats.sessions_open},
 		    {"relayprobe_canary_arrivals_total", "counter",
 		     "Test messages that reached the canary (proof of relaying).",
-		     s->canary_arrivals},
+		     s->canary_stats.arrivals},
 		    {"relayprobe_canary_bounces_total", "counter",
-		     "Bounces to a sender token (backscatter).", s->canary_bounces},
+		     "Bounces to a sender token (backscatter).", s->canary_stats.bounces},
 		    {"relayprobe_canary_unknown_tokens_total", "counter",
 		     "Recipients with a forged, altered or unknown token (dropped).",
-		     s->canary_unknown_tokens},
+		     s->canary_stats.unknown_tokens},
 		    {"relayprobe_canary_refused_rcpt_total", "counter",
 		     "Recipients the canary refused (not a canary domain, bad token).",
-		     s->canary_refused_rcpt},
+		     s->canary_stats.refused_rcpt},
 		    {"relayprobe_canary_oversize_total", "counter",
-		     "Messages over the canary's size cap (552).", s->canary_oversize},
+		     "Messages over the canary's size cap (552).", s->canary_stats.oversize},
 		    {"relayprobe_canary_too_late_total", "counter",
-		     "Arrivals past [canary] late: kept, proving nothing.", s->canary_too_late},
+		     "Arrivals past [canary] late: kept, proving nothing.",
+		     s->canary_stats.too_late},
 		    {"relayprobe_canary_not_delivered_total", "counter",
 		     "Results accepted through DATA that nothing arrived for within [canary] wait.",
-		     s->canary_not_delivered},
+		     s->canary_stats.expired},
 		};
 
 		for (size_t i = 0; i < sizeof(cm) / sizeof(cm[0]); i++) {
@@ -406,7 +369,7 @@ int metrics_open(const struct metrics_opts *o, struct metrics **mp)
 	if (addr == NULL || addr[0] == '\0')
 		return 0;
 	memset(&ss, 0, sizeof(ss));
-	if (metrics_parse_address(addr, host, sizeof(host), &port) < 0)
+	if (target_parse_numeric_hostport(addr, host, sizeof(host), &port) < 0)
 		goto bad;
 	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		((struct sockaddr_in *)&ss)->sin_family = AF_INET;

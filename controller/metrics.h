@@ -13,7 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h" /* STORE_*_COUNT */
+#include "ctl_canary.h" /* struct ctl_canary_stats */
+#include "store.h"      /* STORE_*_COUNT */
 #include "verdict.h"
 
 struct metrics;
@@ -44,9 +45,7 @@ struct metrics_snapshot {
 	long snapshots;                 /* snapshots computed, this one included */
 	/* [canary] (all zero and not rendered when off) */
 	bool canary;
-	uint64_t canary_sessions, canary_sessions_refused, canary_sessions_open;
-	uint64_t canary_arrivals, canary_bounces, canary_unknown_tokens, canary_refused_rcpt;
-	uint64_t canary_oversize, canary_too_late, canary_not_delivered;
+	struct ctl_canary_stats canary_stats;
 };
 
 /* How a request (the bytes read so far) is answered. */
@@ -73,8 +72,6 @@ int metrics_render(const struct metrics_snapshot *s, char **out, size_t *len);
 /* Escapes a label value (\\, \", \n) into out (always NUL-terminated,
  * truncated to outlen - 1). Returns the length the full escape needs. */
 size_t metrics_escape_label(const char *in, char *out, size_t outlen);
-/* Splits "HOST:PORT" or "[V6]:PORT" into host[hostlen] and *port. 0 / -1. */
-int metrics_parse_address(const char *addr, char *host, size_t hostlen, unsigned *port);
 
 /* Frees a filled snapshot's clients (and their names); leaves s reusable. */
 void metrics_snapshot_clear(struct metrics_snapshot *s);

@@ -300,6 +300,29 @@ out:
 	return rc;
 }
 
+/* Packs the body message m (at most RP_WIRE_MSG_MAX bytes) and seals it in
+ * an Envelope of kind, signed by k under ctx (a draft when k is NULL);
+ * body_sha256, when given, receives the hash of the packed body. 0 / -1. */
+static int body_seal(const ProtobufCMessage *m, int kind, const char *ctx, const struct keys *k,
+                     uint8_t **out, size_t *out_len, uint8_t body_sha256[WIRE_SHA256_LEN])
+{
+	size_t size = protobuf_c_message_get_packed_size(m);
+	uint8_t *body;
+	int rc;
+
+	if (size > RP_WIRE_MSG_MAX)
+		return -1;
+	body = malloc(size > 0 ? size : 1);
+	if (body == NULL)
+		return -1;
+	protobuf_c_message_pack(m, body);
+	if (body_sha256 != NULL)
+		crypto_hash_sha256(body_sha256, body, size);
+	rc = envelope_seal(kind, ctx, body, size, k, out, out_len);
+	free(body);
+	return rc;
+}
+
 /* Packs o as an OrderBody in an Envelope, signed by ctl, or a draft when
  * ctl is NULL. */
 static int order_seal(const struct wire_order *o, const struct keys *ctl, uint8_t **out,
@@ -308,9 +331,6 @@ static int order_seal(const struct wire_order *o, const struct keys *ctl, uint8_
 	OrderBody b = RELAYPROBE__V1__ORDER_BODY__INIT;
 	ProbeSpec ps = RELAYPROBE__V1__PROBE_SPEC__INIT;
 	const struct wire_spec *s = &o->spec;
-	uint8_t *body = NULL;
-	size_t size;
-	int rc;
 
 	*out = NULL;
 	*out_len = 0;
@@ -342,18 +362,7 @@ static int order_seal(const struct wire_order *o, const struct keys *ctl, uint8_
 	b.issued_at_ms = o->issued_at_ms;
 	b.expires_at_ms = o->expires_at_ms;
 	b.spec = &ps;
-	size = relayprobe__v1__order_body__get_packed_size(&b);
-	if (size > RP_WIRE_MSG_MAX)
-		return -1;
-	body = malloc(size > 0 ? size : 1);
-	if (body == NULL)
-		return -1;
-	relayprobe__v1__order_body__pack(&b, body);
-	if (body_sha256 != NULL)
-		crypto_hash_sha256(body_sha256, body, size);
-	rc = envelope_seal(KIND_ORDER, WIRE_CTX_ORDER, body, size, ctl, out, out_len);
-	free(body);
-	return rc;
+	return body_seal(&b.base, KIND_ORDER, WIRE_CTX_ORDER, ctl, out, out_len, body_sha256);
 }
 
 int wire_order_sign(const struct wire_order *o, const struct keys *ctl, uint8_t **out,
@@ -376,9 +385,6 @@ int wire_result_sign(const struct wire_result *r, const struct keys *agent, uint
                      size_t *out_len)
 {
 	ResultBody b = RELAYPROBE__V1__RESULT_BODY__INIT;
-	uint8_t *body = NULL;
-	size_t size;
-	int rc;
 
 	*out = NULL;
 	*out_len = 0;
@@ -395,16 +401,7 @@ int wire_result_sign(const struct wire_result *r, const struct keys *agent, uint
 	b.result_json.data = r->result_json;
 	b.result_json.len = r->result_json_len;
 	b.finished_at_ms = r->finished_at_ms;
-	size = relayprobe__v1__result_body__get_packed_size(&b);
-	if (size > RP_WIRE_MSG_MAX)
-		return -1;
-	body = malloc(size > 0 ? size : 1);
-	if (body == NULL)
-		return -1;
-	relayprobe__v1__result_body__pack(&b, body);
-	rc = envelope_seal(KIND_RESULT, WIRE_CTX_RESULT, body, size, agent, out, out_len);
-	free(body);
-	return rc;
+	return body_seal(&b.base, KIND_RESULT, WIRE_CTX_RESULT, agent, out, out_len, NULL);
 }
 
 /* ---- verifying ---- */

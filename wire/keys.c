@@ -641,3 +641,17 @@ struct keys *keys_parse_public(const char *text, size_t len, const char *label, 
 	free(buf);
 	return p.k;
 }
+
+struct keys *keys_load_role(const char *path, bool secret, enum keys_role role, char *err,
+                            size_t errlen)
+{
+	struct keys *k =
+	    secret ? keys_load_secret(path, err, errlen) : keys_load_public(path, err, errlen);
+
+	if (k != NULL && keys_role(k) != role) {
+		snprintf(err, errlen, "%s: role is %s, expected %s", path,
+		         keys_role_name(keys_role(k)), keys_role_name(role));
+		keys_free(&k);
+	}
+	return k;
+}

@@ -50,6 +50,12 @@ struct keys *keys_load_secret(const char *path, char *err, size_t errlen);
  * match the keys). The result has no secrets. */
 struct keys *keys_load_public(const char *path, char *err, size_t errlen);
 
+/* keys_load_secret (secret) or keys_load_public, and the file's role must be
+ * role: NULL with "PATH: role is X, expected Y" in err when it is not (a
+ * daemon started with the other side's key file). */
+struct keys *keys_load_role(const char *path, bool secret, enum keys_role role, char *err,
+                            size_t errlen);
+
 /* Wipes the secrets (sodium_memzero + sodium_free) and NULLs *k. NULL ok. */
 /* The same for the text of a .pub file received from elsewhere (the admin
  * socket); label names it in errors ("label:LINE: key 'x': ..."). */

@@ -84,24 +84,11 @@ static const char *confidence_name(enum rt_confidence c)
 
 static json_t *extensions_json(unsigned ext)
 {
-	static const struct {
-		unsigned bit;
-		const char *name;
-	} names[] = {
-	    {DLG_EXT_STARTTLS, "STARTTLS"},
-	    {DLG_EXT_AUTH, "AUTH"},
-	    {DLG_EXT_PIPELINING, "PIPELINING"},
-	    {DLG_EXT_SIZE, "SIZE"},
-	    {DLG_EXT_8BITMIME, "8BITMIME"},
-	    {DLG_EXT_SMTPUTF8, "SMTPUTF8"},
-	    {DLG_EXT_CHUNKING, "CHUNKING"},
-	    {DLG_EXT_ENHANCEDSTATUSCODES, "ENHANCEDSTATUSCODES"},
-	};
 	json_t *a = json_array();
 
-	for (size_t i = 0; a != NULL && i < sizeof(names) / sizeof(names[0]); i++)
-		if ((ext & names[i].bit) &&
-		    json_array_append_new(a, json_string(names[i].name)) != 0) {
+	for (size_t i = 0; a != NULL && i < DLG_EXT_COUNT; i++)
+		if ((ext & dialog_ext_names[i].bit) &&
+		    json_array_append_new(a, json_string(dialog_ext_names[i].keyword)) != 0) {
 			json_decref(a);
 			return NULL;
 		}

@@ -16,6 +16,7 @@
 
 #include "metrics.h"
 #include "rp_limits.h"
+#include "target.h"
 
 static char *render(const struct metrics_snapshot *s)
 {
@@ -281,20 +282,25 @@ static void test_address(void **state)
 	unsigned port = 0;
 
 	(void)state;
-	assert_int_equal(metrics_parse_address("127.0.0.1:9464", host, sizeof(host), &port), 0);
+	assert_int_equal(target_parse_numeric_hostport("127.0.0.1:9464", host, sizeof(host), &port),
+	                 0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 9464);
-	assert_int_equal(metrics_parse_address("[::1]:9100", host, sizeof(host), &port), 0);
+	assert_int_equal(target_parse_numeric_hostport("[::1]:9100", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 9100);
-	assert_int_equal(metrics_parse_address("::1:9100", host, sizeof(host), &port), -1);
-	assert_int_equal(metrics_parse_address("localhost:9464", host, sizeof(host), &port), -1);
-	assert_int_equal(metrics_parse_address("127.0.0.1", host, sizeof(host), &port), -1);
-	assert_int_equal(metrics_parse_address("127.0.0.1:0", host, sizeof(host), &port), -1);
-	assert_int_equal(metrics_parse_address("127.0.0.1:65536", host, sizeof(host), &port), -1);
-	assert_int_equal(metrics_parse_address("127.0.0.1:94x", host, sizeof(host), &port), -1);
-	assert_int_equal(metrics_parse_address(":9464", host, sizeof(host), &port), -1);
-	assert_int_equal(metrics_parse_address("[::1]9464", host, sizeof(host), &port), -1);
+	assert_int_equal(target_parse_numeric_hostport("::1:9100", host, sizeof(host), &port), -1);
+	assert_int_equal(target_parse_numeric_hostport("localhost:9464", host, sizeof(host), &port),
+	                 -1);
+	assert_int_equal(target_parse_numeric_hostport("127.0.0.1", host, sizeof(host), &port), -1);
+	assert_int_equal(target_parse_numeric_hostport("127.0.0.1:0", host, sizeof(host), &port),
+	                 -1);
+	assert_int_equal(
+	    target_parse_numeric_hostport("127.0.0.1:65536", host, sizeof(host), &port), -1);
+	assert_int_equal(target_parse_numeric_hostport("127.0.0.1:94x", host, sizeof(host), &port),
+	                 -1);
+	assert_int_equal(target_parse_numeric_hostport(":9464", host, sizeof(host), &port), -1);
+	assert_int_equal(target_parse_numeric_hostport("[::1]9464", host, sizeof(host), &port), -1);
 }
 
 int main(void)

@@ -1224,9 +1224,24 @@ static void test_ipv6_literal(void **state)
 	dialog_free(&d);
 }
 
+/* The extension table is in bit order, one keyword per bit. */
+static void test_ext_names_table(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < DLG_EXT_COUNT; i++) {
+		assert_int_equal(dialog_ext_names[i].bit, 1u << i);
+		assert_non_null(dialog_ext_names[i].keyword);
+		for (unsigned j = 0; j < i; j++)
+			assert_string_not_equal(dialog_ext_names[i].keyword,
+			                        dialog_ext_names[j].keyword);
+	}
+	assert_int_equal(dialog_ext_names[DLG_EXT_COUNT - 1].bit, DLG_EXT_ENHANCEDSTATUSCODES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_ext_names_table),
 	    cmocka_unit_test(test_closed_postfix),
 	    cmocka_unit_test(test_open),
 	    cmocka_unit_test(test_helo_only_lockstep),

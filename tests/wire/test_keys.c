@@ -464,6 +464,32 @@ static void test_corrupt_public(void **state)
 	free(text);
 }
 
+/* A daemon given the other side's key file is told which role it got. */
+static void test_load_role(void **state)
+{
+	struct fx *fx = *state;
+	char err[512] = "", want[600];
+	struct keys *k;
+
+	k = keys_load_role(fx->sec, true, KEYS_ROLE_AGENT, err, sizeof(err));
+	assert_non_null(k);
+	assert_true(keys_has_secret(k));
+	keys_free(&k);
+	k = keys_load_role(fx->pub, false, KEYS_ROLE_AGENT, err, sizeof(err));
+	assert_non_null(k);
+	assert_false(keys_has_secret(k));
+	keys_free(&k);
+	assert_null(keys_load_role(fx->sec, true, KEYS_ROLE_CONTROLLER, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: role is agent, expected controller", fx->sec);
+	assert_string_equal(err, want);
+	assert_null(keys_load_role(fx->pub, false, KEYS_ROLE_CONTROLLER, err, sizeof(err)));
+	snprintf(want, sizeof(want), "%s: role is agent, expected controller", fx->pub);
+	assert_string_equal(err, want);
+	/* A load error is the loader's own. */
+	assert_null(keys_load_role("/nonexistent/x.pub", false, KEYS_ROLE_AGENT, err, sizeof(err)));
+	assert_non_null(strstr(err, "/nonexistent/x.pub"));
+}
+
 static void test_free_nulls(void **state)
 {
 	struct keys *k = keys_generate(KEYS_ROLE_CONTROLLER, "c");
@@ -483,6 +509,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_generate, setup, teardown),
 	    cmocka_unit_test(test_names),
 	    cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_load_role, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_modes_under_umask, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_no_overwrite, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_group_readable_refused, setup, teardown),
