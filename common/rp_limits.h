@@ -1,8 +1,8 @@
-/* limits.h - every size and count limit relayprobe enforces, in one place.
+/* rp_limits.h - every size and count limit relayprobe enforces, in one place.
  * Anything read from a socket, a file or a peer is bounded by one of these
  * before it is stored. Change a value here, never inline at a call site. */
-#ifndef RP_RP_LIMITS_H
-#define RP_RP_LIMITS_H
+#ifndef RP_LIMITS_H
+#define RP_LIMITS_H
 
 /* One SMTP reply line, without CRLF. RFC 5321 4.5.3.1.5 says 512 octets;
  * Postfix reads up to 2048 (line_length_limit); we accept as much. */
@@ -44,7 +44,7 @@
  * up to RP_MX_MAX address lookups). */
 #define RP_DNS_JOBS_MAX 256
 
-/* Hostile servers (issue 8: common/tls.c, engine.c, dialog.c). TLS: the
+/* Hostile servers (common/tls.c, engine.c, dialog.c). TLS: the
  * largest DH group a server may make us compute with (a 10,000-bit group
  * cost 0.9-1.3 s of CPU on the engine's only thread; one at 8192 ~0.25 s),
  * the smallest (OpenSSL's own level-0 floor, kept), the largest RSA/DSA key
@@ -62,7 +62,7 @@
 #define RP_DIALOG_DEADLINE_MULT 30
 #define RP_ORDER_DEADLINE_MAX_S (7 * 86400)
 
-/* Wire protocol (wire/, issue 3): one ZeroMQ message (an Envelope), checked
+/* Wire protocol (wire/): one ZeroMQ message (an Envelope), checked
  * before anything is decoded; also ZMQ_MAXMSGSIZE on every socket. */
 #define RP_WIRE_MSG_MAX (4 * 1024 * 1024)
 /* An order id or agent/node name, this many bytes at most (the charsets:
@@ -70,7 +70,7 @@
 #define RP_WIRE_ID_MAX 64
 /* Targets and relay tests carried by one order. */
 #define RP_WIRE_ORDER_TARGETS_MAX 10000
-/* Operator contact line in the canary test message (issue 9). */
+/* Operator contact line in the canary test message. */
 #define RP_CANARY_CONTACT_MAX 256
 /* An order with canary tokens carries 2 x targets x tests of them, and is
  * stored whole (RP_STORE_ORDER_MAX): the controller sizes such orders so
@@ -84,20 +84,20 @@
 #define RP_KEYFILE_LINE_MAX 256
 #define RP_KEYFILE_MAX      4096
 
-/* Agent spool (issue 3): one spooled result file, and files in the spool.
+/* Agent spool: one spooled result file, and files in the spool.
  * A result holds the transcripts of one order's targets (each up to
  * RP_TRANSCRIPT_BYTES_MAX), so 8 MiB leaves room for a 64-target batch. */
 #define RP_SPOOL_ITEM_MAX  (8 * 1024 * 1024)
 #define RP_SPOOL_ITEMS_MAX 100000
 /* A spool key (a file name in the spool), bytes at most (common/syntax.c). */
 #define RP_SPOOL_KEY_MAX 128
-/* Controller store (issue 3): a signed order body, one result's JSON, an
+/* Controller store: a signed order body, one result's JSON, an
  * agent/target/label text field, as accepted by the store. */
 #define RP_STORE_ORDER_MAX  (1024 * 1024)
 #define RP_STORE_RESULT_MAX (8 * 1024 * 1024)
 #define RP_STORE_TEXT_MAX   4096
 
-/* CLI admin client (cli/admin.c, issue 3): one JSON request or reply on the
+/* CLI admin client (cli/admin.c): one JSON request or reply on the
  * controller's admin socket (also ZMQ_MAXMSGSIZE there; a report of a large
  * audit or a transcript fits), and targets sent in one audit.start. */
 #define RP_ADMIN_MSG_MAX     (32 * 1024 * 1024)
@@ -107,12 +107,12 @@
 /* ... and a page ends between cells once its results reach this size. */
 #define RP_ADMIN_PAGE_BYTES (2 * 1024 * 1024)
 
-/* Hello (wire/control.c, issue 3): labels and capabilities an agent may
+/* Hello (wire/control.c): labels and capabilities an agent may
  * announce, and the length of one label key, label value or capability. */
 #define RP_WIRE_LABELS_MAX 32
 #define RP_WIRE_CAPS_MAX   32
 #define RP_WIRE_LABEL_MAX  128
-/* Controller (issue 3): agents tracked as connected at once (admin socket
+/* Controller: agents tracked as connected at once (admin socket
  * messages: RP_ADMIN_MSG_MAX above). */
 #define RP_CTL_AGENTS_MAX 4096
 /* What the controller takes from one approved agent (docs/store.md, "Ingest
@@ -139,7 +139,7 @@
  * audit thousands of orders). */
 #define RP_CTL_TARGETS_PER_ORDER_MIN 100
 
-/* Controller ZAP handler (controller/zap.c, issue 8): unknown CURVE keys
+/* Controller ZAP handler (controller/zap.c): unknown CURVE keys
  * are recorded as pending agents up to RP_CTL_PENDING_MAX (past it a new key
  * is refused without being recorded), at most RP_CTL_PENDING_PER_PEER_MIN a
  * minute from one peer address (an IPv6 peer: its /64; a token bucket per
@@ -153,7 +153,7 @@
 #define RP_CTL_ZAP_LOG_MS           10000
 #define RP_CTL_ZAP_BATCH            64
 
-/* Controller metrics endpoint (controller/metrics.c, issue 5): bytes of one
+/* Controller metrics endpoint (controller/metrics.c): bytes of one
  * HTTP request (line + headers), clients open at once (the oldest is dropped
  * for a new one), a client's lifetime, the size of one exposition body, and
  * distinct client labels in relayprobe_targets. */
@@ -164,7 +164,7 @@
 #define RP_METRICS_LABELS_MAX  10000
 #define RP_METRICS_TOKEN_MAX   256 /* bearer token from [metrics] token_file */
 
-/* Inventory and schedules (issue 5, controller/store_inv.c, cli/targets.c):
+/* Inventory and schedules (the controller's store, cli/inventory.c):
  * a client, tag or schedule name; tags per target; rows per import; the
  * shortest schedule interval (seconds, for tests) and the longest. */
 #define RP_INV_TEXT_MAX    128
@@ -173,7 +173,7 @@
 #define RP_SCHED_EVERY_MIN 1
 #define RP_SCHED_EVERY_MAX (366 * 86400)
 
-/* The canary (issue 9): the Received: parser (common/received.c), */
+/* The canary: the Received: parser (common/received.c), */
 #define RP_RECEIVED_NAME_MAX  255 /* host names (RFC 1035 bound) */
 #define RP_RECEIVED_IP_MAX    64  /* textual IPv4/IPv6 without brackets */
 #define RP_RECEIVED_WITH_MAX  32

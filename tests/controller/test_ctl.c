@@ -590,8 +590,9 @@ static void test_forged_result_dropped(void **state)
 /* A compromised approved agent (its own key, its own orders) forging
  * evidence: every result below is signed and well-formed on the wire, and
  * each was stored before the controller checked what the agent earned
- * (issue 8). After each refusal an honest result is sent: its ack must be
- * the next message, so the refused one got none. */
+ * (the class of attack controller/results.c closes). After each refusal
+ * an honest result is sent: its ack must be the next message, so the
+ * refused one got none. */
 static void send_refused_then_honest(uint8_t *forged, size_t flen, const char *honest_addr)
 {
 	const struct wire_order *o = &E.orders[1];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# test_hardening.sh - the three programs are built hardened (CMakeLists.txt,
-# issue 8): PIE (ELF type DYN with the PIE flag), full RELRO (a GNU_RELRO
+# test_hardening.sh - the three programs are built hardened (CMakeLists.txt):
+# PIE (ELF type DYN with the PIE flag), full RELRO (a GNU_RELRO
 # segment and BIND_NOW), stack canaries (__stack_chk_fail imported) and
 # _FORTIFY_SOURCE (fortified __*_chk functions imported, __snprintf_chk
 # among them). Reads the binaries with readelf only; runs nothing.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_hostile_servers.sh - `relayprobe probe` against hostile SMTP servers
-# (issue 8), in one run: one whose STARTTLS offers a 10,000-bit DH group, one
+# in one run: one whose STARTTLS offers a 10,000-bit DH group, one
 # tarpit answering every command 0.9 s after it (the command timeout is 1 s),
 # and an honest fast one, each on its own loopback address (the engine runs
 # one session at a time per address). The DH handshake is refused with its reason and
