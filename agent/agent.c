@@ -5,7 +5,11 @@
  * state saved (fsync), logged, acked, then run by the engine within
  * [limits] and [scope] (special addresses refused); each result is
  * signed, spooled (fsync) and sent; an ORDER_DONE closes the order; spooled
- * items are re-sent on every HELLO until a RESULT_ACK removes them. */
+ * items are re-sent on every HELLO until a RESULT_ACK removes them.
+ * About 1,250 lines, link + orders + results in one file because the loop
+ * runs inside the engine's progress callback; the split into
+ * agent_link/agent_orders/agent_results comes with the long-lived engine
+ * that lets the agent own its loop (docs/architecture.md). */
 #include "agent.h"
 
 #include <arpa/inet.h>

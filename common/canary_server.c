@@ -4,7 +4,10 @@
  * (STARTTLS with OpenSSL as server: the operator's cert/key or a self-signed
  * P-256 certificate made at start). Bounds: global open sessions, and per
  * peer (IPv6 by /64, in an LRU table of RP_CANARY_PEERS_MAX) open sessions,
- * new sessions, messages and bytes per minute; over a cap: 421, closed. */
+ * new sessions, messages and bytes per minute; over a cap: 421, closed.
+ * About 980 lines: the loop, the per-peer caps and the server side of TLS
+ * (context, self-signed certificate, handshake steps) share the session
+ * table; the SMTP itself is canary_smtp.c. */
 #include "canary_server.h"
 
 #include <arpa/inet.h>

@@ -4,7 +4,9 @@
  * bounded (RP_CANARY_OUT_MAX, input held back past RP_CANARY_OUT_HIGH), the
  * message never kept: header fields parsed one at a time (Received: hops,
  * Message-ID, Subject tokens), body lines scanned for "rp-" tokens. One
- * fixed-size struct per session, no allocation after canary_smtp_new(). */
+ * fixed-size struct per session, no allocation after canary_smtp_new().
+ * About 890 lines: one state machine (commands, then the message's header
+ * fields and body lines) on one struct; the Received: parser is received.c. */
 #include "canary_smtp.h"
 
 #include <ctype.h>

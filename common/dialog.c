@@ -5,7 +5,11 @@
  * into lines of at most RP_SMTP_LINE_MAX; output is capped at RP_DIALOG_OUT_MAX;
  * everything sent and received goes to the bounded transcript. A hard
  * deadline (at most RP_DIALOG_DEADLINE_MULT command timeouts from the start)
- * bounds the whole dialog, whatever the sessions, retries and tarpits. */
+ * bounds the whole dialog, whatever the sessions, retries and tarpits.
+ * About 1,600 lines: the states share one struct dialog and its transcript,
+ * and splitting the reply handlers from the state table would put the one
+ * state machine in two files; the reply parser (smtp_reply.c), the test
+ * catalogue (relay_tests.c) and the verdict rules (verdict.c) are apart. */
 #include "dialog.h"
 
 #include <stdarg.h>
