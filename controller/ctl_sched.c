@@ -15,7 +15,9 @@
 #include "log.h"
 #include "relay_tests.h"
 #include "rp_limits.h"
-#include "store_inv.h"
+#include "store_history.h"
+#include "store_inventory.h"
+#include "store_schedules.h"
 
 static json_t *ok_with(const char *key, json_t *v)
 {

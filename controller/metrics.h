@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "store.h" /* STORE_*_COUNT */
+#include "store_orders.h"
 #include "verdict.h"
 
 struct metrics;

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "store_fixture.h"
-#include "store_inv.h"
+#include "store_inventory.h"
 
 static int setup(void **state)
 {

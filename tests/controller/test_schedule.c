@@ -15,8 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store_agents.h"
 #include "store_fixture.h"
-#include "store_inv.h"
+#include "store_history.h"
+#include "store_inventory.h"
+#include "store_orders.h"
+#include "store_results.h"
+#include "store_schedules.h"
 
 static int setup(void **state)
 {
