@@ -165,6 +165,22 @@ const char *store_col(sqlite3_stmt *st, int i)
 	return t ? (const char *)t : "";
 }
 
+long store_names(struct store *s, sqlite3_stmt *st, store_name_cb cb, void *arg, const char *what)
+{
+	long n = 0;
+	int rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		n++;
+		if (cb(arg, store_col(st, 0)) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	store_done(s, st);
+	return rc == SQLITE_DONE ? n : store_db_fail(s, what);
+}
+
 bool store_text_ok(const char *t, size_t max)
 {
 	return rp_text_ok(t, max, 0);

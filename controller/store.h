@@ -66,6 +66,10 @@ void store_close(struct store **s);
 /* The last error on this handle, for logs. */
 const char *store_errmsg(const struct store *s);
 
+/* A name (agent, target, schedule) passed to a callback, valid for the
+ * call only; the callback returns non-zero to stop the walk. */
+typedef int (*store_name_cb)(void *arg, const char *name);
+
 /* Optional explicit transaction grouping many calls under one commit (one
  * fsync): ingest results, then commit, then acknowledge them all. Each call
  * inside is its own savepoint. 0 / -1. */

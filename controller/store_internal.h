@@ -62,6 +62,10 @@ void store_copy_col(sqlite3_stmt *st, int col, char *dst, size_t dstlen);
 /* The enum value of a status / state name as stored, or -1. */
 int store_agent_status_of(const char *t);
 int store_order_state_of(const char *t);
+/* Steps st (bound by the caller; column 0 a name), passing each name to
+ * cb (non-zero stops), and ends its use. Names passed, or -1 (what names
+ * it in the error). */
+long store_names(struct store *s, sqlite3_stmt *st, store_name_cb cb, void *arg, const char *what);
 /* Column i as text, "" for NULL. */
 const char *store_col(sqlite3_stmt *st, int i);
 /* A unit of work: its own transaction (BEGIN IMMEDIATE) when none is open

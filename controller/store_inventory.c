@@ -230,28 +230,18 @@ long store_inv_remove(struct store *s, const char *client, const char *target)
 	return n;
 }
 
-json_t *store_inv_select(struct store *s, const char *selector, const char *value)
+long store_inv_select(struct store *s, const char *selector, const char *value, store_name_cb cb,
+                      void *arg)
 {
 	sqlite3_stmt *st =
 	    store_prep(s, "SELECT DISTINCT t.spec FROM targets t WHERE ?1 = 'all'"
 	                  " OR (?1 = 'client' AND t.client = ?2) OR (?1 = 'tag' AND EXISTS"
 	                  " (SELECT 1 FROM target_tags g WHERE g.target_id = t.id AND g.tag = ?2))"
 	                  " ORDER BY t.spec");
-	json_t *arr;
-	int rc;
 
 	if (st == NULL)
-		return NULL;
-	arr = json_array();
+		return -1;
 	sqlite3_bind_text(st, 1, selector, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, value ? value : "", -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_string(store_col(st, 0)));
-	if (rc != SQLITE_DONE) {
-		store_db_fail(s, "select");
-		json_decref(arr);
-		arr = NULL;
-	}
-	store_done(s, st);
-	return arr;
+	return store_names(s, st, cb, arg, "select");
 }

@@ -40,7 +40,8 @@ json_t *store_inv_list(struct store *s, const char *client, const char *tag);
  * Count removed, or -1. */
 long store_inv_remove(struct store *s, const char *client, const char *target);
 /* Distinct target texts selected by "all", "client" (value) or "tag"
- * (value), sorted. NULL on error. */
-json_t *store_inv_select(struct store *s, const char *selector, const char *value);
+ * (value), sorted, each passed to cb. The count passed, or -1. */
+long store_inv_select(struct store *s, const char *selector, const char *value, store_name_cb cb,
+                      void *arg);
 
 #endif

@@ -331,21 +331,11 @@ long store_audit_vantages(struct store *s, int64_t audit, store_name_cb cb, void
 	sqlite3_stmt *st = store_prep(s, "SELECT DISTINCT a.name FROM orders o"
 	                                 " JOIN agents a ON a.id = o.agent_id"
 	                                 " WHERE o.audit_id = ? ORDER BY a.name");
-	long n = 0;
-	int rc;
 
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, audit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		n++;
-		if (cb(arg, (const char *)sqlite3_column_text(st, 0)) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	store_done(s, st);
-	return rc == SQLITE_DONE ? n : store_db_fail(s, "audit vantages");
+	return store_names(s, st, cb, arg, "audit vantages");
 }
 
 /* Steps st (bound by the caller: columns target, agent name, agent id,

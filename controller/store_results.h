@@ -28,7 +28,6 @@ int store_audit_complete(struct store *s, int64_t audit);
 
 /* Names of the agents with orders in the audit, sorted. cb returns non-zero
  * to stop. Count or -1. */
-typedef int (*store_name_cb)(void *arg, const char *name);
 long store_audit_vantages(struct store *s, int64_t audit, store_name_cb cb, void *arg);
 /* result_json of the audit's results for target, from the agent named
  * vantage (NULL = every agent, then name says whose), in arrival order. */

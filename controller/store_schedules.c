@@ -162,26 +162,15 @@ int store_sched_remove(struct store *s, const char *name)
 	return n > 0;
 }
 
-json_t *store_sched_due(struct store *s, int64_t now)
+long store_sched_due(struct store *s, int64_t now, store_name_cb cb, void *arg)
 {
 	sqlite3_stmt *st = store_prep(
 	    s, "SELECT name FROM schedules WHERE next_run <= ?1 ORDER BY next_run, name");
-	json_t *arr;
-	int rc;
 
 	if (st == NULL)
-		return NULL;
-	arr = json_array();
+		return -1;
 	sqlite3_bind_int64(st, 1, now);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, json_string(store_col(st, 0)));
-	if (rc != SQLITE_DONE) {
-		store_db_fail(s, "due");
-		json_decref(arr);
-		arr = NULL;
-	}
-	store_done(s, st);
-	return arr;
+	return store_names(s, st, cb, arg, "due");
 }
 
 int store_sched_ran(struct store *s, const char *name, int64_t now, int64_t audit,

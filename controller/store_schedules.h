@@ -30,8 +30,9 @@ json_t *store_sched_list(struct store *s);
 int store_sched_get(struct store *s, const char *name, json_t **out);
 /* 1 removed, 0 no such schedule, -1 error. */
 int store_sched_remove(struct store *s, const char *name);
-/* Names of schedules with next_run <= now, by next_run; NULL on error. */
-json_t *store_sched_due(struct store *s, int64_t now);
+/* Names of schedules with next_run <= now, by next_run (then name), each
+ * passed to cb. The count passed, or -1. */
+long store_sched_due(struct store *s, int64_t now, store_name_cb cb, void *arg);
 /* Records a run at now (audit 0 when it could not start, error then says
  * why). advance: next_run = the next slot after now (a scheduled run);
  * otherwise next_run is kept (run-now). 0 / -1. */
