@@ -209,6 +209,10 @@ int store_agent_by_id(struct store *s, int64_t id, struct store_agent_info *out)
 
 int store_agent_find(struct store *s, const char *idstr, struct store_agent_info *out)
 {
+	static const char *const by[] = {
+	    AGENT_COLS " FROM agents WHERE name = ? ORDER BY status = 'revoked', id DESC LIMIT 1",
+	    AGENT_COLS
+	    " FROM agents WHERE fingerprint = ? ORDER BY status = 'revoked', id DESC LIMIT 1"};
 	sqlite3_stmt *st;
 	char *end = NULL;
 	long long n;
@@ -216,23 +220,17 @@ int store_agent_find(struct store *s, const char *idstr, struct store_agent_info
 
 	if (idstr == NULL || idstr[0] == '\0')
 		return 0;
-	/* A live agent by name first, then a revoked one (newest). */
-	st = store_prep(s, AGENT_COLS " FROM agents WHERE name = ?"
-	                              " ORDER BY status = 'revoked', id DESC LIMIT 1");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, idstr, -1, SQLITE_STATIC);
-	rc = agent_row(s, st, out);
-	if (rc != 0)
-		return rc;
-	st = store_prep(s, AGENT_COLS " FROM agents WHERE fingerprint = ?"
-	                              " ORDER BY status = 'revoked', id DESC LIMIT 1");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, idstr, -1, SQLITE_STATIC);
-	rc = agent_row(s, st, out);
-	if (rc != 0)
-		return rc;
+	/* By name, then by fingerprint: a live agent first, then a revoked one
+	 * (newest). */
+	for (size_t i = 0; i < sizeof(by) / sizeof(by[0]); i++) {
+		st = store_prep(s, by[i]);
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, idstr, -1, SQLITE_STATIC);
+		rc = agent_row(s, st, out);
+		if (rc != 0)
+			return rc;
+	}
 	errno = 0;
 	n = strtoll(idstr, &end, 10);
 	if (errno != 0 || end == idstr || *end != '\0' || n <= 0)
