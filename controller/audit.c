@@ -17,8 +17,9 @@
 #include "orders.h"
 #include "relay_tests.h"
 #include "rp_limits.h"
-#include "store_ext.h"
-#include "store_inv.h"
+#include "store_agents.h"
+#include "store_results.h"
+#include "store_schedules.h"
 #include "syntax.h"
 
 struct vantage {
@@ -36,7 +37,7 @@ static int pick_cb(void *arg, const struct store_agent *a)
 	struct pick *p = arg;
 
 	if (a->status != STORE_AGENT_APPROVED || a->ed25519_public == NULL ||
-	    strcmp(a->ed25519_public, STORE_EXT_NO_KEY) == 0)
+	    strcmp(a->ed25519_public, STORE_AGENT_NO_KEY) == 0)
 		return 0;
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 16;

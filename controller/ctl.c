@@ -32,7 +32,7 @@
 #include "results.h"
 #include "retention.h"
 #include "rp_limits.h"
-#include "store_ext.h"
+#include "store_agents.h"
 #include "verdict.h"
 
 static int64_t now_s(void)
@@ -78,7 +78,7 @@ static int fingerprint_of(const uint8_t ed[KEYS_ED25519_PK_LEN], const char *cur
 static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, size_t len)
 {
 	struct wire_ctl_hello h;
-	struct store_ext_agent a;
+	struct store_agent_info a;
 	char *labels = NULL;
 	int resent;
 
@@ -86,9 +86,9 @@ static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, s
 		log_warn("agent=%s hello dropped: malformed", LOG_V(s->user_id));
 		return;
 	}
-	if (store_ext_agent_by_id(c->store, s->agent_id, &a) != 1)
+	if (store_agent_by_id(c->store, s->agent_id, &a) != 1)
 		goto out;
-	if (strcmp(a.ed25519_public, STORE_EXT_NO_KEY) == 0) {
+	if (strcmp(a.ed25519_public, STORE_AGENT_NO_KEY) == 0) {
 		/* Approved by CURVE fingerprint: pin the signing key and name
 		 * from this first HELLO on the authenticated session. */
 		char b64[sodium_base64_ENCODED_LEN(KEYS_ED25519_PK_LEN,
@@ -102,7 +102,7 @@ static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, s
 		} else {
 			sodium_bin2base64(b64, sizeof(b64), h.ed25519_public, KEYS_ED25519_PK_LEN,
 			                  sodium_base64_VARIANT_ORIGINAL);
-			if (store_ext_agent_pin(c->store, a.id, h.agent_id, b64, fp) == 1)
+			if (store_agent_pin(c->store, a.id, h.agent_id, b64, fp) == 1)
 				log_info("agent=%s pinned name=%s fingerprint=%s",
 				         LOG_V(s->user_id), LOG_V(h.agent_id), fp);
 			else
@@ -127,7 +127,7 @@ static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, s
 		}
 	}
 	labels_json(&h, &labels);
-	if (store_ext_agent_seen(c->store, a.id, labels, now_s()) < 0)
+	if (store_agent_seen(c->store, a.id, labels, now_s()) < 0)
 		log_error("agent=%s last_seen: %s", LOG_V(a.name), store_errmsg(c->store));
 	/* On a new connection every unacked order goes again at once (what
 	 * was in flight on the old one is lost), before anything newer. */

@@ -32,9 +32,12 @@
 #include "relay_tests.h"
 #include "retention.h"
 #include "rp_limits.h"
+#include "store_agents.h"
 #include "store_canary.h"
-#include "store_ext.h"
-#include "store_inv.h"
+#include "store_history.h"
+#include "store_inventory.h"
+#include "store_orders.h"
+#include "store_results.h"
 
 json_t *ctl_fail(const char *fmt, ...)
 {
@@ -116,7 +119,7 @@ static json_t *cmd_agents_list(struct ctl *c, json_t *req)
 }
 
 /* The agent named by req.id: a name, a fingerprint or a store id. */
-static int find_agent(struct ctl *c, json_t *req, struct store_ext_agent *a, json_t **err)
+static int find_agent(struct ctl *c, json_t *req, struct store_agent_info *a, json_t **err)
 {
 	json_t *id = json_object_get(req, "id");
 	char buf[32];
@@ -132,7 +135,7 @@ static int find_agent(struct ctl *c, json_t *req, struct store_ext_agent *a, jso
 		*err = ctl_fail("missing \"id\" (agent name, fingerprint or id)");
 		return -1;
 	}
-	rc = store_ext_agent_find(c->store, s, a);
+	rc = store_agent_find(c->store, s, a);
 	if (rc < 0)
 		*err = ctl_fail("agents: %s", store_errmsg(c->store));
 	else if (rc == 0)
@@ -142,7 +145,7 @@ static int find_agent(struct ctl *c, json_t *req, struct store_ext_agent *a, jso
 
 static json_t *cmd_agents_approve(struct ctl *c, json_t *req)
 {
-	struct store_ext_agent a;
+	struct store_agent_info a;
 	json_t *err = NULL;
 
 	if (find_agent(c, req, &a, &err) < 0)
@@ -158,7 +161,7 @@ static json_t *cmd_agents_approve(struct ctl *c, json_t *req)
 
 static json_t *cmd_agents_revoke(struct ctl *c, json_t *req)
 {
-	struct store_ext_agent a;
+	struct store_agent_info a;
 	json_t *err = NULL;
 
 	if (find_agent(c, req, &a, &err) < 0)
@@ -168,7 +171,7 @@ static json_t *cmd_agents_revoke(struct ctl *c, json_t *req)
 	log_info("agent=%s fingerprint=%s revoked", LOG_V(a.name), a.fingerprint);
 	/* Its unfinished orders will never be done: closed, so their audits
 	 * finish without its cells. */
-	for (long n; (n = store_ext_agent_orders_close(c->store, a.id, time(NULL))) != 0;) {
+	for (long n; (n = store_agent_orders_close(c->store, a.id, time(NULL))) != 0;) {
 		if (n < 0) {
 			log_error("agent=%s orders not closed: %s", LOG_V(a.name),
 			          store_errmsg(c->store));
@@ -188,7 +191,7 @@ static json_t *cmd_agents_import(struct ctl *c, json_t *req)
 	const char *pub = json_string_value(json_object_get(req, "pub"));
 	char err[512],
 	    b64[sodium_base64_ENCODED_LEN(KEYS_ED25519_PK_LEN, sodium_base64_VARIANT_ORIGINAL)];
-	struct store_ext_agent a;
+	struct store_agent_info a;
 	struct keys *k;
 	json_t *reply = NULL;
 	int64_t id = 0;
@@ -206,7 +209,7 @@ static json_t *cmd_agents_import(struct ctl *c, json_t *req)
 	}
 	sodium_bin2base64(b64, sizeof(b64), keys_ed25519_public(k), KEYS_ED25519_PK_LEN,
 	                  sodium_base64_VARIANT_ORIGINAL);
-	rc = store_ext_agent_by_curve(c->store, keys_curve_public(k), &a);
+	rc = store_agent_by_curve(c->store, keys_curve_public(k), &a);
 	if (rc < 0) {
 		reply = ctl_fail("import: %s", store_errmsg(c->store));
 		goto out;
@@ -215,10 +218,9 @@ static json_t *cmd_agents_import(struct ctl *c, json_t *req)
 		reply = ctl_fail("import: this key (agent %s) was revoked", a.name);
 		goto out;
 	}
-	if (rc == 1 && strcmp(a.ed25519_public, STORE_EXT_NO_KEY) == 0) {
+	if (rc == 1 && strcmp(a.ed25519_public, STORE_AGENT_NO_KEY) == 0) {
 		/* Seen as pending: both keys are now vouched for by the file. */
-		if (store_ext_agent_pin(c->store, a.id, keys_name(k), b64, keys_fingerprint(k)) <
-		    0) {
+		if (store_agent_pin(c->store, a.id, keys_name(k), b64, keys_fingerprint(k)) < 0) {
 			reply = ctl_fail("import: %s", store_errmsg(c->store));
 			goto out;
 		}
@@ -275,7 +277,7 @@ static int audit_arg(struct ctl *c, json_t *req, int64_t *audit, json_t **err)
 		return 0;
 	}
 	if (json_is_string(a) && strcmp(json_string_value(a), "latest") == 0) {
-		rc = store_ext_audit_latest(c->store, audit);
+		rc = store_audit_latest(c->store, audit);
 		if (rc == 1)
 			return 0;
 		*err = rc < 0 ? ctl_fail("store: %s", store_errmsg(c->store))
@@ -296,7 +298,7 @@ static json_t *cmd_audit_status(struct ctl *c, json_t *req)
 
 	if (audit_arg(c, req, &audit, &err) < 0)
 		return err;
-	rc = store_ext_audit_status(c->store, audit, status, &orders, &done, &results);
+	rc = store_audit_status(c->store, audit, status, &orders, &done, &results);
 	if (rc <= 0)
 		return rc < 0 ? ctl_fail("store: %s", store_errmsg(c->store))
 		              : ctl_fail("no audit %lld", (long long)audit);
@@ -359,9 +361,8 @@ static int row_cb(void *arg, const struct store_matrix_row *row)
 	int64_t pa = 0;
 	int hc, hp;
 
-	hc = store_ext_target_client(rp->c->store, row->target, client, sizeof(client));
-	hp = store_ext_target_previous(rp->c->store, row->target, rp->audit, prev, sizeof(prev),
-	                               &pa);
+	hc = store_target_client(rp->c->store, row->target, client, sizeof(client));
+	hp = store_target_previous(rp->c->store, row->target, rp->audit, prev, sizeof(prev), &pa);
 	if (hc < 0 || hp < 0) {
 		json_decref(cells);
 		rp->failed = 1;
@@ -447,7 +448,7 @@ static json_t *cmd_report(struct ctl *c, json_t *req)
 
 	if (audit_arg(c, req, &rp.audit, &err) < 0)
 		return err;
-	rc = store_ext_audit_status(c->store, rp.audit, status, &o, &d, &r);
+	rc = store_audit_status(c->store, rp.audit, status, &o, &d, &r);
 	if (rc <= 0)
 		return rc < 0 ? ctl_fail("store: %s", store_errmsg(c->store))
 		              : ctl_fail("no audit %lld", (long long)rp.audit);
@@ -457,8 +458,8 @@ static json_t *cmd_report(struct ctl *c, json_t *req)
 	vantages = json_array();
 	rp.targets = json_array();
 	rp.accepted = json_object();
-	if (store_ext_audit_vantages(c->store, rp.audit, name_cb, vantages) < 0 ||
-	    store_ext_audit_accepted(c->store, rp.audit, accepted_cb, rp.accepted) < 0 ||
+	if (store_audit_vantages(c->store, rp.audit, name_cb, vantages) < 0 ||
+	    store_audit_accepted(c->store, rp.audit, accepted_cb, rp.accepted) < 0 ||
 	    store_audit_matrix(c->store, rp.audit, row_cb, &rp) < 0 || rp.failed ||
 	    (summary = report_finish(rp.targets)) == NULL) {
 		json_decref(vantages);
@@ -501,7 +502,7 @@ struct page {
 	size_t nresults, in_cell;
 	bool full;  /* stopped: the next result did not fit */
 	int failed; /* a store or write failure */
-	const struct store_ext_result_ref *ref;
+	const struct store_result_ref *ref;
 };
 
 /* s as a JSON string (malloc'd), NULL on allocation failure. */
@@ -518,7 +519,7 @@ static char *json_string_text(const char *s)
 static int page_put(void *arg, const char *text, size_t len)
 {
 	struct page *p = arg;
-	const struct store_ext_result_ref *ref = p->ref;
+	const struct store_result_ref *ref = p->ref;
 	bool newcell = p->cells && p->open_k != p->k;
 	char *tj = NULL, *vj = NULL;
 	long used = ftell(p->f) - p->start;
@@ -574,7 +575,7 @@ out:
 }
 
 /* One row of the store's walk (ids only): its text is fetched and written. */
-static int page_row(void *arg, const struct store_ext_result_ref *ref)
+static int page_row(void *arg, const struct store_result_ref *ref)
 {
 	struct page *p = arg;
 
@@ -590,7 +591,7 @@ static int page_row(void *arg, const struct store_ext_result_ref *ref)
 	if (p->cells && p->k == p->first && ref->id <= p->after)
 		return 0; /* sent in an earlier page */
 	p->ref = ref;
-	if (store_ext_result_json(p->c->store, ref->id, page_put, p) < 0)
+	if (store_result_json(p->c->store, ref->id, page_put, p) < 0)
 		p->failed = 1;
 	return p->full || p->failed;
 }
@@ -653,8 +654,7 @@ static char *transcript_text(struct ctl *c, json_t *req, json_t **err)
 	fputs("{\"ok\":true,\"results\":[", p.f);
 	p.start = ftell(p.f);
 	p.cell_last = after;
-	if (store_ext_audit_results(c->store, audit, target, vantage, (int64_t)after, page_row,
-	                            &p) < 0)
+	if (store_audit_results(c->store, audit, target, vantage, (int64_t)after, page_row, &p) < 0)
 		p.failed = 1;
 	fprintf(p.f, "],\"more\":%s,\"next_after\":%lld}", p.full ? "true" : "false",
 	        (long long)p.cell_last);
@@ -681,7 +681,7 @@ static char *transcripts_text(struct ctl *c, json_t *req, json_t **err)
 		                RP_ADMIN_CELLS_PAGE);
 		return NULL;
 	}
-	if ((total = store_ext_audit_cells_count(c->store, audit)) < 0) {
+	if ((total = store_audit_cells_count(c->store, audit)) < 0) {
 		*err = ctl_fail("transcripts: %s", store_errmsg(c->store));
 		return NULL;
 	}
@@ -694,8 +694,8 @@ static char *transcripts_text(struct ctl *c, json_t *req, json_t **err)
 	p.start = ftell(p.f);
 	p.first = p.k = (long)offset;
 	p.after = after;
-	if (offset < total && store_ext_audit_cells_page(c->store, audit, (long)offset, (long)limit,
-	                                                 page_row, &p) < 0)
+	if (offset < total &&
+	    store_audit_cells_page(c->store, audit, (long)offset, (long)limit, page_row, &p) < 0)
 		p.failed = 1;
 	/* Where the next page starts: inside cell k when it was cut. */
 	next = p.full ? p.k : p.seen ? p.k + 1 : (long)offset;

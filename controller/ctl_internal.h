@@ -13,7 +13,7 @@
 
 #include "ctl_config.h"
 #include "keys.h"
-#include "store.h"
+#include "store_orders.h"
 #include "zap.h"
 
 /* An agent is "connected" when it was heard from within this many seconds

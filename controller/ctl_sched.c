@@ -15,11 +15,19 @@
 #include "log.h"
 #include "relay_tests.h"
 #include "rp_limits.h"
-#include "store_inv.h"
+#include "store_history.h"
+#include "store_inventory.h"
+#include "store_schedules.h"
 
 static json_t *ok_with(const char *key, json_t *v)
 {
 	return json_pack("{s:b, s:o}", "ok", 1, key, v);
+}
+
+/* A store_name_cb: each name appended to the JSON array arg. */
+static int name_append(void *arg, const char *name)
+{
+	return json_array_append_new(arg, json_string(name));
 }
 
 static const char *opt_str(json_t *req, const char *key)
@@ -222,8 +230,14 @@ static json_t *run_schedule(struct ctl *c, const char *name, int64_t now, int ad
 	if (rc <= 0)
 		return rc < 0 ? ctl_fail("schedule: %s", store_errmsg(c->store))
 		              : ctl_fail("no schedule %.64s", name);
-	targets = store_inv_select(c->store, json_string_value(json_object_get(sc, "selector")),
-	                           json_string_value(json_object_get(sc, "value")));
+	targets = json_array();
+	if (targets != NULL &&
+	    store_inv_select(c->store, json_string_value(json_object_get(sc, "selector")),
+	                     json_string_value(json_object_get(sc, "value")), name_append,
+	                     targets) < 0) {
+		json_decref(targets);
+		targets = NULL;
+	}
 	if (targets == NULL) {
 		snprintf(err, sizeof(err), "schedule %s: %s", name, store_errmsg(c->store));
 	} else if (json_array_size(targets) == 0) {
@@ -317,9 +331,12 @@ void ctl_sched_tick(struct ctl *c)
 		log_error("history: %s", store_errmsg(c->store));
 	else if (ev > 0)
 		log_info("verdict changes recorded events=%ld", ev);
-	due = store_sched_due(c->store, (int64_t)now);
-	if (due == NULL) {
+	due = json_array();
+	if (due == NULL)
+		return;
+	if (store_sched_due(c->store, (int64_t)now, name_append, due) < 0) {
 		log_error("schedules: %s", store_errmsg(c->store));
+		json_decref(due);
 		return;
 	}
 	json_array_foreach(due, i, el) json_decref(run_schedule(c, json_string_value(el), now, 1));

@@ -14,6 +14,7 @@
 #include "orders.h"
 #include "rp_limits.h"
 #include "store_metrics.h"
+#include "store_results.h"
 
 struct gather {
 	struct store *s;

@@ -18,7 +18,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "rp_limits.h"
-#include "store_ext.h"
+#include "store_agents.h"
 
 /* ---- sessions ---- */
 
@@ -51,7 +51,7 @@ void link_session_drop(struct ctl *c, int64_t agent_id)
 struct ctl_session *link_session_for(struct ctl *c, const uint8_t *rid, size_t rid_len,
                                      const char *user_id)
 {
-	struct store_ext_agent a;
+	struct store_agent_info a;
 	struct ctl_session *s;
 
 	for (size_t i = 0; i < c->nsess; i++) {
@@ -60,7 +60,7 @@ struct ctl_session *link_session_for(struct ctl *c, const uint8_t *rid, size_t r
 		    strcmp(s->user_id, user_id) == 0)
 			return s;
 	}
-	if (store_ext_agent_find(c->store, user_id, &a) != 1 || strcmp(a.name, user_id) != 0 ||
+	if (store_agent_find(c->store, user_id, &a) != 1 || strcmp(a.name, user_id) != 0 ||
 	    a.status != STORE_AGENT_APPROVED || rid_len == 0 || rid_len > CTL_RID_MAX)
 		return NULL;
 	s = link_session_of_agent(c, a.id);

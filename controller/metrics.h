@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ctl_canary.h" /* struct ctl_canary_stats */
-#include "store.h"      /* STORE_*_COUNT */
+#include "ctl_canary.h"   /* struct ctl_canary_stats */
+#include "store_orders.h" /* STORE_*_COUNT */
 #include "verdict.h"
 
 struct metrics;

@@ -17,8 +17,10 @@
 #include "log.h"
 #include "relay_tests.h"
 #include "rp_limits.h"
+#include "store_agents.h"
 #include "store_canary.h"
-#include "store_ext.h"
+#include "store_orders.h"
+#include "store_results.h"
 
 static int64_t now_s(void)
 {
@@ -162,12 +164,12 @@ static int resend_unsent_cb(void *arg, const struct store_order *o)
  * still finishes. 0, or -1 when even that failed (retry later). */
 static int close_unsendable(struct ctl *c, const char *id)
 {
-	struct store_ext_order o;
+	struct store_order_info o;
 	int rc = -1;
 
-	if (store_ext_order_get(c->store, id, &o) == 1 &&
+	if (store_order_get(c->store, id, &o) == 1 &&
 	    store_order_mark_done(c->store, id, now_s()) == 0 &&
-	    store_ext_audit_complete(c->store, o.audit_id) >= 0)
+	    store_audit_complete(c->store, o.audit_id) >= 0)
 		rc = 0;
 	free(o.body);
 	return rc;
@@ -175,12 +177,12 @@ static int close_unsendable(struct ctl *c, const char *id)
 
 static void pump(struct ctl *c, struct ctl_session *s)
 {
-	struct store_ext_agent a;
+	struct store_agent_info a;
 	struct resend r = {.c = c, .agent_id = s->agent_id, .now = now_s()};
 	int64_t agent_id = s->agent_id;
 	long out;
 
-	if (store_ext_agent_by_id(c->store, agent_id, &a) != 1 ||
+	if (store_agent_by_id(c->store, agent_id, &a) != 1 ||
 	    store_orders_unacked(c->store, agent_id, resend_unsent_cb, &r) < 0 || r.failed ||
 	    (out = store_orders_outstanding(c->store, agent_id)) < 0)
 		return;
@@ -292,13 +294,13 @@ static int resend_cb(void *arg, const struct store_order *o)
 void orders_on_ack(struct ctl *c, struct ctl_session *s, const uint8_t *msg, size_t len)
 {
 	struct wire_ctl_order_ack a;
-	struct store_ext_order o;
+	struct store_order_info o;
 
 	if (wire_ctl_order_ack_parse(msg, len, &a) < 0) {
 		log_warn("agent=%s order-ack dropped: malformed", LOG_V(s->user_id));
 		return;
 	}
-	if (store_ext_order_get(c->store, a.order_id, &o) != 1 || o.agent_id != s->agent_id) {
+	if (store_order_get(c->store, a.order_id, &o) != 1 || o.agent_id != s->agent_id) {
 		log_warn("agent=%s order-ack order=%s dropped: not its order", LOG_V(s->user_id),
 		         LOG_V(a.order_id));
 	} else if (a.committed || strcmp(a.reason, "replay") == 0) {
@@ -337,7 +339,7 @@ void orders_on_ack(struct ctl *c, struct ctl_session *s, const uint8_t *msg, siz
 				log_info("agent=%s order=%s requeued reissue=%d", LOG_V(s->user_id),
 				         LOG_V(a.order_id), o.reissues + 1);
 		} else if (store_order_mark_done(c->store, a.order_id, now_s()) == 0) {
-			store_ext_audit_complete(c->store, o.audit_id);
+			store_audit_complete(c->store, o.audit_id);
 		}
 		s->pump = true;
 	}
@@ -373,7 +375,7 @@ out:
  * order (or it cannot be read). */
 const struct ctl_order_fact *orders_fact(struct ctl *c, const char *order_id)
 {
-	struct store_ext_order o = {0};
+	struct store_order_info o = {0};
 	struct ctl_order_fact *f;
 
 	for (unsigned i = 0; i < CTL_ORDER_CACHE; i++) {
@@ -382,7 +384,7 @@ const struct ctl_order_fact *orders_fact(struct ctl *c, const char *order_id)
 			return f;
 	}
 	if (strlen(order_id) >= sizeof(f->order_id) ||
-	    store_ext_order_get(c->store, order_id, &o) != 1) {
+	    store_order_get(c->store, order_id, &o) != 1) {
 		free(o.body);
 		return NULL;
 	}
@@ -411,17 +413,17 @@ void orders_on_done(struct ctl *c, struct ctl_session *s, struct ctl_batch *b, c
                     size_t len)
 {
 	struct wire_ctl_order_done d;
-	struct store_ext_order o = {0};
+	struct store_order_info o = {0};
 
 	if (wire_ctl_order_done_parse(msg, len, &d) < 0) {
 		log_warn("agent=%s order-done dropped: malformed", LOG_V(s->user_id));
 		return;
 	}
-	if (store_ext_order_get(c->store, d.order_id, &o) != 1 || o.agent_id != s->agent_id) {
+	if (store_order_get(c->store, d.order_id, &o) != 1 || o.agent_id != s->agent_id) {
 		log_warn("agent=%s order-done order=%s dropped: not its order", LOG_V(s->user_id),
 		         LOG_V(d.order_id));
 	} else if (store_order_mark_done_declared(c->store, d.order_id, now_s(), d.results) < 0 ||
-	           store_ext_audit_complete(c->store, o.audit_id) < 0) {
+	           store_audit_complete(c->store, o.audit_id) < 0) {
 		log_error("order=%s done: %s", LOG_V(d.order_id), store_errmsg(c->store));
 	} else {
 		log_info("agent=%s order=%s done results=%u", LOG_V(s->user_id), LOG_V(d.order_id),
@@ -454,7 +456,7 @@ void orders_expire_stalled(struct ctl *c)
 		log_error("stalled orders: %s", store_errmsg(c->store));
 	for (long i = 0; i < n; i++) {
 		if (store_order_mark_done(c->store, ids[i], now_s()) < 0 ||
-		    store_ext_audit_complete(c->store, audits[i]) < 0) {
+		    store_audit_complete(c->store, audits[i]) < 0) {
 			log_error("order=%s close: %s", ids[i], store_errmsg(c->store));
 			continue;
 		}

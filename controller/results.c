@@ -18,7 +18,9 @@
 #include "orders.h"
 #include "result_schema.h"
 #include "rp_limits.h"
-#include "store_ext.h"
+#include "store_agents.h"
+#include "store_orders.h"
+#include "store_results.h"
 #include "verdict.h"
 
 static int64_t now_s(void)
@@ -87,7 +89,7 @@ static void refused(const char *agent, const struct wire_result *r, const char *
 void results_on_result(struct ctl *c, struct ctl_session *s, struct ctl_batch *b,
                        const uint8_t *msg, size_t len)
 {
-	struct store_ext_agent a;
+	struct store_agent_info a;
 	const struct ctl_order_fact *f;
 	struct wire_result r = {0};
 	uint8_t pk[KEYS_ED25519_PK_LEN];
@@ -95,7 +97,7 @@ void results_on_result(struct ctl *c, struct ctl_session *s, struct ctl_batch *b
 	const char *why;
 	int v;
 
-	if (store_ext_agent_by_id(c->store, s->agent_id, &a) != 1)
+	if (store_agent_by_id(c->store, s->agent_id, &a) != 1)
 		return;
 	if (!bucket_take(s, len)) {
 		/* Not refused for good: not acknowledged, so an honest agent
@@ -109,7 +111,7 @@ void results_on_result(struct ctl *c, struct ctl_session *s, struct ctl_batch *b
 		}
 		return;
 	}
-	if (strcmp(a.ed25519_public, STORE_EXT_NO_KEY) == 0 ||
+	if (strcmp(a.ed25519_public, STORE_AGENT_NO_KEY) == 0 ||
 	    sodium_base642bin(pk, sizeof(pk), a.ed25519_public, strlen(a.ed25519_public), NULL,
 	                      &pklen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    pklen != sizeof(pk)) {

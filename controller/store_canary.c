@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store_ext.h"
 #include "store_internal.h"
-#include "store_inv.h"
 
 int store_canary_next_ref(struct store *s, uint64_t *ref)
 {
@@ -32,7 +30,7 @@ int store_canary_order(struct store *s, uint64_t ref, char *id, int64_t *agent_i
                        int64_t *audit_id, int64_t *created_at, uint8_t **body, size_t *len)
 {
 	sqlite3_stmt *st = store_prep(s, "SELECT id, created_at FROM orders WHERE canary_ref = ?1");
-	struct store_ext_order o;
+	struct store_order_info o;
 	int rc;
 
 	*body = NULL;
@@ -48,7 +46,7 @@ int store_canary_order(struct store *s, uint64_t ref, char *id, int64_t *agent_i
 	store_done(s, st);
 	if (rc != SQLITE_ROW)
 		return rc == SQLITE_DONE ? 0 : store_db_fail(s, "canary order");
-	if ((rc = store_ext_order_get(s, id, &o)) <= 0)
+	if ((rc = store_order_get(s, id, &o)) <= 0)
 		return rc;
 	*agent_id = o.agent_id;
 	*audit_id = o.audit_id;

@@ -9,6 +9,12 @@
 #include <stdbool.h>
 
 #include "store.h"
+#include "store_agents.h"
+#include "store_history.h"
+#include "store_inventory.h"
+#include "store_orders.h"
+#include "store_results.h"
+#include "store_schedules.h"
 
 /* Prepared statements are kept per SQL text (the callers' string literals)
  * and reset for the next use: preparing cost the ingest path about a fifth
@@ -45,6 +51,21 @@ int store_step_done(struct store *s, sqlite3_stmt *st, const char *what);
 /* The one integer a "SELECT count(*) ..." without parameters returns, or
  * -1 (what names it in the error). */
 long store_count_rows(struct store *s, const char *sql, const char *what);
+/* Runs SQL text without rows (BEGIN, COMMIT, a migration); 0 / -1. */
+int store_exec(struct store *s, const char *sql);
+/* Agent keys, names and fingerprints, result targets: ASCII text. */
+bool store_text_ok(const char *t, size_t max);
+/* A client or a schedule selector value: UTF-8 text, "" for none. */
+bool store_inv_text_ok(const char *c);
+/* Column col as text copied (truncated) into dst; "" for NULL. */
+void store_copy_col(sqlite3_stmt *st, int col, char *dst, size_t dstlen);
+/* The enum value of a status / state name as stored, or -1. */
+int store_agent_status_of(const char *t);
+int store_order_state_of(const char *t);
+/* Steps st (bound by the caller; column 0 a name), passing each name to
+ * cb (non-zero stops), and ends its use. Names passed, or -1 (what names
+ * it in the error). */
+long store_names(struct store *s, sqlite3_stmt *st, store_name_cb cb, void *arg, const char *what);
 /* Column i as text, "" for NULL. */
 const char *store_col(sqlite3_stmt *st, int i);
 /* A unit of work: its own transaction (BEGIN IMMEDIATE) when none is open

@@ -22,7 +22,7 @@
 #include "keys.h"
 #include "log.h"
 #include "rp_limits.h"
-#include "store_ext.h"
+#include "store_agents.h"
 
 #define ZAP_FRAMES_MAX 16
 #define ZAP_FRAME_MAX  256
@@ -137,7 +137,7 @@ static int record_pending(struct zap *z, const char *curve, const char *fp, cons
 	snprintf(labels, sizeof(labels), "{\"peer\":\"%s\"}", addr);
 	a.name = name;
 	a.curve_public = curve;
-	a.ed25519_public = STORE_EXT_NO_KEY;
+	a.ed25519_public = STORE_AGENT_NO_KEY;
 	a.fingerprint = fp;
 	a.labels = labels;
 	if (store_agent_upsert(z->store, &a, (int64_t)time(NULL), NULL, NULL) < 0) {
@@ -203,7 +203,7 @@ static struct zap_peer *peer_get(struct zap *z, const char *addr, int64_t now)
 static long pending_now(struct zap *z, int64_t now)
 {
 	if (z->pending_at_ms == 0 || now - z->pending_at_ms >= 1000) {
-		long n = store_ext_agents_pending(z->store);
+		long n = store_agents_pending(z->store);
 
 		if (n < 0)
 			return -1;
@@ -268,7 +268,7 @@ static void decide(struct zap *z, struct frame *fr, int n)
 	/* 0 version, 1 request id, 2 domain, 3 address, 4 routing id,
 	 * 5 mechanism, 6.. credentials */
 	char addr[64], mech[32], curve[KEYS_Z85_LEN + 1], fp[KEYS_FINGERPRINT_LEN + 1];
-	struct store_ext_agent a;
+	struct store_agent_info a;
 	int rc;
 
 	if (n < 6 || !frame_is(&fr[0], "1.0") || fr[1].too_long) {
@@ -294,7 +294,7 @@ static void decide(struct zap *z, struct frame *fr, int n)
 		send_reply(z, &fr[1], "500", "bad key", "");
 		return;
 	}
-	rc = store_ext_agent_by_curve(z->store, curve, &a);
+	rc = store_agent_by_curve(z->store, curve, &a);
 	if (rc < 0) {
 		log_error("zap: decision=refuse reason=store fingerprint=%s address=%s error=%s",
 		          LOG_V(fp), LOG_V(addr), store_errmsg(z->store));

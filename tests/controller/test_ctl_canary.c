@@ -28,7 +28,10 @@
 #include "ctl_config.h"
 #include "envelope.h"
 #include "relay_tests.h"
+#include "store_agents.h"
 #include "store_canary.h"
+#include "store_orders.h"
+#include "store_results.h"
 
 #define DOMAIN "canary.example.org"
 

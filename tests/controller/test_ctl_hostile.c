@@ -34,7 +34,9 @@
 
 #include "keys.h"
 #include "rp_limits.h"
-#include "store.h"
+#include "store_agents.h"
+#include "store_orders.h"
+#include "store_results.h"
 
 /* The limits under test (rp_limits.h), named here too so that the test
  * builds against a controller without them and fails there. */

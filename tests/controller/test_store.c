@@ -19,7 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store_agents.h"
+#include "store_inventory.h"
+#include "store_orders.h"
+#include "store_results.h"
 
 struct fx {
 	char dir[64];

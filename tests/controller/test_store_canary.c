@@ -14,9 +14,12 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "store_agents.h"
 #include "store_canary.h"
 #include "store_fixture.h"
-#include "store_inv.h"
+#include "store_history.h"
+#include "store_orders.h"
+#include "store_results.h"
 
 /* A result JSON with one test entry. */
 #define RESULT(test, outcome, data)                                                                \

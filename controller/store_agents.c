@@ -1,0 +1,360 @@
+/* store_agents.c - agents on the store (store_agents.h): the HELLO upsert
+ * (a CURVE key keeps its Ed25519 key, names unique among live agents),
+ * approve/revoke (revoked is final), lookups by key, name, fingerprint or id,
+ * signing-key pinning, and closing a revoked agent's open orders. Text
+ * copied out is truncated to the fixed buffers of struct store_agent_info. */
+#include "store_agents.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keys.h"
+#include "rp_limits.h"
+#include "store_internal.h"
+
+static enum store_agent_status status_of(const char *t)
+{
+	if (t != NULL && strcmp(t, "approved") == 0)
+		return STORE_AGENT_APPROVED;
+	if (t != NULL && strcmp(t, "pending") == 0)
+		return STORE_AGENT_PENDING;
+	return STORE_AGENT_REVOKED;
+}
+
+#define AGENT_COLS "SELECT id, name, curve_public, ed25519_public, fingerprint, status, last_seen"
+
+/* Runs a prepared agent query and copies the first row. 1 / 0 / -1. */
+static int agent_row(struct store *s, sqlite3_stmt *st, struct store_agent_info *out)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		out->id = sqlite3_column_int64(st, 0);
+		store_copy_col(st, 1, out->name, sizeof(out->name));
+		store_copy_col(st, 2, out->curve_public, sizeof(out->curve_public));
+		store_copy_col(st, 3, out->ed25519_public, sizeof(out->ed25519_public));
+		store_copy_col(st, 4, out->fingerprint, sizeof(out->fingerprint));
+		out->status = status_of((const char *)sqlite3_column_text(st, 5));
+		out->last_seen = sqlite3_column_int64(st, 6);
+	}
+	store_done(s, st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "agent lookup");
+}
+
+int store_agent_upsert(struct store *s, const struct store_agent *a, int64_t now, int64_t *id,
+                       enum store_agent_status *status)
+{
+	const char *labels = a->labels ? a->labels : "{}";
+	sqlite3_stmt *st;
+	int outer, rc, ok = 0;
+	int64_t aid = 0;
+	int stat = STORE_AGENT_PENDING;
+
+	if (!store_text_ok(a->name, 128) || !store_text_ok(a->curve_public, 128) ||
+	    !store_text_ok(a->ed25519_public, 128) || !store_text_ok(a->fingerprint, 128) ||
+	    strnlen(labels, RP_STORE_TEXT_MAX + 1) > RP_STORE_TEXT_MAX) {
+		store_fail(s, "agent: missing or oversize field");
+		return -1;
+	}
+	outer = sqlite3_get_autocommit(s->db);
+	if (store_work_begin(s) < 0)
+		return -1;
+	st = store_prep(s, "SELECT id, ed25519_public, status FROM agents WHERE curve_public = ?");
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, a->curve_public, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *ed = (const char *)sqlite3_column_text(st, 1);
+
+		aid = sqlite3_column_int64(st, 0);
+		stat = store_agent_status_of((const char *)sqlite3_column_text(st, 2));
+		if (ed == NULL || strcmp(ed, a->ed25519_public) != 0) {
+			store_fail(s, "agent %lld: signing key differs from the enrolled one",
+			           (long long)aid);
+			store_done(s, st);
+			goto out;
+		}
+		store_done(s, st);
+		st = store_prep(s, "UPDATE agents SET last_seen = ?, labels = ? WHERE id = ?");
+		if (st == NULL)
+			goto out;
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, aid);
+	} else {
+		store_done(s, st);
+		if (rc != SQLITE_DONE) {
+			store_db_fail(s, "agent lookup");
+			goto out;
+		}
+		st = store_prep(
+		    s, "INSERT INTO agents (name, curve_public, ed25519_public, fingerprint,"
+		       " labels, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)");
+		if (st == NULL)
+			goto out;
+		sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, a->curve_public, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, a->ed25519_public, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, a->fingerprint, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, labels, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, now);
+		sqlite3_bind_int64(st, 7, now);
+		stat = STORE_AGENT_PENDING;
+	}
+	if (store_step_done(s, st, "agent upsert") < 0)
+		goto out;
+	if (aid == 0)
+		aid = sqlite3_last_insert_rowid(s->db);
+	ok = 1;
+out:
+	if (store_work_end(s, ok, outer) < 0)
+		ok = 0;
+	if (ok && id != NULL)
+		*id = aid;
+	if (ok && status != NULL)
+		*status = stat < 0 ? STORE_AGENT_PENDING : (enum store_agent_status)stat;
+	return ok ? 0 : -1;
+}
+
+/* Runs an UPDATE whose only parameter is the row id; -1 when it fails or
+ * changes no row. */
+static int update_id(struct store *s, const char *sql, int64_t id, const char *what)
+{
+	sqlite3_stmt *st = store_prep(s, sql);
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	if (store_step_done(s, st, what) < 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0) {
+		store_fail(s, "%s: no such record, or not allowed in its state", what);
+		return -1;
+	}
+	return 0;
+}
+
+int store_agent_approve(struct store *s, int64_t id)
+{
+	return update_id(s,
+	                 "UPDATE agents SET status = 'approved' WHERE id = ?"
+	                 " AND status IN ('pending', 'approved')",
+	                 id, "approve");
+}
+
+int store_agent_revoke(struct store *s, int64_t id)
+{
+	return update_id(s, "UPDATE agents SET status = 'revoked' WHERE id = ?", id, "revoke");
+}
+
+long store_agent_list(struct store *s, store_agent_cb cb, void *arg)
+{
+	sqlite3_stmt *st =
+	    store_prep(s, "SELECT id, name, curve_public, ed25519_public, fingerprint,"
+	                  " labels, status, first_seen, last_seen FROM agents ORDER BY id");
+	long n = 0;
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_agent a = {0};
+		int stat = store_agent_status_of((const char *)sqlite3_column_text(st, 6));
+
+		a.id = sqlite3_column_int64(st, 0);
+		a.name = (const char *)sqlite3_column_text(st, 1);
+		a.curve_public = (const char *)sqlite3_column_text(st, 2);
+		a.ed25519_public = (const char *)sqlite3_column_text(st, 3);
+		a.fingerprint = (const char *)sqlite3_column_text(st, 4);
+		a.labels = (const char *)sqlite3_column_text(st, 5);
+		a.status = stat < 0 ? STORE_AGENT_REVOKED : (enum store_agent_status)stat;
+		a.first_seen = sqlite3_column_int64(st, 7);
+		a.last_seen = sqlite3_column_int64(st, 8);
+		n++;
+		if (cb(arg, &a) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	store_done(s, st);
+	return rc == SQLITE_DONE ? n : store_db_fail(s, "agent list");
+}
+
+int store_agent_by_curve(struct store *s, const char *curve_z85, struct store_agent_info *out)
+{
+	sqlite3_stmt *st = store_prep(s, AGENT_COLS " FROM agents WHERE curve_public = ?");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, curve_z85, -1, SQLITE_STATIC);
+	return agent_row(s, st, out);
+}
+
+int store_agent_by_id(struct store *s, int64_t id, struct store_agent_info *out)
+{
+	sqlite3_stmt *st = store_prep(s, AGENT_COLS " FROM agents WHERE id = ?");
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	return agent_row(s, st, out);
+}
+
+int store_agent_find(struct store *s, const char *idstr, struct store_agent_info *out)
+{
+	static const char *const by[] = {
+	    AGENT_COLS " FROM agents WHERE name = ? ORDER BY status = 'revoked', id DESC LIMIT 1",
+	    AGENT_COLS
+	    " FROM agents WHERE fingerprint = ? ORDER BY status = 'revoked', id DESC LIMIT 1"};
+	sqlite3_stmt *st;
+	char *end = NULL;
+	long long n;
+	int rc;
+
+	if (idstr == NULL || idstr[0] == '\0')
+		return 0;
+	/* By name, then by fingerprint: a live agent first, then a revoked one
+	 * (newest). */
+	for (size_t i = 0; i < sizeof(by) / sizeof(by[0]); i++) {
+		st = store_prep(s, by[i]);
+		if (st == NULL)
+			return -1;
+		sqlite3_bind_text(st, 1, idstr, -1, SQLITE_STATIC);
+		rc = agent_row(s, st, out);
+		if (rc != 0)
+			return rc;
+	}
+	errno = 0;
+	n = strtoll(idstr, &end, 10);
+	if (errno != 0 || end == idstr || *end != '\0' || n <= 0)
+		return 0;
+	return store_agent_by_id(s, (int64_t)n, out);
+}
+
+int store_agent_seen(struct store *s, int64_t id, const char *labels, int64_t now)
+{
+	sqlite3_stmt *st = store_prep(s, "UPDATE agents SET last_seen = ?,"
+	                                 " labels = coalesce(?, labels) WHERE id = ?");
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, now);
+	if (labels != NULL)
+		sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	sqlite3_bind_int64(st, 3, id);
+	rc = sqlite3_step(st);
+	store_done(s, st);
+	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "agent seen");
+}
+
+int store_agent_pin(struct store *s, int64_t id, const char *name, const char *ed25519_b64,
+                    const char *fingerprint)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	/* The name an agent approved by fingerprint picks for itself in its
+	 * first HELLO: never one a revoked agent had (its history, reports and
+	 * hooks would become the newcomer's), nor one that reads as an id. */
+	if (name == NULL || !keys_name_valid(name)) {
+		store_fail(s, "agent name \"%.64s\" is not a valid name (or is all digits)",
+		           name ? name : "");
+		return -1;
+	}
+	st = store_prep(s, "SELECT count(*) FROM agents WHERE name = ? AND id <> ?");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) {
+		store_done(s, st);
+		store_fail(s, "agent name %s is held or was held by another agent", name);
+		return -1;
+	}
+	store_done(s, st);
+	if (rc != SQLITE_ROW)
+		return store_db_fail(s, "agent pin: name lookup");
+	st = store_prep(s, "UPDATE agents SET name = ?, ed25519_public = ?,"
+	                   " fingerprint = ? WHERE id = ? AND ed25519_public = ?");
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ed25519_b64, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, id);
+	sqlite3_bind_text(st, 5, STORE_AGENT_NO_KEY, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	store_done(s, st);
+	if (rc != SQLITE_DONE)
+		return store_db_fail(s, "agent pin");
+	return sqlite3_changes(s->db) == 1 ? 1 : 0;
+}
+
+long store_agent_orders_close(struct store *s, int64_t agent_id, int64_t now)
+{
+	sqlite3_stmt *st;
+	int64_t audits[64];
+	size_t na = 0;
+	long closed = -1;
+	int rc;
+
+	if (store_tx_begin(s) < 0)
+		return -1;
+	/* Audits to finish afterwards; more than the array holds are caught
+	 * by the next pass (the caller's loop or the next revoke). */
+	st = store_prep(s, "SELECT DISTINCT audit_id FROM orders WHERE agent_id = ?1"
+	                   " AND state <> 'done' ORDER BY audit_id LIMIT 64");
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, agent_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && na < 64)
+		audits[na++] = sqlite3_column_int64(st, 0);
+	store_done(s, st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_db_fail(s, "agent orders");
+		goto out;
+	}
+	st = store_prep(s, "UPDATE orders SET state = 'done', done_at = ?2 WHERE agent_id = ?1"
+	                   " AND audit_id IN (SELECT DISTINCT audit_id FROM orders WHERE"
+	                   " agent_id = ?1 AND state <> 'done' ORDER BY audit_id LIMIT 64)"
+	                   " AND state <> 'done'");
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_int64(st, 1, agent_id);
+	sqlite3_bind_int64(st, 2, now);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_done(s, st);
+		store_db_fail(s, "agent orders close");
+		goto out;
+	}
+	closed = sqlite3_changes(s->db);
+	store_done(s, st);
+	for (size_t i = 0; i < na; i++)
+		if (store_audit_complete(s, audits[i]) < 0) {
+			closed = -1;
+			goto out;
+		}
+out:
+	if (closed < 0) {
+		store_tx_rollback(s);
+		return -1;
+	}
+	return store_tx_commit(s) < 0 ? -1 : closed;
+}
+
+long store_agents_pending(struct store *s)
+{
+	return store_count_rows(s, "SELECT count(*) FROM agents WHERE status = 'pending'",
+	                        "pending agents");
+}

@@ -1,0 +1,34 @@
+/* store_history.h - per-audit target history and verdict-change events on
+ * the store (store_history.c). Each done audit is recorded once; events are
+ * what the hooks deliver. */
+#ifndef RP_STORE_HISTORY_H
+#define RP_STORE_HISTORY_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* For every audit that is done and not yet recorded (by id): its per-target
+ * aggregated verdict and cells go to target_history, and a verdict that
+ * differs from the target's previous recorded audit becomes an event. One
+ * transaction per audit. Returns events added, or -1. */
+long store_hist_record(struct store *s, int64_t now);
+/* [{audit, at, verdict, client, vantages:{agent: verdict}}] oldest first. */
+json_t *store_hist_target(struct store *s, const char *target);
+/* A recorded audit's verdict for one target changed after it was recorded
+ * (a late canary proof): its history row is rewritten and, when the verdict
+ * changed, an event raised (from the old row's verdict). Inside the
+ * caller's transaction. Events raised (0 when the audit is not recorded
+ * yet), or -1. */
+long store_hist_rerecord(struct store *s, int64_t audit, const char *target, int64_t now);
+/* [{id, at, target, client, from, to, audit}] oldest first, id > since. */
+json_t *store_events_list(struct store *s, int64_t since);
+
+/* The target's aggregated verdict in its newest recorded audit before
+ * audit (target_history), and that audit's id. 1 / 0 (none) / -1. */
+int store_target_previous(struct store *s, const char *target, int64_t audit, char *verdict,
+                          size_t vlen, int64_t *prev_audit);
+
+#endif
