@@ -14,6 +14,7 @@
 #include "keys.h"
 #include "rp_limits.h"
 #include "store_internal.h"
+#include "store_results.h"
 
 static enum store_agent_status status_of(const char *t)
 {

@@ -11,6 +11,7 @@
 
 #include "rp_limits.h"
 #include "store_internal.h"
+#include "store_results.h"
 
 /* ---- history and events ---- */
 

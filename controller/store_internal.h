@@ -1,7 +1,11 @@
 /* store_internal.h - what the store's own files (store.c, store_schema.c,
- * store_matrix.c, store_hooks.c, ...) share: the handle's layout, the
- * migrations and error helpers. Not for use outside controller/store*.c
- * (hooks*.c and retention.c go through store_hooks.h). */
+ * store_agents.c, store_results.c, store_hooks.c, ...) share: the handle's
+ * layout, the migrations, the statement and error helpers, and the few calls
+ * one entity makes into another inside a transaction (store_canary_on_result
+ * from the ingest). It includes only store.h: an entity file includes the
+ * public headers of the entities it uses, and those never include each other.
+ * Not for use outside controller/store*.c (hooks*.c and retention.c go
+ * through store_hooks.h). */
 #ifndef RP_STORE_INTERNAL_H
 #define RP_STORE_INTERNAL_H
 
@@ -9,12 +13,6 @@
 #include <stdbool.h>
 
 #include "store.h"
-#include "store_agents.h"
-#include "store_history.h"
-#include "store_inventory.h"
-#include "store_orders.h"
-#include "store_results.h"
-#include "store_schedules.h"
 
 /* Prepared statements are kept per SQL text (the callers' string literals)
  * and reset for the next use: preparing cost the ingest path about a fifth

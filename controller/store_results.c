@@ -13,7 +13,6 @@
 
 #include "aggregate.h"
 #include "rp_limits.h"
-#include "store_canary.h"
 #include "store_internal.h"
 #include "syntax.h"
 #include "target.h"
