@@ -496,14 +496,15 @@ static int wait_done(struct admin *a, const struct audit_opts *o, json_t *id, co
 {
 	long long deadline = (long long)rp_mono_ms() + (long long)o->wait_timeout * 1000;
 	bool tty = isatty(STDERR_FILENO), dirty = false;
-	json_t *req = json_pack("{s:s,s:O}", "cmd", "audit.status", "audit", id);
+	json_t *req =
+	    json_pack("{s:s,s:O}", "cmd", admin_cmd_name(ADMIN_AUDIT_STATUS), "audit", id);
 	int status = CLI_EXIT_UNREACHABLE;
 	long poll = POLL_FIRST_MS;
 
 	if (req == NULL)
 		return CLI_EXIT_UNREACHABLE;
 	for (;;) {
-		struct admin_reply r;
+		struct admin_answer r;
 		const char *st;
 
 		status = admin_call(a, req, &r);
@@ -564,14 +565,14 @@ static json_int_t reply_int(const json_t *r, const char *key, json_int_t dflt)
  * CLI_EXIT_OK, admin_call()'s status for a failed call, CLI_EXIT_UNREACHABLE
  * when page() fails or the controller does not move forward. */
 static int transcript_pages(struct admin *a, json_t *req,
-                            int (*page)(void *arg, const struct admin_reply *r, bool more),
+                            int (*page)(void *arg, const struct admin_answer *r, bool more),
                             void *arg)
 {
 	json_int_t after = 0;
 	bool more = true;
 
 	while (more) {
-		struct admin_reply r = {0};
+		struct admin_answer r = {0};
 		json_int_t next;
 		int rc;
 
@@ -603,7 +604,7 @@ struct html_cell {
 	size_t ti, vi;
 };
 
-static int html_cell_page(void *arg, const struct admin_reply *r, bool more)
+static int html_cell_page(void *arg, const struct admin_answer *r, bool more)
 {
 	struct html_cell *c = arg;
 
@@ -637,7 +638,8 @@ static int stream_transcripts_each(struct admin *a, const json_t *report, size_t
 			if (report_html_cell_done(h, i, j))
 				continue;
 			if (target != NULL && json_is_string(v))
-				req = json_pack("{s:s,s:O,s:s,s:O}", "cmd", "transcript", "audit",
+				req = json_pack("{s:s,s:O,s:s,s:O}", "cmd",
+				                admin_cmd_name(ADMIN_TRANSCRIPT), "audit",
 				                json_object_get(report, "audit"), "target", target,
 				                "vantage", v);
 			if (req != NULL)
@@ -697,11 +699,12 @@ static int stream_transcripts(struct admin *a, const json_t *report, struct repo
 	/* a controller that keeps saying there is more is read this far only */
 	cap = (json_int_t)(2 * nt * nv) + RP_ADMIN_CELLS_PAGE;
 	while (more && offset < cap) {
-		struct admin_reply r = {0};
+		struct admin_answer r = {0};
 		json_int_t noff, naft;
-		json_t *req = json_pack("{s:s,s:O,s:I,s:i}", "cmd", "transcripts", "audit",
-		                        json_object_get(report, "audit"), "offset", offset, "limit",
-		                        RP_ADMIN_CELLS_PAGE);
+		json_t *req =
+		    json_pack("{s:s,s:O,s:I,s:i}", "cmd", admin_cmd_name(ADMIN_TRANSCRIPTS),
+		              "audit", json_object_get(report, "audit"), "offset", offset, "limit",
+		              RP_ADMIN_CELLS_PAGE);
 		long got;
 		int rc = CLI_EXIT_UNREACHABLE;
 
@@ -758,7 +761,7 @@ static int stream_transcripts(struct admin *a, const json_t *report, struct repo
  * HTML page is streamed: head, summary and matrices from the report, then
  * the transcripts page by page, then the foot (written even when fetching
  * failed, so the page is whole; the result is -1 then). */
-static int render_report(struct admin *a, const struct admin_reply *r, enum report_format f,
+static int render_report(struct admin *a, const struct admin_answer *r, enum report_format f,
                          FILE *out)
 {
 	struct report_html *h;
@@ -845,8 +848,8 @@ static int output_close(FILE *f, const char *tmp, const char *path, bool keep)
  * standard output); the report's exit status. */
 static int fetch_report(struct admin *a, json_t *id, enum report_format f, const char *output)
 {
-	struct admin_reply r;
-	json_t *req = json_pack("{s:s,s:O}", "cmd", "report", "audit", id);
+	struct admin_answer r;
+	json_t *req = json_pack("{s:s,s:O}", "cmd", admin_cmd_name(ADMIN_REPORT), "audit", id);
 	FILE *out = stdout;
 	char tmp[PATH_MAX];
 	bool written = false;
@@ -887,7 +890,7 @@ int audit_main(int argc, char **argv)
 	struct audit_opts o;
 	struct targets t = {0};
 	struct admin *a = NULL;
-	struct admin_reply r = {0};
+	struct admin_answer r = {0};
 	json_t *req = NULL, *id;
 	char idtext[AUDIT_ID_MAX + 8];
 	int rc, status = CLI_EXIT_USAGE;
@@ -917,8 +920,8 @@ int audit_main(int argc, char **argv)
 		goto out;
 	}
 
-	req =
-	    json_pack("{s:s,s:O,s:O}", "cmd", "audit.start", "targets", t.list, "params", o.params);
+	req = json_pack("{s:s,s:O,s:O}", "cmd", admin_cmd_name(ADMIN_AUDIT_START), "targets",
+	                t.list, "params", o.params);
 	if (req != NULL &&
 	    (json_object_set_new(req, "vantages",
 	                         o.vantages ? json_incref(o.vantages) : json_string("all")) < 0 ||
@@ -1065,7 +1068,7 @@ struct tr_out {
 	int bad;         /* a page without a "results" array */
 };
 
-static int transcript_page(void *arg, const struct admin_reply *ar, bool more)
+static int transcript_page(void *arg, const struct admin_answer *ar, bool more)
 {
 	struct tr_out *o = arg;
 	const json_t *reply = ar->json;
@@ -1134,8 +1137,8 @@ int transcript_main(int argc, char **argv)
 	id = audit_id(prog, argv[optind]);
 	if (id == NULL)
 		return CLI_EXIT_USAGE;
-	req = json_pack("{s:s,s:o,s:s,s:s}", "cmd", "transcript", "audit", id, "target",
-	                argv[optind + 1], "vantage", argv[optind + 2]);
+	req = json_pack("{s:s,s:o,s:s,s:s}", "cmd", admin_cmd_name(ADMIN_TRANSCRIPT), "audit", id,
+	                "target", argv[optind + 1], "vantage", argv[optind + 2]);
 	if (req == NULL || (a = admin_new(&cfg)) == NULL) {
 		fprintf(stderr, "%s: out of memory\n", prog);
 		json_decref(req);

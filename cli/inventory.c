@@ -412,7 +412,7 @@ static const char *utc(json_int_t t, char *buf, size_t len)
 }
 
 /* Sends req (stolen), prints the JSON reply with --json; *out keeps it. */
-static int call(struct opts *o, json_t *req, struct admin_reply *out)
+static int call(struct opts *o, json_t *req, struct admin_answer *out)
 {
 	int rc = admin_request(&o->cfg, req, out);
 
@@ -424,7 +424,7 @@ static int call(struct opts *o, json_t *req, struct admin_reply *out)
 
 static int targets_cmd(struct opts *o, int argc, char **argv)
 {
-	struct admin_reply r = {0};
+	struct admin_answer r = {0};
 	const char *action = argv[0];
 	json_t *req, *el;
 	size_t i;
@@ -439,13 +439,14 @@ static int targets_cmd(struct opts *o, int argc, char **argv)
 		}
 		if ((rows = read_inventory(argv[1])) == NULL)
 			return CLI_EXIT_USAGE;
-		req = json_pack("{s:s, s:o}", "cmd", "targets.import", "rows", rows);
+		req = json_pack("{s:s, s:o}", "cmd", admin_cmd_name(ADMIN_TARGETS_IMPORT), "rows",
+		                rows);
 		if ((rc = call(o, req, &r)) == CLI_EXIT_OK && !o->json)
 			printf("%s: %lld added, %lld updated\n", argv[1],
 			       (long long)json_integer_value(json_object_get(r.json, "added")),
 			       (long long)json_integer_value(json_object_get(r.json, "updated")));
 	} else if (strcmp(action, "list") == 0 && argc == 1) {
-		req = json_pack("{s:s}", "cmd", "targets.list");
+		req = json_pack("{s:s}", "cmd", admin_cmd_name(ADMIN_TARGETS_LIST));
 		if (o->client)
 			json_object_set_new(req, "client", json_string(o->client));
 		if (o->tag)
@@ -478,7 +479,8 @@ static int targets_cmd(struct opts *o, int argc, char **argv)
 			}
 			json_array_append_new(list, json_string(canon));
 		}
-		req = json_pack("{s:s, s:o}", "cmd", "targets.remove", "targets", list);
+		req = json_pack("{s:s, s:o}", "cmd", admin_cmd_name(ADMIN_TARGETS_REMOVE),
+		                "targets", list);
 		if (o->client)
 			json_object_set_new(req, "client", json_string(o->client));
 		if ((rc = call(o, req, &r)) == CLI_EXIT_OK && !o->json) {
@@ -528,7 +530,7 @@ static long long parse_every(const char *s)
 
 static int schedule_cmd(struct opts *o, int argc, char **argv)
 {
-	struct admin_reply r = {0};
+	struct admin_answer r = {0};
 	const char *action = argv[0];
 	json_t *req, *el;
 	size_t i;
@@ -560,8 +562,8 @@ static int schedule_cmd(struct opts *o, int argc, char **argv)
 			                "each other\n");
 			return CLI_EXIT_USAGE;
 		}
-		req = json_pack("{s:s, s:s, s:I, s:s}", "cmd", "schedule.add", "name", argv[1],
-		                "every", (json_int_t)every, "selector",
+		req = json_pack("{s:s, s:s, s:I, s:s}", "cmd", admin_cmd_name(ADMIN_SCHEDULE_ADD),
+		                "name", argv[1], "every", (json_int_t)every, "selector",
 		                o->client ? "client"
 		                : o->tag  ? "tag"
 		                          : "all");
@@ -592,7 +594,7 @@ static int schedule_cmd(struct opts *o, int argc, char **argv)
 			               json_object_get(r.json, "schedule"), "next_run")),
 			           b1, sizeof(b1)));
 	} else if (strcmp(action, "list") == 0 && argc == 1) {
-		req = json_pack("{s:s}", "cmd", "schedule.list");
+		req = json_pack("{s:s}", "cmd", admin_cmd_name(ADMIN_SCHEDULE_LIST));
 		if ((rc = call(o, req, &r)) == CLI_EXIT_OK && !o->json) {
 			printf("%-16s %8s %-12s %-20s %-20s %6s %s\n", "NAME", "EVERY", "SELECT",
 			       "NEXT-RUN", "LAST-RUN", "AUDIT", "LAST-ERROR");
@@ -620,8 +622,9 @@ static int schedule_cmd(struct opts *o, int argc, char **argv)
 		}
 	} else if ((strcmp(action, "remove") == 0 || strcmp(action, "run-now") == 0) && argc == 2) {
 		req = json_pack("{s:s, s:s}", "cmd",
-		                action[0] == 'r' && action[1] == 'e' ? "schedule.remove"
-		                                                     : "schedule.run-now",
+		                admin_cmd_name(strcmp(action, "remove") == 0
+		                                   ? ADMIN_SCHEDULE_REMOVE
+		                                   : ADMIN_SCHEDULE_RUN_NOW),
 		                "name", argv[1]);
 		if ((rc = call(o, req, &r)) == CLI_EXIT_OK && !o->json) {
 			if (strcmp(action, "remove") == 0)
@@ -642,7 +645,7 @@ static int schedule_cmd(struct opts *o, int argc, char **argv)
 static int inv_main(int argc, char **argv)
 {
 	struct opts o;
-	struct admin_reply r = {0};
+	struct admin_answer r = {0};
 	const char *cmd = argv[0];
 	json_t *req, *el;
 	size_t i;
@@ -671,7 +674,8 @@ static int inv_main(int argc, char **argv)
 			fprintf(stderr, "relayprobe history: %s: %s\n", argv[0], err);
 			return CLI_EXIT_USAGE;
 		}
-		req = json_pack("{s:s, s:s}", "cmd", "history", "target", canon);
+		req =
+		    json_pack("{s:s, s:s}", "cmd", admin_cmd_name(ADMIN_HISTORY), "target", canon);
 		if ((rc = call(&o, req, &r)) == CLI_EXIT_OK && !o.json) {
 			printf("%-8s %-20s %-24s %s\n", "AUDIT", "TIME", "VERDICT", "VANTAGES");
 			json_array_foreach(json_object_get(r.json, "history"), i, el)
@@ -707,7 +711,7 @@ static int inv_main(int argc, char **argv)
 			usage(stderr, cmd);
 			return CLI_EXIT_USAGE;
 		}
-		req = json_pack("{s:s}", "cmd", "hooks.status");
+		req = json_pack("{s:s}", "cmd", admin_cmd_name(ADMIN_HOOKS_STATUS));
 		if ((rc = call(&o, req, &r)) == CLI_EXIT_OK && !o.json) {
 			if (json_object_size(json_object_get(r.json, "hooks")) == 0)
 				printf(
@@ -729,7 +733,7 @@ static int inv_main(int argc, char **argv)
 			usage(stderr, cmd);
 			return CLI_EXIT_USAGE;
 		}
-		req = json_pack("{s:s}", "cmd", "retention.run");
+		req = json_pack("{s:s}", "cmd", admin_cmd_name(ADMIN_RETENTION_RUN));
 		if ((rc = call(&o, req, &r)) == CLI_EXIT_OK && !o.json) {
 			if (json_is_true(json_object_get(r.json, "forever")))
 				printf("retention is 0 (keep forever): nothing removed\n");
@@ -743,7 +747,7 @@ static int inv_main(int argc, char **argv)
 			usage(stderr, cmd);
 			return CLI_EXIT_USAGE;
 		}
-		req = json_pack("{s:s}", "cmd", "events.list");
+		req = json_pack("{s:s}", "cmd", admin_cmd_name(ADMIN_EVENTS_LIST));
 		if ((rc = call(&o, req, &r)) == CLI_EXIT_OK && !o.json)
 			json_array_foreach(json_object_get(r.json, "events"), i, el)
 			{
