@@ -1,4 +1,4 @@
-/* agents.c - `relayprobe agents list|approve ID|revoke ID|import FILE.pub`:
+/* cmd_agents.c - `relayprobe agents list|approve ID|revoke ID|import FILE.pub`:
  * the controller's agents through its admin socket (agents.* requests of
  * docs/distributed.md). An imported .pub file is read bounded
  * (RP_KEYFILE_MAX) and checked with keys_load_public() before it is sent. */
