@@ -149,7 +149,7 @@ void admin_free(struct admin **a)
 	*a = NULL;
 }
 
-void admin_reply_clear(struct admin_reply *r)
+void admin_reply_clear(struct admin_answer *r)
 {
 	if (r == NULL)
 		return;
@@ -228,7 +228,7 @@ static int receive(struct admin *a, void *sock, char **raw, size_t *len)
 }
 
 /* Checks the reply's shape; CLI_EXIT_* as admin_call. */
-static int judge(struct admin *a, struct admin_reply *out)
+static int judge(struct admin *a, struct admin_answer *out)
 {
 	json_error_t jerr;
 	json_t *ok, *err;
@@ -254,7 +254,7 @@ static int judge(struct admin *a, struct admin_reply *out)
 	return CLI_EXIT_USAGE;
 }
 
-int admin_call(struct admin *a, json_t *req, struct admin_reply *out)
+int admin_call(struct admin *a, json_t *req, struct admin_answer *out)
 {
 	void *sock = NULL;
 	char *text = NULL;
@@ -306,7 +306,7 @@ out:
 	return status;
 }
 
-int admin_request(const struct admin_cfg *c, json_t *req, struct admin_reply *out)
+int admin_request(const struct admin_cfg *c, json_t *req, struct admin_answer *out)
 {
 	struct admin *a = admin_new(c);
 	int status;

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "admin_proto.h" /* the command names: admin_cmd_name() */
+
 #define ADMIN_DEFAULT_ENDPOINT  "ipc:///run/relayprobe/admin.sock"
 #define ADMIN_ENV               "RELAYPROBE_ADMIN"
 #define ADMIN_DEFAULT_TIMEOUT_S 10
@@ -62,7 +64,7 @@ int admin_cfg_option(struct admin_cfg *c, int id, const char *arg, const char *p
 int admin_cfg_check(const struct admin_cfg *c, const char *prog);
 
 /* A reply: the parsed object (ok is true) and its raw bytes (NUL-terminated). */
-struct admin_reply {
+struct admin_answer {
 	json_t *json;
 	char *raw;
 	size_t rawlen;
@@ -81,11 +83,11 @@ void admin_free(struct admin **a);
  * controller answered ok:false (its error printed), CLI_EXIT_UNREACHABLE
  * when no reply came in time or it was not a JSON object with a boolean
  * "ok" (error printed). */
-int admin_call(struct admin *a, json_t *req, struct admin_reply *out);
-void admin_reply_clear(struct admin_reply *r);
+int admin_call(struct admin *a, json_t *req, struct admin_answer *out);
+void admin_reply_clear(struct admin_answer *r);
 
 /* One-shot: admin_new, admin_call, admin_free. */
-int admin_request(const struct admin_cfg *c, json_t *req, struct admin_reply *out);
+int admin_request(const struct admin_cfg *c, json_t *req, struct admin_answer *out);
 
 /* Strict seconds option: digits only, min..max. -1 with the error printed. */
 int cli_parse_seconds(const char *prog, const char *opt, const char *s, unsigned long min,

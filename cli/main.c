@@ -1,6 +1,7 @@
 /* main.c - the relayprobe command: global options (--version, --help) and
  * dispatch to a subcommand through the command table below. Each command
- * parses its own options and returns the process exit status. */
+ * is in its own file, cli/cmd_NAME.c (named in the table), parses its own
+ * options and returns the process exit status. */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,22 +13,31 @@
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv); /* argv[0] is the command name */
+	const char *file;                  /* where run is (for the reader) */
 	const char *summary;
 };
 
 static const struct command commands[] = {
-    {"probe", probe_main, "test targets for open relaying from this machine, now"},
-    {"audit", audit_main, "probe targets from the controller's agents (vantages)"},
-    {"report", report_main, "an audit's verdicts: target x vantage, aggregated"},
-    {"transcript", transcript_main, "the SMTP transcripts behind one cell of a report"},
-    {"agents", agents_main, "list, approve, revoke or import the controller's agents"},
-    {"targets", targets_main, "the controller's inventory: import a CSV, list, remove"},
-    {"schedule", schedule_main, "periodic audits of inventory targets: add, list, remove"},
-    {"history", history_main, "a target's verdict in every finished audit"},
-    {"events", events_main, "verdict changes between consecutive audits"},
-    {"hooks", hooks_main, "delivery state of the controller's event hooks"},
-    {"retention", retention_main, "remove old transcripts now (verdicts stay)"},
-    {"keygen", keygen_main, "create a controller's or an agent's key files"},
+    {"probe", probe_main, "cli/cmd_probe.c",
+     "test targets for open relaying from this machine, now"},
+    {"audit", audit_main, "cli/cmd_audit.c",
+     "probe targets from the controller's agents (vantages)"},
+    {"report", report_main, "cli/cmd_report.c",
+     "an audit's verdicts: target x vantage, aggregated"},
+    {"transcript", transcript_main, "cli/cmd_transcript.c",
+     "the SMTP transcripts behind one cell of a report"},
+    {"agents", agents_main, "cli/cmd_agents.c",
+     "list, approve, revoke or import the controller's agents"},
+    {"targets", targets_main, "cli/cmd_targets.c",
+     "the controller's inventory: import a CSV, list, remove"},
+    {"schedule", schedule_main, "cli/cmd_schedule.c",
+     "periodic audits of inventory targets: add, list, remove"},
+    {"history", history_main, "cli/cmd_history.c", "a target's verdict in every finished audit"},
+    {"events", events_main, "cli/cmd_events.c", "verdict changes between consecutive audits"},
+    {"hooks", hooks_main, "cli/cmd_hooks.c", "delivery state of the controller's event hooks"},
+    {"retention", retention_main, "cli/cmd_retention.c",
+     "remove old transcripts now (verdicts stay)"},
+    {"keygen", keygen_main, "cli/cmd_keygen.c", "create a controller's or an agent's key files"},
 };
 
 static void usage(FILE *out)

@@ -1,8 +1,11 @@
 /* report_render.c - admin replies to text: the audit summary and matrix
  * (grouped per client, column widths from the content, each cell cut at
- * CELL_MAX), the report's exit status, the result transcripts and the agents
- * table. Reads only what it checks the type of; anything missing or of the
- * wrong type renders as "-" or "?"; fields of newer controllers are optional. */
+ * CELL_MAX), the report's exit status, the result transcripts and the agents,
+ * targets, schedule, history, events and hooks tables. Reads only what it
+ * checks the type of; anything missing or of the wrong type renders as "-" or
+ * "?"; fields of newer controllers are optional. Over 800 lines: every table
+ * the CLI prints is here, beside the one clean()/cell rule they share, so
+ * that no command prints a controller string by itself. */
 #include "report_render.h"
 
 #include <inttypes.h>
@@ -690,4 +693,143 @@ void report_agent_line(const json_t *agent, FILE *out)
 
 	agent_cells(agent, cells);
 	fprintf(out, "%s (%s): %s\n", cells[COL_NAME], cells[COL_FP], cells[COL_STATUS]);
+}
+
+/* ---- inventory, schedules, history, events, hooks ----------------------- */
+
+/* Epoch seconds as UTC ISO 8601; "-" for none (<= 0) or not a number. */
+static const char *utc_text(const json_t *v, char *buf, size_t len)
+{
+	time_t secs;
+	struct tm tm;
+
+	if (!json_is_integer(v) || json_integer_value(v) <= 0)
+		return "-";
+	secs = (time_t)json_integer_value(v);
+	if (gmtime_r(&secs, &tm) == NULL || strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return "-";
+	return buf;
+}
+
+/* The integer at key, 0 when absent or not an integer. */
+static long long int_of(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+long report_render_targets(const json_t *reply, FILE *out)
+{
+	const json_t *targets = json_object_get(reply, "targets");
+	const json_t *el, *t;
+	char client[CELL_MAX], target[CELL_MAX], tag[CELL_MAX];
+	size_t i, k;
+
+	fprintf(out, "%-20s %-40s %s\n", "CLIENT", "TARGET", "TAGS");
+	json_array_foreach(targets, i, el)
+	{
+		fprintf(out, "%-20s %-40s ", clean(str(el, "client"), "-", client, sizeof(client)),
+		        clean(str(el, "target"), "-", target, sizeof(target)));
+		json_array_foreach(json_object_get(el, "tags"), k, t) fprintf(
+		    out, "%s%s", k ? ";" : "", clean(json_string_value(t), "?", tag, sizeof(tag)));
+		fputc('\n', out);
+	}
+	return (long)json_array_size(targets);
+}
+
+long report_render_schedules(const json_t *reply, FILE *out)
+{
+	const json_t *list = json_object_get(reply, "schedules");
+	const json_t *el;
+	char name[CELL_MAX], sel[2 * CELL_MAX + 1], value[CELL_MAX], error[CELL_MAX];
+	char next[32], last[32];
+	size_t i;
+
+	fprintf(out, "%-16s %8s %-12s %-20s %-20s %6s %s\n", "NAME", "EVERY", "SELECT", "NEXT-RUN",
+	        "LAST-RUN", "AUDIT", "LAST-ERROR");
+	json_array_foreach(list, i, el)
+	{
+		char selector[CELL_MAX];
+
+		clean(str(el, "value"), "", value, sizeof(value));
+		snprintf(sel, sizeof(sel), "%s%s%s",
+		         clean(str(el, "selector"), "?", selector, sizeof(selector)),
+		         value[0] ? "=" : "", value);
+		fprintf(out, "%-16s %7llds %-12s %-20s %-20s %6lld %s\n",
+		        clean(str(el, "name"), "-", name, sizeof(name)), int_of(el, "every"), sel,
+		        utc_text(json_object_get(el, "next_run"), next, sizeof(next)),
+		        utc_text(json_object_get(el, "last_run"), last, sizeof(last)),
+		        int_of(el, "last_audit"),
+		        clean(str(el, "last_error"), "", error, sizeof(error)));
+	}
+	return (long)json_array_size(list);
+}
+
+long report_render_history(const json_t *reply, FILE *out)
+{
+	const json_t *history = json_object_get(reply, "history");
+	const json_t *el, *v;
+	const char *k;
+	char at[32], cell[CELL_MAX];
+	size_t i;
+
+	fprintf(out, "%-8s %-20s %-24s %s\n", "AUDIT", "TIME", "VERDICT", "VANTAGES");
+	json_array_foreach(history, i, el)
+	{
+		int first = 1;
+
+		report_id_text(json_object_get(el, "verdict"), cell, sizeof(cell));
+		fprintf(out, "%-8lld %-20s %-24s ", int_of(el, "audit"),
+		        utc_text(json_object_get(el, "at"), at, sizeof(at)), cell);
+		json_object_foreach((json_t *)json_object_get(el, "vantages"), k, v)
+		{
+			fputs(first ? "" : ",", out);
+			fputs(clean(k, "?", cell, sizeof(cell)), out);
+			fputc('=', out);
+			report_id_text(v, cell, sizeof(cell));
+			fputs(cell, out);
+			first = 0;
+		}
+		fputc('\n', out);
+	}
+	return (long)json_array_size(history);
+}
+
+long report_render_events(const json_t *reply, FILE *out)
+{
+	const json_t *events = json_object_get(reply, "events");
+	const json_t *el;
+	char at[32], target[CELL_MAX], client[CELL_MAX], from[CELL_MAX], to[CELL_MAX];
+	size_t i;
+
+	json_array_foreach(events, i, el)
+	{
+		report_id_text(json_object_get(el, "target"), target, sizeof(target));
+		report_id_text(json_object_get(el, "client"), client, sizeof(client));
+		report_id_text(json_object_get(el, "from"), from, sizeof(from));
+		report_id_text(json_object_get(el, "to"), to, sizeof(to));
+		fprintf(out, "%s %s client=%s %s -> %s audit=%lld\n",
+		        utc_text(json_object_get(el, "at"), at, sizeof(at)), target, client, from,
+		        to, int_of(el, "audit"));
+	}
+	return (long)json_array_size(events);
+}
+
+long report_render_hooks(const json_t *reply, FILE *out)
+{
+	const json_t *hooks = json_object_get(reply, "hooks");
+	const json_t *states, *n;
+	const char *hook, *state;
+	char cell[CELL_MAX];
+
+	if (json_object_size(hooks) == 0)
+		fprintf(out, "no hook has deliveries (none configured, or no event yet)\n");
+	json_object_foreach((json_t *)hooks, hook, states)
+	{
+		fputs(clean(hook, "?", cell, sizeof(cell)), out);
+		json_object_foreach((json_t *)states, state, n)
+		    fprintf(out, " %s=%lld", clean(state, "?", cell, sizeof(cell)),
+		            (long long)json_integer_value(n));
+		fputc('\n', out);
+	}
+	return (long)json_object_size(hooks);
 }

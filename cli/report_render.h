@@ -1,8 +1,9 @@
 /* report_render.h - pure rendering of the controller's admin replies
  * (docs/distributed.md) as text: the audit matrix and its exit status, the
  * transcripts of results (swaks style, markers from transcript_marker()),
- * the agents table. No I/O but the FILE given; every string that came from
- * the controller is printed with control and non-ASCII bytes replaced. */
+ * the agents, inventory, schedule, history, events and hooks tables. No
+ * I/O but the FILE given; every string that came from the controller is
+ * printed with control and non-ASCII bytes replaced. */
 #ifndef RP_CLI_REPORT_RENDER_H
 #define RP_CLI_REPORT_RENDER_H
 
@@ -83,6 +84,23 @@ long report_render_transcripts(const json_t *reply, FILE *out);
  * LAST-SEEN LABELS. Returns the number of agents, or -1 without an agents
  * array. */
 long report_render_agents(const json_t *reply, FILE *out);
+
+/* The inventory, schedule, history, events and hooks replies as the tables
+ * of `relayprobe targets list`, `schedule list`, `history`, `events` and
+ * `hooks`. Every string is made printable and cut at a cell's size; a time is
+ * UTC ISO 8601 ("-" for none); a missing or mistyped list renders as empty
+ * (the header alone; for hooks the "no hook has deliveries" line). Each
+ * returns the number of rows. */
+/* targets.list: CLIENT TARGET TAGS (tags joined by ';'). */
+long report_render_targets(const json_t *reply, FILE *out);
+/* schedule.list: NAME EVERY SELECT NEXT-RUN LAST-RUN AUDIT LAST-ERROR. */
+long report_render_schedules(const json_t *reply, FILE *out);
+/* history: AUDIT TIME VERDICT VANTAGES (vantage=verdict,...). */
+long report_render_history(const json_t *reply, FILE *out);
+/* events.list: "TIME TARGET client=C FROM -> TO audit=N" per event. */
+long report_render_events(const json_t *reply, FILE *out);
+/* hooks.status: "HOOK state=N ..." per hook. */
+long report_render_hooks(const json_t *reply, FILE *out);
 
 /* One agent object as "NAME (FINGERPRINT): STATUS". A pending agent without
  * a name is shown by its fingerprint (else its id), here and in the table. */

@@ -3,7 +3,8 @@
  * exit status derived from a report, transcript markers, the agents table,
  * the summary block and per-client headings of newer controllers (and the
  * old layout without them), and that control bytes from the controller never
- * reach the terminal. */
+ * reach the terminal; the targets, schedule, history, events and hooks
+ * tables (alignment, empty lists, hostile and very long strings). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,6 +51,173 @@ static int transcripts(const json_t *j, FILE *f)
 static int agents(const json_t *j, FILE *f)
 {
 	return (int)report_render_agents(j, f);
+}
+
+static int targets_fn(const json_t *j, FILE *f)
+{
+	return (int)report_render_targets(j, f);
+}
+static int schedules_fn(const json_t *j, FILE *f)
+{
+	return (int)report_render_schedules(j, f);
+}
+static int history_fn(const json_t *j, FILE *f)
+{
+	return (int)report_render_history(j, f);
+}
+static int events_fn(const json_t *j, FILE *f)
+{
+	return (int)report_render_events(j, f);
+}
+static int hooks_fn(const json_t *j, FILE *f)
+{
+	return (int)report_render_hooks(j, f);
+}
+
+/* Renders text with fn and compares with want (and the row count). */
+static void expect(int (*fn)(const json_t *, FILE *), const char *text, int rows, const char *want)
+{
+	json_t *j = parse(text);
+	int rc;
+	char *out = render(fn, j, &rc);
+
+	assert_int_equal(rc, rows);
+	assert_string_equal(out, want);
+	free(out);
+	json_decref(j);
+}
+
+/* A string of n copies of c, as a JSON string value (static, one at a time). */
+static const char *longval(char c, size_t n)
+{
+	static char buf[4096];
+
+	assert_true(n + 3 < sizeof(buf));
+	buf[0] = '"';
+	memset(buf + 1, c, n);
+	buf[n + 1] = '"';
+	buf[n + 2] = '\0';
+	return buf;
+}
+
+static void targets_table(void **state)
+{
+	char text[8192], want[8192], cell[256];
+
+	(void)state;
+	expect(targets_fn,
+	       "{\"targets\":[{\"client\":\"acme\",\"target\":\"mx1.acme.example\","
+	       "\"tags\":[\"prod\",\"eu\"]},{\"client\":\"\",\"target\":\"192.0.2.1:587\","
+	       "\"tags\":[]}]}",
+	       2,
+	       "CLIENT               TARGET                                   TAGS\n"
+	       "acme                 mx1.acme.example                         prod;eu\n"
+	       "                     192.0.2.1:587                            \n");
+	expect(targets_fn, "{\"targets\":[]}", 0,
+	       "CLIENT               TARGET                                   TAGS\n");
+	expect(targets_fn, "{\"ok\":true}", 0,
+	       "CLIENT               TARGET                                   TAGS\n");
+	/* control bytes, a missing client, a non-string tag, a value past a cell */
+	expect(targets_fn,
+	       "{\"targets\":[{\"target\":\"mx\\u001b[2J\\n.example\",\"tags\":[\"a\\tb\",7]}]}", 1,
+	       "CLIENT               TARGET                                   TAGS\n"
+	       "-                    mx?[2J?.example                          a?b;?\n");
+	snprintf(text, sizeof(text), "{\"targets\":[{\"client\":%s,\"target\":\"t\",\"tags\":[]}]}",
+	         longval('c', 3000));
+	memset(cell, 'c', 255); /* a cell is cut at 255 bytes */
+	cell[255] = '\0';
+	snprintf(want, sizeof(want),
+	         "CLIENT               TARGET                                   TAGS\n"
+	         "%s t                                        \n",
+	         cell);
+	expect(targets_fn, text, 1, want);
+}
+
+static void schedules_table(void **state)
+{
+	(void)state;
+	expect(schedules_fn,
+	       "{\"schedules\":[{\"name\":\"nightly\",\"every\":86400,\"selector\":\"client\","
+	       "\"value\":\"acme\",\"next_run\":1714564800,\"last_run\":0,\"last_audit\":0,"
+	       "\"last_error\":\"\"},{\"name\":\"all\",\"every\":60,\"selector\":\"all\","
+	       "\"value\":\"\",\"next_run\":1714564800,\"last_run\":1714564740,"
+	       "\"last_audit\":12,\"last_error\":\"no \\u0007targets\"}]}",
+	       2,
+	       "NAME                EVERY SELECT       NEXT-RUN             LAST-RUN              "
+	       "AUDIT LAST-ERROR\n"
+	       "nightly            86400s client=acme  2024-05-01T12:00:00Z -                    "
+	       "     0 \n"
+	       "all                   60s all          2024-05-01T12:00:00Z 2024-05-01T11:59:00Z "
+	       "    12 no ?targets\n");
+	/* fields missing or of the wrong type: no crash, "-" and "" */
+	expect(schedules_fn, "{\"schedules\":[{\"value\":7}]}", 1,
+	       "NAME                EVERY SELECT       NEXT-RUN             LAST-RUN              "
+	       "AUDIT LAST-ERROR\n"
+	       "-                      0s ?            -                    -                    "
+	       "     0 \n");
+	expect(schedules_fn, "{\"schedules\":{}}", 0,
+	       "NAME                EVERY SELECT       NEXT-RUN             LAST-RUN              "
+	       "AUDIT LAST-ERROR\n");
+}
+
+static void history_table(void **state)
+{
+	char text[8192];
+	json_t *j;
+	char *out;
+	int rc;
+
+	(void)state;
+	expect(history_fn,
+	       "{\"target\":\"mx.example\",\"history\":[{\"audit\":3,\"at\":1714564800,"
+	       "\"verdict\":\"open\",\"vantages\":{\"a1\":\"open\",\"b\\u001b2\":\"closed\"}},"
+	       "{\"audit\":4,\"at\":0,\"verdict\":5,\"vantages\":{}}]}",
+	       2,
+	       "AUDIT    TIME                 VERDICT                  VANTAGES\n"
+	       "3        2024-05-01T12:00:00Z open                     a1=open,b?2=closed\n"
+	       "4        -                    5                        \n");
+	expect(history_fn, "{\"history\":[]}", 0,
+	       "AUDIT    TIME                 VERDICT                  VANTAGES\n");
+	/* a very long vantage name is cut at a cell; the line stays bounded */
+	snprintf(text, sizeof(text),
+	         "{\"history\":[{\"audit\":1,\"verdict\":\"x\",\"vantages\":{%s:\"open\"}}]}",
+	         longval('v', 3000));
+	j = parse(text);
+	out = render(history_fn, j, &rc);
+	assert_int_equal(rc, 1);
+	assert_null(strstr(out, longval('v', 256) + 1 + 255));
+	assert_non_null(strstr(out, "x                        vvvv"));
+	assert_true(strlen(out) < 64 + 60 + 256 + 8);
+	free(out);
+	json_decref(j);
+}
+
+static void events_lines(void **state)
+{
+	(void)state;
+	expect(
+	    events_fn,
+	    "{\"events\":[{\"at\":1714564800,\"target\":\"mx.example\",\"client\":\"acme\","
+	    "\"from\":\"closed\",\"to\":\"open\",\"audit\":9},{\"at\":1714564800,"
+	    "\"target\":\"a\\r\\nFAKE 1970 x\",\"client\":null,\"from\":\"open\",\"to\":\"closed\","
+	    "\"audit\":10}]}",
+	    2,
+	    "2024-05-01T12:00:00Z mx.example client=acme closed -> open audit=9\n"
+	    "2024-05-01T12:00:00Z a??FAKE 1970 x client=? open -> closed audit=10\n");
+	expect(events_fn, "{\"events\":[]}", 0, "");
+}
+
+static void hooks_lines(void **state)
+{
+	(void)state;
+	expect(hooks_fn,
+	       "{\"hooks\":{\"ops-webhook\":{\"pending\":1,\"delivered\":5},"
+	       "\"mail\\u001b\":{\"failed\":2}}}",
+	       2, "ops-webhook pending=1 delivered=5\nmail? failed=2\n");
+	expect(hooks_fn, "{\"hooks\":{}}", 0,
+	       "no hook has deliveries (none configured, or no event yet)\n");
+	expect(hooks_fn, "{\"hooks\":[1]}", 0,
+	       "no hook has deliveries (none configured, or no event yet)\n");
 }
 
 static const char *const REPORT =
@@ -456,6 +624,11 @@ int main(void)
 	    cmocka_unit_test(clients_without_summary),
 	    cmocka_unit_test(summary_counts),
 	    cmocka_unit_test(group_by_client_order),
+	    cmocka_unit_test(targets_table),
+	    cmocka_unit_test(schedules_table),
+	    cmocka_unit_test(history_table),
+	    cmocka_unit_test(events_lines),
+	    cmocka_unit_test(hooks_lines),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,10 @@
  * "id"), then "cmd@N" (when it has an integer "offset" N: the pages of the
  * bulk `transcripts` command), before "cmd"; an object is sent as JSON, a
  * string as raw bytes, an array one element per request (the last repeats),
- * null never answered. Every request is appended to LOG, one line each.
+ * null never answered. A "cmd" that wire/admin_proto.h does not name is
+ * refused ({"ok":false,"error":"unknown command"}) whatever REPLIES.json
+ * holds, so that a CLI typo fails the CLI tests. Every request is appended
+ * to LOG, one line each.
  * Stops on SIGTERM/SIGINT. Test helper only. */
 #include <errno.h>
 #include <jansson.h>
@@ -14,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <zmq.h>
+
+#include "admin_proto.h"
 
 #define REQ_MAX (64 * 1024 * 1024)
 
@@ -37,6 +42,8 @@ static json_t *pick(json_t *replies, json_t *req, size_t *counters, json_t *inde
 
 	if (cmd == NULL)
 		return json_pack("{s:b,s:s}", "ok", 0, "error", "no cmd");
+	if (admin_cmd_from_name(cmd) < 0) /* the controller's table decides, not REPLIES */
+		return json_pack("{s:b,s:s}", "ok", 0, "error", "unknown command");
 	if (id != NULL) {
 		snprintf(key, sizeof(key), "%s:%s", cmd, id);
 		r = json_object_get(replies, key);

@@ -1,4 +1,4 @@
-/* keygen.c - `relayprobe keygen --role controller|agent --name NAME --out DIR`:
+/* cmd_keygen.c - `relayprobe keygen --role controller|agent --name NAME --out DIR`:
  * a node's identity (CURVE + Ed25519 keypairs, wire/keys.c) written as
  * DIR/NAME.secret (0600) and DIR/NAME.pub (0644), never over an existing
  * file. Prints both paths and the fingerprints an operator compares. */

@@ -1,9 +1,12 @@
-/* probe.c - `relayprobe probe [options] TARGET...`: parse and validate the
+/* cmd_probe.c - `relayprobe probe [options] TARGET...`: parse and validate the
  * options (every number range-checked, every address syntax-checked), read
  * targets from arguments, --targets files and stdin (common/targets_file.c;
  * RP_TARGETS_MAX in all), run them through the engine and stream one
  * text line or one JSON object per dialog as results arrive. Owns the engine
- * for the run; SIGINT/SIGTERM stop it and the results so far are reported. */
+ * for the run; SIGINT/SIGTERM stop it and the results so far are reported.
+ * Over 800 lines: one command's option parse (every range checked), target
+ * reading, run loop and its two output formats; the canary part is already
+ * probe_canary.c, and the output formats are the next to move out. */
 #include "probe.h"
 
 #include <arpa/inet.h>

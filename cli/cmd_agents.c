@@ -1,4 +1,4 @@
-/* agents.c - `relayprobe agents list|approve ID|revoke ID|import FILE.pub`:
+/* cmd_agents.c - `relayprobe agents list|approve ID|revoke ID|import FILE.pub`:
  * the controller's agents through its admin socket (agents.* requests of
  * docs/distributed.md). An imported .pub file is read bounded
  * (RP_KEYFILE_MAX) and checked with keys_load_public() before it is sent. */
@@ -99,7 +99,7 @@ fail:
 int agents_main(int argc, char **argv)
 {
 	struct admin_cfg cfg;
-	struct admin_reply reply = {0};
+	struct admin_answer reply = {0};
 	json_t *req = NULL;
 	const char *action, *arg = NULL;
 	char *pub = NULL;
@@ -144,7 +144,7 @@ int agents_main(int argc, char **argv)
 			fprintf(stderr, PROG ": list: unexpected argument \"%s\"\n", argv[optind]);
 			return CLI_EXIT_USAGE;
 		}
-		req = json_pack("{s:s}", "cmd", "agents.list");
+		req = json_pack("{s:s}", "cmd", admin_cmd_name(ADMIN_AGENTS_LIST));
 	} else if (strcmp(action, "approve") == 0 || strcmp(action, "revoke") == 0 ||
 	           strcmp(action, "import") == 0) {
 		if (argc - optind != 1) {
@@ -157,7 +157,8 @@ int agents_main(int argc, char **argv)
 			pub = read_pub(arg);
 			if (pub == NULL)
 				return CLI_EXIT_USAGE;
-			req = json_pack("{s:s,s:s}", "cmd", "agents.import", "pub", pub);
+			req = json_pack("{s:s,s:s}", "cmd", admin_cmd_name(ADMIN_AGENTS_IMPORT),
+			                "pub", pub);
 			free(pub);
 		} else {
 			if (!rp_id_ok(RP_ID_REF, arg)) {
@@ -167,8 +168,9 @@ int agents_main(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			}
 			req = json_pack("{s:s,s:s}", "cmd",
-			                action[0] == 'a' ? "agents.approve" : "agents.revoke", "id",
-			                arg);
+			                admin_cmd_name(action[0] == 'a' ? ADMIN_AGENTS_APPROVE
+			                                                : ADMIN_AGENTS_REVOKE),
+			                "id", arg);
 		}
 	} else {
 		fprintf(stderr, PROG ": unknown action \"%s\" (list, approve, revoke, import)\n",
