@@ -164,7 +164,7 @@
 #define RP_METRICS_LABELS_MAX  10000
 #define RP_METRICS_TOKEN_MAX   256 /* bearer token from [metrics] token_file */
 
-/* Inventory and schedules (the controller's store, cli/inventory.c):
+/* Inventory and schedules (the controller's store, cli/cmd_targets.c):
  * a client, tag or schedule name; tags per target; rows per import; the
  * shortest schedule interval (seconds, for tests) and the longest. */
 #define RP_INV_TEXT_MAX    128

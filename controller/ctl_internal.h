@@ -42,7 +42,7 @@ struct ctl_session {
 	size_t rid_len;
 	time_t last_rx;
 	uint32_t max_targets;
-	bool pump;  /* pending orders may go out: ctl_pump_all sends them */
+	bool pump;  /* pending orders may go out: orders_pump_all sends them */
 	bool fresh; /* a new connection, not yet said HELLO on */
 	/* Result bytes the agent may still send this minute (a token bucket
 	 * of RP_CTL_AGENT_BYTES_PER_MIN, refilled continuously). */

@@ -1,4 +1,4 @@
-/* test_inventory.c - the store's inventory (store_inv.c) on real SQLite
+/* test_inventory.c - the store's inventory (store_inventory.c) on real SQLite
  * files in a mkdtemp directory: an import is all or nothing (a bad row or
  * a failure mid-way leaves the inventory as it was), a known (client,
  * target) is updated not duplicated, tags are normalised for filtering,

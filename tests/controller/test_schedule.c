@@ -1,5 +1,5 @@
-/* test_schedule.c - schedules and history on the store (store_inv.c), real
- * SQLite files in a mkdtemp directory: next-run arithmetic (interval slots,
+/* test_schedule.c - schedules and history on the store (store_schedules.c,
+ * store_history.c), real SQLite files in a mkdtemp directory: next-run arithmetic (interval slots,
  * --at alignment, jitter bounds), a run missed while the controller was down
  * runs once (next_run the slot after now, not the next missed one), due and
  * ran survive a reopen, and finished audits give a per-target history whose
