@@ -1,6 +1,6 @@
 /* test_schedule.c - schedules and history on the store (store_schedules.c,
- * store_history.c), real SQLite files in a mkdtemp directory: next-run arithmetic (interval slots,
- * --at alignment, jitter bounds), a run missed while the controller was down
+ * store_history.c), real SQLite files in a mkdtemp directory: next-run
+ * arithmetic (interval slots, --at alignment, jitter bounds), a run missed while the controller was down
  * runs once (next_run the slot after now, not the next missed one), due and
  * ran survive a reopen, and finished audits give a per-target history whose
  * verdict changes are recorded as events exactly once. */
