@@ -1,9 +1,10 @@
 /* test_schedule.c - schedules and history on the store (store_schedules.c,
  * store_history.c), real SQLite files in a mkdtemp directory: next-run
- * arithmetic (interval slots, --at alignment, jitter bounds), a run missed while the controller was down
- * runs once (next_run the slot after now, not the next missed one), due and
- * ran survive a reopen, and finished audits give a per-target history whose
- * verdict changes are recorded as events exactly once. */
+ * arithmetic (interval slots, --at alignment, jitter bounds), a run missed
+ * while the controller was down runs once (next_run the slot after now, not
+ * the next missed one), due and ran survive a reopen, and finished audits
+ * give a per-target history whose verdict changes are recorded as events
+ * exactly once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
