@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "store_history.h"
 #include "store_internal.h"
 #include "store_orders.h"
-#include "store_history.h"
 
 int store_canary_next_ref(struct store *s, uint64_t *ref)
 {
