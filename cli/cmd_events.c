@@ -26,7 +26,6 @@ int events_main(int argc, char **argv)
 	if (rc != 0)
 		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 	argc -= optind;
-	argv += optind;
 	if (argc != 0) {
 		events_usage(stderr);
 		return CLI_EXIT_USAGE;

@@ -37,6 +37,10 @@ struct ini_parse {
 
 static void verror(char *err, size_t errlen, const char *file, unsigned line, const char *section,
                    const char *key, const char *fmt, va_list ap)
+    __attribute__((format(printf, 7, 0)));
+
+static void verror(char *err, size_t errlen, const char *file, unsigned line, const char *section,
+                   const char *key, const char *fmt, va_list ap)
 {
 	int n;
 

@@ -269,6 +269,18 @@ static json_t *cmd_audit_start(struct ctl *c, json_t *req)
 	                 (json_int_t)st.orders);
 }
 
+static int text_transcript(struct ctl *c, json_t *req, char **out, json_t **err)
+{
+	*out = ctl_report_transcript(c, req, err);
+	return *out != NULL ? 0 : -1;
+}
+
+static int text_transcripts(struct ctl *c, json_t *req, char **out, json_t **err)
+{
+	*out = ctl_report_transcripts(c, req, err);
+	return *out != NULL ? 0 : -1;
+}
+
 static json_t *cmd_hooks_status(struct ctl *c, json_t *req)
 {
 	return hooks_admin(c->hooks, admin_cmd_name(ADMIN_HOOKS_STATUS), req);
@@ -284,7 +296,7 @@ static json_t *cmd_retention_run(struct ctl *c, json_t *req)
  * text one for the paged ADMIN_REPLY_TEXT commands. */
 static const struct {
 	json_t *(*fn)(struct ctl *c, json_t *req);
-	char *(*text)(struct ctl *c, json_t *req, json_t **err);
+	int (*text)(struct ctl *c, json_t *req, char **out, json_t **err);
 } commands[ADMIN_CMD_COUNT] = {
     [ADMIN_AGENTS_LIST] = {cmd_agents_list, NULL},
     [ADMIN_AGENTS_APPROVE] = {cmd_agents_approve, NULL},
@@ -293,8 +305,8 @@ static const struct {
     [ADMIN_AUDIT_START] = {cmd_audit_start, NULL},
     [ADMIN_AUDIT_STATUS] = {ctl_report_audit_status, NULL},
     [ADMIN_REPORT] = {ctl_report_report, NULL},
-    [ADMIN_TRANSCRIPT] = {NULL, ctl_report_transcript},
-    [ADMIN_TRANSCRIPTS] = {NULL, ctl_report_transcripts},
+    [ADMIN_TRANSCRIPT] = {NULL, text_transcript},
+    [ADMIN_TRANSCRIPTS] = {NULL, text_transcripts},
     [ADMIN_TARGETS_IMPORT] = {ctl_sched_targets_import, NULL},
     [ADMIN_TARGETS_LIST] = {ctl_sched_targets_list, NULL},
     [ADMIN_TARGETS_REMOVE] = {ctl_sched_targets_remove, NULL},
@@ -334,9 +346,9 @@ char *ctl_admin_answer(struct ctl *c, const void *data, size_t len)
 	cmd = json_string_value(json_object_get(req, "cmd"));
 	k = admin_cmd_from_name(cmd);
 	if (k >= 0 && commands[k].text != NULL) {
-		/* Pages written as text (see struct page). */
-		out = commands[k].text(c, req, &reply);
-		if (out != NULL) {
+		/* Pages written as text (ctl_report.c): the text, or a failure
+		 * reply in reply. */
+		if (commands[k].text(c, req, &out, &reply) == 0) {
 			log_debug("admin cmd=%s ok=1 bytes=%zu", cmd, strlen(out));
 			json_decref(req);
 			return out;
