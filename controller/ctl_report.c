@@ -109,6 +109,55 @@ static bool open_name(const char *v)
 	return v != NULL && (strcmp(v, "open") == 0 || strcmp(v, "open-confirmed") == 0);
 }
 
+/* The proof's JSON (docs/canary.md): {"deliveries": [...], "bounces": [...]}. */
+struct proof {
+	json_t *deliveries, *bounces;
+	int failed;
+};
+
+static int proof_cb(void *arg, const struct store_proof_row *r)
+{
+	struct proof *p = arg;
+	json_t *o = json_pack("{s:s, s:s, s:I, s:s}", "agent", r->agent, "test", r->test,
+	                      "arrived_at", (json_int_t)r->arrived_ms, "peer_ip", r->peer_ip);
+
+	if (o != NULL && !r->bounce &&
+	    (json_object_set_new(o, "hops", json_integer(r->hops)) < 0 ||
+	     json_object_set_new(o, "delay_ms",
+	                         r->has_delay ? json_integer(r->delay_ms) : json_null()) < 0 ||
+	     json_object_set_new(o, "multihop", json_boolean(r->multihop)) < 0)) {
+		json_decref(o);
+		o = NULL;
+	}
+	if (o == NULL || json_array_append_new(r->bounce ? p->bounces : p->deliveries, o) < 0) {
+		p->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The proof for one target of the audit, json null when it has no arrival;
+ * NULL on error. */
+static json_t *proof_json(struct store *s, int64_t audit, const char *target)
+{
+	struct proof p = {json_array(), json_array(), 0};
+	long n = -1;
+
+	if (p.deliveries != NULL && p.bounces != NULL)
+		n = store_canary_proof(s, audit, target, proof_cb, &p);
+	if (n < 0 || p.failed) {
+		json_decref(p.deliveries);
+		json_decref(p.bounces);
+		return NULL;
+	}
+	if (n == 0) {
+		json_decref(p.deliveries);
+		json_decref(p.bounces);
+		return json_null();
+	}
+	return json_pack("{s:o, s:o}", "deliveries", p.deliveries, "bounces", p.bounces);
+}
+
 static int row_cb(void *arg, const struct store_matrix_row *row)
 {
 	struct report *rp = arg;
@@ -128,7 +177,7 @@ static int row_cb(void *arg, const struct store_matrix_row *row)
 	}
 	if (hp == 1 && pa > rp->previous_audit)
 		rp->previous_audit = pa;
-	if ((proof = store_canary_proof(rp->c->store, rp->audit, row->target)) == NULL) {
+	if ((proof = proof_json(rp->c->store, rp->audit, row->target)) == NULL) {
 		json_decref(cells);
 		rp->failed = 1;
 		return 1;

@@ -30,6 +30,84 @@ static int name_append(void *arg, const char *name)
 	return json_array_append_new(arg, json_string(name));
 }
 
+/* The replies' JSON for the store's rows: the admin protocol
+ * (docs/distributed.md). A row callback appends one object to the array
+ * arg; a failed append stops the walk, which the caller sees as fewer
+ * elements than rows passed (reply_list). */
+static int append_row(json_t *arr, json_t *o)
+{
+	return json_array_append_new(arr, o) != 0;
+}
+
+/* A stored JSON text, or empty (made by empty()) when it does not parse. */
+static json_t *stored_json(const char *text, json_t *(*empty)(void))
+{
+	json_t *j = json_loads(text, 0, NULL);
+
+	return j ? j : empty();
+}
+
+static int inv_json(void *arg, const struct store_inv_item *it)
+{
+	return append_row(arg, json_pack("{s:s, s:s, s:o}", "client", it->client, "target",
+	                                 it->target, "tags", stored_json(it->tags, json_array)));
+}
+
+static json_t *sched_json(const struct store_sched_row *r)
+{
+	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:I, s:I, s:s, s:I, s:I}", "name", r->name,
+	                 "every", (json_int_t)r->every_s, "at", (json_int_t)r->at_s, "selector",
+	                 r->selector, "value", r->value, "params",
+	                 stored_json(r->params, json_object), "last_run", (json_int_t)r->last_run,
+	                 "last_audit", (json_int_t)r->last_audit, "last_error", r->last_error,
+	                 "next_run", (json_int_t)r->next_run, "created_at",
+	                 (json_int_t)r->created_at);
+}
+
+static int sched_list_json(void *arg, const struct store_sched_row *r)
+{
+	return append_row(arg, sched_json(r));
+}
+
+static int sched_get_json(void *arg, const struct store_sched_row *r)
+{
+	*(json_t **)arg = sched_json(r);
+	return 0;
+}
+
+/* One schedule as JSON: 1 (*out set, NULL when out of memory), 0 none, -1. */
+static int sched_get(struct ctl *c, const char *name, json_t **out)
+{
+	*out = NULL;
+	return store_sched_get(c->store, name, sched_get_json, out);
+}
+
+static int hist_json(void *arg, const struct store_hist_row *r)
+{
+	return append_row(arg,
+	                  json_pack("{s:I, s:I, s:s, s:s, s:o}", "audit", (json_int_t)r->audit,
+	                            "at", (json_int_t)r->at, "verdict", r->verdict, "client",
+	                            r->client, "vantages", stored_json(r->vantages, json_object)));
+}
+
+static int event_json(void *arg, const struct store_event_row *e)
+{
+	return append_row(arg, json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I}", "id",
+	                                 (json_int_t)e->id, "at", (json_int_t)e->at, "target",
+	                                 e->target, "client", e->client, "from", e->from, "to",
+	                                 e->to, "audit", (json_int_t)e->audit));
+}
+
+/* The array a store walk filled, or NULL (decref'd) when the walk failed
+ * (n < 0) or an append did. */
+static json_t *reply_list(json_t *arr, long n)
+{
+	if (arr != NULL && n >= 0 && (size_t)n == json_array_size(arr))
+		return arr;
+	json_decref(arr);
+	return NULL;
+}
+
 static const char *opt_str(json_t *req, const char *key)
 {
 	return json_string_value(json_object_get(req, key));
@@ -100,8 +178,11 @@ out:
 
 json_t *ctl_sched_targets_list(struct ctl *c, json_t *req)
 {
-	json_t *arr = store_inv_list(c->store, opt_str(req, "client"), opt_str(req, "tag"));
+	json_t *arr = json_array();
 
+	arr = reply_list(arr, arr ? store_inv_list(c->store, opt_str(req, "client"),
+	                                           opt_str(req, "tag"), inv_json, arr)
+	                          : -1);
 	return arr ? ok_with("targets", arr) : ctl_fail("targets: %s", store_errmsg(c->store));
 }
 
@@ -188,17 +269,17 @@ json_t *ctl_sched_schedule_add(struct ctl *c, json_t *req)
 	free(pj);
 	log_info("schedule=%s added every=%llds", LOG_V(name),
 	         (long long)json_integer_value(every));
-	reply = NULL;
-	if (store_sched_get(c->store, name, &reply) != 1)
+	if (sched_get(c, name, &reply) != 1 || reply == NULL)
 		return ctl_fail("schedule %.64s: %s", name, store_errmsg(c->store));
 	return ok_with("schedule", reply);
 }
 
 json_t *ctl_sched_schedule_list(struct ctl *c, json_t *req)
 {
-	json_t *arr = store_sched_list(c->store);
+	json_t *arr = json_array();
 
 	(void)req;
+	arr = reply_list(arr, arr ? store_sched_list(c->store, sched_list_json, arr) : -1);
 	return arr ? ok_with("schedules", arr) : ctl_fail("schedules: %s", store_errmsg(c->store));
 }
 
@@ -225,11 +306,13 @@ static json_t *run_schedule(struct ctl *c, const char *name, int64_t now, int ad
 	struct audit_req_json r = {0};
 	struct audit_started st = {0};
 	char err[512] = "";
-	int rc = store_sched_get(c->store, name, &sc);
+	int rc = sched_get(c, name, &sc);
 
 	if (rc <= 0)
 		return rc < 0 ? ctl_fail("schedule: %s", store_errmsg(c->store))
 		              : ctl_fail("no schedule %.64s", name);
+	if (sc == NULL)
+		return ctl_fail("out of memory");
 	targets = json_array();
 	if (targets != NULL &&
 	    store_inv_select(c->store, json_string_value(json_object_get(sc, "selector")),
@@ -297,7 +380,8 @@ json_t *ctl_sched_history(struct ctl *c, json_t *req)
 	/* Audits finished since the last tick are included. */
 	if (store_hist_record(c->store, (int64_t)time(NULL)) < 0)
 		log_error("history: %s", store_errmsg(c->store));
-	arr = store_hist_target(c->store, target);
+	arr = json_array();
+	arr = reply_list(arr, arr ? store_hist_target(c->store, target, hist_json, arr) : -1);
 	if (arr == NULL)
 		return ctl_fail("history: %s", store_errmsg(c->store));
 	return json_pack("{s:b, s:s, s:o}", "ok", 1, "target", target, "history", arr);
@@ -311,7 +395,11 @@ json_t *ctl_sched_events_list(struct ctl *c, json_t *req)
 		return ctl_fail("\"since\" must be an event id");
 	if (store_hist_record(c->store, (int64_t)time(NULL)) < 0)
 		log_error("events: %s", store_errmsg(c->store));
-	arr = store_events_list(c->store, since ? json_integer_value(since) : 0);
+	arr = json_array();
+	arr =
+	    reply_list(arr, arr ? store_events_list(c->store, since ? json_integer_value(since) : 0,
+	                                            event_json, arr)
+	                        : -1);
 	return arr ? ok_with("events", arr) : ctl_fail("events: %s", store_errmsg(c->store));
 }
 

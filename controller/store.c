@@ -145,19 +145,6 @@ int store_step_done(struct store *s, sqlite3_stmt *st, const char *what)
 	return 0;
 }
 
-long store_count_rows(struct store *s, const char *sql, const char *what)
-{
-	sqlite3_stmt *st = store_prep(s, sql);
-	long n = -1;
-
-	if (st == NULL)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	store_done(s, st);
-	return n >= 0 ? n : store_db_fail(s, what);
-}
-
 const char *store_col(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
@@ -165,20 +152,194 @@ const char *store_col(sqlite3_stmt *st, int i)
 	return t ? (const char *)t : "";
 }
 
-long store_names(struct store *s, sqlite3_stmt *st, store_name_cb cb, void *arg, const char *what)
+static int bind_args(sqlite3_stmt *st, const struct store_arg *args, size_t nargs)
+{
+	int rc = SQLITE_OK;
+
+	if (nargs > (size_t)sqlite3_bind_parameter_count(st))
+		return SQLITE_RANGE;
+	for (size_t i = 0; rc == SQLITE_OK && i < nargs; i++) {
+		const struct store_arg *a = &args[i];
+		int k = (int)i + 1;
+
+		switch (a->kind) {
+		case STORE_ARG_INT:
+			rc = sqlite3_bind_int64(st, k, a->i);
+			break;
+		case STORE_ARG_TEXT:
+			rc = a->p ? sqlite3_bind_text(st, k, a->p, -1, SQLITE_STATIC)
+			          : sqlite3_bind_null(st, k);
+			break;
+		case STORE_ARG_BLOB:
+			rc = a->len > (size_t)INT32_MAX
+			         ? SQLITE_TOOBIG
+			         : sqlite3_bind_blob(st, k, a->p, (int)a->len, SQLITE_STATIC);
+			break;
+		case STORE_ARG_NULL:
+		default:
+			rc = sqlite3_bind_null(st, k);
+			break;
+		}
+	}
+	return rc;
+}
+
+sqlite3_stmt *store_query(struct store *s, const char *sql, const struct store_arg *args,
+                          size_t nargs)
+{
+	sqlite3_stmt *st = store_prep(s, sql);
+	int rc;
+
+	if (st == NULL)
+		return NULL;
+	if ((rc = bind_args(st, args, nargs)) != SQLITE_OK) {
+		store_fail(s, "bind %.60s: %s", sql, sqlite3_errstr(rc));
+		store_done(s, st);
+		return NULL;
+	}
+	return st;
+}
+
+long store_run(struct store *s, const char *sql, const struct store_arg *args, size_t nargs,
+               const char *what)
+{
+	sqlite3_stmt *st = store_query(s, sql, args, nargs);
+
+	if (st == NULL || store_step_done(s, st, what) < 0)
+		return -1;
+	return (long)sqlite3_changes(s->db);
+}
+
+int store_run_one(struct store *s, const char *sql, const struct store_arg *args, size_t nargs,
+                  const char *what)
+{
+	long n = store_run(s, sql, args, nargs, what);
+
+	if (n < 0)
+		return -1;
+	if (n != 1) {
+		store_fail(s, "%s: no such record, or not allowed in its state", what);
+		return -1;
+	}
+	return 0;
+}
+
+long store_rows(struct store *s, sqlite3_stmt *st, store_row_fn fn, void *arg, const char *what)
 {
 	long n = 0;
 	int rc;
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		n++;
-		if (cb(arg, store_col(st, 0)) != 0) {
+		if (fn(arg, st) != 0) {
 			rc = SQLITE_DONE;
 			break;
 		}
 	}
 	store_done(s, st);
 	return rc == SQLITE_DONE ? n : store_db_fail(s, what);
+}
+
+long store_each(struct store *s, const char *sql, const struct store_arg *args, size_t nargs,
+                store_row_fn fn, void *arg, const char *what)
+{
+	sqlite3_stmt *st = store_query(s, sql, args, nargs);
+
+	return st == NULL ? -1 : store_rows(s, st, fn, arg, what);
+}
+
+int store_first(struct store *s, const char *sql, const struct store_arg *args, size_t nargs,
+                store_row_fn fn, void *arg, const char *what)
+{
+	sqlite3_stmt *st = store_query(s, sql, args, nargs);
+	int rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && fn != NULL)
+		fn(arg, st);
+	/* A write that returns rows (RETURNING) is run to its end, so its
+	 * failure is seen here rather than lost in the reset. */
+	if (rc == SQLITE_ROW && !sqlite3_stmt_readonly(st)) {
+		int r2;
+
+		while ((r2 = sqlite3_step(st)) == SQLITE_ROW)
+			;
+		if (r2 != SQLITE_DONE)
+			rc = r2;
+	}
+	store_done(s, st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	return rc == SQLITE_DONE ? 0 : store_db_fail(s, what);
+}
+
+static int int64_col(void *arg, sqlite3_stmt *st)
+{
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+int store_one_int64(struct store *s, const char *sql, const struct store_arg *args, size_t nargs,
+                    int64_t *out, const char *what)
+{
+	return store_first(s, sql, args, nargs, int64_col, out, what);
+}
+
+struct text_out {
+	char *dst;
+	size_t len;
+	bool null;
+};
+
+static int text_col(void *arg, sqlite3_stmt *st)
+{
+	struct text_out *t = arg;
+
+	t->null = sqlite3_column_type(st, 0) == SQLITE_NULL;
+	store_copy_col(st, 0, t->dst, t->len);
+	return 0;
+}
+
+int store_one_text(struct store *s, const char *sql, const struct store_arg *args, size_t nargs,
+                   char *out, size_t outlen, const char *what)
+{
+	struct text_out t = {out, outlen, true};
+	int rc;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	rc = store_first(s, sql, args, nargs, text_col, &t, what);
+	return rc == 1 && t.null ? 0 : rc;
+}
+
+long store_count_rows(struct store *s, const char *sql, const char *what)
+{
+	int64_t n = -1;
+
+	if (store_one_int64(s, sql, STORE_NOARGS, &n, what) < 0)
+		return -1;
+	return n >= 0 ? (long)n : store_db_fail(s, what);
+}
+
+struct names {
+	store_name_cb cb;
+	void *arg;
+};
+
+static int name_row(void *arg, sqlite3_stmt *st)
+{
+	struct names *n = arg;
+
+	return n->cb(n->arg, store_col(st, 0));
+}
+
+long store_names(struct store *s, sqlite3_stmt *st, store_name_cb cb, void *arg, const char *what)
+{
+	struct names n = {cb, arg};
+
+	return store_rows(s, st, name_row, &n, what);
 }
 
 bool store_text_ok(const char *t, size_t max)
@@ -200,16 +361,13 @@ void store_copy_col(sqlite3_stmt *st, int col, char *dst, size_t dstlen)
 
 static int user_version(struct store *s, int *v)
 {
-	sqlite3_stmt *st = store_prep(s, "PRAGMA user_version");
-	int rc;
+	int64_t n = 0;
+	int rc = store_one_int64(s, "PRAGMA user_version", STORE_NOARGS, &n, "user_version");
 
-	if (st == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*v = sqlite3_column_int(st, 0);
-	store_done(s, st);
-	return rc == SQLITE_ROW ? 0 : store_db_fail(s, "user_version");
+	if (rc != 1)
+		return rc < 0 ? -1 : store_db_fail(s, "user_version");
+	*v = (int)n;
+	return 0;
 }
 
 static int migrate(struct store *s)

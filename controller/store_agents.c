@@ -27,25 +27,27 @@ static enum store_agent_status status_of(const char *t)
 
 #define AGENT_COLS "SELECT id, name, curve_public, ed25519_public, fingerprint, status, last_seen"
 
-/* Runs a prepared agent query and copies the first row. 1 / 0 / -1. */
-static int agent_row(struct store *s, sqlite3_stmt *st, struct store_agent_info *out)
+/* Copies an agent row (AGENT_COLS) into the struct store_agent_info arg. */
+static int agent_info_row(void *arg, sqlite3_stmt *st)
 {
-	int rc = sqlite3_step(st);
+	struct store_agent_info *out = arg;
 
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof(*out));
-		out->id = sqlite3_column_int64(st, 0);
-		store_copy_col(st, 1, out->name, sizeof(out->name));
-		store_copy_col(st, 2, out->curve_public, sizeof(out->curve_public));
-		store_copy_col(st, 3, out->ed25519_public, sizeof(out->ed25519_public));
-		store_copy_col(st, 4, out->fingerprint, sizeof(out->fingerprint));
-		out->status = status_of((const char *)sqlite3_column_text(st, 5));
-		out->last_seen = sqlite3_column_int64(st, 6);
-	}
-	store_done(s, st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "agent lookup");
+	memset(out, 0, sizeof(*out));
+	out->id = sqlite3_column_int64(st, 0);
+	store_copy_col(st, 1, out->name, sizeof(out->name));
+	store_copy_col(st, 2, out->curve_public, sizeof(out->curve_public));
+	store_copy_col(st, 3, out->ed25519_public, sizeof(out->ed25519_public));
+	store_copy_col(st, 4, out->fingerprint, sizeof(out->fingerprint));
+	out->status = status_of((const char *)sqlite3_column_text(st, 5));
+	out->last_seen = sqlite3_column_int64(st, 6);
+	return 0;
+}
+
+/* The first agent sql (AGENT_COLS ...) selects with ?1 = key. 1 / 0 / -1. */
+static int agent_row(struct store *s, const char *sql, struct store_arg key,
+                     struct store_agent_info *out)
+{
+	return store_first(s, sql, &key, 1, agent_info_row, out, "agent lookup");
 }
 
 int store_agent_upsert(struct store *s, const struct store_agent *a, int64_t now, int64_t *id,
@@ -128,18 +130,7 @@ out:
  * changes no row. */
 static int update_id(struct store *s, const char *sql, int64_t id, const char *what)
 {
-	sqlite3_stmt *st = store_prep(s, sql);
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	if (store_step_done(s, st, what) < 0)
-		return -1;
-	if (sqlite3_changes(s->db) == 0) {
-		store_fail(s, "%s: no such record, or not allowed in its state", what);
-		return -1;
-	}
-	return 0;
+	return store_run_one(s, sql, STORE_ARGS(SA_INT(id)), what);
 }
 
 int store_agent_approve(struct store *s, int64_t id)
@@ -155,57 +146,48 @@ int store_agent_revoke(struct store *s, int64_t id)
 	return update_id(s, "UPDATE agents SET status = 'revoked' WHERE id = ?", id, "revoke");
 }
 
+struct agent_walk {
+	store_agent_cb cb;
+	void *arg;
+};
+
+static int agent_list_row(void *arg, sqlite3_stmt *st)
+{
+	struct agent_walk *w = arg;
+	struct store_agent a = {0};
+	int stat = store_agent_status_of((const char *)sqlite3_column_text(st, 6));
+
+	a.id = sqlite3_column_int64(st, 0);
+	a.name = (const char *)sqlite3_column_text(st, 1);
+	a.curve_public = (const char *)sqlite3_column_text(st, 2);
+	a.ed25519_public = (const char *)sqlite3_column_text(st, 3);
+	a.fingerprint = (const char *)sqlite3_column_text(st, 4);
+	a.labels = (const char *)sqlite3_column_text(st, 5);
+	a.status = stat < 0 ? STORE_AGENT_REVOKED : (enum store_agent_status)stat;
+	a.first_seen = sqlite3_column_int64(st, 7);
+	a.last_seen = sqlite3_column_int64(st, 8);
+	return w->cb(w->arg, &a);
+}
+
 long store_agent_list(struct store *s, store_agent_cb cb, void *arg)
 {
-	sqlite3_stmt *st =
-	    store_prep(s, "SELECT id, name, curve_public, ed25519_public, fingerprint,"
-	                  " labels, status, first_seen, last_seen FROM agents ORDER BY id");
-	long n = 0;
-	int rc;
+	struct agent_walk w = {cb, arg};
 
-	if (st == NULL)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_agent a = {0};
-		int stat = store_agent_status_of((const char *)sqlite3_column_text(st, 6));
-
-		a.id = sqlite3_column_int64(st, 0);
-		a.name = (const char *)sqlite3_column_text(st, 1);
-		a.curve_public = (const char *)sqlite3_column_text(st, 2);
-		a.ed25519_public = (const char *)sqlite3_column_text(st, 3);
-		a.fingerprint = (const char *)sqlite3_column_text(st, 4);
-		a.labels = (const char *)sqlite3_column_text(st, 5);
-		a.status = stat < 0 ? STORE_AGENT_REVOKED : (enum store_agent_status)stat;
-		a.first_seen = sqlite3_column_int64(st, 7);
-		a.last_seen = sqlite3_column_int64(st, 8);
-		n++;
-		if (cb(arg, &a) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	store_done(s, st);
-	return rc == SQLITE_DONE ? n : store_db_fail(s, "agent list");
+	return store_each(s,
+	                  "SELECT id, name, curve_public, ed25519_public, fingerprint,"
+	                  " labels, status, first_seen, last_seen FROM agents ORDER BY id",
+	                  STORE_NOARGS, agent_list_row, &w, "agent list");
 }
 
 int store_agent_by_curve(struct store *s, const char *curve_z85, struct store_agent_info *out)
 {
-	sqlite3_stmt *st = store_prep(s, AGENT_COLS " FROM agents WHERE curve_public = ?");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, curve_z85, -1, SQLITE_STATIC);
-	return agent_row(s, st, out);
+	return agent_row(s, AGENT_COLS " FROM agents WHERE curve_public = ?1", SA_TEXT(curve_z85),
+	                 out);
 }
 
 int store_agent_by_id(struct store *s, int64_t id, struct store_agent_info *out)
 {
-	sqlite3_stmt *st = store_prep(s, AGENT_COLS " FROM agents WHERE id = ?");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	return agent_row(s, st, out);
+	return agent_row(s, AGENT_COLS " FROM agents WHERE id = ?1", SA_INT(id), out);
 }
 
 int store_agent_find(struct store *s, const char *idstr, struct store_agent_info *out)
@@ -214,7 +196,6 @@ int store_agent_find(struct store *s, const char *idstr, struct store_agent_info
 	    AGENT_COLS " FROM agents WHERE name = ? ORDER BY status = 'revoked', id DESC LIMIT 1",
 	    AGENT_COLS
 	    " FROM agents WHERE fingerprint = ? ORDER BY status = 'revoked', id DESC LIMIT 1"};
-	sqlite3_stmt *st;
 	char *end = NULL;
 	long long n;
 	int rc;
@@ -224,11 +205,7 @@ int store_agent_find(struct store *s, const char *idstr, struct store_agent_info
 	/* By name, then by fingerprint: a live agent first, then a revoked one
 	 * (newest). */
 	for (size_t i = 0; i < sizeof(by) / sizeof(by[0]); i++) {
-		st = store_prep(s, by[i]);
-		if (st == NULL)
-			return -1;
-		sqlite3_bind_text(st, 1, idstr, -1, SQLITE_STATIC);
-		rc = agent_row(s, st, out);
+		rc = agent_row(s, by[i], SA_TEXT(idstr), out);
 		if (rc != 0)
 			return rc;
 	}
@@ -241,28 +218,19 @@ int store_agent_find(struct store *s, const char *idstr, struct store_agent_info
 
 int store_agent_seen(struct store *s, int64_t id, const char *labels, int64_t now)
 {
-	sqlite3_stmt *st = store_prep(s, "UPDATE agents SET last_seen = ?,"
-	                                 " labels = coalesce(?, labels) WHERE id = ?");
-	int rc;
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	if (labels != NULL)
-		sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 2);
-	sqlite3_bind_int64(st, 3, id);
-	rc = sqlite3_step(st);
-	store_done(s, st);
-	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "agent seen");
+	return store_run(
+	           s,
+	           "UPDATE agents SET last_seen = ?1, labels = coalesce(?2, labels) WHERE id = ?3",
+	           STORE_ARGS(SA_INT(now), SA_TEXT(labels), SA_INT(id)), "agent seen") < 0
+	           ? -1
+	           : 0;
 }
 
 int store_agent_pin(struct store *s, int64_t id, const char *name, const char *ed25519_b64,
                     const char *fingerprint)
 {
-	sqlite3_stmt *st;
-	int rc;
+	int64_t held = 0;
+	long n;
 
 	/* The name an agent approved by fingerprint picks for itself in its
 	 * first HELLO: never one a revoked agent had (its history, reports and
@@ -272,80 +240,62 @@ int store_agent_pin(struct store *s, int64_t id, const char *name, const char *e
 		           name ? name : "");
 		return -1;
 	}
-	st = store_prep(s, "SELECT count(*) FROM agents WHERE name = ? AND id <> ?");
-	if (st == NULL)
+	if (store_one_int64(s, "SELECT count(*) FROM agents WHERE name = ?1 AND id <> ?2",
+	                    STORE_ARGS(SA_TEXT(name), SA_INT(id)), &held,
+	                    "agent pin: name lookup") < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_int64(st, 0) > 0) {
-		store_done(s, st);
+	if (held > 0) {
 		store_fail(s, "agent name %s is held or was held by another agent", name);
 		return -1;
 	}
-	store_done(s, st);
-	if (rc != SQLITE_ROW)
-		return store_db_fail(s, "agent pin: name lookup");
-	st = store_prep(s, "UPDATE agents SET name = ?, ed25519_public = ?,"
-	                   " fingerprint = ? WHERE id = ? AND ed25519_public = ?");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ed25519_b64, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, fingerprint, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, id);
-	sqlite3_bind_text(st, 5, STORE_AGENT_NO_KEY, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	store_done(s, st);
-	if (rc != SQLITE_DONE)
-		return store_db_fail(s, "agent pin");
-	return sqlite3_changes(s->db) == 1 ? 1 : 0;
+	n = store_run(s,
+	              "UPDATE agents SET name = ?1, ed25519_public = ?2,"
+	              " fingerprint = ?3 WHERE id = ?4 AND ed25519_public = ?5",
+	              STORE_ARGS(SA_TEXT(name), SA_TEXT(ed25519_b64), SA_TEXT(fingerprint),
+	                         SA_INT(id), SA_TEXT(STORE_AGENT_NO_KEY)),
+	              "agent pin");
+	return n < 0 ? -1 : n == 1 ? 1 : 0;
+}
+
+/* The audits of an agent's open orders, to finish after closing them. */
+struct open_audits {
+	int64_t ids[64];
+	size_t n;
+};
+
+static int open_audit_row(void *arg, sqlite3_stmt *st)
+{
+	struct open_audits *o = arg;
+
+	if (o->n >= 64)
+		return 1;
+	o->ids[o->n++] = sqlite3_column_int64(st, 0);
+	return 0;
 }
 
 long store_agent_orders_close(struct store *s, int64_t agent_id, int64_t now)
 {
-	sqlite3_stmt *st;
-	int64_t audits[64];
-	size_t na = 0;
+	struct open_audits oa = {.n = 0};
 	long closed = -1;
-	int rc;
 
 	if (store_tx_begin(s) < 0)
 		return -1;
 	/* Audits to finish afterwards; more than the array holds are caught
 	 * by the next pass (the caller's loop or the next revoke). */
-	st = store_prep(s, "SELECT DISTINCT audit_id FROM orders WHERE agent_id = ?1"
-	                   " AND state <> 'done' ORDER BY audit_id LIMIT 64");
-	if (st == NULL)
+	if (store_each(s,
+	               "SELECT DISTINCT audit_id FROM orders WHERE agent_id = ?1"
+	               " AND state <> 'done' ORDER BY audit_id LIMIT 64",
+	               STORE_ARGS(SA_INT(agent_id)), open_audit_row, &oa, "agent orders") < 0)
 		goto out;
-	sqlite3_bind_int64(st, 1, agent_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && na < 64)
-		audits[na++] = sqlite3_column_int64(st, 0);
-	store_done(s, st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		store_db_fail(s, "agent orders");
-		goto out;
-	}
-	st = store_prep(s, "UPDATE orders SET state = 'done', done_at = ?2 WHERE agent_id = ?1"
+	closed = store_run(s,
+	                   "UPDATE orders SET state = 'done', done_at = ?2 WHERE agent_id = ?1"
 	                   " AND audit_id IN (SELECT DISTINCT audit_id FROM orders WHERE"
 	                   " agent_id = ?1 AND state <> 'done' ORDER BY audit_id LIMIT 64)"
-	                   " AND state <> 'done'");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, agent_id);
-	sqlite3_bind_int64(st, 2, now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		store_done(s, st);
-		store_db_fail(s, "agent orders close");
-		goto out;
-	}
-	closed = sqlite3_changes(s->db);
-	store_done(s, st);
-	for (size_t i = 0; i < na; i++)
-		if (store_audit_complete(s, audits[i]) < 0) {
+	                   " AND state <> 'done'",
+	                   STORE_ARGS(SA_INT(agent_id), SA_INT(now)), "agent orders close");
+	for (size_t i = 0; closed >= 0 && i < oa.n; i++)
+		if (store_audit_complete(s, oa.ids[i]) < 0)
 			closed = -1;
-			goto out;
-		}
 out:
 	if (closed < 0) {
 		store_tx_rollback(s);

@@ -15,39 +15,45 @@
 
 int store_canary_next_ref(struct store *s, uint64_t *ref)
 {
-	sqlite3_stmt *st = store_prep(s, "UPDATE counters SET value = value + 1"
-	                                 " WHERE name = 'canary_ref' RETURNING value");
-	int rc;
+	int64_t v = 0;
+	int rc = store_one_int64(s,
+	                         "UPDATE counters SET value = value + 1"
+	                         " WHERE name = 'canary_ref' RETURNING value",
+	                         STORE_NOARGS, &v, "canary ref");
 
-	if (st == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*ref = (uint64_t)sqlite3_column_int64(st, 0);
-	store_done(s, st);
-	return rc == SQLITE_ROW ? 0 : store_db_fail(s, "canary ref");
+	if (rc == 1)
+		*ref = (uint64_t)v;
+	return rc == 1 ? 0 : rc < 0 ? -1 : store_db_fail(s, "canary ref");
+}
+
+struct ref_order {
+	char *id;
+	int64_t created_at;
+};
+
+static int ref_order_row(void *arg, sqlite3_stmt *st)
+{
+	struct ref_order *r = arg;
+
+	store_copy_col(st, 0, r->id, STORE_ORDER_ID_MAX + 1);
+	r->created_at = sqlite3_column_int64(st, 1);
+	return 0;
 }
 
 int store_canary_order(struct store *s, uint64_t ref, char *id, int64_t *agent_id,
                        int64_t *audit_id, int64_t *created_at, uint8_t **body, size_t *len)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT id, created_at FROM orders WHERE canary_ref = ?1");
+	struct ref_order r = {id, 0};
 	struct store_order_info o;
 	int rc;
 
 	*body = NULL;
 	*len = 0;
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, (int64_t)ref);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		snprintf(id, STORE_ORDER_ID_MAX + 1, "%s", store_col(st, 0));
-		*created_at = sqlite3_column_int64(st, 1);
-	}
-	store_done(s, st);
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? 0 : store_db_fail(s, "canary order");
+	rc = store_first(s, "SELECT id, created_at FROM orders WHERE canary_ref = ?1",
+	                 STORE_ARGS(SA_INT(ref)), ref_order_row, &r, "canary order");
+	if (rc <= 0)
+		return rc;
+	*created_at = r.created_at;
 	if ((rc = store_order_get(s, id, &o)) <= 0)
 		return rc;
 	*agent_id = o.agent_id;
@@ -60,15 +66,11 @@ int store_canary_order(struct store *s, uint64_t ref, char *id, int64_t *agent_i
 /* The audit of an order, or 0. */
 static int64_t audit_of(struct store *s, const char *order_id)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT audit_id FROM orders WHERE id = ?1");
 	int64_t a = 0;
 
-	if (st == NULL)
+	if (store_one_int64(s, "SELECT audit_id FROM orders WHERE id = ?1",
+	                    STORE_ARGS(SA_TEXT(order_id)), &a, "order audit") != 1)
 		return 0;
-	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		a = sqlite3_column_int64(st, 0);
-	store_done(s, st);
 	return a;
 }
 
@@ -85,27 +87,24 @@ static int64_t audit_of(struct store *s, const char *order_id)
 static long apply(struct store *s, const char *order_id, const char *target, const char *test,
                   bool bounce)
 {
-	sqlite3_stmt *st = store_prep(
-	    s, bounce ? "UPDATE results SET backscatter = 1 WHERE order_id = ?1 AND target = ?2"
-	                " AND backscatter = 0 AND" PROVES
-	              : "UPDATE results SET agent_verdict = coalesce(agent_verdict, verdict),"
-	                " verdict = 'open-confirmed', canary = 'delivered'"
-	                " WHERE order_id = ?1 AND target = ?2 AND verdict <> 'open-confirmed' "
-	                "AND" PROVES);
+	return store_run(
+	    s,
+	    bounce ? "UPDATE results SET backscatter = 1 WHERE order_id = ?1 AND target = ?2"
+	             " AND backscatter = 0 AND" PROVES
+	           : "UPDATE results SET agent_verdict = coalesce(agent_verdict, verdict),"
+	             " verdict = 'open-confirmed', canary = 'delivered'"
+	             " WHERE order_id = ?1 AND target = ?2 AND verdict <> 'open-confirmed' "
+	             "AND" PROVES,
+	    STORE_ARGS(SA_TEXT(order_id), SA_TEXT(target), SA_TEXT(test)), "canary apply");
+}
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, test, -1, SQLITE_STATIC);
-	if (store_step_done(s, st, "canary apply") < 0)
-		return -1;
-	return (long)sqlite3_changes(sqlite3_db_handle(st));
+static const char *or_empty(const char *t)
+{
+	return t ? t : "";
 }
 
 int store_canary_arrival(struct store *s, const struct store_arrival *a, int64_t now, long *changed)
 {
-	sqlite3_stmt *st;
 	int outer = sqlite3_get_autocommit(s->db), ok = 0;
 	long n = 0;
 
@@ -113,31 +112,19 @@ int store_canary_arrival(struct store *s, const struct store_arrival *a, int64_t
 		*changed = 0;
 	if (store_work_begin(s) < 0)
 		return -1;
-	st = store_prep(s, "INSERT INTO canary_arrivals (arrived_at, order_id, agent_id, target,"
-	                   " test, kind, peer_ip, helo, mail_from, rcpt, message_id, size, tls,"
-	                   " hops, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-	                   " ?12, ?13, ?14, ?15)");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, a->arrived_ms);
-	sqlite3_bind_text(st, 2, a->order_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, a->agent_id);
-	sqlite3_bind_text(st, 4, a->target, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, a->test, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, a->bounce ? "bounce" : "delivery", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, a->peer_ip ? a->peer_ip : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, a->helo ? a->helo : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, a->mail_from ? a->mail_from : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 10, a->rcpt ? a->rcpt : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, a->message_id ? a->message_id : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 12, (int64_t)a->size);
-	if (a->tls)
-		sqlite3_bind_text(st, 13, a->tls, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 13);
-	sqlite3_bind_text(st, 14, a->hops ? a->hops : "[]", -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 15, a->too_late ? 1 : 0);
-	if (store_step_done(s, st, "canary arrival") < 0)
+	if (store_run(s,
+	              "INSERT INTO canary_arrivals (arrived_at, order_id, agent_id, target,"
+	              " test, kind, peer_ip, helo, mail_from, rcpt, message_id, size, tls,"
+	              " hops, late) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+	              " ?12, ?13, ?14, ?15)",
+	              STORE_ARGS(SA_INT(a->arrived_ms), SA_TEXT(a->order_id), SA_INT(a->agent_id),
+	                         SA_TEXT(a->target), SA_TEXT(a->test),
+	                         SA_TEXT(a->bounce ? "bounce" : "delivery"),
+	                         SA_TEXT(or_empty(a->peer_ip)), SA_TEXT(or_empty(a->helo)),
+	                         SA_TEXT(or_empty(a->mail_from)), SA_TEXT(or_empty(a->rcpt)),
+	                         SA_TEXT(or_empty(a->message_id)), SA_INT(a->size), SA_TEXT(a->tls),
+	                         SA_TEXT(a->hops ? a->hops : "[]"), SA_INT(a->too_late ? 1 : 0)),
+	              "canary arrival") < 0)
 		goto out;
 	if (!a->too_late) {
 		if ((n = apply(s, a->order_id, a->target, a->test, a->bounce)) < 0)
@@ -155,152 +142,162 @@ out:
 	return ok ? 0 : -1;
 }
 
+/* The arrivals that came before their result, to apply once it is in. */
+#define EARLY_MAX 64
+struct early {
+	char tests[EARLY_MAX][64];
+	bool bounce[EARLY_MAX];
+	size_t n;
+};
+
+static int early_row(void *arg, sqlite3_stmt *st)
+{
+	struct early *e = arg;
+
+	if (e->n >= EARLY_MAX)
+		return 1;
+	snprintf(e->tests[e->n], sizeof(e->tests[e->n]), "%s", store_col(st, 0));
+	e->bounce[e->n] = strcmp(store_col(st, 1), "bounce") == 0;
+	e->n++;
+	return 0;
+}
+
 int store_canary_on_result(struct store *s, int64_t result_id, const char *order_id,
                            const char *target)
 {
-	sqlite3_stmt *st;
-	int rc;
+	struct early e = {.n = 0};
 
 	/* In a canary order, an open result that sent a test message waits
 	 * for it; the agent's own verdict is kept beside the canary's. */
-	st = store_prep(s, "UPDATE results SET agent_verdict = verdict, canary = CASE WHEN"
-	                   " verdict = 'open' AND EXISTS (SELECT 1 FROM json_each(result_json,"
-	                   " '$.tests') t WHERE json_extract(t.value, '$.outcome') = 'accepted'"
-	                   " AND json_extract(t.value, '$.data') = 1 AND"
-	                   " json_extract(t.value, '$.id') <> 'backscatter-probe')"
-	                   " THEN 'awaiting' END WHERE id = ?1 AND"
-	                   " (SELECT canary_ref FROM orders WHERE id = ?2) IS NOT NULL");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, result_id);
-	sqlite3_bind_text(st, 2, order_id, -1, SQLITE_STATIC);
-	if (store_step_done(s, st, "canary state") < 0)
+	if (store_run(s,
+	              "UPDATE results SET agent_verdict = verdict, canary = CASE WHEN"
+	              " verdict = 'open' AND EXISTS (SELECT 1 FROM json_each(result_json,"
+	              " '$.tests') t WHERE json_extract(t.value, '$.outcome') = 'accepted'"
+	              " AND json_extract(t.value, '$.data') = 1 AND"
+	              " json_extract(t.value, '$.id') <> 'backscatter-probe')"
+	              " THEN 'awaiting' END WHERE id = ?1 AND"
+	              " (SELECT canary_ref FROM orders WHERE id = ?2) IS NOT NULL",
+	              STORE_ARGS(SA_INT(result_id), SA_TEXT(order_id)), "canary state") < 0)
 		return -1;
 	/* Arrivals that came first. */
-	st = store_prep(s, "SELECT DISTINCT test, kind FROM canary_arrivals WHERE order_id = ?1"
-	                   " AND target = ?2 AND late = 0");
-	if (st == NULL)
+	if (store_each(s,
+	               "SELECT DISTINCT test, kind FROM canary_arrivals WHERE order_id = ?1"
+	               " AND target = ?2 AND late = 0",
+	               STORE_ARGS(SA_TEXT(order_id), SA_TEXT(target)), early_row, &e,
+	               "canary arrivals") < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
-	{
-		char tests[64][64];
-		bool bounce[64];
-		size_t n = 0;
+	for (size_t i = 0; i < e.n; i++)
+		if (apply(s, order_id, target, e.tests[i], e.bounce[i]) < 0)
+			return -1;
+	return 0;
+}
 
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 64) {
-			snprintf(tests[n], sizeof(tests[n]), "%s", store_col(st, 0));
-			bounce[n] = strcmp(store_col(st, 1), "bounce") == 0;
-			n++;
-		}
-		store_done(s, st);
-		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-			return store_db_fail(s, "canary arrivals");
-		for (size_t i = 0; i < n; i++)
-			if (apply(s, order_id, target, tests[i], bounce[i]) < 0)
-				return -1;
-	}
+/* The cells an expiry changed, to re-record their history after it. */
+struct expired {
+	struct cell {
+		char order[STORE_ORDER_ID_MAX + 1];
+		char *target;
+	} * cells;
+	long n, max;
+};
+
+static int expired_row(void *arg, sqlite3_stmt *st)
+{
+	struct expired *x = arg;
+
+	if (x->n >= x->max)
+		return 1;
+	snprintf(x->cells[x->n].order, sizeof(x->cells[x->n].order), "%s", store_col(st, 0));
+	x->cells[x->n].target = strdup(store_col(st, 1));
+	x->n++;
 	return 0;
 }
 
 long store_canary_expire(struct store *s, int64_t before, int64_t now, long max)
 {
-	sqlite3_stmt *st;
+	struct expired x = {.max = max};
 	int outer = sqlite3_get_autocommit(s->db), ok = 0, rc;
-	long n = 0;
 
 	/* Once a second from the controller's loop: look before taking the
 	 * write lock, which the canary's own thread wants too. */
-	st = store_prep(s, "SELECT 1 FROM results WHERE canary = 'awaiting' AND received_at < ?1"
-	                   " LIMIT 1");
-	if (st == NULL)
+	rc = store_first(s,
+	                 "SELECT 1 FROM results WHERE canary = 'awaiting' AND received_at < ?1"
+	                 " LIMIT 1",
+	                 STORE_ARGS(SA_INT(before)), NULL, NULL, "canary expire");
+	if (rc <= 0)
+		return rc;
+	x.cells = calloc((size_t)(max > 0 ? max : 1), sizeof(*x.cells));
+	if (x.cells == NULL) {
+		store_fail(s, "canary expire: out of memory");
 		return -1;
-	sqlite3_bind_int64(st, 1, before);
-	rc = sqlite3_step(st);
-	store_done(s, st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	if (rc != SQLITE_ROW)
-		return store_db_fail(s, "canary expire");
-	if (store_work_begin(s) < 0)
-		return -1;
-	st = store_prep(s, "UPDATE results SET verdict = 'accepted-not-delivered',"
-	                   " canary = 'not-delivered' WHERE id IN (SELECT id FROM results WHERE"
-	                   " canary = 'awaiting' AND received_at < ?1 LIMIT ?2)"
-	                   " RETURNING order_id, target");
-	if (st == NULL)
-		goto out;
-	sqlite3_bind_int64(st, 1, before);
-	sqlite3_bind_int64(st, 2, max);
-	{
-		/* the cells changed, to re-record their history after the update */
-		struct cell {
-			char order[STORE_ORDER_ID_MAX + 1];
-			char *target;
-		} *cells = calloc((size_t)(max > 0 ? max : 1), sizeof(*cells));
-
-		if (cells == NULL) {
-			store_done(s, st);
-			goto out;
-		}
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
-			snprintf(cells[n].order, sizeof(cells[n].order), "%s", store_col(st, 0));
-			cells[n].target = strdup(store_col(st, 1));
-			n++;
-		}
-		store_done(s, st);
-		ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
-		for (long i = 0; ok && i < n; i++)
-			if (cells[i].target == NULL ||
-			    store_hist_rerecord(s, audit_of(s, cells[i].order), cells[i].target,
-			                        now) < 0)
-				ok = 0;
-		for (long i = 0; i < n; i++)
-			free(cells[i].target);
-		free(cells);
-		if (!ok)
-			store_db_fail(s, "canary expire");
 	}
-out:
+	if (store_work_begin(s) < 0)
+		goto out;
+	ok = store_each(s,
+	                "UPDATE results SET verdict = 'accepted-not-delivered',"
+	                " canary = 'not-delivered' WHERE id IN (SELECT id FROM results WHERE"
+	                " canary = 'awaiting' AND received_at < ?1 LIMIT ?2)"
+	                " RETURNING order_id, target",
+	                STORE_ARGS(SA_INT(before), SA_INT(max)), expired_row, &x,
+	                "canary expire") >= 0;
+	for (long i = 0; ok && i < x.n; i++)
+		if (x.cells[i].target == NULL ||
+		    store_hist_rerecord(s, audit_of(s, x.cells[i].order), x.cells[i].target, now) <
+		        0) {
+			store_db_fail(s, "canary expire");
+			ok = 0;
+		}
 	if (store_work_end(s, ok, outer) < 0)
 		ok = 0;
-	return ok ? n : -1;
+out:
+	for (long i = 0; i < x.n; i++)
+		free(x.cells[i].target);
+	free(x.cells);
+	return ok ? x.n : -1;
 }
 
-json_t *store_canary_cell(struct store *s, const char *order_id, const char *target)
+struct cell_walk {
+	const char *order_id, *target;
+	store_arrival_cb cb;
+	void *arg;
+};
+
+static int cell_row(void *arg, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT arrived_at, test, kind, peer_ip, helo,"
-	                                 " mail_from, rcpt, message_id, size, tls, hops, late"
-	                                 " FROM canary_arrivals WHERE order_id = ?1 AND"
-	                                 " target = ?2 ORDER BY id LIMIT 256");
-	json_t *arr;
-	int rc;
+	struct cell_walk *w = arg;
+	struct store_arrival a = {
+	    .order_id = w->order_id,
+	    .agent_id = sqlite3_column_int64(st, 12),
+	    .target = w->target,
+	    .test = store_col(st, 1),
+	    .bounce = strcmp(store_col(st, 2), "bounce") == 0,
+	    .arrived_ms = sqlite3_column_int64(st, 0),
+	    .peer_ip = store_col(st, 3),
+	    .helo = store_col(st, 4),
+	    .mail_from = store_col(st, 5),
+	    .rcpt = store_col(st, 6),
+	    .message_id = store_col(st, 7),
+	    .size = (size_t)sqlite3_column_int64(st, 8),
+	    .tls = sqlite3_column_type(st, 9) == SQLITE_NULL ? NULL : store_col(st, 9),
+	    .hops = store_col(st, 10),
+	    .too_late = sqlite3_column_int(st, 11) != 0,
+	};
 
-	if (st == NULL)
-		return NULL;
-	arr = json_array();
-	sqlite3_bind_text(st, 1, order_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
-	while (arr != NULL && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *hops = json_loads(store_col(st, 10), 0, NULL);
-		json_t *o = json_pack(
-		    "{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:b}", "arrived_at",
-		    (json_int_t)sqlite3_column_int64(st, 0), "test", store_col(st, 1), "kind",
-		    store_col(st, 2), "peer_ip", store_col(st, 3), "helo", store_col(st, 4),
-		    "mail_from", store_col(st, 5), "rcpt", store_col(st, 6), "message_id",
-		    store_col(st, 7), "size", (json_int_t)sqlite3_column_int64(st, 8), "tls",
-		    sqlite3_column_type(st, 9) == SQLITE_NULL ? json_null()
-		                                              : json_string(store_col(st, 9)),
-		    "hops", hops ? hops : json_array(), "too_late",
-		    sqlite3_column_int(st, 11) != 0);
+	return w->cb(w->arg, &a);
+}
 
-		if (o == NULL || json_array_append_new(arr, o) < 0) {
-			json_decref(arr);
-			arr = NULL;
-		}
-	}
-	store_done(s, st);
-	return arr;
+long store_canary_cell(struct store *s, const char *order_id, const char *target,
+                       store_arrival_cb cb, void *arg)
+{
+	struct cell_walk w = {order_id, target, cb, arg};
+
+	return store_each(
+	    s,
+	    "SELECT arrived_at, test, kind, peer_ip, helo, mail_from, rcpt,"
+	    " message_id, size, tls, hops, late, agent_id FROM canary_arrivals"
+	    " WHERE order_id = ?1 AND target = ?2 ORDER BY id LIMIT ?3",
+	    STORE_ARGS(SA_TEXT(order_id), SA_TEXT(target), SA_INT(STORE_CANARY_CELL_MAX)), cell_row,
+	    &w, "canary cell");
 }
 
 long store_canary_count(struct store *s, bool bounces)
@@ -312,63 +309,57 @@ long store_canary_count(struct store *s, bool bounces)
 	                        "canary count");
 }
 
-json_t *store_canary_proof(struct store *s, int64_t audit, const char *target)
+struct proof_walk {
+	store_proof_cb cb;
+	void *arg;
+	long deliveries, bounces, passed;
+};
+
+static int proof_row(void *arg, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = store_prep(
-	    s, "SELECT g.name, a.test, a.kind, a.arrived_at, a.peer_ip, json_array_length(a.hops),"
-	       " (SELECT a.arrived_at - json_extract(r.result_json, '$.transcript[' ||"
-	       "  json_extract(t.value, '$.evidence') || '].t') FROM results r,"
-	       "  json_each(r.result_json, '$.tests') t WHERE r.order_id = a.order_id AND"
-	       "  r.target = a.target AND json_extract(t.value, '$.id') = a.test AND"
-	       "  json_type(t.value, '$.evidence') = 'integer' LIMIT 1),"
-	       " NOT EXISTS (SELECT 1 FROM results r WHERE r.order_id = a.order_id AND"
-	       "  r.target = a.target AND r.address = a.peer_ip)"
-	       " FROM canary_arrivals a JOIN orders o ON o.id = a.order_id"
-	       " JOIN agents g ON g.id = a.agent_id WHERE a.target = ?2 AND o.audit_id = ?1"
-	       " AND a.late = 0 ORDER BY a.id LIMIT 128");
-	json_t *deliv = json_array(), *bounces = json_array();
-	int rc;
+	struct proof_walk *w = arg;
+	struct store_proof_row r = {
+	    .agent = store_col(st, 0),
+	    .test = store_col(st, 1),
+	    .bounce = strcmp(store_col(st, 2), "bounce") == 0,
+	    .arrived_ms = sqlite3_column_int64(st, 3),
+	    .peer_ip = store_col(st, 4),
+	};
+	long *kept = r.bounce ? &w->bounces : &w->deliveries;
 
-	if (st == NULL) {
-		json_decref(deliv);
-		json_decref(bounces);
-		return NULL;
+	if (*kept >= STORE_CANARY_PROOF_MAX)
+		return 0;
+	(*kept)++;
+	if (!r.bounce) {
+		r.hops = sqlite3_column_int64(st, 5);
+		r.has_delay = sqlite3_column_type(st, 6) == SQLITE_INTEGER;
+		r.delay_ms = r.has_delay ? sqlite3_column_int64(st, 6) : 0;
+		r.multihop = sqlite3_column_int(st, 7) != 0;
 	}
-	sqlite3_bind_int64(st, 1, audit);
-	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		bool bounce = strcmp(store_col(st, 2), "bounce") == 0;
-		json_t *o =
-		    json_pack("{s:s, s:s, s:I, s:s}", "agent", store_col(st, 0), "test",
-		              store_col(st, 1), "arrived_at",
-		              (json_int_t)sqlite3_column_int64(st, 3), "peer_ip", store_col(st, 4));
+	w->passed++;
+	return w->cb(w->arg, &r);
+}
 
-		if (o == NULL)
-			continue;
-		if (!bounce) {
-			json_object_set_new(o, "hops", json_integer(sqlite3_column_int64(st, 5)));
-			json_object_set_new(o, "delay_ms",
-			                    sqlite3_column_type(st, 6) == SQLITE_INTEGER
-			                        ? json_integer(sqlite3_column_int64(st, 6))
-			                        : json_null());
-			json_object_set_new(o, "multihop", json_boolean(sqlite3_column_int(st, 7)));
-		}
-		if (json_array_size(bounce ? bounces : deliv) < 64)
-			json_array_append_new(bounce ? bounces : deliv, o);
-		else
-			json_decref(o);
-	}
-	store_done(s, st);
-	if (rc != SQLITE_DONE) {
-		json_decref(deliv);
-		json_decref(bounces);
-		store_db_fail(s, "canary proof");
-		return NULL;
-	}
-	if (json_array_size(deliv) == 0 && json_array_size(bounces) == 0) {
-		json_decref(deliv);
-		json_decref(bounces);
-		return json_null();
-	}
-	return json_pack("{s:o, s:o}", "deliveries", deliv, "bounces", bounces);
+long store_canary_proof(struct store *s, int64_t audit, const char *target, store_proof_cb cb,
+                        void *arg)
+{
+	struct proof_walk w = {.cb = cb, .arg = arg};
+
+	if (store_each(
+	        s,
+	        "SELECT g.name, a.test, a.kind, a.arrived_at, a.peer_ip, json_array_length(a.hops),"
+	        " (SELECT a.arrived_at - json_extract(r.result_json, '$.transcript[' ||"
+	        "  json_extract(t.value, '$.evidence') || '].t') FROM results r,"
+	        "  json_each(r.result_json, '$.tests') t WHERE r.order_id = a.order_id AND"
+	        "  r.target = a.target AND json_extract(t.value, '$.id') = a.test AND"
+	        "  json_type(t.value, '$.evidence') = 'integer' LIMIT 1),"
+	        " NOT EXISTS (SELECT 1 FROM results r WHERE r.order_id = a.order_id AND"
+	        "  r.target = a.target AND r.address = a.peer_ip)"
+	        " FROM canary_arrivals a JOIN orders o ON o.id = a.order_id"
+	        " JOIN agents g ON g.id = a.agent_id WHERE a.target = ?2 AND o.audit_id = ?1"
+	        " AND a.late = 0 ORDER BY a.id LIMIT ?3",
+	        STORE_ARGS(SA_INT(audit), SA_TEXT(target), SA_INT(2 * STORE_CANARY_PROOF_MAX)),
+	        proof_row, &w, "canary proof") < 0)
+		return -1;
+	return w.passed;
 }

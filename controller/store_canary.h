@@ -10,7 +10,6 @@
 #ifndef RP_STORE_CANARY_H
 #define RP_STORE_CANARY_H
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -51,17 +50,41 @@ int store_canary_arrival(struct store *s, const struct store_arrival *a, int64_t
  * (s) become accepted-not-delivered. At most max per call; the count, or -1. */
 long store_canary_expire(struct store *s, int64_t before, int64_t now, long max);
 
-/* The arrivals of one cell (order, target), oldest first, as a JSON array
- * of objects (docs/canary.md); NULL on error. */
-json_t *store_canary_cell(struct store *s, const char *order_id, const char *target);
+/* Rows a cell walk passes at most; deliveries (and bounces) in a proof. */
+#define STORE_CANARY_CELL_MAX  256
+#define STORE_CANARY_PROOF_MAX 64
 
-/* The proof for one target of an audit, for reports: {"deliveries": [{agent,
- * test, arrived_at (ms), peer_ip, hops (count), delay_ms (since the reply
- * that accepted the message, or null), multihop (the delivering IP is none
- * of the addresses tested)}], "bounces": [{agent, test, arrived_at, peer_ip}]}
- * (at most 64 of each, arrivals past [canary] late left out), or json null
- * when the target has no arrival. NULL on error. */
-json_t *store_canary_proof(struct store *s, int64_t audit, const char *target);
+/* A row passed to a store_arrival_cb: strings borrowed, valid for the call
+ * only; the callback returns non-zero to stop the walk. */
+typedef int (*store_arrival_cb)(void *arg, const struct store_arrival *a);
+
+/* The arrivals of one cell (order, target), oldest first, at most STORE_CANARY_CELL_MAX, each
+ * passed to cb with every field of struct store_arrival set (tls NULL when
+ * there was none, hops the stored JSON array text). Arrivals passed, or -1. */
+long store_canary_cell(struct store *s, const char *order_id, const char *target,
+                       store_arrival_cb cb, void *arg);
+
+/* One arrival of the proof for one target of an audit, for reports.
+ * Strings borrowed for the call. */
+struct store_proof_row {
+	const char *agent;  /* the agent whose order it answers */
+	const char *test;   /* catalogue id */
+	bool bounce;        /* a bounce (backscatter), else a delivery */
+	int64_t arrived_ms; /* when it arrived (ms) */
+	const char *peer_ip;
+	/* deliveries only: */
+	int64_t hops;     /* Received: hops it carried */
+	bool has_delay;   /* delay_ms is known */
+	int64_t delay_ms; /* since the reply that accepted the message */
+	bool multihop;    /* the delivering IP is none of the addresses tested */
+};
+typedef int (*store_proof_cb)(void *arg, const struct store_proof_row *row);
+
+/* The proof for one target of an audit: its arrivals oldest first, at most
+ * STORE_CANARY_PROOF_MAX deliveries and as many bounces (the rest left out),
+ * arrivals past [canary] late left out. Rows passed (0: no proof), or -1. */
+long store_canary_proof(struct store *s, int64_t audit, const char *target, store_proof_cb cb,
+                        void *arg);
 
 /* Arrivals stored (all kinds), for metrics and tests; -1 on error. */
 long store_canary_count(struct store *s, bool bounces);

@@ -4,6 +4,7 @@
  * recorded audit becomes an event (the hooks deliver them). */
 #include "store_history.h"
 
+#include <jansson.h> /* the vantages column is a JSON object the store writes */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "rp_limits.h"
 #include "store_internal.h"
+#include "store_inventory.h"
 #include "store_results.h"
 
 /* ---- history and events ---- */
@@ -30,8 +32,7 @@ static int hist_row_cb(void *arg, const struct store_matrix_row *row)
 	json_t *cells;
 	char *cj = NULL, prev[64] = "", client[RP_INV_TEXT_MAX + 1] = "";
 	const char *verdict = aggregate_name(row->agg);
-	sqlite3_stmt *st;
-	int found = 0;
+	int found;
 
 	if (h->only != NULL && strcmp(row->target, h->only) != 0)
 		return 0;
@@ -44,54 +45,34 @@ static int hist_row_cb(void *arg, const struct store_matrix_row *row)
 	json_decref(cells);
 	if (cj == NULL)
 		goto fail;
-	st = store_prep(s, "SELECT min(client) FROM targets WHERE spec = ?1");
-	if (st == NULL)
+	if (store_target_client(s, row->target, client, sizeof(client)) < 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, row->target, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		snprintf(client, sizeof(client), "%s", store_col(st, 0));
-	store_done(s, st);
 	/* The change is against the audit before, or for a re-record against
 	 * what this audit said until now. */
-	st = store_prep(s, h->only != NULL
-	                       ? "SELECT verdict FROM target_history WHERE target = ?1 AND"
-	                         " audit_id = ?2"
-	                       : "SELECT verdict FROM target_history WHERE target = ?1 AND"
-	                         " audit_id < ?2 ORDER BY audit_id DESC LIMIT 1");
-	if (st == NULL)
+	found = store_one_text(s,
+	                       h->only != NULL
+	                           ? "SELECT verdict FROM target_history WHERE target = ?1 AND"
+	                             " audit_id = ?2"
+	                           : "SELECT verdict FROM target_history WHERE target = ?1 AND"
+	                             " audit_id < ?2 ORDER BY audit_id DESC LIMIT 1",
+	                       STORE_ARGS(SA_TEXT(row->target), SA_INT(h->audit)), prev,
+	                       sizeof(prev), "history verdict");
+	if (found < 0)
 		goto fail;
-	sqlite3_bind_text(st, 1, row->target, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, h->audit);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(prev, sizeof(prev), "%s", store_col(st, 0));
-		found = 1;
-	}
-	store_done(s, st);
-	st = store_prep(s, "INSERT OR REPLACE INTO target_history (audit_id, target, client, at,"
-	                   " verdict, vantages) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-	if (st == NULL)
+	if (store_run(s,
+	              "INSERT OR REPLACE INTO target_history (audit_id, target, client, at,"
+	              " verdict, vantages) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	              STORE_ARGS(SA_INT(h->audit), SA_TEXT(row->target), SA_TEXT(client),
+	                         SA_INT(h->at), SA_TEXT(verdict), SA_TEXT(cj)),
+	              "history") < 0)
 		goto fail;
-	sqlite3_bind_int64(st, 1, h->audit);
-	sqlite3_bind_text(st, 2, row->target, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, client, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, h->at);
-	sqlite3_bind_text(st, 5, verdict, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, cj, -1, SQLITE_STATIC);
-	if (store_step_done(s, st, "history") < 0)
-		goto fail;
-	if (found && strcmp(prev, verdict) != 0) {
-		st = store_prep(s,
-		                "INSERT INTO events (at, target, client, from_verdict, to_verdict,"
-		                " audit_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-		if (st == NULL)
-			goto fail;
-		sqlite3_bind_int64(st, 1, h->now);
-		sqlite3_bind_text(st, 2, row->target, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, client, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, prev, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, verdict, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, h->audit);
-		if (store_step_done(s, st, "event") < 0)
+	if (found == 1 && strcmp(prev, verdict) != 0) {
+		if (store_run(s,
+		              "INSERT INTO events (at, target, client, from_verdict, to_verdict,"
+		              " audit_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		              STORE_ARGS(SA_INT(h->now), SA_TEXT(row->target), SA_TEXT(client),
+		                         SA_TEXT(prev), SA_TEXT(verdict), SA_INT(h->audit)),
+		              "event") < 0)
 			goto fail;
 		h->events++;
 	}
@@ -103,38 +84,36 @@ fail:
 	return 1;
 }
 
+static int audit_at_row(void *arg, sqlite3_stmt *st)
+{
+	struct hist_ctx *h = arg;
+
+	h->audit = sqlite3_column_int64(st, 0);
+	h->at = sqlite3_column_int64(st, 1);
+	return 0;
+}
+
 long store_hist_record(struct store *s, int64_t now)
 {
 	long events = 0;
 
 	for (;;) {
-		sqlite3_stmt *st = store_prep(
-		    s, "SELECT id, created_at FROM audits WHERE status = 'done' AND id NOT IN"
-		       " (SELECT audit_id FROM audits_recorded) ORDER BY id LIMIT 1");
 		struct hist_ctx h = {.s = s, .now = now};
-		int rc;
+		int rc = store_first(
+		    s,
+		    "SELECT id, created_at FROM audits WHERE status = 'done' AND id NOT IN"
+		    " (SELECT audit_id FROM audits_recorded) ORDER BY id LIMIT 1",
+		    STORE_NOARGS, audit_at_row, &h, "audits");
 
-		if (st == NULL)
-			return -1;
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			h.audit = sqlite3_column_int64(st, 0);
-			h.at = sqlite3_column_int64(st, 1);
-		}
-		store_done(s, st);
-		if (rc == SQLITE_DONE)
-			return events;
-		if (rc != SQLITE_ROW)
-			return store_db_fail(s, "audits");
+		if (rc <= 0)
+			return rc < 0 ? -1 : events;
 		if (store_exec(s, "BEGIN IMMEDIATE") < 0)
 			return -1;
 		if (store_audit_matrix(s, h.audit, hist_row_cb, &h) < 0 || h.failed)
 			goto fail;
-		st = store_prep(s, "INSERT INTO audits_recorded (audit_id) VALUES (?1)");
-		if (st == NULL)
-			goto fail;
-		sqlite3_bind_int64(st, 1, h.audit);
-		if (store_step_done(s, st, "recorded") < 0 || store_exec(s, "COMMIT") < 0)
+		if (store_run(s, "INSERT INTO audits_recorded (audit_id) VALUES (?1)",
+		              STORE_ARGS(SA_INT(h.audit)), "recorded") < 0 ||
+		    store_exec(s, "COMMIT") < 0)
 			goto fail;
 		events += h.events;
 	}
@@ -146,103 +125,98 @@ fail:
 long store_hist_rerecord(struct store *s, int64_t audit, const char *target, int64_t now)
 {
 	struct hist_ctx h = {.s = s, .audit = audit, .now = now, .only = target};
-	sqlite3_stmt *st = store_prep(s, "SELECT a.created_at FROM audits a JOIN audits_recorded r"
-	                                 " ON r.audit_id = a.id WHERE a.id = ?1");
-	int rc;
+	int rc = store_one_int64(s,
+	                         "SELECT a.created_at FROM audits a JOIN audits_recorded r"
+	                         " ON r.audit_id = a.id WHERE a.id = ?1",
+	                         STORE_ARGS(SA_INT(audit)), &h.at, "audit recorded");
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, audit);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		h.at = sqlite3_column_int64(st, 0);
-	store_done(s, st);
-	if (rc == SQLITE_DONE)
-		return 0; /* not recorded yet: the audit's end records it */
-	if (rc != SQLITE_ROW)
-		return store_db_fail(s, "audit recorded");
+	if (rc <= 0)
+		return rc; /* 0: not recorded yet, the audit's end records it */
 	if (store_audit_matrix(s, audit, hist_row_cb, &h) < 0 || h.failed)
 		return -1;
 	return h.events;
 }
 
-json_t *store_hist_target(struct store *s, const char *target)
+struct hist_walk {
+	store_hist_cb cb;
+	void *arg;
+};
+
+static int hist_target_row(void *arg, sqlite3_stmt *st)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT audit_id, at, verdict, client, vantages FROM"
-	                                 " target_history WHERE target = ?1 ORDER BY audit_id");
-	json_t *arr;
-	int rc;
+	struct hist_walk *w = arg;
+	struct store_hist_row r = {.audit = sqlite3_column_int64(st, 0),
+	                           .at = sqlite3_column_int64(st, 1),
+	                           .verdict = store_col(st, 2),
+	                           .client = store_col(st, 3),
+	                           .vantages = store_col(st, 4)};
 
-	if (st == NULL)
-		return NULL;
-	arr = json_array();
-	sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *v = json_loads(store_col(st, 4), 0, NULL);
+	return w->cb(w->arg, &r);
+}
 
-		json_array_append_new(arr,
-		                      json_pack("{s:I, s:I, s:s, s:s, s:o}", "audit",
-		                                (json_int_t)sqlite3_column_int64(st, 0), "at",
-		                                (json_int_t)sqlite3_column_int64(st, 1), "verdict",
-		                                store_col(st, 2), "client", store_col(st, 3),
-		                                "vantages", v ? v : json_object()));
-	}
-	if (rc != SQLITE_DONE) {
-		store_db_fail(s, "history");
-		json_decref(arr);
-		arr = NULL;
-	}
-	store_done(s, st);
-	return arr;
+long store_hist_target(struct store *s, const char *target, store_hist_cb cb, void *arg)
+{
+	struct hist_walk w = {cb, arg};
+
+	return store_each(s,
+	                  "SELECT audit_id, at, verdict, client, vantages FROM target_history"
+	                  " WHERE target = ?1 ORDER BY audit_id",
+	                  STORE_ARGS(SA_TEXT(target)), hist_target_row, &w, "history");
+}
+
+struct previous {
+	char *verdict;
+	size_t vlen;
+	int64_t *audit;
+};
+
+static int previous_row(void *arg, sqlite3_stmt *st)
+{
+	struct previous *p = arg;
+
+	store_copy_col(st, 0, p->verdict, p->vlen);
+	*p->audit = sqlite3_column_int64(st, 1);
+	return 0;
 }
 
 int store_target_previous(struct store *s, const char *target, int64_t audit, char *verdict,
                           size_t vlen, int64_t *prev_audit)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT verdict, audit_id FROM target_history"
-	                                 " WHERE target = ?1 AND audit_id < ?2"
-	                                 " ORDER BY audit_id DESC LIMIT 1");
-	int rc, found = 0;
+	struct previous p = {verdict, vlen, prev_audit};
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, target, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, audit);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		snprintf(verdict, vlen, "%s", (const char *)sqlite3_column_text(st, 0));
-		*prev_audit = sqlite3_column_int64(st, 1);
-		found = 1;
-	}
-	store_done(s, st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_db_fail(s, "target previous verdict");
-	return found;
+	return store_first(s,
+	                   "SELECT verdict, audit_id FROM target_history"
+	                   " WHERE target = ?1 AND audit_id < ?2"
+	                   " ORDER BY audit_id DESC LIMIT 1",
+	                   STORE_ARGS(SA_TEXT(target), SA_INT(audit)), previous_row, &p,
+	                   "target previous verdict");
 }
 
-json_t *store_events_list(struct store *s, int64_t since)
-{
-	sqlite3_stmt *st = store_prep(s, "SELECT id, at, target, client, from_verdict, to_verdict,"
-	                                 " audit_id FROM events WHERE id > ?1 ORDER BY id");
-	json_t *arr;
-	int rc;
+struct event_walk {
+	store_event_cb cb;
+	void *arg;
+};
 
-	if (st == NULL)
-		return NULL;
-	arr = json_array();
-	sqlite3_bind_int64(st, 1, since);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr,
-		                      json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:I}", "id",
-		                                (json_int_t)sqlite3_column_int64(st, 0), "at",
-		                                (json_int_t)sqlite3_column_int64(st, 1), "target",
-		                                store_col(st, 2), "client", store_col(st, 3),
-		                                "from", store_col(st, 4), "to", store_col(st, 5),
-		                                "audit", (json_int_t)sqlite3_column_int64(st, 6)));
-	if (rc != SQLITE_DONE) {
-		store_db_fail(s, "events");
-		json_decref(arr);
-		arr = NULL;
-	}
-	store_done(s, st);
-	return arr;
+static int event_row(void *arg, sqlite3_stmt *st)
+{
+	struct event_walk *w = arg;
+	struct store_event_row r = {.id = sqlite3_column_int64(st, 0),
+	                            .at = sqlite3_column_int64(st, 1),
+	                            .target = store_col(st, 2),
+	                            .client = store_col(st, 3),
+	                            .from = store_col(st, 4),
+	                            .to = store_col(st, 5),
+	                            .audit = sqlite3_column_int64(st, 6)};
+
+	return w->cb(w->arg, &r);
+}
+
+long store_events_list(struct store *s, int64_t since, store_event_cb cb, void *arg)
+{
+	struct event_walk w = {cb, arg};
+
+	return store_each(s,
+	                  "SELECT id, at, target, client, from_verdict, to_verdict, audit_id"
+	                  " FROM events WHERE id > ?1 ORDER BY id",
+	                  STORE_ARGS(SA_INT(since)), event_row, &w, "events");
 }

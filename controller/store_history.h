@@ -4,7 +4,6 @@
 #ifndef RP_STORE_HISTORY_H
 #define RP_STORE_HISTORY_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,16 +14,33 @@
  * differs from the target's previous recorded audit becomes an event. One
  * transaction per audit. Returns events added, or -1. */
 long store_hist_record(struct store *s, int64_t now);
-/* [{audit, at, verdict, client, vantages:{agent: verdict}}] oldest first. */
-json_t *store_hist_target(struct store *s, const char *target);
+/* One recorded audit of a target. Strings borrowed for the call. */
+struct store_hist_row {
+	int64_t audit, at;    /* the audit and when it was created (s) */
+	const char *verdict;  /* aggregated verdict name */
+	const char *client;   /* inventory client then, "" for none */
+	const char *vantages; /* JSON object text {agent: verdict}, as stored */
+};
+typedef int (*store_hist_cb)(void *arg, const struct store_hist_row *row);
+/* The target's recorded audits, oldest first, each passed to cb (non-zero
+ * stops). Rows passed, or -1. */
+long store_hist_target(struct store *s, const char *target, store_hist_cb cb, void *arg);
 /* A recorded audit's verdict for one target changed after it was recorded
  * (a late canary proof): its history row is rewritten and, when the verdict
  * changed, an event raised (from the old row's verdict). Inside the
  * caller's transaction. Events raised (0 when the audit is not recorded
  * yet), or -1. */
 long store_hist_rerecord(struct store *s, int64_t audit, const char *target, int64_t now);
-/* [{id, at, target, client, from, to, audit}] oldest first, id > since. */
-json_t *store_events_list(struct store *s, int64_t since);
+/* One verdict-change event. Strings borrowed for the call. */
+struct store_event_row {
+	int64_t id, at, audit;
+	const char *target, *client;
+	const char *from, *to; /* verdict names */
+};
+typedef int (*store_event_cb)(void *arg, const struct store_event_row *row);
+/* Events with id > since, oldest first, each passed to cb (non-zero
+ * stops). Rows passed, or -1. */
+long store_events_list(struct store *s, int64_t since, store_event_cb cb, void *arg);
 
 /* The target's aggregated verdict in its newest recorded audit before
  * audit (target_history), and that audit's id. 1 / 0 (none) / -1. */

@@ -23,63 +23,44 @@ const char *store_hook_state_name(enum store_hook_state st)
 	return (unsigned)st < STORE_HOOK_STATE_COUNT ? state_names[st] : "?";
 }
 
-/* Prepares sql and binds ?1 (an event id) and ?2 (the hook); NULL on error. */
-static sqlite3_stmt *prep_event_hook(struct store *s, const char *sql, int64_t id, const char *hook)
-{
-	sqlite3_stmt *st = store_prep(s, sql);
-
-	if (st != NULL) {
-		sqlite3_bind_int64(st, 1, id);
-		sqlite3_bind_text(st, 2, hook, -1, SQLITE_STATIC);
-	}
-	return st;
-}
-
 int64_t store_hooks_enqueue(struct store *s, const char *hook, int64_t after)
 {
-	sqlite3_stmt *st;
-	int64_t max = after;
+	int64_t max = 0;
 
-	st = prep_event_hook(s,
-	                     "INSERT OR IGNORE INTO hook_deliveries (event_id, hook) "
-	                     "SELECT id, ?2 FROM events WHERE id > ?1 ORDER BY id",
-	                     after, hook);
-	if (st == NULL || store_step_done(s, st, "hook enqueue") < 0)
+	if (store_run(s,
+	              "INSERT OR IGNORE INTO hook_deliveries (event_id, hook) "
+	              "SELECT id, ?2 FROM events WHERE id > ?1 ORDER BY id",
+	              STORE_ARGS(SA_INT(after), SA_TEXT(hook)), "hook enqueue") < 0 ||
+	    store_one_int64(s, "SELECT coalesce(max(id), 0) FROM events", STORE_NOARGS, &max,
+	                    "hook enqueue") < 0)
 		return -1;
-	st = store_prep(s, "SELECT coalesce(max(id), 0) FROM events");
-	if (st == NULL)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > max)
-		max = sqlite3_column_int64(st, 0);
-	store_done(s, st);
-	return max;
+	return max > after ? max : after;
+}
+
+static int resume_row(void *arg, sqlite3_stmt *st)
+{
+	*(int64_t *)arg = sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0)
+	                                                            : sqlite3_column_int64(st, 1);
+	return 0;
 }
 
 int64_t store_hooks_resume_after(struct store *s, const char *hook)
 {
-	sqlite3_stmt *st;
 	int64_t v = -1;
-	int rc;
+	int rc = store_first(s,
+	                     "SELECT (SELECT max(event_id) FROM hook_deliveries WHERE hook = ?1),"
+	                     " (SELECT coalesce(max(id), 0) FROM events)",
+	                     STORE_ARGS(SA_TEXT(hook)), resume_row, &v, "hook resume");
 
-	st = store_prep(s, "SELECT (SELECT max(event_id) FROM hook_deliveries WHERE hook = ?1),"
-	                   " (SELECT coalesce(max(id), 0) FROM events)");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, hook, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		v = sqlite3_column_type(st, 0) != SQLITE_NULL ? sqlite3_column_int64(st, 0)
-		                                              : sqlite3_column_int64(st, 1);
-	store_done(s, st);
-	return rc == SQLITE_ROW ? v : store_db_fail(s, "hook resume");
+	return rc == 1 ? v : rc < 0 ? -1 : store_db_fail(s, "hook resume");
 }
 
 int store_hooks_requeue_sending(struct store *s)
 {
-	sqlite3_stmt *st =
-	    store_prep(s, "UPDATE hook_deliveries SET state = 'pending' WHERE state = 'sending'");
-
-	return st == NULL ? -1 : store_step_done(s, st, "hook requeue");
+	return store_run(s, "UPDATE hook_deliveries SET state = 'pending' WHERE state = 'sending'",
+	                 STORE_NOARGS, "hook requeue") < 0
+	           ? -1
+	           : 0;
 }
 
 static void copy_text(char *dst, size_t dstlen, sqlite3_stmt *st, int col)
@@ -87,146 +68,140 @@ static void copy_text(char *dst, size_t dstlen, sqlite3_stmt *st, int col)
 	snprintf(dst, dstlen, "%s", store_col(st, col));
 }
 
+struct due {
+	struct store_hook_event *out;
+	int n, max;
+};
+
+static int due_row(void *arg, sqlite3_stmt *st)
+{
+	struct due *d = arg;
+	struct store_hook_event *e;
+
+	if (d->n >= d->max)
+		return 1;
+	e = &d->out[d->n++];
+	e->id = sqlite3_column_int64(st, 0);
+	e->at = sqlite3_column_int64(st, 1);
+	copy_text(e->target, sizeof(e->target), st, 2);
+	copy_text(e->client, sizeof(e->client), st, 3);
+	copy_text(e->from, sizeof(e->from), st, 4);
+	copy_text(e->to, sizeof(e->to), st, 5);
+	e->audit = sqlite3_column_int64(st, 6);
+	return 0;
+}
+
 int store_hooks_take_due(struct store *s, const char *hook, int64_t now,
                          struct store_hook_event *out, int max)
 {
-	sqlite3_stmt *st;
-	int n = 0, rc = SQLITE_DONE;
+	struct due d = {out, 0, max};
 
 	if (max <= 0)
 		return 0;
-	st = store_prep(s, "SELECT e.id, e.at, e.target, e.client, e.from_verdict, e.to_verdict,"
-	                   " e.audit_id FROM hook_deliveries d JOIN events e ON e.id = d.event_id"
-	                   " WHERE d.hook = ?1 AND d.state = 'pending' AND d.next_try <= ?2"
-	                   " ORDER BY d.next_try, d.event_id LIMIT ?3");
-	if (st == NULL)
+	if (store_each(s,
+	               "SELECT e.id, e.at, e.target, e.client, e.from_verdict, e.to_verdict,"
+	               " e.audit_id FROM hook_deliveries d JOIN events e ON e.id = d.event_id"
+	               " WHERE d.hook = ?1 AND d.state = 'pending' AND d.next_try <= ?2"
+	               " ORDER BY d.next_try, d.event_id LIMIT ?3",
+	               STORE_ARGS(SA_TEXT(hook), SA_INT(now), SA_INT(max)), due_row, &d,
+	               "hook due") < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, hook, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, now);
-	sqlite3_bind_int(st, 3, max);
-	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_hook_event *e = &out[n++];
-
-		e->id = sqlite3_column_int64(st, 0);
-		e->at = sqlite3_column_int64(st, 1);
-		copy_text(e->target, sizeof(e->target), st, 2);
-		copy_text(e->client, sizeof(e->client), st, 3);
-		copy_text(e->from, sizeof(e->from), st, 4);
-		copy_text(e->to, sizeof(e->to), st, 5);
-		e->audit = sqlite3_column_int64(st, 6);
-	}
-	store_done(s, st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return store_db_fail(s, "hook due");
-	for (int i = 0; i < n; i++) {
-		st = prep_event_hook(s,
-		                     "UPDATE hook_deliveries SET state = 'sending'"
-		                     " WHERE event_id = ?1 AND hook = ?2",
-		                     out[i].id, hook);
-		if (st == NULL || store_step_done(s, st, "hook sending") < 0)
+	for (int i = 0; i < d.n; i++)
+		if (store_run(s,
+		              "UPDATE hook_deliveries SET state = 'sending'"
+		              " WHERE event_id = ?1 AND hook = ?2",
+		              STORE_ARGS(SA_INT(out[i].id), SA_TEXT(hook)), "hook sending") < 0)
 			return -1;
-	}
-	return n;
+	return d.n;
 }
 
 int64_t store_hooks_attempts(struct store *s, int64_t event, const char *hook)
 {
-	sqlite3_stmt *st;
 	int64_t attempts = -1;
-	int rc;
+	int rc = store_one_int64(
+	    s, "SELECT attempts FROM hook_deliveries WHERE event_id = ?1 AND hook = ?2",
+	    STORE_ARGS(SA_INT(event), SA_TEXT(hook)), &attempts, "hook attempts");
 
-	st = prep_event_hook(
-	    s, "SELECT attempts FROM hook_deliveries WHERE event_id = ?1 AND hook = ?2", event,
-	    hook);
-	if (st == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		attempts = sqlite3_column_int64(st, 0);
-	store_done(s, st);
-	if (rc == SQLITE_DONE) {
+	if (rc == 0) {
 		store_fail(s, "hook %s: no delivery for event %lld", hook, (long long)event);
 		return -1;
 	}
-	return rc == SQLITE_ROW ? attempts : store_db_fail(s, "hook attempts");
+	return rc == 1 ? attempts : -1;
 }
 
 int store_hooks_record(struct store *s, int64_t event, const char *hook,
                        enum store_hook_state state, int64_t attempts, int64_t next_try,
                        const char *last_error)
 {
-	sqlite3_stmt *st;
-
 	if ((unsigned)state >= STORE_HOOK_STATE_COUNT) {
 		store_fail(s, "hook %s: bad state %d", hook, (int)state);
 		return -1;
 	}
-	st = prep_event_hook(s,
-	                     "UPDATE hook_deliveries SET state = ?3, attempts = ?4, next_try = ?5,"
-	                     " last_error = ?6 WHERE event_id = ?1 AND hook = ?2",
-	                     event, hook);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 3, state_names[state], -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, attempts);
-	sqlite3_bind_int64(st, 5, next_try);
-	sqlite3_bind_text(st, 6, last_error ? last_error : "", -1, SQLITE_TRANSIENT);
-	return store_step_done(s, st, "hook mark");
+	return store_run(s,
+	                 "UPDATE hook_deliveries SET state = ?3, attempts = ?4, next_try = ?5,"
+	                 " last_error = ?6 WHERE event_id = ?1 AND hook = ?2",
+	                 STORE_ARGS(SA_INT(event), SA_TEXT(hook), SA_TEXT(state_names[state]),
+	                            SA_INT(attempts), SA_INT(next_try),
+	                            SA_TEXT(last_error ? last_error : "")),
+	                 "hook mark") < 0
+	           ? -1
+	           : 0;
+}
+
+struct counts {
+	void (*fn)(void *arg, const char *hook, const char *state, int64_t n);
+	void *arg;
+};
+
+static int counts_row(void *arg, sqlite3_stmt *st)
+{
+	struct counts *c = arg;
+
+	c->fn(c->arg, store_col(st, 0), store_col(st, 1), sqlite3_column_int64(st, 2));
+	return 0;
 }
 
 int store_hooks_counts(struct store *s,
                        void (*fn)(void *arg, const char *hook, const char *state, int64_t n),
                        void *arg)
 {
-	sqlite3_stmt *st;
-	int rc;
+	struct counts c = {fn, arg};
 
-	st =
-	    store_prep(s, "SELECT hook, state, count(*) FROM hook_deliveries GROUP BY hook, state");
-	if (st == NULL)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fn(arg, store_col(st, 0), store_col(st, 1), sqlite3_column_int64(st, 2));
-	store_done(s, st);
-	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "hook counts");
+	return store_each(s,
+	                  "SELECT hook, state, count(*) FROM hook_deliveries GROUP BY hook, state",
+	                  STORE_NOARGS, counts_row, &c, "hook counts") < 0
+	           ? -1
+	           : 0;
+}
+
+static int last_id_row(void *arg, sqlite3_stmt *st)
+{
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+	return 0;
 }
 
 long store_hooks_strip_transcripts(struct store *s, int64_t cutoff, int batch, int64_t *cursor,
                                    long *stripped)
 {
-	sqlite3_stmt *st;
 	int64_t last = *cursor;
-	long seen = 0;
-	int rc;
+	long seen, n;
 
-	st = store_prep(s, "SELECT id FROM results WHERE id > ?1 AND received_at < ?2"
-	                   " ORDER BY id LIMIT ?3");
-	if (st == NULL)
+	seen = store_each(s,
+	                  "SELECT id FROM results WHERE id > ?1 AND received_at < ?2"
+	                  " ORDER BY id LIMIT ?3",
+	                  STORE_ARGS(SA_INT(*cursor), SA_INT(cutoff), SA_INT(batch)), last_id_row,
+	                  &last, "retention select");
+	if (seen <= 0)
+		return seen;
+	n = store_run(s,
+	              "UPDATE results SET result_json = json_remove(result_json, '$.transcript')"
+	              " WHERE id > ?1 AND id <= ?2 AND received_at < ?3"
+	              " AND json_type(result_json, '$.transcript') IS NOT NULL",
+	              STORE_ARGS(SA_INT(*cursor), SA_INT(last), SA_INT(cutoff)),
+	              "retention update");
+	if (n < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, *cursor);
-	sqlite3_bind_int64(st, 2, cutoff);
-	sqlite3_bind_int(st, 3, batch);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		last = sqlite3_column_int64(st, 0);
-		seen++;
-	}
-	store_done(s, st);
-	if (rc != SQLITE_DONE)
-		return store_db_fail(s, "retention select");
-	if (seen == 0)
-		return 0;
-	st = store_prep(s,
-	                "UPDATE results SET result_json = json_remove(result_json, '$.transcript')"
-	                " WHERE id > ?1 AND id <= ?2 AND received_at < ?3"
-	                " AND json_type(result_json, '$.transcript') IS NOT NULL");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, *cursor);
-	sqlite3_bind_int64(st, 2, last);
-	sqlite3_bind_int64(st, 3, cutoff);
-	if (store_step_done(s, st, "retention update") < 0)
-		return -1;
-	*stripped += sqlite3_changes(s->db);
+	*stripped += n;
 	*cursor = last;
 	return seen;
 }

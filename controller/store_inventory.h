@@ -4,7 +4,6 @@
 #ifndef RP_STORE_INVENTORY_H
 #define RP_STORE_INVENTORY_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,9 +32,17 @@ struct inv_row {
  * all or nothing. *added / *updated count them. 0, or -1 (nothing changed). */
 int store_inv_import(struct store *s, const struct inv_row *rows, size_t n, long *added,
                      long *updated);
-/* [{client, target, port, tags:[...]}] sorted by client then target; client
- * and tag filter when not NULL. NULL on error. */
-json_t *store_inv_list(struct store *s, const char *client, const char *tag);
+/* One inventory target as listed. Strings borrowed for the call. */
+struct store_inv_item {
+	const char *client;
+	const char *target;
+	const char *tags; /* JSON array text of its tags, as stored */
+};
+typedef int (*store_inv_cb)(void *arg, const struct store_inv_item *item);
+/* The inventory sorted by client then target, filtered by client and tag
+ * when not NULL, each passed to cb (non-zero stops). Rows passed, or -1. */
+long store_inv_list(struct store *s, const char *client, const char *tag, store_inv_cb cb,
+                    void *arg);
 /* Removes target (of client, or of every client when client is NULL).
  * Count removed, or -1. */
 long store_inv_remove(struct store *s, const char *client, const char *target);

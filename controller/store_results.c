@@ -19,83 +19,60 @@
 
 int store_audit_create(struct store *s, const char *params, int64_t now, int64_t *id)
 {
-	sqlite3_stmt *st;
-
 	if (params != NULL && strnlen(params, RP_STORE_RESULT_MAX + 1) > RP_STORE_RESULT_MAX) {
 		store_fail(s, "audit: params too long");
 		return -1;
 	}
-	st = store_prep(s, "INSERT INTO audits (created_at, params) VALUES (?, ?)");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, params ? params : "{}", -1, SQLITE_STATIC);
-	if (store_step_done(s, st, "audit create") < 0)
-		return -1;
-	if (id != NULL)
-		*id = sqlite3_last_insert_rowid(s->db);
-	return 0;
+	return store_one_int64(
+	           s, "INSERT INTO audits (created_at, params) VALUES (?1, ?2) RETURNING id",
+	           STORE_ARGS(SA_INT(now), SA_TEXT(params ? params : "{}")),
+	           id ? id : &(int64_t){0}, "audit create") == 1
+	           ? 0
+	           : -1;
 }
 
 int store_audit_set_status(struct store *s, int64_t id, const char *status)
 {
-	sqlite3_stmt *st = store_prep(s, "UPDATE audits SET status = ? WHERE id = ?");
+	return store_run_one(s, "UPDATE audits SET status = ?1 WHERE id = ?2",
+	                     STORE_ARGS(SA_TEXT(status), SA_INT(id)), "audit status");
+}
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, id);
-	if (store_step_done(s, st, "audit status") < 0)
-		return -1;
-	return sqlite3_changes(s->db) == 1 ? 0 : (store_fail(s, "audit status: no such audit"), -1);
+struct audit_counts {
+	char *status;
+	long *orders, *done, *results;
+};
+
+static int audit_status_row(void *arg, sqlite3_stmt *st)
+{
+	struct audit_counts *a = arg;
+
+	store_copy_col(st, 0, a->status, 16);
+	*a->orders = (long)sqlite3_column_int64(st, 1);
+	*a->done = (long)sqlite3_column_int64(st, 2);
+	*a->results = (long)sqlite3_column_int64(st, 3);
+	return 0;
 }
 
 int store_audit_status(struct store *s, int64_t audit, char status[16], long *orders, long *done,
                        long *results)
 {
-	sqlite3_stmt *st = store_prep(
-	    s, "SELECT a.status,"
-	       " (SELECT count(*) FROM orders o WHERE o.audit_id = a.id),"
-	       " (SELECT count(*) FROM orders o WHERE o.audit_id = a.id AND o.state = 'done'),"
-	       " (SELECT count(*) FROM results r JOIN orders o ON o.id = r.order_id"
-	       "   WHERE o.audit_id = a.id)"
-	       " FROM audits a WHERE a.id = ?");
-	int rc;
+	struct audit_counts a = {status, orders, done, results};
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, audit);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		store_copy_col(st, 0, status, 16);
-		*orders = (long)sqlite3_column_int64(st, 1);
-		*done = (long)sqlite3_column_int64(st, 2);
-		*results = (long)sqlite3_column_int64(st, 3);
-	}
-	store_done(s, st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "audit status");
+	return store_first(
+	    s,
+	    "SELECT a.status,"
+	    " (SELECT count(*) FROM orders o WHERE o.audit_id = a.id),"
+	    " (SELECT count(*) FROM orders o WHERE o.audit_id = a.id AND o.state = 'done'),"
+	    " (SELECT count(*) FROM results r JOIN orders o ON o.id = r.order_id"
+	    "   WHERE o.audit_id = a.id)"
+	    " FROM audits a WHERE a.id = ?1",
+	    STORE_ARGS(SA_INT(audit)), audit_status_row, &a, "audit status");
 }
 
 int store_audit_latest(struct store *s, int64_t *audit)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT max(id) FROM audits");
-	int rc, ret = -1;
-
-	if (st == NULL)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		*audit = sqlite3_column_int64(st, 0);
-		ret = 1;
-	} else if (rc == SQLITE_ROW) {
-		ret = 0;
-	} else {
-		store_db_fail(s, "audit latest");
-	}
-	store_done(s, st);
-	return ret;
+	return store_one_int64(s, "SELECT id FROM audits ORDER BY id DESC LIMIT 1", STORE_NOARGS,
+	                       audit, "audit latest");
 }
 
 int store_audit_complete(struct store *s, int64_t audit)
@@ -167,26 +144,19 @@ static int ingest_order(struct store *s, const struct store_result *r, struct in
  * (exact): a count, or -1. */
 static long results_of_target(struct store *s, const struct store_result *r, bool exact)
 {
-	sqlite3_stmt *st =
-	    store_prep(s, exact ? "SELECT count(*) FROM results WHERE order_id = ?1 AND"
-	                          " agent_id = ?2 AND target = ?3 AND address = ?4 AND port = ?5"
-	                        : "SELECT count(*) FROM results WHERE order_id = ?1 AND"
-	                          " agent_id = ?2 AND target = ?3");
-	long n = -1;
+	const struct store_arg args[] = {SA_TEXT(r->order_id), SA_INT(r->agent_id),
+	                                 SA_TEXT(r->target), SA_TEXT(r->address ? r->address : ""),
+	                                 SA_INT(r->port)};
+	int64_t n = -1;
 
-	if (st == NULL)
+	if (store_one_int64(s,
+	                    exact ? "SELECT count(*) FROM results WHERE order_id = ?1 AND"
+	                            " agent_id = ?2 AND target = ?3 AND address = ?4 AND port = ?5"
+	                          : "SELECT count(*) FROM results WHERE order_id = ?1 AND"
+	                            " agent_id = ?2 AND target = ?3",
+	                    args, exact ? 5 : 3, &n, "result: count") < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, r->order_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, r->agent_id);
-	sqlite3_bind_text(st, 3, r->target, -1, SQLITE_STATIC);
-	if (exact) {
-		sqlite3_bind_text(st, 4, r->address ? r->address : "", -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 5, (int)r->port);
-	}
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	store_done(s, st);
-	return n >= 0 ? n : store_db_fail(s, "result: count");
+	return n >= 0 ? (long)n : store_db_fail(s, "result: count");
 }
 
 /* The quota checks of a new result; STORE_INGEST_NEW when it may be
@@ -288,9 +258,9 @@ enum store_ingest store_result_ingest(struct store *s, const struct store_result
 	    store_canary_on_result(s, sqlite3_last_insert_rowid(s->db), r->order_id, r->target) < 0)
 		res = STORE_INGEST_ERROR;
 	if (res == STORE_INGEST_NEW) {
-		st = store_prep(s, "UPDATE counters SET value = value + 1"
-		                   " WHERE name = 'results_ingested'");
-		if (st == NULL || store_step_done(s, st, "results counter") < 0)
+		if (store_run(
+		        s, "UPDATE counters SET value = value + 1 WHERE name = 'results_ingested'",
+		        STORE_NOARGS, "results counter") < 0)
 			res = STORE_INGEST_ERROR;
 	}
 out:
@@ -304,20 +274,12 @@ out:
 
 long store_counter(struct store *s, const char *name)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT value FROM counters WHERE name = ?1");
-	long n = -1;
-	int rc;
+	int64_t n = 0;
 
-	if (st == NULL)
+	if (store_one_int64(s, "SELECT value FROM counters WHERE name = ?1",
+	                    STORE_ARGS(SA_TEXT(name)), &n, "counter") < 0)
 		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	else if (rc == SQLITE_DONE)
-		n = 0;
-	store_done(s, st);
-	return n >= 0 ? n : store_db_fail(s, "counter");
+	return n >= 0 ? (long)n : store_db_fail(s, "counter");
 }
 
 long store_result_count(struct store *s)
@@ -327,102 +289,82 @@ long store_result_count(struct store *s)
 
 long store_audit_vantages(struct store *s, int64_t audit, store_name_cb cb, void *arg)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT DISTINCT a.name FROM orders o"
-	                                 " JOIN agents a ON a.id = o.agent_id"
-	                                 " WHERE o.audit_id = ? ORDER BY a.name");
+	sqlite3_stmt *st = store_query(s,
+	                               "SELECT DISTINCT a.name FROM orders o"
+	                               " JOIN agents a ON a.id = o.agent_id"
+	                               " WHERE o.audit_id = ?1 ORDER BY a.name",
+	                               STORE_ARGS(SA_INT(audit)));
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, audit);
-	return store_names(s, st, cb, arg, "audit vantages");
+	return st == NULL ? -1 : store_names(s, st, cb, arg, "audit vantages");
 }
 
-/* Steps st (bound by the caller: columns target, agent name, agent id,
- * result id), passing each row to cb (non-zero stops); finalises it. Rows
- * passed, or -1. Only ids are selected, so a sort never holds transcripts. */
-static long refs(struct store *s, sqlite3_stmt *st, store_result_ref_cb cb, void *arg,
-                 const char *what)
+/* Each row (columns target, agent name, agent id, result id) passed to cb
+ * (non-zero stops). Only ids are selected, so a sort never holds
+ * transcripts. */
+struct refs {
+	store_result_ref_cb cb;
+	void *arg;
+};
+
+static int ref_row(void *arg, sqlite3_stmt *st)
 {
-	long n = 0;
-	int rc;
+	struct refs *w = arg;
+	struct store_result_ref ref = {.target = (const char *)sqlite3_column_text(st, 0),
+	                               .agent_name = (const char *)sqlite3_column_text(st, 1),
+	                               .agent_id = sqlite3_column_int64(st, 2),
+	                               .id = sqlite3_column_int64(st, 3)};
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_result_ref ref = {.target = (const char *)sqlite3_column_text(st, 0),
-		                               .agent_name =
-		                                   (const char *)sqlite3_column_text(st, 1),
-		                               .agent_id = sqlite3_column_int64(st, 2),
-		                               .id = sqlite3_column_int64(st, 3)};
-
-		n++;
-		if (ref.target == NULL || ref.agent_name == NULL || cb(arg, &ref) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	store_done(s, st);
-	return rc == SQLITE_DONE ? n : store_db_fail(s, what);
+	if (ref.target == NULL || ref.agent_name == NULL)
+		return 1;
+	return w->cb(w->arg, &ref);
 }
 
 long store_audit_results(struct store *s, int64_t audit, const char *target, const char *vantage,
                          int64_t after, store_result_ref_cb cb, void *arg)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT r.target, a.name, r.agent_id, r.id FROM results r"
-	                                 " JOIN orders o ON o.id = r.order_id"
-	                                 " JOIN agents a ON a.id = r.agent_id"
-	                                 " WHERE o.audit_id = ?1 AND r.target = ?2"
-	                                 " AND (?3 IS NULL OR a.name = ?3) AND r.id > ?4"
-	                                 " ORDER BY r.id");
+	struct refs w = {cb, arg};
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, audit);
-	sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
-	if (vantage != NULL)
-		sqlite3_bind_text(st, 3, vantage, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 3);
-	sqlite3_bind_int64(st, 4, after);
-	return refs(s, st, cb, arg, "audit results");
+	return store_each(
+	    s,
+	    "SELECT r.target, a.name, r.agent_id, r.id FROM results r"
+	    " JOIN orders o ON o.id = r.order_id"
+	    " JOIN agents a ON a.id = r.agent_id"
+	    " WHERE o.audit_id = ?1 AND r.target = ?2"
+	    " AND (?3 IS NULL OR a.name = ?3) AND r.id > ?4"
+	    " ORDER BY r.id",
+	    STORE_ARGS(SA_INT(audit), SA_TEXT(target), SA_TEXT(vantage), SA_INT(after)), ref_row,
+	    &w, "audit results");
 }
 
-/* Steps st (bound by the caller), passing each row's first three text
- * columns to cb (non-zero stops); finalises it. Rows passed, or -1. */
-static long rows3(struct store *s, sqlite3_stmt *st,
-                  int (*cb)(void *, const char *, const char *, const char *), void *arg,
-                  const char *what)
-{
-	long n = 0;
-	int rc;
+struct accepted {
+	store_accepted_cb cb;
+	void *arg;
+};
 
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		n++;
-		if (cb(arg, (const char *)sqlite3_column_text(st, 0),
-		       (const char *)sqlite3_column_text(st, 1),
-		       (const char *)sqlite3_column_text(st, 2)) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	}
-	store_done(s, st);
-	return rc == SQLITE_DONE ? n : store_db_fail(s, what);
+static int accepted_row(void *arg, sqlite3_stmt *st)
+{
+	struct accepted *w = arg;
+
+	return w->cb(w->arg, (const char *)sqlite3_column_text(st, 0),
+	             (const char *)sqlite3_column_text(st, 1),
+	             (const char *)sqlite3_column_text(st, 2));
 }
 
 long store_audit_accepted(struct store *s, int64_t audit, store_accepted_cb cb, void *arg)
 {
-	sqlite3_stmt *st = store_prep(
-	    s, "SELECT r.target, a.name, j.value ->> 'id' FROM results r"
-	       " JOIN orders o ON o.id = r.order_id"
-	       " JOIN agents a ON a.id = r.agent_id,"
-	       " json_each(r.result_json, '$.tests') j"
-	       " WHERE o.audit_id = ?1"
-	       " AND r.verdict IN ('open', 'open-confirmed', 'accepted-not-delivered')"
-	       " AND j.value ->> 'outcome' = 'accepted' AND typeof(j.value ->> 'id') = 'text'"
-	       " ORDER BY r.id, j.key");
+	struct accepted w = {cb, arg};
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, audit);
-	return rows3(s, st, cb, arg, "audit accepted tests");
+	return store_each(
+	    s,
+	    "SELECT r.target, a.name, j.value ->> 'id' FROM results r"
+	    " JOIN orders o ON o.id = r.order_id"
+	    " JOIN agents a ON a.id = r.agent_id,"
+	    " json_each(r.result_json, '$.tests') j"
+	    " WHERE o.audit_id = ?1"
+	    " AND r.verdict IN ('open', 'open-confirmed', 'accepted-not-delivered')"
+	    " AND j.value ->> 'outcome' = 'accepted' AND typeof(j.value ->> 'id') = 'text'"
+	    " ORDER BY r.id, j.key",
+	    STORE_ARGS(SA_INT(audit)), accepted_row, &w, "audit accepted tests");
 }
 
 /* The audit's (target, agent) cells with results, ordered by target and
@@ -438,37 +380,30 @@ long store_audit_accepted(struct store *s, int64_t audit, store_accepted_cb cb, 
 
 long store_audit_cells_count(struct store *s, int64_t audit)
 {
-	sqlite3_stmt *st = store_prep(s, "SELECT count(*) FROM (" CELLS_SQL ")");
-	long n = -1;
+	int64_t n = -1;
 
-	if (st == NULL)
+	if (store_one_int64(s, "SELECT count(*) FROM (" CELLS_SQL ")", STORE_ARGS(SA_INT(audit)),
+	                    &n, "audit cells") < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, audit);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = (long)sqlite3_column_int64(st, 0);
-	store_done(s, st);
-	return n >= 0 ? n : store_db_fail(s, "audit cells");
+	return n >= 0 ? (long)n : store_db_fail(s, "audit cells");
 }
 
 long store_audit_cells_page(struct store *s, int64_t audit, long offset, long limit,
                             store_result_ref_cb cb, void *arg)
 {
-	sqlite3_stmt *st =
-	    store_prep(s, "WITH cells AS MATERIALIZED (" CELLS_SQL
+	struct refs w = {cb, arg};
+
+	return store_each(s,
+	                  "WITH cells AS MATERIALIZED (" CELLS_SQL
 	                  " ORDER BY target, name, agent_id LIMIT ?3 OFFSET ?2)"
 	                  " SELECT c.target, c.name, c.agent_id, r.id FROM cells c"
 	                  " CROSS JOIN orders o INDEXED BY orders_by_audit"
 	                  " ON o.audit_id = ?1 AND o.agent_id = c.agent_id"
 	                  " CROSS JOIN results r ON r.agent_id = c.agent_id AND r.order_id = o.id"
 	                  " AND r.target = c.target"
-	                  " ORDER BY c.target, c.name, c.agent_id, r.id");
-
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, audit);
-	sqlite3_bind_int64(st, 2, offset);
-	sqlite3_bind_int64(st, 3, limit);
-	return refs(s, st, cb, arg, "audit cells page");
+	                  " ORDER BY c.target, c.name, c.agent_id, r.id",
+	                  STORE_ARGS(SA_INT(audit), SA_INT(offset), SA_INT(limit)), ref_row, &w,
+	                  "audit cells page");
 }
 
 int store_result_json(struct store *s, int64_t id, store_text_cb cb, void *arg)

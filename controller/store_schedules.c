@@ -51,24 +51,36 @@ int64_t sched_next(int64_t every_s, int64_t anchor, int64_t jitter, int64_t now)
 	return anchor + (floor_div(now - jitter - anchor, every_s) + 1) * every_s + jitter;
 }
 
-static json_t *sched_row(sqlite3_stmt *st)
-{
-	json_t *params = json_loads(store_col(st, 5), 0, NULL);
+#define SCHED_COLS                                                                                 \
+	"SELECT name, every_s, at_s, selector, selector_value, params, last_run, last_audit,"      \
+	" last_error, next_run, created_at FROM schedules"
 
-	return json_pack("{s:s, s:I, s:I, s:s, s:s, s:o, s:I, s:I, s:s, s:I, s:I}", "name",
-	                 store_col(st, 0), "every", (json_int_t)sqlite3_column_int64(st, 1), "at",
-	                 (json_int_t)sqlite3_column_int64(st, 2), "selector", store_col(st, 3),
-	                 "value", store_col(st, 4), "params", params ? params : json_object(),
-	                 "last_run", (json_int_t)sqlite3_column_int64(st, 6), "last_audit",
-	                 (json_int_t)sqlite3_column_int64(st, 7), "last_error", store_col(st, 8),
-	                 "next_run", (json_int_t)sqlite3_column_int64(st, 9), "created_at",
-	                 (json_int_t)sqlite3_column_int64(st, 10));
+struct sched_walk {
+	store_sched_cb cb;
+	void *arg;
+};
+
+static int sched_row(void *arg, sqlite3_stmt *st)
+{
+	struct sched_walk *w = arg;
+	struct store_sched_row r = {.name = store_col(st, 0),
+	                            .every_s = sqlite3_column_int64(st, 1),
+	                            .at_s = sqlite3_column_int(st, 2),
+	                            .selector = store_col(st, 3),
+	                            .value = store_col(st, 4),
+	                            .params = store_col(st, 5),
+	                            .last_run = sqlite3_column_int64(st, 6),
+	                            .last_audit = sqlite3_column_int64(st, 7),
+	                            .last_error = store_col(st, 8),
+	                            .next_run = sqlite3_column_int64(st, 9),
+	                            .created_at = sqlite3_column_int64(st, 10)};
+
+	return w->cb(w->arg, &r);
 }
 
 int store_sched_add(struct store *s, const char *name, int64_t every_s, int at_s,
                     const char *selector, const char *value, const char *params, int64_t now)
 {
-	sqlite3_stmt *st;
 	int64_t next;
 
 	if (!rp_id_ok(RP_ID_SCHEDULE, name) || every_s < RP_SCHED_EVERY_MIN ||
@@ -83,128 +95,83 @@ int store_sched_add(struct store *s, const char *name, int64_t every_s, int at_s
 	else
 		next =
 		    sched_next(every_s, sched_anchor(now, at_s), sched_jitter(name, every_s), now);
-	st =
-	    store_prep(s, "INSERT INTO schedules (name, every_s, at_s, selector, selector_value,"
-	                  " params, created_at, next_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, every_s);
-	sqlite3_bind_int(st, 3, at_s);
-	sqlite3_bind_text(st, 4, selector, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, value ? value : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, params ? params : "{}", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 7, now);
-	sqlite3_bind_int64(st, 8, next);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		store_done(s, st);
-		return store_db_fail(s, "schedule");
-	}
-	store_done(s, st);
-	return 0;
+	return store_run(s,
+	                 "INSERT INTO schedules (name, every_s, at_s, selector, selector_value,"
+	                 " params, created_at, next_run) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	                 STORE_ARGS(SA_TEXT(name), SA_INT(every_s), SA_INT(at_s), SA_TEXT(selector),
+	                            SA_TEXT(value ? value : ""), SA_TEXT(params ? params : "{}"),
+	                            SA_INT(now), SA_INT(next)),
+	                 "schedule") < 0
+	           ? -1
+	           : 0;
 }
 
-json_t *store_sched_list(struct store *s)
+long store_sched_list(struct store *s, store_sched_cb cb, void *arg)
 {
-	sqlite3_stmt *st = store_prep(
-	    s, "SELECT name, every_s, at_s, selector, selector_value, params, last_run,"
-	       " last_audit, last_error, next_run, created_at FROM schedules ORDER BY name");
-	json_t *arr;
-	int rc;
+	struct sched_walk w = {cb, arg};
 
-	if (st == NULL)
-		return NULL;
-	arr = json_array();
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(arr, sched_row(st));
-	if (rc != SQLITE_DONE) {
-		store_db_fail(s, "schedules");
-		json_decref(arr);
-		arr = NULL;
-	}
-	store_done(s, st);
-	return arr;
+	return store_each(s, SCHED_COLS " ORDER BY name", STORE_NOARGS, sched_row, &w, "schedules");
 }
 
-int store_sched_get(struct store *s, const char *name, json_t **out)
+int store_sched_get(struct store *s, const char *name, store_sched_cb cb, void *arg)
 {
-	sqlite3_stmt *st = store_prep(
-	    s, "SELECT name, every_s, at_s, selector, selector_value, params, last_run,"
-	       " last_audit, last_error, next_run, created_at FROM schedules WHERE name = ?1");
-	int rc;
+	struct sched_walk w = {cb, arg};
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = sched_row(st);
-	store_done(s, st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "schedule");
+	return store_first(s, SCHED_COLS " WHERE name = ?1", STORE_ARGS(SA_TEXT(name)), sched_row,
+	                   &w, "schedule");
 }
 
 int store_sched_remove(struct store *s, const char *name)
 {
-	sqlite3_stmt *st = store_prep(s, "DELETE FROM schedules WHERE name = ?1");
-	int n;
+	long n = store_run(s, "DELETE FROM schedules WHERE name = ?1", STORE_ARGS(SA_TEXT(name)),
+	                   "schedule remove");
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		store_done(s, st);
-		return store_db_fail(s, "schedule remove");
-	}
-	n = sqlite3_changes(s->db);
-	store_done(s, st);
-	return n > 0;
+	return n < 0 ? -1 : n > 0;
 }
 
 long store_sched_due(struct store *s, int64_t now, store_name_cb cb, void *arg)
 {
-	sqlite3_stmt *st = store_prep(
-	    s, "SELECT name FROM schedules WHERE next_run <= ?1 ORDER BY next_run, name");
+	sqlite3_stmt *st = store_query(
+	    s, "SELECT name FROM schedules WHERE next_run <= ?1 ORDER BY next_run, name",
+	    STORE_ARGS(SA_INT(now)));
 
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	return store_names(s, st, cb, arg, "due");
+	return st == NULL ? -1 : store_names(s, st, cb, arg, "due");
+}
+
+/* What store_sched_ran() needs of the row. */
+struct slot {
+	int64_t every, next, created_at;
+	int at;
+};
+
+static int slot_row(void *arg, const struct store_sched_row *r)
+{
+	struct slot *sl = arg;
+
+	*sl = (struct slot){r->every_s, r->next_run, r->created_at, r->at_s};
+	return 0;
 }
 
 int store_sched_ran(struct store *s, const char *name, int64_t now, int64_t audit,
                     const char *error, int advance)
 {
-	json_t *sc = NULL;
-	sqlite3_stmt *st;
-	int64_t next, every;
-	int rc = store_sched_get(s, name, &sc);
+	struct slot sl = {0};
+	int rc = store_sched_get(s, name, slot_row, &sl);
 
 	if (rc <= 0) {
 		if (rc == 0)
 			store_fail(s, "no schedule %.64s", name);
 		return -1;
 	}
-	every = json_integer_value(json_object_get(sc, "every"));
-	next = json_integer_value(json_object_get(sc, "next_run"));
 	if (advance)
-		next =
-		    sched_next(every,
-		               sched_anchor(json_integer_value(json_object_get(sc, "created_at")),
-		                            (int)json_integer_value(json_object_get(sc, "at"))),
-		               sched_jitter(name, every), now);
-	json_decref(sc);
-	st = store_prep(s, "UPDATE schedules SET last_run = ?1, last_audit = ?2, last_error = ?3,"
-	                   " next_run = ?4 WHERE name = ?5");
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int64(st, 2, audit);
-	sqlite3_bind_text(st, 3, error ? error : "", -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, next);
-	sqlite3_bind_text(st, 5, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	store_done(s, st);
-	return rc == SQLITE_DONE ? 0 : store_db_fail(s, "schedule ran");
+		sl.next = sched_next(sl.every, sched_anchor(sl.created_at, sl.at),
+		                     sched_jitter(name, sl.every), now);
+	return store_run(s,
+	                 "UPDATE schedules SET last_run = ?1, last_audit = ?2, last_error = ?3,"
+	                 " next_run = ?4 WHERE name = ?5",
+	                 STORE_ARGS(SA_INT(now), SA_INT(audit), SA_TEXT(error ? error : ""),
+	                            SA_INT(sl.next), SA_TEXT(name)),
+	                 "schedule ran") < 0
+	           ? -1
+	           : 0;
 }

@@ -4,7 +4,6 @@
 #ifndef RP_STORE_SCHEDULES_H
 #define RP_STORE_SCHEDULES_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,11 +22,25 @@ int64_t sched_next(int64_t every_s, int64_t anchor, int64_t jitter, int64_t now)
  * 0, or -1 (duplicate name, bad field). */
 int store_sched_add(struct store *s, const char *name, int64_t every_s, int at_s,
                     const char *selector, const char *value, const char *params, int64_t now);
-/* [{name, every, at, selector, value, params, last_run, last_audit,
- * last_error, next_run}] by name; NULL on error. */
-json_t *store_sched_list(struct store *s);
-/* One schedule as above: 1 found, 0 not, -1 error. */
-int store_sched_get(struct store *s, const char *name, json_t **out);
+/* One schedule. Strings borrowed for the call. */
+struct store_sched_row {
+	const char *name;
+	int64_t every_s;
+	int at_s;               /* seconds after midnight UTC, -1 for none */
+	const char *selector;   /* "all", "client" or "tag" */
+	const char *value;      /* the selector's value, "" for none */
+	const char *params;     /* JSON object text of audit.start fields, as stored */
+	int64_t last_run;       /* 0: never */
+	int64_t last_audit;     /* 0: none (or the last run could not start) */
+	const char *last_error; /* "" for none */
+	int64_t next_run, created_at;
+};
+typedef int (*store_sched_cb)(void *arg, const struct store_sched_row *row);
+/* Every schedule by name, each passed to cb (non-zero stops). Rows
+ * passed, or -1. */
+long store_sched_list(struct store *s, store_sched_cb cb, void *arg);
+/* One schedule passed to cb: 1 found, 0 not, -1 error. */
+int store_sched_get(struct store *s, const char *name, store_sched_cb cb, void *arg);
 /* 1 removed, 0 no such schedule, -1 error. */
 int store_sched_remove(struct store *s, const char *name);
 /* Names of schedules with next_run <= now, by next_run (then name), each

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,127 @@ static json_t *sched_due(struct store *s, int64_t now)
 		a = NULL;
 	}
 	return a;
+}
+
+/* A schedule row copied out of its callback. */
+struct sched_copy {
+	char name[64], selector[16], value[64], params[128], last_error[64];
+	int64_t every, last_run, last_audit, next_run, created_at;
+	int at;
+};
+
+static int sched_copy_cb(void *arg, const struct store_sched_row *r)
+{
+	struct sched_copy *c = arg;
+
+	snprintf(c->name, sizeof(c->name), "%s", r->name);
+	snprintf(c->selector, sizeof(c->selector), "%s", r->selector);
+	snprintf(c->value, sizeof(c->value), "%s", r->value);
+	snprintf(c->params, sizeof(c->params), "%s", r->params);
+	snprintf(c->last_error, sizeof(c->last_error), "%s", r->last_error);
+	c->every = r->every_s;
+	c->at = r->at_s;
+	c->last_run = r->last_run;
+	c->last_audit = r->last_audit;
+	c->next_run = r->next_run;
+	c->created_at = r->created_at;
+	return 0;
+}
+
+static struct sched_copy sched_of(struct store *s, const char *name)
+{
+	struct sched_copy c;
+
+	memset(&c, 0, sizeof(c));
+	assert_int_equal(store_sched_get(s, name, sched_copy_cb, &c), 1);
+	return c;
+}
+
+/* store_sched_list()'s rows copied (at most 4). */
+struct sched_list {
+	struct sched_copy rows[4];
+	size_t n;
+};
+
+static int sched_list_cb(void *arg, const struct store_sched_row *r)
+{
+	struct sched_list *l = arg;
+
+	assert_true(l->n < 4);
+	return sched_copy_cb(&l->rows[l->n++], r);
+}
+
+/* History and event rows copied out of their callbacks (at most 8). */
+struct hist_copy {
+	int64_t audit, at;
+	char verdict[32], client[64], vantages[128];
+};
+struct hist_list {
+	struct hist_copy rows[8];
+	size_t n;
+};
+
+static int hist_cb(void *arg, const struct store_hist_row *r)
+{
+	struct hist_list *l = arg;
+	struct hist_copy *c;
+
+	assert_true(l->n < 8);
+	c = &l->rows[l->n++];
+	c->audit = r->audit;
+	c->at = r->at;
+	snprintf(c->verdict, sizeof(c->verdict), "%s", r->verdict);
+	snprintf(c->client, sizeof(c->client), "%s", r->client);
+	snprintf(c->vantages, sizeof(c->vantages), "%s", r->vantages);
+	return 0;
+}
+
+static size_t hist_of(struct store *s, const char *target, struct hist_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	{
+		long got = store_hist_target(s, target, hist_cb, l);
+
+		assert_int_equal(got, (long)l->n);
+	}
+	return l->n;
+}
+
+struct event_copy {
+	int64_t id, at, audit;
+	char target[64], client[64], from[32], to[32];
+};
+struct event_list {
+	struct event_copy rows[8];
+	size_t n;
+};
+
+static int event_cb(void *arg, const struct store_event_row *e)
+{
+	struct event_list *l = arg;
+	struct event_copy *c;
+
+	assert_true(l->n < 8);
+	c = &l->rows[l->n++];
+	c->id = e->id;
+	c->at = e->at;
+	c->audit = e->audit;
+	snprintf(c->target, sizeof(c->target), "%s", e->target);
+	snprintf(c->client, sizeof(c->client), "%s", e->client);
+	snprintf(c->from, sizeof(c->from), "%s", e->from);
+	snprintf(c->to, sizeof(c->to), "%s", e->to);
+	return 0;
+}
+
+static size_t events_of(struct store *s, int64_t since, struct event_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	{
+		long got = store_events_list(s, since, event_cb, l);
+
+		assert_int_equal(got, (long)l->n);
+	}
+	return l->n;
 }
 
 static int setup(void **state)
@@ -90,15 +212,16 @@ static void jitter_bounds(void **state)
 static void missed_runs_collapse(void **state)
 {
 	struct fx *f = *state;
-	json_t *due, *sc = NULL;
+	json_t *due;
+	struct sched_copy sc;
 	char err[256];
 	int64_t next;
 
 	assert_int_equal(store_sched_add(f->s, "hourly", 3600, -1, "all", NULL, "{}", T0), 0);
 	assert_int_equal(store_sched_add(f->s, "hourly", 60, -1, "all", NULL, "{}", T0), -1);
-	assert_int_equal(store_sched_get(f->s, "hourly", &sc), 1);
-	next = json_integer_value(json_object_get(sc, "next_run"));
-	json_decref(sc);
+	assert_int_equal(store_sched_get(f->s, "nothing", sched_copy_cb, &sc), 0);
+	sc = sched_of(f->s, "hourly");
+	next = sc.next_run;
 	assert_in_range(next, T0 + 3600, T0 + 3600 + 300);
 	due = sched_due(f->s, next - 1);
 	assert_int_equal(json_array_size(due), 0);
@@ -115,21 +238,65 @@ static void missed_runs_collapse(void **state)
 	due = sched_due(f->s, next + 10 * 3600 + 5);
 	assert_int_equal(json_array_size(due), 0);
 	json_decref(due);
-	assert_int_equal(store_sched_get(f->s, "hourly", &sc), 1);
-	assert_int_equal(json_integer_value(json_object_get(sc, "next_run")), next + 11 * 3600);
-	assert_int_equal(json_integer_value(json_object_get(sc, "last_audit")), 42);
-	json_decref(sc);
+	sc = sched_of(f->s, "hourly");
+	assert_int_equal(sc.next_run, next + 11 * 3600);
+	assert_int_equal(sc.last_audit, 42);
 	/* run-now keeps next_run */
 	assert_int_equal(store_sched_ran(f->s, "hourly", next + 10 * 3600 + 9, 43, NULL, 0), 0);
-	assert_int_equal(store_sched_get(f->s, "hourly", &sc), 1);
-	assert_int_equal(json_integer_value(json_object_get(sc, "next_run")), next + 11 * 3600);
-	json_decref(sc);
+	sc = sched_of(f->s, "hourly");
+	assert_int_equal(sc.next_run, next + 11 * 3600);
 	assert_int_equal(store_sched_remove(f->s, "hourly"), 1);
 	assert_int_equal(store_sched_remove(f->s, "hourly"), 0);
 	/* bad fields */
 	assert_int_equal(store_sched_add(f->s, "x", 0, -1, "all", NULL, "{}", T0), -1);
 	assert_int_equal(store_sched_add(f->s, "x", 60, 86400, "all", NULL, "{}", T0), -1);
 	assert_int_equal(store_sched_add(f->s, "x", 60, -1, "bogus", NULL, "{}", T0), -1);
+}
+
+/* Every field of a schedule row, from store_sched_list() and _get(). */
+static void schedule_rows(void **state)
+{
+	struct fx *f = *state;
+	struct sched_list l;
+	struct sched_copy c;
+
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_sched_list(f->s, sched_list_cb, &l), 0);
+	assert_int_equal(store_sched_add(f->s, "nightly", DAY, 7200, "tag", "lab",
+	                                 "{\"tests\":\"external-sender\"}", T0),
+	                 0);
+	assert_int_equal(store_sched_add(f->s, "b-hourly", 3600, -1, "all", NULL, NULL, T0), 0);
+	assert_int_equal(store_sched_ran(f->s, "b-hourly", T0 + 10, 9, "no agent", 0), 0);
+	assert_int_equal(store_sched_list(f->s, sched_list_cb, &l), 2);
+	assert_int_equal(l.n, 2);
+	/* by name */
+	c = l.rows[0];
+	assert_string_equal(c.name, "b-hourly");
+	assert_int_equal(c.every, 3600);
+	assert_int_equal(c.at, -1);
+	assert_string_equal(c.selector, "all");
+	assert_string_equal(c.value, "");
+	assert_string_equal(c.params, "{}");
+	assert_int_equal(c.last_run, T0 + 10);
+	assert_int_equal(c.last_audit, 9);
+	assert_string_equal(c.last_error, "no agent");
+	assert_int_equal(c.next_run, T0 + 3600 + sched_jitter("b-hourly", 3600));
+	assert_int_equal(c.created_at, T0);
+	c = l.rows[1];
+	assert_string_equal(c.name, "nightly");
+	assert_int_equal(c.every, DAY);
+	assert_int_equal(c.at, 7200);
+	assert_string_equal(c.selector, "tag");
+	assert_string_equal(c.value, "lab");
+	assert_string_equal(c.params, "{\"tests\":\"external-sender\"}");
+	assert_int_equal(c.last_run, 0);
+	assert_int_equal(c.last_audit, 0);
+	assert_string_equal(c.last_error, "");
+	assert_int_equal(c.next_run, T0 + 3600 + sched_jitter("nightly", DAY));
+	assert_int_equal(c.created_at, T0);
+	/* _get() passes the same row */
+	c = sched_of(f->s, "nightly");
+	assert_memory_equal(&c, &l.rows[1], sizeof(c));
 }
 
 /* An audit of targets from one agent with the given verdicts, done. */
@@ -174,16 +341,15 @@ static void history_and_events(void **state)
 	const char *const tags[] = {"lab"};
 	struct inv_row row = {"acme", "mx.test:2525", 2525, tags, 1};
 	int64_t agent, a1, a2, a3;
-	json_t *h, *ev;
+	struct hist_list h;
+	struct event_list ev;
 
 	assert_int_equal(store_agent_upsert(f->s, &a, 1, &agent, NULL), 0);
 	assert_int_equal(store_inv_import(f->s, &row, 1, NULL, NULL), 0);
 	a1 = audit_with(f->s, agent, "mx.test:2525", DV_CLOSED, "other.test", DV_CLOSED, 100);
 	/* a running audit is not recorded */
 	assert_int_equal(store_hist_record(f->s, 150), 0);
-	h = store_hist_target(f->s, "mx.test:2525");
-	assert_int_equal(json_array_size(h), 0);
-	json_decref(h);
+	assert_int_equal(hist_of(f->s, "mx.test:2525", &h), 0);
 	assert_int_equal(store_audit_set_status(f->s, a1, "done"), 0);
 	assert_int_equal(store_hist_record(f->s, 160), 0); /* first audit: no change */
 	a2 = audit_with(f->s, agent, "mx.test:2525", DV_OPEN, "other.test", DV_CLOSED, 200);
@@ -192,32 +358,30 @@ static void history_and_events(void **state)
 	assert_int_equal(store_audit_set_status(f->s, a3, "done"), 0);
 	assert_int_equal(store_hist_record(f->s, 310), 1);
 	assert_int_equal(store_hist_record(f->s, 320), 0); /* recorded once */
-	h = store_hist_target(f->s, "mx.test:2525");
-	assert_int_equal(json_array_size(h), 3);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(h, 0), "audit")), a1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(h, 0), "verdict")),
-	                    "closed");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(h, 1), "verdict")),
-	                    "open");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(h, 1), "client")),
-	                    "acme");
-	assert_string_equal(json_string_value(json_object_get(
-	                        json_object_get(json_array_get(h, 1), "vantages"), "v1")),
-	                    "open");
-	json_decref(h);
-	ev = store_events_list(f->s, 0);
-	assert_int_equal(json_array_size(ev), 1);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "from")),
-	                    "closed");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "to")),
-	                    "open");
-	assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0), "target")),
-	                    "mx.test:2525");
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(ev, 0), "audit")), a2);
-	json_decref(ev);
-	ev = store_events_list(f->s, 1);
-	assert_int_equal(json_array_size(ev), 0);
-	json_decref(ev);
+	assert_int_equal(hist_of(f->s, "mx.test:2525", &h), 3);
+	assert_int_equal(h.rows[0].audit, a1);
+	assert_int_equal(h.rows[0].at, 100);
+	assert_string_equal(h.rows[0].verdict, "closed");
+	assert_string_equal(h.rows[0].client, "acme");
+	assert_string_equal(h.rows[0].vantages, "{\"v1\":\"closed\"}");
+	assert_int_equal(h.rows[1].audit, a2);
+	assert_int_equal(h.rows[1].at, 200);
+	assert_string_equal(h.rows[1].verdict, "open");
+	assert_string_equal(h.rows[1].client, "acme");
+	assert_string_equal(h.rows[1].vantages, "{\"v1\":\"open\"}");
+	assert_int_equal(h.rows[2].audit, a3);
+	/* the other target is not in the inventory: no client */
+	assert_int_equal(hist_of(f->s, "other.test", &h), 3);
+	assert_string_equal(h.rows[2].client, "");
+	assert_int_equal(events_of(f->s, 0, &ev), 1);
+	assert_int_equal(ev.rows[0].id, 1);
+	assert_int_equal(ev.rows[0].at, 310);
+	assert_string_equal(ev.rows[0].from, "closed");
+	assert_string_equal(ev.rows[0].to, "open");
+	assert_string_equal(ev.rows[0].target, "mx.test:2525");
+	assert_string_equal(ev.rows[0].client, "acme");
+	assert_int_equal(ev.rows[0].audit, a2);
+	assert_int_equal(events_of(f->s, 1, &ev), 0);
 }
 
 int main(void)
@@ -226,6 +390,7 @@ int main(void)
 	    cmocka_unit_test(next_run_slots),
 	    cmocka_unit_test(jitter_bounds),
 	    cmocka_unit_test_setup_teardown(missed_runs_collapse, setup, store_fx_teardown),
+	    cmocka_unit_test_setup_teardown(schedule_rows, setup, store_fx_teardown),
 	    cmocka_unit_test_setup_teardown(history_and_events, setup, store_fx_teardown),
 	};
 

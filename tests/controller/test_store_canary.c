@@ -12,6 +12,8 @@
 #include <cmocka.h>
 
 #include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "store_agents.h"
@@ -29,6 +31,85 @@ struct cfx {
 	struct fx f;
 	int64_t agent, audit;
 };
+
+/* store_canary_proof()'s rows, copied (at most 8). */
+struct proof_copy {
+	char agent[32], test[32], peer_ip[32];
+	bool bounce, has_delay, multihop;
+	int64_t arrived_ms, hops, delay_ms;
+};
+struct proof_list {
+	struct proof_copy rows[8];
+	size_t n;
+};
+
+static int proof_cb(void *arg, const struct store_proof_row *r)
+{
+	struct proof_list *l = arg;
+	struct proof_copy *c;
+
+	assert_true(l->n < 8);
+	c = &l->rows[l->n++];
+	snprintf(c->agent, sizeof(c->agent), "%s", r->agent);
+	snprintf(c->test, sizeof(c->test), "%s", r->test);
+	snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", r->peer_ip);
+	c->bounce = r->bounce;
+	c->has_delay = r->has_delay;
+	c->multihop = r->multihop;
+	c->arrived_ms = r->arrived_ms;
+	c->hops = r->hops;
+	c->delay_ms = r->delay_ms;
+	return 0;
+}
+
+static size_t proof_of(struct store *s, int64_t audit, const char *target, struct proof_list *l)
+{
+	memset(l, 0, sizeof(*l));
+	{
+		long got = store_canary_proof(s, audit, target, proof_cb, l);
+
+		assert_int_equal(got, (long)l->n);
+	}
+	return l->n;
+}
+
+/* store_canary_cell()'s rows, copied (at most 4). */
+struct cell_list {
+	struct store_arrival rows[4];
+	char text[4][9][96];
+	bool tls_null[4];
+	size_t n;
+};
+
+static int cell_cb(void *arg, const struct store_arrival *a)
+{
+	struct cell_list *l = arg;
+	const char *t[9] = {a->order_id,  a->target, a->test,       a->peer_ip, a->helo,
+	                    a->mail_from, a->rcpt,   a->message_id, a->hops};
+
+	assert_true(l->n < 4);
+	l->rows[l->n] = *a;
+	for (int i = 0; i < 9; i++)
+		snprintf(l->text[l->n][i], sizeof(l->text[l->n][i]), "%s", t[i]);
+	l->tls_null[l->n] = a->tls == NULL;
+	l->n++;
+	return 0;
+}
+
+/* History rows' verdicts, copied. */
+struct verdicts {
+	char v[4][32];
+	size_t n;
+};
+
+static int hist_cb(void *arg, const struct store_hist_row *r)
+{
+	struct verdicts *v = arg;
+
+	assert_true(v->n < 4);
+	snprintf(v->v[v->n++], sizeof(v->v[0]), "%s", r->verdict);
+	return 0;
+}
 
 static int setup(void **state)
 {
@@ -151,20 +232,22 @@ static void test_delivery_after_result(void **state)
 	/* the report's proof: the delivery that counted, with its IP and hops;
 	 * the tested address is the delivering one (not multihop) */
 	{
-		json_t *p = store_canary_proof(c->f.s, c->audit, "open.example");
-		json_t *d;
+		struct proof_list p;
+		struct proof_copy *d;
 
-		assert_non_null(p);
-		assert_int_equal(json_array_size(json_object_get(p, "deliveries")), 2);
-		d = json_array_get(json_object_get(p, "deliveries"), 1);
-		assert_string_equal(json_string_value(json_object_get(d, "test")),
-		                    "external-sender");
-		assert_string_equal(json_string_value(json_object_get(d, "agent")), "far");
-		assert_int_equal(json_integer_value(json_object_get(d, "hops")), 1);
-		assert_false(json_is_true(json_object_get(d, "multihop")));
-		json_decref(p);
-		p = store_canary_proof(c->f.s, c->audit, "nothing.example");
-		assert_true(json_is_null(p));
+		assert_int_equal(proof_of(c->f.s, c->audit, "open.example", &p), 2);
+		assert_false(p.rows[0].bounce);
+		assert_string_equal(p.rows[0].test, "null-sender");
+		d = &p.rows[1];
+		assert_false(d->bounce);
+		assert_string_equal(d->test, "external-sender");
+		assert_string_equal(d->agent, "far");
+		assert_string_equal(d->peer_ip, "192.0.2.11");
+		assert_int_equal(d->arrived_ms, 1800000000000LL);
+		assert_int_equal(d->hops, 1);
+		assert_false(d->multihop);
+		assert_false(d->has_delay); /* the result names no evidence reply */
+		assert_int_equal(proof_of(c->f.s, c->audit, "nothing.example", &p), 0);
 	}
 }
 
@@ -188,16 +271,29 @@ static void test_delivery_before_result(void **state)
 	}
 	assert_int_equal(store_canary_count(c->f.s, false), 1);
 	{
-		json_t *cell = store_canary_cell(c->f.s, "o1", "open.example");
+		struct cell_list l;
 
-		assert_non_null(cell);
-		assert_int_equal(json_array_size(cell), 1);
-		assert_string_equal(
-		    json_string_value(json_object_get(json_array_get(cell, 0), "peer_ip")),
-		    "192.0.2.11");
-		assert_int_equal(json_array_size(json_object_get(json_array_get(cell, 0), "hops")),
-		                 1);
-		json_decref(cell);
+		memset(&l, 0, sizeof(l));
+		assert_int_equal(store_canary_cell(c->f.s, "o1", "open.example", cell_cb, &l), 1);
+		assert_int_equal(l.n, 1);
+		assert_string_equal(l.text[0][0], "o1");
+		assert_string_equal(l.text[0][1], "open.example");
+		assert_string_equal(l.text[0][2], "external-sender");
+		assert_string_equal(l.text[0][3], "192.0.2.11");
+		assert_string_equal(l.text[0][4], "open.lab.example");
+		assert_string_equal(l.text[0][5], "rp-b-x@canary.example");
+		assert_string_equal(l.text[0][6], "rp-x@canary.example");
+		assert_string_equal(l.text[0][7], "rp-x.1@agent");
+		assert_string_equal(l.text[0][8],
+		                    "[{\"from_ip\":\"198.51.100.10\",\"by\":\"open\"}]");
+		assert_int_equal(l.rows[0].agent_id, c->agent);
+		assert_false(l.rows[0].bounce);
+		assert_int_equal(l.rows[0].arrived_ms, 1800000000000LL);
+		assert_int_equal(l.rows[0].size, 600);
+		assert_true(l.tls_null[0]);
+		assert_false(l.rows[0].too_late);
+		memset(&l, 0, sizeof(l));
+		assert_int_equal(store_canary_cell(c->f.s, "o1", "other.example", cell_cb, &l), 0);
 	}
 }
 
@@ -226,14 +322,10 @@ static void test_not_delivered_then_late(void **state)
 	arrive(c, "o1", "drop.example", "external-sender", false, false, 1);
 	expect(c, "o1", "drop.example", "open-confirmed", "delivered", 0);
 	{
-		json_t *h = store_hist_target(c->f.s, "drop.example");
+		struct verdicts v = {.n = 0};
 
-		assert_non_null(h);
-		assert_int_equal(json_array_size(h), 1);
-		assert_string_equal(
-		    json_string_value(json_object_get(json_array_get(h, 0), "verdict")),
-		    "open-confirmed");
-		json_decref(h);
+		assert_int_equal(store_hist_target(c->f.s, "drop.example", hist_cb, &v), 1);
+		assert_string_equal(v.v[0], "open-confirmed");
 	}
 	{
 		sqlite3 *db;
@@ -264,12 +356,31 @@ static void test_bounce_and_too_late(void **state)
 	expect(c, "o1", "bs.example", "closed", "", 0);
 	arrive(c, "o1", "bs.example", "backscatter-probe", true, false, 0);
 	expect(c, "o1", "bs.example", "closed", "", 1);
+	{
+		struct proof_list p;
+
+		assert_int_equal(proof_of(c->f.s, c->audit, "bs.example", &p), 1);
+		assert_true(p.rows[0].bounce);
+		assert_string_equal(p.rows[0].test, "backscatter-probe");
+		assert_string_equal(p.rows[0].agent, "far");
+		assert_string_equal(p.rows[0].peer_ip, "192.0.2.11");
+	}
 	/* too late: kept, proves nothing */
 	result(c, "o1", "late.example", DV_OPEN, RESULT("external-sender", "accepted", "true"),
 	       300);
 	arrive(c, "o1", "late.example", "external-sender", false, true, 0);
 	expect(c, "o1", "late.example", "open", "awaiting", 0);
 	assert_int_equal(store_canary_count(c->f.s, true), 1);
+	/* the late arrival is in the cell, marked, and out of the proof */
+	{
+		struct cell_list l;
+		struct proof_list p;
+
+		memset(&l, 0, sizeof(l));
+		assert_int_equal(store_canary_cell(c->f.s, "o1", "late.example", cell_cb, &l), 1);
+		assert_true(l.rows[0].too_late);
+		assert_int_equal(proof_of(c->f.s, c->audit, "late.example", &p), 0);
+	}
 }
 
 int main(void)
