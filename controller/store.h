@@ -13,7 +13,14 @@
  *   store_hooks.h / .c            hook deliveries, transcript retention
  *   store_metrics.h / .c          counting queries for /metrics
  * Text fields are capped by RP_STORE_TEXT_MAX, order bodies by
- * RP_STORE_ORDER_MAX, result JSON by RP_STORE_RESULT_MAX. */
+ * RP_STORE_ORDER_MAX, result JSON by RP_STORE_RESULT_MAX.
+ * The interface is plain C (no json_t, no sqlite3 type): what a second
+ * backend (PostgreSQL) implements. Lists come out one row at a time through
+ * a callback (fn(arg, const struct row *), strings borrowed for the call,
+ * non-zero stops the walk), not as caller-freed arrays: the backend hands
+ * over its own row memory without copying, a walk's memory does not grow
+ * with the list, a caller may stop early, and it is how the older walks
+ * (store_agent_list, store_audit_matrix, store_name_cb) already work. */
 #ifndef RP_STORE_H
 #define RP_STORE_H
 
