@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,11 +51,30 @@ static int agent_row(struct store *s, const char *sql, struct store_arg key,
 	return store_first(s, sql, &key, 1, agent_info_row, out, "agent lookup");
 }
 
+/* The enrolled row of a CURVE key, for the upsert. */
+struct enrolled {
+	const char *ed25519; /* the key the agent presents */
+	int64_t id;
+	bool same_key; /* the enrolled Ed25519 key is that one */
+	int status;
+};
+
+static int enrolled_row(void *arg, sqlite3_stmt *st)
+{
+	struct enrolled *e = arg;
+
+	e->id = sqlite3_column_int64(st, 0);
+	e->same_key =
+	    sqlite3_column_type(st, 1) == SQLITE_TEXT && strcmp(store_col(st, 1), e->ed25519) == 0;
+	e->status = store_agent_status_of((const char *)sqlite3_column_text(st, 2));
+	return 0;
+}
+
 int store_agent_upsert(struct store *s, const struct store_agent *a, int64_t now, int64_t *id,
                        enum store_agent_status *status)
 {
 	const char *labels = a->labels ? a->labels : "{}";
-	sqlite3_stmt *st;
+	struct enrolled e = {a->ed25519_public, 0, false, STORE_AGENT_PENDING};
 	int outer, rc, ok = 0;
 	int64_t aid = 0;
 	int stat = STORE_AGENT_PENDING;
@@ -68,53 +88,32 @@ int store_agent_upsert(struct store *s, const struct store_agent *a, int64_t now
 	outer = sqlite3_get_autocommit(s->db);
 	if (store_work_begin(s) < 0)
 		return -1;
-	st = store_prep(s, "SELECT id, ed25519_public, status FROM agents WHERE curve_public = ?");
-	if (st == NULL)
+	rc = store_first(s, "SELECT id, ed25519_public, status FROM agents WHERE curve_public = ?1",
+	                 STORE_ARGS(SA_TEXT(a->curve_public)), enrolled_row, &e, "agent lookup");
+	if (rc < 0)
 		goto out;
-	sqlite3_bind_text(st, 1, a->curve_public, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const char *ed = (const char *)sqlite3_column_text(st, 1);
-
-		aid = sqlite3_column_int64(st, 0);
-		stat = store_agent_status_of((const char *)sqlite3_column_text(st, 2));
-		if (ed == NULL || strcmp(ed, a->ed25519_public) != 0) {
+	if (rc == 1) {
+		aid = e.id;
+		stat = e.status;
+		if (!e.same_key) {
 			store_fail(s, "agent %lld: signing key differs from the enrolled one",
 			           (long long)aid);
-			store_done(s, st);
 			goto out;
 		}
-		store_done(s, st);
-		st = store_prep(s, "UPDATE agents SET last_seen = ?, labels = ? WHERE id = ?");
-		if (st == NULL)
+		if (store_run(s, "UPDATE agents SET last_seen = ?1, labels = ?2 WHERE id = ?3",
+		              STORE_ARGS(SA_INT(now), SA_TEXT(labels), SA_INT(aid)),
+		              "agent upsert") < 0)
 			goto out;
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_bind_text(st, 2, labels, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, aid);
-	} else {
-		store_done(s, st);
-		if (rc != SQLITE_DONE) {
-			store_db_fail(s, "agent lookup");
-			goto out;
-		}
-		st = store_prep(
-		    s, "INSERT INTO agents (name, curve_public, ed25519_public, fingerprint,"
-		       " labels, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?)");
-		if (st == NULL)
-			goto out;
-		sqlite3_bind_text(st, 1, a->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, a->curve_public, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 3, a->ed25519_public, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, a->fingerprint, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, labels, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 6, now);
-		sqlite3_bind_int64(st, 7, now);
-		stat = STORE_AGENT_PENDING;
-	}
-	if (store_step_done(s, st, "agent upsert") < 0)
+	} else if (store_one_int64(s,
+	                           "INSERT INTO agents (name, curve_public, ed25519_public,"
+	                           " fingerprint, labels, first_seen, last_seen)"
+	                           " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+	                           STORE_ARGS(SA_TEXT(a->name), SA_TEXT(a->curve_public),
+	                                      SA_TEXT(a->ed25519_public), SA_TEXT(a->fingerprint),
+	                                      SA_TEXT(labels), SA_INT(now), SA_INT(now)),
+	                           &aid, "agent upsert") != 1) {
 		goto out;
-	if (aid == 0)
-		aid = sqlite3_last_insert_rowid(s->db);
+	}
 	ok = 1;
 out:
 	if (store_work_end(s, ok, outer) < 0)
