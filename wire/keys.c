@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "fileio.h"
 #include "rp_limits.h"
 #include "rp_names.h"
 #include "syntax.h"
@@ -204,25 +205,14 @@ static int write_new_file(const char *path, mode_t mode, const char *data, size_
                           size_t errlen)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	size_t off = 0;
 
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, mode) != 0)
+	if (fchmod(fd, mode) != 0 || fileio_write_all(fd, data, len) != 0)
 		goto fail;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
+	if (fileio_sync_close(fd) != 0) {
 		fd = -1;
 		goto fail;
 	}
