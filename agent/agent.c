@@ -818,6 +818,18 @@ static void inflight_remove(struct agent *a, const char *order_id)
 		          strerror(errno));
 }
 
+/* Runs an accepted (or resumed) order to its end, then takes it off the
+ * in-flight list and frees it. */
+static void run_accepted(struct agent *a, struct wire_order *o)
+{
+	a->running = true;
+	run_order(a, o);
+	a->running = false;
+	step(a, AGENT_STEP_DONE, o->order_id);
+	inflight_remove(a, o->order_id);
+	wire_order_clear(o);
+}
+
 static int resume_one(void *arg, const char *key, const uint8_t *bytes, size_t len)
 {
 	struct agent *a = arg;
@@ -876,12 +888,7 @@ static int resume_one(void *arg, const char *key, const uint8_t *bytes, size_t l
 		}
 	}
 	log_info("resuming order order=%s targets=%zu", LOG_V(o.order_id), o.spec.n_targets);
-	a->running = true;
-	run_order(a, &o);
-	a->running = false;
-	step(a, AGENT_STEP_DONE, o.order_id);
-	inflight_remove(a, o.order_id);
-	wire_order_clear(&o);
+	run_accepted(a, &o);
 	return atomic_load(&a->stop) ? 1 : 0;
 }
 
@@ -977,12 +984,7 @@ static void handle_order(struct agent *a, const uint8_t *msg, size_t len)
 	         o.spec.allow_data ? 1 : 0);
 	send_order_ack(a, o.order_id, o.sequence, true, "");
 	step(a, AGENT_STEP_ACKED, o.order_id);
-	a->running = true;
-	run_order(a, &o);
-	a->running = false;
-	step(a, AGENT_STEP_DONE, o.order_id);
-	inflight_remove(a, o.order_id);
-	wire_order_clear(&o);
+	run_accepted(a, &o);
 }
 
 static void handle_result_ack(struct agent *a, const uint8_t *msg, size_t len)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "rp_limits.h"
 #include "syntax.h"
 
@@ -114,19 +115,31 @@ static int item_key(const char *name, char *key, size_t keylen)
 	return spool_key_valid(key);
 }
 
+/* A stream over the directory dirfd names (dirfd stays open, the stream
+ * owns its own descriptor). NULL with errno on failure. */
+static DIR *dir_stream(int dirfd)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	if (d == NULL && fd >= 0) {
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+	return d;
+}
+
 /* Deletes every regular file left in tmp/ by a crash; counts ready items. */
 static int recover(struct spool *sp, char *err, size_t errlen)
 {
 	DIR *d;
 	struct dirent *de;
-	int fd;
 	char key[SPOOL_NAME_MAX];
 
-	fd = openat(sp->tmpfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+	if ((d = dir_stream(sp->tmpfd)) == NULL) {
 		set_err(err, errlen, "tmp: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
@@ -141,11 +154,8 @@ static int recover(struct spool *sp, char *err, size_t errlen)
 		return -1;
 	}
 
-	fd = openat(sp->readyfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+	if ((d = dir_stream(sp->readyfd)) == NULL) {
 		set_err(err, errlen, "ready: %s", strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
 	while ((de = readdir(d)) != NULL)
@@ -212,22 +222,6 @@ void spool_close(struct spool **spp)
 	*spp = NULL;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Creates DIR/tmp/<key>.<pid>.<random> exclusively; name receives it. */
 static int create_tmp(struct spool *sp, const char *key, char *name, size_t namelen)
 {
@@ -271,9 +265,9 @@ int spool_put(struct spool *sp, const char *key, const void *bytes, size_t len)
 	fd = create_tmp(sp, key, tmp, sizeof(tmp));
 	if (fd < 0)
 		return -1;
-	if (write_all(fd, bytes, len) < 0 || fsync(fd) < 0)
+	if (fileio_write_all(fd, bytes, len) < 0)
 		goto fail;
-	if (close(fd) < 0) {
+	if (fileio_sync_close(fd) < 0) {
 		fd = -1;
 		goto fail;
 	}
@@ -335,7 +329,7 @@ int spool_put_many(struct spool *sp, const struct spool_item *items, size_t n)
 	}
 	for (; made < n; made++) {
 		fd = create_tmp(sp, items[made].key, tmp[made], sizeof(tmp[made]));
-		if (fd < 0 || write_all(fd, items[made].bytes, items[made].len) < 0)
+		if (fd < 0 || fileio_write_all(fd, items[made].bytes, items[made].len) < 0)
 			goto fail;
 		if (close(fd) < 0) {
 			fd = -1;
@@ -501,17 +495,10 @@ static int collect(struct spool *sp, struct entry **out, size_t *outn)
 	struct entry *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
-	DIR *d;
-	int fd;
+	DIR *d = dir_stream(sp->readyfd);
 
-	fd = openat(sp->readyfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (d == NULL)
 		return -1;
-	d = fdopendir(fd);
-	if (d == NULL) {
-		close(fd);
-		return -1;
-	}
 	while ((de = readdir(d)) != NULL && n < RP_SPOOL_ITEMS_MAX) {
 		struct stat st;
 		char key[SPOOL_NAME_MAX];

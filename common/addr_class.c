@@ -7,7 +7,8 @@
 
 #include <netinet/in.h>
 #include <string.h>
-#include <strings.h>
+
+#include "rp_names.h"
 
 struct special_net {
 	int family;
@@ -73,12 +74,12 @@ static const struct embedding embeddings[] = {
 static const char *const class_names[] = {
     "unspecified", "this-network", "loopback", "link-local", "site-local", "multicast", "broadcast",
 };
-_Static_assert(sizeof(class_names) / sizeof(class_names[0]) == ADDR_CLASS_COUNT, "class names");
+RP_ENUM_TABLE_CHECK(class_names, ADDR_CLASS_COUNT);
 
 static const char *const embed_names[] = {
     "none", "mapped", "translated", "compat", "nat64", "nat64-local", "6to4", "teredo",
 };
-_Static_assert(sizeof(embed_names) / sizeof(embed_names[0]) == ADDR_EMBED_COUNT, "embed names");
+RP_ENUM_TABLE_CHECK(embed_names, ADDR_EMBED_COUNT);
 
 static bool prefix_match(const uint8_t *prefix, unsigned len, const uint8_t *a)
 {
@@ -174,18 +175,15 @@ int addr_classify_sa(const struct sockaddr *sa, socklen_t len, struct addr_info 
 
 const char *addr_class_name(enum addr_class c)
 {
-	return (unsigned)c < ADDR_CLASS_COUNT ? class_names[c] : NULL;
+	return rp_name(class_names, ADDR_CLASS_COUNT, (int)c, NULL);
 }
 
 int addr_class_from_name(const char *name)
 {
-	for (int i = 0; i < ADDR_CLASS_COUNT; i++)
-		if (strcasecmp(name, class_names[i]) == 0)
-			return i;
-	return -1;
+	return rp_name_find(class_names, ADDR_CLASS_COUNT, name, true);
 }
 
 const char *addr_embed_name(enum addr_embed e)
 {
-	return (unsigned)e < ADDR_EMBED_COUNT ? embed_names[e] : NULL;
+	return rp_name(embed_names, ADDR_EMBED_COUNT, (int)e, NULL);
 }

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "rp_names.h"
+
 enum cs_state {
 	CS_GREETED = 0, /* banner sent, no EHLO/HELO yet */
 	CS_READY,       /* EHLO/HELO done, no transaction */
@@ -29,7 +31,7 @@ enum cs_state {
 
 static const char *const state_names[] = {"GREETED", "READY", "MAIL",  "RCPT",
                                           "DATA",    "TLS",   "CLOSED"};
-_Static_assert(sizeof(state_names) / sizeof(state_names[0]) == CS_COUNT, "state names");
+RP_ENUM_TABLE_CHECK(state_names, CS_COUNT);
 
 struct canary_smtp {
 	struct canary_smtp_params p;
@@ -63,7 +65,7 @@ _Static_assert(sizeof(struct canary_smtp) <= RP_CANARY_FOOTPRINT_MAX, "session f
 
 const char *canary_smtp_state_name(const struct canary_smtp *s)
 {
-	return state_names[s->state];
+	return rp_name(state_names, CS_COUNT, (int)s->state, "?");
 }
 
 static void enter_state(struct canary_smtp *s, enum cs_state st)

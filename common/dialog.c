@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "rp_limits.h"
+#include "rp_names.h"
 #include "smtp_reply.h"
 #include "target.h"
 
@@ -50,7 +51,7 @@ const struct dialog_ext_name dialog_ext_names[DLG_EXT_COUNT] = {
 static const char *const state_names[] = {"IDLE",     "CONNECTING", "BANNER", "EHLO", "HELO",
                                           "STARTTLS", "TLS",        "TESTS",  "DATA", "DATA-END",
                                           "QUIT",     "CLOSING",    "DONE"};
-_Static_assert(sizeof(state_names) / sizeof(state_names[0]) == ST_COUNT, "state names");
+RP_ENUM_TABLE_CHECK(state_names, ST_COUNT);
 
 /* What each reply we wait for answers. */
 enum cmd_kind { CMD_RSET, CMD_MAIL, CMD_RCPT, CMD_DATA, CMD_BODY, CMD_QUIT, CMD_OTHER };
@@ -139,28 +140,24 @@ struct dialog {
 };
 
 static const char *const tls_policy_names[] = {"auto", "require", "off", "implicit"};
-_Static_assert(sizeof(tls_policy_names) / sizeof(tls_policy_names[0]) == DLG_TLS_COUNT,
-               "tls policy names");
+RP_ENUM_TABLE_CHECK(tls_policy_names, DLG_TLS_COUNT);
 
 static const char *const action_names[] = {"connect", "io", "starttls", "close", "done"};
-_Static_assert(sizeof(action_names) / sizeof(action_names[0]) == DLG_ACT_COUNT, "action names");
+RP_ENUM_TABLE_CHECK(action_names, DLG_ACT_COUNT);
 
 const char *dialog_tls_policy_name(enum dialog_tls_policy p)
 {
-	return (unsigned)p < DLG_TLS_COUNT ? tls_policy_names[p] : "?";
+	return rp_name(tls_policy_names, DLG_TLS_COUNT, (int)p, "?");
 }
 
 int dialog_tls_policy_from_name(const char *name)
 {
-	for (int i = 0; i < DLG_TLS_COUNT; i++)
-		if (strcmp(tls_policy_names[i], name) == 0)
-			return i;
-	return -1;
+	return rp_name_find(tls_policy_names, DLG_TLS_COUNT, name, false);
 }
 
 const char *dialog_action_name(enum dialog_action a)
 {
-	return (unsigned)a < DLG_ACT_COUNT ? action_names[a] : "?";
+	return rp_name(action_names, DLG_ACT_COUNT, (int)a, "?");
 }
 
 void dialog_params_defaults(struct dialog_params *p)
@@ -635,6 +632,17 @@ static void slot_tempfail(struct dialog *d, int i, const struct smtp_reply *r, i
 	}
 }
 
+/* DATA or the end of a test's message was refused: spends error budget; a
+ * 4xx retries (or tempfails), anything else rejects the test. */
+static void slot_data_refused(struct dialog *d, int i, const struct smtp_reply *r, int evidence)
+{
+	d->session_errors++;
+	if (is_4xx(r->code))
+		slot_tempfail(d, i, r, evidence, false);
+	else
+		slot_finish(d, i, TO_REJECTED, verdict_classify(r, false), r, evidence);
+}
+
 static void on_test_reply(struct dialog *d, uint64_t now, struct pending pe,
                           const struct smtp_reply *r, int evidence)
 {
@@ -874,12 +882,7 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 			int i = d->data_slot;
 
 			d->data_slot = -1;
-			d->session_errors++;
-			if (is_4xx(r->code))
-				slot_tempfail(d, i, r, evidence, false);
-			else
-				slot_finish(d, i, TO_REJECTED, verdict_classify(r, false), r,
-				            evidence);
+			slot_data_refused(d, i, r, evidence);
 			begin_tests(d, now);
 		}
 		break;
@@ -888,16 +891,10 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 
 		d->data_slot = -1;
 		d->slots[i].r->data_sent = true;
-		if (is_2xx(r->code)) {
+		if (is_2xx(r->code))
 			slot_finish(d, i, TO_ACCEPTED, RC_NONE, r, evidence);
-		} else {
-			d->session_errors++;
-			if (is_4xx(r->code))
-				slot_tempfail(d, i, r, evidence, false);
-			else
-				slot_finish(d, i, TO_REJECTED, verdict_classify(r, false), r,
-				            evidence);
-		}
+		else
+			slot_data_refused(d, i, r, evidence);
 		begin_tests(d, now);
 		break;
 	}

@@ -11,6 +11,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "rp_names.h"
+
 static char log_prog[64] = "relayprobe";
 static int log_level = LOG_LVL_INFO;
 static bool log_syslog;
@@ -22,8 +24,7 @@ static const char *const level_names[] = {
     [LOG_LVL_INFO] = "info",
     [LOG_LVL_DEBUG] = "debug",
 };
-_Static_assert(sizeof(level_names) / sizeof(level_names[0]) == LOG_LVL_COUNT,
-               "log level name table out of sync");
+RP_ENUM_TABLE_CHECK(level_names, LOG_LVL_COUNT);
 
 static const int syslog_prio[] = {
     [LOG_LVL_ERROR] = LOG_ERR,
@@ -31,8 +32,7 @@ static const int syslog_prio[] = {
     [LOG_LVL_INFO] = LOG_INFO,
     [LOG_LVL_DEBUG] = LOG_DEBUG,
 };
-_Static_assert(sizeof(syslog_prio) / sizeof(syslog_prio[0]) == LOG_LVL_COUNT,
-               "syslog priority table out of sync");
+RP_ENUM_TABLE_CHECK(syslog_prio, LOG_LVL_COUNT);
 
 static int clamp_level(int level)
 {
@@ -67,24 +67,14 @@ int log_get_level(void)
 
 const char *log_level_name(int level)
 {
-	if (level < 0 || level >= LOG_LVL_COUNT)
-		return "unknown";
-	return level_names[level];
+	return rp_name(level_names, LOG_LVL_COUNT, level, "unknown");
 }
 
 int log_level_from_name(const char *name)
 {
-	int i;
-
-	if (name == NULL)
-		return -1;
-	if (strcasecmp(name, "warning") == 0)
+	if (name != NULL && strcasecmp(name, "warning") == 0)
 		return LOG_LVL_WARN;
-	for (i = 0; i < LOG_LVL_COUNT; i++) {
-		if (strcasecmp(name, level_names[i]) == 0)
-			return i;
-	}
-	return -1;
+	return rp_name_find(level_names, LOG_LVL_COUNT, name, true);
 }
 
 void log_set_stream(FILE *f)

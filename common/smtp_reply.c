@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "rp_names.h"
+
 static const char *const err_names[] = {
     [SMTP_REPLY_OK] = "ok",
     [SMTP_REPLY_E_SYNTAX] = "syntax",
@@ -17,8 +19,7 @@ static const char *const err_names[] = {
     [SMTP_REPLY_E_TOO_MANY] = "too-many-lines",
     [SMTP_REPLY_E_TOO_BIG] = "reply-too-big",
 };
-_Static_assert(sizeof(err_names) / sizeof(err_names[0]) == SMTP_REPLY_ERR_COUNT,
-               "smtp_reply_err name table out of sync");
+RP_ENUM_TABLE_CHECK(err_names, SMTP_REPLY_ERR_COUNT);
 
 static void clear_reply(struct smtp_reply *r)
 {
@@ -39,9 +40,7 @@ void smtp_reply_parser_reset(struct smtp_reply_parser *p)
 
 const char *smtp_reply_err_name(enum smtp_reply_err e)
 {
-	if ((unsigned)e >= SMTP_REPLY_ERR_COUNT)
-		return "unknown";
-	return err_names[e];
+	return rp_name(err_names, SMTP_REPLY_ERR_COUNT, (int)e, "unknown");
 }
 
 static bool is_digit(unsigned char c)

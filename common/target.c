@@ -7,11 +7,9 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -119,7 +117,8 @@ bool target_domain_reserved(const char *domain)
 	return false;
 }
 
-/* "1".."65535", digits only. Returns 0, or -1 with a reason. */
+/* "1".."65535", digits only: the one port rule of this file (targets, the
+ * port column, HOST:PORT settings). Returns 0, or -1 with a reason. */
 static int parse_port(const char *s, size_t len, uint16_t *port, const char **why)
 {
 	unsigned long v = 0;
@@ -204,10 +203,23 @@ static int set_host(struct target_spec *out, const char *h, size_t len, bool bra
 	return 0;
 }
 
+/* The port after a target's host: out->port, port_given. 0 / -1 (err). */
+static int take_port(struct target_spec *out, const char *p, char *err, size_t errlen)
+{
+	const char *why = NULL;
+
+	if (parse_port(p, strlen(p), &out->port, &why) < 0) {
+		fail(err, errlen, out->text, "%s", why);
+		return -1;
+	}
+	out->port_given = true;
+	return 0;
+}
+
 int target_parse(const char *s, uint16_t default_port, struct target_spec *out, char *err,
                  size_t errlen)
 {
-	const char *start, *end, *colon, *why = NULL;
+	const char *start, *end, *colon;
 	size_t len;
 
 	if (err && errlen)
@@ -251,12 +263,7 @@ int target_parse(const char *s, uint16_t default_port, struct target_spec *out, 
 			fail(err, errlen, t, "unexpected text after ']'");
 			return -1;
 		}
-		if (parse_port(close + 2, strlen(close + 2), &out->port, &why) < 0) {
-			fail(err, errlen, t, "%s", why);
-			return -1;
-		}
-		out->port_given = true;
-		return 0;
+		return take_port(out, close + 2, err, errlen);
 	}
 
 	colon = strchr(t, ':');
@@ -273,19 +280,15 @@ int target_parse(const char *s, uint16_t default_port, struct target_spec *out, 
 
 	if (set_host(out, t, (size_t)(colon - t), false, t, err, errlen) < 0)
 		return -1;
-	if (parse_port(colon + 1, strlen(colon + 1), &out->port, &why) < 0) {
-		fail(err, errlen, t, "%s", why);
-		return -1;
-	}
-	out->port_given = true;
-	return 0;
+	return take_port(out, colon + 1, err, errlen);
 }
 
 int target_canonical(const char *text, const char *portf, char *out, size_t outlen, char *err,
                      size_t errlen)
 {
 	struct target_spec t;
-	unsigned long port = 0;
+	uint16_t port = 0;
+	const char *why;
 	int n;
 
 	if (text == NULL || target_parse(text, 25, &t, err, errlen) < 0) {
@@ -294,17 +297,12 @@ int target_canonical(const char *text, const char *portf, char *out, size_t outl
 		return -1;
 	}
 	if (portf != NULL && portf[0] != '\0') {
-		char *end;
-
-		errno = 0;
-		port = strtoul(portf, &end, 10);
-		if (portf[0] < '0' || portf[0] > '9' || *end != '\0' || errno || port == 0 ||
-		    port > 65535) {
+		if (parse_port(portf, strlen(portf), &port, &why) < 0) {
 			snprintf(err, errlen, "port '%.16s' is not 1..65535", portf);
 			return -1;
 		}
 		if (t.port_given && t.port != port) {
-			snprintf(err, errlen, "target has port %u, port column says %lu", t.port,
+			snprintf(err, errlen, "target has port %u, port column says %u", t.port,
 			         port);
 			return -1;
 		}
@@ -314,9 +312,9 @@ int target_canonical(const char *text, const char *portf, char *out, size_t outl
 	if (port == 0)
 		n = snprintf(out, outlen, "%s", t.host);
 	else if (strchr(t.host, ':') != NULL)
-		n = snprintf(out, outlen, "[%s]:%lu", t.host, port);
+		n = snprintf(out, outlen, "[%s]:%u", t.host, port);
 	else
-		n = snprintf(out, outlen, "%s:%lu", t.host, port);
+		n = snprintf(out, outlen, "%s:%u", t.host, port);
 	if (n < 0 || (size_t)n >= outlen) {
 		snprintf(err, errlen, "target too long");
 		return -1;
@@ -361,10 +359,9 @@ void target_default_ehlo(char *buf, size_t len)
 
 int target_parse_numeric_hostport(const char *addr, char *host, size_t hostlen, unsigned *port)
 {
-	const char *colon, *h = addr;
+	const char *colon, *h = addr, *why;
 	size_t hl;
-	char *end = NULL;
-	unsigned long p;
+	uint16_t p;
 
 	if (addr[0] == '[') {
 		const char *rb = strchr(addr, ']');
@@ -380,11 +377,7 @@ int target_parse_numeric_hostport(const char *addr, char *host, size_t hostlen, 
 			return -1; /* a bare IPv6 address needs brackets */
 		hl = (size_t)(colon - addr);
 	}
-	if (hl == 0 || hl >= hostlen || colon[1] < '0' || colon[1] > '9')
-		return -1;
-	errno = 0;
-	p = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || p == 0 || p > 65535)
+	if (hl == 0 || hl >= hostlen || parse_port(colon + 1, strlen(colon + 1), &p, &why) < 0)
 		return -1;
 	memcpy(host, h, hl);
 	host[hl] = '\0';

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "rp_limits.h"
+#include "rp_names.h"
 
 #define TRUNC_TEXT    "transcript truncated"
 #define ARENA_INITIAL 1024
@@ -47,14 +48,11 @@ static const char *const dir_names[] = {
     [TR_EVENT] = "event",
     [TR_ERROR] = "error",
 };
-_Static_assert(sizeof(dir_names) / sizeof(dir_names[0]) == TR_DIR_COUNT,
-               "tr_dir name table out of sync");
+RP_ENUM_TABLE_CHECK(dir_names, TR_DIR_COUNT);
 
 const char *tr_dir_name(enum tr_dir d)
 {
-	if ((unsigned)d >= TR_DIR_COUNT)
-		return "unknown";
-	return dir_names[d];
+	return rp_name(dir_names, TR_DIR_COUNT, (int)d, "unknown");
 }
 
 struct transcript *transcript_new(size_t max_bytes)

@@ -5,41 +5,40 @@
 
 #include <string.h>
 
+#include "rp_names.h"
+
 static const char *const outcome_names[] = {"not-run", "accepted", "rejected", "tempfail", "error"};
-_Static_assert(sizeof(outcome_names) / sizeof(outcome_names[0]) == TO_COUNT, "outcome names");
+RP_ENUM_TABLE_CHECK(outcome_names, TO_COUNT);
 
 static const char *const rclass_names[] = {"none",          "relay-denied", "sender-rejected",
                                            "auth-required", "tls-required", "policy"};
-_Static_assert(sizeof(rclass_names) / sizeof(rclass_names[0]) == RC_COUNT, "reject class names");
+RP_ENUM_TABLE_CHECK(rclass_names, RC_COUNT);
 
 static const char *const verdict_names[] = {
     "open-confirmed", "open",          "accepted-not-delivered",
     "closed",         "auth-required", "tls-required",
     "tempfail",       "blocked",       "unreachable",
     "error"};
-_Static_assert(sizeof(verdict_names) / sizeof(verdict_names[0]) == DV_COUNT, "verdict names");
+RP_ENUM_TABLE_CHECK(verdict_names, DV_COUNT);
 
 const char *test_outcome_name(enum test_outcome o)
 {
-	return (unsigned)o < TO_COUNT ? outcome_names[o] : "?";
+	return rp_name(outcome_names, TO_COUNT, (int)o, "?");
 }
 
 const char *reject_class_name(enum reject_class c)
 {
-	return (unsigned)c < RC_COUNT ? rclass_names[c] : "?";
+	return rp_name(rclass_names, RC_COUNT, (int)c, "?");
 }
 
 const char *dialog_verdict_name(enum dialog_verdict v)
 {
-	return (unsigned)v < DV_COUNT ? verdict_names[v] : "?";
+	return rp_name(verdict_names, DV_COUNT, (int)v, "?");
 }
 
 int dialog_verdict_from_name(const char *name)
 {
-	for (int i = 0; i < DV_COUNT; i++)
-		if (strcmp(verdict_names[i], name) == 0)
-			return i;
-	return -1;
+	return rp_name_find(verdict_names, DV_COUNT, name, false);
 }
 
 static bool esc_is(const struct smtp_reply *r, const char *esc)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rp_names.h"
+
 /* Higher is worse. The order answers "what must the operator act on":
  * - open-confirmed > open > accepted-not-delivered: a message delivered
  *   through the server beats an accepted RCPT, which beats an accept that
@@ -26,7 +28,7 @@ static const int rank[] = {
     [DV_ERROR] = 30,           [DV_TEMPFAIL] = 20,      [DV_BLOCKED] = 15,
     [DV_UNREACHABLE] = 10,
 };
-_Static_assert(sizeof(rank) / sizeof(rank[0]) == DV_COUNT, "a rank for every verdict");
+RP_ENUM_TABLE_CHECK(rank, DV_COUNT);
 
 /* Ranks at or above this are conclusive. */
 #define RANK_CONCLUSIVE 40

@@ -20,6 +20,7 @@
 #include "canary_server.h"
 #include "ini_strict.h"
 #include "rp_limits.h"
+#include "rp_names.h"
 #include "target.h"
 
 #define CFG_VALUE_MAX 1024
@@ -278,7 +279,7 @@ static const struct ini_key keys_table[] = {
 #undef STRDUP
 #undef COUNT
 #undef CC
-_Static_assert(sizeof(keys_table) / sizeof(keys_table[0]) == K_COUNT, "config key table");
+RP_ENUM_TABLE_CHECK(keys_table, K_COUNT);
 
 void ctl_config_clear(struct ctl_config *cfg)
 {

@@ -291,19 +291,31 @@ static int resend_cb(void *arg, const struct store_order *o)
 	return 0;
 }
 
+/* The stored order a message of session s names, when it is s's agent's:
+ * true with *o filled (the caller frees o->body); else false, logged as a
+ * dropped `what` (order-ack, order-done). */
+static bool own_order(struct ctl *c, const struct ctl_session *s, const char *what,
+                      const char *order_id, struct store_order_info *o)
+{
+	if (store_order_get(c->store, order_id, o) == 1 && o->agent_id == s->agent_id)
+		return true;
+	log_warn("agent=%s %s order=%s dropped: not its order", LOG_V(s->user_id), what,
+	         LOG_V(order_id));
+	return false;
+}
+
 void orders_on_ack(struct ctl *c, struct ctl_session *s, const uint8_t *msg, size_t len)
 {
 	struct wire_ctl_order_ack a;
-	struct store_order_info o;
+	struct store_order_info o = {0};
 
 	if (wire_ctl_order_ack_parse(msg, len, &a) < 0) {
 		log_warn("agent=%s order-ack dropped: malformed", LOG_V(s->user_id));
 		return;
 	}
-	if (store_order_get(c->store, a.order_id, &o) != 1 || o.agent_id != s->agent_id) {
-		log_warn("agent=%s order-ack order=%s dropped: not its order", LOG_V(s->user_id),
-		         LOG_V(a.order_id));
-	} else if (a.committed || strcmp(a.reason, "replay") == 0) {
+	if (!own_order(c, s, "order-ack", a.order_id, &o))
+		goto out;
+	if (a.committed || strcmp(a.reason, "replay") == 0) {
 		/* replay: accepted before (our re-send crossed its ack). */
 		if (store_order_mark_acked(c->store, a.order_id, now_s()) < 0)
 			log_error("order=%s ack: %s", LOG_V(a.order_id), store_errmsg(c->store));
@@ -343,6 +355,7 @@ void orders_on_ack(struct ctl *c, struct ctl_session *s, const uint8_t *msg, siz
 		}
 		s->pump = true;
 	}
+out:
 	free(o.body);
 	wire_ctl_order_ack_clear(&a);
 }
@@ -419,11 +432,10 @@ void orders_on_done(struct ctl *c, struct ctl_session *s, struct ctl_batch *b, c
 		log_warn("agent=%s order-done dropped: malformed", LOG_V(s->user_id));
 		return;
 	}
-	if (store_order_get(c->store, d.order_id, &o) != 1 || o.agent_id != s->agent_id) {
-		log_warn("agent=%s order-done order=%s dropped: not its order", LOG_V(s->user_id),
-		         LOG_V(d.order_id));
-	} else if (store_order_mark_done_declared(c->store, d.order_id, now_s(), d.results) < 0 ||
-	           store_audit_complete(c->store, o.audit_id) < 0) {
+	if (!own_order(c, s, "order-done", d.order_id, &o))
+		goto out;
+	if (store_order_mark_done_declared(c->store, d.order_id, now_s(), d.results) < 0 ||
+	    store_audit_complete(c->store, o.audit_id) < 0) {
 		log_error("order=%s done: %s", LOG_V(d.order_id), store_errmsg(c->store));
 	} else {
 		log_info("agent=%s order=%s done results=%u", LOG_V(s->user_id), LOG_V(d.order_id),
@@ -431,6 +443,7 @@ void orders_on_done(struct ctl *c, struct ctl_session *s, struct ctl_batch *b, c
 		link_batch_ack(b, s, d.order_id, "", "", 0);
 		s->pump = true;
 	}
+out:
 	free(o.body);
 	wire_ctl_order_done_clear(&d);
 }

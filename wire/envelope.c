@@ -16,6 +16,7 @@
 #include "relay_tests.h"
 #include "relayprobe.pb-c.h"
 #include "rp_limits.h"
+#include "rp_names.h"
 #include "syntax.h"
 #include "verdict.h"
 
@@ -33,12 +34,11 @@ typedef Relayprobe__V1__ResultBody ResultBody;
 static const char *const reason_names[] = {
     "ok",      "size",     "decode",        "envelope", "key",    "signature", "body",
     "version", "audience", "not-yet-valid", "expired",  "replay", "sequence",  "internal"};
-_Static_assert(sizeof(reason_names) / sizeof(reason_names[0]) == WIRE_REASON_COUNT,
-               "wire reason names");
+RP_ENUM_TABLE_CHECK(reason_names, WIRE_REASON_COUNT);
 
 const char *wire_reason_name(enum wire_reason r)
 {
-	return (unsigned)r < WIRE_REASON_COUNT ? reason_names[r] : "?";
+	return rp_name(reason_names, WIRE_REASON_COUNT, (int)r, "?");
 }
 
 /* ---- field checks ---- */

@@ -16,7 +16,9 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "fileio.h"
 #include "rp_limits.h"
+#include "rp_names.h"
 #include "syntax.h"
 
 #define KEYS_FORMAT "relayprobe-key-1"
@@ -34,19 +36,16 @@ struct keys {
 };
 
 static const char *const role_names[] = {"controller", "agent"};
-_Static_assert(sizeof(role_names) / sizeof(role_names[0]) == KEYS_ROLE_COUNT, "role names");
+RP_ENUM_TABLE_CHECK(role_names, KEYS_ROLE_COUNT);
 
 const char *keys_role_name(enum keys_role r)
 {
-	return (unsigned)r < KEYS_ROLE_COUNT ? role_names[r] : "?";
+	return rp_name(role_names, KEYS_ROLE_COUNT, (int)r, "?");
 }
 
 int keys_role_from_name(const char *name)
 {
-	for (int i = 0; i < KEYS_ROLE_COUNT; i++)
-		if (strcmp(name, role_names[i]) == 0)
-			return i;
-	return -1;
+	return rp_name_find(role_names, KEYS_ROLE_COUNT, name, false);
 }
 
 bool keys_name_valid(const char *name)
@@ -206,25 +205,14 @@ static int write_new_file(const char *path, mode_t mode, const char *data, size_
                           size_t errlen)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-	size_t off = 0;
 
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (fchmod(fd, mode) != 0)
+	if (fchmod(fd, mode) != 0 || fileio_write_all(fd, data, len) != 0)
 		goto fail;
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
+	if (fileio_sync_close(fd) != 0) {
 		fd = -1;
 		goto fail;
 	}
@@ -312,7 +300,7 @@ enum kf_field {
 static const char *const kf_names[] = {"format",         "role",         "name",
                                        "curve_public",   "curve_secret", "ed25519_public",
                                        "ed25519_secret", "fingerprint"};
-_Static_assert(sizeof(kf_names) / sizeof(kf_names[0]) == KF_COUNT, "key file field names");
+RP_ENUM_TABLE_CHECK(kf_names, KF_COUNT);
 
 struct kf_parse {
 	const char *path;
@@ -434,10 +422,8 @@ static int kf_line(struct kf_parse *p, char *line, int lineno)
 		return -1;
 	}
 	*eq = '\0';
-	for (f = 0; f < KF_COUNT; f++)
-		if (strcmp(line, kf_names[f]) == 0)
-			break;
-	if (f == KF_COUNT || !field_allowed((enum kf_field)f, p->secret)) {
+	f = rp_name_find(kf_names, KF_COUNT, line, false);
+	if (f < 0 || !field_allowed((enum kf_field)f, p->secret)) {
 		snprintf(p->err, p->errlen, "%s:%d: key '%.64s': not allowed in a %s key file",
 		         p->path, lineno, line, p->secret ? "secret" : "public");
 		return -1;

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "rp_limits.h"
 #include "syntax.h"
 
@@ -183,20 +184,6 @@ out:
 	return rs;
 }
 
-static int write_all(int fd, const char *s, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, s, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int replay_state_save(const struct replay_state *rs, const char *path, char *err, size_t errlen)
 {
 	char tmp[4096], dirbuf[4096], line[REPLAY_LINE_MAX + 2];
@@ -213,17 +200,17 @@ int replay_state_save(const struct replay_state *rs, const char *path, char *err
 		goto fail;
 	n = snprintf(line, sizeof(line), REPLAY_HEADER "\nsequence=%" PRIu64 "\n",
 	             rs->last_sequence);
-	if (write_all(fd, line, (size_t)n) != 0)
+	if (fileio_write_all(fd, line, (size_t)n) != 0)
 		goto fail;
 	/* Oldest first, so a reload keeps the same eviction order. */
 	oldest = rs->count < RP_WIRE_REPLAY_MAX ? 0 : rs->head;
 	for (size_t i = 0; i < rs->count; i++) {
 		n = snprintf(line, sizeof(line), "order=%s\n",
 		             rs->ids[(oldest + i) % RP_WIRE_REPLAY_MAX]);
-		if (write_all(fd, line, (size_t)n) != 0)
+		if (fileio_write_all(fd, line, (size_t)n) != 0)
 			goto fail;
 	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
+	if (fileio_sync_close(fd) != 0) {
 		fd = -1;
 		goto fail;
 	}
