@@ -112,6 +112,22 @@ transcript() {
 	one audit --vantages 'a,,b' 127.0.0.1
 	one audit --tests bogus 127.0.0.1
 	one report --format xml 1
+	one report --latest --format
+	one transcript
+	one probe
+	one probe --port
+	one probe --rate abc 127.0.0.1
+	one probe --timeout 0 127.0.0.1
+	one probe --canary nowhere --canary-domain c.example.org 127.0.0.1
+	one probe --canary 127.0.0.1:x --canary-domain c.example.org 127.0.0.1
+	one probe --canary 127.0.0.1:2525 127.0.0.1
+	one probe --tests list
+	one probe --no-mx --data --json --transcript -q -v --tests bogus 127.0.0.1
+	one probe --ehlo 'bad name' 127.0.0.1
+	one probe --to nobody 127.0.0.1
+	one probe --local-domain 'a b' 127.0.0.1
+	one probe --bind nowhere 127.0.0.1
+	one probe --targets "$TMP/none"
 	one transcript --latest 1
 	# the inventory commands against the fake controller
 	one targets
