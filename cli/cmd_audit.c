@@ -51,7 +51,6 @@ enum {
 	OPT_WAIT,
 	OPT_WAIT_TIMEOUT,
 	OPT_JSON,
-	OPT_HELP,
 };
 
 static const struct option audit_options[] = {
@@ -69,7 +68,7 @@ static const struct option audit_options[] = {
     {"wait", no_argument, NULL, OPT_WAIT},
     {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
     {"json", no_argument, NULL, OPT_JSON},
-    {"help", no_argument, NULL, OPT_HELP},
+    CLI_HELP_OPTION,
     ADMIN_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -335,20 +334,12 @@ static int parse_audit_options(int argc, char **argv, struct audit_opts *o)
 		case OPT_JSON:
 			o->json = true;
 			break;
-		case 'h':
-		case OPT_HELP:
-			audit_usage(stdout);
-			return 1;
-		case '?':
-		case ':':
-			cli_bad_option(prog, c, argv);
-			return -1;
 		default:
-			rc = admin_cfg_option(&o->cfg, c, arg, prog);
+			rc = cli_option_rest(prog, c, argv, &o->cfg);
 			if (rc > 0)
-				cli_bad_option(prog, '?', argv);
+				audit_usage(stdout);
 			if (rc != 0)
-				return -1;
+				return rc;
 		}
 	}
 	return admin_cfg_check(&o->cfg, prog);
@@ -497,8 +488,7 @@ int audit_main(int argc, char **argv)
 	report_id_text(id, idtext, sizeof(idtext));
 	if (!o.wait) {
 		if (o.json) {
-			fwrite(r.raw, 1, r.rawlen, stdout);
-			putchar('\n');
+			admin_print_raw(&r, stdout);
 		} else {
 			printf("audit %s started: ", idtext);
 			print_count(r.json, "orders", stdout);
