@@ -22,6 +22,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "dns.h"
 #include "engine.h"
 #include "probe_canary.h"
@@ -75,7 +76,6 @@ enum {
 	OPT_CANARY,
 	OPT_CANARY_DOMAIN,
 	OPT_CANARY_WAIT,
-	OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -106,7 +106,7 @@ static const struct option long_options[] = {
     {"canary-wait", required_argument, NULL, OPT_CANARY_WAIT},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, OPT_HELP},
+    CLI_HELP_OPTION,
     {NULL, 0, NULL, 0},
 };
 #define SHORT_OPTIONS ":p:qvh"
@@ -162,6 +162,19 @@ static const struct {
     {OPT_RATE, "--rate", 0, 1000000, offsetof(struct probe_opts, rate)},
     {OPT_CONCURRENCY, "--concurrency", 1, RP_DIALOGS_MAX, offsetof(struct probe_opts, concurrency)},
     {OPT_CANARY_WAIT, "--canary-wait", 0, 7 * 86400, offsetof(struct probe_opts, canary_wait)},
+};
+
+/* Options without a value: each sets its flag. */
+static const struct {
+	int id;
+	size_t offset; /* of its bool in struct probe_opts */
+} flag_options[] = {
+    {OPT_DATA, offsetof(struct probe_opts, data)},
+    {OPT_NO_MX, offsetof(struct probe_opts, no_mx)},
+    {OPT_JSON, offsetof(struct probe_opts, json)},
+    {OPT_TRANSCRIPT, offsetof(struct probe_opts, transcript)},
+    {'q', offsetof(struct probe_opts, quiet)},
+    {'v', offsetof(struct probe_opts, verbose)},
 };
 
 /* State of one run, passed to the engine callbacks. */
@@ -309,31 +322,6 @@ static void list_tests(void)
 		printf("  %-10s %s: %s\n", sets[i].name, sets[i].desc, sets[i].ids);
 }
 
-/* Strict unsigned number: digits only, within [min, max]. */
-static int parse_number(const char *opt, const char *s, unsigned long min, unsigned long max,
-                        unsigned long *out)
-{
-	char *end = NULL;
-	unsigned long v;
-
-	if (s[0] < '0' || s[0] > '9') {
-		errorf("%s: \"%s\" is not a number", opt, s);
-		return -1;
-	}
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*end != '\0') {
-		errorf("%s: \"%s\" is not a number", opt, s);
-		return -1;
-	}
-	if (errno == ERANGE || v < min || v > max) {
-		errorf("%s: \"%s\" is out of range (%lu-%lu)", opt, s, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Returns 0 when id is a numeric option and its value is good, -1 when it
  * is bad (error printed), 1 when id is not a numeric option. */
 static int parse_numeric_option(int id, const char *arg, struct probe_opts *o)
@@ -343,13 +331,25 @@ static int parse_numeric_option(int id, const char *arg, struct probe_opts *o)
 		if (numeric_options[i].id != id)
 			continue;
 		n = (struct num_opt *)((char *)o + numeric_options[i].offset);
-		if (parse_number(numeric_options[i].name, arg, numeric_options[i].min,
-		                 numeric_options[i].max, &n->value) < 0)
+		if (cli_parse_seconds(PROG, numeric_options[i].name, arg, numeric_options[i].min,
+		                      numeric_options[i].max, &n->value) < 0)
 			return -1;
 		n->given = true;
 		return 0;
 	}
 	return 1;
+}
+
+/* Sets the flag of option id; false when id is not a flag option. */
+static bool set_flag(int id, struct probe_opts *o)
+{
+	for (size_t i = 0; i < sizeof(flag_options) / sizeof(flag_options[0]); i++) {
+		if (flag_options[i].id == id) {
+			*(bool *)((char *)o + flag_options[i].offset) = true;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* "local@domain" into its parts (the rule: rp_mailbox_split, address
@@ -427,16 +427,13 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 		case OPT_TESTS:
 			o->tests_spec = arg;
 			break;
-		case OPT_DATA:
-			o->data = true;
-			break;
 		case OPT_CANARY: {
 			const char *colon = strrchr(arg, ':');
 			unsigned long port = 0;
 
 			/* the listener checks the address itself when it binds */
 			if (colon == NULL || colon == arg ||
-			    parse_number("--canary", colon + 1, 0, 65535, &port) < 0) {
+			    cli_parse_seconds(PROG, "--canary", colon + 1, 0, 65535, &port) < 0) {
 				errorf("--canary: \"%s\" is not ADDR:PORT or [IPV6]:PORT", arg);
 				return -1;
 			}
@@ -450,9 +447,6 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 				return -1;
 			}
 			snprintf(o->canary_domain, sizeof(o->canary_domain), "%s", arg);
-			break;
-		case OPT_NO_MX:
-			o->no_mx = true;
 			break;
 		case OPT_RESOLV_CONF:
 			if (access(arg, R_OK) != 0) {
@@ -471,37 +465,13 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 			}
 			o->target_files[o->ntarget_files++] = arg;
 			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_TRANSCRIPT:
-			o->transcript = true;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'h':
-		case OPT_HELP:
-			usage(stdout);
-			return 1;
-		case ':':
-			errorf("option \"%s\" needs a value", argv[optind - 1]);
-			return -1;
 		default:
 			rc = parse_numeric_option(c, arg, o);
-			if (rc == 0)
+			if (rc == 0 || (rc > 0 && set_flag(c, o)))
 				break;
-			if (rc < 0)
-				return -1;
-			if (optopt != 0)
-				errorf("unknown option \"-%c\" (try " PROG " --help)", optopt);
-			else
-				errorf("unknown option \"%s\" (try " PROG " --help)",
-				       argv[optind - 1]);
-			return -1;
+			if (rc > 0 && (rc = cli_option_rest(PROG, c, argv, NULL)) > 0)
+				usage(stdout);
+			return rc;
 		}
 	}
 
