@@ -46,6 +46,7 @@ cat >"$TMP/replies.json" <<'EOF'
    "client":"acme","from":"closed","to":"open","audit":4}]},
  "hooks.status": {"ok":true,"hooks":[{"name":"webhook","pending":1,"sending":0,
    "delivered":5,"failed":2}]},
+ "audit.start": {"ok":true,"audit":9,"orders":6},
  "retention.run": [{"ok":true,"stripped":7},{"ok":true,"forever":true,"stripped":0}]
 }
 EOF
@@ -59,6 +60,8 @@ export RELAYPROBE_ADMIN=$SOCK
 printf 'client,target,port,tags\nacme,mx.example.org,25,prod;eu\nacme,mx2.example.org,,\n' \
 	>"$TMP/inv.csv"
 printf 'client,target,port,tags\nacme,bad host!,25,\nacme\n' >"$TMP/bad.csv"
+printf '# targets\n127.0.0.1\n\n127.0.0.2:2525   # with port\nbad_name.example.com\n' \
+	>"$TMP/targets.txt"
 
 # one ARGS...: a block of the transcript: the command, its exit status,
 # stdout, stderr and the requests it sent.
@@ -128,6 +131,15 @@ transcript() {
 	one probe --local-domain 'a b' 127.0.0.1
 	one probe --bind nowhere 127.0.0.1
 	one probe --targets "$TMP/none"
+	one probe --targets "$TMP/targets.txt"
+	one probe --targets - 127.0.0.1:99999
+	one audit --targets "$TMP/none"
+	one audit --targets "$TMP/targets.txt"
+	one audit 'bad host!'
+	one audit - -
+	one audit --json --vantages a,b --tls off --port 2525 --to t@example.org --from f@example.org \
+		--ehlo probe.example.org --timeout 30 --retry-after 0 --data --tests all \
+		127.0.0.1 '[::1]:2526' mx.example.org
 	one transcript --latest 1
 	# the inventory commands against the fake controller
 	one targets
