@@ -31,7 +31,7 @@
 #include "rp_limits.h"
 #include "syntax.h"
 #include "target.h"
-#include "targets_file.h"
+#include "target_input.h"
 
 #define PROG "relayprobe probe"
 
@@ -558,70 +558,11 @@ static void build_params(const struct probe_opts *o, struct engine_params *ep, c
 
 /* ---- targets ---------------------------------------------------------- */
 
-struct target_input {
-	struct engine *engine;
-	unsigned long port;
-	size_t count;
-	bool stdin_read;
-};
-
-static int add_target(struct target_input *in, const char *text, const char *where, size_t line)
+/* Takes a target into the engine (in->arg), at most RP_TARGETS_MAX. */
+static int probe_add(struct target_input *in, const struct target_spec *t)
 {
-	struct target_spec t;
-	char err[RP_TARGET_LINE_MAX + 128];
-
-	if (target_parse(text, (uint16_t)in->port, &t, err, sizeof(err)) < 0) {
-		if (where != NULL)
-			errorf("%s:%zu: %s", where, line, err);
-		else
-			errorf("%s", err);
-		return -1;
-	}
-	if (in->count >= RP_TARGETS_MAX || engine_add(in->engine, &t) < 0) {
+	if (in->count >= RP_TARGETS_MAX || engine_add(in->arg, t) < 0) {
 		errorf("too many targets (at most %d)", RP_TARGETS_MAX);
-		return -1;
-	}
-	in->count++;
-	return 0;
-}
-
-static int add_target_cb(void *in, const char *text, const char *where, size_t line)
-{
-	return add_target(in, text, where, line);
-}
-
-/* A --targets file (common/targets_file.c); "-" is read once. */
-static int read_targets(struct target_input *in, const char *path)
-{
-	char err[512];
-
-	if (strcmp(path, "-") == 0) {
-		if (in->stdin_read)
-			return 0;
-		in->stdin_read = true;
-	}
-	if (targets_file_read(path, add_target_cb, in, err, sizeof(err)) < 0) {
-		if (err[0] != '\0')
-			errorf("--targets: %s", err);
-		return -1;
-	}
-	return 0;
-}
-
-static int collect_targets(struct target_input *in, const struct probe_opts *o, int argc,
-                           char **argv)
-{
-	for (size_t i = 0; i < o->ntarget_files; i++)
-		if (read_targets(in, o->target_files[i]) < 0)
-			return -1;
-	for (int i = optind; i < argc; i++) {
-		int rc = strcmp(argv[i], "-") == 0 ? read_targets(in, "-")
-		                                   : add_target(in, argv[i], NULL, 0);
-		if (rc < 0)
-			return -1;
-	}
-	if (in->count == 0) {
-		errorf("no targets (give TARGET arguments, --targets FILE or '-')");
 		return -1;
 	}
 	return 0;
@@ -881,7 +822,7 @@ int probe_main(int argc, char **argv)
 	struct probe_opts o;
 	struct engine_params ep;
 	struct engine *e = NULL;
-	struct target_input in;
+	struct target_input in = {.prog = PROG, .add = probe_add};
 	struct run_state st;
 	size_t tests[RP_TESTS_MAX], ntests = 0;
 	char err[256];
@@ -933,10 +874,9 @@ int probe_main(int argc, char **argv)
 		probe_canary_stop(&g_canary);
 		return EXIT_USAGE;
 	}
-	memset(&in, 0, sizeof(in));
-	in.engine = e;
-	in.port = o.port.value;
-	if (collect_targets(&in, &o, argc, argv) < 0)
+	in.arg = e;
+	in.port = (uint16_t)o.port.value;
+	if (target_input_collect(&in, o.target_files, o.ntarget_files, argc, argv) < 0)
 		goto out;
 
 	if (o.canary == NULL) { /* the canary's domain is the operator's own */
