@@ -108,6 +108,21 @@ void cli_bad_option(const char *prog, int c, char **argv)
 		        argv[optind - 1], prog);
 }
 
+int cli_option_rest(const char *prog, int c, char **argv, struct admin_cfg *cfg)
+{
+	if (c == 'h' || c == CLI_OPT_HELP)
+		return 1;
+	if (c != '?' && c != ':' && cfg != NULL) {
+		int rc = admin_cfg_option(cfg, c, optarg, prog);
+
+		if (rc <= 0)
+			return rc;
+		c = '?';
+	}
+	cli_bad_option(prog, c, argv);
+	return -1;
+}
+
 static void unreachable(const struct admin_cfg *c, const char *why)
 {
 	fprintf(stderr, "relayprobe: cannot reach the controller at ");
@@ -156,6 +171,12 @@ void admin_reply_clear(struct admin_answer *r)
 	json_decref(r->json);
 	free(r->raw);
 	memset(r, 0, sizeof(*r));
+}
+
+void admin_print_raw(const struct admin_answer *r, FILE *out)
+{
+	fwrite(r->raw, 1, r->rawlen, out);
+	fputc('\n', out);
 }
 
 /* A missing or forbidden socket file is reported at once, without waiting. */

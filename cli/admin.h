@@ -29,7 +29,13 @@ enum cli_exit {
 };
 
 /* getopt_long ids of the shared options (above any command's own ids). */
-enum { ADMIN_OPT_ENDPOINT = 1000, ADMIN_OPT_TIMEOUT };
+enum { ADMIN_OPT_ENDPOINT = 1000, ADMIN_OPT_TIMEOUT, CLI_OPT_HELP };
+
+/* --help, which every command takes (with -h): see cli_option_rest(). */
+#define CLI_HELP_OPTION                                                                            \
+	{                                                                                          \
+		"help", no_argument, NULL, CLI_OPT_HELP                                            \
+	}
 
 #define ADMIN_LONG_OPTIONS                                                                         \
 	{"admin", required_argument, NULL, ADMIN_OPT_ENDPOINT},                                    \
@@ -85,6 +91,8 @@ void admin_free(struct admin **a);
  * "ok" (error printed). */
 int admin_call(struct admin *a, json_t *req, struct admin_answer *out);
 void admin_reply_clear(struct admin_answer *r);
+/* The reply's raw bytes and a newline (what --json prints). */
+void admin_print_raw(const struct admin_answer *r, FILE *out);
 
 /* One-shot: admin_new, admin_call, admin_free. */
 int admin_request(const struct admin_cfg *c, json_t *req, struct admin_answer *out);
@@ -94,5 +102,11 @@ int cli_parse_seconds(const char *prog, const char *opt, const char *s, unsigned
                       unsigned long max, unsigned long *out);
 /* An unknown option or missing value, after getopt_long returned '?' or ':'. */
 void cli_bad_option(const char *prog, int c, char **argv);
+/* The end of every command's option switch, for the getopt_long result c
+ * that the command's own cases did not take: 1 for -h/--help (the caller
+ * prints its help), 0 when cfg (may be NULL: no admin options) took
+ * --admin/--admin-timeout, -1 on a bad value, an unknown option or a
+ * missing value (error printed, prefixed with prog). */
+int cli_option_rest(const char *prog, int c, char **argv, struct admin_cfg *cfg);
 
 #endif

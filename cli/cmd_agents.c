@@ -18,11 +18,11 @@
 
 #define PROG "relayprobe agents"
 
-enum { OPT_JSON = 256, OPT_HELP };
+enum { OPT_JSON = 256 };
 
 static const struct option long_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
-    {"help", no_argument, NULL, OPT_HELP},
+    CLI_HELP_OPTION,
     ADMIN_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -110,25 +110,12 @@ int agents_main(int argc, char **argv)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
-		switch (c) {
-		case OPT_JSON:
+		if (c == OPT_JSON) {
 			json = true;
-			break;
-		case 'h':
-		case OPT_HELP:
-			usage(stdout);
-			return CLI_EXIT_OK;
-		case '?':
-		case ':':
-			cli_bad_option(PROG, c, argv);
-			return CLI_EXIT_USAGE;
-		default:
-			rc = admin_cfg_option(&cfg, c, optarg, PROG);
-			if (rc != 0) {
-				if (rc > 0)
-					cli_bad_option(PROG, '?', argv);
-				return CLI_EXIT_USAGE;
-			}
+		} else if ((rc = cli_option_rest(PROG, c, argv, &cfg)) != 0) {
+			if (rc > 0)
+				usage(stdout);
+			return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 		}
 	}
 	if (admin_cfg_check(&cfg, PROG) < 0)
@@ -186,8 +173,7 @@ int agents_main(int argc, char **argv)
 	if (status != CLI_EXIT_OK)
 		goto out;
 	if (json) {
-		fwrite(reply.raw, 1, reply.rawlen, stdout);
-		putchar('\n');
+		admin_print_raw(&reply, stdout);
 	} else if (strcmp(action, "list") == 0) {
 		if (report_render_agents(reply.json, stdout) < 0) {
 			fprintf(stderr, "relayprobe: unusable reply from the controller: no "

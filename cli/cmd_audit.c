@@ -27,7 +27,7 @@
 #include "rp_limits.h"
 #include "syntax.h"
 #include "target.h"
-#include "targets_file.h"
+#include "target_input.h"
 #include "view.h"
 
 #define POLL_MS            500 /* audit.status at most every POLL_MS... */
@@ -51,7 +51,6 @@ enum {
 	OPT_WAIT,
 	OPT_WAIT_TIMEOUT,
 	OPT_JSON,
-	OPT_HELP,
 };
 
 static const struct option audit_options[] = {
@@ -69,7 +68,7 @@ static const struct option audit_options[] = {
     {"wait", no_argument, NULL, OPT_WAIT},
     {"wait-timeout", required_argument, NULL, OPT_WAIT_TIMEOUT},
     {"json", no_argument, NULL, OPT_JSON},
-    {"help", no_argument, NULL, OPT_HELP},
+    CLI_HELP_OPTION,
     ADMIN_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -119,53 +118,16 @@ static void audit_usage(FILE *out)
 
 /* ---- targets ------------------------------------------------------------ */
 
-struct targets {
-	json_t *list;
-	bool stdin_read;
-};
-
-static int add_target(struct targets *t, const char *text, const char *where, size_t line)
+/* Takes a target into the request's list (in->arg). */
+static int audit_add(struct target_input *in, const struct target_spec *t)
 {
-	struct target_spec spec;
-	char err[RP_TARGET_LINE_MAX + 128];
-
-	if (target_parse(text, 25, &spec, err, sizeof(err)) < 0) {
-		if (where != NULL)
-			fprintf(stderr, "relayprobe audit: %s:%zu: %s\n", where, line, err);
-		else
-			fprintf(stderr, "relayprobe audit: %s\n", err);
-		return -1;
-	}
-	if (json_array_size(t->list) >= RP_ADMIN_TARGETS_MAX) {
+	if (json_array_size(in->arg) >= RP_ADMIN_TARGETS_MAX) {
 		fprintf(stderr, "relayprobe audit: too many targets (at most %d per audit)\n",
 		        RP_ADMIN_TARGETS_MAX);
 		return -1;
 	}
-	if (json_array_append_new(t->list, json_string(spec.text)) < 0) {
+	if (json_array_append_new(in->arg, json_string(t->text)) < 0) {
 		fprintf(stderr, "relayprobe audit: out of memory\n");
-		return -1;
-	}
-	return 0;
-}
-
-static int add_target_cb(void *t, const char *text, const char *where, size_t line)
-{
-	return add_target(t, text, where, line);
-}
-
-/* A --targets file (common/targets_file.c); "-" is read once. */
-static int read_targets(struct targets *t, const char *path)
-{
-	char err[512];
-
-	if (strcmp(path, "-") == 0) {
-		if (t->stdin_read)
-			return 0;
-		t->stdin_read = true;
-	}
-	if (targets_file_read(path, add_target_cb, t, err, sizeof(err)) < 0) {
-		if (err[0] != '\0')
-			fprintf(stderr, "relayprobe audit: --targets: %s\n", err);
 		return -1;
 	}
 	return 0;
@@ -335,20 +297,12 @@ static int parse_audit_options(int argc, char **argv, struct audit_opts *o)
 		case OPT_JSON:
 			o->json = true;
 			break;
-		case 'h':
-		case OPT_HELP:
-			audit_usage(stdout);
-			return 1;
-		case '?':
-		case ':':
-			cli_bad_option(prog, c, argv);
-			return -1;
 		default:
-			rc = admin_cfg_option(&o->cfg, c, arg, prog);
+			rc = cli_option_rest(prog, c, argv, &o->cfg);
 			if (rc > 0)
-				cli_bad_option(prog, '?', argv);
+				audit_usage(stdout);
 			if (rc != 0)
-				return -1;
+				return rc;
 		}
 	}
 	return admin_cfg_check(&o->cfg, prog);
@@ -439,7 +393,8 @@ static int wait_done(struct admin *a, const struct audit_opts *o, json_t *id, co
 int audit_main(int argc, char **argv)
 {
 	struct audit_opts o;
-	struct targets t = {0};
+	struct target_input t = {.prog = "relayprobe audit", .port = 25, .add = audit_add};
+	json_t *list = json_array();
 	struct admin *a = NULL;
 	struct admin_answer r = {0};
 	json_t *req = NULL, *id;
@@ -450,29 +405,19 @@ int audit_main(int argc, char **argv)
 	admin_cfg_defaults(&o.cfg);
 	o.wait_timeout = WAIT_TIMEOUT_S;
 	o.params = json_object();
-	t.list = json_array();
-	if (o.params == NULL || t.list == NULL)
+	t.arg = list;
+	if (o.params == NULL || list == NULL)
 		goto out;
 	rc = parse_audit_options(argc, argv, &o);
 	if (rc != 0) {
 		status = rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
 		goto out;
 	}
-	for (size_t i = 0; i < o.nfiles; i++)
-		if (read_targets(&t, o.files[i]) < 0)
-			goto out;
-	for (int i = optind; i < argc; i++)
-		if ((strcmp(argv[i], "-") == 0 ? read_targets(&t, "-")
-		                               : add_target(&t, argv[i], NULL, 0)) < 0)
-			goto out;
-	if (json_array_size(t.list) == 0) {
-		fprintf(stderr, "relayprobe audit: no targets (give TARGET arguments, --targets "
-		                "FILE or '-')\n");
+	if (target_input_collect(&t, o.files, o.nfiles, argc, argv) < 0)
 		goto out;
-	}
 
-	req = json_pack("{s:s,s:O,s:O}", "cmd", admin_cmd_name(ADMIN_AUDIT_START), "targets",
-	                t.list, "params", o.params);
+	req = json_pack("{s:s,s:O,s:O}", "cmd", admin_cmd_name(ADMIN_AUDIT_START), "targets", list,
+	                "params", o.params);
 	if (req != NULL &&
 	    (json_object_set_new(req, "vantages",
 	                         o.vantages ? json_incref(o.vantages) : json_string("all")) < 0 ||
@@ -497,8 +442,7 @@ int audit_main(int argc, char **argv)
 	report_id_text(id, idtext, sizeof(idtext));
 	if (!o.wait) {
 		if (o.json) {
-			fwrite(r.raw, 1, r.rawlen, stdout);
-			putchar('\n');
+			admin_print_raw(&r, stdout);
 		} else {
 			printf("audit %s started: ", idtext);
 			print_count(r.json, "orders", stdout);
@@ -514,7 +458,7 @@ out:
 	admin_reply_clear(&r);
 	admin_free(&a);
 	json_decref(req);
-	json_decref(t.list);
+	json_decref(list);
 	json_decref(o.params);
 	json_decref(o.vantages);
 	return status;

@@ -16,13 +16,13 @@
 
 #define PROG "relayprobe keygen"
 
-enum { OPT_ROLE = 256, OPT_NAME, OPT_OUT, OPT_HELP };
+enum { OPT_ROLE = 256, OPT_NAME, OPT_OUT };
 
 static const struct option long_options[] = {
     {"role", required_argument, NULL, OPT_ROLE},
     {"name", required_argument, NULL, OPT_NAME},
     {"out", required_argument, NULL, OPT_OUT},
-    {"help", no_argument, NULL, OPT_HELP},
+    CLI_HELP_OPTION,
     {NULL, 0, NULL, 0},
 };
 
@@ -86,13 +86,11 @@ int keygen_main(int argc, char **argv)
 		case OPT_OUT:
 			dir = optarg;
 			break;
-		case 'h':
-		case OPT_HELP:
+		default:
+			if (cli_option_rest(PROG, c, argv, NULL) < 0)
+				return CLI_EXIT_USAGE;
 			usage(stdout);
 			return CLI_EXIT_OK;
-		default:
-			cli_bad_option(PROG, c, argv);
-			return CLI_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {

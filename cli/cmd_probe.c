@@ -22,6 +22,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "admin.h"
 #include "dns.h"
 #include "engine.h"
 #include "probe_canary.h"
@@ -30,7 +31,7 @@
 #include "rp_limits.h"
 #include "syntax.h"
 #include "target.h"
-#include "targets_file.h"
+#include "target_input.h"
 
 #define PROG "relayprobe probe"
 
@@ -75,7 +76,6 @@ enum {
 	OPT_CANARY,
 	OPT_CANARY_DOMAIN,
 	OPT_CANARY_WAIT,
-	OPT_HELP,
 };
 
 static const struct option long_options[] = {
@@ -106,7 +106,7 @@ static const struct option long_options[] = {
     {"canary-wait", required_argument, NULL, OPT_CANARY_WAIT},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
-    {"help", no_argument, NULL, OPT_HELP},
+    CLI_HELP_OPTION,
     {NULL, 0, NULL, 0},
 };
 #define SHORT_OPTIONS ":p:qvh"
@@ -162,6 +162,19 @@ static const struct {
     {OPT_RATE, "--rate", 0, 1000000, offsetof(struct probe_opts, rate)},
     {OPT_CONCURRENCY, "--concurrency", 1, RP_DIALOGS_MAX, offsetof(struct probe_opts, concurrency)},
     {OPT_CANARY_WAIT, "--canary-wait", 0, 7 * 86400, offsetof(struct probe_opts, canary_wait)},
+};
+
+/* Options without a value: each sets its flag. */
+static const struct {
+	int id;
+	size_t offset; /* of its bool in struct probe_opts */
+} flag_options[] = {
+    {OPT_DATA, offsetof(struct probe_opts, data)},
+    {OPT_NO_MX, offsetof(struct probe_opts, no_mx)},
+    {OPT_JSON, offsetof(struct probe_opts, json)},
+    {OPT_TRANSCRIPT, offsetof(struct probe_opts, transcript)},
+    {'q', offsetof(struct probe_opts, quiet)},
+    {'v', offsetof(struct probe_opts, verbose)},
 };
 
 /* State of one run, passed to the engine callbacks. */
@@ -309,31 +322,6 @@ static void list_tests(void)
 		printf("  %-10s %s: %s\n", sets[i].name, sets[i].desc, sets[i].ids);
 }
 
-/* Strict unsigned number: digits only, within [min, max]. */
-static int parse_number(const char *opt, const char *s, unsigned long min, unsigned long max,
-                        unsigned long *out)
-{
-	char *end = NULL;
-	unsigned long v;
-
-	if (s[0] < '0' || s[0] > '9') {
-		errorf("%s: \"%s\" is not a number", opt, s);
-		return -1;
-	}
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*end != '\0') {
-		errorf("%s: \"%s\" is not a number", opt, s);
-		return -1;
-	}
-	if (errno == ERANGE || v < min || v > max) {
-		errorf("%s: \"%s\" is out of range (%lu-%lu)", opt, s, min, max);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Returns 0 when id is a numeric option and its value is good, -1 when it
  * is bad (error printed), 1 when id is not a numeric option. */
 static int parse_numeric_option(int id, const char *arg, struct probe_opts *o)
@@ -343,13 +331,25 @@ static int parse_numeric_option(int id, const char *arg, struct probe_opts *o)
 		if (numeric_options[i].id != id)
 			continue;
 		n = (struct num_opt *)((char *)o + numeric_options[i].offset);
-		if (parse_number(numeric_options[i].name, arg, numeric_options[i].min,
-		                 numeric_options[i].max, &n->value) < 0)
+		if (cli_parse_seconds(PROG, numeric_options[i].name, arg, numeric_options[i].min,
+		                      numeric_options[i].max, &n->value) < 0)
 			return -1;
 		n->given = true;
 		return 0;
 	}
 	return 1;
+}
+
+/* Sets the flag of option id; false when id is not a flag option. */
+static bool set_flag(int id, struct probe_opts *o)
+{
+	for (size_t i = 0; i < sizeof(flag_options) / sizeof(flag_options[0]); i++) {
+		if (flag_options[i].id == id) {
+			*(bool *)((char *)o + flag_options[i].offset) = true;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* "local@domain" into its parts (the rule: rp_mailbox_split, address
@@ -427,16 +427,13 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 		case OPT_TESTS:
 			o->tests_spec = arg;
 			break;
-		case OPT_DATA:
-			o->data = true;
-			break;
 		case OPT_CANARY: {
 			const char *colon = strrchr(arg, ':');
 			unsigned long port = 0;
 
 			/* the listener checks the address itself when it binds */
 			if (colon == NULL || colon == arg ||
-			    parse_number("--canary", colon + 1, 0, 65535, &port) < 0) {
+			    cli_parse_seconds(PROG, "--canary", colon + 1, 0, 65535, &port) < 0) {
 				errorf("--canary: \"%s\" is not ADDR:PORT or [IPV6]:PORT", arg);
 				return -1;
 			}
@@ -450,9 +447,6 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 				return -1;
 			}
 			snprintf(o->canary_domain, sizeof(o->canary_domain), "%s", arg);
-			break;
-		case OPT_NO_MX:
-			o->no_mx = true;
 			break;
 		case OPT_RESOLV_CONF:
 			if (access(arg, R_OK) != 0) {
@@ -471,37 +465,13 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 			}
 			o->target_files[o->ntarget_files++] = arg;
 			break;
-		case OPT_JSON:
-			o->json = true;
-			break;
-		case OPT_TRANSCRIPT:
-			o->transcript = true;
-			break;
-		case 'q':
-			o->quiet = true;
-			break;
-		case 'v':
-			o->verbose = true;
-			break;
-		case 'h':
-		case OPT_HELP:
-			usage(stdout);
-			return 1;
-		case ':':
-			errorf("option \"%s\" needs a value", argv[optind - 1]);
-			return -1;
 		default:
 			rc = parse_numeric_option(c, arg, o);
-			if (rc == 0)
+			if (rc == 0 || (rc > 0 && set_flag(c, o)))
 				break;
-			if (rc < 0)
-				return -1;
-			if (optopt != 0)
-				errorf("unknown option \"-%c\" (try " PROG " --help)", optopt);
-			else
-				errorf("unknown option \"%s\" (try " PROG " --help)",
-				       argv[optind - 1]);
-			return -1;
+			if (rc > 0 && (rc = cli_option_rest(PROG, c, argv, NULL)) > 0)
+				usage(stdout);
+			return rc;
 		}
 	}
 
@@ -588,70 +558,11 @@ static void build_params(const struct probe_opts *o, struct engine_params *ep, c
 
 /* ---- targets ---------------------------------------------------------- */
 
-struct target_input {
-	struct engine *engine;
-	unsigned long port;
-	size_t count;
-	bool stdin_read;
-};
-
-static int add_target(struct target_input *in, const char *text, const char *where, size_t line)
+/* Takes a target into the engine (in->arg), at most RP_TARGETS_MAX. */
+static int probe_add(struct target_input *in, const struct target_spec *t)
 {
-	struct target_spec t;
-	char err[RP_TARGET_LINE_MAX + 128];
-
-	if (target_parse(text, (uint16_t)in->port, &t, err, sizeof(err)) < 0) {
-		if (where != NULL)
-			errorf("%s:%zu: %s", where, line, err);
-		else
-			errorf("%s", err);
-		return -1;
-	}
-	if (in->count >= RP_TARGETS_MAX || engine_add(in->engine, &t) < 0) {
+	if (in->count >= RP_TARGETS_MAX || engine_add(in->arg, t) < 0) {
 		errorf("too many targets (at most %d)", RP_TARGETS_MAX);
-		return -1;
-	}
-	in->count++;
-	return 0;
-}
-
-static int add_target_cb(void *in, const char *text, const char *where, size_t line)
-{
-	return add_target(in, text, where, line);
-}
-
-/* A --targets file (common/targets_file.c); "-" is read once. */
-static int read_targets(struct target_input *in, const char *path)
-{
-	char err[512];
-
-	if (strcmp(path, "-") == 0) {
-		if (in->stdin_read)
-			return 0;
-		in->stdin_read = true;
-	}
-	if (targets_file_read(path, add_target_cb, in, err, sizeof(err)) < 0) {
-		if (err[0] != '\0')
-			errorf("--targets: %s", err);
-		return -1;
-	}
-	return 0;
-}
-
-static int collect_targets(struct target_input *in, const struct probe_opts *o, int argc,
-                           char **argv)
-{
-	for (size_t i = 0; i < o->ntarget_files; i++)
-		if (read_targets(in, o->target_files[i]) < 0)
-			return -1;
-	for (int i = optind; i < argc; i++) {
-		int rc = strcmp(argv[i], "-") == 0 ? read_targets(in, "-")
-		                                   : add_target(in, argv[i], NULL, 0);
-		if (rc < 0)
-			return -1;
-	}
-	if (in->count == 0) {
-		errorf("no targets (give TARGET arguments, --targets FILE or '-')");
 		return -1;
 	}
 	return 0;
@@ -911,7 +822,7 @@ int probe_main(int argc, char **argv)
 	struct probe_opts o;
 	struct engine_params ep;
 	struct engine *e = NULL;
-	struct target_input in;
+	struct target_input in = {.prog = PROG, .add = probe_add};
 	struct run_state st;
 	size_t tests[RP_TESTS_MAX], ntests = 0;
 	char err[256];
@@ -963,10 +874,9 @@ int probe_main(int argc, char **argv)
 		probe_canary_stop(&g_canary);
 		return EXIT_USAGE;
 	}
-	memset(&in, 0, sizeof(in));
-	in.engine = e;
-	in.port = o.port.value;
-	if (collect_targets(&in, &o, argc, argv) < 0)
+	in.arg = e;
+	in.port = (uint16_t)o.port.value;
+	if (target_input_collect(&in, o.target_files, o.ntarget_files, argc, argv) < 0)
 		goto out;
 
 	if (o.canary == NULL) { /* the canary's domain is the operator's own */

@@ -2,6 +2,7 @@
  * audits of inventory targets, run by the controller (docs/distributed.md).
  * --every is checked here (1s to RP_SCHED_EVERY_MAX), --at is HH:MM UTC. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,23 +12,6 @@
 #include "inv_common.h"
 #include "report_render.h"
 #include "rp_limits.h"
-
-static void schedule_usage(FILE *out)
-{
-	fputs("usage: relayprobe schedule add NAME --every N[s|m|h|d] [--at HH:MM]\n"
-	      "                [--client C | --tag T | --all] [--vantages A,B|all]\n"
-	      "                [--tests ID,...]\n"
-	      "       relayprobe schedule list [--json]\n"
-	      "       relayprobe schedule remove NAME\n"
-	      "       relayprobe schedule run-now NAME\n"
-	      "\n"
-	      "Periodic audits of inventory targets run by the controller. --at is a\n"
-	      "UTC time the slots are aligned to; each schedule has a fixed jitter of\n"
-	      "up to 10% of the interval (at most 5 minutes). A run missed while the\n"
-	      "controller was down runs once when it is back.\n",
-	      out);
-	inv_usage_tail(out);
-}
 
 static const char *utc(json_int_t t, char *buf, size_t len)
 {
@@ -68,7 +52,7 @@ static long long parse_every(const char *s)
 	return (long long)v * mul;
 }
 
-static int schedule_cmd(struct inv_opts *o, int argc, char **argv)
+static int schedule_run(const struct inv_command *self, struct inv_opts *o, int argc, char **argv)
 {
 	struct admin_answer r = {0};
 	const char *action = argv[0];
@@ -151,25 +135,31 @@ static int schedule_cmd(struct inv_opts *o, int argc, char **argv)
 				           json_object_get(r.json, "audit")));
 		}
 	} else {
-		schedule_usage(stderr);
+		inv_usage(self, stderr);
 		return CLI_EXIT_USAGE;
 	}
 	admin_reply_clear(&r);
 	return rc;
 }
 
+static const struct inv_command schedule = {
+    .usage = "usage: relayprobe schedule add NAME --every N[s|m|h|d] [--at HH:MM]\n"
+             "                [--client C | --tag T | --all] [--vantages A,B|all]\n"
+             "                [--tests ID,...]\n"
+             "       relayprobe schedule list [--json]\n"
+             "       relayprobe schedule remove NAME\n"
+             "       relayprobe schedule run-now NAME\n"
+             "\n"
+             "Periodic audits of inventory targets run by the controller. --at is a\n"
+             "UTC time the slots are aligned to; each schedule has a fixed jitter of\n"
+             "up to 10% of the interval (at most 5 minutes). A run missed while the\n"
+             "controller was down runs once when it is back.\n",
+    .min_args = 1,
+    .max_args = INT_MAX,
+    .run = schedule_run,
+};
+
 int schedule_main(int argc, char **argv)
 {
-	struct inv_opts o;
-	int rc = inv_parse(argc, argv, &o, schedule_usage);
-
-	if (rc != 0)
-		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-	argc -= optind;
-	argv += optind;
-	if (argc < 1) {
-		schedule_usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	return schedule_cmd(&o, argc, argv);
+	return inv_main(&schedule, argc, argv);
 }

@@ -4,6 +4,7 @@
  * FILE:LINE: reason, nothing sent when any row is bad); fields are capped by
  * RP_INV_TEXT_MAX / RP_TARGET_LINE_MAX, rows by RP_INV_ROWS_MAX. */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,22 +255,7 @@ fail:
 	return NULL;
 }
 
-static void targets_usage(FILE *out)
-{
-	fputs("usage: relayprobe targets import FILE.csv\n"
-	      "       relayprobe targets list [--client C] [--tag T] [--json]\n"
-	      "       relayprobe targets remove [--client C] TARGET...\n"
-	      "\n"
-	      "The controller's inventory of targets, grouped by client, with tags.\n"
-	      "FILE.csv has a header naming client,target,port,tags (RFC 4180 quoting;\n"
-	      "tags separated by ';' or spaces). Every bad row is reported as\n"
-	      "FILE:LINE: reason and then nothing is imported. A row whose client,\n"
-	      "target and port are already in the inventory updates its tags.\n",
-	      out);
-	inv_usage_tail(out);
-}
-
-static int targets_cmd(struct inv_opts *o, int argc, char **argv)
+static int targets_run(const struct inv_command *self, struct inv_opts *o, int argc, char **argv)
 {
 	struct admin_answer r = {0};
 	const char *action = argv[0];
@@ -327,25 +313,29 @@ static int targets_cmd(struct inv_opts *o, int argc, char **argv)
 				rc = CLI_EXIT_USAGE;
 		}
 	} else {
-		targets_usage(stderr);
+		inv_usage(self, stderr);
 		return CLI_EXIT_USAGE;
 	}
 	admin_reply_clear(&r);
 	return rc;
 }
 
+static const struct inv_command targets = {
+    .usage = "usage: relayprobe targets import FILE.csv\n"
+             "       relayprobe targets list [--client C] [--tag T] [--json]\n"
+             "       relayprobe targets remove [--client C] TARGET...\n"
+             "\n"
+             "The controller's inventory of targets, grouped by client, with tags.\n"
+             "FILE.csv has a header naming client,target,port,tags (RFC 4180 quoting;\n"
+             "tags separated by ';' or spaces). Every bad row is reported as\n"
+             "FILE:LINE: reason and then nothing is imported. A row whose client,\n"
+             "target and port are already in the inventory updates its tags.\n",
+    .min_args = 1,
+    .max_args = INT_MAX,
+    .run = targets_run,
+};
+
 int targets_main(int argc, char **argv)
 {
-	struct inv_opts o;
-	int rc = inv_parse(argc, argv, &o, targets_usage);
-
-	if (rc != 0)
-		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-	argc -= optind;
-	argv += optind;
-	if (argc < 1) {
-		targets_usage(stderr);
-		return CLI_EXIT_USAGE;
-	}
-	return targets_cmd(&o, argc, argv);
+	return inv_main(&targets, argc, argv);
 }

@@ -1,27 +1,19 @@
 /* inv_common.c - the option table and parse shared by targets, schedule,
  * history, events, hooks and retention (inv_common.h): each accepts the same
- * options, as before they were split into one file each. */
+ * options, as before they were split into one file each, and each runs
+ * through inv_main() from its table entry. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "inv_common.h"
 
-enum {
-	OPT_JSON = 256,
-	OPT_HELP,
-	OPT_CLIENT,
-	OPT_TAG,
-	OPT_ALL,
-	OPT_EVERY,
-	OPT_AT,
-	OPT_VANTAGES,
-	OPT_TESTS
-};
+/* The options with a value first, in the order of inv_parse()'s slots. */
+enum { OPT_CLIENT = 256, OPT_TAG, OPT_EVERY, OPT_AT, OPT_VANTAGES, OPT_TESTS, OPT_JSON, OPT_ALL };
 
 static const struct option long_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
-    {"help", no_argument, NULL, OPT_HELP},
+    CLI_HELP_OPTION,
     {"client", required_argument, NULL, OPT_CLIENT},
     {"tag", required_argument, NULL, OPT_TAG},
     {"all", no_argument, NULL, OPT_ALL},
@@ -33,61 +25,36 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-int inv_parse(int argc, char **argv, struct inv_opts *o, void (*help)(FILE *))
+/* Parses argv into o: 0, 1 for --help, -1 on a usage error (reported).
+ * optind is past the options. */
+static int inv_parse(int argc, char **argv, struct inv_opts *o)
 {
-	int c;
+	const char **value[] = {&o->client, &o->tag, &o->every, &o->at, &o->vantages, &o->tests};
+	int c, rc;
 
 	memset(o, 0, sizeof(*o));
 	admin_cfg_defaults(&o->cfg);
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
-		switch (c) {
-		case OPT_JSON:
+		if (c >= OPT_CLIENT && c <= OPT_TESTS) {
+			*value[c - OPT_CLIENT] = optarg;
+			o->nsel += c == OPT_CLIENT || c == OPT_TAG;
+		} else if (c == OPT_JSON) {
 			o->json = true;
-			break;
-		case 'h':
-		case OPT_HELP:
-			help(stdout);
-			return 1;
-		case OPT_CLIENT:
-			o->client = optarg;
-			o->nsel++;
-			break;
-		case OPT_TAG:
-			o->tag = optarg;
-			o->nsel++;
-			break;
-		case OPT_ALL:
+		} else if (c == OPT_ALL) {
 			o->all = true;
 			o->nsel++;
-			break;
-		case OPT_EVERY:
-			o->every = optarg;
-			break;
-		case OPT_AT:
-			o->at = optarg;
-			break;
-		case OPT_VANTAGES:
-			o->vantages = optarg;
-			break;
-		case OPT_TESTS:
-			o->tests = optarg;
-			break;
-		case '?':
-		case ':':
-			cli_bad_option(argv[0], c, argv);
-			return -1;
-		default:
-			if (admin_cfg_option(&o->cfg, c, optarg, argv[0]) != 0)
-				return -1;
+		} else if ((rc = cli_option_rest(argv[0], c, argv, &o->cfg)) != 0) {
+			return rc;
 		}
 	}
 	return admin_cfg_check(&o->cfg, argv[0]) < 0 ? -1 : 0;
 }
 
-void inv_usage_tail(FILE *out)
+void inv_usage(const struct inv_command *c, FILE *out)
 {
+	fputs(c->usage, out);
 	fprintf(out, "\nOptions:\n%s  -h, --help               this help\n\n" ADMIN_EXIT_HELP,
 	        ADMIN_OPTIONS_HELP);
 }
@@ -98,6 +65,37 @@ int inv_call(struct inv_opts *o, json_t *req, struct admin_answer *out)
 
 	json_decref(req);
 	if (rc == CLI_EXIT_OK && o->json)
-		printf("%s\n", out->raw);
+		admin_print_raw(out, stdout);
+	return rc;
+}
+
+int inv_main(const struct inv_command *c, int argc, char **argv)
+{
+	struct inv_opts o;
+	struct admin_answer r = {0};
+	json_t *req;
+	int rc = inv_parse(argc, argv, &o);
+
+	if (rc > 0)
+		inv_usage(c, stdout);
+	if (rc != 0)
+		return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	argc -= optind;
+	argv += optind;
+	if (argc < c->min_args || argc > c->max_args ||
+	    (c->word != NULL && argc > 0 && strcmp(argv[0], c->word) != 0)) {
+		inv_usage(c, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	if (c->run != NULL)
+		return c->run(c, &o, argc, argv);
+	req = json_pack("{s:s}", "cmd", admin_cmd_name(c->cmd));
+	if (c->args != NULL && c->args(req, argv) < 0) {
+		json_decref(req);
+		return CLI_EXIT_USAGE;
+	}
+	if ((rc = inv_call(&o, req, &r)) == CLI_EXIT_OK && !o.json)
+		c->render(r.json, stdout);
+	admin_reply_clear(&r);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /* inv_common.h - what targets, schedule, history, events, hooks and retention
  * (cmd_targets.c ... cmd_retention.c) share: one option table (theirs and the
- * admin options of admin.h), the parse of it, the shared part of their --help
- * and the request that prints the raw reply with --json. */
+ * admin options of admin.h), the parse of it, the shared part of their --help,
+ * the request that prints the raw reply with --json, and inv_main(), which
+ * runs one of them from its table entry (struct inv_command). */
 #ifndef RP_CLI_INV_COMMON_H
 #define RP_CLI_INV_COMMON_H
 
@@ -17,11 +18,26 @@ struct inv_opts {
 	int nsel; /* how many of --client, --tag, --all */
 };
 
-/* Parses argv (argv[0] the command name) into o; help prints --help. 0, 1
- * after --help, -1 on a usage error (reported). optind is past the options. */
-int inv_parse(int argc, char **argv, struct inv_opts *o, void (*help)(FILE *));
-/* The options part of every one of these commands' --help. */
-void inv_usage_tail(FILE *out);
+/* One of these commands. A simple one sends {"cmd": cmd} with what args()
+ * adds and prints the reply with render() (unless --json); a command with
+ * actions gives run() instead, called after the options and the operand
+ * count are checked. */
+struct inv_command {
+	const char *usage;      /* --help above the options part (inv_usage()) */
+	int min_args, max_args; /* operands after the options */
+	const char *word;       /* not NULL: the first operand, when given, is it */
+	enum admin_cmd cmd;
+	/* Adds the operands (argv) to req; -1 when one is bad (error printed). */
+	int (*args)(json_t *req, char **argv);
+	long (*render)(const json_t *reply, FILE *out);
+	int (*run)(const struct inv_command *self, struct inv_opts *o, int argc, char **argv);
+};
+
+/* The command's exit status for argv (argv[0] the command name): --help,
+ * the options, the operands against c, then c's request or c->run(). */
+int inv_main(const struct inv_command *c, int argc, char **argv);
+/* The command's --help: its usage text and the options part. */
+void inv_usage(const struct inv_command *c, FILE *out);
 /* Sends req (stolen), prints the JSON reply with --json; *out keeps it. */
 int inv_call(struct inv_opts *o, json_t *req, struct admin_answer *out);
 

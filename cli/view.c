@@ -26,14 +26,14 @@
 #include "targets_file.h"
 #include "view.h"
 
-enum { OPT_JSON = 256, OPT_LATEST, OPT_FORMAT, OPT_OUTPUT, OPT_HELP };
+enum { OPT_JSON = 256, OPT_LATEST, OPT_FORMAT, OPT_OUTPUT };
 
 static const struct option report_options[] = {
     {"latest", no_argument, NULL, OPT_LATEST},
     {"json", no_argument, NULL, OPT_JSON},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"output", required_argument, NULL, OPT_OUTPUT},
-    {"help", no_argument, NULL, OPT_HELP},
+    CLI_HELP_OPTION,
     ADMIN_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -154,20 +154,12 @@ int view_parse_options(int argc, char **argv, const char *prog, struct admin_cfg
 				return -1;
 			}
 			break;
-		case 'h':
-		case OPT_HELP:
-			help(stdout);
-			return 1;
-		case '?':
-		case ':':
-			cli_bad_option(prog, c, argv);
-			return -1;
 		default:
-			rc = admin_cfg_option(cfg, c, optarg, prog);
+			rc = cli_option_rest(prog, c, argv, cfg);
 			if (rc > 0)
-				cli_bad_option(prog, '?', argv);
+				help(stdout);
 			if (rc != 0)
-				return -1;
+				return rc;
 		}
 	}
 	return admin_cfg_check(cfg, prog);
