@@ -24,6 +24,7 @@
 
 #include "dns.h"
 #include "engine.h"
+#include "probe_advice.h"
 #include "probe_canary.h"
 #include "relay_tests.h"
 #include "result_json.h"
@@ -72,6 +73,7 @@ enum {
 	OPT_TARGETS,
 	OPT_JSON,
 	OPT_TRANSCRIPT,
+	OPT_EXPLAIN,
 	OPT_CANARY,
 	OPT_CANARY_DOMAIN,
 	OPT_CANARY_WAIT,
@@ -101,6 +103,7 @@ static const struct option long_options[] = {
     {"targets", required_argument, NULL, OPT_TARGETS},
     {"json", no_argument, NULL, OPT_JSON},
     {"transcript", no_argument, NULL, OPT_TRANSCRIPT},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"canary", required_argument, NULL, OPT_CANARY},
     {"canary-domain", required_argument, NULL, OPT_CANARY_DOMAIN},
     {"canary-wait", required_argument, NULL, OPT_CANARY_WAIT},
@@ -140,7 +143,7 @@ struct probe_opts {
 	const char *resolv_conf;
 	const char *target_files[16];
 	size_t ntarget_files;
-	bool json, transcript, quiet, verbose;
+	bool json, transcript, quiet, verbose, explain;
 };
 
 /* Numeric options and their accepted ranges. */
@@ -267,6 +270,9 @@ static void usage(FILE *out)
 	    "      --json               JSON Lines on standard output: one object per\n"
 	    "                           dialog, with its transcript (docs/json-output.md)\n"
 	    "      --transcript         text mode: print each dialog's transcript\n"
+	    "      --explain            text mode: under each finding's one-line fix\n"
+	    "                           (software: NAME (confidence) - fix: ...), the full\n"
+	    "                           advice and the lines the software guess rests on\n"
 	    "  -q, --quiet              no warnings, progress, header or summary\n"
 	    "  -v, --verbose            text mode: one line per test under each dialog\n"
 	    "  -h, --help               this help\n"
@@ -476,6 +482,9 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 			break;
 		case OPT_TRANSCRIPT:
 			o->transcript = true;
+			break;
+		case OPT_EXPLAIN:
+			o->explain = true;
 			break;
 		case 'q':
 			o->quiet = true;
@@ -763,6 +772,7 @@ static void print_text(struct run_state *st, const struct probe_result *r)
 		put_clean(reason && reason[0] ? reason : "-", stdout);
 	}
 	putchar('\n');
+	probe_advice_text(r, st->o->explain, stdout);
 	if (d != NULL && st->o->verbose)
 		print_tests(d, stdout);
 	if (d != NULL && st->o->transcript) {
@@ -773,7 +783,7 @@ static void print_text(struct run_state *st, const struct probe_result *r)
 
 static void print_json(const struct probe_result *r)
 {
-	if (result_write_json(r, true, stdout) < 0)
+	if (probe_advice_write_json(r, stdout) < 0)
 		errorf("%s: out of memory writing JSON", r->target);
 }
 
