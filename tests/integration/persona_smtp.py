@@ -39,27 +39,27 @@ PERSONAS = {
 }
 
 
+def reply(p, line):
+    """The reply to one command line, and whether the session ends."""
+    verb = line[:4].upper()
+    if verb == b"EHLO":
+        head, last = p["ehlo"][:-1], p["ehlo"][-1]
+        return b"".join(b"250-%s\r\n" % k for k in head) + b"250 %s\r\n" % last, False
+    if verb == b"RCPT":
+        return p["rcpt"](line), False
+    table = {b"MAIL": p["mail"], b"QUIT": p["quit"]}
+    return table.get(verb, p["other"]), verb == b"QUIT"
+
+
 async def session(reader, writer, p):
     writer.write(p["banner"])
-    while True:
+    done = False
+    while not done:
         line = await reader.readline()
         if not line:
             break
-        cmd = line[:4].upper()
-        if cmd == b"EHLO":
-            e = p["ehlo"]
-            writer.write(b"".join(b"250-" + k + b"\r\n" for k in e[:-1]) +
-                         b"250 " + e[-1] + b"\r\n")
-        elif cmd == b"MAIL":
-            writer.write(p["mail"])
-        elif cmd == b"RCPT":
-            writer.write(p["rcpt"](line))
-        elif cmd == b"QUIT":
-            writer.write(p["quit"])
-            await writer.drain()
-            break
-        else:
-            writer.write(p["other"])
+        out, done = reply(p, line)
+        writer.write(out)
         await writer.drain()
     writer.close()
 

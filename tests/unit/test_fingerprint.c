@@ -55,31 +55,42 @@ static bool has_evidence(const struct fp_result *r, const char *needle)
 	return false;
 }
 
+#define EHLO_C "C: EHLO probe.example.org\n"
+/* MAIL FROM, its reply, RCPT TO (its reply follows) */
+#define MAIL_RCPT(mail_reply)                                                                      \
+	"C: MAIL FROM:<a@probe.example.org>\n"                                                     \
+	"S: " mail_reply "\n"                                                                      \
+	"C: RCPT TO:<b@example.net>\n"
+
 #define CLOSED_TAIL                                                                                \
 	"C: MAIL FROM:<relayprobe@probe.example.org>\n"                                            \
 	"S: 250 2.1.0 Ok\n"                                                                        \
 	"C: RCPT TO:<relaytest@example.net>\n"
 
+/* The lab's Postfix (tests/integration/postfix_lab.sh): smtpd_banner hides
+ * the product; its EHLO reply up to DSN. */
+#define LAB_GREETING                                                                               \
+	"S: 220 rplab.relayprobe.test ESMTP relayprobe test lab\n" EHLO_C                          \
+	"S: 250-rplab.relayprobe.test\n"                                                           \
+	"S: 250-PIPELINING\n"                                                                      \
+	"S: 250-SIZE 10240000\n"                                                                   \
+	"S: 250-VRFY\n"                                                                            \
+	"S: 250-ETRN\n"                                                                            \
+	"S: 250-ENHANCEDSTATUSCODES\n"                                                             \
+	"S: 250-8BITMIME\n"                                                                        \
+	"S: 250-DSN\n"
+
 /* The lab's closed Postfix: smtpd_banner hides the product. */
 static void test_postfix_lab_closed(void **state)
 {
-	struct fp_result r = fp("S: 220 rplab.relayprobe.test ESMTP relayprobe test lab\n"
-	                        "C: EHLO probe.example.org\n"
-	                        "S: 250-rplab.relayprobe.test\n"
-	                        "S: 250-PIPELINING\n"
-	                        "S: 250-SIZE 10240000\n"
-	                        "S: 250-VRFY\n"
-	                        "S: 250-ETRN\n"
-	                        "S: 250-ENHANCEDSTATUSCODES\n"
-	                        "S: 250-8BITMIME\n"
-	                        "S: 250-DSN\n"
-	                        "S: 250-SMTPUTF8\n"
-	                        "S: 250 CHUNKING\n" CLOSED_TAIL
-	                        "S: 554 5.7.1 <relaytest@example.net>: Relay access denied\n"
-	                        "C: RSET\n"
-	                        "S: 250 2.0.0 Ok\n"
-	                        "C: QUIT\n"
-	                        "S: 221 2.0.0 Bye\n");
+	struct fp_result r =
+	    fp(LAB_GREETING "S: 250-SMTPUTF8\n"
+	                    "S: 250 CHUNKING\n" CLOSED_TAIL
+	                    "S: 554 5.7.1 <relaytest@example.net>: Relay access denied\n"
+	                    "C: RSET\n"
+	                    "S: 250 2.0.0 Ok\n"
+	                    "C: QUIT\n"
+	                    "S: 221 2.0.0 Bye\n");
 	assert_int_equal(r.software, FP_SW_POSTFIX);
 	assert_int_equal(r.confidence, FP_CONF_HIGH);
 	assert_true(has_evidence(&r, "Relay access denied"));
@@ -90,17 +101,7 @@ static void test_postfix_lab_closed(void **state)
 /* The lab's open Postfix: no rejection at all; its EHLO order and replies. */
 static void test_postfix_lab_open(void **state)
 {
-	struct fp_result r = fp("S: 220 rplab.relayprobe.test ESMTP relayprobe test lab\n"
-	                        "C: EHLO probe.example.org\n"
-	                        "S: 250-rplab.relayprobe.test\n"
-	                        "S: 250-PIPELINING\n"
-	                        "S: 250-SIZE 10240000\n"
-	                        "S: 250-VRFY\n"
-	                        "S: 250-ETRN\n"
-	                        "S: 250-ENHANCEDSTATUSCODES\n"
-	                        "S: 250-8BITMIME\n"
-	                        "S: 250-DSN\n"
-	                        "S: 250 CHUNKING\n" CLOSED_TAIL "S: 250 2.1.5 Ok\n");
+	struct fp_result r = fp(LAB_GREETING "S: 250 CHUNKING\n" CLOSED_TAIL "S: 250 2.1.5 Ok\n");
 	assert_int_equal(r.software, FP_SW_POSTFIX);
 	assert_int_equal(r.confidence, FP_CONF_HIGH);
 }
@@ -109,9 +110,7 @@ static void test_postfix_lab_open(void **state)
  * replies are matched to their commands in order. */
 static void test_postfix_pipelined_defer(void **state)
 {
-	struct fp_result r = fp("S: 220 mx.example.com ESMTP\n"
-	                        "C: EHLO probe.example.org\n"
-	                        "S: 250-mx.example.com\n"
+	struct fp_result r = fp("S: 220 mx.example.com ESMTP\n" EHLO_C "S: 250-mx.example.com\n"
 	                        "S: 250 PIPELINING\n"
 	                        "C: MAIL FROM:<a@probe.example.org>\n"
 	                        "C: RCPT TO:<b@example.net>\n"
@@ -131,8 +130,7 @@ static void test_postfix_banner_only(void **state)
 
 static void test_zimbra(void **state)
 {
-	struct fp_result r = fp("S: 220 mail.example.com ESMTP Postfix (Zimbra 8.8)\n"
-	                        "C: EHLO probe.example.org\n"
+	struct fp_result r = fp("S: 220 mail.example.com ESMTP Postfix (Zimbra 8.8)\n" EHLO_C
 	                        "S: 250-mail.example.com\n"
 	                        "S: 250-PIPELINING\n"
 	                        "S: 250-SIZE 10240000\n"
@@ -146,192 +144,115 @@ static void test_zimbra(void **state)
 	assert_true(has_evidence(&r, "Relay access denied"));
 }
 
-static void test_exim(void **state)
-{
-	struct fp_result r =
-	    fp("S: 220 mx.example.com ESMTP Exim 4.96 Wed, 02 Dec 2026 06:00:00 +0000\n"
-	       "C: EHLO probe.example.org\n"
-	       "S: 250-mx.example.com Hello probe.example.org [192.0.2.7]\n"
-	       "S: 250-SIZE 52428800\n"
-	       "S: 250-8BITMIME\n"
-	       "S: 250-PIPELINING\n"
-	       "S: 250-CHUNKING\n"
-	       "S: 250-PRDR\n"
-	       "S: 250 HELP\n"
-	       "C: MAIL FROM:<a@probe.example.org>\n"
-	       "S: 250 OK\n"
-	       "C: RCPT TO:<b@example.net>\n"
-	       "S: 550 relay not permitted\n");
-	assert_int_equal(r.software, FP_SW_EXIM);
-	assert_int_equal(r.confidence, FP_CONF_HIGH);
-}
+/* Golden transcripts of each product, from its documentation and default
+ * messages; hidden banners where the replies alone must decide. */
+static const struct {
+	const char *name;
+	enum fp_software software;
+	enum fp_confidence at_least;
+	const char *script;
+} products[] = {
+    {"exim", FP_SW_EXIM, FP_CONF_HIGH,
+     "S: 220 mx.example.com ESMTP Exim 4.96 Wed, 02 Dec 2026 06:00:00 +0000\n" EHLO_C
+     "S: 250-mx.example.com Hello probe.example.org [192.0.2.7]\n"
+     "S: 250-SIZE 52428800\n"
+     "S: 250-8BITMIME\n"
+     "S: 250-PIPELINING\n"
+     "S: 250-CHUNKING\n"
+     "S: 250-PRDR\n"
+     "S: 250 HELP\n" MAIL_RCPT("250 OK") "S: 550 relay not permitted\n"},
+    {"exim_hidden_banner", FP_SW_EXIM, FP_CONF_MEDIUM,
+     "S: 220 mx.example.com ESMTP\n" EHLO_C
+     "S: 250-mx.example.com Hello probe.example.org [192.0.2.7]\n"
+     "S: 250-SIZE 52428800\n"
+     "S: 250-8BITMIME\n"
+     "S: 250-PIPELINING\n"
+     "S: 250 HELP\n" MAIL_RCPT("250 OK") "S: 550 relay not permitted\n"},
+    {"sendmail", FP_SW_SENDMAIL, FP_CONF_HIGH,
+     "S: 220 mx.example.com ESMTP Sendmail 8.17.1.9/8.17.1.9/Debian-2; Wed, 2 Dec 2026\n" EHLO_C
+     "S: 250-mx.example.com Hello probe.example.org [192.0.2.7], pleased to meet you\n"
+     "S: 250-ENHANCEDSTATUSCODES\n"
+     "S: 250-PIPELINING\n"
+     "S: 250-8BITMIME\n"
+     "S: 250-SIZE\n"
+     "S: 250-DSN\n"
+     "S: 250-ETRN\n"
+     "S: 250-DELIVERBY\n"
+     "S: 250 HELP\n" MAIL_RCPT(
+         "250 2.1.0 <a@probe.example.org>... Sender ok") "S: 550 5.7.1 <b@example.net>... Relaying "
+                                                         "denied\n"},
+    {"opensmtpd", FP_SW_OPENSMTPD, FP_CONF_HIGH,
+     "S: 220 mx.example.com ESMTP OpenSMTPD\n" EHLO_C
+     "S: 250-mx.example.com Hello probe.example.org [192.0.2.7], pleased "
+     "to meet you\n"
+     "S: 250-8BITMIME\n"
+     "S: 250-ENHANCEDSTATUSCODES\n"
+     "S: 250-SIZE 36700160\n"
+     "S: 250-DSN\n"
+     "S: 250 HELP\n" MAIL_RCPT("250 2.0.0 Ok") "S: 550 Invalid recipient: <b@example.net>\n"},
+    {"exchange", FP_SW_EXCHANGE, FP_CONF_HIGH,
+     "S: 220 mail.example.com Microsoft ESMTP MAIL Service ready at Wed, 2 "
+     "Dec 2026 06:00:00 +0000\n" EHLO_C "S: 250-mail.example.com Hello [192.0.2.7]\n"
+     "S: 250-SIZE 37748736\n"
+     "S: 250-PIPELINING\n"
+     "S: 250-DSN\n"
+     "S: 250-ENHANCEDSTATUSCODES\n"
+     "S: 250-STARTTLS\n"
+     "S: 250-X-ANONYMOUSTLS\n"
+     "S: 250-AUTH NTLM\n"
+     "S: 250-X-EXPS GSSAPI NTLM\n"
+     "S: 250-8BITMIME\n"
+     "S: 250-BINARYMIME\n"
+     "S: 250-CHUNKING\n"
+     "S: 250 XRDST\n" MAIL_RCPT("250 2.1.0 Sender OK") "S: 550 5.7.54 SMTP; Unable to relay "
+                                                       "recipient in non-accepted domain\n"},
+    {"exchange_old_hidden", FP_SW_EXCHANGE, FP_CONF_HIGH,
+     "S: 220 mail.example.com ESMTP\n" EHLO_C "S: 250-mail.example.com Hello [192.0.2.7]\n"
+     "S: 250-SIZE\n"
+     "S: 250-PIPELINING\n"
+     "S: 250-XEXCH50\n"
+     "S: 250 OK\n" MAIL_RCPT("250 2.1.0 Sender OK") "S: 550 5.7.1 Unable to relay\n"},
+    {"qmail", FP_SW_QMAIL, FP_CONF_HIGH,
+     "S: 220 mx.example.com ESMTP\n" EHLO_C "S: 250-mx.example.com\n"
+     "S: 250-PIPELINING\n"
+     "S: 250 8BITMIME\n" MAIL_RCPT(
+         "250 ok") "S: 553 sorry, that domain isn't in my list of allowed rcpthosts "
+                   "(#5.7.1)\n"},
+    {"haraka", FP_SW_HARAKA, FP_CONF_HIGH,
+     "S: 220 mx.example.com ESMTP Haraka/3.0.3 ready\n" EHLO_C
+     "S: 250-mx.example.com Hello probe.example.org [192.0.2.7], Haraka "
+     "is at your service.\n"
+     "S: 250-PIPELINING\n"
+     "S: 250-8BITMIME\n"
+     "S: 250-SMTPUTF8\n"
+     "S: 250 SIZE 0\n" MAIL_RCPT(
+         "250 sender <a@probe.example.org> OK") "S: 550 I cannot deliver mail for "
+                                                "<b@example.net>\n"},
+    {"hmailserver", FP_SW_HMAILSERVER, FP_CONF_MEDIUM,
+     "S: 220 mail.example.com ESMTP\n" EHLO_C "S: 250-mail.example.com\n"
+     "S: 250-SIZE 20480000\n"
+     "S: 250-AUTH LOGIN\n"
+     "S: 250 HELP\n" MAIL_RCPT("250 OK") "S: 550 Delivery is not allowed to this address.\n"},
+};
 
-/* Exim with a neutral banner: the relay refusal and EHLO order decide. */
-static void test_exim_hidden_banner(void **state)
+static void test_products(void **state)
 {
-	struct fp_result r = fp("S: 220 mx.example.com ESMTP\n"
-	                        "C: EHLO probe.example.org\n"
-	                        "S: 250-mx.example.com Hello probe.example.org [192.0.2.7]\n"
-	                        "S: 250-SIZE 52428800\n"
-	                        "S: 250-8BITMIME\n"
-	                        "S: 250-PIPELINING\n"
-	                        "S: 250 HELP\n"
-	                        "C: MAIL FROM:<a@probe.example.org>\n"
-	                        "S: 250 OK\n"
-	                        "C: RCPT TO:<b@example.net>\n"
-	                        "S: 550 relay not permitted\n");
-	assert_int_equal(r.software, FP_SW_EXIM);
-	assert_true(r.confidence >= FP_CONF_MEDIUM);
-}
+	for (size_t i = 0; i < sizeof(products) / sizeof(products[0]); i++) {
+		struct fp_result r = fp(products[i].script);
 
-static void test_sendmail(void **state)
-{
-	struct fp_result r =
-	    fp("S: 220 mx.example.com ESMTP Sendmail 8.17.1.9/8.17.1.9/Debian-2; Wed, 2 Dec 2026\n"
-	       "C: EHLO probe.example.org\n"
-	       "S: 250-mx.example.com Hello probe.example.org [192.0.2.7], pleased to meet you\n"
-	       "S: 250-ENHANCEDSTATUSCODES\n"
-	       "S: 250-PIPELINING\n"
-	       "S: 250-8BITMIME\n"
-	       "S: 250-SIZE\n"
-	       "S: 250-DSN\n"
-	       "S: 250-ETRN\n"
-	       "S: 250-DELIVERBY\n"
-	       "S: 250 HELP\n"
-	       "C: MAIL FROM:<a@probe.example.org>\n"
-	       "S: 250 2.1.0 <a@probe.example.org>... Sender ok\n"
-	       "C: RCPT TO:<b@example.net>\n"
-	       "S: 550 5.7.1 <b@example.net>... Relaying denied\n");
-	assert_int_equal(r.software, FP_SW_SENDMAIL);
-	assert_int_equal(r.confidence, FP_CONF_HIGH);
-}
-
-static void test_opensmtpd(void **state)
-{
-	struct fp_result r =
-	    fp("S: 220 mx.example.com ESMTP OpenSMTPD\n"
-	       "C: EHLO probe.example.org\n"
-	       "S: 250-mx.example.com Hello probe.example.org [192.0.2.7], pleased "
-	       "to meet you\n"
-	       "S: 250-8BITMIME\n"
-	       "S: 250-ENHANCEDSTATUSCODES\n"
-	       "S: 250-SIZE 36700160\n"
-	       "S: 250-DSN\n"
-	       "S: 250 HELP\n"
-	       "C: MAIL FROM:<a@probe.example.org>\n"
-	       "S: 250 2.0.0 Ok\n"
-	       "C: RCPT TO:<b@example.net>\n"
-	       "S: 550 Invalid recipient: <b@example.net>\n");
-	assert_int_equal(r.software, FP_SW_OPENSMTPD);
-	assert_int_equal(r.confidence, FP_CONF_HIGH);
-}
-
-static void test_exchange(void **state)
-{
-	struct fp_result r =
-	    fp("S: 220 mail.example.com Microsoft ESMTP MAIL Service ready at Wed, 2 "
-	       "Dec 2026 06:00:00 +0000\n"
-	       "C: EHLO probe.example.org\n"
-	       "S: 250-mail.example.com Hello [192.0.2.7]\n"
-	       "S: 250-SIZE 37748736\n"
-	       "S: 250-PIPELINING\n"
-	       "S: 250-DSN\n"
-	       "S: 250-ENHANCEDSTATUSCODES\n"
-	       "S: 250-STARTTLS\n"
-	       "S: 250-X-ANONYMOUSTLS\n"
-	       "S: 250-AUTH NTLM\n"
-	       "S: 250-X-EXPS GSSAPI NTLM\n"
-	       "S: 250-8BITMIME\n"
-	       "S: 250-BINARYMIME\n"
-	       "S: 250-CHUNKING\n"
-	       "S: 250 XRDST\n"
-	       "C: MAIL FROM:<a@probe.example.org>\n"
-	       "S: 250 2.1.0 Sender OK\n"
-	       "C: RCPT TO:<b@example.net>\n"
-	       "S: 550 5.7.54 SMTP; Unable to relay recipient in non-accepted domain\n");
-	assert_int_equal(r.software, FP_SW_EXCHANGE);
-	assert_int_equal(r.confidence, FP_CONF_HIGH);
-}
-
-/* Exchange 2007/2010: XEXCH50 and the older refusal, banner hidden. */
-static void test_exchange_old_hidden(void **state)
-{
-	struct fp_result r = fp("S: 220 mail.example.com ESMTP\n"
-	                        "C: EHLO probe.example.org\n"
-	                        "S: 250-mail.example.com Hello [192.0.2.7]\n"
-	                        "S: 250-SIZE\n"
-	                        "S: 250-PIPELINING\n"
-	                        "S: 250-XEXCH50\n"
-	                        "S: 250 OK\n"
-	                        "C: MAIL FROM:<a@probe.example.org>\n"
-	                        "S: 250 2.1.0 Sender OK\n"
-	                        "C: RCPT TO:<b@example.net>\n"
-	                        "S: 550 5.7.1 Unable to relay\n");
-	assert_int_equal(r.software, FP_SW_EXCHANGE);
-	assert_int_equal(r.confidence, FP_CONF_HIGH);
-}
-
-static void test_qmail(void **state)
-{
-	struct fp_result r = fp("S: 220 mx.example.com ESMTP\n"
-	                        "C: EHLO probe.example.org\n"
-	                        "S: 250-mx.example.com\n"
-	                        "S: 250-PIPELINING\n"
-	                        "S: 250 8BITMIME\n"
-	                        "C: MAIL FROM:<a@probe.example.org>\n"
-	                        "S: 250 ok\n"
-	                        "C: RCPT TO:<b@example.net>\n"
-	                        "S: 553 sorry, that domain isn't in my list of allowed rcpthosts "
-	                        "(#5.7.1)\n");
-	assert_int_equal(r.software, FP_SW_QMAIL);
-	assert_int_equal(r.confidence, FP_CONF_HIGH);
-}
-
-static void test_haraka(void **state)
-{
-	struct fp_result r = fp("S: 220 mx.example.com ESMTP Haraka/3.0.3 ready\n"
-	                        "C: EHLO probe.example.org\n"
-	                        "S: 250-mx.example.com Hello probe.example.org [192.0.2.7], Haraka "
-	                        "is at your service.\n"
-	                        "S: 250-PIPELINING\n"
-	                        "S: 250-8BITMIME\n"
-	                        "S: 250-SMTPUTF8\n"
-	                        "S: 250 SIZE 0\n"
-	                        "C: MAIL FROM:<a@probe.example.org>\n"
-	                        "S: 250 sender <a@probe.example.org> OK\n"
-	                        "C: RCPT TO:<b@example.net>\n"
-	                        "S: 550 I cannot deliver mail for <b@example.net>\n");
-	assert_int_equal(r.software, FP_SW_HARAKA);
-	assert_int_equal(r.confidence, FP_CONF_HIGH);
-}
-
-static void test_hmailserver(void **state)
-{
-	struct fp_result r = fp("S: 220 mail.example.com ESMTP\n"
-	                        "C: EHLO probe.example.org\n"
-	                        "S: 250-mail.example.com\n"
-	                        "S: 250-SIZE 20480000\n"
-	                        "S: 250-AUTH LOGIN\n"
-	                        "S: 250 HELP\n"
-	                        "C: MAIL FROM:<a@probe.example.org>\n"
-	                        "S: 250 OK\n"
-	                        "C: RCPT TO:<b@example.net>\n"
-	                        "S: 550 Delivery is not allowed to this address.\n");
-	assert_int_equal(r.software, FP_SW_HMAILSERVER);
-	assert_true(r.confidence >= FP_CONF_MEDIUM);
+		if (r.software != products[i].software || r.confidence < products[i].at_least)
+			fail_msg("%s: got %s (%s), note \"%s\"", products[i].name,
+			         fp_software_name(r.software), fp_confidence_name(r.confidence),
+			         r.note);
+		assert_true(r.nevidence > 0 && r.nevidence <= RP_FP_EVIDENCE_MAX);
+	}
 }
 
 /* A bare banner and neutral replies: unknown. */
 static void test_unknown_thin(void **state)
 {
-	struct fp_result r = fp("S: 220 ESMTP\n"
-	                        "C: EHLO probe.example.org\n"
-	                        "S: 250-mx\n"
-	                        "S: 250 PIPELINING\n"
-	                        "C: MAIL FROM:<a@probe.example.org>\n"
-	                        "S: 250 OK\n"
-	                        "C: RCPT TO:<b@example.net>\n"
-	                        "S: 550 no\n");
+	struct fp_result r = fp("S: 220 ESMTP\n" EHLO_C "S: 250-mx\n"
+	                        "S: 250 PIPELINING\n" MAIL_RCPT("250 OK") "S: 550 no\n");
 	assert_int_equal(r.software, FP_SW_UNKNOWN);
 	assert_int_equal(r.confidence, FP_CONF_NONE);
 	assert_int_equal(r.nevidence, 0);
@@ -341,22 +262,16 @@ static void test_unknown_thin(void **state)
 /* A hostile banner naming two products counts for neither. */
 static void test_unknown_two_products(void **state)
 {
-	struct fp_result r = fp("S: 220 mx.example.com ESMTP Postfix Exim Sendmail\n"
-	                        "C: EHLO probe.example.org\n"
+	struct fp_result r = fp("S: 220 mx.example.com ESMTP Postfix Exim Sendmail\n" EHLO_C
 	                        "S: 250 mx.example.com\n");
 	assert_int_equal(r.software, FP_SW_UNKNOWN);
 	assert_string_equal(r.note, "the banner names several products");
 	/* the banner claims Postfix+Exim, the replies say Exim: Exim, on the replies */
-	r = fp("S: 220 mx.example.com ESMTP Postfix Exim\n"
-	       "C: EHLO probe.example.org\n"
+	r = fp("S: 220 mx.example.com ESMTP Postfix Exim\n" EHLO_C
 	       "S: 250-mx.example.com Hello x [192.0.2.7]\n"
 	       "S: 250-SIZE 52428800\n"
 	       "S: 250-8BITMIME\n"
-	       "S: 250 PIPELINING\n"
-	       "C: MAIL FROM:<a@probe.example.org>\n"
-	       "S: 250 OK\n"
-	       "C: RCPT TO:<b@example.net>\n"
-	       "S: 550 relay not permitted\n");
+	       "S: 250 PIPELINING\n" MAIL_RCPT("250 OK") "S: 550 relay not permitted\n");
 	assert_int_equal(r.software, FP_SW_EXIM);
 	assert_false(has_evidence(&r, "ESMTP Postfix Exim"));
 }
@@ -364,15 +279,11 @@ static void test_unknown_two_products(void **state)
 /* Signatures of two products with nearly the same weight: conflicting. */
 static void test_unknown_conflict(void **state)
 {
-	struct fp_result r = fp("S: 220 mx.example.com ESMTP\n"
-	                        "C: EHLO probe.example.org\n"
-	                        "S: 250 mx.example.com\n"
-	                        "C: MAIL FROM:<a@probe.example.org>\n"
-	                        "S: 250 OK\n"
-	                        "C: RCPT TO:<b@example.net>\n"
-	                        "S: 550 relay not permitted\n"
-	                        "C: RCPT TO:<c@example.net>\n"
-	                        "S: 554 5.7.1 <c@example.net>: Relay access denied\n");
+	struct fp_result r =
+	    fp("S: 220 mx.example.com ESMTP\n" EHLO_C "S: 250 mx.example.com\n" MAIL_RCPT(
+	        "250 OK") "S: 550 relay not permitted\n"
+	                  "C: RCPT TO:<c@example.net>\n"
+	                  "S: 554 5.7.1 <c@example.net>: Relay access denied\n");
 	assert_int_equal(r.software, FP_SW_UNKNOWN);
 	assert_string_equal(r.note, "conflicting evidence");
 }
@@ -445,15 +356,7 @@ int main(void)
 	    cmocka_unit_test(test_postfix_pipelined_defer),
 	    cmocka_unit_test(test_postfix_banner_only),
 	    cmocka_unit_test(test_zimbra),
-	    cmocka_unit_test(test_exim),
-	    cmocka_unit_test(test_exim_hidden_banner),
-	    cmocka_unit_test(test_sendmail),
-	    cmocka_unit_test(test_opensmtpd),
-	    cmocka_unit_test(test_exchange),
-	    cmocka_unit_test(test_exchange_old_hidden),
-	    cmocka_unit_test(test_qmail),
-	    cmocka_unit_test(test_haraka),
-	    cmocka_unit_test(test_hmailserver),
+	    cmocka_unit_test(test_products),
 	    cmocka_unit_test(test_unknown_thin),
 	    cmocka_unit_test(test_unknown_two_products),
 	    cmocka_unit_test(test_unknown_conflict),
