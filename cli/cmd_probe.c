@@ -25,6 +25,7 @@
 #include "admin.h"
 #include "dns.h"
 #include "engine.h"
+#include "probe_advice.h"
 #include "probe_canary.h"
 #include "relay_tests.h"
 #include "result_json.h"
@@ -73,6 +74,7 @@ enum {
 	OPT_TARGETS,
 	OPT_JSON,
 	OPT_TRANSCRIPT,
+	OPT_EXPLAIN,
 	OPT_CANARY,
 	OPT_CANARY_DOMAIN,
 	OPT_CANARY_WAIT,
@@ -101,6 +103,7 @@ static const struct option long_options[] = {
     {"targets", required_argument, NULL, OPT_TARGETS},
     {"json", no_argument, NULL, OPT_JSON},
     {"transcript", no_argument, NULL, OPT_TRANSCRIPT},
+    {"explain", no_argument, NULL, OPT_EXPLAIN},
     {"canary", required_argument, NULL, OPT_CANARY},
     {"canary-domain", required_argument, NULL, OPT_CANARY_DOMAIN},
     {"canary-wait", required_argument, NULL, OPT_CANARY_WAIT},
@@ -140,7 +143,7 @@ struct probe_opts {
 	const char *resolv_conf;
 	const char *target_files[16];
 	size_t ntarget_files;
-	bool json, transcript, quiet, verbose;
+	bool json, transcript, quiet, verbose, explain;
 };
 
 /* Numeric options and their accepted ranges. */
@@ -175,6 +178,7 @@ static const struct {
     {OPT_TRANSCRIPT, offsetof(struct probe_opts, transcript)},
     {'q', offsetof(struct probe_opts, quiet)},
     {'v', offsetof(struct probe_opts, verbose)},
+    {OPT_EXPLAIN, offsetof(struct probe_opts, explain)},
 };
 
 /* State of one run, passed to the engine callbacks. */
@@ -280,6 +284,9 @@ static void usage(FILE *out)
 	    "      --json               JSON Lines on standard output: one object per\n"
 	    "                           dialog, with its transcript (docs/json-output.md)\n"
 	    "      --transcript         text mode: print each dialog's transcript\n"
+	    "      --explain            text mode: under each finding's one-line fix\n"
+	    "                           (software: NAME (confidence) - fix: ...), the full\n"
+	    "                           advice and the lines the software guess rests on\n"
 	    "  -q, --quiet              no warnings, progress, header or summary\n"
 	    "  -v, --verbose            text mode: one line per test under each dialog\n"
 	    "  -h, --help               this help\n"
@@ -674,6 +681,7 @@ static void print_text(struct run_state *st, const struct probe_result *r)
 		put_clean(reason && reason[0] ? reason : "-", stdout);
 	}
 	putchar('\n');
+	probe_advice_text(r, st->o->explain, stdout);
 	if (d != NULL && st->o->verbose)
 		print_tests(d, stdout);
 	if (d != NULL && st->o->transcript) {
@@ -684,7 +692,7 @@ static void print_text(struct run_state *st, const struct probe_result *r)
 
 static void print_json(const struct probe_result *r)
 {
-	if (result_write_json(r, true, stdout) < 0)
+	if (probe_advice_write_json(r, stdout) < 0)
 		errorf("%s: out of memory writing JSON", r->target);
 }
 

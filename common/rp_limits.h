@@ -226,4 +226,19 @@
 #define RP_INI_FILE_MAX (256 * 1024)
 #define RP_INI_NAME_MAX 64
 
+/* Fingerprint (common/fingerprint.c): the first RP_FP_SCAN_MAX bytes of a
+ * reply line are looked at (RFC 5321's 512; a product name past them is
+ * not evidence), at most RP_FP_LINES_MAX received lines of a transcript,
+ * and at most RP_FP_EVIDENCE_MAX evidence lines of RP_FP_EVIDENCE_LEN bytes
+ * are kept. Advice files (common/advice.c): a line, a one-line summary, a
+ * section's full text and a whole file, in bytes. */
+#define RP_FP_SCAN_MAX        512
+#define RP_FP_LINES_MAX       400
+#define RP_FP_EVIDENCE_MAX    6
+#define RP_FP_EVIDENCE_LEN    160
+#define RP_ADVICE_LINE_MAX    200
+#define RP_ADVICE_SUMMARY_MAX 160
+#define RP_ADVICE_TEXT_MAX    2048
+#define RP_ADVICE_FILE_MAX    (32 * 1024)
+
 #endif

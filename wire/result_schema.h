@@ -28,6 +28,18 @@
 #define RP_RES_TRANSCRIPT "transcript" /* array of lines, or null */
 #define RP_RES_LINE_TIME  "t"          /* a transcript line's ms */
 
+/* Optional members of `relayprobe probe --json` (cli/probe_advice.c),
+ * added in schema 1 without a new version: additive, and a reader that
+ * does not know them loses nothing it had. Agents do not send them yet. */
+#define RP_RES_FINGERPRINT   "fingerprint" /* {software, confidence, score, note, evidence} */
+#define RP_RES_FP_SOFTWARE   "software"    /* "postfix", ... "unknown" (common/fingerprint.h) */
+#define RP_RES_FP_CONFIDENCE "confidence"  /* none, low, medium, high */
+#define RP_RES_FP_EVIDENCE   "evidence"    /* array of {i, text, why} */
+#define RP_RES_ADVICE        "advice"      /* array of advice entries */
+#define RP_RES_ADV_FINDING   "finding"     /* open-relay, address-form, ... */
+#define RP_RES_ADV_SUMMARY   "summary"     /* one line */
+#define RP_RES_ADV_TEXT      "text"        /* full text, lines joined by \n */
+
 /* A JSON path literal for SQL: RP_RES_PATH(RP_RES_TESTS) is "'$.tests'". */
 #define RP_RES_PATH(member) "'$." member "'"
 
