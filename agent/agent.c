@@ -580,6 +580,18 @@ static const char *build_params(struct agent *a, const struct wire_order *o, str
 	int tls;
 
 	engine_params_defaults(ep);
+	/* The rule the controller checked at audit.start (common/syntax.h). */
+	{
+		const char *bad = rp_probe_params_bad(s->rcpt_to, s->mail_from, s->ehlo_name);
+
+		if (bad != NULL) {
+			snprintf(why, whylen, "bad %s",
+			         strcmp(bad, "to") == 0     ? "rcpt_to"
+			         : strcmp(bad, "from") == 0 ? "mail_from"
+			                                    : "ehlo_name");
+			return why;
+		}
+	}
 	if (s->n_tests == 0) {
 		if (relay_tests_select("all", tests, RP_TESTS_MAX, &ntests, why, whylen) < 0)
 			return why;
@@ -641,20 +653,13 @@ static const char *build_params(struct agent *a, const struct wire_order *o, str
 	if (s->contact[0] != '\0')
 		dp->contact = s->contact;
 	if (s->mail_from[0] != '\0') {
-		const char *at = strrchr(s->mail_from, '@');
-		size_t n = at != NULL ? (size_t)(at - s->mail_from) : strlen(s->mail_from);
-		if (n == 0 || n > LOCAL_PART_MAX) {
+		if (rp_mailbox_split(s->mail_from, from_local, LOCAL_PART_MAX + 1, NULL, 0,
+		                     RP_MAILBOX_LITERAL) < 0) {
 			snprintf(why, whylen, "bad mail_from");
 			return why;
 		}
-		memcpy(from_local, s->mail_from, n);
-		from_local[n] = '\0';
 	} else {
 		snprintf(from_local, LOCAL_PART_MAX + 1, "%s", DEFAULT_FROM);
-	}
-	if (s->ehlo_name[0] != '\0' && !target_hostname_ok(s->ehlo_name)) {
-		snprintf(why, whylen, "bad ehlo_name");
-		return why;
 	}
 	dp->ehlo_name = s->ehlo_name[0] != '\0' ? s->ehlo_name : a->ehlo;
 	dp->from_local = from_local;

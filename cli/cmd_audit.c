@@ -261,8 +261,7 @@ static int parse_audit_options(int argc, char **argv, struct audit_opts *o)
 				return -1;
 			break;
 		case OPT_EHLO:
-			if (strlen(arg) > RP_DOMAIN_MAX ||
-			    (!target_hostname_ok(arg) && !target_address_literal_ok(arg))) {
+			if (!rp_ehlo_ok(arg)) {
 				fprintf(
 				    stderr,
 				    "%s: --ehlo: \"%s\" is not a host name or [address] literal\n",

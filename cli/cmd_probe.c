@@ -409,8 +409,7 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 			break;
 		}
 		case OPT_EHLO:
-			if (strlen(arg) >= sizeof(o->ehlo) ||
-			    (!target_hostname_ok(arg) && !target_address_literal_ok(arg))) {
+			if (!rp_ehlo_ok(arg)) {
 				errorf("--ehlo: \"%s\" is not a host name or [address] literal",
 				       arg);
 				return -1;

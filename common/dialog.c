@@ -46,6 +46,7 @@ const struct dialog_ext_name dialog_ext_names[DLG_EXT_COUNT] = {
     {DLG_EXT_PIPELINING, "PIPELINING"}, {DLG_EXT_SIZE, "SIZE"},
     {DLG_EXT_8BITMIME, "8BITMIME"},     {DLG_EXT_SMTPUTF8, "SMTPUTF8"},
     {DLG_EXT_CHUNKING, "CHUNKING"},     {DLG_EXT_ENHANCEDSTATUSCODES, "ENHANCEDSTATUSCODES"},
+    {DLG_EXT_LIMITS, "LIMITS"},
 };
 
 static const char *const state_names[] = {"IDLE",     "CONNECTING", "BANNER", "EHLO", "HELO",
@@ -101,6 +102,12 @@ struct dialog {
 	unsigned sessions, session_errors, fruitless, greet_tempfails, round_trips;
 	unsigned decided_this_session;
 	unsigned ext;
+	/* RFC 9422 LIMITS of this session (0: none said): transactions per
+	 * session, recipients per transaction; MAILs sent in this session;
+	 * sessions ended at MAILMAX with progress (they do not count against
+	 * max_sessions, RP_SESSIONS_MAX still bounds them). */
+	unsigned mail_max, rcpt_max, mails_this_session, limit_sessions;
+	bool limit_quit;
 	bool used_helo, pipelining;
 	struct dialog_tls_info tls;
 	bool have_tls;
@@ -285,6 +292,8 @@ static void send_cmd(struct dialog *d, uint64_t now, enum cmd_kind kind, int slo
 	line[n + 1] = '\n';
 	if (d->pipe_len == 0)
 		d->round_trips++;
+	if (kind == CMD_MAIL)
+		d->mails_this_session++;
 	out_append(d, line, (size_t)n + 2);
 	if (d->pipe_len < PIPE_MAX) {
 		d->pipe[(d->pipe_head + d->pipe_len) % PIPE_MAX] = (struct pending){kind, slot};
@@ -507,9 +516,43 @@ static void after_greeting(struct dialog *d, uint64_t now)
 static void send_ehlo(struct dialog *d, uint64_t now)
 {
 	d->ext = 0;
+	d->mail_max = d->rcpt_max = 0;
 	d->pipelining = false;
 	send_cmd(d, now, CMD_OTHER, -1, "EHLO %s", d->p.ehlo_name);
 	enter_state(d, now, ST_EHLO);
+}
+
+/* An EHLO reply's "LIMITS name=value ..." (RFC 9422 section 4): MAILMAX and
+ * RCPTMAX, names in any case, values 1..RP_LIMITS_VALUE_MAX decimal; other
+ * limits, malformed ones and repeats after the first are ignored. p runs to
+ * the end of the EHLO line. */
+static void parse_limits(struct dialog *d, const char *p)
+{
+	while (*p == ' ') {
+		const char *name = ++p, *eq;
+		unsigned long v = 0;
+		size_t nlen, digits = 0;
+
+		while (*p != '\0' && *p != ' ' && *p != '\n' && *p != '\r')
+			p++;
+		eq = memchr(name, '=', (size_t)(p - name));
+		if (eq == NULL)
+			continue;
+		nlen = (size_t)(eq - name);
+		for (const char *c = eq + 1; c < p; c++, digits++) {
+			if (*c < '0' || *c > '9' || digits >= 9) {
+				v = 0;
+				break;
+			}
+			v = v * 10 + (unsigned long)(*c - '0');
+		}
+		if (v == 0 || v > RP_LIMITS_VALUE_MAX)
+			continue;
+		if (nlen == 7 && strncasecmp(name, "MAILMAX", 7) == 0 && d->mail_max == 0)
+			d->mail_max = (unsigned)v;
+		else if (nlen == 7 && strncasecmp(name, "RCPTMAX", 7) == 0 && d->rcpt_max == 0)
+			d->rcpt_max = (unsigned)v;
+	}
 }
 
 /* Send the next batch of tests, or finish the session. */
@@ -527,7 +570,22 @@ static void begin_tests(struct dialog *d, uint64_t now)
 		send_quit(d, now);
 		return;
 	}
+	if (d->mail_max != 0 && d->mails_this_session >= d->mail_max) {
+		ev(d, now, TR_EVENT, "LIMITS MAILMAX=%u reached: new session for %zu test(s)",
+		   d->mail_max, pending);
+		d->limit_quit = true;
+		send_quit(d, now);
+		return;
+	}
 	batch = d->pipelining && !d->p.send_data ? (pending < budget ? pending : budget) : 1;
+	/* The server's own limits: no more transactions than MAILMAX leaves in
+	 * this session, and each pipelined group within RCPTMAX recipients (one
+	 * per test: a test is its own transaction, so RCPTMAX per transaction
+	 * holds by construction; the group bound is the conservative reading). */
+	if (d->mail_max != 0 && batch > d->mail_max - d->mails_this_session)
+		batch = d->mail_max - d->mails_this_session;
+	if (d->rcpt_max != 0 && batch > d->rcpt_max)
+		batch = d->rcpt_max;
 	enter_state(d, now, ST_TESTS);
 	for (size_t i = 0; i < d->nslots && sent < batch; i++) {
 		struct slot *s = &d->slots[i];
@@ -819,7 +877,13 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 				for (size_t x = 0; x < DLG_EXT_COUNT; x++)
 					if (strcasecmp(kw, dialog_ext_names[x].keyword) == 0)
 						d->ext |= dialog_ext_names[x].bit;
+				if (strcasecmp(kw, "LIMITS") == 0)
+					parse_limits(d, t + k);
 			}
+			if (d->mail_max != 0 || d->rcpt_max != 0)
+				ev(d, now, TR_EVENT,
+				   "Server's LIMITS: MAILMAX=%u RCPTMAX=%u (0: none)", d->mail_max,
+				   d->rcpt_max);
 			d->pipelining = (d->ext & DLG_EXT_PIPELINING) != 0;
 			derive_local(d, now);
 			after_greeting(d, now);
@@ -833,6 +897,7 @@ static void on_reply(struct dialog *d, uint64_t now, const struct smtp_reply *r,
 		if (is_2xx(r->code)) {
 			d->used_helo = true;
 			d->ext = 0;
+			d->mail_max = d->rcpt_max = 0;
 			d->pipelining = false;
 			derive_local(d, now);
 			after_greeting(d, now);
@@ -1101,9 +1166,12 @@ void dialog_connected(struct dialog *d, uint64_t now_ms, const char *peer)
 	d->outlen = 0;
 	d->session_errors = 0;
 	d->decided_this_session = 0;
+	d->mails_this_session = 0;
+	d->limit_quit = false;
 	d->first_txn = true;
 	d->quit_queued = false;
 	d->ext = 0;
+	d->mail_max = d->rcpt_max = 0;
 	d->pipelining = false;
 	pipe_clear(d);
 	smtp_reply_parser_reset(d->parser);
@@ -1125,6 +1193,9 @@ static void after_session(struct dialog *d, uint64_t now)
 		d->fruitless++;
 	else
 		d->fruitless = 0;
+	if (d->limit_quit && d->decided_this_session > 0)
+		d->limit_sessions++;
+	d->limit_quit = false;
 	if (d->fatal_set && (d->fatal == DV_BLOCKED || d->fatal == DV_ERROR ||
 	                     (d->fatal == DV_TEMPFAIL && pending + retry == 0))) {
 		slot_fail_rest(d, TO_NOT_RUN, "dialog ended early", d->fatal_evidence);
@@ -1135,7 +1206,8 @@ static void after_session(struct dialog *d, uint64_t now)
 		enter_state(d, now, ST_DONE);
 		return;
 	}
-	if (d->sessions >= d->p.max_sessions || d->fruitless >= 2) {
+	if (d->sessions - d->limit_sessions >= d->p.max_sessions ||
+	    d->sessions >= RP_SESSIONS_MAX || d->fruitless >= 2) {
 		int e =
 		    transcript_addf(d->tr, now, TR_ERROR, false,
 		                    d->fruitless >= 2 ? "Giving up: two sessions in a row decided "

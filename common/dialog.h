@@ -176,8 +176,9 @@ enum {
 	DLG_EXT_SMTPUTF8 = 1 << 5,
 	DLG_EXT_CHUNKING = 1 << 6,
 	DLG_EXT_ENHANCEDSTATUSCODES = 1 << 7,
+	DLG_EXT_LIMITS = 1 << 8, /* RFC 9422: its MAILMAX and RCPTMAX are obeyed */
 };
-#define DLG_EXT_COUNT 8
+#define DLG_EXT_COUNT 9
 /* The extensions relayprobe knows, by bit: their EHLO keywords, in bit
  * order (dialog_ext_names[i].bit == 1 << i). */
 struct dialog_ext_name {

@@ -29,6 +29,12 @@
 #define RP_TESTS_MAX 64
 /* SMTP sessions one dialog may open (first + reconnects + retries). */
 #define RP_SESSIONS_MAX 12
+/* The largest value read from a server's LIMITS (RFC 9422) MAILMAX or RCPTMAX;
+ * larger or zero values are ignored as if not said. */
+#define RP_LIMITS_VALUE_MAX 100000
+/* A do-not-test list (common/exclude.h): its entries, and one reason. */
+#define RP_EXCLUDE_MAX        100000
+#define RP_EXCLUDE_REASON_MAX 256
 /* Concurrent dialogs one engine drives. */
 #define RP_DIALOGS_MAX 100000
 /* Targets read from one --targets file, and one line of it. */

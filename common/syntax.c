@@ -164,3 +164,22 @@ int rp_mailbox_split(const char *s, char *local, size_t llen, char *domain, size
 	}
 	return 0;
 }
+
+bool rp_ehlo_ok(const char *s)
+{
+	return s != NULL && strnlen(s, RP_DOMAIN_MAX + 1) <= RP_DOMAIN_MAX &&
+	       (target_hostname_ok(s) || target_address_literal_ok(s));
+}
+
+const char *rp_probe_params_bad(const char *to, const char *from, const char *ehlo)
+{
+	if (to != NULL && to[0] != '\0' &&
+	    rp_mailbox_split(to, NULL, 0, NULL, 0, RP_MAILBOX_LITERAL) < 0)
+		return "to";
+	if (from != NULL && from[0] != '\0' &&
+	    rp_mailbox_split(from, NULL, 0, NULL, 0, RP_MAILBOX_LITERAL) < 0)
+		return "from";
+	if (ehlo != NULL && ehlo[0] != '\0' && !rp_ehlo_ok(ehlo))
+		return "ehlo";
+	return NULL;
+}

@@ -67,4 +67,15 @@ bool rp_tag_ok(const char *s);
 int rp_mailbox_split(const char *s, char *local, size_t llen, char *domain, size_t dlen,
                      unsigned flags);
 
+/* An EHLO/HELO name (RFC 5321 4.1.1.1): a host name (target_hostname_ok) or
+ * an address literal (target_address_literal_ok), at most RP_DOMAIN_MAX. */
+bool rp_ehlo_ok(const char *s);
+
+/* The probe's envelope and greeting as an audit carries them: "to" and "from"
+ * mailboxes (address literals allowed), "ehlo" an EHLO name. NULL or "" is the
+ * default. One rule for the CLI, the controller at audit.start and the agent
+ * that runs the order. Returns NULL when all pass, else the failing one's
+ * name ("to", "from" or "ehlo"). */
+const char *rp_probe_params_bad(const char *to, const char *from, const char *ehlo);
+
 #endif

@@ -106,6 +106,7 @@ static int spec_from(struct ctl *c, const struct audit_req *req, struct wire_spe
 	static const char *const names[] = {"tls", "to", "from", "ehlo"};
 	size_t ncat;
 	const struct relay_test_def *cat = relay_tests_all(&ncat);
+	const char *bad;
 	char why[256];
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
@@ -113,6 +114,10 @@ static int spec_from(struct ctl *c, const struct audit_req *req, struct wire_spe
 		    !rp_token_ok(strs[i], RP_TARGET_LINE_MAX, true))
 			return ctl_errf(err, errlen, "params: '%s' must be a string without spaces",
 			                names[i]);
+	if ((bad = rp_probe_params_bad(pp->to, pp->from, pp->ehlo)) != NULL)
+		return ctl_errf(err, errlen, "params: '%s' is not %s", bad,
+		                strcmp(bad, "ehlo") == 0 ? "a host name or [address] literal"
+		                                         : "an address (" RP_MAILBOX_RULE ")");
 	if (pp->tls != NULL && pp->tls[0] != '\0' && dialog_tls_policy_from_name(pp->tls) < 0)
 		return ctl_errf(err, errlen, "params: unknown tls policy '%.32s'", pp->tls);
 	sp->port = pp->port;

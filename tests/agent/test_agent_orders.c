@@ -302,6 +302,7 @@ struct order_opts {
 	const char *targets[8];
 	size_t n_targets;
 	const char *rcpt_to; /* NULL: relaytest@external.test */
+	const char *ehlo;    /* NULL: probe.test */
 };
 
 static uint8_t *make_order(const struct order_opts *oo, size_t *len, uint8_t sha[32])
@@ -337,7 +338,7 @@ static uint8_t *make_order(const struct order_opts *oo, size_t *len, uint8_t sha
 	o.spec.tls_policy = "off";
 	o.spec.rcpt_to = (char *)(oo->rcpt_to ? oo->rcpt_to : "relaytest@external.test");
 	o.spec.mail_from = "probe@probe.test";
-	o.spec.ehlo_name = "probe.test";
+	o.spec.ehlo_name = (char *)(oo->ehlo ? oo->ehlo : "probe.test");
 	o.spec.canary_domain = "";
 	o.spec.timeout_s = 3;
 	assert_int_equal(wire_order_sign(&o, k, &msg, len, sha), 0);
@@ -714,6 +715,26 @@ static void test_literal_recipient(void **state)
 	assert_null(strstr((const char *)res.result_json, "bad rcpt_to"));
 	assert_string_equal(res.verdict, "closed");
 	assert_non_null(strstr((const char *)res.result_json, "RCPT TO:<relaytest@[192.0.2.1]>"));
+	assert_int_equal(ctl_wait(WIRE_KIND_ORDER_DONE, WAIT_MS, &m, &l), 0);
+	free(m);
+	ack_result_and_done(&res);
+	(void)state;
+}
+
+/* An address-literal EHLO name (RFC 5321 4.1.1.1), which `relayprobe audit
+ * --ehlo [192.0.2.7]` and the controller accept: the agent runs the order
+ * (it used to refuse every target with "bad ehlo_name"). */
+static void test_literal_ehlo(void **state)
+{
+	uint8_t *m;
+	size_t l;
+	struct order_opts oo = {.id = "audit1:literal-ehlo", .seq = ++g.seq, .ehlo = "[192.0.2.7]"};
+	struct wire_result res;
+
+	send_order_get_result(&oo, &res);
+	assert_null(strstr((const char *)res.result_json, "bad ehlo_name"));
+	assert_string_equal(res.verdict, "closed");
+	assert_non_null(strstr((const char *)res.result_json, "EHLO [192.0.2.7]"));
 	assert_int_equal(ctl_wait(WIRE_KIND_ORDER_DONE, WAIT_MS, &m, &l), 0);
 	free(m);
 	ack_result_and_done(&res);
@@ -1196,6 +1217,7 @@ int main(void)
 	    cmocka_unit_test(test_valid_order),
 	    cmocka_unit_test(test_replayed_order),
 	    cmocka_unit_test(test_literal_recipient),
+	    cmocka_unit_test(test_literal_ehlo),
 	    cmocka_unit_test(test_rejected_orders),
 	    cmocka_unit_test(test_limits_and_scope),
 	    cmocka_unit_test(test_oversize),

@@ -449,6 +449,32 @@ static void test_approve_hello_signed_orders(void **state)
 	assert_true(log_has(" hello version=\"test agent=evil \\\\ \\\"x\\\"\" protocol="));
 	assert_false(log_has("version=test agent=evil"));
 
+	/* Probe parameters the agent would refuse for every target are refused
+	 * at audit.start, naming the parameter (common/syntax.h, one rule). */
+	{
+		static const char *const bad[][2] = {
+		    {"\"to\":\"nodomain\"", "'to'"},
+		    {"\"to\":\"x@[192.0.2.300]\"", "'to'"},
+		    {"\"from\":\"bare-local\"", "'from'"},
+		    {"\"ehlo\":\"-bad-.example\"", "'ehlo'"},
+		    {"\"ehlo\":\"x@example.net\"", "'ehlo'"},
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			const char *e;
+
+			r = admin("{\"cmd\":\"audit.start\",\"targets\":[\"mx1.example\"],"
+			          "\"params\":{%s}}",
+			          bad[i][0]);
+			assert_false(json_is_true(json_object_get(r, "ok")));
+			e = json_string_value(json_object_get(r, "error"));
+			assert_non_null(e);
+			if (strstr(e, bad[i][1]) == NULL)
+				fail_msg("%s: error \"%s\" does not name %s", bad[i][0], e,
+				         bad[i][1]);
+			json_decref(r);
+		}
+	}
 	r = admin("{\"cmd\":\"audit.start\",\"targets\":%s,\"vantages\":\"all\","
 	          "\"tests\":\"external-sender\",\"params\":{\"port\":2525,\"tls\":\"off\"}}",
 	          targets_json("mx", 150));

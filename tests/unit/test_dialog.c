@@ -881,7 +881,9 @@ struct rules {
 	int rcpt_code;         /* reply to RCPT */
 	int drop_after_errors; /* 421 and close after this many errors, 0 = never */
 	bool pipelining;
+	const char *limits; /* an EHLO line "LIMITS ..." (RFC 9422), NULL none */
 	unsigned errors, sessions, max_cmds_per_write, writes_in_tests;
+	unsigned mails, max_mails_per_session, max_rcpts_per_write;
 };
 
 /* Answer every line of the client's output by the rules; returns the reply. */
@@ -893,7 +895,7 @@ static void serve(struct run *r, struct rules *ru)
 		const char *out = dialog_output(r->d, &olen);
 		char reply[8192] = "";
 		size_t rl = 0;
-		unsigned cmds = 0;
+		unsigned cmds = 0, rcpts = 0;
 		bool drop = false, test_cmds = false;
 
 		r->now += 5;
@@ -906,6 +908,7 @@ static void serve(struct run *r, struct rules *ru)
 			dialog_connected(r->d, r->now, "p");
 			ru->sessions++;
 			ru->errors = 0;
+			ru->mails = 0;
 			dialog_feed(r->d, r->now, "220 mx.example.com ESMTP\r\n", 26);
 			continue;
 		}
@@ -923,13 +926,24 @@ static void serve(struct run *r, struct rules *ru)
 			assert_non_null(nl);
 			cmds++;
 			if (strncmp(p, "EHLO", 4) == 0) {
+				if (ru->limits != NULL)
+					rl += (size_t)snprintf(reply + rl, sizeof(reply) - rl,
+					                       "250-mx.example.com\r\n250-%s\r\n",
+					                       ru->limits);
 				rl += (size_t)snprintf(
 				    reply + rl, sizeof(reply) - rl, "%s",
-				    ru->pipelining ? "250-mx.example.com\r\n250 PIPELINING\r\n"
+				    ru->pipelining ? (ru->limits ? "250 PIPELINING\r\n"
+				                                 : "250-mx.example.com\r\n250 "
+				                                   "PIPELINING\r\n")
+				    : ru->limits   ? "250 8BITMIME\r\n"
 				                   : "250 mx.example.com\r\n");
 				p = nl + 1;
 				continue;
 			}
+			if (strncmp(p, "MAIL", 4) == 0 && ++ru->mails > ru->max_mails_per_session)
+				ru->max_mails_per_session = ru->mails;
+			if (strncmp(p, "RCPT", 4) == 0)
+				rcpts++;
 			if (strncmp(p, "RCPT", 4) == 0)
 				code = ru->rcpt_code;
 			if (strncmp(p, "QUIT", 4) == 0)
@@ -954,6 +968,8 @@ static void serve(struct run *r, struct rules *ru)
 			ru->writes_in_tests++;
 			if (cmds > ru->max_cmds_per_write)
 				ru->max_cmds_per_write = cmds;
+			if (rcpts > ru->max_rcpts_per_write)
+				ru->max_rcpts_per_write = rcpts;
 		}
 		dialog_output_consume(r->d, olen);
 		dialog_feed(r->d, r->now, reply, rl);
@@ -986,6 +1002,57 @@ static void test_pipelining_batches(void **state)
 	assert_true(ru.max_cmds_per_write >= 8 * 3 - 1);
 	assert_true(ru.writes_in_tests <= (all + 7) / 8);
 	dialog_free(&d);
+}
+
+/* A server's LIMITS (RFC 9422): never more transactions in a session than
+ * MAILMAX, never more recipients in one pipelined group than RCPTMAX, and
+ * every test still runs (the sessions MAILMAX needs do not count against the
+ * session limit). Malformed and over-large limits are ignored. */
+static void test_limits_extension(void **state)
+{
+	static const struct {
+		const char *line;
+		unsigned mailmax, rcptmax; /* what must hold; 0: the defaults */
+	} rows[] = {
+	    {"LIMITS MAILMAX=5 RCPTMAX=3", 5, 3},
+	    {"LIMITS rcptmax=2", 0, 2},
+	    {"LIMITS MAILMAX=2 RCPTDOMAINMAX=1", 2, 0},
+	    {"LIMITS MAILMAX=0 RCPTMAX=x1 FOO", 0, 0},
+	    {"LIMITS MAILMAX=99999999999 RCPTMAX=-1", 0, 0},
+	};
+	size_t all;
+
+	(void)state;
+	relay_tests_all(&all);
+	all--; /* "all" leaves out backscatter-probe */
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		struct dialog *d = new_dialog("all", NULL);
+		struct run r = {d, T0, 0, 0};
+		struct rules ru = {.rcpt_code = 554, .pipelining = true, .limits = rows[i].line};
+		size_t n;
+		const struct dialog_test_result *res;
+
+		serve(&r, &ru);
+		res = dialog_results(d, &n);
+		assert_int_equal(n, all);
+		for (size_t k = 0; k < n; k++)
+			if (res[k].outcome != TO_REJECTED)
+				fail_msg("%s: test %zu not run (%d)", rows[i].line, k,
+				         (int)res[k].outcome);
+		assert_int_equal(dialog_verdict(d), DV_CLOSED);
+		assert_true((dialog_extensions(d) & DLG_EXT_LIMITS) != 0);
+		if (rows[i].mailmax != 0) {
+			assert_true(ru.max_mails_per_session <= rows[i].mailmax);
+			assert_true(ru.sessions >= (all + rows[i].mailmax - 1) / rows[i].mailmax);
+		} else {
+			assert_true(ru.max_mails_per_session > 5); /* the budget's 8 */
+		}
+		if (rows[i].rcptmax != 0)
+			assert_true(ru.max_rcpts_per_write <= rows[i].rcptmax);
+		else if (rows[i].mailmax == 0)
+			assert_true(ru.max_rcpts_per_write > 3);
+		dialog_free(&d);
+	}
 }
 
 static void test_open_pipelined_round_trips(void **state)
@@ -1235,7 +1302,7 @@ static void test_ext_names_table(void **state)
 			assert_string_not_equal(dialog_ext_names[i].keyword,
 			                        dialog_ext_names[j].keyword);
 	}
-	assert_int_equal(dialog_ext_names[DLG_EXT_COUNT - 1].bit, DLG_EXT_ENHANCEDSTATUSCODES);
+	assert_int_equal(dialog_ext_names[DLG_EXT_COUNT - 1].bit, DLG_EXT_LIMITS);
 }
 
 int main(void)
@@ -1270,6 +1337,7 @@ int main(void)
 	    cmocka_unit_test(test_tls_failure_auto_falls_back),
 	    cmocka_unit_test(test_tls_require_not_offered),
 	    cmocka_unit_test(test_pipelining_batches),
+	    cmocka_unit_test(test_limits_extension),
 	    cmocka_unit_test(test_open_pipelined_round_trips),
 	    cmocka_unit_test(test_drop_after_n_rejections),
 	    cmocka_unit_test(test_session_limit),

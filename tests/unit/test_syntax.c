@@ -245,11 +245,63 @@ static void test_mailbox(void **state)
 	    rp_mailbox_split("a@example.net", local, sizeof(local), small, sizeof(small), 0), -1);
 }
 
+/* The probe parameters' one rule: what the CLI, the controller and the agent
+ * each accept (they used to disagree on --ehlo [192.0.2.1] and on a "to"
+ * without a domain). */
+static void test_probe_params(void **state)
+{
+	static char long_ehlo[300];
+	const struct {
+		const char *to, *from, *ehlo, *bad; /* bad: NULL when all pass */
+	} rows[] = {
+	    {NULL, NULL, NULL, NULL},
+	    {"", "", "", NULL},
+	    {"relaytest@example.net", "probe@example.org", "probe.example.org", NULL},
+	    {"x@[192.0.2.1]", "p@[IPv6:2001:db8::1]", "[192.0.2.7]", NULL},
+	    {"x@[IPv6:2001:db8::1]", NULL, "[IPv6:2001:db8::2]", NULL},
+	    {"nodomain", NULL, NULL, "to"},
+	    {"x@", NULL, NULL, "to"},
+	    {"x@@example.net", NULL, NULL, "to"},
+	    {"x@[192.0.2.300]", NULL, NULL, "to"},
+	    {NULL, "bare-local", NULL, "from"},
+	    {NULL, "a\r\nRCPT TO:<v@example.net>@example.org", NULL, "from"},
+	    {NULL, NULL, "-bad-.example", "ehlo"},
+	    {NULL, NULL, "exa mple.net", "ehlo"},
+	    {NULL, NULL, "[192.0.2.300]", "ehlo"},
+	    {NULL, NULL, "probe.example\r\nMAIL FROM:<>", "ehlo"},
+	    {"bad", "bad", "-bad-", "to"}, /* the first that fails */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < N(rows); i++) {
+		const char *bad = rp_probe_params_bad(rows[i].to, rows[i].from, rows[i].ehlo);
+
+		if ((bad == NULL) != (rows[i].bad == NULL) ||
+		    (bad != NULL && strcmp(bad, rows[i].bad) != 0))
+			fail_msg("row %zu: got %s, want %s", i, bad ? bad : "(pass)",
+			         rows[i].bad ? rows[i].bad : "(pass)");
+	}
+	/* the EHLO name's bound: a host name's 253 characters */
+	for (size_t i = 0; i + 1 < sizeof(long_ehlo); i += 2) {
+		long_ehlo[i] = 'a';
+		long_ehlo[i + 1] = '.';
+	}
+	long_ehlo[253] = '\0'; /* "a.a. ... .a" */
+	assert_true(rp_ehlo_ok(long_ehlo));
+	long_ehlo[253] = '.';
+	long_ehlo[254] = 'a';
+	long_ehlo[255] = '\0';
+	assert_false(rp_ehlo_ok(long_ehlo));
+	assert_false(rp_ehlo_ok(NULL));
+	assert_false(rp_ehlo_ok(""));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_id),  cmocka_unit_test(test_token),   cmocka_unit_test(test_text),
-	    cmocka_unit_test(test_tag), cmocka_unit_test(test_mailbox),
+	    cmocka_unit_test(test_id),      cmocka_unit_test(test_token),
+	    cmocka_unit_test(test_text),    cmocka_unit_test(test_tag),
+	    cmocka_unit_test(test_mailbox), cmocka_unit_test(test_probe_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
