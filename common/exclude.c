@@ -214,7 +214,9 @@ int exclude_add(struct exclude_list *l, const char *entry, const char *reason, c
 			return snprintf(err, errlen, "out of memory"), -1;
 		}
 		e = &l->e[l->n];
-		*e = (struct exclude_entry){t, r, w};
+		e->text = t;
+		e->reason = r;
+		e->where = w;
 		if (rc < 0)
 			l->doms[l->ndoms].name = dn;
 	}

@@ -51,7 +51,7 @@ json_t *ctl_report_audit_status(struct ctl *c, json_t *req)
 	json_t *err = NULL;
 	int64_t audit;
 	char status[16];
-	long orders, done, results;
+	long orders = 0, done = 0, results = 0;
 	int rc;
 
 	if (audit_arg(c, req, &audit, &err) < 0)
@@ -250,7 +250,7 @@ json_t *ctl_report_report(struct ctl *c, json_t *req)
 	struct report rp = {.c = c};
 	json_t *err = NULL, *vantages, *summary = NULL;
 	char status[16];
-	long o, d, r;
+	long o = 0, d = 0, r = 0;
 	int rc;
 
 	if (audit_arg(c, req, &rp.audit, &err) < 0)

@@ -69,7 +69,7 @@ static int sched_copy_cb(void *arg, const struct store_sched_row *r)
 
 static struct sched_copy sched_of(struct store *s, const char *name)
 {
-	struct sched_copy c;
+	struct sched_copy c = {0};
 
 	memset(&c, 0, sizeof(c));
 	assert_int_equal(store_sched_get(s, name, sched_copy_cb, &c), 1);
@@ -213,7 +213,7 @@ static void missed_runs_collapse(void **state)
 {
 	struct fx *f = *state;
 	json_t *due;
-	struct sched_copy sc;
+	struct sched_copy sc = {0};
 	char err[256];
 	int64_t next;
 
@@ -258,7 +258,7 @@ static void schedule_rows(void **state)
 {
 	struct fx *f = *state;
 	struct sched_list l;
-	struct sched_copy c;
+	struct sched_copy c = {0};
 
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(store_sched_list(f->s, sched_list_cb, &l), 0);
