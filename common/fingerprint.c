@@ -89,7 +89,7 @@ static const struct fp_sig sigs[] = {
     {FPW_BANNER, FP_SW_EXIM, 40, 220, NULL, "Exim", "banner names Exim"},
     {FPW_KEYWORD, FP_SW_EXIM, 20, 250, NULL, "PRDR", "EHLO offers PRDR (Exim)"},
     {FPW_KEYWORD, FP_SW_EXIM, 30, 250, NULL, "X_PIPE_CONNECT", "EHLO offers X_PIPE_CONNECT"},
-    {FPW_KEYWORD, FP_SW_EXIM, 30, 250, NULL, "PIPE_CONNECT", "EHLO offers PIPE_CONNECT"},
+    {FPW_KEYWORD, FP_SW_EXIM, 30, 250, NULL, "PIPECONNECT", "EHLO offers PIPECONNECT (Exim 4.94+)"},
     {FPW_SEQUENCE, FP_SW_EXIM, 25, 250, NULL, "SIZE 8BITMIME PIPELINING", "Exim's EHLO order"},
     {FPW_REPLY, FP_SW_EXIM, 40, 5, NULL, "relay not permitted",
      "Exim's default relay refusal (acl_check_rcpt)"},
@@ -98,8 +98,19 @@ static const struct fp_sig sigs[] = {
     {FPW_REPLY, FP_SW_EXIM, 35, 354, NULL, "Enter message, ending with \".\" on a line by itself",
      "Exim's DATA reply"},
     {FPW_REPLY, FP_SW_EXIM, 35, 250, NULL, "OK id=", "Exim's queue reply"},
-    {FPW_REPLY, FP_SW_EXIM, 25, 421, NULL, "too many syntax or protocol errors",
+    /* Exim 4.96 puts it on the last line of the reply that went over the
+     * limit (501); older ones sent it as a 421. */
+    {FPW_REPLY, FP_SW_EXIM, 25, 0, NULL, "too many syntax or protocol errors",
      "Exim's error limit (smtp_max_synprot_errors)"},
+    /* Recorded from Debian's exim4-daemon-light 4.96 (test_real_mtas.sh). */
+    {FPW_REPLY, FP_SW_EXIM, 20, 250, NULL, "=Accepted", "Exim's RCPT TO reply"},
+    {FPW_REPLY, FP_SW_EXIM, 20, 250, NULL, "=Reset OK", "Exim's RSET reply"},
+    {FPW_REPLY, FP_SW_EXIM, 15, 220, NULL, "=TLS go ahead", "Exim's STARTTLS reply"},
+    {FPW_REPLY, FP_SW_EXIM, 20, 503, NULL, "=sender not yet given", "Exim's RCPT before MAIL"},
+    {FPW_REPLY, FP_SW_EXIM, 30, 501, NULL, ": domain literals not allowed",
+     "Exim's refusal of an address literal (allow_domain_literals unset)"},
+    {FPW_REPLY, FP_SW_EXIM, 30, 550, NULL, "=Restricted characters in address",
+     "the restricted-characters ACL of Exim's default configure"},
 
     /* Sendmail */
     {FPW_BANNER, FP_SW_SENDMAIL, 40, 220, NULL, "Sendmail", "banner names Sendmail"},

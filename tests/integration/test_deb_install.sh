@@ -2,8 +2,8 @@
 # test_deb_install.sh - the .deb installs into a clean Debian 12 root and both
 # daemons run from it under the units' settings. Builds the package (cmake
 # --build BUILD --target package), unpacks a cached debootstrap minbase root
-# (/var/cache/relayprobe-test/, made on the first run from the machine's
-# Debian mirror), apt-get installs the .deb there (its Depends resolved by
+# (tests/integration/clean_root.sh: /var/cache/relayprobe-test/, made on
+# the first run from the machine's Debian mirror), apt-get installs the .deb there (its Depends resolved by
 # apt), checks the files, the user and the permissions, makes keys with the
 # installed `relayprobe keygen`, and starts the controller and an agent from
 # the example configs (addresses changed to 127.0.0.1 only) the way the
@@ -14,13 +14,11 @@
 # unreachable, and both daemons must stop cleanly on SIGTERM.
 #   bash tests/integration/test_deb_install.sh BUILD/relayprobe
 # Exit 77 (skipped) when RP_SKIP_DEB=1, in a sanitizer build, or not root.
-# shellcheck disable=SC2317 # cleanup() and mounts_under() run from the EXIT trap
+# shellcheck disable=SC2317 # cleanup() runs from the EXIT trap
 set -uo pipefail
 
 BIN=${1:?usage: test_deb_install.sh BUILD/relayprobe}
 BUILD=$(cd "$(dirname "$BIN")" && pwd)
-CACHE_DIR=/var/cache/relayprobe-test
-CACHE=$CACHE_DIR/bookworm-minbase-v1.tar.gz
 PROG=test_deb_install
 
 skip() {
@@ -45,11 +43,10 @@ WORK=$(mktemp -d /var/tmp/rp-deb.XXXXXX)
 ROOT=$WORK/root
 PIDS=()
 
-mounts_under() { # prints the mount points under $1, deepest first
-	awk -v p="$1" '$5 == p || index($5, p "/") == 1 { print $5 }' /proc/self/mountinfo | sort -r
-}
+# shellcheck source=clean_root.sh
+. "$(dirname "$0")/clean_root.sh"
 cleanup() {
-	local pid m
+	local pid
 	for pid in "${PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
@@ -57,21 +54,9 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do
 		kill -KILL "$pid" 2>/dev/null
 	done
-	for m in $(mounts_under "$WORK"); do
-		umount -l "$m" 2>/dev/null
-	done
-	if [ -n "$(mounts_under "$WORK")" ]; then
-		echo "$PROG: mounts left under $WORK: not removing it" >&2
-	else
-		rm -rf --one-file-system "$WORK"
-	fi
+	rp_root_cleanup "$WORK"
 }
 trap cleanup EXIT
-
-mount_api() { # /proc and /dev in $1
-	mount -t proc proc "$1/proc" || die "mount proc in $1"
-	mount --bind /dev "$1/dev" || die "bind /dev in $1"
-}
 
 # 1. The package.
 echo "$PROG: building the package in $BUILD"
@@ -87,41 +72,9 @@ DEPS=$(dpkg-deb -f "$DEB" Depends | tr ',' '\n' | sed 's/(.*)//; s/ //g' | grep 
 echo "$PROG: $DEB (Depends: $DEPS)"
 
 # 2. The clean root: debootstrap once, cached with the dependencies' .debs.
-if [ ! -s "$CACHE" ]; then
-	if ! command -v debootstrap >/dev/null 2>&1; then
-		apt-get install -y debootstrap >/dev/null 2>&1 ||
-			{ apt-get update >/dev/null 2>&1 && apt-get install -y debootstrap >/dev/null; } ||
-			die "debootstrap is not installed and apt-get install debootstrap failed"
-	fi
-	MIRROR=${RP_DEB_MIRROR:-$(grep -hoE 'https?://[^ ]+/debian/?$|https?://[^ ]+/debian ' \
-		/etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources \
-		2>/dev/null | grep -v security | head -n 1 | tr -d ' ')}
-	[ -n "$MIRROR" ] || die "no Debian mirror in /etc/apt/sources.list* (set RP_DEB_MIRROR)"
-	echo "$PROG: first run: debootstrap bookworm from $MIRROR (a few minutes)"
-	mkdir -p "$CACHE_DIR" "$WORK/boot"
-	debootstrap --variant=minbase bookworm "$WORK/boot" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 || {
-		tail -n 20 "$WORK/debootstrap.log"
-		die "debootstrap failed"
-	}
-	cp /etc/resolv.conf "$WORK/boot/etc/resolv.conf"
-	mount_api "$WORK/boot"
-	# shellcheck disable=SC2086 # DEPS is a list of package names
-	if ! chroot "$WORK/boot" apt-get update >"$WORK/apt.log" 2>&1 ||
-		! chroot "$WORK/boot" env DEBIAN_FRONTEND=noninteractive \
-			apt-get install -y --download-only $DEPS >>"$WORK/apt.log" 2>&1; then
-		tail -n 20 "$WORK/apt.log"
-		die "apt-get in the new root"
-	fi
-	umount "$WORK/boot/dev" "$WORK/boot/proc"
-	if ! tar -C "$WORK/boot" -czf "$CACHE.tmp.$$" . || ! mv "$CACHE.tmp.$$" "$CACHE"; then
-		rm -f "$CACHE.tmp.$$"
-		die "writing $CACHE"
-	fi
-	rm -rf --one-file-system "${WORK:?}/boot"
-fi
-mkdir -p "$ROOT"
-tar -C "$ROOT" -xzf "$CACHE" || die "unpacking $CACHE"
-mount_api "$ROOT"
+# shellcheck disable=SC2086 # DEPS is a list of package names
+rp_root_cache $DEPS || die "no clean root (tests/integration/clean_root.sh)"
+rp_root_unpack "$ROOT" || die "unpacking the clean root"
 in_root() { chroot "$ROOT" "$@"; }
 
 # 3. Install: apt-get resolves Depends (from the cached .debs; the network only

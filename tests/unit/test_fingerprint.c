@@ -168,6 +168,29 @@ static const struct {
      "S: 250-8BITMIME\n"
      "S: 250-PIPELINING\n"
      "S: 250 HELP\n" MAIL_RCPT("250 OK") "S: 550 relay not permitted\n"},
+    /* Recorded from Debian's exim4-daemon-light 4.96 with its banner hidden
+     * and the ACL of Exim's default configure (test_real_mtas.sh). */
+    {"exim_real_4_96_hidden_banner", FP_SW_EXIM, FP_CONF_MEDIUM,
+     "S: 220 mx.rp-test.example ESMTP\n" EHLO_C
+     "S: 250-mx.rp-test.example Hello relayprobe.invalid [127.0.0.1]\n"
+     "S: 250-SIZE 52428800\n"
+     "S: 250-8BITMIME\n"
+     "S: 250-PIPELINING\n"
+     "S: 250-PIPECONNECT\n"
+     "S: 250-CHUNKING\n"
+     "S: 250-STARTTLS\n"
+     "S: 250-SMTPUTF8\n"
+     "S: 250 HELP\n"
+     "C: MAIL FROM:<a@probe.example.org>\n"
+     "S: 250 OK\n"
+     "C: RCPT TO:<b@example.net>\n"
+     "S: 250 Accepted\n"
+     "C: RSET\n"
+     "S: 250 Reset OK\n"
+     "C: MAIL FROM:<relayprobe@[127.0.0.1]>\n"
+     "S: 501 <relayprobe@[127.0.0.1]>: domain literals not allowed\n"
+     "C: RCPT TO:<relaytest%example.net@rp-test.example>\n"
+     "S: 550 Restricted characters in address\n"},
     {"sendmail", FP_SW_SENDMAIL, FP_CONF_HIGH,
      "S: 220 mx.example.com ESMTP Sendmail 8.17.1.9/8.17.1.9/Debian-2; Wed, 2 Dec 2026\n" EHLO_C
      "S: 250-mx.example.com Hello probe.example.org [192.0.2.7], pleased to meet you\n"
