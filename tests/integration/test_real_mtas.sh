@@ -52,9 +52,12 @@ stop_mta() {
 	kill -KILL "$MTA_PID" 2>/dev/null
 	wait "$MTA_PID" 2>/dev/null
 	MTA_PID=""
-	# Children (Exim's, Sendmail's) that outlived their parent.
-	pkill -KILL -f "^/usr/sbin/(exim4|sendmail-mta|smtpd)" 2>/dev/null
-	pkill -KILL -f "^(smtpd|sendmail): " 2>/dev/null
+	# Children (Exim's, Sendmail's, OpenSMTPD's) that outlived their parent:
+	# every process whose root is the clean root.
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/root" 2>/dev/null)" = "$ROOT" ] && kill -KILL "${p#/proc/}" 2>/dev/null
+	done
 	return 0
 }
 
