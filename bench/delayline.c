@@ -202,7 +202,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 
 	while (!stop) {
-		struct pollfd pfd[2] = {{.fd = fd[0], .events = POLLIN}, {.fd = fd[1], .events = POLLIN}};
+		struct pollfd pfd[2] = {{.fd = fd[0], .events = POLLIN},
+		                        {.fd = fd[1], .events = POLLIN}};
 		struct timespec ts, *tsp = NULL;
 		uint64_t now = now_us();
 
@@ -232,7 +233,8 @@ int main(int argc, char **argv)
 				continue;
 			while ((n = read(fd[i], buf, sizeof(buf))) > 0) {
 				unsigned f = flow_of(buf, (size_t)n);
-				long j = jitter_ms > 0 ? random() % (2 * jitter_ms * 1000 + 1) - jitter_ms * 1000
+				long j = jitter_ms > 0 ? random() % (2 * jitter_ms * 1000 + 1) -
+				                             jitter_ms * 1000
 				                       : 0;
 				uint64_t rel = now + (uint64_t)(delay_ms * 1000 + j);
 				struct pkt p = {.seq = seq++, .out = 1 - i, .len = (size_t)n};
@@ -253,6 +255,7 @@ int main(int argc, char **argv)
 	}
 	while (nheap > 0)
 		free(heap_pop().data);
-	fprintf(stderr, "delayline: %llu packets in, %llu out, %llu dropped\n", n_in, n_out, n_drop);
+	fprintf(stderr, "delayline: %llu packets in, %llu out, %llu dropped\n", n_in, n_out,
+	        n_drop);
 	return 0;
 }
