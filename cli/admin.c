@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "report_render.h"
 #include "rp_limits.h"
+#include "rp_take.h"
 
 #define IPC_PREFIX   "ipc://"
 #define IPC_PATH_MAX 107 /* sun_path less its NUL */
@@ -155,13 +156,14 @@ struct admin *admin_new(const struct admin_cfg *c)
 	return a;
 }
 
-void admin_free(struct admin **a)
+void admin_free(struct admin **ap)
 {
-	if (a == NULL || *a == NULL)
+	struct admin *a = rp_take(ap);
+
+	if (a == NULL)
 		return;
-	zmq_ctx_term((*a)->ctx);
-	free(*a);
-	*a = NULL;
+	zmq_ctx_term(a->ctx);
+	free(a);
 }
 
 void admin_reply_clear(struct admin_answer *r)

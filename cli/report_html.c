@@ -18,6 +18,7 @@
 
 #include "report_render.h"
 #include "rp_limits.h"
+#include "rp_take.h"
 #include "transcript.h"
 #include "verdict.h"
 
@@ -850,16 +851,17 @@ int report_html_end(struct report_html *h)
 	return h->failed ? -1 : 0;
 }
 
-void report_html_free(struct report_html **h)
+void report_html_free(struct report_html **hp)
 {
-	if (h == NULL || *h == NULL)
+	struct report_html *h = rp_take(hp);
+
+	if (h == NULL)
 		return;
-	free((*h)->groups);
-	free((*h)->done);
-	json_decref((*h)->tidx);
-	json_decref((*h)->vidx);
-	free(*h);
-	*h = NULL;
+	free(h->groups);
+	free(h->done);
+	json_decref(h->tidx);
+	json_decref(h->vidx);
+	free(h);
 }
 
 int report_render_html(const json_t *report, const json_t *transcripts, time_t now, FILE *out)

@@ -21,6 +21,7 @@
 
 #include "rp_limits.h"
 #include "rp_names.h"
+#include "rp_take.h"
 #include "smtp_reply.h"
 #include "target.h"
 
@@ -1079,9 +1080,9 @@ struct dialog *dialog_new(const struct dialog_params *p, uint64_t now_ms)
 
 void dialog_free(struct dialog **dp)
 {
-	struct dialog *d;
+	struct dialog *d = rp_take(dp);
 
-	if (dp == NULL || (d = *dp) == NULL)
+	if (d == NULL)
 		return;
 	for (size_t i = 0; i < d->nslots; i++) {
 		free(d->slots[i].mail);
@@ -1106,7 +1107,6 @@ void dialog_free(struct dialog **dp)
 	free(d->evidence);
 	transcript_free(&d->tr);
 	free(d);
-	*dp = NULL;
 }
 
 enum dialog_action dialog_next(const struct dialog *d)

@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "dns.h"
 #include "rp_limits.h"
+#include "rp_take.h"
 #include "tls.h"
 
 #define EV_BATCH    256
@@ -458,8 +459,7 @@ static void emit_error(struct engine *e, const char *text, const char *host, con
 
 static void tctx_unref(struct tctx **tp)
 {
-	struct tctx *t = *tp;
-	*tp = NULL;
+	struct tctx *t = rp_take(tp);
 	if (!t || --t->refs > 0)
 		return;
 	free(t->text);
@@ -1622,8 +1622,8 @@ fail:
 
 void engine_free(struct engine **ep)
 {
-	struct engine *e;
-	if (!ep || !(e = *ep))
+	struct engine *e = rp_take(ep);
+	if (!e)
 		return;
 	e->destroying = true;
 	uint64_t now = engine_now_ms();
@@ -1662,5 +1662,4 @@ void engine_free(struct engine **ep)
 	free(e->contact);
 	free(e->tests);
 	free(e);
-	*ep = NULL;
 }

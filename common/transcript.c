@@ -12,6 +12,7 @@
 
 #include "rp_limits.h"
 #include "rp_names.h"
+#include "rp_take.h"
 
 #define TRUNC_TEXT    "transcript truncated"
 #define ARENA_INITIAL 1024
@@ -71,14 +72,15 @@ struct transcript *transcript_new(size_t max_bytes)
 	return t;
 }
 
-void transcript_free(struct transcript **t)
+void transcript_free(struct transcript **tp)
 {
-	if (t == NULL || *t == NULL)
+	struct transcript *t = rp_take(tp);
+
+	if (t == NULL)
 		return;
-	free((*t)->arena);
-	free((*t)->hdrs);
-	free(*t);
-	*t = NULL;
+	free(t->arena);
+	free(t->hdrs);
+	free(t);
 }
 
 size_t transcript_count(const struct transcript *t)

@@ -19,6 +19,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "relay_tests.h"
+#include "rp_take.h"
 #include "store_canary.h"
 
 struct ctl_canary {
@@ -216,7 +217,7 @@ fail:
 
 void ctl_canary_stop(struct ctl_canary **kp)
 {
-	struct ctl_canary *k = kp ? *kp : NULL;
+	struct ctl_canary *k = rp_take(kp);
 
 	if (k == NULL)
 		return;
@@ -226,7 +227,6 @@ void ctl_canary_stop(struct ctl_canary **kp)
 	if (k->key)
 		sodium_free(k->key);
 	free(k);
-	*kp = NULL;
 }
 
 const char *ctl_canary_domain(const struct ctl_canary *k)

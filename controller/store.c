@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "rp_limits.h"
+#include "rp_take.h"
 #include "store_internal.h"
 #include "syntax.h"
 #include "target.h"
@@ -455,14 +456,15 @@ fail:
 
 void store_close(struct store **sp)
 {
-	if (sp == NULL || *sp == NULL)
+	struct store *s = rp_take(sp);
+
+	if (s == NULL)
 		return;
-	for (size_t i = 0; i < (*sp)->ncache; i++)
-		sqlite3_finalize((*sp)->cache[i].st);
-	if ((*sp)->db != NULL)
-		sqlite3_close_v2((*sp)->db); /* an open transaction rolls back */
-	free(*sp);
-	*sp = NULL;
+	for (size_t i = 0; i < s->ncache; i++)
+		sqlite3_finalize(s->cache[i].st);
+	if (s->db != NULL)
+		sqlite3_close_v2(s->db); /* an open transaction rolls back */
+	free(s);
 }
 
 int store_tx_begin(struct store *s)

@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "rp_limits.h"
 #include "rp_names.h"
+#include "rp_take.h"
 #include "syntax.h"
 
 #define KEYS_FORMAT "relayprobe-key-1"
@@ -125,11 +126,10 @@ static struct keys *keys_alloc(bool with_secret)
 
 void keys_free(struct keys **kp)
 {
-	struct keys *k;
+	struct keys *k = rp_take(kp);
 
-	if (kp == NULL || *kp == NULL)
+	if (k == NULL)
 		return;
-	k = *kp;
 	if (k->curve_sk != NULL) {
 		sodium_memzero(k->curve_sk, KEYS_Z85_LEN + 1);
 		sodium_free(k->curve_sk);
@@ -140,7 +140,6 @@ void keys_free(struct keys **kp)
 	}
 	sodium_memzero(k, sizeof(*k));
 	free(k);
-	*kp = NULL;
 }
 
 struct keys *keys_generate(enum keys_role role, const char *name)

@@ -16,6 +16,7 @@
 
 #include "fileio.h"
 #include "rp_limits.h"
+#include "rp_take.h"
 #include "syntax.h"
 
 #define REPLAY_HEADER "relayprobe-replay 1"
@@ -40,12 +41,9 @@ struct replay_state *replay_state_new(void)
 	return calloc(1, sizeof(struct replay_state));
 }
 
-void replay_state_free(struct replay_state **rs)
+void replay_state_free(struct replay_state **rsp)
 {
-	if (rs == NULL || *rs == NULL)
-		return;
-	free(*rs);
-	*rs = NULL;
+	free(rp_take(rsp));
 }
 
 uint64_t replay_state_last_sequence(const struct replay_state *rs)
