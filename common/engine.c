@@ -354,6 +354,18 @@ static void addr_kick(struct engine *e, struct addr_state *a)
 	addr_list_push(e, a, AL_KICK);
 }
 
+/* Put a at the tail of the idle list: kept until its pause is over. */
+static void addr_idle_push(struct engine *e, struct addr_state *a)
+{
+	a->idle = true;
+	a->inext = NULL;
+	if (e->idle_t)
+		e->idle_t->inext = a;
+	else
+		e->idle_h = a;
+	e->idle_t = a;
+}
+
 static void addr_unref(struct engine *e, struct addr_state *a, uint64_t now)
 {
 	if (--a->refs > 0 || a->idle)
@@ -363,13 +375,7 @@ static void addr_unref(struct engine *e, struct addr_state *a, uint64_t now)
 		return;
 	}
 	/* Keep it until its pause is over, so a later target respects it. */
-	a->idle = true;
-	a->inext = NULL;
-	if (e->idle_t)
-		e->idle_t->inext = a;
-	else
-		e->idle_h = a;
-	e->idle_t = a;
+	addr_idle_push(e, a);
 }
 
 static void addr_gc(struct engine *e, uint64_t now)
@@ -386,13 +392,7 @@ static void addr_gc(struct engine *e, uint64_t now)
 			addr_forget(e, a);
 			continue;
 		}
-		a->idle = true; /* not yet: back in line */
-		a->inext = NULL;
-		if (e->idle_t)
-			e->idle_t->inext = a;
-		else
-			e->idle_h = a;
-		e->idle_t = a;
+		addr_idle_push(e, a); /* not yet: back in line */
 	}
 }
 
