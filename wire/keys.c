@@ -198,32 +198,6 @@ const uint8_t *keys_key_id(const struct keys *k)
 
 /* ---- writing ---- */
 
-/* Creates path exclusively with mode, writes len bytes, fsyncs. On failure
- * the file is removed. */
-static int write_new_file(const char *path, mode_t mode, const char *data, size_t len, char *err,
-                          size_t errlen)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fchmod(fd, mode) != 0 || fileio_write_all(fd, data, len) != 0)
-		goto fail;
-	if (fileio_sync_close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
-	return -1;
-}
-
 int keys_save(const struct keys *k, const char *dir, char *err, size_t errlen)
 {
 	char sec_path[4096], pub_path[4096], pk_b64[sodium_base64_ENCODED_LEN(32, B64_VARIANT)];
@@ -264,9 +238,9 @@ int keys_save(const struct keys *k, const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "key file text too long");
 		goto out;
 	}
-	if (write_new_file(sec_path, 0600, sec, (size_t)n, err, errlen) != 0)
+	if (fileio_write_file(sec_path, true, 0600, sec, (size_t)n, err, errlen) != 0)
 		goto out;
-	if (write_new_file(pub_path, 0644, pub, (size_t)m, err, errlen) != 0) {
+	if (fileio_write_file(pub_path, true, 0644, pub, (size_t)m, err, errlen) != 0) {
 		unlink(sec_path);
 		goto out;
 	}
