@@ -51,23 +51,19 @@ int fileio_write_file(const char *path, bool excl, mode_t mode, const void *data
                       char *err, size_t errlen)
 {
 	int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (excl ? O_EXCL : O_TRUNC);
-	int fd = open(path, flags, mode);
+	int fd = open(path, flags, mode), e = 0;
 
 	if (fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fchmod(fd, mode) != 0 || fileio_write_all(fd, data, len) != 0)
-		goto fail;
-	if (fileio_sync_close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
+		e = errno;
+	if (fileio_sync_close(fd) != 0 && e == 0) /* closes fd in every case */
+		e = errno;
+	if (e == 0)
+		return 0;
+	snprintf(err, errlen, "%s: %s", path, strerror(e));
 	unlink(path);
 	return -1;
 }
