@@ -120,7 +120,8 @@ struct engine {
 
 	struct addr_state **buckets;
 	size_t nbuckets, naddrs;
-	struct addr_state *kick_h, *kick_t, *slot_h, *slot_t, *tok_h, *tok_t, *idle_h, *idle_t;
+	struct addr_state *kick_h, *kick_t, *slot_h, *slot_t, *tok_h, *tok_t;
+	struct addr_state *idle_h, **idle_tail; /* idle list; idle_tail: its last inext */
 
 	double tokens, burst;
 	uint64_t tok_ms;
@@ -359,11 +360,8 @@ static void addr_idle_push(struct engine *e, struct addr_state *a)
 {
 	a->idle = true;
 	a->inext = NULL;
-	if (e->idle_t)
-		e->idle_t->inext = a;
-	else
-		e->idle_h = a;
-	e->idle_t = a;
+	*e->idle_tail = a;
+	e->idle_tail = &a->inext;
 }
 
 static void addr_unref(struct engine *e, struct addr_state *a, uint64_t now)
@@ -384,7 +382,7 @@ static void addr_gc(struct engine *e, uint64_t now)
 		struct addr_state *a = e->idle_h;
 		e->idle_h = a->inext;
 		if (!e->idle_h)
-			e->idle_t = NULL;
+			e->idle_tail = &e->idle_h;
 		a->idle = false;
 		if (a->refs > 0)
 			continue; /* in use again: addr_unref lists it when free */
@@ -1530,6 +1528,7 @@ struct engine *engine_new(const struct engine_params *p, char *err, size_t errle
 		return NULL;
 	}
 	e->epfd = -1;
+	e->idle_tail = &e->idle_h;
 	e->p = *p;
 	e->notrun = "not run: stopped";
 	{
