@@ -17,7 +17,6 @@
 #include "clock.h"
 #include "report_render.h"
 #include "rp_limits.h"
-#include "rp_take.h"
 
 #define IPC_PREFIX   "ipc://"
 #define IPC_PATH_MAX 107 /* sun_path less its NUL */
@@ -156,14 +155,13 @@ struct admin *admin_new(const struct admin_cfg *c)
 	return a;
 }
 
-void admin_free(struct admin **ap)
+void admin_free(struct admin **a)
 {
-	struct admin *a = rp_take(ap);
-
-	if (a == NULL)
+	if (a == NULL || *a == NULL)
 		return;
-	zmq_ctx_term(a->ctx);
-	free(a);
+	zmq_ctx_term((*a)->ctx);
+	free(*a);
+	*a = NULL;
 }
 
 void admin_reply_clear(struct admin_answer *r)

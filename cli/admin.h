@@ -82,7 +82,7 @@ struct admin;
 /* A client for c->endpoint (borrowed, must outlive it). NULL on failure with
  * the error printed. */
 struct admin *admin_new(const struct admin_cfg *c);
-void admin_free(struct admin **ap);
+void admin_free(struct admin **a);
 
 /* Sends req (borrowed) and waits for the reply. Returns CLI_EXIT_OK with
  * *out filled (free with admin_reply_clear), CLI_EXIT_USAGE when the

@@ -18,7 +18,6 @@
 
 #include "report_render.h"
 #include "rp_limits.h"
-#include "rp_take.h"
 #include "transcript.h"
 #include "verdict.h"
 
@@ -851,17 +850,16 @@ int report_html_end(struct report_html *h)
 	return h->failed ? -1 : 0;
 }
 
-void report_html_free(struct report_html **hp)
+void report_html_free(struct report_html **h)
 {
-	struct report_html *h = rp_take(hp);
-
-	if (h == NULL)
+	if (h == NULL || *h == NULL)
 		return;
-	free(h->groups);
-	free(h->done);
-	json_decref(h->tidx);
-	json_decref(h->vidx);
-	free(h);
+	free((*h)->groups);
+	free((*h)->done);
+	json_decref((*h)->tidx);
+	json_decref((*h)->vidx);
+	free(*h);
+	*h = NULL;
 }
 
 int report_render_html(const json_t *report, const json_t *transcripts, time_t now, FILE *out)

@@ -83,7 +83,7 @@ bool report_html_cell_done(const struct report_html *h, size_t ti, size_t vi);
  * the script. 0, or -1 on a write error (now or earlier). */
 int report_html_end(struct report_html *h);
 
-void report_html_free(struct report_html **hp);
+void report_html_free(struct report_html **h);
 
 /* The whole page at once (tests, small reports): transcripts may be NULL
  * (no transcripts, no links), else an array (one per target, in report

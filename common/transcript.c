@@ -12,7 +12,6 @@
 
 #include "rp_limits.h"
 #include "rp_names.h"
-#include "rp_take.h"
 
 #define TRUNC_TEXT    "transcript truncated"
 #define ARENA_INITIAL 1024
@@ -72,15 +71,14 @@ struct transcript *transcript_new(size_t max_bytes)
 	return t;
 }
 
-void transcript_free(struct transcript **tp)
+void transcript_free(struct transcript **t)
 {
-	struct transcript *t = rp_take(tp);
-
-	if (t == NULL)
+	if (t == NULL || *t == NULL)
 		return;
-	free(t->arena);
-	free(t->hdrs);
-	free(t);
+	free((*t)->arena);
+	free((*t)->hdrs);
+	free(*t);
+	*t = NULL;
 }
 
 size_t transcript_count(const struct transcript *t)

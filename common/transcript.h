@@ -33,7 +33,7 @@ struct transcript;
 
 /* max_bytes caps the total stored text (0 = RP_TRANSCRIPT_BYTES_MAX). NULL on OOM. */
 struct transcript *transcript_new(size_t max_bytes);
-void transcript_free(struct transcript **tp);
+void transcript_free(struct transcript **t);
 
 /* Append one entry; text (len bytes, need not be NUL-terminated) is copied and
  * escaped. Returns the entry's index, or -1 when the transcript is full (one

@@ -19,7 +19,6 @@
 #include "envelope.h"
 #include "log.h"
 #include "relay_tests.h"
-#include "rp_take.h"
 #include "store_canary.h"
 
 struct ctl_canary {
@@ -217,7 +216,7 @@ fail:
 
 void ctl_canary_stop(struct ctl_canary **kp)
 {
-	struct ctl_canary *k = rp_take(kp);
+	struct ctl_canary *k = kp ? *kp : NULL;
 
 	if (k == NULL)
 		return;
@@ -227,6 +226,7 @@ void ctl_canary_stop(struct ctl_canary **kp)
 	if (k->key)
 		sodium_free(k->key);
 	free(k);
+	*kp = NULL;
 }
 
 const char *ctl_canary_domain(const struct ctl_canary *k)

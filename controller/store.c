@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "rp_limits.h"
-#include "rp_take.h"
 #include "store_internal.h"
 #include "syntax.h"
 #include "target.h"
@@ -456,15 +455,14 @@ fail:
 
 void store_close(struct store **sp)
 {
-	struct store *s = rp_take(sp);
-
-	if (s == NULL)
+	if (sp == NULL || *sp == NULL)
 		return;
-	for (size_t i = 0; i < s->ncache; i++)
-		sqlite3_finalize(s->cache[i].st);
-	if (s->db != NULL)
-		sqlite3_close_v2(s->db); /* an open transaction rolls back */
-	free(s);
+	for (size_t i = 0; i < (*sp)->ncache; i++)
+		sqlite3_finalize((*sp)->cache[i].st);
+	if ((*sp)->db != NULL)
+		sqlite3_close_v2((*sp)->db); /* an open transaction rolls back */
+	free(*sp);
+	*sp = NULL;
 }
 
 int store_tx_begin(struct store *s)
