@@ -35,6 +35,7 @@
 #include "replay.h"
 #include "result_json.h"
 #include "rp_limits.h"
+#include "rp_take.h"
 #include "spool.h"
 #include "syntax.h"
 #include "target.h"
@@ -1224,11 +1225,10 @@ fail:
 
 void agent_free(struct agent **ap)
 {
-	struct agent *a;
+	struct agent *a = rp_take(ap);
 
-	if (ap == NULL || (a = *ap) == NULL)
+	if (a == NULL)
 		return;
-	*ap = NULL;
 	for (size_t i = 0; i < a->npending; i++)
 		free(a->pending[i].msg);
 	if (a->sock != NULL)

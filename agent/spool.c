@@ -20,6 +20,7 @@
 
 #include "fileio.h"
 #include "rp_limits.h"
+#include "rp_take.h"
 #include "syntax.h"
 
 #define SPOOL_KEY_MAX RP_SPOOL_KEY_MAX
@@ -207,11 +208,10 @@ fail:
 
 void spool_close(struct spool **spp)
 {
-	struct spool *sp;
+	struct spool *sp = rp_take(spp);
 
-	if (spp == NULL || *spp == NULL)
+	if (sp == NULL)
 		return;
-	sp = *spp;
 	if (sp->readyfd >= 0)
 		close(sp->readyfd);
 	if (sp->tmpfd >= 0)
@@ -219,7 +219,6 @@ void spool_close(struct spool **spp)
 	if (sp->dirfd >= 0)
 		close(sp->dirfd); /* drops the flock */
 	free(sp);
-	*spp = NULL;
 }
 
 /* Creates DIR/tmp/<key>.<pid>.<random> exclusively; name receives it. */

@@ -21,6 +21,7 @@
 #include "report_render.h"
 #include "result_json.h"
 #include "rp_limits.h"
+#include "rp_take.h"
 #include "verdict.h"
 
 #define ARRIVALS_MAX 4096
@@ -147,7 +148,7 @@ struct probe_canary *probe_canary_start(const char *listen, const char *domain, 
 
 void probe_canary_stop(struct probe_canary **pp)
 {
-	struct probe_canary *pc = pp ? *pp : NULL;
+	struct probe_canary *pc = rp_take(pp);
 
 	if (pc == NULL)
 		return;
@@ -166,7 +167,6 @@ void probe_canary_stop(struct probe_canary **pp)
 		sodium_free(pc->key);
 	pthread_mutex_destroy(&pc->mu);
 	free(pc);
-	*pp = NULL;
 }
 
 /* The row of (target, address), added when new; -1 when full. Locked. */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rp_take.h"
+
 static const char *const finding_names[] = {"open-relay", "address-form", "disagree",
                                             "accepted-not-delivered"};
 _Static_assert(sizeof(finding_names) / sizeof(finding_names[0]) == ADV_FINDING_COUNT,
@@ -41,17 +43,18 @@ struct advice_db *advice_db_new(void)
 	return calloc(1, sizeof(struct advice_db));
 }
 
-void advice_db_free(struct advice_db **db)
+void advice_db_free(struct advice_db **dbp)
 {
-	if (db == NULL || *db == NULL)
+	struct advice_db *db = rp_take(dbp);
+
+	if (db == NULL)
 		return;
 	for (int s = 0; s < FP_SW_COUNT; s++)
 		for (int f = 0; f < ADV_FINDING_COUNT; f++) {
-			free((char *)(*db)->e[s][f].summary);
-			free((char *)(*db)->e[s][f].text);
+			free((char *)db->e[s][f].summary);
+			free((char *)db->e[s][f].text);
 		}
-	free(*db);
-	*db = NULL;
+	free(db);
 }
 
 /* The parse of one file: where we are and the section being built. */

@@ -42,7 +42,7 @@ struct advice_entry {
 struct advice_db;
 
 struct advice_db *advice_db_new(void); /* NULL on OOM */
-void advice_db_free(struct advice_db **db);
+void advice_db_free(struct advice_db **dbp);
 
 /* Parse one advice file (data, len bytes; file names it in errors) into db.
  * Returns 0, or -1 with "FILE:LINE: why" in err. A software already in db,

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "rp_take.h"
 
 #define MIN_MS         60000
 #define DRAIN_MS       1000 /* after the last reply: read what the client still sends */
@@ -953,12 +954,11 @@ void canary_server_stats(const struct canary_server *s, struct canary_server_sta
 
 void canary_server_stop(struct canary_server **sp)
 {
-	struct canary_server *s;
+	struct canary_server *s = rp_take(sp);
 	size_t i;
 
-	if (sp == NULL || *sp == NULL)
+	if (s == NULL)
 		return;
-	s = *sp;
 	if (s->running) {
 		(void)!write(s->wake[1], "x", 1);
 		pthread_join(s->thread, NULL);
@@ -981,5 +981,4 @@ void canary_server_stop(struct canary_server **sp)
 	free(s->pfd);
 	free(s->pfd_conn);
 	free(s);
-	*sp = NULL;
 }

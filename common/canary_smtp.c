@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "rp_names.h"
+#include "rp_take.h"
 
 enum cs_state {
 	CS_GREETED = 0, /* banner sent, no EHLO/HELO yet */
@@ -767,12 +768,9 @@ struct canary_smtp *canary_smtp_new(const struct canary_smtp_params *p, const ch
 	return s;
 }
 
-void canary_smtp_free(struct canary_smtp **s)
+void canary_smtp_free(struct canary_smtp **sp)
 {
-	if (s == NULL || *s == NULL)
-		return;
-	free(*s);
-	*s = NULL;
+	free(rp_take(sp));
 }
 
 enum canary_smtp_action canary_smtp_feed(struct canary_smtp *s, uint64_t now_ms, const char *buf,

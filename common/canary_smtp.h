@@ -67,7 +67,7 @@ struct canary_smtp;
  * in the output. NULL on OOM. */
 struct canary_smtp *canary_smtp_new(const struct canary_smtp_params *p, const char *peer_ip,
                                     unsigned peer_port, uint64_t now_ms);
-void canary_smtp_free(struct canary_smtp **s);
+void canary_smtp_free(struct canary_smtp **sp);
 /* Bytes from the client, at most RP_CANARY_FEED_MAX, only while
  * canary_smtp_wants_read() (more is refused: 421 and CLOSE). Lines over
  * RP_SMTP_LINE_MAX are refused (500 5.5.2, counted as errors), never

@@ -21,6 +21,7 @@
 
 #include "rp_limits.h"
 #include "rp_names.h"
+#include "rp_take.h"
 #include "smtp_reply.h"
 #include "target.h"
 
@@ -189,22 +190,31 @@ static char *dup_or_null(const char *s)
 	return s ? strdup(s) : NULL;
 }
 
+/* One transcript entry from fmt, cut at 511 bytes (ev() and dialog_event()). */
+static void ev_va(struct dialog *d, uint64_t now, enum tr_dir dir, bool tls, const char *fmt,
+                  va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void ev_va(struct dialog *d, uint64_t now, enum tr_dir dir, bool tls, const char *fmt,
+                  va_list ap)
+{
+	char buf[512];
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+
+	if (n >= 0)
+		transcript_add(d->tr, now, dir, tls, buf,
+		               (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
 static void ev(struct dialog *d, uint64_t now, enum tr_dir dir, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 static void ev(struct dialog *d, uint64_t now, enum tr_dir dir, const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	ev_va(d, now, dir, d->tls_active, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	transcript_add(d->tr, now, dir, d->tls_active, buf,
-	               (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 static unsigned state_timeout(const struct dialog *d, enum dlg_state s)
@@ -1079,9 +1089,9 @@ struct dialog *dialog_new(const struct dialog_params *p, uint64_t now_ms)
 
 void dialog_free(struct dialog **dp)
 {
-	struct dialog *d;
+	struct dialog *d = rp_take(dp);
 
-	if (dp == NULL || (d = *dp) == NULL)
+	if (d == NULL)
 		return;
 	for (size_t i = 0; i < d->nslots; i++) {
 		free(d->slots[i].mail);
@@ -1106,7 +1116,6 @@ void dialog_free(struct dialog **dp)
 	free(d->evidence);
 	transcript_free(&d->tr);
 	free(d);
-	*dp = NULL;
 }
 
 enum dialog_action dialog_next(const struct dialog *d)
@@ -1466,16 +1475,11 @@ void dialog_timeout(struct dialog *d, uint64_t now_ms)
 
 void dialog_event(struct dialog *d, uint64_t now_ms, const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	ev_va(d, now_ms, TR_EVENT, false, fmt, ap);
 	va_end(ap);
-	if (n >= 0)
-		transcript_add(d->tr, now_ms, TR_EVENT, false, buf,
-		               (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
 const char *dialog_output(const struct dialog *d, size_t *len)

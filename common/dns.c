@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "rp_take.h"
+
 struct dns {
 	ares_channel ch;
 	int epfd;
@@ -421,12 +423,11 @@ struct dns *dns_new(int epfd, unsigned timeout_ms, const char *resolv_conf, char
 
 void dns_free(struct dns **dp)
 {
-	struct dns *d;
-	if (!dp || !(d = *dp))
+	struct dns *d = rp_take(dp);
+	if (!d)
 		return;
 	if (d->ch_ok)
 		ares_destroy(d->ch); /* pending jobs finish with stopped set */
 	ares_library_cleanup();
 	free(d);
-	*dp = NULL;
 }

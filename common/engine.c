@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "dns.h"
 #include "rp_limits.h"
+#include "rp_take.h"
 #include "tls.h"
 
 #define EV_BATCH    256
@@ -119,7 +120,8 @@ struct engine {
 
 	struct addr_state **buckets;
 	size_t nbuckets, naddrs;
-	struct addr_state *kick_h, *kick_t, *slot_h, *slot_t, *tok_h, *tok_t, *idle_h, *idle_t;
+	struct addr_state *kick_h, *kick_t, *slot_h, *slot_t, *tok_h, *tok_t;
+	struct addr_state *idle_h, **idle_tail; /* idle list; idle_tail: its last inext */
 
 	double tokens, burst;
 	uint64_t tok_ms;
@@ -353,6 +355,15 @@ static void addr_kick(struct engine *e, struct addr_state *a)
 	addr_list_push(e, a, AL_KICK);
 }
 
+/* Put a at the tail of the idle list: kept until its pause is over. */
+static void addr_idle_push(struct engine *e, struct addr_state *a)
+{
+	a->idle = true;
+	a->inext = NULL;
+	*e->idle_tail = a;
+	e->idle_tail = &a->inext;
+}
+
 static void addr_unref(struct engine *e, struct addr_state *a, uint64_t now)
 {
 	if (--a->refs > 0 || a->idle)
@@ -362,13 +373,7 @@ static void addr_unref(struct engine *e, struct addr_state *a, uint64_t now)
 		return;
 	}
 	/* Keep it until its pause is over, so a later target respects it. */
-	a->idle = true;
-	a->inext = NULL;
-	if (e->idle_t)
-		e->idle_t->inext = a;
-	else
-		e->idle_h = a;
-	e->idle_t = a;
+	addr_idle_push(e, a);
 }
 
 static void addr_gc(struct engine *e, uint64_t now)
@@ -377,7 +382,7 @@ static void addr_gc(struct engine *e, uint64_t now)
 		struct addr_state *a = e->idle_h;
 		e->idle_h = a->inext;
 		if (!e->idle_h)
-			e->idle_t = NULL;
+			e->idle_tail = &e->idle_h;
 		a->idle = false;
 		if (a->refs > 0)
 			continue; /* in use again: addr_unref lists it when free */
@@ -385,13 +390,7 @@ static void addr_gc(struct engine *e, uint64_t now)
 			addr_forget(e, a);
 			continue;
 		}
-		a->idle = true; /* not yet: back in line */
-		a->inext = NULL;
-		if (e->idle_t)
-			e->idle_t->inext = a;
-		else
-			e->idle_h = a;
-		e->idle_t = a;
+		addr_idle_push(e, a); /* not yet: back in line */
 	}
 }
 
@@ -458,8 +457,7 @@ static void emit_error(struct engine *e, const char *text, const char *host, con
 
 static void tctx_unref(struct tctx **tp)
 {
-	struct tctx *t = *tp;
-	*tp = NULL;
+	struct tctx *t = rp_take(tp);
 	if (!t || --t->refs > 0)
 		return;
 	free(t->text);
@@ -1530,6 +1528,7 @@ struct engine *engine_new(const struct engine_params *p, char *err, size_t errle
 		return NULL;
 	}
 	e->epfd = -1;
+	e->idle_tail = &e->idle_h;
 	e->p = *p;
 	e->notrun = "not run: stopped";
 	{
@@ -1622,8 +1621,8 @@ fail:
 
 void engine_free(struct engine **ep)
 {
-	struct engine *e;
-	if (!ep || !(e = *ep))
+	struct engine *e = rp_take(ep);
+	if (!e)
 		return;
 	e->destroying = true;
 	uint64_t now = engine_now_ms();
@@ -1662,5 +1661,4 @@ void engine_free(struct engine **ep)
 	free(e->contact);
 	free(e->tests);
 	free(e);
-	*ep = NULL;
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "rp_take.h"
 #include "syntax.h"
 #include "target.h"
 #include "targets_file.h"
@@ -52,11 +53,10 @@ struct exclude_list *exclude_new(void)
 
 void exclude_free(struct exclude_list **lp)
 {
-	struct exclude_list *l;
+	struct exclude_list *l = rp_take(lp);
 
-	if (lp == NULL || *lp == NULL)
+	if (l == NULL)
 		return;
-	l = *lp;
 	for (size_t i = 0; i < l->n; i++) {
 		free((char *)l->e[i].text);
 		free((char *)l->e[i].reason);
@@ -68,7 +68,6 @@ void exclude_free(struct exclude_list **lp)
 	free(l->nets);
 	free(l->doms);
 	free(l);
-	*lp = NULL;
 }
 
 size_t exclude_count(const struct exclude_list *l)

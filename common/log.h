@@ -45,10 +45,12 @@ int log_level_from_name(const char *name);
 /* Send stderr-style lines to f instead (NULL = stderr); for tests. */
 void log_set_stream(FILE *f);
 
+/* One message at level (clamped to the known levels); log_error(fmt, ...)
+ * and the others are log_msg() at their level, printf-checked through it. */
 void log_msg(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 
 #endif

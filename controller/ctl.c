@@ -32,6 +32,7 @@
 #include "results.h"
 #include "retention.h"
 #include "rp_limits.h"
+#include "rp_take.h"
 #include "store_agents.h"
 #include "verdict.h"
 
@@ -399,11 +400,10 @@ fail:
 
 void ctl_free(struct ctl **cp)
 {
-	struct ctl *c;
+	struct ctl *c = rp_take(cp);
 
-	if (cp == NULL || *cp == NULL)
+	if (c == NULL)
 		return;
-	c = *cp;
 	if (c->admin != NULL) {
 		zmq_close(c->admin);
 		if (c->admin_path[0] != '\0')
@@ -423,7 +423,6 @@ void ctl_free(struct ctl **cp)
 		orders_fact_clear(&c->order_cache[i]);
 	free(c->sess);
 	free(c);
-	*cp = NULL;
 }
 
 int ctl_run(struct ctl *c, volatile sig_atomic_t *stop)

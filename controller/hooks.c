@@ -13,6 +13,7 @@
 
 #include "hook_transport.h"
 #include "log.h"
+#include "rp_take.h"
 #include "store_hooks.h"
 
 /* The transports, in the order they are served. */
@@ -147,15 +148,13 @@ fail:
 
 void hooks_free(struct hooks **hp)
 {
-	struct hooks *h;
+	struct hooks *h = rp_take(hp);
 
-	if (hp == NULL || *hp == NULL)
+	if (h == NULL)
 		return;
-	h = *hp;
 	for (size_t k = 0; k < h->n; k++)
 		h->slot[k].t->close(&h->slot[k].self);
 	free(h);
-	*hp = NULL;
 }
 
 void hooks_tick(struct hooks *h, int64_t now)

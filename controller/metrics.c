@@ -24,6 +24,7 @@
 #include "aggregate.h"
 #include "log.h"
 #include "rp_limits.h"
+#include "rp_take.h"
 #include "target.h"
 
 struct mclient {
@@ -421,11 +422,10 @@ int metrics_fd(const struct metrics *m)
 
 void metrics_free(struct metrics **mp)
 {
-	struct metrics *m;
+	struct metrics *m = rp_take(mp);
 
-	if (mp == NULL || *mp == NULL)
+	if (m == NULL)
 		return;
-	m = *mp;
 	for (int i = 0; i < RP_METRICS_CLIENTS_MAX; i++)
 		client_close(m, &m->cl[i]);
 	if (m->lfd >= 0)
@@ -434,7 +434,6 @@ void metrics_free(struct metrics **mp)
 		close(m->ep);
 	free(m->body);
 	free(m);
-	*mp = NULL;
 }
 
 static void accept_all(struct metrics *m)

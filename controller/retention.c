@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "rp_take.h"
 #include "store_hooks.h"
 
 struct retention {
@@ -35,10 +36,7 @@ struct retention *retention_new(struct store *s, const struct ctl_config *cfg)
 
 void retention_free(struct retention **rp)
 {
-	if (rp == NULL || *rp == NULL)
-		return;
-	free(*rp);
-	*rp = NULL;
+	free(rp_take(rp));
 }
 
 void retention_tick(struct retention *r, int64_t now)

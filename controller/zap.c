@@ -22,6 +22,7 @@
 #include "keys.h"
 #include "log.h"
 #include "rp_limits.h"
+#include "rp_take.h"
 #include "store_agents.h"
 
 #define ZAP_FRAMES_MAX 16
@@ -77,12 +78,13 @@ void *zap_socket(struct zap *z)
 
 void zap_free(struct zap **zp)
 {
-	if (zp == NULL || *zp == NULL)
+	struct zap *z = rp_take(zp);
+
+	if (z == NULL)
 		return;
-	if ((*zp)->sock != NULL)
-		zmq_close((*zp)->sock);
-	free(*zp);
-	*zp = NULL;
+	if (z->sock != NULL)
+		zmq_close(z->sock);
+	free(z);
 }
 
 struct frame {

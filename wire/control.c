@@ -73,12 +73,9 @@ static int pack_env(int kind, const ProtobufCMessage *body, uint8_t **out, size_
 static ProtobufCMessage *unpack_env(const uint8_t *msg, size_t len, int kind,
                                     const ProtobufCMessageDescriptor *desc)
 {
-	Envelope *env;
+	Envelope *env = wire_envelope_unpack(msg, len, NULL);
 	ProtobufCMessage *body = NULL;
 
-	if (msg == NULL || len == 0 || len > RP_WIRE_MSG_MAX)
-		return NULL;
-	env = relayprobe__v1__envelope__unpack(NULL, len, msg);
 	if (env == NULL)
 		return NULL;
 	if (env->version == WIRE_ENVELOPE_VERSION && (int)env->kind == kind)
@@ -380,11 +377,8 @@ int wire_ctl_heartbeat_pack(uint8_t **out, size_t *out_len)
 
 int wire_ctl_envelope_body_sha256(const uint8_t *msg, size_t len, uint8_t out[WIRE_SHA256_LEN])
 {
-	Envelope *env;
+	Envelope *env = wire_envelope_unpack(msg, len, NULL);
 
-	if (msg == NULL || len == 0 || len > RP_WIRE_MSG_MAX)
-		return -1;
-	env = relayprobe__v1__envelope__unpack(NULL, len, msg);
 	if (env == NULL)
 		return -1;
 	crypto_hash_sha256(out, env->body.data, env->body.len);

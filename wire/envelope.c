@@ -1,8 +1,9 @@
 /* envelope.c - signs and verifies relayprobe.v1 envelopes: Ed25519 detached
  * signatures over "context\0" || body bytes, checked against the received
- * bytes (never a re-encoding). Enforces RP_WIRE_MSG_MAX before decoding and
- * bounds every decoded field; protobuf-c objects are unpacked and freed in
- * the same function, their contents copied into caller-owned structs. */
+ * bytes (never a re-encoding). Enforces RP_WIRE_MSG_MAX before decoding (in
+ * wire_envelope_unpack(), which control.c uses too) and bounds every decoded
+ * field; protobuf-c objects are freed by the function that asked for them,
+ * their contents copied into caller-owned structs. */
 #include "envelope.h"
 
 #include "canary_token.h"
@@ -466,11 +467,9 @@ static enum wire_reason order_decode(const uint8_t *msg, size_t len, const uint8
 	enum wire_reason r = WIRE_OK;
 
 	memset(out, 0, sizeof(*out));
-	if (msg == NULL || len == 0 || len > RP_WIRE_MSG_MAX)
-		return WIRE_ERR_SIZE;
-	env = relayprobe__v1__envelope__unpack(NULL, len, msg);
+	env = wire_envelope_unpack(msg, len, &r);
 	if (env == NULL)
-		return WIRE_ERR_DECODE;
+		return r;
 	if (pk != NULL)
 		r = envelope_check(env, KIND_ORDER, WIRE_CTX_ORDER, pk);
 	else if (env->version != WIRE_ENVELOPE_VERSION || (int)env->kind != KIND_ORDER)
@@ -523,11 +522,9 @@ enum wire_reason wire_result_verify(const uint8_t *msg, size_t len, const uint8_
 	memset(out, 0, sizeof(*out));
 	if (agent_pk == NULL || agent_id == NULL || sodium_init() < 0)
 		return WIRE_ERR_INTERNAL;
-	if (msg == NULL || len == 0 || len > RP_WIRE_MSG_MAX)
-		return WIRE_ERR_SIZE;
-	env = relayprobe__v1__envelope__unpack(NULL, len, msg);
+	env = wire_envelope_unpack(msg, len, &r);
 	if (env == NULL)
-		return WIRE_ERR_DECODE;
+		return r;
 	r = envelope_check(env, KIND_RESULT, WIRE_CTX_RESULT, agent_pk);
 	if (r == WIRE_OK) {
 		b = relayprobe__v1__result_body__unpack(NULL, env->body.len, env->body.data);
@@ -545,15 +542,26 @@ enum wire_reason wire_result_verify(const uint8_t *msg, size_t len, const uint8_
 
 int wire_envelope_kind(const uint8_t *msg, size_t len)
 {
-	Envelope *env;
+	Envelope *env = wire_envelope_unpack(msg, len, NULL);
 	int kind;
 
-	if (msg == NULL || len == 0 || len > RP_WIRE_MSG_MAX)
-		return -1;
-	env = relayprobe__v1__envelope__unpack(NULL, len, msg);
 	if (env == NULL)
 		return -1;
 	kind = (int)env->kind;
 	relayprobe__v1__envelope__free_unpacked(env, NULL);
 	return kind;
+}
+
+Envelope *wire_envelope_unpack(const uint8_t *msg, size_t len, enum wire_reason *why)
+{
+	Envelope *env = NULL;
+	enum wire_reason r = WIRE_ERR_SIZE;
+
+	if (msg != NULL && len > 0 && len <= RP_WIRE_MSG_MAX) {
+		env = relayprobe__v1__envelope__unpack(NULL, len, msg);
+		r = WIRE_ERR_DECODE;
+	}
+	if (env == NULL && why != NULL)
+		*why = r;
+	return env;
 }

@@ -162,4 +162,12 @@ enum wire_reason wire_result_verify(const uint8_t *msg, size_t len, const uint8_
  * only), for dispatch against an allowlist. -1 when it does not decode. */
 int wire_envelope_kind(const uint8_t *msg, size_t len);
 
+/* The one way msg becomes an outer Envelope (envelope.c, control.c): empty or
+ * larger than RP_WIRE_MSG_MAX is refused before decoding. NULL with *why
+ * (may be NULL) WIRE_ERR_SIZE or WIRE_ERR_DECODE; the caller frees the result
+ * with relayprobe__v1__envelope__free_unpacked(). */
+struct Relayprobe__V1__Envelope;
+struct Relayprobe__V1__Envelope *wire_envelope_unpack(const uint8_t *msg, size_t len,
+                                                      enum wire_reason *why);
+
 #endif

@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "rp_limits.h"
 #include "rp_names.h"
+#include "rp_take.h"
 #include "syntax.h"
 
 #define KEYS_FORMAT "relayprobe-key-1"
@@ -125,11 +126,10 @@ static struct keys *keys_alloc(bool with_secret)
 
 void keys_free(struct keys **kp)
 {
-	struct keys *k;
+	struct keys *k = rp_take(kp);
 
-	if (kp == NULL || *kp == NULL)
+	if (k == NULL)
 		return;
-	k = *kp;
 	if (k->curve_sk != NULL) {
 		sodium_memzero(k->curve_sk, KEYS_Z85_LEN + 1);
 		sodium_free(k->curve_sk);
@@ -140,7 +140,6 @@ void keys_free(struct keys **kp)
 	}
 	sodium_memzero(k, sizeof(*k));
 	free(k);
-	*kp = NULL;
 }
 
 struct keys *keys_generate(enum keys_role role, const char *name)
@@ -199,32 +198,6 @@ const uint8_t *keys_key_id(const struct keys *k)
 
 /* ---- writing ---- */
 
-/* Creates path exclusively with mode, writes len bytes, fsyncs. On failure
- * the file is removed. */
-static int write_new_file(const char *path, mode_t mode, const char *data, size_t len, char *err,
-                          size_t errlen)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-
-	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fchmod(fd, mode) != 0 || fileio_write_all(fd, data, len) != 0)
-		goto fail;
-	if (fileio_sync_close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	snprintf(err, errlen, "%s: %s", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(path);
-	return -1;
-}
-
 int keys_save(const struct keys *k, const char *dir, char *err, size_t errlen)
 {
 	char sec_path[4096], pub_path[4096], pk_b64[sodium_base64_ENCODED_LEN(32, B64_VARIANT)];
@@ -265,9 +238,9 @@ int keys_save(const struct keys *k, const char *dir, char *err, size_t errlen)
 		snprintf(err, errlen, "key file text too long");
 		goto out;
 	}
-	if (write_new_file(sec_path, 0600, sec, (size_t)n, err, errlen) != 0)
+	if (fileio_write_file(sec_path, true, 0600, sec, (size_t)n, err, errlen) != 0)
 		goto out;
-	if (write_new_file(pub_path, 0644, pub, (size_t)m, err, errlen) != 0) {
+	if (fileio_write_file(pub_path, true, 0644, pub, (size_t)m, err, errlen) != 0) {
 		unlink(sec_path);
 		goto out;
 	}

@@ -16,6 +16,7 @@
 
 #include "fileio.h"
 #include "rp_limits.h"
+#include "rp_take.h"
 #include "syntax.h"
 
 #define REPLAY_HEADER "relayprobe-replay 1"
@@ -40,12 +41,9 @@ struct replay_state *replay_state_new(void)
 	return calloc(1, sizeof(struct replay_state));
 }
 
-void replay_state_free(struct replay_state **rs)
+void replay_state_free(struct replay_state **rsp)
 {
-	if (rs == NULL || *rs == NULL)
-		return;
-	free(*rs);
-	*rs = NULL;
+	free(rp_take(rsp));
 }
 
 uint64_t replay_state_last_sequence(const struct replay_state *rs)
@@ -186,37 +184,44 @@ out:
 
 int replay_state_save(const struct replay_state *rs, const char *path, char *err, size_t errlen)
 {
-	char tmp[4096], dirbuf[4096], line[REPLAY_LINE_MAX + 2];
-	int fd = -1, dfd, n;
-	size_t oldest;
+	char tmp[4096], dirbuf[4096];
+	char *text;
+	int dfd, n;
+	size_t oldest, len;
 
 	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	if (n < 0 || (size_t)n >= sizeof(tmp)) {
 		snprintf(err, errlen, "%s: path too long", path);
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto fail;
-	n = snprintf(line, sizeof(line), REPLAY_HEADER "\nsequence=%" PRIu64 "\n",
+	text = malloc(REPLAY_FILE_MAX);
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: out of memory", tmp);
+		return -1;
+	}
+	n = snprintf(text, REPLAY_FILE_MAX, REPLAY_HEADER "\nsequence=%" PRIu64 "\n",
 	             rs->last_sequence);
-	if (fileio_write_all(fd, line, (size_t)n) != 0)
-		goto fail;
+	len = (size_t)n;
 	/* Oldest first, so a reload keeps the same eviction order. */
 	oldest = rs->count < RP_WIRE_REPLAY_MAX ? 0 : rs->head;
 	for (size_t i = 0; i < rs->count; i++) {
-		n = snprintf(line, sizeof(line), "order=%s\n",
+		n = snprintf(text + len, REPLAY_FILE_MAX - len, "order=%s\n",
 		             rs->ids[(oldest + i) % RP_WIRE_REPLAY_MAX]);
-		if (fileio_write_all(fd, line, (size_t)n) != 0)
-			goto fail;
+		if (n < 0 || (size_t)n >= REPLAY_FILE_MAX - len) { /* ids are bounded: never */
+			snprintf(err, errlen, "%s: state too large", tmp);
+			free(text);
+			return -1;
+		}
+		len += (size_t)n;
 	}
-	if (fileio_sync_close(fd) != 0) {
-		fd = -1;
-		goto fail;
+	n = fileio_write_file(tmp, false, 0600, text, len, err, errlen);
+	free(text);
+	if (n != 0 || rename(tmp, path) != 0) {
+		if (n == 0)
+			snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		unlink(tmp);
+		return -1;
 	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto fail;
 	snprintf(dirbuf, sizeof(dirbuf), "%s", path);
 	dfd = open(dirname(dirbuf), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
@@ -224,10 +229,4 @@ int replay_state_save(const struct replay_state *rs, const char *path, char *err
 		close(dfd);
 	}
 	return 0;
-fail:
-	snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
 }

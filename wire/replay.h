@@ -13,7 +13,7 @@ struct replay_state;
 
 /* Empty state (sequence 0, no ids). NULL on OOM. */
 struct replay_state *replay_state_new(void);
-void replay_state_free(struct replay_state **rs);
+void replay_state_free(struct replay_state **rsp);
 
 uint64_t replay_state_last_sequence(const struct replay_state *rs);
 bool replay_state_seen(const struct replay_state *rs, const char *order_id);

@@ -1,6 +1,8 @@
 /* test_fileio.c - fileio_write_all writes every byte (a buffer larger than
  * a pipe's, read back whole), fails on a bad descriptor; fileio_sync_close
- * closes the descriptor even when fsync fails (a pipe cannot be synced). */
+ * closes the descriptor even when fsync fails (a pipe cannot be synced);
+ * fileio_write_file gives the exact mode whatever the umask, truncates or
+ * refuses an existing file (leaving it alone), never follows a symlink. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +12,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -60,11 +64,63 @@ static void test_sync_close_always_closes(void **state)
 	assert_int_equal(errno, EBADF);
 }
 
+static void read_back(const char *path, const char *want)
+{
+	char back[64] = {0};
+	int fd = open(path, O_RDONLY);
+
+	assert_true(fd >= 0);
+	assert_int_equal(read(fd, back, sizeof(back) - 1), (ssize_t)strlen(want));
+	assert_string_equal(back, want);
+	close(fd);
+}
+
+static void test_write_file(void **state)
+{
+	char dir[] = "/tmp/test_fileio.XXXXXX", path[128], link[128], err[256];
+	struct stat st;
+	mode_t old = umask(077);
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/f", dir);
+	snprintf(link, sizeof(link), "%s/l", dir);
+
+	/* The mode asked for, not the umask's. */
+	assert_int_equal(fileio_write_file(path, true, 0644, "one\n", 4, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	read_back(path, "one\n");
+
+	/* excl: an existing file is refused and left as it was. */
+	assert_int_equal(fileio_write_file(path, true, 0600, "two\n", 4, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, strerror(EEXIST)));
+	read_back(path, "one\n");
+
+	/* Not excl: truncated and rewritten, with the new mode. */
+	assert_int_equal(fileio_write_file(path, false, 0600, "2\n", 2, err, sizeof(err)), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	read_back(path, "2\n");
+
+	/* Never through a symlink, and the link's target is not touched. */
+	assert_int_equal(symlink(path, link), 0);
+	assert_int_equal(fileio_write_file(link, false, 0600, "3\n", 2, err, sizeof(err)), -1);
+	read_back(path, "2\n");
+
+	umask(old);
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_write_all),
 	    cmocka_unit_test(test_sync_close_always_closes),
+	    cmocka_unit_test(test_write_file),
 	};
 
 	return cmocka_run_group_tests_name("fileio", tests, NULL, NULL);
