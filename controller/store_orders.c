@@ -84,9 +84,21 @@ long store_orders_unacked(struct store *s, int64_t agent_id, store_order_cb cb, 
 	                  STORE_ARGS(SA_INT(agent_id)), unacked_row, &u, "orders unacked");
 }
 
-/* Moves an order forward (args bind ?1 = now, ?2 = id; sql only matches
- * the states it may move from); 0 also when the move would go backwards (a
- * late or repeated event), -1 for an unknown order or a database error. */
+/* The moves forward, by the state moved to (?1 = now, ?2 = id); each
+ * matches only the states it may move from. */
+static const char *const order_moves[STORE_ORDER_STATE_COUNT] = {
+    [STORE_ORDER_SENT] = "UPDATE orders SET state = 'sent', sent_at = ?1 WHERE id = ?2"
+                         " AND state IN ('pending', 'sent')",
+    [STORE_ORDER_ACKED] = "UPDATE orders SET state = 'acked', acked_at = ?1,"
+                          " progress_at = max(progress_at, ?1) WHERE id = ?2"
+                          " AND state IN ('pending', 'sent')",
+    [STORE_ORDER_DONE] = "UPDATE orders SET state = 'done', done_at = ?1 WHERE id = ?2"
+                         " AND state <> 'done'",
+};
+
+/* Moves an order forward (sql only matches the states it may move from);
+ * 0 also when the move would go backwards (a late or repeated event), -1
+ * for an unknown order or a database error. */
 static int order_move(struct store *s, const char *order_id, const char *sql,
                       const struct store_arg *args, size_t nargs, const char *what)
 {
@@ -97,29 +109,12 @@ static int order_move(struct store *s, const char *order_id, const char *sql,
 	return store_run(s, sql, args, nargs, what) < 0 ? -1 : 0;
 }
 
-int store_order_mark_sent(struct store *s, const char *order_id, int64_t now)
+int store_order_mark(struct store *s, const char *order_id, enum store_order_state to, int64_t now)
 {
-	return order_move(s, order_id,
-	                  "UPDATE orders SET state = 'sent', sent_at = ?1 WHERE id = ?2"
-	                  " AND state IN ('pending', 'sent')",
-	                  STORE_ARGS(SA_INT(now), SA_TEXT(order_id)), "order state");
-}
-
-int store_order_mark_acked(struct store *s, const char *order_id, int64_t now)
-{
-	return order_move(s, order_id,
-	                  "UPDATE orders SET state = 'acked', acked_at = ?1,"
-	                  " progress_at = max(progress_at, ?1) WHERE id = ?2"
-	                  " AND state IN ('pending', 'sent')",
-	                  STORE_ARGS(SA_INT(now), SA_TEXT(order_id)), "order state");
-}
-
-int store_order_mark_done(struct store *s, const char *order_id, int64_t now)
-{
-	return order_move(s, order_id,
-	                  "UPDATE orders SET state = 'done', done_at = ?1 WHERE id = ?2"
-	                  " AND state <> 'done'",
-	                  STORE_ARGS(SA_INT(now), SA_TEXT(order_id)), "order state");
+	if ((unsigned)to >= STORE_ORDER_STATE_COUNT || order_moves[to] == NULL)
+		return -1;
+	return order_move(s, order_id, order_moves[to], STORE_ARGS(SA_INT(now), SA_TEXT(order_id)),
+	                  "order state");
 }
 
 int store_order_mark_done_declared(struct store *s, const char *order_id, int64_t now,

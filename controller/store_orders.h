@@ -35,12 +35,12 @@ typedef int (*store_order_cb)(void *arg, const struct store_order *o);
  * what to (re)send when the agent connects. Returns the count passed to cb
  * (cb returns non-zero to stop), or -1. */
 long store_orders_unacked(struct store *s, int64_t agent_id, store_order_cb cb, void *arg);
-/* State moves forward only: sent (from pending or sent: a re-send updates
- * sent_at), acked (from pending/sent/acked), done (from any). A call that
- * would move backwards is a no-op returning 0; -1 for an unknown order. */
-int store_order_mark_sent(struct store *s, const char *order_id, int64_t now);
-int store_order_mark_acked(struct store *s, const char *order_id, int64_t now);
-int store_order_mark_done(struct store *s, const char *order_id, int64_t now);
+/* State moves forward only, to `to`: STORE_ORDER_SENT (from pending or
+ * sent: a re-send updates sent_at), STORE_ORDER_ACKED (from
+ * pending/sent/acked), STORE_ORDER_DONE (from any). A call that would move
+ * backwards is a no-op returning 0; -1 for an unknown order or a `to` that
+ * is no move (pending). */
+int store_order_mark(struct store *s, const char *order_id, enum store_order_state to, int64_t now);
 /* The agent's ORDER_DONE: done as above, and the number of results it
  * declared is kept (the first declaration stands), so that results still in
  * flight (re-sent from the agent's spool after a reconnect) are accepted up

@@ -110,7 +110,7 @@ static void order_result(struct rfx *r, int64_t audit, const char *oid, bool can
 	res.verdict = v;
 	res.result_json = json;
 	assert_int_equal(store_result_ingest(r->f.s, &res, now), STORE_INGEST_NEW);
-	assert_int_equal(store_order_mark_done(r->f.s, oid, now), 0);
+	assert_int_equal(store_order_mark(r->f.s, oid, STORE_ORDER_DONE, now), 0);
 }
 
 static void inventory_and_schedules(void **state)

@@ -329,7 +329,7 @@ static int64_t audit_with(struct store *s, int64_t agent, const char *t1, enum d
 	r.target = t2;
 	r.verdict = v2;
 	assert_int_equal(store_result_ingest(s, &r, now), STORE_INGEST_NEW);
-	assert_int_equal(store_order_mark_done(s, oid, now), 0);
+	assert_int_equal(store_order_mark(s, oid, STORE_ORDER_DONE, now), 0);
 	return audit;
 }
 

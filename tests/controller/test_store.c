@@ -363,14 +363,14 @@ static void test_ingest_quotas(void **state)
 	assert_int_equal(store_result_ingest(f->s, &r, 405), STORE_INGEST_REJECTED);
 	/* Done with nothing declared (closed by the controller): no more. */
 	add_order(f->s, "o-closed", f->audit, f->agent[0]);
-	assert_int_equal(store_order_mark_done(f->s, "o-closed", 400), 0);
+	assert_int_equal(store_order_mark(f->s, "o-closed", STORE_ORDER_DONE, 400), 0);
 	r.order_id = "o-closed";
 	assert_int_equal(store_result_ingest(f->s, &r, 401), STORE_INGEST_REJECTED);
 
 	/* Stalled: acked at 500, no result since; a new result is progress. */
 	add_order(f->s, "o-stall", f->audit, f->agent[0]);
-	assert_int_equal(store_order_mark_sent(f->s, "o-stall", 499), 0);
-	assert_int_equal(store_order_mark_acked(f->s, "o-stall", 500), 0);
+	assert_int_equal(store_order_mark(f->s, "o-stall", STORE_ORDER_SENT, 499), 0);
+	assert_int_equal(store_order_mark(f->s, "o-stall", STORE_ORDER_ACKED, 500), 0);
 	assert_int_equal(store_orders_stalled(f->s, 500, ids, audits, 4), 0);
 	assert_int_equal(store_orders_stalled(f->s, 501, ids, audits, 4), 1);
 	assert_string_equal(ids[0], "o-stall");
@@ -528,14 +528,19 @@ static void test_unacked_orders(void **state)
 	dup.id = "o-z";
 	assert_int_equal(store_order_add(f->s, &dup, 1), -1);
 
-	assert_int_equal(store_order_mark_sent(f->s, "o-a", 210), 0);
-	assert_int_equal(store_order_mark_acked(f->s, "o-a", 220), 0);
-	assert_int_equal(store_order_mark_sent(f->s, "o-b", 230), 0);
+	assert_int_equal(store_order_mark(f->s, "o-a", STORE_ORDER_SENT, 210), 0);
+	assert_int_equal(store_order_mark(f->s, "o-a", STORE_ORDER_ACKED, 220), 0);
+	assert_int_equal(store_order_mark(f->s, "o-b", STORE_ORDER_SENT, 230), 0);
 	/* Late events never move an order backwards. */
-	assert_int_equal(store_order_mark_sent(f->s, "o-a", 240), 0);
+	assert_int_equal(store_order_mark(f->s, "o-a", STORE_ORDER_SENT, 240), 0);
 	assert_int_equal(store_order_state(f->s, "o-a", &st), 0);
 	assert_int_equal(st, STORE_ORDER_ACKED);
-	assert_int_equal(store_order_mark_sent(f->s, "nope", 1), -1);
+	assert_int_equal(store_order_mark(f->s, "nope", STORE_ORDER_SENT, 1), -1);
+	/* pending is where an order starts, no move: refused, o-a unchanged */
+	assert_int_equal(store_order_mark(f->s, "o-a", STORE_ORDER_PENDING, 245), -1);
+	assert_int_equal(store_order_mark(f->s, "o-a", STORE_ORDER_STATE_COUNT, 245), -1);
+	assert_int_equal(store_order_state(f->s, "o-a", &st), 0);
+	assert_int_equal(st, STORE_ORDER_ACKED);
 
 	assert_int_equal(store_orders_unacked(f->s, f->agent[0], order_cb, &s), 2);
 	assert_string_equal(s.ids[0], "o-b");
@@ -547,9 +552,9 @@ static void test_unacked_orders(void **state)
 	f->s = open_ok(f->path);
 	memset(&s, 0, sizeof(s));
 	assert_int_equal(store_orders_unacked(f->s, f->agent[0], order_cb, &s), 2);
-	assert_int_equal(store_order_mark_acked(f->s, "o-b", 250), 0);
-	assert_int_equal(store_order_mark_done(f->s, "o-a", 260), 0);
-	assert_int_equal(store_order_mark_acked(f->s, "o-a", 270), 0);
+	assert_int_equal(store_order_mark(f->s, "o-b", STORE_ORDER_ACKED, 250), 0);
+	assert_int_equal(store_order_mark(f->s, "o-a", STORE_ORDER_DONE, 260), 0);
+	assert_int_equal(store_order_mark(f->s, "o-a", STORE_ORDER_ACKED, 270), 0);
 	assert_int_equal(store_order_state(f->s, "o-a", &st), 0);
 	assert_int_equal(st, STORE_ORDER_DONE);
 	memset(&s, 0, sizeof(s));
@@ -603,7 +608,7 @@ static void test_order_window(void **state)
 	                 1);
 	assert_string_equal(id, "w-2");
 	free(body);
-	assert_int_equal(store_order_mark_done(f->s, "w-2", 410), 0);
+	assert_int_equal(store_order_mark(f->s, "w-2", STORE_ORDER_DONE, 410), 0);
 	assert_int_equal(store_order_next_pending(f->s, f->agent[0], id, &body, &len, &reissues),
 	                 1);
 	assert_string_equal(id, "w-1");
@@ -617,7 +622,7 @@ static void test_order_window(void **state)
 	                 0);
 	assert_int_equal(store_order_unsent(f->s, "w-1"), 0);
 	assert_int_equal(raw_int(f->path, "SELECT sent_at FROM orders WHERE id = 'w-1'"), 0);
-	assert_int_equal(store_order_mark_done(f->s, "w-1", 430), 0);
+	assert_int_equal(store_order_mark(f->s, "w-1", STORE_ORDER_DONE, 430), 0);
 	assert_int_equal(store_order_unsent(f->s, "w-1"), -1);
 	assert_int_equal(store_order_next_pending(f->s, f->agent[0], id, &body, &len, &reissues),
 	                 0);
