@@ -67,7 +67,7 @@ int orders_send(struct ctl *c, struct ctl_session *s, const char *order_id, cons
 			link_session_drop(c, agent_id);
 		return -1;
 	}
-	if (store_order_mark_sent(c->store, order_id, now_s()) < 0)
+	if (store_order_mark(c->store, order_id, STORE_ORDER_SENT, now_s()) < 0)
 		log_error("order=%s mark sent: %s", order_id, store_errmsg(c->store));
 	log_info("order=%s agent_id=%lld sent bytes=%zu", order_id, (long long)agent_id, len);
 	return 0;
@@ -168,7 +168,7 @@ static int close_unsendable(struct ctl *c, const char *id)
 	int rc = -1;
 
 	if (store_order_get(c->store, id, &o) == 1 &&
-	    store_order_mark_done(c->store, id, now_s()) == 0 &&
+	    store_order_mark(c->store, id, STORE_ORDER_DONE, now_s()) == 0 &&
 	    store_audit_complete(c->store, o.audit_id) >= 0)
 		rc = 0;
 	free(o.body);
@@ -291,12 +291,16 @@ static int resend_cb(void *arg, const struct store_order *o)
 	return 0;
 }
 
-/* The stored order a message of session s names, when it is s's agent's:
- * true with *o filled (the caller frees o->body); else false, logged as a
- * dropped `what` (order-ack, order-done). */
-static bool own_order(struct ctl *c, const struct ctl_session *s, const char *what,
+/* The stored order a message of session s names, when the message parsed
+ * and the order is s's agent's: true with *o filled (the caller frees
+ * o->body); else false, logged as a dropped `what` (order-ack, order-done). */
+static bool own_order(struct ctl *c, const struct ctl_session *s, const char *what, bool parsed,
                       const char *order_id, struct store_order_info *o)
 {
+	if (!parsed) {
+		log_warn("agent=%s %s dropped: malformed", LOG_V(s->user_id), what);
+		return false;
+	}
 	if (store_order_get(c->store, order_id, o) == 1 && o->agent_id == s->agent_id)
 		return true;
 	log_warn("agent=%s %s order=%s dropped: not its order", LOG_V(s->user_id), what,
@@ -308,16 +312,13 @@ void orders_on_ack(struct ctl *c, struct ctl_session *s, const uint8_t *msg, siz
 {
 	struct wire_ctl_order_ack a;
 	struct store_order_info o = {0};
+	bool parsed = wire_ctl_order_ack_parse(msg, len, &a) == 0; /* -1: a zeroed */
 
-	if (wire_ctl_order_ack_parse(msg, len, &a) < 0) {
-		log_warn("agent=%s order-ack dropped: malformed", LOG_V(s->user_id));
-		return;
-	}
-	if (!own_order(c, s, "order-ack", a.order_id, &o))
+	if (!own_order(c, s, "order-ack", parsed, a.order_id, &o))
 		goto out;
 	if (a.committed || strcmp(a.reason, "replay") == 0) {
 		/* replay: accepted before (our re-send crossed its ack). */
-		if (store_order_mark_acked(c->store, a.order_id, now_s()) < 0)
+		if (store_order_mark(c->store, a.order_id, STORE_ORDER_ACKED, now_s()) < 0)
 			log_error("order=%s ack: %s", LOG_V(a.order_id), store_errmsg(c->store));
 		else
 			log_info("agent=%s order=%s acked", LOG_V(s->user_id), LOG_V(a.order_id));
@@ -350,7 +351,7 @@ void orders_on_ack(struct ctl *c, struct ctl_session *s, const uint8_t *msg, siz
 			else
 				log_info("agent=%s order=%s requeued reissue=%d", LOG_V(s->user_id),
 				         LOG_V(a.order_id), o.reissues + 1);
-		} else if (store_order_mark_done(c->store, a.order_id, now_s()) == 0) {
+		} else if (store_order_mark(c->store, a.order_id, STORE_ORDER_DONE, now_s()) == 0) {
 			store_audit_complete(c->store, o.audit_id);
 		}
 		s->pump = true;
@@ -427,12 +428,9 @@ void orders_on_done(struct ctl *c, struct ctl_session *s, struct ctl_batch *b, c
 {
 	struct wire_ctl_order_done d;
 	struct store_order_info o = {0};
+	bool parsed = wire_ctl_order_done_parse(msg, len, &d) == 0; /* -1: d zeroed */
 
-	if (wire_ctl_order_done_parse(msg, len, &d) < 0) {
-		log_warn("agent=%s order-done dropped: malformed", LOG_V(s->user_id));
-		return;
-	}
-	if (!own_order(c, s, "order-done", d.order_id, &o))
+	if (!own_order(c, s, "order-done", parsed, d.order_id, &o))
 		goto out;
 	if (store_order_mark_done_declared(c->store, d.order_id, now_s(), d.results) < 0 ||
 	    store_audit_complete(c->store, o.audit_id) < 0) {
@@ -468,7 +466,7 @@ void orders_expire_stalled(struct ctl *c)
 	if (n < 0)
 		log_error("stalled orders: %s", store_errmsg(c->store));
 	for (long i = 0; i < n; i++) {
-		if (store_order_mark_done(c->store, ids[i], now_s()) < 0 ||
+		if (store_order_mark(c->store, ids[i], STORE_ORDER_DONE, now_s()) < 0 ||
 		    store_audit_complete(c->store, audits[i]) < 0) {
 			log_error("order=%s close: %s", ids[i], store_errmsg(c->store));
 			continue;
