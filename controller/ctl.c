@@ -330,7 +330,6 @@ static int admin_open(struct ctl *c, char *err, size_t errlen)
 struct ctl *ctl_new(const struct ctl_config *cfg, char *err, size_t errlen)
 {
 	struct ctl *c = calloc(1, sizeof(*c));
-	char e[512];
 	char ae[1280]; /* room for the admin path twice */
 
 	if (c == NULL || sodium_init() < 0) {
@@ -345,21 +344,15 @@ struct ctl *ctl_new(const struct ctl_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	c->keys = keys_load_role(cfg->keys, true, KEYS_ROLE_CONTROLLER, e, sizeof(e));
-	if (c->keys == NULL) {
-		snprintf(err, errlen, "%s", e);
+	c->keys = keys_load_role(cfg->keys, true, KEYS_ROLE_CONTROLLER, err, errlen);
+	if (c->keys == NULL)
 		goto fail;
-	}
-	c->store = store_open(cfg->database, e, sizeof(e));
-	if (c->store == NULL) {
-		snprintf(err, errlen, "%s", e);
+	c->store = store_open(cfg->database, err, errlen);
+	if (c->store == NULL)
 		goto fail;
-	}
-	c->hooks = hooks_new(c->store, cfg, e, sizeof(e));
-	if (c->hooks == NULL) {
-		snprintf(err, errlen, "%s", e);
+	c->hooks = hooks_new(c->store, cfg, err, errlen);
+	if (c->hooks == NULL)
 		goto fail;
-	}
 	c->retention = retention_new(c->store, cfg);
 	if (c->retention == NULL) {
 		snprintf(err, errlen, "retention: out of memory");
@@ -372,16 +365,12 @@ struct ctl *ctl_new(const struct ctl_config *cfg, char *err, size_t errlen)
 	}
 	/* ZAP first: a socket with a ZAP domain consults the handler bound
 	 * at handshake time; none bound would let clients through. */
-	c->zap = zap_new(c->zctx, c->store, e, sizeof(e));
-	if (c->zap == NULL) {
-		snprintf(err, errlen, "%s", e);
+	c->zap = zap_new(c->zctx, c->store, err, errlen);
+	if (c->zap == NULL)
 		goto fail;
-	}
-	c->canary = ctl_canary_start(cfg, e, sizeof(e));
-	if (c->canary == NULL && e[0] != '\0') {
-		snprintf(err, errlen, "%s", e);
+	c->canary = ctl_canary_start(cfg, err, errlen);
+	if (c->canary == NULL && err[0] != '\0')
 		goto fail;
-	}
 	if (link_open(c, cfg->listen) < 0) {
 		snprintf(err, errlen, "listen %s: %s", cfg->listen, zmq_strerror(zmq_errno()));
 		goto fail;
