@@ -73,11 +73,62 @@ static int resolve(struct ctl_canary *k, uint64_t ref)
 	return 1;
 }
 
+/* Resolves one recipient's token and commits its arrival. 0 (also for a
+ * token that names no known order: counted and logged), -1 on a store
+ * failure. */
+static int commit_rcpt(struct ctl_canary *k, const struct canary_arrival *a, const char *rcpt,
+                       const char *tls, const char *hops)
+{
+	size_t ncat;
+	const struct relay_test_def *cat = relay_tests_all(&ncat);
+	const char *at = strrchr(rcpt, '@');
+	struct canary_ref r;
+	struct store_arrival sa = {0};
+	long changed = 0;
+	int rc;
+
+	if (at == NULL || canary_token_parse(k->key, rcpt, (size_t)(at - rcpt), &r) < 0 ||
+	    r.order_ref == 0)
+		return 0; /* refused at RCPT already */
+	rc = resolve(k, r.order_ref);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || r.target >= k->cached.spec.n_targets || r.test >= ncat) {
+		atomic_fetch_add(&k->unknown, 1);
+		log_warn("canary: token of unknown order ref=%llu rcpt=%s from=%s",
+		         (unsigned long long)r.order_ref, LOG_V(rcpt), LOG_V(a->peer_ip));
+		return 0;
+	}
+	sa.order_id = k->cached_id;
+	sa.agent_id = k->cached_agent;
+	sa.target = k->cached.spec.targets[r.target];
+	sa.test = cat[r.test].id;
+	sa.bounce = r.bounce;
+	sa.arrived_ms = (int64_t)a->arrived_ms;
+	sa.peer_ip = a->peer_ip;
+	sa.helo = a->helo;
+	sa.mail_from = a->mail_from;
+	sa.rcpt = rcpt;
+	sa.message_id = a->message_id;
+	sa.size = a->size;
+	sa.tls = a->tls ? tls : NULL;
+	sa.hops = hops;
+	sa.too_late =
+	    (int64_t)(a->arrived_ms / 1000) - k->cached_created > (int64_t)k->cfg->canary_late;
+	if (store_canary_arrival(k->store, &sa, (int64_t)(a->arrived_ms / 1000), &changed) < 0)
+		return -1;
+	atomic_fetch_add(sa.bounce ? &k->bounces : &k->arrivals, 1);
+	if (sa.too_late)
+		atomic_fetch_add(&k->too_late, 1);
+	log_info("canary: %s order=%s target=%s test=%s from=%s results_changed=%ld%s",
+	         sa.bounce ? "bounce" : "delivery", LOG_V(sa.order_id), LOG_V(sa.target), sa.test,
+	         LOG_V(a->peer_ip), changed, sa.too_late ? " too-late" : "");
+	return 0;
+}
+
 static int on_commit(void *arg, const struct canary_arrival *a, char *why, size_t whylen)
 {
 	struct ctl_canary *k = arg;
-	size_t ncat;
-	const struct relay_test_def *cat = relay_tests_all(&ncat);
 	json_t *hj = received_hops_json(a->hops, a->nhops);
 	char *hops = hj ? json_dumps(hj, JSON_COMPACT) : NULL;
 	char tls[96] = "";
@@ -90,60 +141,13 @@ static int on_commit(void *arg, const struct canary_arrival *a, char *why, size_
 	}
 	if (a->tls)
 		snprintf(tls, sizeof(tls), "%s %s", a->tls_protocol, a->tls_cipher);
-	for (size_t i = 0; i < a->nrcpts; i++) {
-		const char *rcpt = a->rcpts[i];
-		const char *at = strrchr(rcpt, '@');
-		struct canary_ref r;
-		struct store_arrival sa = {0};
-		long changed = 0;
-		int rc;
-
-		if (at == NULL || canary_token_parse(k->key, rcpt, (size_t)(at - rcpt), &r) < 0 ||
-		    r.order_ref == 0)
-			continue; /* refused at RCPT already */
-		rc = resolve(k, r.order_ref);
-		if (rc < 0) {
+	for (size_t i = 0; i < a->nrcpts; i++)
+		if (commit_rcpt(k, a, a->rcpts[i], tls, hops) < 0) {
 			atomic_fetch_add(&k->store_failed, 1);
 			snprintf(why, whylen, "store: %s", store_errmsg(k->store));
 			ret = -1;
 			break;
 		}
-		if (rc == 0 || r.target >= k->cached.spec.n_targets || r.test >= ncat) {
-			atomic_fetch_add(&k->unknown, 1);
-			log_warn("canary: token of unknown order ref=%llu rcpt=%s from=%s",
-			         (unsigned long long)r.order_ref, LOG_V(rcpt), LOG_V(a->peer_ip));
-			continue;
-		}
-		sa.order_id = k->cached_id;
-		sa.agent_id = k->cached_agent;
-		sa.target = k->cached.spec.targets[r.target];
-		sa.test = cat[r.test].id;
-		sa.bounce = r.bounce;
-		sa.arrived_ms = (int64_t)a->arrived_ms;
-		sa.peer_ip = a->peer_ip;
-		sa.helo = a->helo;
-		sa.mail_from = a->mail_from;
-		sa.rcpt = rcpt;
-		sa.message_id = a->message_id;
-		sa.size = a->size;
-		sa.tls = a->tls ? tls : NULL;
-		sa.hops = hops;
-		sa.too_late = (int64_t)(a->arrived_ms / 1000) - k->cached_created >
-		              (int64_t)k->cfg->canary_late;
-		if (store_canary_arrival(k->store, &sa, (int64_t)(a->arrived_ms / 1000), &changed) <
-		    0) {
-			atomic_fetch_add(&k->store_failed, 1);
-			snprintf(why, whylen, "store: %s", store_errmsg(k->store));
-			ret = -1;
-			break;
-		}
-		atomic_fetch_add(sa.bounce ? &k->bounces : &k->arrivals, 1);
-		if (sa.too_late)
-			atomic_fetch_add(&k->too_late, 1);
-		log_info("canary: %s order=%s target=%s test=%s from=%s results_changed=%ld%s",
-		         sa.bounce ? "bounce" : "delivery", LOG_V(sa.order_id), LOG_V(sa.target),
-		         sa.test, LOG_V(a->peer_ip), changed, sa.too_late ? " too-late" : "");
-	}
 	free(hops);
 	return ret;
 }
