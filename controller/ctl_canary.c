@@ -82,8 +82,8 @@ static int commit_rcpt(struct ctl_canary *k, const struct canary_arrival *a, con
 	size_t ncat;
 	const struct relay_test_def *cat = relay_tests_all(&ncat);
 	const char *at = strrchr(rcpt, '@');
+	const int64_t at_s = (int64_t)(a->arrived_ms / 1000);
 	struct canary_ref r;
-	struct store_arrival sa = {0};
 	long changed = 0;
 	int rc;
 
@@ -99,23 +99,24 @@ static int commit_rcpt(struct ctl_canary *k, const struct canary_arrival *a, con
 		         (unsigned long long)r.order_ref, LOG_V(rcpt), LOG_V(a->peer_ip));
 		return 0;
 	}
-	sa.order_id = k->cached_id;
-	sa.agent_id = k->cached_agent;
-	sa.target = k->cached.spec.targets[r.target];
-	sa.test = cat[r.test].id;
-	sa.bounce = r.bounce;
-	sa.arrived_ms = (int64_t)a->arrived_ms;
-	sa.peer_ip = a->peer_ip;
-	sa.helo = a->helo;
-	sa.mail_from = a->mail_from;
-	sa.rcpt = rcpt;
-	sa.message_id = a->message_id;
-	sa.size = a->size;
-	sa.tls = a->tls ? tls : NULL;
-	sa.hops = hops;
-	sa.too_late =
-	    (int64_t)(a->arrived_ms / 1000) - k->cached_created > (int64_t)k->cfg->canary_late;
-	if (store_canary_arrival(k->store, &sa, (int64_t)(a->arrived_ms / 1000), &changed) < 0)
+	const struct store_arrival sa = {
+	    .order_id = k->cached_id,
+	    .agent_id = k->cached_agent,
+	    .target = k->cached.spec.targets[r.target],
+	    .test = cat[r.test].id,
+	    .bounce = r.bounce,
+	    .arrived_ms = (int64_t)a->arrived_ms,
+	    .peer_ip = a->peer_ip,
+	    .helo = a->helo,
+	    .mail_from = a->mail_from,
+	    .rcpt = rcpt,
+	    .message_id = a->message_id,
+	    .size = a->size,
+	    .tls = a->tls ? tls : NULL,
+	    .hops = hops,
+	    .too_late = at_s - k->cached_created > (int64_t)k->cfg->canary_late,
+	};
+	if (store_canary_arrival(k->store, &sa, at_s, &changed) < 0)
 		return -1;
 	atomic_fetch_add(sa.bounce ? &k->bounces : &k->arrivals, 1);
 	if (sa.too_late)
