@@ -20,6 +20,7 @@
 #include "relay_tests.h"
 #include "report_render.h"
 #include "result_json.h"
+#include "rp_grow.h"
 #include "rp_limits.h"
 #include "rp_take.h"
 #include "verdict.h"
@@ -180,15 +181,8 @@ static long row_of(struct probe_canary *pc, const char *target, const char *addr
 			return (long)i;
 	if (!add || pc->nrows == DIALOGS_MAX)
 		return -1;
-	if (pc->nrows == pc->cap) {
-		size_t cap = pc->cap ? pc->cap * 2 : 16;
-		struct drow *n = realloc(pc->rows, cap * sizeof(*n));
-
-		if (n == NULL)
-			return -1;
-		pc->rows = n;
-		pc->cap = cap;
-	}
+	if (rp_grow(&pc->rows, &pc->cap, pc->nrows, 16) < 0)
+		return -1;
 	r = &pc->rows[pc->nrows];
 	memset(r, 0, sizeof(*r));
 	r->target = strdup(target);
@@ -246,16 +240,9 @@ void probe_canary_add(struct probe_canary *pc, const struct probe_result *r)
 	if (r->address != NULL && r->dialog != NULL)
 		row = row_of(pc, r->target, r->address, false);
 	pthread_mutex_unlock(&pc->mu);
-	if (pc->nheld == pc->capheld) {
-		size_t cap = pc->capheld ? pc->capheld * 2 : 64;
-		struct held *n = realloc(pc->held, cap * sizeof(*n));
-
-		if (n == NULL) {
-			json_decref(j);
-			return;
-		}
-		pc->held = n;
-		pc->capheld = cap;
+	if (rp_grow(&pc->held, &pc->capheld, pc->nheld, 64) < 0) {
+		json_decref(j);
+		return;
 	}
 	pc->held[pc->nheld].result = j;
 	pc->held[pc->nheld].row = row;

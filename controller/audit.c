@@ -16,6 +16,7 @@
 #include "log.h"
 #include "orders.h"
 #include "relay_tests.h"
+#include "rp_grow.h"
 #include "rp_limits.h"
 #include "store_agents.h"
 #include "store_results.h"
@@ -39,15 +40,8 @@ static int pick_cb(void *arg, const struct store_agent *a)
 	if (a->status != STORE_AGENT_APPROVED || a->ed25519_public == NULL ||
 	    strcmp(a->ed25519_public, STORE_AGENT_NO_KEY) == 0)
 		return 0;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 16;
-		struct vantage *nv = realloc(p->v, cap * sizeof(*nv));
-
-		if (nv == NULL)
-			return 1;
-		p->v = nv;
-		p->cap = cap;
-	}
+	if (rp_grow(&p->v, &p->cap, p->n, 16) < 0)
+		return 1;
 	p->v[p->n].id = a->id;
 	snprintf(p->v[p->n].name, sizeof(p->v[p->n].name), "%s", a->name);
 	p->n++;

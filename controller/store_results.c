@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "aggregate.h"
+#include "rp_grow.h"
 #include "rp_limits.h"
 #include "store_internal.h"
 #include "syntax.h"
@@ -487,15 +488,8 @@ static int acc_add(struct row_acc *a, int64_t agent_id, const char *name,
 			c->verdict = verdict;
 		return 0;
 	}
-	if (a->n == a->cap) {
-		size_t ncap = a->cap ? a->cap * 2 : 8;
-		struct store_cell *nc = realloc(a->cells, ncap * sizeof(*nc));
-
-		if (nc == NULL)
-			return -1;
-		a->cells = nc;
-		a->cap = ncap;
-	}
+	if (rp_grow(&a->cells, &a->cap, a->n, 8) < 0)
+		return -1;
 	c = &a->cells[a->n];
 	c->agent_id = agent_id;
 	c->verdict = verdict;
