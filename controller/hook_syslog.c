@@ -33,15 +33,9 @@ static void syslog_deliver(void *self, struct hooks *h, int64_t now)
 	}
 }
 
-static void syslog_close(void **self)
-{
-	*self = NULL;
-}
-
+/* No state: neither poll nor close. */
 const struct hook_transport hook_syslog = {
     .name = "syslog",
     .open = syslog_open,
     .deliver = syslog_deliver,
-    .poll = NULL,
-    .close = syslog_close,
 };

@@ -22,7 +22,8 @@ struct hook_transport {
 	void (*deliver)(void *self, struct hooks *h, int64_t now);
 	/* On every loop turn, NULL when not needed (webhook: curl progress). */
 	void (*poll)(void *self, struct hooks *h, int64_t now);
-	/* Stops what is in flight and frees *self (accepts NULL). */
+	/* Stops what is in flight and frees *self (accepts NULL); NULL when the
+	 * transport keeps no state (syslog). */
 	void (*close)(void **self);
 };
 

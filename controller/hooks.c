@@ -153,7 +153,8 @@ void hooks_free(struct hooks **hp)
 	if (h == NULL)
 		return;
 	for (size_t k = 0; k < h->n; k++)
-		h->slot[k].t->close(&h->slot[k].self);
+		if (h->slot[k].t->close != NULL)
+			h->slot[k].t->close(&h->slot[k].self);
 	free(h);
 }
 
