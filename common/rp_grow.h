@@ -21,7 +21,7 @@
  * memcpy keeps the access well typed. */
 static inline int rp_grow_ptr(void *arrp, size_t *cap, size_t n, size_t size, size_t first)
 {
-	void *p;
+	void *p, *q;
 	size_t ncap;
 
 	if (n < *cap)
@@ -30,11 +30,12 @@ static inline int rp_grow_ptr(void *arrp, size_t *cap, size_t n, size_t size, si
 	if (ncap <= n || ncap > SIZE_MAX / size)
 		return -1;
 	memcpy(&p, arrp, sizeof(p));
-	p = realloc(p, ncap * size);
-	if (p == NULL)
-		return -1;
-	memcpy(arrp, &p, sizeof(p));
+	q = realloc(p, ncap * size);
+	if (q == NULL)
+		return -1;           /* p, still the caller's, is untouched */
+	memcpy(arrp, &q, sizeof(q)); /* q is now the caller's array */
 	*cap = ncap;
+	// cppcheck-suppress memleak ; q was stored through arrp by the memcpy above
 	return 0;
 }
 
