@@ -17,13 +17,13 @@
 #include "store_internal.h"
 #include "store_results.h"
 
-static enum store_agent_status status_of(const char *t)
+/* The status in column i; an unknown or NULL one reads as revoked (the
+ * agent is refused, never let in). */
+static enum store_agent_status status_col(sqlite3_stmt *st, int i)
 {
-	if (t != NULL && strcmp(t, "approved") == 0)
-		return STORE_AGENT_APPROVED;
-	if (t != NULL && strcmp(t, "pending") == 0)
-		return STORE_AGENT_PENDING;
-	return STORE_AGENT_REVOKED;
+	int v = store_agent_status_of((const char *)sqlite3_column_text(st, i));
+
+	return v < 0 ? STORE_AGENT_REVOKED : (enum store_agent_status)v;
 }
 
 #define AGENT_COLS "SELECT id, name, curve_public, ed25519_public, fingerprint, status, last_seen"
@@ -39,7 +39,7 @@ static int agent_info_row(void *arg, sqlite3_stmt *st)
 	store_copy_col(st, 2, out->curve_public, sizeof(out->curve_public));
 	store_copy_col(st, 3, out->ed25519_public, sizeof(out->ed25519_public));
 	store_copy_col(st, 4, out->fingerprint, sizeof(out->fingerprint));
-	out->status = status_of((const char *)sqlite3_column_text(st, 5));
+	out->status = status_col(st, 5);
 	out->last_seen = sqlite3_column_int64(st, 6);
 	return 0;
 }
@@ -154,7 +154,6 @@ static int agent_list_row(void *arg, sqlite3_stmt *st)
 {
 	struct agent_walk *w = arg;
 	struct store_agent a = {0};
-	int stat = store_agent_status_of((const char *)sqlite3_column_text(st, 6));
 
 	a.id = sqlite3_column_int64(st, 0);
 	a.name = (const char *)sqlite3_column_text(st, 1);
@@ -162,7 +161,7 @@ static int agent_list_row(void *arg, sqlite3_stmt *st)
 	a.ed25519_public = (const char *)sqlite3_column_text(st, 3);
 	a.fingerprint = (const char *)sqlite3_column_text(st, 4);
 	a.labels = (const char *)sqlite3_column_text(st, 5);
-	a.status = stat < 0 ? STORE_AGENT_REVOKED : (enum store_agent_status)stat;
+	a.status = status_col(st, 6);
 	a.first_seen = sqlite3_column_int64(st, 7);
 	a.last_seen = sqlite3_column_int64(st, 8);
 	return w->cb(w->arg, &a);
