@@ -186,9 +186,81 @@ fail:
 	return NULL;
 }
 
-static int set_param(struct audit_opts *o, const char *key, json_t *v)
+/* The probe's parameters an audit passes to each agent: the option, the
+ * request's key and how the value is checked (numbers within min..max). */
+enum param_kind { PARAM_NUMBER, PARAM_FLAG, PARAM_TLS, PARAM_MAILBOX, PARAM_EHLO };
+
+struct audit_param {
+	int id;
+	const char *opt;
+	const char *key;
+	enum param_kind kind;
+	unsigned long min, max;
+};
+
+static const struct audit_param audit_params[] = {
+    {'p', "--port", "port", PARAM_NUMBER, 1, 65535},
+    {OPT_TLS, "--tls", "tls", PARAM_TLS, 0, 0},
+    {OPT_TO, "--to", "to", PARAM_MAILBOX, 0, 0},
+    {OPT_FROM, "--from", "from", PARAM_MAILBOX, 0, 0},
+    {OPT_EHLO, "--ehlo", "ehlo", PARAM_EHLO, 0, 0},
+    {OPT_TIMEOUT, "--timeout", "timeout", PARAM_NUMBER, 1, 3600},
+    {OPT_RETRY_AFTER, "--retry-after", "retry_after", PARAM_NUMBER, 0, 3600},
+    {OPT_DATA, "--data", "data", PARAM_FLAG, 0, 0},
+};
+
+static const struct audit_param *param_find(int id)
 {
-	if (v == NULL || json_object_set_new(o->params, key, v) < 0) {
+	size_t i;
+
+	for (i = 0; i < sizeof(audit_params) / sizeof(audit_params[0]); i++)
+		if (audit_params[i].id == id)
+			return &audit_params[i];
+	return NULL;
+}
+
+/* The check of a string parameter: NULL when arg passes, else what it is not. */
+static const char *param_refusal(enum param_kind kind, const char *arg)
+{
+	switch (kind) {
+	case PARAM_TLS:
+		return dialog_tls_policy_from_name(arg) < 0
+		           ? "is not one of auto, require, off, implicit"
+		           : NULL;
+	case PARAM_MAILBOX:
+		return rp_mailbox_split(arg, NULL, 0, NULL, 0, RP_MAILBOX_LITERAL) < 0
+		           ? "is not an address (" RP_MAILBOX_RULE ")"
+		           : NULL;
+	case PARAM_EHLO:
+		return rp_ehlo_ok(arg) ? NULL : "is not a host name or [address] literal";
+	case PARAM_NUMBER:
+	case PARAM_FLAG:
+		break;
+	}
+	return NULL;
+}
+
+/* Checks p's value arg and sets it in o->params: 0, or -1 (printed). */
+static int param_take(struct audit_opts *o, const char *prog, const struct audit_param *p,
+                      const char *arg)
+{
+	const char *refusal;
+	unsigned long n = 0;
+	json_t *v;
+
+	if (p->kind == PARAM_FLAG) {
+		v = json_true();
+	} else if (p->kind == PARAM_NUMBER) {
+		if (cli_parse_seconds(prog, p->opt, arg, p->min, p->max, &n) < 0)
+			return -1;
+		v = json_integer((json_int_t)n);
+	} else if ((refusal = param_refusal(p->kind, arg)) != NULL) {
+		fprintf(stderr, "%s: %s: \"%s\" %s\n", prog, p->opt, arg, refusal);
+		return -1;
+	} else {
+		v = json_string(arg);
+	}
+	if (v == NULL || json_object_set_new(o->params, p->key, v) < 0) {
 		fprintf(stderr, "relayprobe audit: out of memory\n");
 		return -1;
 	}
@@ -199,13 +271,19 @@ static int set_param(struct audit_opts *o, const char *key, json_t *v)
 static int parse_audit_options(int argc, char **argv, struct audit_opts *o)
 {
 	const char *prog = "relayprobe audit";
-	unsigned long n;
 	int c, rc;
 
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":p:h", audit_options, NULL)) != -1) {
 		const char *arg = optarg;
+		const struct audit_param *p = param_find(c);
+
+		if (p != NULL) {
+			if (param_take(o, prog, p, arg) < 0)
+				return -1;
+			continue;
+		}
 		switch (c) {
 		case OPT_TARGETS:
 			if (o->nfiles == TARGET_FILES_MAX) {
@@ -234,57 +312,6 @@ static int parse_audit_options(int argc, char **argv, struct audit_opts *o)
 			o->tests = arg;
 			break;
 		}
-		case 'p':
-			if (cli_parse_seconds(prog, "--port", arg, 1, 65535, &n) < 0 ||
-			    set_param(o, "port", json_integer((json_int_t)n)) < 0)
-				return -1;
-			break;
-		case OPT_TLS:
-			if (dialog_tls_policy_from_name(arg) < 0) {
-				fprintf(stderr,
-				        "%s: --tls: \"%s\" is not one of auto, require, off, "
-				        "implicit\n",
-				        prog, arg);
-				return -1;
-			}
-			if (set_param(o, "tls", json_string(arg)) < 0)
-				return -1;
-			break;
-		case OPT_TO:
-		case OPT_FROM:
-			if (rp_mailbox_split(arg, NULL, 0, NULL, 0, RP_MAILBOX_LITERAL) < 0) {
-				fprintf(stderr, "%s: %s: \"%s\" is not an address (%s)\n", prog,
-				        c == OPT_TO ? "--to" : "--from", arg, RP_MAILBOX_RULE);
-				return -1;
-			}
-			if (set_param(o, c == OPT_TO ? "to" : "from", json_string(arg)) < 0)
-				return -1;
-			break;
-		case OPT_EHLO:
-			if (!rp_ehlo_ok(arg)) {
-				fprintf(
-				    stderr,
-				    "%s: --ehlo: \"%s\" is not a host name or [address] literal\n",
-				    prog, arg);
-				return -1;
-			}
-			if (set_param(o, "ehlo", json_string(arg)) < 0)
-				return -1;
-			break;
-		case OPT_TIMEOUT:
-			if (cli_parse_seconds(prog, "--timeout", arg, 1, 3600, &n) < 0 ||
-			    set_param(o, "timeout", json_integer((json_int_t)n)) < 0)
-				return -1;
-			break;
-		case OPT_RETRY_AFTER:
-			if (cli_parse_seconds(prog, "--retry-after", arg, 0, 3600, &n) < 0 ||
-			    set_param(o, "retry_after", json_integer((json_int_t)n)) < 0)
-				return -1;
-			break;
-		case OPT_DATA:
-			if (set_param(o, "data", json_true()) < 0)
-				return -1;
-			break;
 		case OPT_WAIT:
 			o->wait = true;
 			break;

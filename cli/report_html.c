@@ -28,34 +28,14 @@ static const char *str(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* The HTML entities of report_html_escape(); other bytes as report_put_clean(). */
+static const char *const html_entities[REPORT_BYTE_COUNT] = {
+    ['&'] = "&amp;", ['<'] = "&lt;", ['>'] = "&gt;", ['"'] = "&quot;", ['\''] = "&#39;",
+};
+
 void report_html_escape(const char *s, FILE *out)
 {
-	if (s == NULL) {
-		fputc('-', out);
-		return;
-	}
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		switch (ch) {
-		case '&':
-			fputs("&amp;", out);
-			break;
-		case '<':
-			fputs("&lt;", out);
-			break;
-		case '>':
-			fputs("&gt;", out);
-			break;
-		case '"':
-			fputs("&quot;", out);
-			break;
-		case '\'':
-			fputs("&#39;", out);
-			break;
-		default:
-			fputc(ch < 0x20 || ch >= 0x7f ? '?' : ch, out);
-		}
-	}
+	report_put_escaped(s, html_entities, out);
 }
 
 long report_html_cell_id(size_t ti, size_t vi, size_t nv)
@@ -476,43 +456,64 @@ static void client_name(const char *client, FILE *out)
 	report_html_escape(client, out);
 }
 
-/* The clients' index and one section per client, or the single matrix. */
-static void html_matrices(const struct report_html *h)
+/* One client's link in the clients' index. */
+static void html_client_link(const struct report_html *h, const struct report_entry *e, size_t k,
+                             size_t nopen, size_t c)
+{
+	FILE *out = h->out;
+
+	(void)k;
+	fprintf(out, "<a href=\"#c-%zu\">", c);
+	client_name(e->client, out);
+	if (nopen)
+		fprintf(out, " <span class=\"flag v-o\">%zu open</span>", nopen);
+	fputs("</a> ", out);
+}
+
+/* One client's section: its k targets from e, nopen of them open. */
+static void html_client_section(const struct report_html *h, const struct report_entry *e, size_t k,
+                                size_t nopen, size_t c)
+{
+	FILE *out = h->out;
+
+	fprintf(out, "<section class=\"client\" id=\"c-%zu\" data-client=\"", c);
+	report_html_escape(e->client, out);
+	fputs("\"><h2>", out);
+	client_name(e->client, out);
+	fprintf(out, "<small>%zu target%s, %zu open</small></h2>\n", k, k == 1 ? "" : "s", nopen);
+	html_matrix(h, e, k, "");
+	fputs("</section>\n", out);
+}
+
+/* Calls fn for each client's run of entries in h->groups, the c-th client
+ * with k entries from e, nopen of them open. */
+static void html_each_client(const struct report_html *h,
+                             void (*fn)(const struct report_html *, const struct report_entry *,
+                                        size_t k, size_t nopen, size_t c))
 {
 	const struct report_entry *e = h->groups;
 	size_t i, k, c, n = h->ng;
+
+	for (i = 0, c = 0; i < n; i += k, c++) {
+		k = run_length(e + i, n - i);
+		fn(h, e + i, k, open_count(e + i, k), c);
+	}
+}
+
+/* The clients' index and one section per client, or the single matrix. */
+static void html_matrices(const struct report_html *h)
+{
 	FILE *out = h->out;
 
 	if (!report_has_clients(h->report)) {
 		fputs("<h2>Matrix</h2>\n", out);
-		html_matrix(h, e, n, " id=\"matrix\"");
+		html_matrix(h, h->groups, h->ng, " id=\"matrix\"");
 		return;
 	}
 	fputs("<nav id=\"clients\"><b>Clients:</b> ", out);
-	for (i = 0, c = 0; i < n; i += k, c++) {
-		size_t nopen;
-		k = run_length(e + i, n - i);
-		nopen = open_count(e + i, k);
-		fprintf(out, "<a href=\"#c-%zu\">", c);
-		client_name(e[i].client, out);
-		if (nopen)
-			fprintf(out, " <span class=\"flag v-o\">%zu open</span>", nopen);
-		fputs("</a> ", out);
-	}
+	html_each_client(h, html_client_link);
 	fputs("</nav>\n", out);
-	for (i = 0, c = 0; i < n; i += k, c++) {
-		size_t nopen;
-		k = run_length(e + i, n - i);
-		nopen = open_count(e + i, k);
-		fprintf(out, "<section class=\"client\" id=\"c-%zu\" data-client=\"", c);
-		report_html_escape(e[i].client, out);
-		fputs("\"><h2>", out);
-		client_name(e[i].client, out);
-		fprintf(out, "<small>%zu target%s, %zu open</small></h2>\n", k, k == 1 ? "" : "s",
-		        nopen);
-		html_matrix(h, e + i, k, "");
-		fputs("</section>\n", out);
-	}
+	html_each_client(h, html_client_section);
 }
 
 /* A time in ms since the epoch as ISO 8601 UTC; nothing when absent. */

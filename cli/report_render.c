@@ -21,7 +21,7 @@
 #define CELL_MAX  256 /* one rendered table cell, cut beyond this */
 #define LABEL_MAX 512 /* the LABELS cell */
 
-void report_put_clean(const char *s, FILE *out)
+void report_put_escaped(const char *s, const char *const entities[REPORT_BYTE_COUNT], FILE *out)
 {
 	if (s == NULL) {
 		fputc('-', out);
@@ -29,8 +29,16 @@ void report_put_clean(const char *s, FILE *out)
 	}
 	for (; *s; s++) {
 		unsigned char ch = (unsigned char)*s;
-		fputc(ch < 0x20 || ch >= 0x7f ? '?' : ch, out);
+		if (entities != NULL && entities[ch] != NULL)
+			fputs(entities[ch], out);
+		else
+			fputc(ch < 0x20 || ch >= 0x7f ? '?' : ch, out);
 	}
+}
+
+void report_put_clean(const char *s, FILE *out)
+{
+	report_put_escaped(s, NULL, out);
 }
 
 /* Copies s into buf made printable (cut to len - 1 bytes); NULL gives dflt. */

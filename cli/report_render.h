@@ -19,6 +19,11 @@ enum report_exit {
 	REPORT_EXIT_INCONCLUSIVE = 3,
 };
 
+/* Writes s with each byte that has an entry in entities (indexed by the
+ * unsigned byte; entities may be NULL) as that text, the other bytes below
+ * 0x20 and from 0x7f as '?'; NULL writes "-". */
+#define REPORT_BYTE_COUNT 256
+void report_put_escaped(const char *s, const char *const entities[REPORT_BYTE_COUNT], FILE *out);
 /* Writes s with bytes below 0x20 and from 0x7f as '?'; NULL writes "-". */
 void report_put_clean(const char *s, FILE *out);
 /* The lines of a result's "transcript" array: seconds from the first entry,
