@@ -489,3 +489,28 @@ void fingerprint_transcript(const struct transcript *t, struct fp_result *out)
 	}
 	fingerprint_lines(lines, n, out);
 }
+
+void fingerprint_transcript_json(const json_t *tr, struct fp_result *out)
+{
+	struct transcript *t = transcript_new(0);
+	size_t i;
+	const json_t *e;
+
+	json_array_foreach(tr, i, e)
+	{
+		const char *dir = json_string_value(json_object_get(e, "dir"));
+		const json_t *text = json_object_get(e, "text");
+		int d = -1;
+
+		if (t == NULL || dir == NULL || !json_is_string(text))
+			continue;
+		for (int k = 0; k < TR_DIR_COUNT; k++)
+			if (strcmp(dir, tr_dir_name((enum tr_dir)k)) == 0)
+				d = k;
+		if (d >= 0 && transcript_add(t, 0, (enum tr_dir)d, false, json_string_value(text),
+		                             json_string_length(text)) < 0)
+			break; /* full: what was read decides */
+	}
+	fingerprint_transcript(t, out);
+	transcript_free(&t);
+}

@@ -78,7 +78,8 @@ static enum store_ingest ingest(struct store *s, int64_t agent, const char *orde
                                 const char *target, const char *addr, unsigned port,
                                 enum dialog_verdict v)
 {
-	struct store_result r = {agent, order, target, addr, port, v, "{\"ok\":true}", 0, 0};
+	struct store_result r = {agent,           order, target, addr, port, v,
+	                         "{\"ok\":true}", 0,     0,      NULL, NULL};
 
 	return store_result_ingest(s, &r, 300);
 }
@@ -207,8 +208,8 @@ static void test_newer_schema_refused(void **state)
 static void test_ingest_idempotent(void **state)
 {
 	struct fx *f = *state;
-	struct store_result bad = {f->agent[0], "o-1", "mx", "127.0.0.3", 25, DV_OPEN,
-	                           "{not json", 0,     0};
+	struct store_result bad = {f->agent[0], "o-1", "mx", "127.0.0.3", 25,  DV_OPEN,
+	                           "{not json", 0,     0,    NULL,        NULL};
 
 	add_order(f->s, "o-1", f->audit, f->agent[0]);
 	assert_int_equal(ingest(f->s, f->agent[0], "o-1", "mx", "127.0.0.1", 25, DV_CLOSED),
@@ -320,8 +321,8 @@ static int wait_child(pid_t pid)
 static void test_ingest_quotas(void **state)
 {
 	struct fx *f = *state;
-	struct store_result r = {f->agent[0],     "o-q", "mx", "192.0.2.1", 25, DV_OPEN,
-	                         "{\"ok\":true}", 3,     0};
+	struct store_result r = {f->agent[0],     "o-q", "mx", "192.0.2.1", 25,  DV_OPEN,
+	                         "{\"ok\":true}", 3,     0,    NULL,        NULL};
 	char addr[32];
 	char ids[4][129];
 	int64_t audits[4];
