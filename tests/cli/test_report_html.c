@@ -226,24 +226,24 @@ static void csv_rows_and_quoting(void **state)
 
 	(void)state;
 	assert_int_equal(rows, 6);
-	assert_int_equal(
-	    strncmp(
-	        csv,
-	        "client,target,vantage,verdict,aggregated_verdict,disagree,"
-	        "inconclusive,accepted_tests,previous,new,delivered_by,backscatter\r\n",
-	        strlen("client,target,vantage,verdict,aggregated_verdict,disagree,"
-	               "inconclusive,accepted_tests,previous,new,delivered_by,backscatter\r\n")),
-	    0);
+	assert_int_equal(strncmp(csv,
+	                         "client,target,vantage,verdict,aggregated_verdict,disagree,"
+	                         "inconclusive,accepted_tests,previous,new,delivered_by,"
+	                         "backscatter,software,advice\r\n",
+	                         strlen("client,target,vantage,verdict,aggregated_verdict,disagree,"
+	                                "inconclusive,accepted_tests,previous,new,delivered_by,"
+	                                "backscatter,software,advice\r\n")),
+	                 0);
 	/* an older controller: no client, previous or new: empty cells */
 	assert_non_null(strstr(csv, "\r\n,mx.example.com,a1,open,open,true,false,external-sender;"
-	                            "null-sender,,,,false\r\n"));
+	                            "null-sender,,,,false,,\r\n"));
 	assert_non_null(
-	    strstr(csv, "\r\n,mx.example.com,v<b>2,closed,open,true,false,,,,,false\r\n"));
+	    strstr(csv, "\r\n,mx.example.com,v<b>2,closed,open,true,false,,,,,false,,\r\n"));
 	/* a comma and quotes: quoted, quotes doubled; a formula: prefixed with ' */
 	assert_non_null(strstr(
 	    csv, "\r\n,\"'=cmd|'/c "
-	         "calc'!A1,\"\"x\"\"\",a1,unreachable,inconclusive,false,true,,,,,false\r\n"));
-	assert_non_null(strstr(csv, ",v<b>2,,inconclusive,false,true,,,,,false\r\n"));
+	         "calc'!A1,\"\"x\"\"\",a1,unreachable,inconclusive,false,true,,,,,false,,\r\n"));
+	assert_non_null(strstr(csv, ",v<b>2,,inconclusive,false,true,,,,,false,,\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -263,8 +263,8 @@ static void csv_canary_proof(void **state)
 	(void)state;
 	assert_int_equal(rows, 2);
 	assert_non_null(
-	    strstr(csv, ",a,open-confirmed,open-confirmed,false,false,,,,192.0.2.17,false\r\n"));
-	assert_non_null(strstr(csv, ",b,closed,open-confirmed,false,false,,,,,true\r\n"));
+	    strstr(csv, ",a,open-confirmed,open-confirmed,false,false,,,,192.0.2.17,false,,\r\n"));
+	assert_non_null(strstr(csv, ",b,closed,open-confirmed,false,false,,,,,true,,\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -295,6 +295,52 @@ static void html_canary_proof(void **state)
 	json_decref(r);
 }
 
+/* A report with the controller's software and advice (ctl_advice.c). */
+#define REPORT_ADVICE                                                                              \
+	"{\"audit\":5,\"status\":\"done\",\"vantages\":[\"a\"],\"targets\":["                      \
+	"{\"target\":\"192.0.2.20\",\"verdict\":\"open\",\"cells\":{\"a\":\"open\"},"              \
+	"\"software\":{\"name\":\"postfix\",\"label\":\"Postfix\",\"confidence\":\"high\"},"       \
+	"\"advice\":[{\"finding\":\"open-relay\",\"software\":\"postfix\",\"summary\":"            \
+	"\"set <mynetworks>\\u001b\",\"key\":\"postfix/open-relay\"}]},"                           \
+	"{\"target\":\"192.0.2.21\",\"verdict\":\"closed\",\"cells\":{\"a\":\"closed\"},"          \
+	"\"software\":{\"name\":\"exim\",\"label\":\"Exim\",\"confidence\":\"low\"},"              \
+	"\"advice\":[]},"                                                                          \
+	"{\"target\":\"192.0.2.22\",\"verdict\":\"closed\",\"cells\":{\"a\":\"closed\"},"          \
+	"\"software\":{\"name\":\"unknown\",\"label\":\"unknown\",\"confidence\":\"none\"},"       \
+	"\"advice\":[]}],"                                                                         \
+	"\"advice_texts\":{\"postfix/open-relay\":{\"summary\":\"set <mynetworks>\","              \
+	"\"text\":\"line <one>\\nline & two\"}}}"
+
+/* The software in the CSV and the matrix, the advice's summaries in the CSV
+ * and its full text in the page, every string escaped. */
+static void software_advice_csv_html(void **state)
+{
+	json_t *r = parse(REPORT_ADVICE);
+	long rows;
+	int rc;
+	char *csv = render_csv(r, &rows), *html = render_html(r, NULL, &rc);
+
+	(void)state;
+	assert_int_equal(rows, 3);
+	assert_non_null(strstr(csv, "\r\n,192.0.2.20,a,open,open,false,false,,,,,false,"
+	                            "Postfix (high),open-relay: set <mynetworks>?\r\n"));
+	assert_non_null(strstr(csv, "\r\n,192.0.2.21,a,closed,closed,false,false,,,,,false,"
+	                            "Exim (low),\r\n"));
+	assert_non_null(strstr(csv, ",false,unknown,\r\n"));
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(html, "<td class=\"target\">192.0.2.20</td>"));
+	assert_non_null(strstr(html, "<span class=\"sw\">Postfix (high)</span></td></tr>"));
+	assert_non_null(strstr(html, "<h2>What to fix</h2>"));
+	assert_non_null(strstr(html, "<details><summary>open-relay: set &lt;mynetworks&gt;?"
+	                             "</summary><pre>line &lt;one&gt;\nline &amp; two\n</pre>"
+	                             "</details>"));
+	assert_null(strstr(html, "<mynetworks>"));
+	assert_null(strstr(html, "<one>"));
+	free(csv);
+	free(html);
+	json_decref(r);
+}
+
 static void csv_cleans_control_bytes(void **state)
 {
 	json_t *r = parse("{\"vantages\":[\"a\"],\"targets\":[{\"target\":\"x\\r\\ny\\u001b[2J\","
@@ -304,7 +350,7 @@ static void csv_cleans_control_bytes(void **state)
 
 	(void)state;
 	assert_int_equal(rows, 1);
-	assert_non_null(strstr(csv, "\r\n,x??y?[2J,a,closed,closed,false,false,,,,,false\r\n"));
+	assert_non_null(strstr(csv, "\r\n,x??y?[2J,a,closed,closed,false,false,,,,,false,,\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -462,11 +508,11 @@ static void csv_client_previous_new(void **state)
 	(void)state;
 	assert_int_equal(rows, 6);
 	assert_non_null(
-	    strstr(csv, "\r\n,adhoc.example,ams1,closed,closed,false,false,,,false,,false\r\n"));
+	    strstr(csv, "\r\n,adhoc.example,ams1,closed,closed,false,false,,,false,,false,,\r\n"));
 	assert_non_null(strstr(csv, "\r\n\"a<c>me, \"\"inc\"\"\",mx1.acme.example,fra1,open,open,"
-	                            "true,false,external-sender,closed,true,,false\r\n"));
+	                            "true,false,external-sender,closed,true,,false,,\r\n"));
 	assert_non_null(strstr(csv, "\r\nbeta,mx.beta.example,ams1,open,open,false,false,null-"
-	                            "sender,open,false,,false\r\n"));
+	                            "sender,open,false,,false,,\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -684,6 +730,7 @@ int main(void)
 	    cmocka_unit_test(html_rejects_bad_report),
 	    cmocka_unit_test(csv_rows_and_quoting),
 	    cmocka_unit_test(csv_cleans_control_bytes),
+	    cmocka_unit_test(software_advice_csv_html),
 	    cmocka_unit_test(csv_canary_proof),
 	    cmocka_unit_test(html_canary_proof),
 	    cmocka_unit_test(html_client_sections_and_new),

@@ -418,6 +418,7 @@ assert "external-sender" in t[col["fra1"]]["text"], t[col["fra1"]]["text"]
 assert t[col["ams1"]]["verdict"] == "closed" and "v-c" in t[col["ams1"]]["class"], t
 assert t[col["Verdict"]]["verdict"] == "open" and "DISAGREE" in t[col["Verdict"]]["text"], t
 assert "NEW" in t[col["Verdict"]]["text"], t[col["Verdict"]]
+assert "Postfix (high)" in t[col["Verdict"]]["text"], t[col["Verdict"]]
 for v in ("fra1", "ams1", "Verdict"):
     assert c[col[v]]["verdict"] == "closed" and "v-c" in c[col[v]]["class"], c
 assert "NEW" not in c[col["Verdict"]]["text"], c
@@ -475,10 +476,10 @@ fi
 # --- CSV ------------------------------------------------------------------
 "$RP" report --latest --format csv >"$T/report.csv"
 rc=$?
-if python3 - "$T/report.csv" "$TRUST" "$CLOSED" <<'EOF'; then ok "CSV: header, 4 rows target x vantage with client, verdicts, accepted tests, previous, new (exit $rc)"; else not_ok "CSV report"; fi
+if python3 - "$T/report.csv" "$TRUST" "$CLOSED" <<'EOF'; then ok "CSV: header, 4 rows target x vantage with client, verdicts, accepted tests, previous, new, software Postfix and the advice (exit $rc)"; else not_ok "CSV report"; fi
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline="")))
-assert rows[0] == ["client","target","vantage","verdict","aggregated_verdict","disagree","inconclusive","accepted_tests","previous","new","delivered_by","backscatter"], rows[0]
+assert rows[0] == ["client","target","vantage","verdict","aggregated_verdict","disagree","inconclusive","accepted_tests","previous","new","delivered_by","backscatter","software","advice"], rows[0]
 d = {(r[1], r[2]): r for r in rows[1:]}
 assert len(rows) == 5 and len(d) == 4, rows
 t, c = sys.argv[2], sys.argv[3]
@@ -489,6 +490,11 @@ assert d[(t, "fra1")][8:10] == ["", "true"], d[(t, "fra1")]
 assert d[(t, "ams1")][3] == "closed" and d[(t, "ams1")][7] == "", d[(t, "ams1")]
 assert d[(c, "fra1")][3:5] == ["closed", "closed"] and d[(c, "ams1")][3] == "closed"
 assert d[(c, "fra1")][8:10] == ["closed", "false"], d[(c, "fra1")]
+# the lab is real Postfix: read from the signed transcripts by the controller
+assert d[(t, "fra1")][12] == "Postfix (high)" and d[(c, "ams1")][12] == "Postfix (high)", d
+assert "open-relay: " in d[(t, "fra1")][13] or "disagree: " in d[(t, "fra1")][13], d[(t, "fra1")]
+assert "mynetworks" in d[(t, "fra1")][13], d[(t, "fra1")]
+assert d[(c, "fra1")][13] == "", d[(c, "fra1")]
 EOF
 [[ $rc -eq 1 ]] || not_ok "report --format csv exit $rc (want 1)"
 
