@@ -6,9 +6,6 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "report_html.h"
-#include "report_render.h"
-
 static const char *str(const json_t *o, const char *key)
 {
 	return json_string_value(json_object_get(o, key));
@@ -52,7 +49,7 @@ static bool known(const json_t *t)
 	       json_array_size(json_object_get(t, "advice")) > 0;
 }
 
-void report_advice_text(const json_t *report, FILE *out)
+void report_advice_text(const json_t *report, report_put_fn put, FILE *out)
 {
 	const json_t *t, *a;
 	size_t i, k;
@@ -68,22 +65,22 @@ void report_advice_text(const json_t *report, FILE *out)
 		head = true;
 		report_software_text(t, sw, sizeof(sw));
 		fputs("  ", out);
-		report_put_clean(str(t, "target"), out);
+		put(str(t, "target"), out);
 		fputs(": ", out);
-		report_put_clean(sw, out);
+		put(sw, out);
 		fputc('\n', out);
 		json_array_foreach(json_object_get(t, "advice"), k, a)
 		{
 			fputs("    fix (", out);
-			report_put_clean(str(a, "finding"), out);
+			put(str(a, "finding"), out);
 			fputs("): ", out);
-			report_put_clean(str(a, "summary"), out);
+			put(str(a, "summary"), out);
 			fputc('\n', out);
 		}
 	}
 }
 
-void report_advice_html(const json_t *report, FILE *out)
+void report_advice_html(const json_t *report, report_put_fn put, FILE *out)
 {
 	const json_t *texts = json_object_get(report, "advice_texts"), *t, *a;
 	size_t i, k;
@@ -99,9 +96,9 @@ void report_advice_html(const json_t *report, FILE *out)
 		head = true;
 		report_software_text(t, sw, sizeof(sw));
 		fputs("<div class=\"advice\"><h3><span class=\"target\">", out);
-		report_html_escape(str(t, "target"), out);
+		put(str(t, "target"), out);
 		fputs("</span> <span class=\"sw\">", out);
-		report_html_escape(sw, out);
+		put(sw, out);
 		fputs("</span></h3>\n", out);
 		json_array_foreach(json_object_get(t, "advice"), k, a)
 		{
@@ -109,9 +106,9 @@ void report_advice_html(const json_t *report, FILE *out)
 			const char *text = key ? str(json_object_get(texts, key), "text") : NULL;
 
 			fputs("<details><summary>", out);
-			report_html_escape(str(a, "finding"), out);
+			put(str(a, "finding"), out);
 			fputs(": ", out);
-			report_html_escape(str(a, "summary"), out);
+			put(str(a, "summary"), out);
 			fputs("</summary>", out);
 			if (text != NULL) {
 				fputs("<pre>", out);
@@ -122,7 +119,7 @@ void report_advice_html(const json_t *report, FILE *out)
 					char line[1024];
 
 					snprintf(line, sizeof(line), "%.*s", (int)n, s);
-					report_html_escape(line, out);
+					put(line, out);
 					fputc('\n', out);
 					s += n + (nl != NULL);
 				}

@@ -716,7 +716,7 @@ static int html_head(const struct report_html *h, time_t now)
 	html_summary(h->report, h->targets, out);
 	html_matrices(h);
 	html_proof(h->targets, out);
-	report_advice_html(h->report, out);
+	report_advice_html(h->report, report_html_escape, out);
 	if (h->transcripts)
 		fputs("<h2>Transcripts</h2>\n", out);
 	return 0;

@@ -460,7 +460,7 @@ int report_render_text(const json_t *report, FILE *out)
 		}
 	}
 	print_proof(groups, ng, out);
-	report_advice_text(report, out);
+	report_advice_text(report, report_put_clean, out);
 	report_id_text(json_object_get(report, "audit"), id, sizeof(id));
 	if (str(report, "status") != NULL && strcmp(str(report, "status"), "done") != 0) {
 		size_t n = strlen(id);
