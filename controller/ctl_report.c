@@ -16,6 +16,7 @@
 
 #include "aggregate.h"
 #include "ctl_advice.h"
+#include "ctl_glance.h"
 #include "dialog.h"
 #include "log.h"
 #include "rp_limits.h"
@@ -256,7 +257,7 @@ static json_t *report_finish(json_t *targets)
 json_t *ctl_report_report(struct ctl *c, json_t *req)
 {
 	struct report rp = {.c = c};
-	json_t *err = NULL, *vantages, *summary = NULL;
+	json_t *err = NULL, *vantages, *summary = NULL, *glance = NULL;
 	char status[16];
 	long o = 0, d = 0, r = 0;
 	int rc;
@@ -278,7 +279,9 @@ json_t *ctl_report_report(struct ctl *c, json_t *req)
 	    store_audit_accepted(c->store, rp.audit, accepted_cb, rp.accepted) < 0 ||
 	    (rp.software = ctl_advice_software(c->store, rp.audit)) == NULL || rp.texts == NULL ||
 	    store_audit_matrix(c->store, rp.audit, row_cb, &rp) < 0 || rp.failed ||
-	    (summary = report_finish(rp.targets)) == NULL) {
+	    (summary = report_finish(rp.targets)) == NULL ||
+	    (glance = ctl_glance(c->store, rp.audit, rp.targets)) == NULL) {
+		json_decref(summary);
 		json_decref(vantages);
 		json_decref(rp.targets);
 		json_decref(rp.accepted);
@@ -288,11 +291,11 @@ json_t *ctl_report_report(struct ctl *c, json_t *req)
 	}
 	json_decref(rp.accepted);
 	json_decref(rp.software);
-	return json_pack("{s:b, s:I, s:s, s:o, s:o, s:o, s:o, s:o}", "ok", 1, "audit",
+	return json_pack("{s:b, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "ok", 1, "audit",
 	                 (json_int_t)rp.audit, "status", status, "previous_audit",
 	                 rp.previous_audit > 0 ? json_integer(rp.previous_audit) : json_null(),
 	                 "summary", summary, "vantages", vantages, "targets", rp.targets,
-	                 "advice_texts", rp.texts);
+	                 "advice_texts", rp.texts, "glance", glance);
 }
 
 /* ---- transcripts: pages of stored results ---- */

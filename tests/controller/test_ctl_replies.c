@@ -297,7 +297,9 @@ static void history_events_report(void **state)
 	    "\"confidence\":\"high\"},\"advice\":[{\"finding\":\"open-relay\",\"software\":"
 	    "\"postfix\",\"summary\":\"smtpd_relay_restrictions = permit_mynetworks, "
 	    "permit_sasl_authenticated, reject_unauth_destination; mynetworks only your hosts\","
-	    "\"key\":\"postfix/open-relay\"}]}]}");
+	    "\"key\":\"postfix/open-relay\"}],\"history\":[\"closed\",\"open-confirmed\"]}],"
+	    "\"glance\":{\"acme\":{\"audits\":[1,2],\"open\":[0,1],\"closed\":[1,0],"
+	    "\"inconclusive\":[0,0]}}}");
 	json_decref(q);
 	q = req("{\"audit\":1}");
 	expect_reply(
@@ -309,7 +311,9 @@ static void history_events_report(void **state)
 	    "\"previous\":null,\"new\":false,\"disagree\":false,\"inconclusive\":false,"
 	    "\"partial\":false,\"cells\":{\"v1\":\"closed\"},\"accepted\":{},\"proof\":null,"
 	    "\"software\":{\"name\":\"unknown\",\"label\":\"unknown\",\"confidence\":"
-	    "\"none\"},\"advice\":[]}],\"advice_texts\":{}}");
+	    "\"none\"},\"advice\":[],\"history\":[\"closed\"]}],\"advice_texts\":{},"
+	    "\"glance\":{\"acme\":{\"audits\":[1],\"open\":[0],\"closed\":[1],"
+	    "\"inconclusive\":[0]}}}");
 	json_decref(q);
 }
 
