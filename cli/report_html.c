@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "report_advice.h"
+#include "report_glance.h"
 #include "report_render.h"
 #include "rp_limits.h"
 #include "transcript.h"
@@ -229,6 +230,7 @@ static const char css[] =
     ".v-i{background:#fde8b0;color:#6b4a00}.v-n{background:#eee;color:#777}\n"
     ".acc{display:block;font-size:.85em;font-weight:normal;font-family:monospace}\n"
     "td a{font-size:.85em;font-weight:normal}\n"
+    "svg.glance{display:block;margin:.2em 0 .5em}svg.strip{display:block;margin-top:.2em}\n"
     ".sw{display:block;font-size:.8em;color:#333;font-family:system-ui,sans-serif}\n"
     ".advice h3{font-size:1em;margin:.8em 0 .2em}.advice .target{font-family:monospace}\n"
     "details{border:1px solid #ccc;border-radius:4px;margin:.3em 0;padding:.2em .5em}\n"
@@ -396,7 +398,7 @@ static size_t open_count(const struct report_entry *e, size_t n)
 	return k;
 }
 
-static void html_verdict_cell(const json_t *t, FILE *out)
+static void html_verdict_cell(const json_t *report, const json_t *t, FILE *out)
 {
 	const char *verdict = str(t, "verdict"), *prev = str(t, "previous");
 	char sw[128];
@@ -418,6 +420,7 @@ static void html_verdict_cell(const json_t *t, FILE *out)
 		report_html_escape(prev, out);
 		fputs("</span>", out);
 	}
+	report_glance_target(report, t, report_html_escape, out);
 	report_software_text(t, sw, sizeof(sw));
 	if (sw[0] != '\0') {
 		fputs("<span class=\"sw\">", out);
@@ -467,7 +470,7 @@ static void html_matrix(const struct report_html *h, const struct report_entry *
 				        report_html_cell_id(e[i].index, j, h->nv));
 			fputs("</td>", out);
 		}
-		html_verdict_cell(t, out);
+		html_verdict_cell(h->report, t, out);
 	}
 	fputs("</tbody>\n</table>\n", out);
 }
@@ -501,6 +504,7 @@ static void html_matrices(const struct report_html *h)
 
 	if (!report_has_clients(h->report)) {
 		fputs("<h2>Matrix</h2>\n", out);
+		report_glance_client(h->report, "", report_html_escape, out);
 		html_matrix(h, e, n, " id=\"matrix\"");
 		return;
 	}
@@ -526,6 +530,7 @@ static void html_matrices(const struct report_html *h)
 		client_name(e[i].client, out);
 		fprintf(out, "<small>%zu target%s, %zu open</small></h2>\n", k, k == 1 ? "" : "s",
 		        nopen);
+		report_glance_client(h->report, e[i].client, report_html_escape, out);
 		html_matrix(h, e + i, k, "");
 		fputs("</section>\n", out);
 	}

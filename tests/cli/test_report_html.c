@@ -341,6 +341,55 @@ static void software_advice_csv_html(void **state)
 	json_decref(r);
 }
 
+/* History at a glance: per client a bar per audit (stacked counts, audit
+ * id in <title>), per target a strip (a colour per verdict); inline SVG
+ * only, client names escaped; a strip that does not match its client's
+ * audits is left out. */
+static void glance_svg(void **state)
+{
+	json_t *r =
+	    parse("{\"audit\":9,\"status\":\"done\",\"vantages\":[\"a\"],\"targets\":["
+	          "{\"target\":\"192.0.2.30\",\"client\":\"<x>\",\"verdict\":\"open\",\"cells\":"
+	          "{\"a\":\"open\"},\"history\":[\"closed\",null,\"open\"]},"
+	          "{\"target\":\"192.0.2.31\",\"client\":\"<x>\",\"verdict\":\"closed\",\"cells\":"
+	          "{\"a\":\"closed\"},\"history\":[\"closed\"]}],"
+	          "\"glance\":{\"<x>\":{\"audits\":[7,8,9],\"open\":[0,0,1],\"closed\":[2,1,1],"
+	          "\"inconclusive\":[0,1,0]}}}");
+	int rc;
+	char *html = render_html(r, NULL, &rc), *strip;
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(html, "<svg class=\"glance\" xmlns=\"http://www.w3.org/2000/svg\" "
+	                             "width=\"30\" height=\"50\" role=\"img\" aria-label=\"open, "
+	                             "closed and inconclusive targets over the last 3 audits of "
+	                             "&lt;x&gt;\">"));
+	/* audit 7: 2 closed of a maximum of 2: the full height */
+	assert_non_null(strstr(html, "<g class=\"audit\"><title>audit 7: 0 open, 2 closed, 0 "
+	                             "inconclusive</title><rect x=\"0\" y=\"0\" width=\"8\" "
+	                             "height=\"48\" fill=\"#4cae4c\"/></g>"));
+	assert_non_null(strstr(html, "<title>audit 9: 1 open, 1 closed, 0 inconclusive</title>"
+	                             "<rect x=\"20\" y=\"24\" width=\"8\" height=\"24\" "
+	                             "fill=\"#4cae4c\"/><rect x=\"20\" y=\"0\" width=\"8\" "
+	                             "height=\"24\" fill=\"#c9302c\"/></g>"));
+	strip = strstr(html, "<svg class=\"strip\"");
+	assert_non_null(strip);
+	assert_non_null(strstr(strip,
+	                       "<rect x=\"0\" y=\"0\" width=\"7\" height=\"10\" "
+	                       "fill=\"#4cae4c\"><title>audit 7: closed</title></rect>"
+	                       "<rect x=\"8\" y=\"0\" width=\"7\" height=\"10\" "
+	                       "fill=\"#dddddd\"><title>audit 8: not in this audit</title>"
+	                       "</rect><rect x=\"16\" y=\"0\" width=\"7\" height=\"10\" "
+	                       "fill=\"#c9302c\"><title>audit 9: open</title></rect></svg>"));
+	/* 192.0.2.31's strip has one verdict for three audits: not drawn */
+	assert_null(strstr(strip + 1, "<svg class=\"strip\""));
+	assert_null(strstr(html, "<x>"));
+	assert_null(strstr(html, "<script src"));
+	assert_null(strstr(html, " style=\""));
+	free(html);
+	json_decref(r);
+}
+
 static void csv_cleans_control_bytes(void **state)
 {
 	json_t *r = parse("{\"vantages\":[\"a\"],\"targets\":[{\"target\":\"x\\r\\ny\\u001b[2J\","
@@ -731,6 +780,7 @@ int main(void)
 	    cmocka_unit_test(csv_rows_and_quoting),
 	    cmocka_unit_test(csv_cleans_control_bytes),
 	    cmocka_unit_test(software_advice_csv_html),
+	    cmocka_unit_test(glance_svg),
 	    cmocka_unit_test(csv_canary_proof),
 	    cmocka_unit_test(html_canary_proof),
 	    cmocka_unit_test(html_client_sections_and_new),
