@@ -5,7 +5,7 @@
  * the CSP through their SHA-256 hashes only (no 'unsafe-inline'). Every string
  * from the controller goes through report_html_escape() (HTML) or csv_cell()
  * (CSV); CSV cells are cut at CELL_MAX bytes.
- * About 880 lines: the page is one writer (head, summary, one matrix per
+ * About 900 lines: the page is one writer (head, summary, one matrix per
  * client, the proof table, the transcripts streamed page by page) over one
  * struct report_html, and the CSV shares its cell escaping. */
 #include "report_html.h"
