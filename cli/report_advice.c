@@ -49,12 +49,36 @@ static bool known(const json_t *t)
 	       json_array_size(json_object_get(t, "advice")) > 0;
 }
 
+/* before TARGET mid SOFTWARE after, both through put. */
+static void put_target(const json_t *t, report_put_fn put, const char *before, const char *mid,
+                       const char *after, FILE *out)
+{
+	char sw[128];
+
+	report_software_text(t, sw, sizeof(sw));
+	fputs(before, out);
+	put(str(t, "target"), out);
+	fputs(mid, out);
+	put(sw, out);
+	fputs(after, out);
+}
+
+/* before FINDING mid SUMMARY after, both through put. */
+static void put_finding(const json_t *a, report_put_fn put, const char *before, const char *mid,
+                        const char *after, FILE *out)
+{
+	fputs(before, out);
+	put(str(a, "finding"), out);
+	fputs(mid, out);
+	put(str(a, "summary"), out);
+	fputs(after, out);
+}
+
 void report_advice_text(const json_t *report, report_put_fn put, FILE *out)
 {
 	const json_t *t, *a;
 	size_t i, k;
 	bool head = false;
-	char sw[128];
 
 	json_array_foreach(json_object_get(report, "targets"), i, t)
 	{
@@ -63,20 +87,9 @@ void report_advice_text(const json_t *report, report_put_fn put, FILE *out)
 		if (!head)
 			fputs("\nSoftware and fixes:\n", out);
 		head = true;
-		report_software_text(t, sw, sizeof(sw));
-		fputs("  ", out);
-		put(str(t, "target"), out);
-		fputs(": ", out);
-		put(sw, out);
-		fputc('\n', out);
+		put_target(t, put, "  ", ": ", "\n", out);
 		json_array_foreach(json_object_get(t, "advice"), k, a)
-		{
-			fputs("    fix (", out);
-			put(str(a, "finding"), out);
-			fputs("): ", out);
-			put(str(a, "summary"), out);
-			fputc('\n', out);
-		}
+		    put_finding(a, put, "    fix (", "): ", "\n", out);
 	}
 }
 
@@ -85,7 +98,6 @@ void report_advice_html(const json_t *report, report_put_fn put, FILE *out)
 	const json_t *texts = json_object_get(report, "advice_texts"), *t, *a;
 	size_t i, k;
 	bool head = false;
-	char sw[128];
 
 	json_array_foreach(json_object_get(report, "targets"), i, t)
 	{
@@ -94,22 +106,14 @@ void report_advice_html(const json_t *report, report_put_fn put, FILE *out)
 		if (!head)
 			fputs("<h2>What to fix</h2>\n<div id=\"advice\">\n", out);
 		head = true;
-		report_software_text(t, sw, sizeof(sw));
-		fputs("<div class=\"advice\"><h3><span class=\"target\">", out);
-		put(str(t, "target"), out);
-		fputs("</span> <span class=\"sw\">", out);
-		put(sw, out);
-		fputs("</span></h3>\n", out);
+		put_target(t, put, "<div class=\"advice\"><h3><span class=\"target\">",
+		           "</span> <span class=\"sw\">", "</span></h3>\n", out);
 		json_array_foreach(json_object_get(t, "advice"), k, a)
 		{
 			const char *key = str(a, "key");
 			const char *text = key ? str(json_object_get(texts, key), "text") : NULL;
 
-			fputs("<details><summary>", out);
-			put(str(a, "finding"), out);
-			fputs(": ", out);
-			put(str(a, "summary"), out);
-			fputs("</summary>", out);
+			put_finding(a, put, "<details><summary>", ": ", "</summary>", out);
 			if (text != NULL) {
 				fputs("<pre>", out);
 				/* the text keeps its lines: escape each, '\n' between */
