@@ -55,11 +55,56 @@ json_t *ctl_advice_software(struct store *s, int64_t audit)
 {
 	json_t *map = json_object();
 
-	if (map == NULL || store_audit_software(s, audit, software_cb, map) < 0) {
+	if (map == NULL || store_audit_software(s, audit, NULL, software_cb, map) < 0) {
 		json_decref(map);
 		return NULL;
 	}
 	return map;
+}
+
+/* agent -> [accepted test ids] of one target (the event's). */
+static int event_accepted_cb(void *arg, const char *target, const char *agent, const char *id)
+{
+	json_t *acc = arg, *list;
+
+	(void)target;
+	if (agent == NULL || id == NULL)
+		return 0;
+	if ((list = json_object_get(acc, agent)) == NULL &&
+	    ((list = json_array()) == NULL || json_object_set_new(acc, agent, list) < 0))
+		return 1;
+	return json_array_append_new(list, json_string(id)) < 0;
+}
+
+int ctl_advice_event(struct store *s, json_t *event)
+{
+	const char *target = json_string_value(json_object_get(event, "target"));
+	const char *to = json_string_value(json_object_get(event, "to"));
+	json_int_t audit = json_integer_value(json_object_get(event, "audit"));
+	json_t *sw = json_object(), *acc = json_object(), *texts = json_object(), *t = NULL;
+	struct agg_result agg = {.verdict = DV_COUNT, .inconclusive = true};
+	int v = to != NULL ? dialog_verdict_from_name(to) : -1, rc = -1;
+
+	if (v >= 0) {
+		agg.verdict = (enum dialog_verdict)v;
+		agg.inconclusive = verdict_inconclusive(agg.verdict);
+	}
+	if (target == NULL || sw == NULL || acc == NULL || texts == NULL ||
+	    store_audit_software(s, audit, target, software_cb, sw) < 0 ||
+	    store_audit_accepted(s, audit, target, event_accepted_cb, acc) < 0 ||
+	    (t = json_pack("{s:s}", "target", target)) == NULL ||
+	    ctl_advice_target(t, &agg, 1, acc, sw, texts) < 0)
+		goto out;
+	if (json_object_set(event, "software", json_object_get(t, "software")) < 0 ||
+	    json_object_set(event, "advice", json_object_get(t, "advice")) < 0)
+		goto out;
+	rc = 0;
+out:
+	json_decref(sw);
+	json_decref(acc);
+	json_decref(texts);
+	json_decref(t);
+	return rc;
 }
 
 /* Which kinds of relay test the target accepted, from any vantage. */

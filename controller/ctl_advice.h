@@ -26,6 +26,13 @@ json_t *ctl_advice_software(struct store *s, int64_t audit);
 int ctl_advice_target(json_t *target, const struct agg_result *agg, size_t ncells,
                       const json_t *accepted, const json_t *software, json_t *texts);
 
+/* A change event ({"audit","target","to",...}) gets the software read from
+ * that audit's results of its target and "advice": [{"finding","software",
+ * "summary","key"}] for its new verdict (the accepted forms from the stored
+ * tests; DISAGREE is not told: an event has no vantages). 0, or -1 on a
+ * store error or OOM. */
+int ctl_advice_event(struct store *s, json_t *event);
+
 /* The software object of a name (fp_software_name()) and confidence name,
  * for events: {"name","label","confidence"}; unknown when name is NULL or not
  * a product. New reference or NULL. */

@@ -276,7 +276,7 @@ json_t *ctl_report_report(struct ctl *c, json_t *req)
 	rp.accepted = json_object();
 	rp.texts = json_object();
 	if (store_audit_vantages(c->store, rp.audit, name_cb, vantages) < 0 ||
-	    store_audit_accepted(c->store, rp.audit, accepted_cb, rp.accepted) < 0 ||
+	    store_audit_accepted(c->store, rp.audit, NULL, accepted_cb, rp.accepted) < 0 ||
 	    (rp.software = ctl_advice_software(c->store, rp.audit)) == NULL || rp.texts == NULL ||
 	    store_audit_matrix(c->store, rp.audit, row_cb, &rp) < 0 || rp.failed ||
 	    (summary = report_finish(rp.targets)) == NULL ||

@@ -353,7 +353,8 @@ static int accepted_row(void *arg, sqlite3_stmt *st)
 	             (const char *)sqlite3_column_text(st, 2));
 }
 
-long store_audit_accepted(struct store *s, int64_t audit, store_accepted_cb cb, void *arg)
+long store_audit_accepted(struct store *s, int64_t audit, const char *target, store_accepted_cb cb,
+                          void *arg)
 {
 	struct accepted w = {cb, arg};
 
@@ -363,23 +364,26 @@ long store_audit_accepted(struct store *s, int64_t audit, store_accepted_cb cb, 
 	    " JOIN orders o ON o.id = r.order_id"
 	    " JOIN agents a ON a.id = r.agent_id,"
 	    " json_each(r.result_json, '$.tests') j"
-	    " WHERE o.audit_id = ?1"
+	    " WHERE o.audit_id = ?1 AND (?2 IS NULL OR r.target = ?2)"
 	    " AND r.verdict IN ('open', 'open-confirmed', 'accepted-not-delivered')"
 	    " AND j.value ->> 'outcome' = 'accepted' AND typeof(j.value ->> 'id') = 'text'"
 	    " ORDER BY r.id, j.key",
-	    STORE_ARGS(SA_INT(audit)), accepted_row, &w, "audit accepted tests");
+	    STORE_ARGS(SA_INT(audit), SA_TEXT(target)), accepted_row, &w, "audit accepted tests");
 }
 
-long store_audit_software(struct store *s, int64_t audit, store_accepted_cb cb, void *arg)
+long store_audit_software(struct store *s, int64_t audit, const char *target, store_accepted_cb cb,
+                          void *arg)
 {
 	struct accepted w = {cb, arg};
 
 	return store_each(s,
 	                  "SELECT r.target, r.software, r.software_confidence FROM results r"
 	                  " JOIN orders o ON o.id = r.order_id"
-	                  " WHERE o.audit_id = ?1 AND r.software IS NOT NULL"
+	                  " WHERE o.audit_id = ?1 AND (?2 IS NULL OR r.target = ?2)"
+	                  " AND r.software IS NOT NULL"
 	                  " AND r.software_confidence IS NOT NULL ORDER BY r.id",
-	                  STORE_ARGS(SA_INT(audit)), accepted_row, &w, "audit software");
+	                  STORE_ARGS(SA_INT(audit), SA_TEXT(target)), accepted_row, &w,
+	                  "audit software");
 }
 
 /* The audit's (target, agent) cells with results, ordered by target and

@@ -272,7 +272,11 @@ static void history_events_report(void **state)
 	expect_reply(ctl_sched_events_list(&r->c, q),
 	             "{\"ok\":true,\"events\":[{\"id\":1,\"at\":400,\"target\":\"mx.test:2525\","
 	             "\"client\":\"acme\",\"from\":\"closed\",\"to\":\"open-confirmed\","
-	             "\"audit\":2}]}");
+	             "\"audit\":2,\"software\":{\"name\":\"postfix\",\"label\":\"Postfix\","
+	             "\"confidence\":\"high\"},\"advice\":[{\"finding\":\"open-relay\","
+	             "\"software\":\"postfix\",\"summary\":\"smtpd_relay_restrictions = "
+	             "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination; "
+	             "mynetworks only your hosts\",\"key\":\"postfix/open-relay\"}]}]}");
 	json_decref(q);
 	q = req("{\"since\":1}");
 	expect_reply(ctl_sched_events_list(&r->c, q), "{\"ok\":true,\"events\":[]}");

@@ -227,7 +227,7 @@ static void test_software_migration(void **state)
 
 	add_order(f->s, "o1", f->audit, f->agent[0]);
 	assert_int_equal(store_result_ingest(f->s, &r, 300), STORE_INGEST_NEW);
-	assert_int_equal(store_audit_software(f->s, f->audit, software_cb, got), 1);
+	assert_int_equal(store_audit_software(f->s, f->audit, NULL, software_cb, got), 1);
 	assert_string_equal(got, "192.0.2.1 postfix high");
 	store_close(&f->s);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -247,7 +247,7 @@ static void test_software_migration(void **state)
 	                                  " AND software_confidence IS NULL"),
 	                 1);
 	got[0] = '\0';
-	assert_int_equal(store_audit_software(f->s, f->audit, software_cb, got), 0);
+	assert_int_equal(store_audit_software(f->s, f->audit, "192.0.2.1", software_cb, got), 0);
 	assert_string_equal(got, "");
 }
 
