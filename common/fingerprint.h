@@ -80,7 +80,8 @@ void fingerprint_transcript(const struct transcript *t, struct fp_result *out);
 /* The same from a result document's "transcript" array (transcript_to_json()
  * shape: objects with "dir" and "text"; anything else is skipped): what the
  * controller does with a stored, signed result. tr may be NULL or not an
- * array (then unknown). Bounded like the transcript (RP_TRANSCRIPT_BYTES_MAX). */
+ * array (then unknown). The texts are borrowed, read like a transcript's:
+ * RP_FP_LINES_MAX received lines, RP_FP_SCAN_MAX bytes of each. */
 void fingerprint_transcript_json(const json_t *tr, struct fp_result *out);
 
 const char *fp_software_name(enum fp_software s);  /* "postfix" */
