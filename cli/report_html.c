@@ -5,7 +5,7 @@
  * the CSP through their SHA-256 hashes only (no 'unsafe-inline'). Every string
  * from the controller goes through report_html_escape() (HTML) or csv_cell()
  * (CSV); CSV cells are cut at CELL_MAX bytes.
- * About 880 lines: the page is one writer (head, summary, one matrix per
+ * About 900 lines: the page is one writer (head, summary, one matrix per
  * client, the proof table, the transcripts streamed page by page) over one
  * struct report_html, and the CSV shares its cell escaping. */
 #include "report_html.h"
@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_advice.h"
+#include "report_glance.h"
 #include "report_render.h"
 #include "rp_limits.h"
 #include "transcript.h"
@@ -152,12 +154,12 @@ long report_render_csv(const json_t *report, FILE *out)
 	const json_t *t, *v;
 	size_t i, j;
 	long rows = 0;
-	char acc[CELL_MAX];
+	char acc[CELL_MAX], sw[CELL_MAX];
 
 	if (!json_is_array(vantages) || !json_is_array(targets))
 		return -1;
 	fputs("client,target,vantage,verdict,aggregated_verdict,disagree,inconclusive,"
-	      "accepted_tests,previous,new,delivered_by,backscatter\r\n",
+	      "accepted_tests,previous,new,delivered_by,backscatter,software,advice\r\n",
 	      out);
 	json_array_foreach(targets, i, t) json_array_foreach(vantages, j, v)
 	{
@@ -180,7 +182,13 @@ long report_render_csv(const json_t *report, FILE *out)
 		csv_cell(str(t, "previous"), out);
 		fprintf(out, ",%s,", csv_bool(t, "new"));
 		csv_cell(proof_of(t, name, "deliveries"), out);
-		fprintf(out, ",%s\r\n", proof_of(t, name, "bounces") != NULL ? "true" : "false");
+		fprintf(out, ",%s,", proof_of(t, name, "bounces") != NULL ? "true" : "false");
+		report_software_text(t, sw, sizeof(sw));
+		csv_cell(sw, out);
+		fputc(',', out);
+		report_advice_join(t, acc, sizeof(acc));
+		csv_cell(acc, out);
+		fputs("\r\n", out);
 		rows++;
 	}
 	return ferror(out) ? -1 : rows;
@@ -202,6 +210,9 @@ static const char css[] =
     ".v-i{background:#fde8b0;color:#6b4a00}.v-n{background:#eee;color:#777}\n"
     ".acc{display:block;font-size:.85em;font-weight:normal;font-family:monospace}\n"
     "td a{font-size:.85em;font-weight:normal}\n"
+    "svg.glance{display:block;margin:.2em 0 .5em}svg.strip{display:block;margin-top:.2em}\n"
+    ".sw{display:block;font-size:.8em;color:#333;font-family:system-ui,sans-serif}\n"
+    ".advice h3{font-size:1em;margin:.8em 0 .2em}.advice .target{font-family:monospace}\n"
     "details{border:1px solid #ccc;border-radius:4px;margin:.3em 0;padding:.2em .5em}\n"
     "summary{cursor:pointer;font-family:monospace}\n"
     "pre{font-size:12px;overflow-x:auto;white-space:pre-wrap;word-break:break-all;margin:.3em 0}\n"
@@ -367,9 +378,10 @@ static size_t open_count(const struct report_entry *e, size_t n)
 	return k;
 }
 
-static void html_verdict_cell(const json_t *t, FILE *out)
+static void html_verdict_cell(const json_t *report, const json_t *t, FILE *out)
 {
 	const char *verdict = str(t, "verdict"), *prev = str(t, "previous");
+	char sw[128];
 
 	fprintf(out, "<td class=\"verdict %s\" data-verdict=\"", class_name(target_class(t)));
 	report_html_escape(verdict, out);
@@ -386,6 +398,13 @@ static void html_verdict_cell(const json_t *t, FILE *out)
 	if (prev != NULL && (verdict == NULL || strcmp(prev, verdict) != 0)) {
 		fputs("<span class=\"prev\">was ", out);
 		report_html_escape(prev, out);
+		fputs("</span>", out);
+	}
+	report_glance_target(report, t, report_html_escape, out);
+	report_software_text(t, sw, sizeof(sw));
+	if (sw[0] != '\0') {
+		fputs("<span class=\"sw\">", out);
+		report_html_escape(sw, out);
 		fputs("</span>", out);
 	}
 	fputs("</td></tr>\n", out);
@@ -431,7 +450,7 @@ static void html_matrix(const struct report_html *h, const struct report_entry *
 				        report_html_cell_id(e[i].index, j, h->nv));
 			fputs("</td>", out);
 		}
-		html_verdict_cell(t, out);
+		html_verdict_cell(h->report, t, out);
 	}
 	fputs("</tbody>\n</table>\n", out);
 }
@@ -481,6 +500,7 @@ static void html_client_section(const struct report_html *h, const struct report
 	fputs("\"><h2>", out);
 	client_name(e->client, out);
 	fprintf(out, "<small>%zu target%s, %zu open</small></h2>\n", k, k == 1 ? "" : "s", nopen);
+	report_glance_client(h->report, e->client, report_html_escape, out);
 	html_matrix(h, e, k, "");
 	fputs("</section>\n", out);
 }
@@ -507,6 +527,7 @@ static void html_matrices(const struct report_html *h)
 
 	if (!report_has_clients(h->report)) {
 		fputs("<h2>Matrix</h2>\n", out);
+		report_glance_client(h->report, "", report_html_escape, out);
 		html_matrix(h, h->groups, h->ng, " id=\"matrix\"");
 		return;
 	}
@@ -701,6 +722,7 @@ static int html_head(const struct report_html *h, time_t now)
 	html_summary(h->report, h->targets, out);
 	html_matrices(h);
 	html_proof(h->targets, out);
+	report_advice_html(h->report, report_html_escape, out);
 	if (h->transcripts)
 		fputs("<h2>Transcripts</h2>\n", out);
 	return 0;

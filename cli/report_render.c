@@ -7,6 +7,7 @@
  * the CLI prints is here, beside the one clean()/cell rule they share, so
  * that no command prints a controller string by itself. */
 #include "report_render.h"
+#include "report_advice.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -467,6 +468,7 @@ int report_render_text(const json_t *report, FILE *out)
 		}
 	}
 	print_proof(groups, ng, out);
+	report_advice_text(report, report_put_clean, out);
 	report_id_text(json_object_get(report, "audit"), id, sizeof(id));
 	if (str(report, "status") != NULL && strcmp(str(report, "status"), "done") != 0) {
 		size_t n = strlen(id);

@@ -460,19 +460,26 @@ static bool starts_with(const char *s, size_t len, const char *prefix)
 	return len >= n && memcmp(s, prefix, n) == 0;
 }
 
-void fingerprint_transcript(const struct transcript *t, struct fp_result *out)
+/* Entry i of a transcript source: 0, 1 to skip it, -1 at its end. */
+typedef int (*entry_fn)(const void *src, size_t i, struct tr_entry *e);
+
+/* The received lines of entries [0, count) of src with their stages. */
+static void fingerprint_entries(const void *src, size_t count, entry_fn get, struct fp_result *out)
 {
 	struct fp_line lines[RP_FP_LINES_MAX];
 	enum fp_stage pending[FP_PENDING_MAX];
-	size_t npending = 0, n = 0, count = t ? transcript_count(t) : 0;
+	size_t npending = 0, n = 0;
 	bool in_reply = false, greeted = false;
 
 	for (size_t i = 0; i < count && n < RP_FP_LINES_MAX; i++) {
 		struct tr_entry e;
 		struct parsed p;
+		int rc = get(src, i, &e);
 
-		if (transcript_get(t, i, &e) < 0)
+		if (rc < 0)
 			break;
+		if (rc > 0)
+			continue;
 		if (e.dir == TR_EVENT && starts_with(e.text, e.len, "Connected to")) {
 			npending = 0, in_reply = false, greeted = false;
 		} else if (e.dir == TR_EVENT && starts_with(e.text, e.len, "Sent the ")) {
@@ -499,4 +506,41 @@ void fingerprint_transcript(const struct transcript *t, struct fp_result *out)
 		}
 	}
 	fingerprint_lines(lines, n, out);
+}
+
+static int transcript_entry(const void *src, size_t i, struct tr_entry *e)
+{
+	return transcript_get(src, i, e) < 0 ? -1 : 0;
+}
+
+void fingerprint_transcript(const struct transcript *t, struct fp_result *out)
+{
+	fingerprint_entries(t, t ? transcript_count(t) : 0, transcript_entry, out);
+}
+
+/* A JSON line {"dir","text"}: the text borrowed from the document (no copy;
+ * the fingerprint reads at most RP_FP_SCAN_MAX bytes of it). */
+static int json_entry(const void *src, size_t i, struct tr_entry *e)
+{
+	const json_t *o = json_array_get(src, i), *text = json_object_get(o, "text");
+	const char *dir = json_string_value(json_object_get(o, "dir"));
+
+	if (dir == NULL || !json_is_string(text))
+		return 1;
+	e->dir = TR_DIR_COUNT;
+	for (int k = 0; k < TR_DIR_COUNT; k++)
+		if (strcmp(dir, tr_dir_name((enum tr_dir)k)) == 0)
+			e->dir = (enum tr_dir)k;
+	if (e->dir == TR_DIR_COUNT)
+		return 1;
+	e->t_ms = 0;
+	e->tls = false;
+	e->text = json_string_value(text);
+	e->len = json_string_length(text);
+	return 0;
+}
+
+void fingerprint_transcript_json(const json_t *tr, struct fp_result *out)
+{
+	fingerprint_entries(tr, json_is_array(tr) ? json_array_size(tr) : 0, json_entry, out);
 }

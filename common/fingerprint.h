@@ -77,6 +77,12 @@ void fingerprint_lines(const struct fp_line *lines, size_t n, struct fp_result *
 /* The same from a dialog's transcript: received lines, their stage from the
  * command sent before them, a new session at each "Connected to" event. */
 void fingerprint_transcript(const struct transcript *t, struct fp_result *out);
+/* The same from a result document's "transcript" array (transcript_to_json()
+ * shape: objects with "dir" and "text"; anything else is skipped): what the
+ * controller does with a stored, signed result. tr may be NULL or not an
+ * array (then unknown). The texts are borrowed, read like a transcript's:
+ * RP_FP_LINES_MAX received lines, RP_FP_SCAN_MAX bytes of each. */
+void fingerprint_transcript_json(const json_t *tr, struct fp_result *out);
 
 const char *fp_software_name(enum fp_software s);  /* "postfix" */
 const char *fp_software_label(enum fp_software s); /* "Postfix" */

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "aggregate.h"
+#include "ctl_advice.h"
+#include "ctl_glance.h"
 #include "dialog.h"
 #include "log.h"
 #include "rp_limits.h"
@@ -101,6 +103,8 @@ struct report {
 	int64_t previous_audit; /* newest earlier audit with a recorded verdict */
 	json_t *targets;
 	json_t *accepted; /* target -> agent -> [ids] */
+	json_t *software; /* target -> {name, label, confidence} */
+	json_t *texts;    /* advice key -> {summary, text} */
 	int failed;
 };
 
@@ -164,7 +168,7 @@ static int row_cb(void *arg, const struct store_matrix_row *row)
 	json_t *cells = json_object(), *acc = json_object_get(rp->accepted, row->target);
 	char client[RP_STORE_TEXT_MAX + 1] = "", prev[32] = "";
 	const char *verdict = aggregate_name(row->agg);
-	json_t *proof;
+	json_t *proof, *t;
 	int64_t pa = 0;
 	int hc, hp;
 
@@ -186,14 +190,19 @@ static int row_cb(void *arg, const struct store_matrix_row *row)
 		json_object_set_new(cells, row->cells[i].agent_name,
 		                    json_string(dialog_verdict_name(row->cells[i].verdict)));
 	acc = acc ? json_incref(acc) : json_object();
-	json_array_append_new(rp->targets,
-	                      json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:o, s:o, s:o}",
-	                                "target", row->target, "client", client, "verdict", verdict,
-	                                "previous", hp == 1 ? json_string(prev) : json_null(),
-	                                "new", open_name(verdict) && !(hp == 1 && open_name(prev)),
-	                                "disagree", row->agg->disagree, "inconclusive",
-	                                row->agg->inconclusive, "partial", row->agg->partial,
-	                                "cells", cells, "accepted", acc, "proof", proof));
+	t = json_pack("{s:s, s:s, s:s, s:o, s:b, s:b, s:b, s:b, s:o, s:o, s:o}", "target",
+	              row->target, "client", client, "verdict", verdict, "previous",
+	              hp == 1 ? json_string(prev) : json_null(), "new",
+	              open_name(verdict) && !(hp == 1 && open_name(prev)), "disagree",
+	              row->agg->disagree, "inconclusive", row->agg->inconclusive, "partial",
+	              row->agg->partial, "cells", cells, "accepted", acc, "proof", proof);
+	if (t == NULL ||
+	    ctl_advice_target(t, row->agg, row->ncells, acc, rp->software, rp->texts) < 0 ||
+	    json_array_append_new(rp->targets, t) < 0) {
+		json_decref(t);
+		rp->failed = 1;
+		return 1;
+	}
 	return 0;
 }
 
@@ -248,7 +257,7 @@ static json_t *report_finish(json_t *targets)
 json_t *ctl_report_report(struct ctl *c, json_t *req)
 {
 	struct report rp = {.c = c};
-	json_t *err = NULL, *vantages, *summary = NULL;
+	json_t *err = NULL, *vantages, *summary = NULL, *glance = NULL;
 	char status[16];
 	long o = 0, d = 0, r = 0;
 	int rc;
@@ -265,20 +274,28 @@ json_t *ctl_report_report(struct ctl *c, json_t *req)
 	vantages = json_array();
 	rp.targets = json_array();
 	rp.accepted = json_object();
+	rp.texts = json_object();
 	if (store_audit_vantages(c->store, rp.audit, name_cb, vantages) < 0 ||
-	    store_audit_accepted(c->store, rp.audit, accepted_cb, rp.accepted) < 0 ||
+	    store_audit_accepted(c->store, rp.audit, NULL, accepted_cb, rp.accepted) < 0 ||
+	    (rp.software = ctl_advice_software(c->store, rp.audit)) == NULL || rp.texts == NULL ||
 	    store_audit_matrix(c->store, rp.audit, row_cb, &rp) < 0 || rp.failed ||
-	    (summary = report_finish(rp.targets)) == NULL) {
+	    (summary = report_finish(rp.targets)) == NULL ||
+	    (glance = ctl_glance(c->store, rp.audit, rp.targets)) == NULL) {
+		json_decref(summary);
 		json_decref(vantages);
 		json_decref(rp.targets);
 		json_decref(rp.accepted);
+		json_decref(rp.software);
+		json_decref(rp.texts);
 		return ctl_fail("report: %s", store_errmsg(c->store));
 	}
 	json_decref(rp.accepted);
-	return json_pack("{s:b, s:I, s:s, s:o, s:o, s:o, s:o}", "ok", 1, "audit",
+	json_decref(rp.software);
+	return json_pack("{s:b, s:I, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "ok", 1, "audit",
 	                 (json_int_t)rp.audit, "status", status, "previous_audit",
 	                 rp.previous_audit > 0 ? json_integer(rp.previous_audit) : json_null(),
-	                 "summary", summary, "vantages", vantages, "targets", rp.targets);
+	                 "summary", summary, "vantages", vantages, "targets", rp.targets,
+	                 "advice_texts", rp.texts, "glance", glance);
 }
 
 /* ---- transcripts: pages of stored results ---- */

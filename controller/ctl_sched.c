@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "audit_json.h"
+#include "ctl_advice.h"
 #include "log.h"
 #include "relay_tests.h"
 #include "rp_limits.h"
@@ -400,6 +401,12 @@ json_t *ctl_sched_events_list(struct ctl *c, json_t *req)
 	    reply_list(arr, arr ? store_events_list(c->store, since ? json_integer_value(since) : 0,
 	                                            event_json, arr)
 	                        : -1);
+	/* after the walk: the software and advice of each (ctl_advice.c) */
+	for (size_t i = 0; i < json_array_size(arr); i++)
+		if (ctl_advice_event(c->store, json_array_get(arr, i)) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
 	return arr ? ok_with("events", arr) : ctl_fail("events: %s", store_errmsg(c->store));
 }
 

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "envelope.h"
+#include "fingerprint.h"
 #include "link.h"
 #include "log.h"
 #include "orders.h"
@@ -51,8 +52,9 @@ static bool bucket_take(struct ctl_session *s, size_t len)
  * and report commands do): an object whose verdict, target, address and
  * port are the signed fields'. Anything that SQLite's json_valid accepts and
  * jansson refuses (1e400, 20-digit integers, \u0000) would silently vanish
- * from the evidence later: refused here. NULL when fine, else why. */
-static const char *result_json_check(const struct wire_result *r)
+ * from the evidence later: refused here. NULL when fine, else why. The
+ * software is read from its transcript into *fp on the same parse. */
+static const char *result_json_check(const struct wire_result *r, struct fp_result *fp)
 {
 	json_error_t e;
 	json_t *j = json_loadb((const char *)r->result_json, r->result_json_len,
@@ -74,6 +76,8 @@ static const char *result_json_check(const struct wire_result *r)
 	} else if ((v = json_string_value(json_object_get(j, RP_RES_TARGET))) != NULL &&
 	           strcmp(v, r->target) != 0) {
 		why = "result_json target differs from the signed target";
+	} else {
+		fingerprint_transcript_json(json_object_get(j, RP_RES_TRANSCRIPT), fp);
 	}
 	json_decref(j);
 	return why;
@@ -95,6 +99,7 @@ void results_on_result(struct ctl *c, struct ctl_session *s, struct ctl_batch *b
 	uint8_t pk[KEYS_ED25519_PK_LEN];
 	size_t pklen = 0;
 	const char *why;
+	struct fp_result fp = {.software = FP_SW_UNKNOWN};
 	int v;
 
 	if (store_agent_by_id(c->store, s->agent_id, &a) != 1)
@@ -142,7 +147,7 @@ void results_on_result(struct ctl *c, struct ctl_session *s, struct ctl_batch *b
 	else if (memchr(r.result_json, 0, r.result_json_len) != NULL)
 		why = "result_json holds a NUL byte";
 	else
-		why = result_json_check(&r);
+		why = result_json_check(&r, &fp);
 	if (why != NULL) {
 		c->refused_forged++;
 		refused(a.name, &r, why);
@@ -156,6 +161,8 @@ void results_on_result(struct ctl *c, struct ctl_session *s, struct ctl_batch *b
 		                          .port = r.port,
 		                          .verdict = (enum dialog_verdict)v,
 		                          .result_json = (const char *)r.result_json,
+		                          .software = fp_software_name(fp.software),
+		                          .software_confidence = fp_confidence_name(fp.confidence),
 		                          .target_results_max = RP_CTL_TARGET_RESULTS_MAX,
 		                          .order_bytes_max =
 		                              (int64_t)f->n_targets * RP_CTL_TARGET_BYTES_MAX};

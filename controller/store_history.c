@@ -164,6 +164,35 @@ long store_hist_target(struct store *s, const char *target, store_hist_cb cb, vo
 	                  STORE_ARGS(SA_TEXT(target)), hist_target_row, &w, "history");
 }
 
+struct glance_walk {
+	store_glance_cb cb;
+	void *arg;
+};
+
+static int glance_row(void *arg, sqlite3_stmt *st)
+{
+	struct glance_walk *w = arg;
+	struct store_glance_row r = {store_col(st, 0), store_col(st, 1), store_col(st, 2),
+	                             sqlite3_column_int64(st, 3)};
+
+	return w->cb(w->arg, &r);
+}
+
+long store_hist_glance(struct store *s, int64_t upto, int audits, store_glance_cb cb, void *arg)
+{
+	struct glance_walk w = {cb, arg};
+
+	return store_each(
+	    s,
+	    "WITH a AS (SELECT client, audit_id, row_number() OVER"
+	    "  (PARTITION BY client ORDER BY audit_id DESC) AS k"
+	    "  FROM (SELECT DISTINCT client, audit_id FROM target_history WHERE audit_id <= ?1))"
+	    " SELECT h.client, h.target, h.verdict, h.audit_id FROM a"
+	    " JOIN target_history h ON h.audit_id = a.audit_id AND h.client = a.client"
+	    " WHERE a.k <= ?2 ORDER BY h.client, h.audit_id, h.target",
+	    STORE_ARGS(SA_INT(upto), SA_INT(audits)), glance_row, &w, "history glance");
+}
+
 struct previous {
 	char *verdict;
 	size_t vlen;

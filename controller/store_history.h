@@ -42,6 +42,17 @@ typedef int (*store_event_cb)(void *arg, const struct store_event_row *row);
  * stops). Rows passed, or -1. */
 long store_events_list(struct store *s, int64_t since, store_event_cb cb, void *arg);
 
+/* History at a glance (the HTML report's charts): for each client, its last
+ * `audits` recorded audits up to audit `upto` (by id), and each target's
+ * aggregated verdict in them; ordered by client, audit, target. Strings
+ * borrowed for the call. */
+struct store_glance_row {
+	const char *client, *target, *verdict;
+	int64_t audit;
+};
+typedef int (*store_glance_cb)(void *arg, const struct store_glance_row *row);
+long store_hist_glance(struct store *s, int64_t upto, int audits, store_glance_cb cb, void *arg);
+
 /* The target's aggregated verdict in its newest recorded audit before
  * audit (target_history), and that audit's id. 1 / 0 (none) / -1. */
 int store_target_previous(struct store *s, const char *target, int64_t audit, char *verdict,

@@ -222,7 +222,8 @@ enum store_ingest store_result_ingest(struct store *s, const struct store_result
 	res = STORE_INGEST_ERROR;
 	st =
 	    store_prep(s, "INSERT INTO results (agent_id, order_id, target, address, port, verdict,"
-	                  " result_json, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+	                  " result_json, received_at, software, software_confidence)"
+	                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
 	if (st == NULL)
 		goto out;
 	sqlite3_bind_int64(st, 1, r->agent_id);
@@ -233,6 +234,8 @@ enum store_ingest store_result_ingest(struct store *s, const struct store_result
 	sqlite3_bind_text(st, 6, dialog_verdict_name(r->verdict), -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, r->result_json, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, now);
+	sqlite3_bind_text(st, 9, r->software, -1, SQLITE_STATIC); /* NULL binds NULL */
+	sqlite3_bind_text(st, 10, r->software_confidence, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		res = STORE_INGEST_NEW;
@@ -351,7 +354,8 @@ static int accepted_row(void *arg, sqlite3_stmt *st)
 	             (const char *)sqlite3_column_text(st, 2));
 }
 
-long store_audit_accepted(struct store *s, int64_t audit, store_accepted_cb cb, void *arg)
+long store_audit_accepted(struct store *s, int64_t audit, const char *target, store_accepted_cb cb,
+                          void *arg)
 {
 	struct accepted w = {cb, arg};
 
@@ -361,11 +365,26 @@ long store_audit_accepted(struct store *s, int64_t audit, store_accepted_cb cb, 
 	    " JOIN orders o ON o.id = r.order_id"
 	    " JOIN agents a ON a.id = r.agent_id,"
 	    " json_each(r.result_json, '$.tests') j"
-	    " WHERE o.audit_id = ?1"
+	    " WHERE o.audit_id = ?1 AND (?2 IS NULL OR r.target = ?2)"
 	    " AND r.verdict IN ('open', 'open-confirmed', 'accepted-not-delivered')"
 	    " AND j.value ->> 'outcome' = 'accepted' AND typeof(j.value ->> 'id') = 'text'"
 	    " ORDER BY r.id, j.key",
-	    STORE_ARGS(SA_INT(audit)), accepted_row, &w, "audit accepted tests");
+	    STORE_ARGS(SA_INT(audit), SA_TEXT(target)), accepted_row, &w, "audit accepted tests");
+}
+
+long store_audit_software(struct store *s, int64_t audit, const char *target, store_accepted_cb cb,
+                          void *arg)
+{
+	struct accepted w = {cb, arg};
+
+	return store_each(s,
+	                  "SELECT r.target, r.software, r.software_confidence FROM results r"
+	                  " JOIN orders o ON o.id = r.order_id"
+	                  " WHERE o.audit_id = ?1 AND (?2 IS NULL OR r.target = ?2)"
+	                  " AND r.software IS NOT NULL"
+	                  " AND r.software_confidence IS NOT NULL ORDER BY r.id",
+	                  STORE_ARGS(SA_INT(audit), SA_TEXT(target)), accepted_row, &w,
+	                  "audit software");
 }
 
 /* The audit's (target, agent) cells with results, ordered by target and

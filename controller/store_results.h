@@ -33,10 +33,19 @@ long store_audit_vantages(struct store *s, int64_t audit, store_name_cb cb, void
  * vantage (NULL = every agent, then name says whose), in arrival order. */
 typedef int (*store_accepted_cb)(void *arg, const char *target, const char *agent_name,
                                  const char *test_id);
-/* Every accepted relay test of an audit's open results, in one query: the
+/* Every accepted relay test of an audit's open results (of target only,
+ * unless NULL), in one query: the
  * ids come out of the stored JSON inside SQLite (json_each), only for rows
  * whose verdict is open, so a report never parses closed results. */
-long store_audit_accepted(struct store *s, int64_t audit, store_accepted_cb cb, void *arg);
+long store_audit_accepted(struct store *s, int64_t audit, const char *target, store_accepted_cb cb,
+                          void *arg);
+/* The software the controller read from each of the audit's results at
+ * ingest, in one query: cb(arg, target, software, confidence) with the names
+ * of fp_software_name() and fp_confidence_name() (the callback type of the
+ * accepted tests, its last two strings these), only for results that have
+ * one (none before schema 8); of target only unless NULL. Rows passed, or -1. */
+long store_audit_software(struct store *s, int64_t audit, const char *target, store_accepted_cb cb,
+                          void *arg);
 
 /* A stored result met by a walk over an audit's results: its cell (target,
  * agent) and row id; only these are read (and sorted), the JSON is read one
@@ -69,6 +78,9 @@ struct store_result {
 	 * stored for the whole order. */
 	unsigned target_results_max;
 	int64_t order_bytes_max;
+	/* Read from the transcript by the controller (fp_software_name(),
+	 * fp_confidence_name()); NULL when not known. */
+	const char *software, *software_confidence;
 };
 
 /* Commits the result in its own transaction (or savepoint inside

@@ -196,5 +196,11 @@ const char *const store_migrations[] = {
     " late INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX canary_arrivals_cell ON canary_arrivals(order_id, target);"
     "CREATE INDEX canary_arrivals_target ON canary_arrivals(target);",
+    /* 7 -> 8 (issue 13, docs/fingerprint.md): the mail server software the
+     * controller read from each result's signed transcript at ingest
+     * (fingerprint_transcript_json): its name and confidence. NULL for
+     * results stored before: reports show them as unknown. */
+    "ALTER TABLE results ADD COLUMN software TEXT;"
+    "ALTER TABLE results ADD COLUMN software_confidence TEXT;",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -226,24 +226,24 @@ static void csv_rows_and_quoting(void **state)
 
 	(void)state;
 	assert_int_equal(rows, 6);
-	assert_int_equal(
-	    strncmp(
-	        csv,
-	        "client,target,vantage,verdict,aggregated_verdict,disagree,"
-	        "inconclusive,accepted_tests,previous,new,delivered_by,backscatter\r\n",
-	        strlen("client,target,vantage,verdict,aggregated_verdict,disagree,"
-	               "inconclusive,accepted_tests,previous,new,delivered_by,backscatter\r\n")),
-	    0);
+	assert_int_equal(strncmp(csv,
+	                         "client,target,vantage,verdict,aggregated_verdict,disagree,"
+	                         "inconclusive,accepted_tests,previous,new,delivered_by,"
+	                         "backscatter,software,advice\r\n",
+	                         strlen("client,target,vantage,verdict,aggregated_verdict,disagree,"
+	                                "inconclusive,accepted_tests,previous,new,delivered_by,"
+	                                "backscatter,software,advice\r\n")),
+	                 0);
 	/* an older controller: no client, previous or new: empty cells */
 	assert_non_null(strstr(csv, "\r\n,mx.example.com,a1,open,open,true,false,external-sender;"
-	                            "null-sender,,,,false\r\n"));
+	                            "null-sender,,,,false,,\r\n"));
 	assert_non_null(
-	    strstr(csv, "\r\n,mx.example.com,v<b>2,closed,open,true,false,,,,,false\r\n"));
+	    strstr(csv, "\r\n,mx.example.com,v<b>2,closed,open,true,false,,,,,false,,\r\n"));
 	/* a comma and quotes: quoted, quotes doubled; a formula: prefixed with ' */
 	assert_non_null(strstr(
 	    csv, "\r\n,\"'=cmd|'/c "
-	         "calc'!A1,\"\"x\"\"\",a1,unreachable,inconclusive,false,true,,,,,false\r\n"));
-	assert_non_null(strstr(csv, ",v<b>2,,inconclusive,false,true,,,,,false\r\n"));
+	         "calc'!A1,\"\"x\"\"\",a1,unreachable,inconclusive,false,true,,,,,false,,\r\n"));
+	assert_non_null(strstr(csv, ",v<b>2,,inconclusive,false,true,,,,,false,,\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -263,8 +263,8 @@ static void csv_canary_proof(void **state)
 	(void)state;
 	assert_int_equal(rows, 2);
 	assert_non_null(
-	    strstr(csv, ",a,open-confirmed,open-confirmed,false,false,,,,192.0.2.17,false\r\n"));
-	assert_non_null(strstr(csv, ",b,closed,open-confirmed,false,false,,,,,true\r\n"));
+	    strstr(csv, ",a,open-confirmed,open-confirmed,false,false,,,,192.0.2.17,false,,\r\n"));
+	assert_non_null(strstr(csv, ",b,closed,open-confirmed,false,false,,,,,true,,\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -295,6 +295,101 @@ static void html_canary_proof(void **state)
 	json_decref(r);
 }
 
+/* A report with the controller's software and advice (ctl_advice.c). */
+#define REPORT_ADVICE                                                                              \
+	"{\"audit\":5,\"status\":\"done\",\"vantages\":[\"a\"],\"targets\":["                      \
+	"{\"target\":\"192.0.2.20\",\"verdict\":\"open\",\"cells\":{\"a\":\"open\"},"              \
+	"\"software\":{\"name\":\"postfix\",\"label\":\"Postfix\",\"confidence\":\"high\"},"       \
+	"\"advice\":[{\"finding\":\"open-relay\",\"software\":\"postfix\",\"summary\":"            \
+	"\"set <mynetworks>\\u001b\",\"key\":\"postfix/open-relay\"}]},"                           \
+	"{\"target\":\"192.0.2.21\",\"verdict\":\"closed\",\"cells\":{\"a\":\"closed\"},"          \
+	"\"software\":{\"name\":\"exim\",\"label\":\"Exim\",\"confidence\":\"low\"},"              \
+	"\"advice\":[]},"                                                                          \
+	"{\"target\":\"192.0.2.22\",\"verdict\":\"closed\",\"cells\":{\"a\":\"closed\"},"          \
+	"\"software\":{\"name\":\"unknown\",\"label\":\"unknown\",\"confidence\":\"none\"},"       \
+	"\"advice\":[]}],"                                                                         \
+	"\"advice_texts\":{\"postfix/open-relay\":{\"summary\":\"set <mynetworks>\","              \
+	"\"text\":\"line <one>\\nline & two\"}}}"
+
+/* The software in the CSV and the matrix, the advice's summaries in the CSV
+ * and its full text in the page, every string escaped. */
+static void software_advice_csv_html(void **state)
+{
+	json_t *r = parse(REPORT_ADVICE);
+	long rows;
+	int rc;
+	char *csv = render_csv(r, &rows), *html = render_html(r, NULL, &rc);
+
+	(void)state;
+	assert_int_equal(rows, 3);
+	assert_non_null(strstr(csv, "\r\n,192.0.2.20,a,open,open,false,false,,,,,false,"
+	                            "Postfix (high),open-relay: set <mynetworks>?\r\n"));
+	assert_non_null(strstr(csv, "\r\n,192.0.2.21,a,closed,closed,false,false,,,,,false,"
+	                            "Exim (low),\r\n"));
+	assert_non_null(strstr(csv, ",false,unknown,\r\n"));
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(html, "<td class=\"target\">192.0.2.20</td>"));
+	assert_non_null(strstr(html, "<span class=\"sw\">Postfix (high)</span></td></tr>"));
+	assert_non_null(strstr(html, "<h2>What to fix</h2>"));
+	assert_non_null(strstr(html, "<details><summary>open-relay: set &lt;mynetworks&gt;?"
+	                             "</summary><pre>line &lt;one&gt;\nline &amp; two\n</pre>"
+	                             "</details>"));
+	assert_null(strstr(html, "<mynetworks>"));
+	assert_null(strstr(html, "<one>"));
+	free(csv);
+	free(html);
+	json_decref(r);
+}
+
+/* History at a glance: per client a bar per audit (stacked counts, audit
+ * id in <title>), per target a strip (a colour per verdict); inline SVG
+ * only, client names escaped; a strip that does not match its client's
+ * audits is left out. */
+static void glance_svg(void **state)
+{
+	json_t *r =
+	    parse("{\"audit\":9,\"status\":\"done\",\"vantages\":[\"a\"],\"targets\":["
+	          "{\"target\":\"192.0.2.30\",\"client\":\"<x>\",\"verdict\":\"open\",\"cells\":"
+	          "{\"a\":\"open\"},\"history\":[\"closed\",null,\"open\"]},"
+	          "{\"target\":\"192.0.2.31\",\"client\":\"<x>\",\"verdict\":\"closed\",\"cells\":"
+	          "{\"a\":\"closed\"},\"history\":[\"closed\"]}],"
+	          "\"glance\":{\"<x>\":{\"audits\":[7,8,9],\"open\":[0,0,1],\"closed\":[2,1,1],"
+	          "\"inconclusive\":[0,1,0]}}}");
+	int rc;
+	char *html = render_html(r, NULL, &rc), *strip;
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(html, "<svg class=\"glance\" xmlns=\"http://www.w3.org/2000/svg\" "
+	                             "width=\"30\" height=\"50\" role=\"img\" aria-label=\"open, "
+	                             "closed and inconclusive targets over the last 3 audits of "
+	                             "&lt;x&gt;\">"));
+	/* audit 7: 2 closed of a maximum of 2: the full height */
+	assert_non_null(strstr(html, "<g class=\"audit\"><title>audit 7: 0 open, 2 closed, 0 "
+	                             "inconclusive</title><rect x=\"0\" y=\"0\" width=\"8\" "
+	                             "height=\"48\" fill=\"#4cae4c\"/></g>"));
+	assert_non_null(strstr(html, "<title>audit 9: 1 open, 1 closed, 0 inconclusive</title>"
+	                             "<rect x=\"20\" y=\"24\" width=\"8\" height=\"24\" "
+	                             "fill=\"#4cae4c\"/><rect x=\"20\" y=\"0\" width=\"8\" "
+	                             "height=\"24\" fill=\"#c9302c\"/></g>"));
+	strip = strstr(html, "<svg class=\"strip\"");
+	assert_non_null(strip);
+	assert_non_null(strstr(strip,
+	                       "<rect x=\"0\" y=\"0\" width=\"7\" height=\"10\" "
+	                       "fill=\"#4cae4c\"><title>audit 7: closed</title></rect>"
+	                       "<rect x=\"8\" y=\"0\" width=\"7\" height=\"10\" "
+	                       "fill=\"#dddddd\"><title>audit 8: not in this audit</title>"
+	                       "</rect><rect x=\"16\" y=\"0\" width=\"7\" height=\"10\" "
+	                       "fill=\"#c9302c\"><title>audit 9: open</title></rect></svg>"));
+	/* 192.0.2.31's strip has one verdict for three audits: not drawn */
+	assert_null(strstr(strip + 1, "<svg class=\"strip\""));
+	assert_null(strstr(html, "<x>"));
+	assert_null(strstr(html, "<script src"));
+	assert_null(strstr(html, " style=\""));
+	free(html);
+	json_decref(r);
+}
+
 static void csv_cleans_control_bytes(void **state)
 {
 	json_t *r = parse("{\"vantages\":[\"a\"],\"targets\":[{\"target\":\"x\\r\\ny\\u001b[2J\","
@@ -304,7 +399,7 @@ static void csv_cleans_control_bytes(void **state)
 
 	(void)state;
 	assert_int_equal(rows, 1);
-	assert_non_null(strstr(csv, "\r\n,x??y?[2J,a,closed,closed,false,false,,,,,false\r\n"));
+	assert_non_null(strstr(csv, "\r\n,x??y?[2J,a,closed,closed,false,false,,,,,false,,\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -462,11 +557,11 @@ static void csv_client_previous_new(void **state)
 	(void)state;
 	assert_int_equal(rows, 6);
 	assert_non_null(
-	    strstr(csv, "\r\n,adhoc.example,ams1,closed,closed,false,false,,,false,,false\r\n"));
+	    strstr(csv, "\r\n,adhoc.example,ams1,closed,closed,false,false,,,false,,false,,\r\n"));
 	assert_non_null(strstr(csv, "\r\n\"a<c>me, \"\"inc\"\"\",mx1.acme.example,fra1,open,open,"
-	                            "true,false,external-sender,closed,true,,false\r\n"));
+	                            "true,false,external-sender,closed,true,,false,,\r\n"));
 	assert_non_null(strstr(csv, "\r\nbeta,mx.beta.example,ams1,open,open,false,false,null-"
-	                            "sender,open,false,,false\r\n"));
+	                            "sender,open,false,,false,,\r\n"));
 	free(csv);
 	json_decref(r);
 }
@@ -684,6 +779,8 @@ int main(void)
 	    cmocka_unit_test(html_rejects_bad_report),
 	    cmocka_unit_test(csv_rows_and_quoting),
 	    cmocka_unit_test(csv_cleans_control_bytes),
+	    cmocka_unit_test(software_advice_csv_html),
+	    cmocka_unit_test(glance_svg),
 	    cmocka_unit_test(csv_canary_proof),
 	    cmocka_unit_test(html_canary_proof),
 	    cmocka_unit_test(html_client_sections_and_new),

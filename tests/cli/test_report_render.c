@@ -280,6 +280,41 @@ static void matrix_cleans_control_bytes(void **state)
 
 /* The canary's proof under the matrix: a delivery with its delay, IP, hops
  * and multihop flag; a bounce as backscatter; peer text cleaned. */
+
+/* A report with the controller's software and advice (ctl_advice.c). */
+#define REPORT_ADVICE                                                                              \
+	"{\"audit\":5,\"status\":\"done\",\"vantages\":[\"a\"],\"targets\":["                      \
+	"{\"target\":\"192.0.2.20\",\"verdict\":\"open\",\"cells\":{\"a\":\"open\"},"              \
+	"\"software\":{\"name\":\"postfix\",\"label\":\"Postfix\",\"confidence\":\"high\"},"       \
+	"\"advice\":[{\"finding\":\"open-relay\",\"software\":\"postfix\",\"summary\":"            \
+	"\"set <mynetworks>\\u001b\",\"key\":\"postfix/open-relay\"}]},"                           \
+	"{\"target\":\"192.0.2.21\",\"verdict\":\"closed\",\"cells\":{\"a\":\"closed\"},"          \
+	"\"software\":{\"name\":\"exim\",\"label\":\"Exim\",\"confidence\":\"low\"},"              \
+	"\"advice\":[]},"                                                                          \
+	"{\"target\":\"192.0.2.22\",\"verdict\":\"closed\",\"cells\":{\"a\":\"closed\"},"          \
+	"\"software\":{\"name\":\"unknown\",\"label\":\"unknown\",\"confidence\":\"none\"},"       \
+	"\"advice\":[]}],"                                                                         \
+	"\"advice_texts\":{\"postfix/open-relay\":{\"summary\":\"set <mynetworks>\","              \
+	"\"text\":\"line <one>\\nline & two\"}}}"
+
+/* The software of each known target and one fix line per finding. */
+static void matrix_software_advice(void **state)
+{
+	json_t *j = parse(REPORT_ADVICE);
+	int rc;
+	char *out = render(report_render_text, j, &rc);
+
+	(void)state;
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "\nSoftware and fixes:\n"
+	                            "  192.0.2.20: Postfix (high)\n"
+	                            "    fix (open-relay): set <mynetworks>?\n"
+	                            "  192.0.2.21: Exim (low)\n\naudit 5:"));
+	assert_null(strstr(out, "192.0.2.22:"));
+	free(out);
+	json_decref(j);
+}
+
 static void matrix_canary_proof(void **state)
 {
 	json_t *j = parse(
@@ -616,6 +651,7 @@ int main(void)
 	    cmocka_unit_test(matrix_partial_and_status),
 	    cmocka_unit_test(matrix_cleans_control_bytes),
 	    cmocka_unit_test(matrix_canary_proof),
+	    cmocka_unit_test(matrix_software_advice),
 	    cmocka_unit_test(exit_status),
 	    cmocka_unit_test(transcript_markers),
 	    cmocka_unit_test(agents_table),

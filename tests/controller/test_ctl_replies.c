@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "advice.h"
 #include "ctl_internal.h"
 #include "ctl_report.h"
 #include "ctl_sched.h"
@@ -58,6 +59,40 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	return store_fx_teardown(state);
+}
+
+/* The reply's "advice_texts" (removed from it) hold exactly the built-in
+ * text of each key's software and finding. */
+static void expect_advice_texts(json_t *reply, const char *const *keys, size_t nkeys)
+{
+	char err[256];
+	const struct advice_db *db = advice_builtin(err, sizeof(err));
+	json_t *texts = json_incref(json_object_get(reply, "advice_texts"));
+
+	assert_non_null(db);
+	assert_non_null(texts);
+	assert_int_equal(json_object_del(reply, "advice_texts"), 0);
+	assert_int_equal(json_object_size(texts), nkeys);
+	for (size_t i = 0; i < nkeys; i++) {
+		const json_t *t = json_object_get(texts, keys[i]);
+		const char *slash = strchr(keys[i], '/');
+		char sw[32];
+		struct advice_query q = {FP_SW_UNKNOWN, DV_OPEN, true, false, ADV_VANTAGE_SINGLE};
+		const struct advice_entry *e[4];
+		size_t n;
+
+		assert_non_null(t);
+		assert_non_null(slash);
+		snprintf(sw, sizeof(sw), "%.*s", (int)(slash - keys[i]), keys[i]);
+		q.software = (enum fp_software)fp_software_from_name(sw);
+		n = advice_select(db, &q, e, 4);
+		assert_true(n >= 1);
+		assert_string_equal(json_string_value(json_object_get(t, "summary")),
+		                    e[0]->summary);
+		assert_string_equal(json_string_value(json_object_get(t, "text")), e[0]->text);
+		assert_non_null(strstr(e[0]->text, "smtpd_relay_restrictions"));
+	}
+	json_decref(texts);
 }
 
 /* The reply as compact JSON (insertion order kept) equals want. */
@@ -109,6 +144,11 @@ static void order_result(struct rfx *r, int64_t audit, const char *oid, bool can
 	res.port = 25;
 	res.verdict = v;
 	res.result_json = json;
+	if (v == DV_OPEN) {
+		/* as results.c reads it from the transcript at ingest */
+		res.software = "postfix";
+		res.software_confidence = "high";
+	}
 	assert_int_equal(store_result_ingest(r->f.s, &res, now), STORE_INGEST_NEW);
 	assert_int_equal(store_order_mark(r->f.s, oid, STORE_ORDER_DONE, now), 0);
 }
@@ -199,8 +239,9 @@ static void history_events_report(void **state)
 	                            .size = 600,
 	                            .hops = "[{\"from_ip\":\"198.51.100.10\",\"by\":\"open\"}]"};
 	int64_t a1, a2;
-	json_t *q;
+	json_t *q, *reply;
 	long changed;
+	const char *const open_keys[] = {"postfix/open-relay"};
 
 	assert_int_equal(store_inv_import(r->f.s, &row, 1, NULL, NULL), 0);
 	assert_int_equal(store_audit_create(r->f.s, NULL, 100, &a1), 0);
@@ -231,14 +272,21 @@ static void history_events_report(void **state)
 	expect_reply(ctl_sched_events_list(&r->c, q),
 	             "{\"ok\":true,\"events\":[{\"id\":1,\"at\":400,\"target\":\"mx.test:2525\","
 	             "\"client\":\"acme\",\"from\":\"closed\",\"to\":\"open-confirmed\","
-	             "\"audit\":2}]}");
+	             "\"audit\":2,\"software\":{\"name\":\"postfix\",\"label\":\"Postfix\","
+	             "\"confidence\":\"high\"},\"advice\":[{\"finding\":\"open-relay\","
+	             "\"software\":\"postfix\",\"summary\":\"smtpd_relay_restrictions = "
+	             "permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination; "
+	             "mynetworks only your hosts\",\"key\":\"postfix/open-relay\"}]}]}");
 	json_decref(q);
 	q = req("{\"since\":1}");
 	expect_reply(ctl_sched_events_list(&r->c, q), "{\"ok\":true,\"events\":[]}");
 	json_decref(q);
 	q = req("{\"audit\":2}");
+	reply = ctl_report_report(&r->c, q);
+	assert_non_null(reply);
+	expect_advice_texts(reply, open_keys, 1);
 	expect_reply(
-	    ctl_report_report(&r->c, q),
+	    reply,
 	    "{\"ok\":true,\"audit\":2,\"status\":\"done\",\"previous_audit\":1,\"summary\":"
 	    "{\"targets\":1,\"open\":1,\"closed\":0,\"inconclusive\":0,\"other\":0,"
 	    "\"disagree\":0,\"new_open\":1,\"changed\":1},\"vantages\":[\"v1\"],\"targets\":"
@@ -249,7 +297,13 @@ static void history_events_report(void **state)
 	    "\"external-sender\",\"arrived_at\":1800000000000,\"peer_ip\":\"198.51.100.7\","
 	    "\"hops\":1,\"delay_ms\":1000,\"multihop\":true}],\"bounces\":[{\"agent\":\"v1\","
 	    "\"test\":\"external-sender\",\"arrived_at\":1800000000500,\"peer_ip\":"
-	    "\"198.51.100.7\"}]}}]}");
+	    "\"198.51.100.7\"}]},\"software\":{\"name\":\"postfix\",\"label\":\"Postfix\","
+	    "\"confidence\":\"high\"},\"advice\":[{\"finding\":\"open-relay\",\"software\":"
+	    "\"postfix\",\"summary\":\"smtpd_relay_restrictions = permit_mynetworks, "
+	    "permit_sasl_authenticated, reject_unauth_destination; mynetworks only your hosts\","
+	    "\"key\":\"postfix/open-relay\"}],\"history\":[\"closed\",\"open-confirmed\"]}],"
+	    "\"glance\":{\"acme\":{\"audits\":[1,2],\"open\":[0,1],\"closed\":[1,0],"
+	    "\"inconclusive\":[0,0]}}}");
 	json_decref(q);
 	q = req("{\"audit\":1}");
 	expect_reply(
@@ -259,7 +313,11 @@ static void history_events_report(void **state)
 	    "\"disagree\":0,\"new_open\":0,\"changed\":0},\"vantages\":[\"v1\"],\"targets\":"
 	    "[{\"target\":\"mx.test:2525\",\"client\":\"acme\",\"verdict\":\"closed\","
 	    "\"previous\":null,\"new\":false,\"disagree\":false,\"inconclusive\":false,"
-	    "\"partial\":false,\"cells\":{\"v1\":\"closed\"},\"accepted\":{},\"proof\":null}]}");
+	    "\"partial\":false,\"cells\":{\"v1\":\"closed\"},\"accepted\":{},\"proof\":null,"
+	    "\"software\":{\"name\":\"unknown\",\"label\":\"unknown\",\"confidence\":"
+	    "\"none\"},\"advice\":[],\"history\":[\"closed\"]}],\"advice_texts\":{},"
+	    "\"glance\":{\"acme\":{\"audits\":[1],\"open\":[0],\"closed\":[1],"
+	    "\"inconclusive\":[0]}}}");
 	json_decref(q);
 }
 

@@ -78,7 +78,8 @@ static enum store_ingest ingest(struct store *s, int64_t agent, const char *orde
                                 const char *target, const char *addr, unsigned port,
                                 enum dialog_verdict v)
 {
-	struct store_result r = {agent, order, target, addr, port, v, "{\"ok\":true}", 0, 0};
+	struct store_result r = {agent,           order, target, addr, port, v,
+	                         "{\"ok\":true}", 0,     0,      NULL, NULL};
 
 	return store_result_ingest(s, &r, 300);
 }
@@ -204,11 +205,57 @@ static void test_newer_schema_refused(void **state)
 	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM agents"), 3);
 }
 
+/* The software columns (schema 8): an ingested result keeps what the
+ * controller read; a file of the version before (the columns dropped, the
+ * version lowered, as that release left it) migrates with its data, its
+ * old results without software. */
+static int software_cb(void *arg, const char *target, const char *sw, const char *conf)
+{
+	char *out = arg;
+
+	snprintf(out, 64, "%s %s %s", target, sw, conf);
+	return 0;
+}
+
+static void test_software_migration(void **state)
+{
+	struct fx *f = *state;
+	char sql[64], err[256] = "", got[64] = "";
+	struct store_result r = {f->agent[0],     "o1", "192.0.2.1", "192.0.2.1", 25,    DV_OPEN,
+	                         "{\"ok\":true}", 0,    0,           "postfix",   "high"};
+	sqlite3 *db;
+
+	add_order(f->s, "o1", f->audit, f->agent[0]);
+	assert_int_equal(store_result_ingest(f->s, &r, 300), STORE_INGEST_NEW);
+	assert_int_equal(store_audit_software(f->s, f->audit, NULL, software_cb, got), 1);
+	assert_string_equal(got, "192.0.2.1 postfix high");
+	store_close(&f->s);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "ALTER TABLE results DROP COLUMN software;"
+	                              "ALTER TABLE results DROP COLUMN software_confidence;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", store_schema_version() - 1);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	f->s = store_open(f->path, err, sizeof(err));
+	assert_non_null(f->s);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), store_schema_version());
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM results WHERE software IS NULL"
+	                                  " AND software_confidence IS NULL"),
+	                 1);
+	got[0] = '\0';
+	assert_int_equal(store_audit_software(f->s, f->audit, "192.0.2.1", software_cb, got), 0);
+	assert_string_equal(got, "");
+}
+
 static void test_ingest_idempotent(void **state)
 {
 	struct fx *f = *state;
-	struct store_result bad = {f->agent[0], "o-1", "mx", "127.0.0.3", 25, DV_OPEN,
-	                           "{not json", 0,     0};
+	struct store_result bad = {f->agent[0], "o-1", "mx", "127.0.0.3", 25,  DV_OPEN,
+	                           "{not json", 0,     0,    NULL,        NULL};
 
 	add_order(f->s, "o-1", f->audit, f->agent[0]);
 	assert_int_equal(ingest(f->s, f->agent[0], "o-1", "mx", "127.0.0.1", 25, DV_CLOSED),
@@ -320,8 +367,8 @@ static int wait_child(pid_t pid)
 static void test_ingest_quotas(void **state)
 {
 	struct fx *f = *state;
-	struct store_result r = {f->agent[0],     "o-q", "mx", "192.0.2.1", 25, DV_OPEN,
-	                         "{\"ok\":true}", 3,     0};
+	struct store_result r = {f->agent[0],     "o-q", "mx", "192.0.2.1", 25,  DV_OPEN,
+	                         "{\"ok\":true}", 3,     0,    NULL,        NULL};
 	char addr[32];
 	char ids[4][129];
 	int64_t audits[4];
@@ -786,6 +833,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_schema, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_software_migration, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ingest_idempotent, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ingest_quotas, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),

@@ -22,7 +22,8 @@
 # cell's transcript, TLS and AUTH facts, the canary's proof in the store
 # (delivering address, hops, backscatter), what the sink received;
 # late-reject open without DATA;
-# submission relays after AUTH. Faults: a vantage's link cut before its order
+# submission relays after AUTH; the software of the cells (Postfix) and
+# their advice in the JSON and text report. Faults: a vantage's link cut before its order
 # arrives and while it probes (results arrive late, stored once); kill -9 of
 # the controller mid-audit; Postfix "open" stopped mid-audit (unreachable
 # from everywhere, inconclusive, never closed).
@@ -243,6 +244,37 @@ if wait_matrix "$A1" 5; then
 	ok "report: every cell of $NT servers x 3 vantages as expected; open, multihop and partner-trust (partner only) open-confirmed, accept-drop accepted-not-delivered"
 else
 	not_ok "report matrix: $(head -c 600 "$W/m.err")"
+fi
+
+# the software of every cell is the lab's real Postfix, read by the
+# controller from the signed transcripts, and each finding its Postfix fix
+if python3 - "$W/r-$A1.json" "$(lab_target closed)" "$(lab_target open)" \
+	"$(lab_target partner-trust)" "$(lab_target accept-drop)" >"$W/sw.err" 2>&1 <<'EOF'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+t = {x["target"]: x for x in r["targets"]}
+closed, opn, trust, drop = (t[a] for a in sys.argv[2:6])
+for x in (closed, opn, trust, drop):
+    assert x["software"]["name"] == "postfix" and x["software"]["confidence"] in ("medium", "high"), x["software"]
+keys = lambda x: [a["key"] for a in x["advice"]]
+assert closed["advice"] == [], closed["advice"]
+assert "postfix/open-relay" in keys(opn), keys(opn)
+assert keys(trust)[0] == "postfix/disagree", keys(trust)
+assert "postfix/accepted-not-delivered" in keys(drop), keys(drop)
+for k in keys(opn) + keys(trust) + keys(drop):
+    assert r["advice_texts"][k]["text"], k
+EOF
+	ok "report: software Postfix on the lab's servers, advice open-relay (open), disagree (partner-trust), accepted-not-delivered (accept-drop), none when closed"
+else
+	not_ok "report software/advice: $(head -c 600 "$W/sw.err")"
+fi
+if grep -q "^Software and fixes:" "$W/report.txt" &&
+	grep -qE "^  $(lab_target partner-trust): Postfix \((medium|high)\)$" "$W/report.txt" &&
+	grep -q "^    fix (disagree): " "$W/report.txt"; then
+	ok "text report: Software and fixes with Postfix and the disagree fix"
+else
+	not_ok "text report lacks Software and fixes"
+	sed -n '/^Software and fixes/,/^$/s/^/#   /p' "$W/report.txt"
 fi
 
 # every open cell: the transcript shows RCPT to a canary token, its 250

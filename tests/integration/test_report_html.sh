@@ -14,7 +14,10 @@
 # audit 2 of both; the HTML page is rendered by headless Chromium
 # (--dump-dom: summary with "new since last audit (audit 1)", one section per
 # client with its matrix and verdicts, the NEW badge; #t-N opens that cell's
-# transcript, the path a click takes) and a screenshot is kept in
+# transcript, the path a click takes; the history charts: per client an
+# inline SVG bar per audit, per target a strip, the audit ids in <title>; no
+# CSP violation in Chromium's log; the software read from the lab's Postfix
+# and its advice in the CSV) and a screenshot is kept in
 # $BUILD/test-artifacts/report.png. No network: file:// and 127.0.0.0/8 only.
 # $1 = relayprobe binary; relayprobe-controller, relayprobe-agent and
 # rp_fake_admin beside it.
@@ -418,6 +421,7 @@ assert "external-sender" in t[col["fra1"]]["text"], t[col["fra1"]]["text"]
 assert t[col["ams1"]]["verdict"] == "closed" and "v-c" in t[col["ams1"]]["class"], t
 assert t[col["Verdict"]]["verdict"] == "open" and "DISAGREE" in t[col["Verdict"]]["text"], t
 assert "NEW" in t[col["Verdict"]]["text"], t[col["Verdict"]]
+assert "Postfix (high)" in t[col["Verdict"]]["text"], t[col["Verdict"]]
 for v in ("fra1", "ams1", "Verdict"):
     assert c[col[v]]["verdict"] == "closed" and "v-c" in c[col[v]]["class"], c
 assert "NEW" not in c[col["Verdict"]]["text"], c
@@ -462,6 +466,47 @@ else
 	not_ok "no transcript link in the open cell ($ANCHOR)"
 fi
 
+# history at a glance: the SVG is in the rendered DOM (inline, under the CSP)
+if python3 - "$T/dom.html" "$FIRST" >"$T/glance.txt" 2>&1 <<'EOF'; then
+import re, sys
+dom, first = open(sys.argv[1]).read(), int(sys.argv[2])
+secs = dict(re.findall(r'<section class="client" id="c-\d+" data-client="([^"]*)">(.*?)</section>', dom, re.S))
+assert set(secs) == {"acme", "beta"}, secs.keys()
+def bars(sec):
+    m = re.search(r'<svg class="glance"[^>]*>(.*?)</svg>', sec, re.S)
+    assert m, sec[:300]
+    return [int(a) for a in re.findall(r'<title>audit (\d+): \d+ open, \d+ closed, \d+ inconclusive</title>', m.group(1))]
+# beta (the closed target) was in both audits, acme only in the second
+assert bars(secs["beta"]) == [first, first + 1], bars(secs["beta"])
+assert bars(secs["acme"]) == [first + 1], bars(secs["acme"])
+assert "<title>audit %d: 1 open, 0 closed, 0 inconclusive</title>" % (first + 1) in secs["acme"]
+strips = re.findall(r'<svg class="strip"[^>]*>(.*?)</svg>', secs["beta"], re.S)
+assert len(strips) == 1, strips
+assert re.findall(r'fill="([^"]+)"><title>audit (\d+): ([^<]+)</title>', strips[0]) == \
+    [("#4cae4c", str(first), "closed"), ("#4cae4c", str(first + 1), "closed")], strips[0]
+strip = re.findall(r'<svg class="strip"[^>]*>(.*?)</svg>', secs["acme"], re.S)
+assert len(strip) == 1 and re.search(r'fill="#c9302c"><title>audit %d: open</title>' % (first + 1), strip[0]), strip
+EOF
+	ok "Chromium DOM: SVG charts (client beta: audits $FIRST and $((FIRST + 1)), acme: $((FIRST + 1))) and verdict strips with the audit ids in <title>"
+else
+	not_ok "Chromium DOM: history charts"
+	cat "$T/glance.txt"
+fi
+timeout 60 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+	--disable-background-networking --disable-component-update --disable-sync \
+	--user-data-dir="$(mktemp -d "$T/chrome.XXXXXX")" --enable-logging=stderr --v=0 \
+	--dump-dom "file://$HTML" >"$T/dom-csp.html" 2>"$T/csp.log"
+# older Chromium says "Refused to ...", newer "... violates the following
+# Content Security Policy directive" (checked: an inline <script> and a
+# style="" attribute added to the page are both logged so at --v=0)
+CSP_RE="Refused to|violates the following Content Security Policy"
+if grep -qE "$CSP_RE" "$T/csp.log" || ! grep -q '<svg class="glance"' "$T/dom-csp.html"; then
+	not_ok "the page breaks its CSP (or did not render)"
+	grep -E "$CSP_RE" "$T/csp.log" | head -5
+else
+	ok "no CSP violation logged by Chromium (--enable-logging=stderr --v=0)"
+fi
+
 PNG=$ART/report.png
 rm -f "$PNG"
 (cd "$T" && chrome --screenshot="$PNG" --window-size=1280,900 "file://$HTML" >/dev/null)
@@ -475,10 +520,10 @@ fi
 # --- CSV ------------------------------------------------------------------
 "$RP" report --latest --format csv >"$T/report.csv"
 rc=$?
-if python3 - "$T/report.csv" "$TRUST" "$CLOSED" <<'EOF'; then ok "CSV: header, 4 rows target x vantage with client, verdicts, accepted tests, previous, new (exit $rc)"; else not_ok "CSV report"; fi
+if python3 - "$T/report.csv" "$TRUST" "$CLOSED" <<'EOF'; then ok "CSV: header, 4 rows target x vantage with client, verdicts, accepted tests, previous, new, software Postfix and the advice (exit $rc)"; else not_ok "CSV report"; fi
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline="")))
-assert rows[0] == ["client","target","vantage","verdict","aggregated_verdict","disagree","inconclusive","accepted_tests","previous","new","delivered_by","backscatter"], rows[0]
+assert rows[0] == ["client","target","vantage","verdict","aggregated_verdict","disagree","inconclusive","accepted_tests","previous","new","delivered_by","backscatter","software","advice"], rows[0]
 d = {(r[1], r[2]): r for r in rows[1:]}
 assert len(rows) == 5 and len(d) == 4, rows
 t, c = sys.argv[2], sys.argv[3]
@@ -489,6 +534,11 @@ assert d[(t, "fra1")][8:10] == ["", "true"], d[(t, "fra1")]
 assert d[(t, "ams1")][3] == "closed" and d[(t, "ams1")][7] == "", d[(t, "ams1")]
 assert d[(c, "fra1")][3:5] == ["closed", "closed"] and d[(c, "ams1")][3] == "closed"
 assert d[(c, "fra1")][8:10] == ["closed", "false"], d[(c, "fra1")]
+# the lab is real Postfix: read from the signed transcripts by the controller
+assert d[(t, "fra1")][12] == "Postfix (high)" and d[(c, "ams1")][12] == "Postfix (high)", d
+assert "open-relay: " in d[(t, "fra1")][13] or "disagree: " in d[(t, "fra1")][13], d[(t, "fra1")]
+assert "mynetworks" in d[(t, "fra1")][13], d[(t, "fra1")]
+assert d[(c, "fra1")][13] == "", d[(c, "fra1")]
 EOF
 [[ $rc -eq 1 ]] || not_ok "report --format csv exit $rc (want 1)"
 

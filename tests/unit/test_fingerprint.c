@@ -363,6 +363,33 @@ static void test_lines_garbage(void **state)
 	assert_int_equal(r.software, FP_SW_UNKNOWN);
 }
 
+/* The controller's path: the result document's "transcript" array (as an
+ * agent signs it) reads like the transcript itself; junk entries skipped. */
+static void test_transcript_json(void **state)
+{
+	struct transcript *t =
+	    golden(LAB_GREETING "S: 250-SMTPUTF8\n"
+	                        "S: 250 CHUNKING\n" CLOSED_TAIL
+	                        "S: 554 5.7.1 <relaytest@example.net>: Relay access denied\n");
+	json_t *tr = transcript_to_json(t);
+	struct fp_result want, got;
+
+	assert_non_null(tr);
+	fingerprint_transcript(t, &want);
+	assert_int_equal(
+	    json_array_append_new(tr, json_pack("{s:s,s:i}", "dir", "recv", "text", 5)), 0);
+	assert_int_equal(json_array_append_new(tr, json_string("x")), 0);
+	fingerprint_transcript_json(tr, &got);
+	assert_int_equal(got.software, FP_SW_POSTFIX);
+	assert_int_equal(got.confidence, want.confidence);
+	assert_int_equal(got.score, want.score);
+	assert_int_equal(got.nevidence, want.nevidence);
+	fingerprint_transcript_json(NULL, &got);
+	assert_int_equal(got.software, FP_SW_UNKNOWN);
+	json_decref(tr);
+	transcript_free(&t);
+}
+
 static void test_names(void **state)
 {
 	for (int i = 0; i < FP_SW_COUNT; i++)
@@ -386,6 +413,7 @@ int main(void)
 	    cmocka_unit_test(test_unknown_long_line),
 	    cmocka_unit_test(test_repeat_no_pileup),
 	    cmocka_unit_test(test_lines_garbage),
+	    cmocka_unit_test(test_transcript_json),
 	    cmocka_unit_test(test_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
