@@ -33,6 +33,7 @@
 #include "syntax.h"
 #include "target.h"
 #include "target_input.h"
+#include "vantage.h"
 
 #define PROG "relayprobe probe"
 
@@ -187,6 +188,7 @@ struct run_state {
 	bool show_progress;
 	bool progress_dirty; /* a progress line is on the terminal */
 	size_t results, open, inconclusive, closed;
+	struct vantage_tally vantage; /* port 25 blocked here? */
 };
 
 static struct engine *volatile g_engine;
@@ -703,6 +705,7 @@ static void on_result(const struct probe_result *r, void *arg)
 
 	clear_progress(st);
 	st->results++;
+	vantage_tally_result(&st->vantage, r);
 	if (g_canary != NULL) {
 		probe_canary_add(g_canary, r); /* printed with the canary's verdict */
 		return;
@@ -815,6 +818,23 @@ static void warn_unresolvable(const struct probe_opts *o)
 	close(epfd);
 }
 
+/* Said even with -q: every "unreachable" above is then about this vantage. */
+static void say_port25_blocked(const struct run_state *st)
+{
+	char line[128];
+
+	if (!vantage_port25_blocked(&st->vantage))
+		return;
+	vantage_blocked_line(&st->vantage, line, sizeof(line));
+	if (st->o->json)
+		printf("{\"vantage\":{\"port25_blocked\":true,\"connects\":%u,\"timed_out\":%u,"
+		       "\"message\":\"%s\"}}\n",
+		       st->vantage.connects, st->vantage.timed_out, line);
+	else
+		fprintf(stderr, "%s\n", line);
+	fflush(stdout);
+}
+
 static int exit_status(const struct run_state *st, bool incomplete)
 {
 	if (st->open > 0)
@@ -921,6 +941,7 @@ int probe_main(int argc, char **argv)
 		restore_signals();
 	}
 
+	say_port25_blocked(&st);
 	if (!o.quiet) {
 		FILE *out = o.json ? stderr : stdout;
 		fprintf(out, "%zu dialog%s: %zu open, %zu closed, %zu inconclusive\n", st.results,
