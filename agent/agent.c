@@ -39,6 +39,7 @@
 #include "spool.h"
 #include "syntax.h"
 #include "target.h"
+#include "vantage.h"
 
 #define POLL_MAX_MS      200 /* upper bound on one wait: agent_stop() is seen this fast */
 #define DRAIN_MAX        256 /* messages read per wake-up */
@@ -80,6 +81,7 @@ struct run {
 	 * order's token rows; filled by build_params */
 	size_t tok_col[RP_TESTS_MAX];
 	size_t ntok;
+	struct vantage_tally vantage; /* port 25 blocked here? (vantage.h) */
 };
 
 struct agent {
@@ -521,6 +523,7 @@ static void on_result(const struct probe_result *r, void *arg)
 	key_digest(run->o->order_id, r->target, addr, r->port, d);
 	digest_key(false, d, key, sizeof(key));
 	note_digest(run, d);
+	vantage_tally_result(&run->vantage, r);
 	log_info("result order=%s target=%s address=%s port=%u verdict=%s", LOG_V(run->o->order_id),
 	         LOG_V(r->target), LOG_V(addr), (unsigned)r->port, dialog_verdict_name(r->verdict));
 	if (run->nbatch == SPOOL_BATCH_MAX)
@@ -739,6 +742,12 @@ static void run_order(struct agent *a, const struct wire_order *o)
 			log_error("engine failed order=%s", LOG_V(o->order_id));
 		a->engine = NULL;
 		engine_free(&e);
+	}
+	if (vantage_port25_blocked(&run.vantage)) {
+		char line[128];
+
+		vantage_blocked_line(&run.vantage, line, sizeof(line));
+		log_warn("%s order=%s", line, LOG_V(o->order_id));
 	}
 	flush_results(&run); /* the results are spooled before the ORDER_DONE */
 	done.order_id = o->order_id;

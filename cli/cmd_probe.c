@@ -33,6 +33,8 @@
 #include "syntax.h"
 #include "target.h"
 #include "target_input.h"
+#include "text_col.h"
+#include "vantage.h"
 
 #define PROG "relayprobe probe"
 
@@ -47,7 +49,6 @@ enum probe_exit {
 #define DEFAULT_TO    "relaytest@example.net"
 #define DEFAULT_TESTS "all"
 #define TIMEOUT_MAX_S 3600
-#define TARGET_COL    40
 #define ADDRESS_COL   27
 #define VERDICT_COL   14
 
@@ -187,6 +188,8 @@ struct run_state {
 	bool show_progress;
 	bool progress_dirty; /* a progress line is on the terminal */
 	size_t results, open, inconclusive, closed;
+	size_t target_col;            /* the TARGET column's width (text_col.h) */
+	struct vantage_tally vantage; /* port 25 blocked here? */
 };
 
 static struct engine *volatile g_engine;
@@ -565,8 +568,14 @@ static void build_params(const struct probe_opts *o, struct engine_params *ep, c
 /* ---- targets ---------------------------------------------------------- */
 
 /* Takes a target into the engine (in->arg), at most RP_TARGETS_MAX. */
+static size_t g_target_col; /* widest name the targets may show */
+static bool g_use_mx;
+
 static int probe_add(struct target_input *in, const struct target_spec *t)
 {
+	bool via_mx = g_use_mx && t->family == 0 && !t->port_given;
+
+	g_target_col = text_col_fit(g_target_col, text_col_target_estimate(t->host, via_mx));
 	if (in->count >= RP_TARGETS_MAX || engine_add(in->arg, t) < 0) {
 		errorf("too many targets (at most %d)", RP_TARGETS_MAX);
 		return -1;
@@ -605,10 +614,11 @@ static void on_progress(size_t queued, size_t running, size_t done, void *arg)
 	st->progress_dirty = true;
 }
 
-static void print_header(int verdict_col)
+static void print_header(size_t target_col, int verdict_col)
 {
-	printf("%-*s %-*s %-*s %s\n", TARGET_COL, "TARGET", ADDRESS_COL, "ADDRESS:PORT",
-	       verdict_col, "VERDICT", "ACCEPTED / REASON");
+	text_col_put(stdout, "TARGET", target_col);
+	printf(" %-*s %-*s %s\n", ADDRESS_COL, "ADDRESS:PORT", verdict_col, "VERDICT",
+	       "ACCEPTED / REASON");
 }
 
 static void print_accepted(const struct dialog *d, FILE *out)
@@ -671,7 +681,8 @@ static void print_text(struct run_state *st, const struct probe_result *r)
 	else
 		snprintf(verdict, sizeof(verdict), "%s", dialog_verdict_name(r->verdict));
 
-	printf("%-*s %-*s %-*s ", TARGET_COL, name, ADDRESS_COL, addr, VERDICT_COL, verdict);
+	text_col_put(stdout, name, st->target_col);
+	printf(" %-*s %-*s ", ADDRESS_COL, addr, VERDICT_COL, verdict);
 	if (verdict_is_open(r->verdict) && d != NULL) {
 		print_accepted(d, stdout);
 	} else {
@@ -703,6 +714,7 @@ static void on_result(const struct probe_result *r, void *arg)
 
 	clear_progress(st);
 	st->results++;
+	vantage_tally_result(&st->vantage, r);
 	if (g_canary != NULL) {
 		probe_canary_add(g_canary, r); /* printed with the canary's verdict */
 		return;
@@ -815,6 +827,23 @@ static void warn_unresolvable(const struct probe_opts *o)
 	close(epfd);
 }
 
+/* Said even with -q: every "unreachable" above is then about this vantage. */
+static void say_port25_blocked(const struct run_state *st)
+{
+	char line[128];
+
+	if (!vantage_port25_blocked(&st->vantage))
+		return;
+	vantage_blocked_line(&st->vantage, line, sizeof(line));
+	if (st->o->json)
+		printf("{\"vantage\":{\"port25_blocked\":true,\"connects\":%u,\"timed_out\":%u,"
+		       "\"message\":\"%s\"}}\n",
+		       st->vantage.connects, st->vantage.timed_out, line);
+	else
+		fprintf(stderr, "%s\n", line);
+	fflush(stdout);
+}
+
 static int exit_status(const struct run_state *st, bool incomplete)
 {
 	if (st->open > 0)
@@ -883,8 +912,13 @@ int probe_main(int argc, char **argv)
 	}
 	in.arg = e;
 	in.port = (uint16_t)o.port.value;
+	g_target_col = text_col_fit(0, 0);
+	g_use_mx = ep.use_mx;
 	if (target_input_collect(&in, o.target_files, o.ntarget_files, argc, argv) < 0)
 		goto out;
+	st.target_col = g_target_col;
+	if (g_canary != NULL)
+		probe_canary_set_target_col(g_canary, g_target_col);
 
 	if (o.canary == NULL) { /* the canary's domain is the operator's own */
 		warn_reserved(&o);
@@ -896,7 +930,8 @@ int probe_main(int argc, char **argv)
 		        in.count, in.count == 1 ? "" : "s", ntests, o.ehlo, o.from, o.to,
 		        dialog_tls_policy_name(o.tls));
 	if (!o.json && !o.quiet)
-		print_header(o.canary != NULL ? 22 : VERDICT_COL); /* accepted-not-delivered */
+		print_header(st.target_col,
+		             o.canary != NULL ? 22 : VERDICT_COL); /* accepted-not-delivered */
 	fflush(stdout);
 
 	g_engine = e;
@@ -921,6 +956,7 @@ int probe_main(int argc, char **argv)
 		restore_signals();
 	}
 
+	say_port25_blocked(&st);
 	if (!o.quiet) {
 		FILE *out = o.json ? stderr : stdout;
 		fprintf(out, "%zu dialog%s: %zu open, %zu closed, %zu inconclusive\n", st.results,

@@ -2,6 +2,7 @@
  * dispatch to a subcommand through the command table below. Each command
  * is in its own file, cli/cmd_NAME.c (named in the table), parses its own
  * options and returns the process exit status. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,18 +41,22 @@ static const struct command commands[] = {
     {"keygen", keygen_main, "cli/cmd_keygen.c", "create a controller's or an agent's key files"},
 };
 
-static void usage(FILE *out)
+/* The short form (no arguments: to stderr) is the usage line and the
+ * commands; --help adds what relayprobe is and the exit status. */
+static void usage(FILE *out, bool full)
 {
-	fprintf(out, "usage: relayprobe [--version] [--help] COMMAND [ARGS...]\n"
-	             "\n"
-	             "relayprobe tests SMTP servers for open relaying.\n"
-	             "\n"
-	             "Commands:\n");
+	fprintf(out, "usage: relayprobe [--version] [--help] COMMAND [ARGS...]\n\n%s",
+	        full ? "relayprobe tests SMTP servers for open relaying.\n\n" : "");
+	fprintf(out, "Commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out,
+	        "\n"
+	        "Run 'relayprobe COMMAND --help' for a command's options%s.\n",
+	        full ? "" : ", 'relayprobe --help' for more");
+	if (!full)
+		return;
 	fprintf(out, "\n"
-	             "Run 'relayprobe COMMAND --help' for a command's options.\n"
-	             "\n"
 	             "Exit status: 0 no open relay found, 1 at least one open relay,\n"
 	             "2 usage or input error (or a request the controller refused),\n"
 	             "3 nothing open but some results inconclusive, or the controller\n"
@@ -63,7 +68,7 @@ int main(int argc, char **argv)
 	const char *name;
 
 	if (argc < 2) {
-		usage(stderr);
+		usage(stderr, false);
 		return EXIT_USAGE;
 	}
 	name = argv[1];
@@ -72,7 +77,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
-		usage(stdout);
+		usage(stdout, true);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -23,6 +23,7 @@
 #include "rp_grow.h"
 #include "rp_limits.h"
 #include "rp_take.h"
+#include "text_col.h"
 #include "verdict.h"
 
 #define ARRIVALS_MAX 4096
@@ -60,7 +61,13 @@ struct probe_canary {
 	unsigned long dropped;
 	struct held *held; /* the main thread's only */
 	size_t nheld, capheld;
+	size_t target_col; /* the TARGET column's width, 0 = the minimum */
 };
+
+void probe_canary_set_target_col(struct probe_canary *pc, size_t width)
+{
+	pc->target_col = width;
+}
 
 static int on_rcpt(void *arg, const char *local, const char *domain)
 {
@@ -371,7 +378,7 @@ static void put_clean_str(const char *s, FILE *out)
 	report_put_clean(s ? s : "", out);
 }
 
-static void print_text(const json_t *res, bool verbose, bool transcript)
+static void print_text(const json_t *res, size_t target_col, bool verbose, bool transcript)
 {
 	const char *target = json_string_value(json_object_get(res, "target"));
 	const char *host = json_string_value(json_object_get(res, "host"));
@@ -393,7 +400,8 @@ static void print_text(const json_t *res, bool verbose, bool transcript)
 	else
 		snprintf(a, sizeof(a), strchr(addr, ':') ? "[%s]:%lld" : "%s:%lld", addr,
 		         (long long)json_integer_value(json_object_get(res, "port")));
-	printf("%-40s %-27s %-22s ", name, a, verdict ? verdict : "?");
+	text_col_put(stdout, name, text_col_fit(target_col, 0));
+	printf(" %-27s %-22s ", a, verdict ? verdict : "?");
 	json_array_foreach(tests, i, t)
 	{
 		const char *id = json_string_value(json_object_get(t, "id"));
@@ -482,7 +490,7 @@ void probe_canary_finish(struct probe_canary *pc, unsigned wait_s, volatile sig_
 			json_dumpf(res, stdout, JSON_COMPACT);
 			putchar('\n');
 		} else {
-			print_text(res, verbose, transcript);
+			print_text(res, pc->target_col, verbose, transcript);
 		}
 		json_decref(res);
 	}

@@ -24,6 +24,8 @@ int probe_canary_locals(void *arg, const char *target, const char *address, cons
                         size_t ntests, const char **to_locals, const char **from_locals);
 /* Keeps a finished dialog (its JSON, transcript included) until the end. */
 void probe_canary_add(struct probe_canary *pc, const struct probe_result *r);
+/* The TARGET column's width for the text lines (text_col.h). */
+void probe_canary_set_target_col(struct probe_canary *pc, size_t width);
 /* Waits until every held result that sent an accepted test message has its
  * delivery, or wait_s seconds since the last result (stopped early when
  * *stop is set), then prints each result with the canary's verdict: JSON

@@ -35,6 +35,18 @@
 /* A do-not-test list (common/exclude.h): its entries, and one reason. */
 #define RP_EXCLUDE_MAX        100000
 #define RP_EXCLUDE_REASON_MAX 256
+/* "port 25 looks blocked at this vantage" (common/vantage.c) is said only
+ * when every port-25 connect timed out and they went to at least this many
+ * distinct addresses: one or two silent servers are often just down or
+ * firewalled themselves; three unrelated ones all silent, and none refusing
+ * or answering, is what an outbound port-25 filter (most clouds) looks like. */
+#define RP_PORT25_BLOCKED_MIN_ADDRS 3
+/* `relayprobe probe` text table (cli/text_col.c): the TARGET column is as
+ * wide as its widest name, at least the old fixed 40 columns and at most 72
+ * (two table rows on an 80-column terminal are better than one row no one
+ * can read); a longer name ends in an ellipsis. */
+#define RP_TABLE_TARGET_MIN 40
+#define RP_TABLE_TARGET_MAX 72
 /* Concurrent dialogs one engine drives. */
 #define RP_DIALOGS_MAX 100000
 /* Targets read from one --targets file, and one line of it. */

@@ -85,3 +85,7 @@ if bad:
     sys.exit(1)
 print("demo: as expected, the closed listener is closed and the open one is an open relay")
 ' <<<"$json"
+echo
+echo "=== the demo left: $ROOT/$BUILD/relayprobe (the private Postfix stops as the demo exits)"
+echo "=== next: test a server you run, from this machine (use a recipient domain you control):"
+echo "    $RP probe --to postmaster@your-domain.example mx.your-domain.example"

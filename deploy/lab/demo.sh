@@ -9,7 +9,7 @@
 # the proof from the store (delivering address, hops, delay; backscatter),
 # and tears everything down, even on failure. Root; dependencies:
 # scripts/install-deps.sh.
-#   sudo bash deploy/lab/demo.sh [BUILD_DIR]      (default: build)
+#   bash deploy/lab/demo.sh [BUILD_DIR]  (as root; default: build)
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -21,7 +21,7 @@ case "$BUILD" in
 esac
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "demo.sh: must run as root (network namespaces, Postfix): sudo bash deploy/lab/demo.sh" >&2
+	echo "demo.sh: must run as root (network namespaces, Postfix): in a root shell, bash deploy/lab/demo.sh" >&2
 	exit 2
 fi
 need=0

@@ -5,7 +5,9 @@
 # smtp-sink, three vantage networks with one relayprobe-agent each, and the
 # controller with its canary (proof by delivery) in its own network.
 # Addresses only from the RFC 5737 ranges; nothing leaves this machine;
-# every namespace, process and file is removed by lab_down.
+# every namespace, process and file is removed by lab_down (the demo keeps
+# only its report, in BINDIR/demo). Over 800 lines: the whole lab, one
+# sourceable file that the tests and the demo share.
 #
 #                              rp-PID-core (router, ip_forward=1)
 #            c-mail 192.0.2.1/24    c-partner 198.51.100.1/26    c-cloud 198.51.100.129/26
@@ -739,7 +741,24 @@ else:
 EOF
 	local ok=$?
 	echo "demo: the smtp-sink received $(lab_sink_count) relayed message(s) for other domains (nothing left the lab)"
+	lab_demo_leave
 	return $ok
+}
+
+# What the demo leaves: the report in three forms in $LAB_BIN/demo; what next.
+lab_demo_leave() {
+	local out=$LAB_BIN/demo
+	mkdir -p "$out" || return 0
+	cp "$LAB_DIR/demo-report.txt" "$out/report.txt" 2>/dev/null
+	cp "$LAB_DIR/demo-report.json" "$out/report.json" 2>/dev/null
+	"$LAB_RP" report --latest --format html --output "$out/report.html" >/dev/null 2>&1
+	echo "=== the demo left (the lab itself is torn down next):"
+	[ -s "$out/report.txt" ] && echo "    $out/report.txt    the audit's report (relayprobe report)"
+	[ -s "$out/report.json" ] && echo "    $out/report.json   the same as JSON"
+	[ -s "$out/report.html" ] && echo "    $out/report.html   the same as one HTML page"
+	echo "    $LAB_BIN/relayprobe (and relayprobe-controller, relayprobe-agent)"
+	echo "=== next: test a server you run, from this machine (use a recipient domain you control):"
+	echo "    $LAB_BIN/relayprobe probe --to postmaster@your-domain.example mx.your-domain.example"
 }
 
 # --- command line ---------------------------------------------------------------

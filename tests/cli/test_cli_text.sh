@@ -82,7 +82,9 @@ one() {
 
 transcript() {
 	local cmd
-	# --help of every command, and a usage error of each
+	# no arguments (the short usage), --help of every command, and a usage
+	# error of each
+	one
 	one --help
 	for cmd in probe audit report transcript agents targets schedule history events hooks \
 		retention keygen; do
