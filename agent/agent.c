@@ -372,19 +372,23 @@ static void tick(struct agent *a)
  * classes (0.0.0.0, ::, loopback... in every embedded form) and [scope]. A
  * refusal is logged with its reason; the result says "refused by the
  * agent's scope". */
-static bool scope_cb(const struct sockaddr *sa, socklen_t len, void *arg)
+static enum engine_scope scope_cb(const struct sockaddr *sa, socklen_t len, const char *host,
+                                  char *out, size_t outlen, void *arg)
 {
 	const struct agent *a = arg;
 	char why[160], ip[INET6_ADDRSTRLEN] = "?";
 
-	if (agent_config_scope_check(&a->cfg, sa, len, why, sizeof(why)))
-		return true;
+	(void)host;
+	(void)out;
+	(void)outlen;
+	if (sa == NULL || agent_config_scope_check(&a->cfg, sa, len, why, sizeof(why)))
+		return ENGINE_SCOPE_ALLOW;
 	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in))
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
 	else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6))
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
 	log_info("scope refused address=%s reason=\"%s\"", ip, why);
-	return false;
+	return ENGINE_SCOPE_DENY;
 }
 
 /* Spools the batch (one flush), then sends its results. */

@@ -35,6 +35,8 @@
 /* A do-not-test list (common/exclude.h): its entries, and one reason. */
 #define RP_EXCLUDE_MAX        100000
 #define RP_EXCLUDE_REASON_MAX 256
+/* One exclusion described for a result ("excluded by ENTRY (WHERE): REASON"). */
+#define RP_EXCLUDE_WHY_MAX 640
 /* Concurrent dialogs one engine drives. */
 #define RP_DIALOGS_MAX 100000
 /* Targets read from one --targets file, and one line of it. */
