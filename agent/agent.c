@@ -29,6 +29,7 @@
 #include "control.h"
 #include "engine.h"
 #include "envelope.h"
+#include "exclude.h"
 #include "keys.h"
 #include "log.h"
 #include "relay_tests.h"
@@ -86,6 +87,7 @@ struct run {
 
 struct agent {
 	struct agent_config cfg;
+	struct exclude_list *exclude; /* [scope] exclude_file, NULL when none */
 	struct keys *own, *ctl;
 	struct replay_state *replay;
 	struct spool *spool;
@@ -371,23 +373,30 @@ static void tick(struct agent *a)
 
 /* ---- running an order ---- */
 
-/* Every address the engine would dial, before any connection: the special
- * classes (0.0.0.0, ::, loopback... in every embedded form) and [scope]. A
- * refusal is logged with its reason; the result says "refused by the
- * agent's scope". */
-static bool scope_cb(const struct sockaddr *sa, socklen_t len, void *arg)
+/* Every address the engine would dial, before any connection, and every
+ * target name before it is resolved: an entry of [scope] exclude_file that
+ * covers it makes the result "excluded" with the entry and its reason; the
+ * special classes (0.0.0.0, ::, loopback... in every embedded form) and
+ * [scope] allow/deny refuse an address: logged with its reason, the result
+ * says "refused by the agent's scope". */
+static enum engine_scope scope_cb(const struct sockaddr *sa, socklen_t len, const char *host,
+                                  char *out, size_t outlen, void *arg)
 {
 	const struct agent *a = arg;
 	char why[160], ip[INET6_ADDRSTRLEN] = "?";
 
-	if (agent_config_scope_check(&a->cfg, sa, len, why, sizeof(why)))
-		return true;
+	if (exclude_check(a->exclude, sa, host, out, outlen)) {
+		log_info("scope excluded host=%s reason=\"%s\"", LOG_V(host ? host : "-"), out);
+		return ENGINE_SCOPE_EXCLUDE;
+	}
+	if (sa == NULL || agent_config_scope_check(&a->cfg, sa, len, why, sizeof(why)))
+		return ENGINE_SCOPE_ALLOW;
 	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in))
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
 	else if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6))
 		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
 	log_info("scope refused address=%s reason=\"%s\"", ip, why);
-	return false;
+	return ENGINE_SCOPE_DENY;
 }
 
 /* Spools the batch (one flush), then sends its results. */
@@ -1189,6 +1198,10 @@ struct agent *agent_new(const struct agent_config *cfg, char *err, size_t errlen
 	}
 	if (mkdir_state(cfg->state, err, errlen) < 0)
 		goto fail;
+	if (cfg->exclude_file[0] != '\0' &&
+	    ((a->exclude = exclude_new()) == NULL ||
+	     exclude_load_file(a->exclude, cfg->exclude_file, err, errlen) < 0))
+		goto fail;
 	/* The replay state belongs to one (agent key, controller key) pair: a
 	 * rotated key starts a new identity whose orders the controller numbers
 	 * from 1 again, and orders signed by a retired controller key no longer
@@ -1253,5 +1266,6 @@ void agent_free(struct agent **ap)
 	replay_state_free(&a->replay);
 	keys_free(&a->own);
 	keys_free(&a->ctl);
+	exclude_free(&a->exclude);
 	free(a);
 }

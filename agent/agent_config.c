@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "addr_class.h"
+#include "exclude.h"
 #include "ini_strict.h"
 #include "rp_limits.h"
 #include "syntax.h"
@@ -38,6 +39,19 @@ static int controller_ok(const char *v, char *why, size_t whylen)
 		return -1;
 	}
 	return 0;
+}
+
+/* [scope] exclude_file: read now, so that a bad entry is an error naming its
+ * FILE:LINE at load time; the agent reads it again when it starts. */
+static int exclude_file_ok(const char *v, char *why, size_t whylen)
+{
+	struct exclude_list *l = exclude_new();
+	int rc = l != NULL ? exclude_load_file(l, v, why, whylen) : -1;
+
+	if (l == NULL)
+		snprintf(why, whylen, "out of memory");
+	exclude_free(&l);
+	return rc;
 }
 
 static int bind_ok(const char *v, char *why, size_t whylen)
@@ -219,6 +233,8 @@ static const struct ini_key keys_table[] = {
     {"scope", "allow", INI_CUSTOM, INI_EMPTY_OK, .set = v_allow,
      .doc = "networks probes may connect to"},
     {"scope", "deny", INI_CUSTOM, INI_EMPTY_OK, .set = v_deny, .doc = "networks never probed"},
+    {"scope", "exclude_file", INI_STR, INI_PATH, INI_AT(AC, exclude_file), .check = exclude_file_ok,
+     .doc = "a do-not-test list: addresses, CIDRs, domains"},
     {"scope", "allow_special", INI_CUSTOM, INI_EMPTY_OK, .set = v_allow_special,
      .doc = "special address classes allowed by name"},
 };

@@ -52,9 +52,10 @@ struct agent_config {
 	size_t n_allow;
 	struct agent_cidr deny[AGENT_CONF_CIDRS_MAX];
 	size_t n_deny;
-	unsigned allow_special; /* ADDR_CLASS_BITs allowed by name (loopback,
-	                           link-local, site-local; never ADDR_CLASS_NEVER),
-	                           default none */
+	char exclude_file[AGENT_CONF_PATH_MAX]; /* a do-not-test list (exclude.h), "" = none */
+	unsigned allow_special;                 /* ADDR_CLASS_BITs allowed by name (loopback,
+	                                           link-local, site-local; never ADDR_CLASS_NEVER),
+	                                           default none */
 };
 
 /* Defaults (no required key set; allow 0.0.0.0/0 and ::/0, no special

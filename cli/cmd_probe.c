@@ -25,6 +25,7 @@
 #include "admin.h"
 #include "dns.h"
 #include "engine.h"
+#include "exclude.h"
 #include "probe_advice.h"
 #include "probe_canary.h"
 #include "relay_tests.h"
@@ -73,6 +74,7 @@ enum {
 	OPT_NO_MX,
 	OPT_RESOLV_CONF,
 	OPT_TARGETS,
+	OPT_EXCLUDE,
 	OPT_JSON,
 	OPT_TRANSCRIPT,
 	OPT_EXPLAIN,
@@ -102,6 +104,7 @@ static const struct option long_options[] = {
     {"no-mx", no_argument, NULL, OPT_NO_MX},
     {"resolv-conf", required_argument, NULL, OPT_RESOLV_CONF},
     {"targets", required_argument, NULL, OPT_TARGETS},
+    {"exclude", required_argument, NULL, OPT_EXCLUDE},
     {"json", no_argument, NULL, OPT_JSON},
     {"transcript", no_argument, NULL, OPT_TRANSCRIPT},
     {"explain", no_argument, NULL, OPT_EXPLAIN},
@@ -144,6 +147,7 @@ struct probe_opts {
 	const char *resolv_conf;
 	const char *target_files[16];
 	size_t ntarget_files;
+	struct exclude_list *exclude; /* --exclude files, NULL when none */
 	bool json, transcript, quiet, verbose, explain;
 };
 
@@ -187,7 +191,7 @@ struct run_state {
 	const struct probe_opts *o;
 	bool show_progress;
 	bool progress_dirty; /* a progress line is on the terminal */
-	size_t results, open, inconclusive, closed;
+	size_t results, open, inconclusive, closed, excluded;
 	size_t target_col;            /* the TARGET column's width (text_col.h) */
 	struct vantage_tally vantage; /* port 25 blocked here? */
 };
@@ -284,6 +288,11 @@ static void usage(FILE *out)
 	    "Input and output:\n"
 	    "      --targets FILE       read targets from FILE, one per line; '#' starts a\n"
 	    "                           comment; '-' is standard input (may be repeated)\n"
+	    "      --exclude FILE       a do-not-test list: one address, CIDR block or\n"
+	    "                           domain a line, then its reason; a target or an\n"
+	    "                           address it resolves to that the list covers is\n"
+	    "                           reported \"excluded\", never connected to (may be\n"
+	    "                           repeated)\n"
 	    "      --json               JSON Lines on standard output: one object per\n"
 	    "                           dialog, with its transcript (docs/json-output.md)\n"
 	    "      --transcript         text mode: print each dialog's transcript\n"
@@ -371,6 +380,33 @@ static int parse_mailbox(const char *opt, const char *s, char *local, size_t loc
 		return 0;
 	errorf("%s: \"%s\" is not an address (%s)", opt, s, RP_MAILBOX_RULE);
 	return -1;
+}
+
+/* --exclude FILE: its entries join the list (FILE:LINE errors). */
+static int load_exclude(struct probe_opts *o, const char *path)
+{
+	char err[512];
+
+	if (o->exclude == NULL && (o->exclude = exclude_new()) == NULL) {
+		errorf("--exclude: out of memory");
+		return -1;
+	}
+	if (exclude_load_file(o->exclude, path, err, sizeof(err)) < 0) {
+		errorf("--exclude: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The engine's scope filter: a target's name (before it is resolved), an
+ * address, or the host name it came from (an MX host, a name resolved), that
+ * the --exclude list covers is excluded. */
+static enum engine_scope probe_scope(const struct sockaddr *sa, socklen_t len, const char *host,
+                                     char *why, size_t whylen, void *arg)
+{
+	(void)len;
+	return exclude_check(arg, sa, host, why, whylen) ? ENGINE_SCOPE_EXCLUDE
+	                                                 : ENGINE_SCOPE_ALLOW;
 }
 
 /* Returns 0, 1 when --help or --tests list was handled, -1 on a usage error. */
@@ -474,6 +510,10 @@ static int parse_options(int argc, char **argv, struct probe_opts *o)
 			}
 			o->target_files[o->ntarget_files++] = arg;
 			break;
+		case OPT_EXCLUDE:
+			if (load_exclude(o, arg) < 0)
+				return -1;
+			break;
 		default:
 			rc = parse_numeric_option(c, arg, o);
 			if (rc == 0 || (rc > 0 && set_flag(c, o)))
@@ -567,10 +607,12 @@ static void build_params(const struct probe_opts *o, struct engine_params *ep, c
 
 /* ---- targets ---------------------------------------------------------- */
 
-/* Takes a target into the engine (in->arg), at most RP_TARGETS_MAX. */
 static size_t g_target_col; /* widest name the targets may show */
 static bool g_use_mx;
 
+/* Takes a target into the engine (in->arg), at most RP_TARGETS_MAX. A target
+ * whose host the --exclude list covers is refused by probe_scope, before any
+ * lookup. */
 static int probe_add(struct target_input *in, const struct target_spec *t)
 {
 	bool via_mx = g_use_mx && t->family == 0 && !t->port_given;
@@ -721,6 +763,8 @@ static void on_result(const struct probe_result *r, void *arg)
 	}
 	if (verdict_is_open(r->verdict))
 		st->open++;
+	else if (verdict_is_excluded(r->verdict))
+		st->excluded++; /* never probed: not a server verdict */
 	else if (r->dialog == NULL || verdict_inconclusive(r->verdict))
 		st->inconclusive++;
 	else
@@ -848,7 +892,7 @@ static int exit_status(const struct run_state *st, bool incomplete)
 {
 	if (st->open > 0)
 		return EXIT_OPEN;
-	if (st->inconclusive > 0 || incomplete || st->results == 0)
+	if (st->inconclusive > 0 || incomplete || st->results == st->excluded)
 		return EXIT_INCONCLUSIVE;
 	return EXIT_NO_OPEN;
 }
@@ -865,14 +909,18 @@ int probe_main(int argc, char **argv)
 	int rc, status = EXIT_USAGE;
 
 	rc = parse_options(argc, argv, &o);
-	if (rc != 0)
+	if (rc != 0) {
+		exclude_free(&o.exclude);
 		return rc > 0 ? EXIT_NO_OPEN : EXIT_USAGE;
+	}
 	if (relay_tests_select(o.tests_spec, tests, RP_TESTS_MAX, &ntests, err, sizeof(err)) < 0) {
 		errorf("--tests: %s", err);
+		exclude_free(&o.exclude);
 		return EXIT_USAGE;
 	}
 	if (ntests == 0) {
 		errorf("--tests: \"%s\" selects no test", o.tests_spec);
+		exclude_free(&o.exclude);
 		return EXIT_USAGE;
 	}
 	if (o.canary != NULL) {
@@ -894,10 +942,15 @@ int probe_main(int argc, char **argv)
 	build_params(&o, &ep, tests, ntests);
 	ep.progress = on_progress;
 	ep.progress_arg = &st;
+	if (o.exclude != NULL) {
+		ep.scope = probe_scope;
+		ep.scope_arg = o.exclude;
+	}
 	if (o.canary != NULL) {
 		g_canary = probe_canary_start(o.canary, o.canary_domain, err, sizeof(err));
 		if (g_canary == NULL) {
 			errorf("--canary: %s", err);
+			exclude_free(&o.exclude);
 			return EXIT_USAGE;
 		}
 		ep.locals = probe_canary_locals;
@@ -908,6 +961,7 @@ int probe_main(int argc, char **argv)
 	if (e == NULL) {
 		errorf("%s", err);
 		probe_canary_stop(&g_canary);
+		exclude_free(&o.exclude);
 		return EXIT_USAGE;
 	}
 	in.arg = e;
@@ -959,12 +1013,16 @@ int probe_main(int argc, char **argv)
 	say_port25_blocked(&st);
 	if (!o.quiet) {
 		FILE *out = o.json ? stderr : stdout;
-		fprintf(out, "%zu dialog%s: %zu open, %zu closed, %zu inconclusive\n", st.results,
+		fprintf(out, "%zu dialog%s: %zu open, %zu closed, %zu inconclusive", st.results,
 		        st.results == 1 ? "" : "s", st.open, st.closed, st.inconclusive);
+		if (st.excluded > 0)
+			fprintf(out, ", %zu excluded", st.excluded);
+		fputc('\n', out);
 	}
 	status = exit_status(&st, rc < 0 || g_stopped);
 out:
 	engine_free(&e);
 	probe_canary_stop(&g_canary);
+	exclude_free(&o.exclude);
 	return status;
 }

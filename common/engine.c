@@ -465,14 +465,33 @@ static void tctx_unref(struct tctx **tp)
 	free(t);
 }
 
-/* The caller's scope filter on one address (with its port). */
-static bool scope_allows(const struct engine *e, const sa_any_t *sa, uint16_t port)
+static void addr_text(const sa_any_t *sa, char *buf, size_t len)
 {
-	sa_any_t s = *sa;
-	socklen_t len;
+	if (sa->sa.sa_family == AF_INET)
+		inet_ntop(AF_INET, &sa->in.sin_addr, buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, &sa->in6.sin6_addr, buf, (socklen_t)len);
+}
+
+/* The caller's scope filter on one address (with its port) and the name it
+ * came from, or (sa NULL) on a name before it is resolved. Allowed: true.
+ * Refused: false, and the result is emitted. */
+static bool scope_allows(struct engine *e, const sa_any_t *sa, uint16_t port, const char *text,
+                         const char *host, const char *mx_domain, int mx_pref, uint64_t started,
+                         uint64_t now)
+{
+	sa_any_t s;
+	socklen_t len = 0;
+	char why[RP_EXCLUDE_WHY_MAX] = "", ip[INET6_ADDRSTRLEN] = "";
+	enum engine_scope v;
 
 	if (!e->p.scope)
 		return true;
+	if (sa == NULL) {
+		v = e->p.scope(NULL, 0, host, why, sizeof(why), e->p.scope_arg);
+		goto decided;
+	}
+	s = *sa;
 	if (s.sa.sa_family == AF_INET) {
 		s.in.sin_port = htons(port);
 		len = sizeof(struct sockaddr_in);
@@ -480,15 +499,25 @@ static bool scope_allows(const struct engine *e, const sa_any_t *sa, uint16_t po
 		s.in6.sin6_port = htons(port);
 		len = sizeof(struct sockaddr_in6);
 	}
-	return e->p.scope(&s.sa, len, e->p.scope_arg);
-}
-
-static void addr_text(const sa_any_t *sa, char *buf, size_t len)
-{
-	if (sa->sa.sa_family == AF_INET)
-		inet_ntop(AF_INET, &sa->in.sin_addr, buf, (socklen_t)len);
-	else
-		inet_ntop(AF_INET6, &sa->in6.sin6_addr, buf, (socklen_t)len);
+	v = e->p.scope(&s.sa, len, host, why, sizeof(why), e->p.scope_arg);
+	addr_text(sa, ip, sizeof(ip));
+decided:
+	if (v == ENGINE_SCOPE_ALLOW)
+		return true;
+	struct probe_result r = {
+	    .target = text,
+	    .host = host,
+	    .mx_domain = mx_domain,
+	    .mx_pref = mx_pref,
+	    .address = sa != NULL ? ip : NULL,
+	    .port = port,
+	    .verdict = v == ENGINE_SCOPE_EXCLUDE ? DV_EXCLUDED : DV_ERROR,
+	    .reason = why[0] != '\0' ? why : ENGINE_SCOPE_REFUSED,
+	    .started_ms = started,
+	    .finished_ms = now,
+	};
+	emit(e, &r);
+	return false;
 }
 
 /* ---- jobs ---- */
@@ -1225,13 +1254,9 @@ static void resolved(void *arg, const struct dns_answer *a)
 		for (size_t i = 0; i < dh->naddr; i++) {
 			if (answer_seen(a, h, i))
 				continue; /* two MX hosts, one address: probe it once */
-			if (!scope_allows(e, &dh->addrs[i], rv->port)) {
-				char ip[INET6_ADDRSTRLEN];
-				addr_text(&dh->addrs[i], ip, sizeof(ip));
-				emit_error(e, t->text, dh->name, mxd, dh->pref, ip, rv->port,
-				           ENGINE_SCOPE_REFUSED, rv->started_ms, now);
+			if (!scope_allows(e, &dh->addrs[i], rv->port, t->text, dh->name, mxd,
+			                  dh->pref, rv->started_ms, now))
 				continue;
-			}
 			struct job *j =
 			    job_new(e, t, dh->name, dh->pref, a->via_mx, &dh->addrs[i], rv->port);
 			if (j)
@@ -1247,7 +1272,11 @@ static void resolved(void *arg, const struct dns_answer *a)
 
 static void resolve_start(struct engine *e, struct tctx *t, const struct qtarget *q, uint64_t now)
 {
-	struct resolving *rv = calloc(1, sizeof(*rv));
+	struct resolving *rv = NULL;
+
+	if (!scope_allows(e, NULL, q->port, t->text, t->name, NULL, -1, now, now))
+		return; /* the name itself is out of scope: not even resolved */
+	rv = calloc(1, sizeof(*rv));
 	if (rv) {
 		*rv = (struct resolving){e, t, q->port, now};
 		t->refs++;
@@ -1286,9 +1315,7 @@ static void target_start(struct engine *e, struct qtarget *q, uint64_t now)
 		sa.sa.sa_family = (sa_family_t)q->family;
 		int ok = q->family == AF_INET ? inet_pton(AF_INET, q->host, &sa.in.sin_addr)
 		                              : inet_pton(AF_INET6, q->host, &sa.in6.sin6_addr);
-		if (ok == 1 && !scope_allows(e, &sa, q->port)) {
-			emit_error(e, t->text, NULL, NULL, -1, q->host, q->port,
-			           ENGINE_SCOPE_REFUSED, now, now);
+		if (ok == 1 && !scope_allows(e, &sa, q->port, t->text, NULL, NULL, -1, now, now)) {
 			free(q->host);
 			q->host = NULL;
 			tctx_unref(&t);

@@ -15,6 +15,12 @@
 #include "dialog.h"
 #include "target.h"
 
+enum engine_scope {
+	ENGINE_SCOPE_ALLOW = 0,
+	ENGINE_SCOPE_DENY,    /* out of scope: an error result */
+	ENGINE_SCOPE_EXCLUDE, /* on a do-not-test list: an excluded result */
+};
+
 struct engine_params {
 	struct dialog_params dialog; /* template: server_ip and local_domain are
 	                                filled per address by the engine */
@@ -30,10 +36,16 @@ struct engine_params {
 	void (*progress)(size_t queued, size_t running, size_t done, void *arg);
 	void *progress_arg;
 	/* Optional scope filter, applied to every resolved address (port set)
-	 * before any connection: false refuses it, and the address yields a
-	 * probe_result with dialog NULL, verdict DV_ERROR and reason
-	 * ENGINE_SCOPE_REFUSED. NULL = every address allowed. */
-	bool (*scope)(const struct sockaddr *sa, socklen_t len, void *arg);
+	 * before any connection, with the host name it came from (the MX host or
+	 * the name resolved; NULL for an address target), and first to a name
+	 * target before it is resolved (sa NULL, len 0). ENGINE_SCOPE_DENY
+	 * refuses it: the address yields a probe_result with dialog NULL, verdict
+	 * DV_ERROR and the reason written into why, or ENGINE_SCOPE_REFUSED when
+	 * why is left empty. ENGINE_SCOPE_EXCLUDE refuses it as excluded: verdict
+	 * DV_EXCLUDED, reason why (the entry, its reason and origin). why has
+	 * whylen bytes and starts empty. NULL = every address allowed. */
+	enum engine_scope (*scope)(const struct sockaddr *sa, socklen_t len, const char *host,
+	                           char *why, size_t whylen, void *arg);
 	void *scope_arg;
 	/* The whole run's deadline in ms from engine_run(), 0 = none. When it
 	 * passes, dialogs in flight end as error "order deadline of N s passed"
@@ -67,7 +79,8 @@ struct probe_result {
 	const char *address;   /* textual address, NULL when resolution failed */
 	uint16_t port;
 	const struct dialog *dialog; /* NULL when no dialog ran */
-	enum dialog_verdict verdict; /* dialog_verdict(), or DV_ERROR / DV_UNREACHABLE */
+	enum dialog_verdict verdict; /* dialog_verdict(), or DV_ERROR / DV_UNREACHABLE /
+	                                DV_EXCLUDED (refused by the scope filter) */
 	const char *reason;          /* why no dialog ran ("DNS: no such domain") */
 	uint64_t started_ms, finished_ms;
 };

@@ -383,3 +383,35 @@ const struct exclude_entry *exclude_match_host(struct exclude_list *l, const cha
 	}
 	return NULL;
 }
+
+const struct exclude_entry *exclude_match(struct exclude_list *l, const struct sockaddr *sa,
+                                          const char *host)
+{
+	const struct exclude_entry *hit = sa != NULL ? exclude_match_addr(l, sa) : NULL;
+
+	return hit != NULL ? hit : exclude_match_host(l, host);
+}
+
+void exclude_describe(const struct exclude_entry *en, char *buf, size_t len)
+{
+	bool w = en->where[0] != '\0', r = en->reason[0] != '\0';
+
+	snprintf(buf, len, "excluded by %s%s%s%s%s%s", en->text, w ? " (" : "", w ? en->where : "",
+	         w ? ")" : "", r ? ": " : "", r ? en->reason : "");
+}
+
+bool exclude_check(struct exclude_list *l, const struct sockaddr *sa, const char *host, char *why,
+                   size_t whylen)
+{
+	const struct exclude_entry *en = exclude_match(l, sa, host);
+
+	if (en == NULL)
+		return false;
+	exclude_describe(en, why, whylen);
+	return true;
+}
+
+const struct exclude_entry *exclude_entry_at(const struct exclude_list *l, size_t i)
+{
+	return l != NULL && i < l->n ? &l->e[i] : NULL;
+}

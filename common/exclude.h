@@ -48,6 +48,23 @@ const struct exclude_entry *exclude_match_host(struct exclude_list *l, const cha
  * address is looked up as IPv4), or NULL. */
 const struct exclude_entry *exclude_match_addr(struct exclude_list *l, const struct sockaddr *sa);
 
+/* The entry that covers the address sa (NULL: not looked at) or the host
+ * name host (NULL: none), the address first, or NULL. */
+const struct exclude_entry *exclude_match(struct exclude_list *l, const struct sockaddr *sa,
+                                          const char *host);
+
+/* "excluded by ENTRY (WHERE): REASON", the parts that are empty left out,
+ * into buf (truncated to len). The text results and reports show. */
+void exclude_describe(const struct exclude_entry *en, char *buf, size_t len);
+
+/* exclude_match, and when an entry covers the address or name, its
+ * exclude_describe() text into why: true. False (why untouched) when none
+ * does. The check a scope filter makes. */
+bool exclude_check(struct exclude_list *l, const struct sockaddr *sa, const char *host, char *why,
+                   size_t whylen);
+
 size_t exclude_count(const struct exclude_list *l);
+/* The i-th entry in the order added (i < exclude_count), or NULL. */
+const struct exclude_entry *exclude_entry_at(const struct exclude_list *l, size_t i);
 
 #endif

@@ -47,6 +47,8 @@
  * can read); a longer name ends in an ellipsis. */
 #define RP_TABLE_TARGET_MIN 40
 #define RP_TABLE_TARGET_MAX 72
+/* One exclusion described for a result ("excluded by ENTRY (WHERE): REASON"). */
+#define RP_EXCLUDE_WHY_MAX 640
 /* Concurrent dialogs one engine drives. */
 #define RP_DIALOGS_MAX 100000
 /* Targets read from one --targets file, and one line of it. */

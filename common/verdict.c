@@ -18,7 +18,7 @@ static const char *const verdict_names[] = {
     "open-confirmed", "open",          "accepted-not-delivered",
     "closed",         "auth-required", "tls-required",
     "tempfail",       "blocked",       "unreachable",
-    "error"};
+    "error",          "excluded"};
 RP_ENUM_TABLE_CHECK(verdict_names, DV_COUNT);
 
 const char *test_outcome_name(enum test_outcome o)
@@ -114,10 +114,16 @@ enum dialog_verdict verdict_from_tally(const struct verdict_tally *t)
 
 bool verdict_inconclusive(enum dialog_verdict v)
 {
-	return v == DV_TEMPFAIL || v == DV_BLOCKED || v == DV_UNREACHABLE || v == DV_ERROR;
+	return v == DV_TEMPFAIL || v == DV_BLOCKED || v == DV_UNREACHABLE || v == DV_ERROR ||
+	       v == DV_EXCLUDED;
 }
 
 bool verdict_is_open(enum dialog_verdict v)
 {
 	return v == DV_OPEN_CONFIRMED || v == DV_OPEN || v == DV_ACCEPTED_NOT_DELIVERED;
+}
+
+bool verdict_is_excluded(enum dialog_verdict v)
+{
+	return v == DV_EXCLUDED;
 }

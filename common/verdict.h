@@ -40,6 +40,8 @@ enum dialog_verdict {
 	DV_BLOCKED,                /* refused at connect or greeting (554 banner) */
 	DV_UNREACHABLE,            /* no TCP connection */
 	DV_ERROR,                  /* protocol violation, TLS failure, garbage */
+	DV_EXCLUDED,               /* on the do-not-test list: never connected to;
+	                              not a server verdict (see verdict_inconclusive) */
 	DV_COUNT
 };
 
@@ -70,9 +72,13 @@ struct verdict_tally {
 enum dialog_verdict verdict_from_tally(const struct verdict_tally *t);
 
 /* True for verdicts that say nothing about relaying (tempfail, blocked,
- * unreachable, error): the target is inconclusive. */
+ * unreachable, error, excluded): the target is inconclusive. An excluded
+ * target was never probed, so it counts as neither open, closed nor
+ * unreachable; reports name it "excluded". */
 bool verdict_inconclusive(enum dialog_verdict v);
 /* True for open-confirmed, open, accepted-not-delivered. */
 bool verdict_is_open(enum dialog_verdict v);
+/* True for DV_EXCLUDED (a do-not-test entry covered the target or address). */
+bool verdict_is_excluded(enum dialog_verdict v);
 
 #endif

@@ -21,12 +21,14 @@
  *   make a target that is closed elsewhere look worse or inconclusive.
  * - Among inconclusive verdicts (only shown when no vantage concluded):
  *   error (something answered, wrongly) > tempfail (answered, deferred) >
- *   blocked (answered, refused us) > unreachable (nothing answered). */
+ *   blocked (answered, refused us) > unreachable (nothing answered) >
+ *   excluded (on the do-not-test list: never asked, shown only when every
+ *   vantage was refused the target). */
 static const int rank[] = {
     [DV_OPEN_CONFIRMED] = 100, [DV_OPEN] = 90,          [DV_ACCEPTED_NOT_DELIVERED] = 80,
     [DV_TLS_REQUIRED] = 60,    [DV_AUTH_REQUIRED] = 50, [DV_CLOSED] = 40,
     [DV_ERROR] = 30,           [DV_TEMPFAIL] = 20,      [DV_BLOCKED] = 15,
-    [DV_UNREACHABLE] = 10,
+    [DV_UNREACHABLE] = 10,     [DV_EXCLUDED] = 5,
 };
 RP_ENUM_TABLE_CHECK(rank, DV_COUNT);
 

@@ -4,6 +4,19 @@
  * must match common/verdict.c (test_store checks every name is accepted). */
 #include "store_internal.h"
 
+/* The results table's first columns, up to the verdict names before
+ * 'blocked': step 0 made the table with them, step 8 remakes it with one
+ * verdict more. The text of step 0 is unchanged by this macro. */
+#define RESULTS_COLUMNS_HEAD                                                                       \
+	" id INTEGER PRIMARY KEY,"                                                                 \
+	" agent_id INTEGER NOT NULL REFERENCES agents(id),"                                        \
+	" order_id TEXT NOT NULL REFERENCES orders(id),"                                           \
+	" target TEXT NOT NULL,"                                                                   \
+	" address TEXT NOT NULL DEFAULT '',"                                                       \
+	" port INTEGER NOT NULL DEFAULT 0 CHECK (port BETWEEN 0 AND 65535),"                       \
+	" verdict TEXT NOT NULL CHECK (verdict IN ('open-confirmed','open',"                       \
+	"  'accepted-not-delivered','closed','auth-required','tls-required','tempfail',"
+
 const char *const store_migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE agents ("
@@ -46,16 +59,7 @@ const char *const store_migrations[] = {
     " UNIQUE (agent_id, sequence));"
     "CREATE INDEX orders_by_agent_state ON orders(agent_id, state, sequence);"
     "CREATE INDEX orders_by_audit ON orders(audit_id);"
-    "CREATE TABLE results ("
-    " id INTEGER PRIMARY KEY,"
-    " agent_id INTEGER NOT NULL REFERENCES agents(id),"
-    " order_id TEXT NOT NULL REFERENCES orders(id),"
-    " target TEXT NOT NULL,"
-    " address TEXT NOT NULL DEFAULT '',"
-    " port INTEGER NOT NULL DEFAULT 0 CHECK (port BETWEEN 0 AND 65535),"
-    " verdict TEXT NOT NULL CHECK (verdict IN ('open-confirmed','open',"
-    "  'accepted-not-delivered','closed','auth-required','tls-required','tempfail',"
-    "  'blocked','unreachable','error')),"
+    "CREATE TABLE results (" RESULTS_COLUMNS_HEAD "  'blocked','unreachable','error')),"
     " result_json TEXT NOT NULL CHECK (json_valid(result_json)),"
     " received_at INTEGER NOT NULL,"
     " UNIQUE (agent_id, order_id, target, address, port));"
@@ -202,5 +206,37 @@ const char *const store_migrations[] = {
      * results stored before: reports show them as unknown. */
     "ALTER TABLE results ADD COLUMN software TEXT;"
     "ALTER TABLE results ADD COLUMN software_confidence TEXT;",
+    /* 8 -> 9 (issue 13, the do-not-test list): 'excluded' joins the verdicts
+     * a result may carry (an agent refused the target or an address it
+     * resolved to, before any connection). SQLite cannot change a CHECK in
+     * place: the table is rebuilt, rows, indexes and the view kept. */
+    "DROP VIEW audit_cells;"
+    "CREATE TABLE results_v9 (" RESULTS_COLUMNS_HEAD
+    "  'blocked','unreachable','error','excluded')),"
+    " result_json TEXT NOT NULL CHECK (json_valid(result_json)),"
+    " received_at INTEGER NOT NULL,"
+    " agent_verdict TEXT,"
+    " canary TEXT CHECK (canary IS NULL OR canary IN"
+    "  ('awaiting', 'delivered', 'not-delivered')),"
+    " backscatter INTEGER NOT NULL DEFAULT 0,"
+    " software TEXT,"
+    " software_confidence TEXT,"
+    " UNIQUE (agent_id, order_id, target, address, port));"
+    "INSERT INTO results_v9 (id, agent_id, order_id, target, address, port, verdict,"
+    " result_json, received_at, agent_verdict, canary, backscatter, software,"
+    " software_confidence)"
+    " SELECT id, agent_id, order_id, target, address, port, verdict, result_json,"
+    " received_at, agent_verdict, canary, backscatter, software, software_confidence"
+    " FROM results;"
+    "DROP TABLE results;"
+    "ALTER TABLE results_v9 RENAME TO results;"
+    "CREATE INDEX results_by_order ON results(order_id);"
+    "CREATE INDEX results_by_received ON results(received_at);"
+    "CREATE INDEX results_cells ON results(order_id, agent_id, target);"
+    "CREATE INDEX results_canary_awaiting ON results(received_at) WHERE canary = 'awaiting';"
+    "CREATE VIEW audit_cells AS"
+    " SELECT o.audit_id AS audit_id, r.target AS target, r.agent_id AS agent_id,"
+    "  a.name AS agent_name, r.address AS address, r.port AS port, r.verdict AS verdict"
+    " FROM results r JOIN orders o ON o.id = r.order_id JOIN agents a ON a.id = r.agent_id;",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -464,6 +464,35 @@ static void test_example_file(void **state)
 	(void)state;
 }
 
+/* [scope] exclude_file: a path, read at load; a bad entry is an error that
+ * names the agent.conf line and the list's own FILE:LINE. */
+static void test_exclude_file(void **state)
+{
+	char list[160], text[512];
+	FILE *f;
+
+	(void)state;
+	snprintf(list, sizeof(list), "%s/exclude.txt", g_dir);
+	f = fopen(list, "w");
+	assert_non_null(f);
+	fputs("# ours\n192.0.2.0/24 lab\nexample.com customer\n", f);
+	fclose(f);
+	snprintf(text, sizeof(text), BASE "[scope]\nexclude_file = %s\n", list);
+	assert_int_equal(load(text), 0);
+	assert_string_equal(g_cfg.exclude_file, list);
+	assert_int_equal(load(BASE), 0);
+	assert_string_equal(g_cfg.exclude_file, "");
+
+	f = fopen(list, "w");
+	assert_non_null(f);
+	fputs("192.0.2.0/24 lab\n192.0.2.1/24 host bits\n", f);
+	fclose(f);
+	expect_error(text, 7, "[scope] exclude_file");
+	assert_non_null(strstr(g_err, "exclude.txt:2"));
+	unlink(list);
+	expect_error(text, 7, "[scope] exclude_file");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,7 +500,7 @@ int main(void)
 	    cmocka_unit_test(test_scope),          cmocka_unit_test(test_cidr_parse),
 	    cmocka_unit_test(test_bad_values),     cmocka_unit_test(test_structure_errors),
 	    cmocka_unit_test(test_example_file),   cmocka_unit_test(test_allow_special),
-	    cmocka_unit_test(test_scope_embedded),
+	    cmocka_unit_test(test_scope_embedded), cmocka_unit_test(test_exclude_file),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -99,6 +99,12 @@ static void fill_config(struct agent_config *cfg, bool loopback)
 	snprintf(cfg->label_values[0], sizeof(cfg->label_values[0]), "test");
 	assert_int_equal(agent_cidr_parse("127.0.0.3", &cfg->deny[0]), 0);
 	cfg->n_deny = 1;
+	/* [scope] exclude_file: the agent operator's own do-not-test list */
+	snprintf(cfg->exclude_file, sizeof(cfg->exclude_file), "%s/exclude.txt", g.dir);
+	FILE *xf = fopen(cfg->exclude_file, "w");
+	assert_non_null(xf);
+	fputs("# the operator's own\n127.0.0.4 do not touch\n", xf);
+	fclose(xf);
 	if (loopback)
 		cfg->allow_special = ADDR_CLASS_BIT(ADDR_CLASS_LOOPBACK);
 }
@@ -964,6 +970,21 @@ static void test_limits_and_scope(void **state)
 	free(m);
 	/* Acks for an error result (address set, no dialog) and for the done. */
 	ack_result_and_done(&res);
+
+	/* 127.0.0.4 is on the agent's [scope] exclude_file: excluded, with the
+	 * entry, FILE:LINE and reason, and no connection. */
+	before = atomic_load(&g.smtp.connections);
+	oo = (struct order_opts){
+	    .id = "audit1:excluded", .seq = ++g.seq, .targets = {"127.0.0.4"}, .n_targets = 1};
+	send_order_get_result(&oo, &res);
+	assert_string_equal(res.verdict, "excluded");
+	assert_string_equal(res.address, "127.0.0.4");
+	assert_non_null(strstr((const char *)res.result_json, "excluded by 127.0.0.4 ("));
+	assert_non_null(strstr((const char *)res.result_json, "exclude.txt:2): do not touch"));
+	assert_int_equal(ctl_wait(WIRE_KIND_ORDER_DONE, WAIT_MS, &m, &l), 0);
+	free(m);
+	ack_result_and_done(&res);
+	assert_int_equal(atomic_load(&g.smtp.connections), before);
 	(void)state;
 }
 

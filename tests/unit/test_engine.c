@@ -1233,16 +1233,25 @@ struct scope_ctx {
 };
 
 /* Allows 127.0.0.1 on allowed_port only. */
-static bool scope_only_lo1(const struct sockaddr *sa, socklen_t len, void *arg)
+static enum engine_scope scope_only_lo1(const struct sockaddr *sa, socklen_t len, const char *host,
+                                        char *why, size_t whylen, void *arg)
 {
 	struct scope_ctx *sc = arg;
+	(void)host;
+	if (sa == NULL)
+		return ENGINE_SCOPE_ALLOW; /* a name before it is resolved */
 	sc->calls++;
+	assert_non_null(why);
+	assert_string_equal(why, ""); /* starts empty: left so, the default reason */
+	assert_true(whylen > 0);
 	if (sa->sa_family != AF_INET || len != sizeof(struct sockaddr_in))
-		return false;
+		return ENGINE_SCOPE_DENY;
 	const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
 	if (ntohs(in->sin_port) != 0)
 		sc->saw_port = true;
-	return in->sin_addr.s_addr == htonl(0x7f000001) && ntohs(in->sin_port) == sc->allowed_port;
+	return in->sin_addr.s_addr == htonl(0x7f000001) && ntohs(in->sin_port) == sc->allowed_port
+	           ? ENGINE_SCOPE_ALLOW
+	           : ENGINE_SCOPE_DENY;
 }
 
 static void test_scope(void **state)
@@ -1298,6 +1307,78 @@ static void test_scope(void **state)
 	/* The refused address was never dialled. */
 	assert_int_equal(g1.total, 1);
 	assert_int_equal(g2.total, 0);
+	(void)state;
+}
+
+/* A scope filter that excludes: the reason it writes reaches the result,
+ * the verdict is excluded, the host name it came from is passed in, and no
+ * connection is made. */
+struct excl_ctx {
+	char hosts[4][64];
+	int calls;
+};
+
+static enum engine_scope scope_exclude(const struct sockaddr *sa, socklen_t len, const char *host,
+                                       char *why, size_t whylen, void *arg)
+{
+	struct excl_ctx *x = arg;
+	(void)len;
+	if (sa == NULL && host != NULL && strcmp(host, "localhost") == 0)
+		return ENGINE_SCOPE_ALLOW; /* the name passes: its addresses do not */
+	if (sa == NULL)
+		snprintf(why, whylen, "excluded by example.com (list.txt:4)");
+	if (sa == NULL)
+		return ENGINE_SCOPE_EXCLUDE;
+	if (x->calls < 4)
+		snprintf(x->hosts[x->calls], sizeof(x->hosts[0]), "%s", host ? host : "(null)");
+	x->calls++;
+	snprintf(why, whylen, "excluded by 127.0.0.0/8 (list.txt:3): lab only");
+	return ENGINE_SCOPE_EXCLUDE;
+}
+
+static void test_scope_exclude(void **state)
+{
+	struct fake_smtp_group g;
+	struct fake_smtp s;
+	struct engine_params p;
+	struct caps cs = {0};
+	struct excl_ctx x = {0};
+	fake_smtp_group_init(&g);
+	assert_int_equal(fake_smtp_listen(&s, "127.0.0.1", FAKE_SMTP_OPEN, &g), 0);
+	assert_int_equal(fake_smtp_run(&s), 0);
+	base_params(&p);
+	p.scope = scope_exclude;
+	p.scope_arg = &x;
+	struct engine *e = new_engine(&p);
+	add_target(e, "127.0.0.1", s.port, true);
+	add_target(e, "localhost", s.port, true);
+	add_target(e, "mx.example.com", s.port, true); /* excluded before any lookup */
+	assert_int_equal(engine_run(e, on_result, &cs), 0);
+	engine_free(&e);
+	assert_int_equal(fake_smtp_stop(&s), 0);
+
+	assert_true(cs.n >= 3);
+	const struct cap *named = find_host(&cs, "mx.example.com");
+	assert_non_null(named);
+	assert_int_equal(named->verdict, DV_EXCLUDED);
+	assert_string_equal(named->reason, "excluded by example.com (list.txt:4)");
+	assert_string_equal(named->address, ""); /* never resolved */
+	for (size_t i = 0; i < cs.n; i++) {
+		assert_false(cs.c[i].dialog);
+		if (&cs.c[i] == named)
+			continue;
+		assert_int_equal(cs.c[i].verdict, DV_EXCLUDED);
+		assert_string_equal(cs.c[i].reason,
+		                    "excluded by 127.0.0.0/8 (list.txt:3): lab only");
+		assert_true(cs.c[i].address[0] != '\0');
+	}
+	/* the address target has no host; the name's addresses carry it */
+	assert_string_equal(x.hosts[0], "(null)");
+	assert_string_equal(x.hosts[1], "localhost");
+	assert_int_equal(g.total, 0);
+	assert_true(verdict_inconclusive(DV_EXCLUDED));
+	assert_false(verdict_is_open(DV_EXCLUDED));
+	assert_string_equal(dialog_verdict_name(DV_EXCLUDED), "excluded");
 	(void)state;
 }
 
@@ -1384,6 +1465,7 @@ int main(void)
 	    cmocka_unit_test(test_ipv6),
 	    cmocka_unit_test(test_dns_mx),
 	    cmocka_unit_test(test_scope),
+	    cmocka_unit_test(test_scope_exclude),
 	    cmocka_unit_test(test_stop_queued),
 	    cmocka_unit_test(test_stop_in_flight),
 	};

@@ -1,0 +1,156 @@
+/* test_store_migrate.c - a store file of the previous schema version (7,
+ * made here by its own migrations) opens and migrates to 8: its results are
+ * kept, the results table now accepts the verdict 'excluded' (issue 13) and
+ * still refuses names it does not know; the audit_cells view still works. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store_internal.h"
+
+static sqlite3 *raw_open(const char *path)
+{
+	sqlite3 *db = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	return db;
+}
+
+static long long raw_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static const char *const v7_rows =
+    "INSERT INTO agents (id, name, curve_public, ed25519_public, fingerprint, first_seen,"
+    " last_seen) VALUES (1, 'alpha', 'c1', 'e1', 'f1', 1, 1);"
+    "INSERT INTO audits (id, created_at) VALUES (1, 100);"
+    "INSERT INTO orders (id, audit_id, agent_id, sequence, body, created_at)"
+    " VALUES ('o-1', 1, 1, 1, x'00', 100);"
+    "INSERT INTO results (agent_id, order_id, target, address, port, verdict, result_json,"
+    " received_at, agent_verdict, canary) VALUES (1, 'o-1', 'mx.example.com', '192.0.2.25',"
+    " 25, 'closed', '{}', 200, 'closed', NULL);"
+    "PRAGMA user_version = 7;";
+
+static void test_v7_migrates(void **state)
+{
+	char dir[] = "/tmp/rp-migrate-XXXXXX", path[64], err[256] = "", cmd[96];
+	struct store *s;
+	sqlite3 *db;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	assert_true(store_schema_version() >= 8);
+	db = raw_open(path);
+	for (int v = 0; v < 7; v++)
+		assert_int_equal(sqlite3_exec(db, store_migrations[v], NULL, NULL, NULL),
+		                 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v7_rows, NULL, NULL, NULL), SQLITE_OK);
+	/* version 7 refuses the new verdict */
+	assert_int_not_equal(sqlite3_exec(db,
+	                                  "INSERT INTO results (agent_id, order_id, target,"
+	                                  " verdict, result_json, received_at) VALUES (1, 'o-1',"
+	                                  " 'x.example.com', 'excluded', '{}', 1)",
+	                                  NULL, NULL, NULL),
+	                     SQLITE_OK);
+	sqlite3_close(db);
+
+	s = store_open(path, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("store_open: %s", err);
+	store_close(&s);
+
+	db = raw_open(path);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), store_schema_version());
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM results WHERE target = 'mx.example.com'"
+	                             " AND verdict = 'closed' AND agent_verdict = 'closed'"
+	                             " AND address = '192.0.2.25' AND received_at = 200"),
+	                 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM audit_cells WHERE audit_id = 1"), 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+	                             " AND name IN ('results_by_order', 'results_by_received',"
+	                             " 'results_cells', 'results_canary_awaiting')"),
+	                 4);
+	assert_int_equal(
+	    sqlite3_exec(db,
+	                 "INSERT INTO results (agent_id, order_id, target, verdict,"
+	                 " result_json, received_at) VALUES (1, 'o-1', 'x.example.com',"
+	                 " 'excluded', '{}', 1)",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db,
+	                                  "INSERT INTO results (agent_id, order_id, target,"
+	                                  " verdict, result_json, received_at) VALUES (1, 'o-1',"
+	                                  " 'y.example.com', 'bogus', '{}', 1)",
+	                                  NULL, NULL, NULL),
+	                     SQLITE_OK);
+	sqlite3_close(db);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* A version-8 file (the software read at ingest) keeps each result's
+ * software through the results rebuild of 8 -> 9. */
+static void test_v8_software_kept(void **state)
+{
+	char dir[] = "/tmp/rp-migrate-XXXXXX", path[64], err[256] = "", cmd[96];
+	struct store *s;
+	sqlite3 *db;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	assert_true(store_schema_version() >= 9);
+	db = raw_open(path);
+	for (int v = 0; v < 8; v++)
+		assert_int_equal(sqlite3_exec(db, store_migrations[v], NULL, NULL, NULL),
+		                 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v7_rows, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "UPDATE results SET software = 'postfix',"
+	                              " software_confidence = 'high';"
+	                              "PRAGMA user_version = 8;",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+
+	s = store_open(path, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("store_open: %s", err);
+	store_close(&s);
+
+	db = raw_open(path);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), store_schema_version());
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM results WHERE target = 'mx.example.com'"
+	                             " AND software = 'postfix' AND software_confidence = 'high'"),
+	                 1);
+	sqlite3_close(db);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_v7_migrates),
+	    cmocka_unit_test(test_v8_software_kept),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
