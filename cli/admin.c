@@ -108,6 +108,11 @@ void cli_bad_option(const char *prog, int c, char **argv)
 		        argv[optind - 1], prog);
 }
 
+void cli_option_not_taken(const char *prog, const char *name)
+{
+	fprintf(stderr, "%s: unknown option \"--%s\" (try %s --help)\n", prog, name, prog);
+}
+
 int cli_option_rest(const char *prog, int c, char **argv, struct admin_cfg *cfg)
 {
 	if (c == 'h' || c == CLI_OPT_HELP)

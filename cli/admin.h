@@ -102,6 +102,9 @@ int cli_parse_seconds(const char *prog, const char *opt, const char *s, unsigned
                       unsigned long max, unsigned long *out);
 /* An unknown option or missing value, after getopt_long returned '?' or ':'. */
 void cli_bad_option(const char *prog, int c, char **argv);
+/* An option of a shared table (name, without "--") that this command does
+ * not take: reported as unknown, like one of no table. */
+void cli_option_not_taken(const char *prog, const char *name);
 /* The end of every command's option switch, for the getopt_long result c
  * that the command's own cases did not take: 1 for -h/--help (the caller
  * prints its help), 0 when cfg (may be NULL: no admin options) took

@@ -156,6 +156,7 @@ static const struct inv_command schedule = {
              "controller was down runs once when it is back.\n",
     .min_args = 1,
     .max_args = INT_MAX,
+    .options = INV_CLIENT | INV_TAG | INV_ALL | INV_EVERY | INV_AT | INV_VANTAGES | INV_TESTS,
     .run = schedule_run,
 };
 

@@ -8,8 +8,10 @@
 
 #include "inv_common.h"
 
-/* The options with a value first, in the order of inv_parse()'s slots. */
+/* The options with a value first, in the order of inv_parse()'s slots; an
+ * option's INV_* bit (inv_common.h) is 1 << (its id - OPT_CLIENT). */
 enum { OPT_CLIENT = 256, OPT_TAG, OPT_EVERY, OPT_AT, OPT_VANTAGES, OPT_TESTS, OPT_JSON, OPT_ALL };
+_Static_assert(INV_ALL == 1 << (OPT_ALL - OPT_CLIENT), "INV_ALL is OPT_ALL's bit");
 
 static const struct option long_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
@@ -25,18 +27,26 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Parses argv into o: 0, 1 for --help, -1 on a usage error (reported).
- * optind is past the options. */
-static int inv_parse(int argc, char **argv, struct inv_opts *o)
+/* Parses argv into o: 0, 1 for --help, -1 on a usage error (reported): an
+ * option of the table that cmd does not take is unknown to it. optind is past
+ * the options. */
+static int inv_parse(const struct inv_command *cmd, int argc, char **argv, struct inv_opts *o)
 {
 	const char **value[] = {&o->client, &o->tag, &o->every, &o->at, &o->vantages, &o->tests};
-	int c, rc;
+	char prog[64];
+	int c, rc, idx = 0;
 
+	snprintf(prog, sizeof(prog), "relayprobe %s", argv[0]);
 	memset(o, 0, sizeof(*o));
 	admin_cfg_defaults(&o->cfg);
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", long_options, &idx)) != -1) {
+		if (c >= OPT_CLIENT && c <= OPT_ALL && c != OPT_JSON &&
+		    (cmd->options & 1u << (c - OPT_CLIENT)) == 0) {
+			cli_option_not_taken(prog, long_options[idx].name);
+			return -1;
+		}
 		if (c >= OPT_CLIENT && c <= OPT_TESTS) {
 			*value[c - OPT_CLIENT] = optarg;
 			o->nsel += c == OPT_CLIENT || c == OPT_TAG;
@@ -45,11 +55,11 @@ static int inv_parse(int argc, char **argv, struct inv_opts *o)
 		} else if (c == OPT_ALL) {
 			o->all = true;
 			o->nsel++;
-		} else if ((rc = cli_option_rest(argv[0], c, argv, &o->cfg)) != 0) {
+		} else if ((rc = cli_option_rest(prog, c, argv, &o->cfg)) != 0) {
 			return rc;
 		}
 	}
-	return admin_cfg_check(&o->cfg, argv[0]) < 0 ? -1 : 0;
+	return admin_cfg_check(&o->cfg, prog) < 0 ? -1 : 0;
 }
 
 void inv_usage(const struct inv_command *c, FILE *out)
@@ -74,7 +84,7 @@ int inv_main(const struct inv_command *c, int argc, char **argv)
 	struct inv_opts o;
 	struct admin_answer r = {0};
 	json_t *req;
-	int rc = inv_parse(argc, argv, &o);
+	int rc = inv_parse(c, argc, argv, &o);
 
 	if (rc > 0)
 		inv_usage(c, stdout);

@@ -11,6 +11,18 @@
 
 #include "admin.h"
 
+/* The options a command takes beyond --json, --help and the admin ones
+ * (inv_command.options); the others are refused as unknown. */
+enum {
+	INV_CLIENT = 1 << 0,
+	INV_TAG = 1 << 1,
+	INV_EVERY = 1 << 2,
+	INV_AT = 1 << 3,
+	INV_VANTAGES = 1 << 4,
+	INV_TESTS = 1 << 5,
+	INV_ALL = 1 << 7,
+};
+
 struct inv_opts {
 	struct admin_cfg cfg;
 	bool json, all;
@@ -26,6 +38,7 @@ struct inv_command {
 	const char *usage;      /* --help above the options part (inv_usage()) */
 	int min_args, max_args; /* operands after the options */
 	const char *word;       /* not NULL: the first operand, when given, is it */
+	unsigned options;       /* INV_* bits: the options its --help lists */
 	enum admin_cmd cmd;
 	/* Adds the operands (argv) to req; -1 when one is bad (error printed). */
 	int (*args)(json_t *req, char **argv);

@@ -120,11 +120,11 @@ int transcript_pages(struct admin *a, json_t *req,
 int view_parse_options(int argc, char **argv, const char *prog, struct admin_cfg *cfg, bool *json,
                        struct view_opts *view, void (*help)(FILE *))
 {
-	int c, rc;
+	int c, rc, idx = 0;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":h", report_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", report_options, &idx)) != -1) {
 		switch (c) {
 		case OPT_JSON:
 			*json = true;
@@ -133,7 +133,7 @@ int view_parse_options(int argc, char **argv, const char *prog, struct admin_cfg
 		case OPT_FORMAT:
 		case OPT_OUTPUT:
 			if (view == NULL) {
-				cli_bad_option(prog, '?', argv);
+				cli_option_not_taken(prog, report_options[idx].name);
 				return -1;
 			}
 			if (c == OPT_LATEST) {
