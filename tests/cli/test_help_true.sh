@@ -49,6 +49,27 @@ help_options() {
 		}' | sort -u | awk '{ v[$1] = v[$1] || $2 } END { for (n in v) print n, v[n] }' | sort
 }
 
+# help_shorts CMD...: "X 0|1" per short option its --help lists beside a
+# long one ("  -x, --name V"; 1: it takes a value).
+help_shorts() {
+	"$@" --help 2>/dev/null | sed -nE 's/^  -([A-Za-z]), --[a-z][a-z0-9-]*( [A-Z][^ ]*)?.*/\1 \2/p' |
+		awk '{ print $1, (NF > 1 ? 1 : 0) }' | sort -u
+}
+
+# refused OPTION VALUE(0|1) CMD...: true when the parser refuses OPTION
+# (unknown, or its value missing); run as CMD OPTION [1] --help.
+refused() {
+	local opt=$1 val=$2
+	shift 2
+	rc=0
+	if [[ $val == 1 ]]; then
+		"$@" "$opt" 1 --help </dev/null >"$TMP/out" 2>"$TMP/err" || rc=$?
+	else
+		"$@" "$opt" --help </dev/null >"$TMP/out" 2>"$TMP/err" || rc=$?
+	fi
+	grep -qiE 'unknown option|unrecognized option|invalid option|needs a value|requires an argument' "$TMP/err"
+}
+
 # table_options FILE...: "NAME 0|1" per entry of the files' struct option
 # tables (1: required_argument), the shared macros of cli/admin.h expanded.
 table_options() {
@@ -81,16 +102,17 @@ check() {
 		not_ok "$name: no getopt long-option table in ${files[*]}"
 		return
 	fi
-	local opt val rc
-	# Every option --help lists is accepted.
+	local opt val
+	# Every option --help lists is accepted, the short ones too.
 	while read -r opt val; do
-		rc=0
-		if [[ $val == 1 ]]; then
-			"$@" "--$opt" 1 --help </dev/null >"$TMP/out" 2>"$TMP/err" || rc=$?
+		if refused "-$opt" "$val" "$@"; then
+			not_ok "$name: --help lists -$opt, the parser refuses it: $(head -1 "$TMP/err")"
 		else
-			"$@" "--$opt" --help </dev/null >"$TMP/out" 2>"$TMP/err" || rc=$?
+			ok
 		fi
-		if grep -qiE 'unknown option|unrecognized option|needs a value|requires an argument' "$TMP/err"; then
+	done < <(help_shorts "$@")
+	while read -r opt val; do
+		if refused "--$opt" "$val" "$@"; then
 			not_ok "$name: --help lists --$opt, the parser refuses it: $(head -1 "$TMP/err")"
 		elif [[ $val == 0 && $rc -ne 0 ]]; then
 			not_ok "$name --$opt --help: exit $rc (does --$opt take a value?)"
@@ -101,9 +123,7 @@ check() {
 	# Every option of the table that the parser accepts is in --help, with a
 	# value as the table says, and in the man page.
 	while read -r opt val; do
-		rc=0
-		"$@" "--$opt" 1 --help </dev/null >"$TMP/out" 2>"$TMP/err" || rc=$?
-		if grep -qiE 'unknown option|unrecognized option' "$TMP/err"; then
+		if refused "--$opt" 1 "$@" && ! grep -q 'needs a value' "$TMP/err"; then
 			ok # in the shared table, refused by this command
 			continue
 		fi
@@ -137,6 +157,12 @@ for entry in "${commands[@]}"; do
 	if grep -q 'view_parse_options' "$file"; then files+=("$SRC/cli/view.c"); fi
 	if grep -q 'inv_main' "$file"; then files+=("$SRC/cli/inv_common.c"); fi
 	check "relayprobe $cmd" "$SRC/docs/relayprobe.1" "${files[@]}" -- "$RP" "$cmd"
+done
+# relayprobe's own options (cli/main.c): --help lists --version and --help.
+for opt in $(help_options "$RP" | cut -d' ' -f1); do
+	rc=0
+	"$RP" "--$opt" </dev/null >"$TMP/out" 2>"$TMP/err" || rc=$?
+	if [[ $rc -eq 0 && -s $TMP/out ]]; then ok; else not_ok "relayprobe --$opt: exit $rc"; fi
 done
 check relayprobe-controller "$SRC/docs/relayprobe-controller.8" \
 	"$SRC/controller/main/controller_main.c" -- "$BIN/relayprobe-controller"
