@@ -156,7 +156,9 @@ static const struct inv_command schedule = {
              "controller was down runs once when it is back.\n",
     .min_args = 1,
     .max_args = INT_MAX,
-    .options = INV_CLIENT | INV_TAG | INV_ALL | INV_EVERY | INV_AT | INV_VANTAGES | INV_TESTS,
+    .options = INV_BIT(INV_OPT_CLIENT) | INV_BIT(INV_OPT_TAG) | INV_BIT(INV_OPT_ALL) |
+               INV_BIT(INV_OPT_EVERY) | INV_BIT(INV_OPT_AT) | INV_BIT(INV_OPT_VANTAGES) |
+               INV_BIT(INV_OPT_TESTS),
     .run = schedule_run,
 };
 

@@ -332,7 +332,7 @@ static const struct inv_command targets = {
              "target and port are already in the inventory updates its tags.\n",
     .min_args = 1,
     .max_args = INT_MAX,
-    .options = INV_CLIENT | INV_TAG,
+    .options = INV_BIT(INV_OPT_CLIENT) | INV_BIT(INV_OPT_TAG),
     .run = targets_run,
 };
 

@@ -8,21 +8,18 @@
 
 #include "inv_common.h"
 
-/* The options with a value first, in the order of inv_parse()'s slots; an
- * option's INV_* bit (inv_common.h) is 1 << (its id - OPT_CLIENT). */
-enum { OPT_CLIENT = 256, OPT_TAG, OPT_EVERY, OPT_AT, OPT_VANTAGES, OPT_TESTS, OPT_JSON, OPT_ALL };
-_Static_assert(INV_ALL == 1 << (OPT_ALL - OPT_CLIENT), "INV_ALL is OPT_ALL's bit");
-
+/* The ids are inv_common.h's; those with a value in the order of inv_parse()'s
+ * slots. */
 static const struct option long_options[] = {
-    {"json", no_argument, NULL, OPT_JSON},
+    {"json", no_argument, NULL, INV_OPT_JSON},
     CLI_HELP_OPTION,
-    {"client", required_argument, NULL, OPT_CLIENT},
-    {"tag", required_argument, NULL, OPT_TAG},
-    {"all", no_argument, NULL, OPT_ALL},
-    {"every", required_argument, NULL, OPT_EVERY},
-    {"at", required_argument, NULL, OPT_AT},
-    {"vantages", required_argument, NULL, OPT_VANTAGES},
-    {"tests", required_argument, NULL, OPT_TESTS},
+    {"client", required_argument, NULL, INV_OPT_CLIENT},
+    {"tag", required_argument, NULL, INV_OPT_TAG},
+    {"all", no_argument, NULL, INV_OPT_ALL},
+    {"every", required_argument, NULL, INV_OPT_EVERY},
+    {"at", required_argument, NULL, INV_OPT_AT},
+    {"vantages", required_argument, NULL, INV_OPT_VANTAGES},
+    {"tests", required_argument, NULL, INV_OPT_TESTS},
     ADMIN_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -42,17 +39,17 @@ static int inv_parse(const struct inv_command *cmd, int argc, char **argv, struc
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", long_options, &idx)) != -1) {
-		if (c >= OPT_CLIENT && c <= OPT_ALL && c != OPT_JSON &&
-		    (cmd->options & 1u << (c - OPT_CLIENT)) == 0) {
+		if (c >= INV_OPT_CLIENT && c <= INV_OPT_ALL && c != INV_OPT_JSON &&
+		    (cmd->options & INV_BIT(c)) == 0) {
 			cli_option_not_taken(prog, long_options[idx].name);
 			return -1;
 		}
-		if (c >= OPT_CLIENT && c <= OPT_TESTS) {
-			*value[c - OPT_CLIENT] = optarg;
-			o->nsel += c == OPT_CLIENT || c == OPT_TAG;
-		} else if (c == OPT_JSON) {
+		if (c >= INV_OPT_CLIENT && c <= INV_OPT_TESTS) {
+			*value[c - INV_OPT_CLIENT] = optarg;
+			o->nsel += c == INV_OPT_CLIENT || c == INV_OPT_TAG;
+		} else if (c == INV_OPT_JSON) {
 			o->json = true;
-		} else if (c == OPT_ALL) {
+		} else if (c == INV_OPT_ALL) {
 			o->all = true;
 			o->nsel++;
 		} else if ((rc = cli_option_rest(prog, c, argv, &o->cfg)) != 0) {

@@ -11,17 +11,20 @@
 
 #include "admin.h"
 
-/* The options a command takes beyond --json, --help and the admin ones
- * (inv_command.options); the others are refused as unknown. */
+/* The getopt ids of the shared table, those with a value first. A command
+ * takes --json, --help, the admin options and those of its
+ * inv_command.options (INV_BIT() of each); the others are refused as unknown. */
 enum {
-	INV_CLIENT = 1 << 0,
-	INV_TAG = 1 << 1,
-	INV_EVERY = 1 << 2,
-	INV_AT = 1 << 3,
-	INV_VANTAGES = 1 << 4,
-	INV_TESTS = 1 << 5,
-	INV_ALL = 1 << 7,
+	INV_OPT_CLIENT = 256,
+	INV_OPT_TAG,
+	INV_OPT_EVERY,
+	INV_OPT_AT,
+	INV_OPT_VANTAGES,
+	INV_OPT_TESTS,
+	INV_OPT_JSON,
+	INV_OPT_ALL
 };
+#define INV_BIT(id) (1u << ((id)-INV_OPT_CLIENT))
 
 struct inv_opts {
 	struct admin_cfg cfg;
@@ -38,7 +41,7 @@ struct inv_command {
 	const char *usage;      /* --help above the options part (inv_usage()) */
 	int min_args, max_args; /* operands after the options */
 	const char *word;       /* not NULL: the first operand, when given, is it */
-	unsigned options;       /* INV_* bits: the options its --help lists */
+	unsigned options;       /* INV_BIT()s: the options its --help lists */
 	enum admin_cmd cmd;
 	/* Adds the operands (argv) to req; -1 when one is bad (error printed). */
 	int (*args)(json_t *req, char **argv);
