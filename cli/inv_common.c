@@ -1,7 +1,7 @@
 /* inv_common.c - the option table and parse shared by targets, schedule,
- * history, events, hooks and retention (inv_common.h): each accepts the same
- * options, as before they were split into one file each, and each runs
- * through inv_main() from its table entry. */
+ * history, events, hooks and retention (inv_common.h): each takes --json,
+ * --help, the admin options and those its table entry names (the ones its
+ * --help lists; any other is unknown), and each runs through inv_main(). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
