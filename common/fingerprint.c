@@ -467,8 +467,8 @@ typedef int (*entry_fn)(const void *src, size_t i, struct tr_entry *e);
 static void fingerprint_entries(const void *src, size_t count, entry_fn get, struct fp_result *out)
 {
 	struct fp_line lines[RP_FP_LINES_MAX];
-	enum fp_stage pending[FP_PENDING_MAX];
-	size_t npending = 0, n = 0;
+	enum fp_stage pending[FP_PENDING_MAX]; /* a FIFO: pending[head .. head+npending) */
+	size_t head = 0, npending = 0, n = 0;
 	bool in_reply = false, greeted = false;
 
 	for (size_t i = 0; i < count && n < RP_FP_LINES_MAX; i++) {
@@ -481,16 +481,18 @@ static void fingerprint_entries(const void *src, size_t count, entry_fn get, str
 		if (rc > 0)
 			continue;
 		if (e.dir == TR_EVENT && starts_with(e.text, e.len, "Connected to")) {
-			npending = 0, in_reply = false, greeted = false;
+			head = npending = 0, in_reply = false, greeted = false;
 		} else if (e.dir == TR_EVENT && starts_with(e.text, e.len, "Sent the ")) {
+			/* the end of the message, answered like a command */
 			if (npending < FP_PENDING_MAX)
-				pending[npending++] = FP_ST_DATA; /* end of the message */
+				pending[(head + npending++) % FP_PENDING_MAX] = FP_ST_DATA;
 		} else if (e.dir == TR_SENT) {
 			if (npending < FP_PENDING_MAX)
-				pending[npending++] = command_stage(e.text, e.len);
+				pending[(head + npending++) % FP_PENDING_MAX] =
+				    command_stage(e.text, e.len);
 		} else if (e.dir == TR_RECV && parse_line(e.text, e.len, &p)) {
 			struct fp_line *l = &lines[n++];
-			l->stage = !greeted ? FP_ST_BANNER : npending ? pending[0] : FP_ST_OTHER;
+			l->stage = !greeted ? FP_ST_BANNER : npending ? pending[head] : FP_ST_OTHER;
 			l->first = !in_reply;
 			l->text = e.text;
 			l->len = e.len;
@@ -499,9 +501,10 @@ static void fingerprint_entries(const void *src, size_t count, entry_fn get, str
 			if (p.last) {
 				if (!greeted)
 					greeted = true;
-				else if (npending > 0)
-					memmove(pending, pending + 1,
-					        --npending * sizeof(pending[0]));
+				else if (npending > 0) {
+					head = (head + 1) % FP_PENDING_MAX;
+					npending--;
+				}
 			}
 		}
 	}
