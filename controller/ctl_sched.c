@@ -1,5 +1,6 @@
-/* ctl_sched.c - admin commands targets.import/list/remove, schedule.add/
- * list/remove/run-now, history and events.list (docs/distributed.md), and
+/* ctl_sched.c - admin commands targets.import/list/remove, exclude.add/
+ * list/remove (the do-not-test list), schedule.add/list/remove/run-now,
+ * history and events.list (docs/distributed.md), and
  * the scheduler tick: at most once a second it records finished audits'
  * history (and verdict-change events) and starts due schedules' audits with
  * audit.start's code. Rows per import are capped by RP_INV_ROWS_MAX. */
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "relay_tests.h"
 #include "rp_limits.h"
+#include "store_exclude.h"
 #include "store_history.h"
 #include "store_inventory.h"
 #include "store_schedules.h"
@@ -215,6 +217,65 @@ json_t *ctl_sched_targets_remove(struct ctl *c, json_t *req)
 	}
 	return json_pack("{s:b, s:I, s:o}", "ok", 1, "removed", (json_int_t)total, "missing",
 	                 missing);
+}
+
+static int excl_json(void *arg, const struct store_exclude_row *r)
+{
+	return append_row(arg,
+	                  json_pack("{s:s, s:s, s:s, s:I}", "entry", r->entry, "reason", r->reason,
+	                            "by", r->requested_by, "added_at", (json_int_t)r->added_at));
+}
+
+/* A field that is absent (NULL: "") or a string; -1 when it is another type. */
+static int opt_text(json_t *req, const char *key, const char **out)
+{
+	json_t *v = json_object_get(req, key);
+
+	*out = v != NULL ? json_string_value(v) : "";
+	return *out != NULL ? 0 : -1;
+}
+
+json_t *ctl_sched_exclude_add(struct ctl *c, json_t *req)
+{
+	const char *entry = opt_str(req, "entry"), *reason = NULL, *by = NULL;
+	char err[384];
+	int rc;
+
+	if (entry == NULL)
+		return ctl_fail("\"entry\" is required (an address, a CIDR block or a domain)");
+	if (opt_text(req, "reason", &reason) < 0 || opt_text(req, "by", &by) < 0)
+		return ctl_fail("\"reason\" and \"by\" must be strings");
+	if (store_exclude_check(entry, reason, by, err, sizeof(err)) < 0)
+		return ctl_fail("exclude: %s", err);
+	rc = store_exclude_add(c->store, entry, reason, by, (int64_t)time(NULL));
+	if (rc < 0)
+		return ctl_fail("exclude: %s", store_errmsg(c->store));
+	log_info("exclusion=%s by=%s %s", LOG_V(entry), LOG_V(by), rc == 1 ? "added" : "updated");
+	return json_pack("{s:b, s:s, s:b}", "ok", 1, "entry", entry, "added", rc == 1);
+}
+
+json_t *ctl_sched_exclude_list(struct ctl *c, json_t *req)
+{
+	json_t *arr = json_array();
+
+	(void)req;
+	arr = reply_list(arr, arr ? store_exclude_list(c->store, excl_json, arr) : -1);
+	return arr ? ok_with("exclusions", arr) : ctl_fail("exclude: %s", store_errmsg(c->store));
+}
+
+json_t *ctl_sched_exclude_remove(struct ctl *c, json_t *req)
+{
+	const char *entry = opt_str(req, "entry");
+	int rc;
+
+	if (entry == NULL)
+		return ctl_fail("\"entry\" is required");
+	rc = store_exclude_remove(c->store, entry);
+	if (rc <= 0)
+		return rc < 0 ? ctl_fail("exclude: %s", store_errmsg(c->store))
+		              : ctl_fail("no exclusion %.64s", entry);
+	log_info("exclusion=%s removed", LOG_V(entry));
+	return json_pack("{s:b}", "ok", 1);
 }
 
 json_t *ctl_sched_schedule_add(struct ctl *c, json_t *req)
