@@ -9,7 +9,18 @@
 #include "inv_common.h"
 
 /* The options with a value first, in the order of inv_parse()'s slots. */
-enum { OPT_CLIENT = 256, OPT_TAG, OPT_EVERY, OPT_AT, OPT_VANTAGES, OPT_TESTS, OPT_JSON, OPT_ALL };
+enum {
+	OPT_CLIENT = 256,
+	OPT_TAG,
+	OPT_EVERY,
+	OPT_AT,
+	OPT_VANTAGES,
+	OPT_TESTS,
+	OPT_REASON,
+	OPT_BY,
+	OPT_JSON,
+	OPT_ALL
+};
 
 static const struct option long_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
@@ -21,6 +32,8 @@ static const struct option long_options[] = {
     {"at", required_argument, NULL, OPT_AT},
     {"vantages", required_argument, NULL, OPT_VANTAGES},
     {"tests", required_argument, NULL, OPT_TESTS},
+    {"reason", required_argument, NULL, OPT_REASON},
+    {"by", required_argument, NULL, OPT_BY},
     ADMIN_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -29,7 +42,8 @@ static const struct option long_options[] = {
  * optind is past the options. */
 static int inv_parse(int argc, char **argv, struct inv_opts *o)
 {
-	const char **value[] = {&o->client, &o->tag, &o->every, &o->at, &o->vantages, &o->tests};
+	const char **value[] = {&o->client,   &o->tag,   &o->every,  &o->at,
+	                        &o->vantages, &o->tests, &o->reason, &o->by};
 	int c, rc;
 
 	memset(o, 0, sizeof(*o));
@@ -37,7 +51,7 @@ static int inv_parse(int argc, char **argv, struct inv_opts *o)
 	opterr = 0;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
-		if (c >= OPT_CLIENT && c <= OPT_TESTS) {
+		if (c >= OPT_CLIENT && c <= OPT_BY) {
 			*value[c - OPT_CLIENT] = optarg;
 			o->nsel += c == OPT_CLIENT || c == OPT_TAG;
 		} else if (c == OPT_JSON) {

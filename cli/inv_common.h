@@ -14,7 +14,7 @@
 struct inv_opts {
 	struct admin_cfg cfg;
 	bool json, all;
-	const char *client, *tag, *every, *at, *vantages, *tests;
+	const char *client, *tag, *every, *at, *vantages, *tests, *reason, *by;
 	int nsel; /* how many of --client, --tag, --all */
 };
 

@@ -16,7 +16,7 @@ struct exclude_list;
 
 /* An entry as stored: at most STORE_EXCLUDE_ENTRY_MAX bytes. */
 #define STORE_EXCLUDE_ENTRY_MAX RP_DOMAIN_MAX
-#define STORE_EXCLUDE_BY_MAX    128
+#define STORE_EXCLUDE_BY_MAX    RP_EXCLUDE_BY_MAX
 
 /* One row passed to a store_exclude_cb: strings borrowed for the call. */
 struct store_exclude_row {
