@@ -392,7 +392,8 @@ static const struct inv_command targets = {
              "The do-not-test list: an ENTRY is an address, a CIDR block\n"
              "(198.51.100.0/24, 2001:db8::/32) or a domain (example.com covers every\n"
              "name under it), with a reason and who asked for it. Adding a listed\n"
-             "entry again replaces its reason and requester.\n",
+             "entry again replaces its reason and requester. The controller refuses\n"
+             "an audit (and a schedule's run) that names a target the list covers.\n",
     .min_args = 1,
     .max_args = INT_MAX,
     .run = targets_run,

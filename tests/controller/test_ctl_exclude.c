@@ -2,7 +2,8 @@
  * (exclude.add/list/remove, ctl_sched.c) through ctl_admin_answer, the
  * dispatch the admin socket runs, on a real SQLite file: replies byte for
  * byte, an entry listed again updated, bad entries and fields refused with
- * an error that names them, removal of what is not listed refused. */
+ * an error that names them, removal of what is not listed refused, and
+ * audit.start refused for a target the list covers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -131,11 +132,45 @@ static void bad_refused(void **state)
 	expect(r, "{\"cmd\":\"exclude.list\"}", "{\"ok\":true,\"exclusions\":[]}");
 }
 
+/* audit.start: a target whose host the list covers (by address, block or
+ * domain) refuses the whole audit, naming the target and its entry; the
+ * same request passes that check once the entries are removed (and stops
+ * at the next one: this controller has no vantage). */
+static void audit_start_refused(void **state)
+{
+	struct cfx *r = *state;
+	char *got;
+
+	expect(r,
+	       "{\"cmd\":\"exclude.add\",\"entry\":\"example.com\",\"reason\":\"opt-out\","
+	       "\"by\":\"alice\"}",
+	       "{\"ok\":true,\"entry\":\"example.com\",\"added\":true}");
+	expect(r, "{\"cmd\":\"exclude.add\",\"entry\":\"198.51.100.0/24\"}",
+	       "{\"ok\":true,\"entry\":\"198.51.100.0/24\",\"added\":true}");
+	expect_error(
+	    r, "{\"cmd\":\"audit.start\",\"targets\":[\"192.0.2.25\",\"mx1.example.com:2525\"]}",
+	    "on the do-not-test list: mx1.example.com:2525 (excluded by example.com (alice): "
+	    "opt-out)");
+	expect_error(r, "{\"cmd\":\"audit.start\",\"targets\":[\"[198.51.100.7]:25\"]}",
+	             "[198.51.100.7]:25 (excluded by 198.51.100.0/24 (controller))");
+	expect_error(r,
+	             "{\"cmd\":\"audit.start\",\"targets\":[\"198.51.100.1\",\"198.51.100.2\","
+	             "\"198.51.100.3\",\"198.51.100.4\",\"example.com\"]}",
+	             "; and 2 more");
+	expect(r, "{\"cmd\":\"exclude.remove\",\"entry\":\"example.com\"}", "{\"ok\":true}");
+	expect(r, "{\"cmd\":\"exclude.remove\",\"entry\":\"198.51.100.0/24\"}", "{\"ok\":true}");
+	got = ask(r, "{\"cmd\":\"audit.start\",\"targets\":[\"mx1.example.com:2525\"]}");
+	assert_non_null(strstr(got, "\"ok\":false"));
+	assert_null(strstr(got, "do-not-test"));
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(add_list_remove, setup, store_fx_teardown),
 	    cmocka_unit_test_setup_teardown(bad_refused, setup, store_fx_teardown),
+	    cmocka_unit_test_setup_teardown(audit_start_refused, setup, store_fx_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

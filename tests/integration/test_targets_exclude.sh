@@ -6,6 +6,7 @@
 #
 # Adds an address, a CIDR block and a domain (with a reason and who asked),
 # updates one, lists them (text and --json), refuses a bad entry naming it,
+# refuses an audit of a covered target (by its entry),
 # removes one and a second time refuses, and finds the list intact after a
 # controller restart. No traffic: the controller listens on 127.0.0.1 only.
 # $1 = relayprobe binary; relayprobe-controller beside it.
@@ -62,6 +63,9 @@ fi
 expect "list --json" 0 '"entry":"example.com","reason":"owner asked, ticket 42","by":"carol"' \
 	"$RP" targets exclude list --json
 
+expect "an audit of an excluded target is refused, naming it and its entry" 2 \
+	"on the do-not-test list: mx1.example.com (excluded by example.com (carol)" \
+	"$RP" audit 192.0.2.1 mx1.example.com
 expect "remove" 0 "192.0.2.25: no longer excluded" "$RP" targets exclude remove 192.0.2.25
 expect "remove again refused" 2 "no exclusion 192.0.2.25" \
 	"$RP" targets exclude remove 192.0.2.25
