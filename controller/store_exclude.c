@@ -81,25 +81,20 @@ struct walk {
 
 static int list_row(void *arg, sqlite3_stmt *st)
 {
-	struct walk *w = arg;
-	struct store_exclude_row r = {
-	    .entry = store_col(st, 0),
-	    .reason = store_col(st, 1),
-	    .requested_by = store_col(st, 2),
-	    .added_at = sqlite3_column_int64(st, 3),
-	};
+	const struct walk *w = arg;
+	const struct store_exclude_row r = {store_col(st, 0), store_col(st, 1), store_col(st, 2),
+	                                    sqlite3_column_int64(st, 3)};
 
 	return w->cb(w->arg, &r);
 }
 
 long store_exclude_list(struct store *s, store_exclude_cb cb, void *arg)
 {
-	struct walk w = {cb, arg};
+	struct walk w = {.cb = cb, .arg = arg};
 
-	return store_each(s,
-	                  "SELECT entry, reason, requested_by, added_at FROM exclusions"
-	                  " ORDER BY entry",
-	                  STORE_NOARGS, list_row, &w, "exclusion list");
+	return store_each(
+	    s, "SELECT entry, reason, requested_by, added_at FROM exclusions ORDER BY entry",
+	    STORE_NOARGS, list_row, &w, "exclusion list");
 }
 
 struct load {
