@@ -1,5 +1,7 @@
 /* cmd_targets.c - `relayprobe targets import|list|remove`: the controller's
- * inventory through its admin socket (docs/distributed.md). The CSV import
+ * inventory through its admin socket (docs/distributed.md), and `targets
+ * exclude add|list|remove`, its do-not-test list (checked by the controller
+ * with common/exclude's rule). The CSV import
  * is parsed and checked here (RFC 4180; every bad row reported as
  * FILE:LINE: reason, nothing sent when any row is bad); fields are capped by
  * RP_INV_TEXT_MAX / RP_TARGET_LINE_MAX, rows by RP_INV_ROWS_MAX. */
@@ -255,6 +257,53 @@ fail:
 	return NULL;
 }
 
+/* `targets exclude add ENTRY | list | remove ENTRY` (argv[0] "exclude"). */
+static int exclude_run(const struct inv_command *self, struct inv_opts *o, int argc, char **argv)
+{
+	struct admin_answer r = {0};
+	const char *action = argc >= 2 ? argv[1] : "";
+	json_t *req;
+	int rc;
+
+	if (strcmp(action, "add") == 0 && argc == 3) {
+		if ((o->reason &&
+		     !rp_text_ok(o->reason, RP_EXCLUDE_REASON_MAX, RP_TEXT_EMPTY | RP_TEXT_UTF8)) ||
+		    (o->by &&
+		     !rp_text_ok(o->by, RP_EXCLUDE_BY_MAX, RP_TEXT_EMPTY | RP_TEXT_UTF8))) {
+			fprintf(stderr,
+			        "relayprobe targets: --reason (at most %d bytes) and --by (at most "
+			        "%d) must be text without control characters\n",
+			        RP_EXCLUDE_REASON_MAX, RP_EXCLUDE_BY_MAX);
+			return CLI_EXIT_USAGE;
+		}
+		req = json_pack("{s:s, s:s}", "cmd", admin_cmd_name(ADMIN_EXCLUDE_ADD), "entry",
+		                argv[2]);
+		if (o->reason)
+			json_object_set_new(req, "reason", json_string(o->reason));
+		if (o->by)
+			json_object_set_new(req, "by", json_string(o->by));
+		if ((rc = inv_call(o, req, &r)) == CLI_EXIT_OK && !o->json)
+			printf("%s: %s\n", argv[2],
+			       json_is_true(json_object_get(r.json, "added"))
+			           ? "excluded"
+			           : "already excluded, reason and requester updated");
+	} else if (strcmp(action, "list") == 0 && argc == 2) {
+		req = json_pack("{s:s}", "cmd", admin_cmd_name(ADMIN_EXCLUDE_LIST));
+		if ((rc = inv_call(o, req, &r)) == CLI_EXIT_OK && !o->json)
+			report_render_exclusions(r.json, stdout);
+	} else if (strcmp(action, "remove") == 0 && argc == 3) {
+		req = json_pack("{s:s, s:s}", "cmd", admin_cmd_name(ADMIN_EXCLUDE_REMOVE), "entry",
+		                argv[2]);
+		if ((rc = inv_call(o, req, &r)) == CLI_EXIT_OK && !o->json)
+			printf("%s: no longer excluded\n", argv[2]);
+	} else {
+		inv_usage(self, stderr);
+		return CLI_EXIT_USAGE;
+	}
+	admin_reply_clear(&r);
+	return rc;
+}
+
 static int targets_run(const struct inv_command *self, struct inv_opts *o, int argc, char **argv)
 {
 	struct admin_answer r = {0};
@@ -263,6 +312,12 @@ static int targets_run(const struct inv_command *self, struct inv_opts *o, int a
 	size_t i;
 	int rc;
 
+	if (strcmp(action, "exclude") == 0)
+		return exclude_run(self, o, argc, argv);
+	if (o->reason || o->by) {
+		fprintf(stderr, "relayprobe targets: --reason and --by are for exclude add\n");
+		return CLI_EXIT_USAGE;
+	}
 	if (strcmp(action, "import") == 0) {
 		json_t *rows;
 
@@ -324,15 +379,25 @@ static const struct inv_command targets = {
     .usage = "usage: relayprobe targets import FILE.csv\n"
              "       relayprobe targets list [--client C] [--tag T] [--json]\n"
              "       relayprobe targets remove [--client C] TARGET...\n"
+             "       relayprobe targets exclude add ENTRY [--reason TEXT] [--by WHO]\n"
+             "       relayprobe targets exclude list [--json]\n"
+             "       relayprobe targets exclude remove ENTRY\n"
              "\n"
              "The controller's inventory of targets, grouped by client, with tags.\n"
              "FILE.csv has a header naming client,target,port,tags (RFC 4180 quoting;\n"
              "tags separated by ';' or spaces). Every bad row is reported as\n"
              "FILE:LINE: reason and then nothing is imported. A row whose client,\n"
-             "target and port are already in the inventory updates its tags.\n",
+             "target and port are already in the inventory updates its tags.\n"
+             "\n"
+             "The do-not-test list: an ENTRY is an address, a CIDR block\n"
+             "(198.51.100.0/24, 2001:db8::/32) or a domain (example.com covers every\n"
+             "name under it), with a reason and who asked for it. Adding a listed\n"
+             "entry again replaces its reason and requester. The controller refuses\n"
+             "an audit (and a schedule's run) that names a target the list covers.\n",
     .min_args = 1,
     .max_args = INT_MAX,
-    .options = INV_BIT(INV_OPT_CLIENT) | INV_BIT(INV_OPT_TAG),
+    .options = INV_BIT(INV_OPT_CLIENT) | INV_BIT(INV_OPT_TAG) | INV_BIT(INV_OPT_REASON) |
+               INV_BIT(INV_OPT_BY),
     .run = targets_run,
 };
 

@@ -20,6 +20,8 @@ static const struct option long_options[] = {
     {"at", required_argument, NULL, INV_OPT_AT},
     {"vantages", required_argument, NULL, INV_OPT_VANTAGES},
     {"tests", required_argument, NULL, INV_OPT_TESTS},
+    {"reason", required_argument, NULL, INV_OPT_REASON},
+    {"by", required_argument, NULL, INV_OPT_BY},
     ADMIN_LONG_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -29,7 +31,8 @@ static const struct option long_options[] = {
  * the options. */
 static int inv_parse(const struct inv_command *cmd, int argc, char **argv, struct inv_opts *o)
 {
-	const char **value[] = {&o->client, &o->tag, &o->every, &o->at, &o->vantages, &o->tests};
+	const char **value[] = {&o->client,   &o->tag,   &o->every,  &o->at,
+	                        &o->vantages, &o->tests, &o->reason, &o->by};
 	char prog[64];
 	int c, rc, idx = 0;
 
@@ -44,7 +47,7 @@ static int inv_parse(const struct inv_command *cmd, int argc, char **argv, struc
 			cli_option_not_taken(prog, long_options[idx].name);
 			return -1;
 		}
-		if (c >= INV_OPT_CLIENT && c <= INV_OPT_TESTS) {
+		if (c >= INV_OPT_CLIENT && c <= INV_OPT_BY) {
 			*value[c - INV_OPT_CLIENT] = optarg;
 			o->nsel += c == INV_OPT_CLIENT || c == INV_OPT_TAG;
 		} else if (c == INV_OPT_JSON) {

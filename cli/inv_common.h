@@ -21,6 +21,8 @@ enum {
 	INV_OPT_AT,
 	INV_OPT_VANTAGES,
 	INV_OPT_TESTS,
+	INV_OPT_REASON,
+	INV_OPT_BY,
 	INV_OPT_JSON,
 	INV_OPT_ALL
 };
@@ -29,7 +31,7 @@ enum {
 struct inv_opts {
 	struct admin_cfg cfg;
 	bool json, all;
-	const char *client, *tag, *every, *at, *vantages, *tests;
+	const char *client, *tag, *every, *at, *vantages, *tests, *reason, *by;
 	int nsel; /* how many of --client, --tag, --all */
 };
 

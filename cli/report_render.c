@@ -1,7 +1,7 @@
 /* report_render.c - admin replies to text: the audit summary and matrix
  * (grouped per client, column widths from the content, each cell cut at
  * CELL_MAX), the report's exit status, the result transcripts and the agents,
- * targets, schedule, history, events and hooks tables. Reads only what it
+ * targets, exclusions, schedule, history, events and hooks tables. Reads only what it
  * checks the type of; anything missing or of the wrong type renders as "-" or
  * "?"; fields of newer controllers are optional. Over 800 lines: every table
  * the CLI prints is here, beside the one clean()/cell rule they share, so
@@ -744,6 +744,31 @@ long report_render_targets(const json_t *reply, FILE *out)
 		fputc('\n', out);
 	}
 	return (long)json_array_size(targets);
+}
+
+/* s, or NULL when it is "" (the cell's default shows instead). */
+static const char *nonempty(const char *s)
+{
+	return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+long report_render_exclusions(const json_t *reply, FILE *out)
+{
+	const json_t *list = json_object_get(reply, "exclusions");
+	const json_t *el;
+	char entry[CELL_MAX], by[CELL_MAX], reason[CELL_MAX], added[32];
+	size_t i;
+
+	fprintf(out, "%-40s %-20s %-16s %s\n", "ENTRY", "ADDED", "BY", "REASON");
+	json_array_foreach(list, i, el)
+	{
+		fprintf(out, "%-40s %-20s %-16s %s\n",
+		        clean(str(el, "entry"), "-", entry, sizeof(entry)),
+		        utc_text(json_object_get(el, "added_at"), added, sizeof(added)),
+		        clean(nonempty(str(el, "by")), "-", by, sizeof(by)),
+		        clean(nonempty(str(el, "reason")), "-", reason, sizeof(reason)));
+	}
+	return (long)json_array_size(list);
 }
 
 long report_render_schedules(const json_t *reply, FILE *out)

@@ -98,6 +98,8 @@ long report_render_agents(const json_t *reply, FILE *out);
  * returns the number of rows. */
 /* targets.list: CLIENT TARGET TAGS (tags joined by ';'). */
 long report_render_targets(const json_t *reply, FILE *out);
+/* exclude.list: ENTRY ADDED BY REASON. */
+long report_render_exclusions(const json_t *reply, FILE *out);
 /* schedule.list: NAME EVERY SELECT NEXT-RUN LAST-RUN AUDIT LAST-ERROR. */
 long report_render_schedules(const json_t *reply, FILE *out);
 /* history: AUDIT TIME VERDICT VANTAGES (vantage=verdict,...). */

@@ -35,6 +35,8 @@
 /* A do-not-test list (common/exclude.h): its entries, and one reason. */
 #define RP_EXCLUDE_MAX        100000
 #define RP_EXCLUDE_REASON_MAX 256
+/* Who asked for an entry of the controller's list (exclude.add "by"). */
+#define RP_EXCLUDE_BY_MAX 128
 /* "port 25 looks blocked at this vantage" (common/vantage.c) is said only
  * when every port-25 connect timed out and they went to at least this many
  * distinct addresses: one or two silent servers are often just down or

@@ -1,4 +1,5 @@
-/* audit.c - starting an audit (audit.h): the checks, the vantages, the
+/* audit.c - starting an audit (audit.h): the checks (a target on the
+ * controller's do-not-test list refuses the audit), the vantages, the
  * split of the targets into orders per agent, and one transaction for the
  * audit, its order drafts and a schedule's run. */
 #include "audit.h"
@@ -12,6 +13,7 @@
 #include "canary_token.h"
 #include "ctl_canary.h"
 #include "dialog.h"
+#include "exclude.h"
 #include "link.h"
 #include "log.h"
 #include "orders.h"
@@ -19,9 +21,11 @@
 #include "rp_grow.h"
 #include "rp_limits.h"
 #include "store_agents.h"
+#include "store_exclude.h"
 #include "store_results.h"
 #include "store_schedules.h"
 #include "syntax.h"
+#include "target.h"
 
 struct vantage {
 	int64_t id;
@@ -207,6 +211,44 @@ out:
 	return out;
 }
 
+/* Refuses the audit when the controller's do-not-test list covers the host
+ * of a target: -1 with err naming the first few and their entries. A
+ * target that does not parse is left to the agent, which refuses it. */
+static int refuse_excluded(struct ctl *c, const struct audit_req *req, char *err, size_t errlen)
+{
+	struct exclude_list *l = exclude_new();
+	struct target_spec t;
+	char why[RP_EXCLUDE_WHY_MAX], perr[128];
+	size_t n = 0, len = 0;
+	int rc = -1;
+
+	if (l == NULL)
+		return ctl_errf(err, errlen, "out of memory");
+	if (store_exclude_load(c->store, l) < 0) {
+		ctl_errf(err, errlen, "do-not-test list: %s", store_errmsg(c->store));
+		goto out;
+	}
+	for (size_t i = 0; exclude_count(l) > 0 && i < req->ntargets; i++) {
+		if (target_parse(req->targets[i], 25, &t, perr, sizeof(perr)) < 0 ||
+		    !exclude_check(l, NULL, t.host, why, sizeof(why)))
+			continue;
+		if (n++ == 0)
+			len = (size_t)snprintf(err, errlen, "on the do-not-test list:");
+		if (n <= 3 && len < errlen)
+			len += (size_t)snprintf(err + len, errlen - len, "%s %s (%s)",
+			                        n > 1 ? ";" : "", req->targets[i], why);
+	}
+	if (n > 3 && len < errlen)
+		snprintf(err + len, errlen - len, "; and %zu more", n - 3);
+	if (n == 0)
+		rc = 0;
+	else
+		log_info("audit refused: %zu targets on the do-not-test list", n);
+out:
+	exclude_free(&l);
+	return rc;
+}
+
 int audit_start(struct ctl *c, const struct audit_req *req, struct audit_started *out, char *err,
                 size_t errlen)
 {
@@ -226,7 +268,8 @@ int audit_start(struct ctl *c, const struct audit_req *req, struct audit_started
 			return ctl_errf(err, errlen,
 			                "target %zu is not a string of printable characters",
 			                i + 1);
-	if (spec_from(c, req, &sp, test_idx, tests, err, errlen) < 0 ||
+	if (refuse_excluded(c, req, err, errlen) < 0 ||
+	    spec_from(c, req, &sp, test_idx, tests, err, errlen) < 0 ||
 	    pick_vantages(c, req, &p, err, errlen) < 0)
 		goto out;
 	if ((record = record_of(req, &sp, &p)) == NULL) {

@@ -2,7 +2,7 @@
  * object per request and reply, dispatched through the one command table of
  * wire/admin_proto.h to the handlers here (agents.*, audit.start), in
  * ctl_report.c (audit.status, report, transcripts), ctl_sched.c (targets,
- * schedules, history, events), hooks.c and retention.c. Requests are capped
+ * exclusions, schedules, history, events), hooks.c and retention.c. Requests are capped
  * by ZMQ_MAXMSGSIZE = RP_ADMIN_MSG_MAX, targets by RP_ADMIN_TARGETS_MAX;
  * every reply has "ok" and, when false, a one-line "error". */
 #include <errno.h>
@@ -318,6 +318,9 @@ static const struct {
     [ADMIN_EVENTS_LIST] = {ctl_sched_events_list, NULL},
     [ADMIN_HOOKS_STATUS] = {cmd_hooks_status, NULL},
     [ADMIN_RETENTION_RUN] = {cmd_retention_run, NULL},
+    [ADMIN_EXCLUDE_ADD] = {ctl_sched_exclude_add, NULL},
+    [ADMIN_EXCLUDE_LIST] = {ctl_sched_exclude_list, NULL},
+    [ADMIN_EXCLUDE_REMOVE] = {ctl_sched_exclude_remove, NULL},
 };
 
 bool ctl_admin_complete(void)

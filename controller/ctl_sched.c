@@ -1,5 +1,6 @@
-/* ctl_sched.c - admin commands targets.import/list/remove, schedule.add/
- * list/remove/run-now, history and events.list (docs/distributed.md), and
+/* ctl_sched.c - admin commands targets.import/list/remove, exclude.add/
+ * list/remove (the do-not-test list), schedule.add/list/remove/run-now,
+ * history and events.list (docs/distributed.md), and
  * the scheduler tick: at most once a second it records finished audits'
  * history (and verdict-change events) and starts due schedules' audits with
  * audit.start's code. Rows per import are capped by RP_INV_ROWS_MAX. */
@@ -16,6 +17,7 @@
 #include "log.h"
 #include "relay_tests.h"
 #include "rp_limits.h"
+#include "store_exclude.h"
 #include "store_history.h"
 #include "store_inventory.h"
 #include "store_schedules.h"
@@ -68,6 +70,11 @@ static json_t *sched_json(const struct store_sched_row *r)
 static int sched_list_json(void *arg, const struct store_sched_row *r)
 {
 	return append_row(arg, sched_json(r));
+}
+
+static long sched_walk(struct ctl *c, json_t *arr)
+{
+	return store_sched_list(c->store, sched_list_json, arr);
 }
 
 static int sched_get_json(void *arg, const struct store_sched_row *r)
@@ -217,6 +224,85 @@ json_t *ctl_sched_targets_remove(struct ctl *c, json_t *req)
 	                 missing);
 }
 
+/* {"ok":true, key: [rows]} with the rows walk(c, arr) appends to arr (the
+ * rows it passed, or -1), or the store's error as "KEY: ...". */
+static json_t *walk_reply(struct ctl *c, const char *key, long (*walk)(struct ctl *c, json_t *arr))
+{
+	json_t *arr = json_array();
+
+	arr = reply_list(arr, arr ? walk(c, arr) : -1);
+	return arr ? ok_with(key, arr) : ctl_fail("%s: %s", key, store_errmsg(c->store));
+}
+
+/* The reply to a remove by req[field] with rm (1 removed / 0 none / -1):
+ * {"ok":true}, "no WHAT KEY", or the store's error; logs WHAT=KEY removed. */
+static json_t *remove_named(struct ctl *c, json_t *req, const char *field, const char *what,
+                            int (*rm)(struct store *s, const char *key))
+{
+	const char *key = opt_str(req, field);
+	int rc;
+
+	if (key == NULL)
+		return ctl_fail("\"%s\" is required", field);
+	rc = rm(c->store, key);
+	if (rc <= 0)
+		return rc < 0 ? ctl_fail("%s: %s", what, store_errmsg(c->store))
+		              : ctl_fail("no %s %.64s", what, key);
+	log_info("%s=%s removed", what, LOG_V(key));
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static int excl_json(void *arg, const struct store_exclude_row *r)
+{
+	return append_row(arg,
+	                  json_pack("{s:s, s:s, s:s, s:I}", "entry", r->entry, "reason", r->reason,
+	                            "by", r->requested_by, "added_at", (json_int_t)r->added_at));
+}
+
+static long excl_walk(struct ctl *c, json_t *arr)
+{
+	return store_exclude_list(c->store, excl_json, arr);
+}
+
+/* A field that is absent (NULL: "") or a string; -1 when it is another type. */
+static int opt_text(json_t *req, const char *key, const char **out)
+{
+	json_t *v = json_object_get(req, key);
+
+	*out = v != NULL ? json_string_value(v) : "";
+	return *out != NULL ? 0 : -1;
+}
+
+json_t *ctl_sched_exclude_add(struct ctl *c, json_t *req)
+{
+	const char *entry = opt_str(req, "entry"), *reason = NULL, *by = NULL;
+	char err[384];
+	int rc;
+
+	if (entry == NULL)
+		return ctl_fail("\"entry\" is required (an address, a CIDR block or a domain)");
+	if (opt_text(req, "reason", &reason) < 0 || opt_text(req, "by", &by) < 0)
+		return ctl_fail("\"reason\" and \"by\" must be strings");
+	if (store_exclude_check(entry, reason, by, err, sizeof(err)) < 0)
+		return ctl_fail("exclude: %s", err);
+	rc = store_exclude_add(c->store, entry, reason, by, (int64_t)time(NULL));
+	if (rc < 0)
+		return ctl_fail("exclude: %s", store_errmsg(c->store));
+	log_info("exclusion=%s by=%s %s", LOG_V(entry), LOG_V(by), rc == 1 ? "added" : "updated");
+	return json_pack("{s:b, s:s, s:b}", "ok", 1, "entry", entry, "added", rc == 1);
+}
+
+json_t *ctl_sched_exclude_list(struct ctl *c, json_t *req)
+{
+	(void)req;
+	return walk_reply(c, "exclusions", excl_walk);
+}
+
+json_t *ctl_sched_exclude_remove(struct ctl *c, json_t *req)
+{
+	return remove_named(c, req, "entry", "exclusion", store_exclude_remove);
+}
+
 json_t *ctl_sched_schedule_add(struct ctl *c, json_t *req)
 {
 	const char *name = opt_str(req, "name"), *sel = opt_str(req, "selector");
@@ -277,26 +363,13 @@ json_t *ctl_sched_schedule_add(struct ctl *c, json_t *req)
 
 json_t *ctl_sched_schedule_list(struct ctl *c, json_t *req)
 {
-	json_t *arr = json_array();
-
 	(void)req;
-	arr = reply_list(arr, arr ? store_sched_list(c->store, sched_list_json, arr) : -1);
-	return arr ? ok_with("schedules", arr) : ctl_fail("schedules: %s", store_errmsg(c->store));
+	return walk_reply(c, "schedules", sched_walk);
 }
 
 json_t *ctl_sched_schedule_remove(struct ctl *c, json_t *req)
 {
-	const char *name = opt_str(req, "name");
-	int rc;
-
-	if (name == NULL)
-		return ctl_fail("\"name\" is required");
-	rc = store_sched_remove(c->store, name);
-	if (rc <= 0)
-		return rc < 0 ? ctl_fail("schedule: %s", store_errmsg(c->store))
-		              : ctl_fail("no schedule %.64s", name);
-	log_info("schedule=%s removed", LOG_V(name));
-	return json_pack("{s:b}", "ok", 1);
+	return remove_named(c, req, "name", "schedule", store_sched_remove);
 }
 
 /* Starts the schedule's audit now; records the run (advance: move next_run

@@ -1,5 +1,5 @@
 /* ctl_sched.h - the controller's inventory, schedule, history and events
- * admin commands (targets.*, schedule.*, history, events.list) and its
+ * admin commands (targets.*, exclude.*, schedule.*, history, events.list) and its
  * once-a-second tick: record the history of finished audits, start the
  * audits of due schedules (audit_start, as audit.start does). */
 #ifndef RP_CTL_SCHED_H
@@ -13,6 +13,9 @@
 json_t *ctl_sched_targets_import(struct ctl *c, json_t *req);
 json_t *ctl_sched_targets_list(struct ctl *c, json_t *req);
 json_t *ctl_sched_targets_remove(struct ctl *c, json_t *req);
+json_t *ctl_sched_exclude_add(struct ctl *c, json_t *req);
+json_t *ctl_sched_exclude_list(struct ctl *c, json_t *req);
+json_t *ctl_sched_exclude_remove(struct ctl *c, json_t *req);
 json_t *ctl_sched_schedule_add(struct ctl *c, json_t *req);
 json_t *ctl_sched_schedule_list(struct ctl *c, json_t *req);
 json_t *ctl_sched_schedule_remove(struct ctl *c, json_t *req);

@@ -12,6 +12,7 @@
  *   store_canary.h / .c           canary references, arrivals, proofs
  *   store_hooks.h / .c            hook deliveries, transcript retention
  *   store_metrics.h / .c          counting queries for /metrics
+ *   store_exclude.h / .c          the do-not-test list (exclusions)
  * Text fields are capped by RP_STORE_TEXT_MAX, order bodies by
  * RP_STORE_ORDER_MAX, result JSON by RP_STORE_RESULT_MAX.
  * The interface is plain C (no json_t, no sqlite3 type): what a second

@@ -238,5 +238,13 @@ const char *const store_migrations[] = {
     " SELECT o.audit_id AS audit_id, r.target AS target, r.agent_id AS agent_id,"
     "  a.name AS agent_name, r.address AS address, r.port AS port, r.verdict AS verdict"
     " FROM results r JOIN orders o ON o.id = r.order_id JOIN agents a ON a.id = r.agent_id;",
+    /* 9 -> 10 (issue 13, the do-not-test list): the controller's own list
+     * (store_exclude.c), entries checked by common/exclude's rule before they
+     * are written; audit.start does not send a target the list covers. */
+    "CREATE TABLE exclusions ("
+    " entry TEXT PRIMARY KEY,"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " requested_by TEXT NOT NULL DEFAULT '',"
+    " added_at INTEGER NOT NULL);",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

@@ -38,6 +38,10 @@ const struct admin_cmd_def admin_cmds[ADMIN_CMD_COUNT] = {
     [ADMIN_EVENTS_LIST] = {"events.list", "since?", "events", ADMIN_REPLY_JSON},
     [ADMIN_HOOKS_STATUS] = {"hooks.status", "", "hooks", ADMIN_REPLY_JSON},
     [ADMIN_RETENTION_RUN] = {"retention.run", "", "stripped", ADMIN_REPLY_JSON},
+    [ADMIN_EXCLUDE_ADD] = {"exclude.add", "entry reason? by?", "entry added", ADMIN_REPLY_JSON},
+    [ADMIN_EXCLUDE_LIST] = {"exclude.list", "", "exclusions:[{entry,reason,by,added_at}]",
+                            ADMIN_REPLY_JSON},
+    [ADMIN_EXCLUDE_REMOVE] = {"exclude.remove", "entry", "", ADMIN_REPLY_JSON},
 };
 
 const char *admin_cmd_name(enum admin_cmd c)

@@ -34,6 +34,12 @@ cat >"$TMP/replies.json" <<'EOF'
  "targets.list": {"ok":true,"targets":[{"client":"acme","target":"mx.example.org:25",
    "port":25,"tags":["prod","eu"]}]},
  "targets.remove": {"ok":true,"removed":1,"missing":["mx2.example.org:25"]},
+ "exclude.add": [{"ok":true,"entry":"198.51.100.0/24","added":true},
+   {"ok":true,"entry":"198.51.100.0/24","added":false}],
+ "exclude.list": {"ok":true,"exclusions":[{"entry":"198.51.100.0/24","reason":"partner range",
+   "by":"alice","added_at":1714564800},{"entry":"example.net","reason":"","by":"",
+   "added_at":1714651200}]},
+ "exclude.remove": {"ok":true},
  "schedule.add": {"ok":true,"schedule":{"name":"nightly","next_run":1714564800}},
  "schedule.list": {"ok":true,"schedules":[{"name":"nightly","every":86400,"at":7200,
    "selector":"tag","value":"prod","next_run":1714564800,"last_audit":3}]},
@@ -156,6 +162,15 @@ transcript() {
 	one targets remove
 	one targets remove 'bad host!'
 	one targets remove --client acme mx.example.org mx2.example.org
+	one targets exclude
+	one targets exclude add
+	one targets exclude add 198.51.100.0/24 --reason 'partner range' --by alice
+	one targets exclude add 198.51.100.0/24 --reason 'partner range' --by alice
+	one targets exclude add 198.51.100.0/24 --reason "$(printf 'a\tb')"
+	one targets list --reason x
+	one targets exclude list
+	one targets exclude list --json
+	one targets exclude remove 198.51.100.0/24
 	one schedule
 	one schedule frob
 	one schedule add nightly
