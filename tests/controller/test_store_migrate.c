@@ -1,7 +1,9 @@
-/* test_store_migrate.c - a store file of the previous schema version (7,
- * made here by its own migrations) opens and migrates to 8: its results are
- * kept, the results table now accepts the verdict 'excluded' (issue 13) and
- * still refuses names it does not know; the audit_cells view still works. */
+/* test_store_migrate.c - store files of earlier schema versions (made here
+ * by their own migrations) open and migrate to the current one: a version 7
+ * file keeps its results, its results table then accepts the verdict
+ * 'excluded' (issue 13) and still refuses names it does not know, and the
+ * audit_cells view still works; a version 8 file keeps each result's software
+ * through the results rebuild of 8 -> 9. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -48,21 +50,60 @@ static const char *const v7_rows =
     " 25, 'closed', '{}', 200, 'closed', NULL);"
     "PRAGMA user_version = 7;";
 
-static void test_v7_migrates(void **state)
+/* A store file in a new directory (dir, path filled in) at schema version
+ * `version`, made by its migrations, holding v7_rows (then `extra` SQL),
+ * left open for the caller's checks. */
+static sqlite3 *file_at(char *dir, char *path, size_t pathlen, int version, const char *extra)
 {
-	char dir[] = "/tmp/rp-migrate-XXXXXX", path[64], err[256] = "", cmd[96];
-	struct store *s;
 	sqlite3 *db;
+	char sql[64];
 
-	(void)state;
 	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/store.db", dir);
-	assert_true(store_schema_version() >= 8);
+	snprintf(path, pathlen, "%s/store.db", dir);
+	assert_true(store_schema_version() > version);
 	db = raw_open(path);
-	for (int v = 0; v < 7; v++)
+	for (int v = 0; v < version; v++)
 		assert_int_equal(sqlite3_exec(db, store_migrations[v], NULL, NULL, NULL),
 		                 SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, v7_rows, NULL, NULL, NULL), SQLITE_OK);
+	if (extra != NULL)
+		assert_int_equal(sqlite3_exec(db, extra, NULL, NULL, NULL), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
+
+/* Opens path with the store (migrating it) and closes it; then the file
+ * raw, at the current version. */
+static sqlite3 *migrated(const char *path)
+{
+	char err[256] = "";
+	struct store *s = store_open(path, err, sizeof(err));
+	sqlite3 *db;
+
+	if (s == NULL)
+		fail_msg("store_open: %s", err);
+	store_close(&s);
+	db = raw_open(path);
+	assert_int_equal(raw_int(db, "PRAGMA user_version"), store_schema_version());
+	return db;
+}
+
+static void remove_dir(const char *dir)
+{
+	char cmd[96];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_v7_migrates(void **state)
+{
+	char dir[] = "/tmp/rp-migrate-XXXXXX", path[64];
+	sqlite3 *db;
+
+	(void)state;
+	db = file_at(dir, path, sizeof(path), 7, NULL);
 	/* version 7 refuses the new verdict */
 	assert_int_not_equal(sqlite3_exec(db,
 	                                  "INSERT INTO results (agent_id, order_id, target,"
@@ -72,13 +113,7 @@ static void test_v7_migrates(void **state)
 	                     SQLITE_OK);
 	sqlite3_close(db);
 
-	s = store_open(path, err, sizeof(err));
-	if (s == NULL)
-		fail_msg("store_open: %s", err);
-	store_close(&s);
-
-	db = raw_open(path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), store_schema_version());
+	db = migrated(path);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM results WHERE target = 'mx.example.com'"
 	                             " AND verdict = 'closed' AND agent_verdict = 'closed'"
 	                             " AND address = '192.0.2.25' AND received_at = 200"),
@@ -102,48 +137,26 @@ static void test_v7_migrates(void **state)
 	                                  NULL, NULL, NULL),
 	                     SQLITE_OK);
 	sqlite3_close(db);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	remove_dir(dir);
 }
 
 /* A version-8 file (the software read at ingest) keeps each result's
  * software through the results rebuild of 8 -> 9. */
 static void test_v8_software_kept(void **state)
 {
-	char dir[] = "/tmp/rp-migrate-XXXXXX", path[64], err[256] = "", cmd[96];
-	struct store *s;
+	char dir[] = "/tmp/rp-migrate-XXXXXX", path[64];
 	sqlite3 *db;
 
 	(void)state;
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/store.db", dir);
-	assert_true(store_schema_version() >= 9);
-	db = raw_open(path);
-	for (int v = 0; v < 8; v++)
-		assert_int_equal(sqlite3_exec(db, store_migrations[v], NULL, NULL, NULL),
-		                 SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, v7_rows, NULL, NULL, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-	                              "UPDATE results SET software = 'postfix',"
-	                              " software_confidence = 'high';"
-	                              "PRAGMA user_version = 8;",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
+	db = file_at(dir, path, sizeof(path), 8,
+	             "UPDATE results SET software = 'postfix', software_confidence = 'high';");
 	sqlite3_close(db);
-
-	s = store_open(path, err, sizeof(err));
-	if (s == NULL)
-		fail_msg("store_open: %s", err);
-	store_close(&s);
-
-	db = raw_open(path);
-	assert_int_equal(raw_int(db, "PRAGMA user_version"), store_schema_version());
+	db = migrated(path);
 	assert_int_equal(raw_int(db, "SELECT count(*) FROM results WHERE target = 'mx.example.com'"
 	                             " AND software = 'postfix' AND software_confidence = 'high'"),
 	                 1);
 	sqlite3_close(db);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
+	remove_dir(dir);
 }
 
 int main(void)

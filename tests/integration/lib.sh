@@ -71,6 +71,19 @@ rp_cleanup() {
 	fi
 }
 
+# rp_wait_port PORT [HOST]: until HOST (127.0.0.1) accepts on PORT (10 s),
+# or the test exits as failed.
+rp_wait_port() {
+	local host=${2:-127.0.0.1}
+	for _ in $(seq 1 100); do
+		python3 -c "import socket; socket.create_connection(('$host', $1), 0.2)" \
+			2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "server on $host:$1 did not start" >&2
+	exit 1
+}
+
 # rp_tmpdir PREFIX: T=/tmp/PREFIX.XXXXXX and the cleanup trap (on exit, and
 # on SIGINT or SIGTERM, which then exit 130).
 rp_tmpdir() {

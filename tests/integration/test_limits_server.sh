@@ -17,24 +17,15 @@ set -euo pipefail
 rp_probe_init "$@"
 rp_tmpdir rplimits
 
-wait_port() {
-	for _ in $(seq 1 100); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 0.2)" \
-			2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "server on 127.0.0.1:$1 did not start" >&2
-	exit 1
-}
 
 read -r LIM PLAIN <<<"$(lab_free_ports 2)"
 python3 "$HERE/limits_smtp.py" "$LIM" "$T/lim.log" 2 3 2>"$T/lim.err" &
 rp_track $!
 python3 "$HERE/limits_smtp.py" "$PLAIN" "$T/plain.log" 2>"$T/plain.err" &
 rp_track $!
-wait_port "$LIM"
-wait_port "$PLAIN"
-# wait_port's own connection is a session without commands: start clean.
+rp_wait_port "$LIM"
+rp_wait_port "$PLAIN"
+# rp_wait_port's own connection is a session without commands: start clean.
 sleep 0.3
 : >"$T/lim.log"
 : >"$T/plain.log"

@@ -19,22 +19,13 @@ set -euo pipefail
 rp_probe_init "$@"
 rp_tmpdir rpadvice
 
-wait_port() {
-	for _ in $(seq 1 100); do
-		python3 -c "import socket; socket.create_connection(('127.0.0.1', $1), 0.2)" \
-			2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "server on 127.0.0.1:$1 did not start" >&2
-	exit 1
-}
 
 read -r PF EX PL <<<"$(lab_free_ports 3)"
 for p in "postfix-open $PF" "exim-percent $EX" "plain-open $PL"; do
 	set -- $p
 	python3 "$HERE/persona_smtp.py" "$2" "$1" 2>"$T/$1.err" &
 	rp_track $!
-	wait_port "$2"
+	rp_wait_port "$2"
 done
 
 probe() { # OUT ARGS...: text output of one probe
