@@ -6,10 +6,10 @@
 # real; nothing leaves the namespace (no iptables/nft needed).
 #
 #   netns rp25-PID:
-#     v0 10.255.25.1/30 ==veth== v1 (up, no address: frames for the
+#     v0 203.0.113.249/30 ==veth== v1 (up, no address: frames for the
 #                                    gateway's MAC are not its own; dropped)
-#     192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 via 10.255.25.2 dev v0
-#     neigh 10.255.25.2 lladdr 02:00:5e:00:25:02 permanent
+#     192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24 via 203.0.113.250 dev v0
+#     neigh 203.0.113.250 lladdr 02:00:5e:00:25:02 permanent
 #
 # Checks: four port-25 targets there print "port 25 looks blocked at this
 # vantage: 4 of 4 connects timed out" (text: stderr; --json: a `vantage`
@@ -29,12 +29,12 @@ if ! ip netns add "$NS" 2>/dev/null; then
 fi
 ip -n "$NS" link set lo up
 ip -n "$NS" link add v0 type veth peer name v1
-ip -n "$NS" addr add 10.255.25.1/30 dev v0
+ip -n "$NS" addr add 203.0.113.249/30 dev v0
 ip -n "$NS" link set v0 up
 ip -n "$NS" link set v1 up
-ip -n "$NS" neigh add 10.255.25.2 lladdr 02:00:5e:00:25:02 dev v0 nud permanent
+ip -n "$NS" neigh add 203.0.113.250 lladdr 02:00:5e:00:25:02 dev v0 nud permanent
 for net in 192.0.2.0/24 198.51.100.0/24 203.0.113.0/24; do
-	ip -n "$NS" route add "$net" via 10.255.25.2 dev v0
+	ip -n "$NS" route add "$net" via 203.0.113.250 dev v0
 done
 
 probe() { # probe ARGS...: stdout in $T/out, stderr in $T/err
