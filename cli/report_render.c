@@ -829,6 +829,26 @@ long report_render_history(const json_t *reply, FILE *out)
 	return (long)json_array_size(history);
 }
 
+/* The end of an event's line: the software named (when known), then one
+ * indented "fix" line per advice entry the controller gave for it. */
+static void event_fix(const json_t *el, FILE *out)
+{
+	const json_t *sw = json_object_get(el, "software"), *a;
+	const char *label = str(sw, "label");
+	char cell[CELL_MAX], conf[CELL_MAX], summary[2 * CELL_MAX];
+	size_t i;
+
+	if (label != NULL && strcmp(label, "unknown") != 0)
+		fprintf(out, " software=%s(%s)", clean(label, "?", cell, sizeof(cell)),
+		        clean(str(sw, "confidence"), "?", conf, sizeof(conf)));
+	fputc('\n', out);
+	json_array_foreach(json_object_get(el, "advice"), i, a)
+	{
+		fprintf(out, "  fix (%s): %s\n", clean(str(a, "key"), "?", cell, sizeof(cell)),
+		        clean(str(a, "summary"), "?", summary, sizeof(summary)));
+	}
+}
+
 long report_render_events(const json_t *reply, FILE *out)
 {
 	const json_t *events = json_object_get(reply, "events");
@@ -842,9 +862,10 @@ long report_render_events(const json_t *reply, FILE *out)
 		report_id_text(json_object_get(el, "client"), client, sizeof(client));
 		report_id_text(json_object_get(el, "from"), from, sizeof(from));
 		report_id_text(json_object_get(el, "to"), to, sizeof(to));
-		fprintf(out, "%s %s client=%s %s -> %s audit=%lld\n",
+		fprintf(out, "%s %s client=%s %s -> %s audit=%lld",
 		        utc_text(json_object_get(el, "at"), at, sizeof(at)), target, client, from,
 		        to, int_of(el, "audit"));
+		event_fix(el, out);
 	}
 	return (long)json_array_size(events);
 }

@@ -3,7 +3,8 @@
  * forked child under alarm(HOOK_TIMEOUT_S), one child at a time. Replies
  * are read in lines of at most RP_SMTP_LINE_MAX bytes and parsed by
  * common/smtp_reply.c (multi-line, bounded, strict: garbage is a failure);
- * a message is at most MAIL_MAX bytes before dot-stuffing. */
+ * a message is at most MAIL_MAX bytes before dot-stuffing. The body names
+ * the software and one "Fix" line per advice entry (hooks_due). */
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -138,27 +139,48 @@ static int mail_child(const struct mail *m, const char *msg)
 	return rc;
 }
 
-/* The message, dot-stuffed, CRLF, ending with "\r\n.\r\n". */
-static int mail_text(const struct mail *m, const struct store_hook_event *e, char *out,
-                     size_t outlen)
+/* The advice lines of the body: the software named, then one "Fix" line
+ * per advice entry. Bytes written into out (at most outlen - 1), or -1. */
+static int advice_text(const struct hook_event *ev, char *out, size_t outlen)
 {
-	char date[64], body[MAIL_MAX];
+	const char *conf, *label = hooks_software_label(ev, &conf), *key, *summary;
+	size_t o = 0;
+	int n = snprintf(out, outlen, "Software: %s%s%s%s\r\n", label, conf[0] ? " (" : "", conf,
+	                 conf[0] ? " confidence)" : "");
+
+	for (size_t i = 0; n >= 0 && (size_t)n < outlen - o; i++) {
+		o += (size_t)n;
+		if (!hooks_advice_at(ev, i, &key, &summary))
+			return (int)o;
+		n = snprintf(out + o, outlen - o, "Fix (%s): %s\r\n", key, summary);
+	}
+	return -1;
+}
+
+/* The message, dot-stuffed, CRLF, ending with "\r\n.\r\n". */
+static int mail_text(const struct mail *m, const struct hook_event *ev, char *out, size_t outlen)
+{
+	const struct store_hook_event *e = &ev->e;
+	char date[64], body[MAIL_MAX], advice[MAIL_MAX / 2];
 	time_t t = (time_t)e->at;
 	struct tm tm;
 	size_t o = 0;
 	int n;
 
 	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0)
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm) == 0 ||
+	    advice_text(ev, advice, sizeof(advice)) < 0)
 		return -1;
 	n = snprintf(body, sizeof(body),
 	             "From: <%s>\r\nTo: <%s>\r\nDate: %s\r\n"
 	             "Subject: relayprobe: %s %s -> %s\r\n"
 	             "Content-Type: text/plain; charset=utf-8\r\n\r\n"
 	             "Target: %s\r\nClient: %s\r\nFrom verdict: %s\r\nTo verdict: %s\r\n"
-	             "Audit: %lld\r\nEvent: %lld\r\n",
+	             "Audit: %lld\r\nEvent: %lld\r\n%s"
+	             "The full advice: relayprobe report %lld\r\n",
 	             m->cfg->mail_from, m->cfg->mail_to, date, e->target, e->from, e->to, e->target,
-	             e->client, e->from, e->to, (long long)e->audit, (long long)e->id);
+	             e->client, e->from, e->to, (long long)e->audit, (long long)e->id, advice,
+	             (long long)e->audit);
 	if (n < 0 || (size_t)n >= sizeof(body))
 		return -1;
 	/* Dot-stuffing: a line starting with '.' gets another (the fields
@@ -221,8 +243,9 @@ static int mail_open(const struct ctl_config *cfg, void **self, char *err, size_
 static void mail_deliver(void *self, struct hooks *h, int64_t now)
 {
 	struct mail *m = self;
-	struct store_hook_event e;
+	struct hook_event e;
 	char msg[MAIL_MAX + 512];
+	int rc;
 	pid_t pid;
 
 	if (m->pid > 0) {
@@ -249,13 +272,15 @@ static void mail_deliver(void *self, struct hooks *h, int64_t now)
 	}
 	if (hooks_due(h, &hook_mail, now, &e, 1) != 1)
 		return;
-	if (mail_text(m, &e, msg, sizeof(msg)) < 0) {
-		hooks_done(h, &hook_mail, e.id, 0, "message too long", now);
+	rc = mail_text(m, &e, msg, sizeof(msg));
+	hooks_due_free(&e, 1);
+	if (rc < 0) {
+		hooks_done(h, &hook_mail, e.e.id, 0, "message too long", now);
 		return;
 	}
 	pid = fork();
 	if (pid < 0) {
-		hooks_done(h, &hook_mail, e.id, 0, "fork failed", now);
+		hooks_done(h, &hook_mail, e.e.id, 0, "fork failed", now);
 		return;
 	}
 	if (pid == 0) {
@@ -264,7 +289,7 @@ static void mail_deliver(void *self, struct hooks *h, int64_t now)
 		_exit(mail_child(m, msg));
 	}
 	m->pid = pid;
-	m->event = e.id;
+	m->event = e.e.id;
 }
 
 static void mail_close(void **self)

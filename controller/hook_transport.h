@@ -6,6 +6,7 @@
 #ifndef RP_HOOK_TRANSPORT_H
 #define RP_HOOK_TRANSPORT_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "ctl_config.h"
@@ -31,11 +32,37 @@ extern const struct hook_transport hook_webhook;
 extern const struct hook_transport hook_syslog;
 extern const struct hook_transport hook_mail;
 
-/* Up to max due events of this transport, marked 'sending'; their target
- * and client carry no control characters (each is replaced by '?'). Count,
- * or -1 (logged). */
-int hooks_due(struct hooks *h, const struct hook_transport *t, int64_t now,
-              struct store_hook_event *out, int max);
+/* One due event as a transport delivers it: the store's row, and doc, the
+ * webhook's document (hooks_event_doc()) with the software the controller
+ * named from that audit's transcripts and the advice for the new verdict
+ * (ctl_advice_event(): "software" {"name","label","confidence"}, "advice"
+ * [{"finding","software","summary","key"}]). The software and advice come
+ * from the controller's own tables and the built-in texts, never from a
+ * peer's words. doc is owned: hooks_due_free(). */
+struct hook_event {
+	struct store_hook_event e;
+	json_t *doc;
+};
+
+/* The most events one hooks_due() call hands out. */
+#define HOOK_DUE_MAX 16
+
+/* Up to max (at most HOOK_DUE_MAX) due events of this transport, marked 'sending'; their target
+ * and client carry no control characters (each is replaced by '?'). An
+ * event whose advice cannot be read (a store error) still goes out, with
+ * the software unknown and no advice, and the error is logged: a change
+ * of verdict is never held back for want of its advice. Count, or -1
+ * (logged). */
+int hooks_due(struct hooks *h, const struct hook_transport *t, int64_t now, struct hook_event *out,
+              int max);
+/* Frees the documents of n events from hooks_due(). */
+void hooks_due_free(struct hook_event *ev, int n);
+/* For the syslog line and the mail: the event's software label
+ * ("Postfix", "unknown") with its confidence ("high", ...; "" when
+ * unknown), and its i-th advice entry's key and summary: 1, or 0 past the
+ * last. Text borrowed from doc while it lives. */
+const char *hooks_software_label(const struct hook_event *ev, const char **confidence);
+int hooks_advice_at(const struct hook_event *ev, size_t i, const char **key, const char **summary);
 /* The outcome of one attempt (see hooks_mark); store errors are logged. */
 void hooks_done(struct hooks *h, const struct hook_transport *t, int64_t event, int ok,
                 const char *why, int64_t now);

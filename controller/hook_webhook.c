@@ -1,8 +1,8 @@
 /* hook_webhook.c - the webhook: each event POSTed as a JSON document
- * (hooks_event_doc) to [hooks] webhook through libcurl's multi interface,
- * at most HOOK_INFLIGHT_MAX requests in flight, HOOK_TIMEOUT_S each, http
- * and https only; a 2xx status is a delivery, anything else a failure.
- * Owns the multi handle and the in-flight easy handles. */
+ * (hooks_event_doc, with the software and advice hooks_due adds) to [hooks] webhook through
+ * libcurl's multi interface, at most HOOK_INFLIGHT_MAX requests in flight, HOOK_TIMEOUT_S each,
+ * http and https only; a 2xx status is a delivery, anything else a failure. Owns the multi handle
+ * and the in-flight easy handles. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,13 +84,11 @@ static size_t discard(char *p, size_t sz, size_t n, void *u)
 }
 
 /* Sets up slot w for event e; 0, or -1 with why. */
-static int web_start_one(struct webhook *wh, struct web_slot *w, const struct store_hook_event *e,
+static int web_start_one(struct webhook *wh, struct web_slot *w, const struct hook_event *e,
                          const char **why)
 {
-	json_t *doc = hooks_event_doc(e->id, e->at, e->target, e->client, e->from, e->to, e->audit);
-	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	char *body = e->doc ? json_dumps(e->doc, JSON_COMPACT) : NULL;
 
-	json_decref(doc);
 	w->easy = body ? curl_easy_init() : NULL;
 	w->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	if (w->easy == NULL || w->hdrs == NULL) {
@@ -99,7 +97,7 @@ static int web_start_one(struct webhook *wh, struct web_slot *w, const struct st
 		*why = "out of memory";
 		return -1;
 	}
-	w->event = e->id;
+	w->event = e->e.id;
 	w->errbuf[0] = '\0';
 	curl_easy_setopt(w->easy, CURLOPT_URL, wh->url);
 	curl_easy_setopt(w->easy, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -153,7 +151,7 @@ static void web_collect(void *self, struct hooks *h, int64_t now)
 static void web_deliver(void *self, struct hooks *h, int64_t now)
 {
 	struct webhook *wh = self;
-	struct store_hook_event evs[HOOK_INFLIGHT_MAX];
+	struct hook_event evs[HOOK_INFLIGHT_MAX];
 	int free_slots = 0, n;
 
 	for (int i = 0; i < HOOK_INFLIGHT_MAX; i++)
@@ -166,8 +164,9 @@ static void web_deliver(void *self, struct hooks *h, int64_t now)
 			while (wh->web[slot].easy != NULL)
 				slot++;
 			if (web_start_one(wh, &wh->web[slot], &evs[i], &why) < 0)
-				hooks_done(h, &hook_webhook, evs[i].id, 0, why, now);
+				hooks_done(h, &hook_webhook, evs[i].e.id, 0, why, now);
 		}
+		hooks_due_free(evs, n);
 	}
 	web_collect(self, h, now);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctl_advice.h"
 #include "hook_transport.h"
 #include "log.h"
 #include "rp_take.h"
@@ -83,18 +84,70 @@ static void no_controls(char *p)
 			*p = '?';
 }
 
-int hooks_due(struct hooks *h, const struct hook_transport *t, int64_t now,
-              struct store_hook_event *out, int max)
+/* The event's document with its software and advice; on a store error the
+ * plain document (software unknown, no advice), logged. NULL on OOM. */
+static json_t *event_doc(struct hooks *h, const struct hook_transport *t,
+                         const struct store_hook_event *e)
 {
-	int n = store_hooks_take_due(h->s, t->name, now, out, max);
+	json_t *doc = hooks_event_doc(e->id, e->at, e->target, e->client, e->from, e->to, e->audit);
 
+	if (doc == NULL || ctl_advice_event(h->s, doc) == 0)
+		return doc;
+	log_warn("hook %s event=%lld: no software or advice: %s", t->name, (long long)e->id,
+	         LOG_V(store_errmsg(h->s)));
+	if (json_object_set_new(doc, "software", ctl_advice_software_json(NULL, NULL)) < 0 ||
+	    json_object_set_new(doc, "advice", json_array()) < 0) {
+		json_decref(doc);
+		return NULL;
+	}
+	return doc;
+}
+
+int hooks_due(struct hooks *h, const struct hook_transport *t, int64_t now, struct hook_event *out,
+              int max)
+{
+	struct store_hook_event rows[HOOK_DUE_MAX];
+	int n = max > HOOK_DUE_MAX ? HOOK_DUE_MAX : max;
+
+	n = store_hooks_take_due(h->s, t->name, now, rows, n);
 	if (n < 0)
 		log_error("hook %s: %s", t->name, store_errmsg(h->s));
 	for (int i = 0; i < n; i++) {
-		no_controls(out[i].target);
-		no_controls(out[i].client);
+		no_controls(rows[i].target);
+		no_controls(rows[i].client);
+		out[i].e = rows[i];
+		/* Without memory for a document, the transport fails this
+		 * attempt and it is retried. */
+		out[i].doc = event_doc(h, t, &rows[i]);
 	}
 	return n;
+}
+
+void hooks_due_free(struct hook_event *ev, int n)
+{
+	for (int i = 0; i < n; i++) {
+		json_decref(ev[i].doc);
+		ev[i].doc = NULL;
+	}
+}
+
+const char *hooks_software_label(const struct hook_event *ev, const char **confidence)
+{
+	const json_t *sw = json_object_get(ev->doc, "software");
+	const char *label = json_string_value(json_object_get(sw, "label"));
+	const char *conf = json_string_value(json_object_get(sw, "confidence"));
+
+	*confidence = conf != NULL && label != NULL && strcmp(label, "unknown") != 0 ? conf : "";
+	return label != NULL ? label : "unknown";
+}
+
+int hooks_advice_at(const struct hook_event *ev, size_t i, const char **key, const char **summary)
+{
+	const json_t *a = json_array_get(json_object_get(ev->doc, "advice"), i);
+
+	*key = json_string_value(json_object_get(a, "key"));
+	*summary = json_string_value(json_object_get(a, "summary"));
+	return *key != NULL && *summary != NULL;
 }
 
 void hooks_done(struct hooks *h, const struct hook_transport *t, int64_t event, int ok,

@@ -204,6 +204,21 @@ static void events_lines(void **state)
 	    2,
 	    "2024-05-01T12:00:00Z mx.example client=acme closed -> open audit=9\n"
 	    "2024-05-01T12:00:00Z a??FAKE 1970 x client=? open -> closed audit=10\n");
+	/* the software named and the fix, each line cleaned */
+	expect(events_fn,
+	       "{\"events\":[{\"at\":1714564800,\"target\":\"mx.example\",\"client\":\"acme\","
+	       "\"from\":\"closed\",\"to\":\"open\",\"audit\":9,\"software\":{\"name\":"
+	       "\"postfix\",\"label\":\"Postfix\",\"confidence\":\"high\"},\"advice\":[{"
+	       "\"finding\":\"open-relay\",\"software\":\"postfix\",\"key\":\"postfix/open-relay\","
+	       "\"summary\":\"mynetworks\\r\\nonly yours\"}]},{\"at\":1714564800,\"target\":\"b\","
+	       "\"client\":\"\",\"from\":\"open\",\"to\":\"closed\",\"audit\":10,\"software\":"
+	       "{\"name\":\"unknown\",\"label\":\"unknown\",\"confidence\":\"none\"},"
+	       "\"advice\":[]}]}",
+	       2,
+	       "2024-05-01T12:00:00Z mx.example client=acme closed -> open audit=9"
+	       " software=Postfix(high)\n"
+	       "  fix (postfix/open-relay): mynetworks??only yours\n"
+	       "2024-05-01T12:00:00Z b client= open -> closed audit=10\n");
 	expect(events_fn, "{\"events\":[]}", 0, "");
 }
 

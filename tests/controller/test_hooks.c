@@ -381,7 +381,7 @@ static void due_without_controls(void **state)
 {
 	struct fx *f = *state;
 	struct ctl_config cfg = {.hook_retry_base = 10, .hook_syslog = 1};
-	struct store_hook_event ev[2];
+	struct hook_event ev[2];
 	char err[256];
 	struct hooks *h;
 
@@ -391,8 +391,50 @@ static void due_without_controls(void **state)
 	/* a hook new to the store starts after the existing events */
 	assert_int_equal(store_hooks_enqueue(f->s, "syslog", 0), 1);
 	assert_int_equal(hooks_due(h, &hook_syslog, 1000, ev, 2), 1);
-	assert_string_equal(ev[0].target, "mx?[2J.example.test?");
-	assert_string_equal(ev[0].client, "acme??Injected: yes");
+	assert_string_equal(ev[0].e.target, "mx?[2J.example.test?");
+	assert_string_equal(ev[0].e.client, "acme??Injected: yes");
+	hooks_due_free(ev, 1);
+	hooks_free(&h);
+}
+
+/* A due event carries the software the controller named from that audit's
+ * results of its target, and the advice for its new verdict; an event of a
+ * target with no stored result says unknown and gives no advice. */
+static void due_with_advice(void **state)
+{
+	struct fx *f = *state;
+	struct ctl_config cfg = {.hook_retry_base = 10, .hook_syslog = 1};
+	struct hook_event ev[2];
+	const char *conf, *key, *summary;
+	char err[256];
+	struct hooks *h;
+
+	add_order(f->s);
+	exec_ok(f->s, "INSERT INTO results (id, agent_id, order_id, target, verdict, result_json,"
+	              " received_at, software, software_confidence) VALUES (1, 1, 'o1',"
+	              " 'mx.example.test', 'open', json_object('verdict', 'open', 'tests',"
+	              " json_array(json_object('id', 'external-sender', 'outcome', 'accepted'))),"
+	              " 100, 'postfix', 'high')");
+	h = hooks_new(f->s, &cfg, err, sizeof(err));
+	assert_non_null(h);
+	assert_int_equal(store_hooks_enqueue(f->s, "syslog", 0), 0);
+	exec_ok(f->s, "INSERT INTO events (at, target, client, from_verdict, to_verdict, audit_id)"
+	              " VALUES (200, 'mx.example.test', 'acme', 'closed', 'open', 1),"
+	              " (201, 'other.example.test', 'acme', 'closed', 'open', 1)");
+	assert_int_equal(store_hooks_enqueue(f->s, "syslog", 0), 2);
+	assert_int_equal(hooks_due(h, &hook_syslog, 1000, ev, 2), 2);
+	assert_string_equal(hooks_software_label(&ev[0], &conf), "Postfix");
+	assert_string_equal(conf, "high");
+	assert_int_equal(hooks_advice_at(&ev[0], 0, &key, &summary), 1);
+	assert_string_equal(key, "postfix/open-relay");
+	assert_non_null(strstr(summary, "reject_unauth_destination"));
+	assert_non_null(json_object_get(ev[0].doc, "software"));
+	assert_string_equal(hooks_software_label(&ev[1], &conf), "unknown");
+	assert_string_equal(conf, "");
+	/* no stored result tells what it accepted: no advice to give */
+	assert_int_equal(hooks_advice_at(&ev[1], 0, &key, &summary), 0);
+	assert_int_equal(hooks_advice_at(&ev[0], 1, &key, &summary), 0);
+	hooks_due_free(ev, 2);
 	hooks_free(&h);
 }
 
@@ -450,6 +492,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(resume_after, setup, store_fx_teardown),
 	    cmocka_unit_test_setup_teardown(record_and_count, setup, store_fx_teardown),
 	    cmocka_unit_test_setup_teardown(due_without_controls, setup, store_fx_teardown),
+	    cmocka_unit_test_setup_teardown(due_with_advice, setup, store_fx_teardown),
 	    cmocka_unit_test_setup_teardown(retention_schedule, setup, store_fx_teardown),
 	};
 

@@ -249,7 +249,7 @@ for _ in $(seq 1 100); do
 	[[ $(posts) -ge 2 && $(mails) -ge 1 ]] && break
 	sleep 0.2
 done
-if python3 - "$T/posts.log" "$FLIP" <<'EOF'; then ok "webhook: 500 then one accepted document for the event"; else not_ok "webhook posts"; cat "$T/posts.log"; fi
+if python3 - "$T/posts.log" "$FLIP" "$T/advice.key" <<'EOF'; then ok "webhook: 500 then one accepted document for the event"; else not_ok "webhook posts"; cat "$T/posts.log"; fi
 import json, sys
 lines = [l.rstrip("\n").split(" ", 2) for l in open(sys.argv[1])]
 assert [l[0] for l in lines] == ["500", "200"], lines
@@ -257,14 +257,22 @@ assert all(l[1] == "application/json" for l in lines), lines
 docs = [json.loads(l[2]) for l in lines]
 assert docs[0] == docs[1], docs
 d = docs[1]
-assert set(d) == {"event_id", "time", "target", "client", "from", "to", "audit"}, d
+assert set(d) == {"event_id", "time", "target", "client", "from", "to", "audit",
+                  "software", "advice"}, d
 assert (d["event_id"], d["target"], d["client"], d["from"], d["to"], d["audit"]) == \
     (1, sys.argv[2], "acme", "closed", "open", 2), d
 assert d["time"].endswith("Z") and "T" in d["time"], d
+# what the operator is to fix: the software named, and the open relay's advice
+assert set(d["software"]) == {"name", "label", "confidence"}, d
+assert d["advice"] and d["advice"][0]["key"].endswith("/open-relay"), d
+assert all(a["summary"] and a["finding"] for a in d["advice"]), d
+open(sys.argv[3], "w").write(d["advice"][0]["key"] + "\n")
 EOF
 if [[ $(mails) == 1 ]] && grep -q "^Subject: relayprobe: $FLIP closed -> open" "$T/mail.1" &&
-	grep -q "^To: <ops@example.test>" "$T/mail.1" && grep -q "^Audit: 2" "$T/mail.1"; then
-	ok "email: one message for the event"
+	grep -q "^To: <ops@example.test>" "$T/mail.1" && grep -q "^Audit: 2" "$T/mail.1" &&
+	grep -q "^Software: " "$T/mail.1" &&
+	grep -qF "Fix ($(cat "$T/advice.key" 2>/dev/null)): " "$T/mail.1"; then
+	ok "email: one message for the event, with the software and the fix"
 else
 	not_ok "email: $(mails) messages"
 	cat "$T"/mail.* 2>/dev/null
