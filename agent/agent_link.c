@@ -62,6 +62,7 @@ void agent_link_hello(struct agent *a)
 	memcpy(h.ed25519_public, keys_ed25519_public(a->own), KEYS_ED25519_PK_LEN);
 	h.max_targets_per_order = a->cfg.targets_per_order;
 	h.max_concurrency = a->cfg.concurrency;
+	h.max_orders = a->cfg.capacity;
 	if (wire_ctl_hello_pack(&h, &msg, &len) == 0)
 		agent_link_send(a, msg, len);
 	else
