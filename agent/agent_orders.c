@@ -577,7 +577,9 @@ void agent_orders_take(struct agent *a, const uint8_t *msg, size_t len)
 		if (copy != NULL) {
 			if (len > 0)
 				memcpy(copy, msg, len);
-			a->pending[a->npending++] = (struct agent_pending){copy, len};
+			a->pending[a->npending].msg = copy;
+			a->pending[a->npending].len = len;
+			a->npending++;
 		}
 	} else {
 		log_warn("order dropped reason=busy size=%zu", len);
