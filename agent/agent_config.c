@@ -218,6 +218,8 @@ static const struct ini_key keys_table[] = {
      .doc = "source address of probe connections"},
     {"agent", "labels", INI_CUSTOM, INI_EMPTY_OK, .set = v_labels,
      .doc = "NAME=VALUE labels sent in HELLO"},
+    {"agent", "capacity", INI_UINT, 0, INI_AT(AC, capacity), .min = 1, .max = RP_AGENT_CAPACITY_MAX,
+     .doc = "orders taken at once (sent in HELLO)"},
     {"limits", "targets_per_order", INI_UINT, 0, INI_AT(AC, targets_per_order), .min = 1,
      .max = RP_WIRE_ORDER_TARGETS_MAX, .doc = "largest order run"},
     {"limits", "concurrency", INI_UINT, 0, INI_AT(AC, concurrency), .min = 1, .max = RP_DIALOGS_MAX,
@@ -246,6 +248,7 @@ static const struct ini_key keys_table[] = {
 void agent_config_defaults(struct agent_config *c)
 {
 	memset(c, 0, sizeof(*c));
+	c->capacity = AGENT_CONF_CAPACITY_DEFAULT;
 	c->targets_per_order = 1000;
 	c->concurrency = 500;
 	c->rate = 50;

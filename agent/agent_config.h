@@ -1,5 +1,6 @@
 /* agent_config.h - the relayprobe-agent configuration (INI, read by
- * common/ini_strict.c): [agent] controller, controller_key, keys, state, bind, labels;
+ * common/ini_strict.c): [agent] controller, controller_key, keys, state, bind, labels,
+ * capacity;
  * [limits] targets_per_order, concurrency, rate, order_deadline, allow_data,
  * canary_domains;
  * [scope] allow, deny (CIDR lists), allow_special (address classes by name).
@@ -22,6 +23,9 @@
 #define AGENT_CONF_CANARIES_MAX 16
 #define AGENT_CONF_CIDRS_MAX    256 /* per list */
 
+/* [agent] capacity when the file does not say. */
+#define AGENT_CONF_CAPACITY_DEFAULT 4
+
 struct agent_cidr {
 	int family; /* AF_INET or AF_INET6 */
 	uint8_t addr[16];
@@ -38,6 +42,10 @@ struct agent_config {
 	char label_keys[AGENT_CONF_LABELS_MAX][AGENT_CONF_LABEL_MAX + 1];
 	char label_values[AGENT_CONF_LABELS_MAX][AGENT_CONF_LABEL_MAX + 1];
 	size_t n_labels;
+	/* orders the controller keeps out to this agent (Hello.max_orders),
+	 * 1..RP_AGENT_CAPACITY_MAX, default AGENT_CONF_CAPACITY_DEFAULT; they
+	 * still run one at a time */
+	unsigned capacity;
 	/* [limits] */
 	unsigned targets_per_order; /* default 1000 */
 	unsigned concurrency;       /* default 500 */

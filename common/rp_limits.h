@@ -134,6 +134,10 @@
 #define RP_WIRE_LABELS_MAX 32
 #define RP_WIRE_CAPS_MAX   32
 #define RP_WIRE_LABEL_MAX  128
+/* Orders an agent takes at once ([agent] capacity, Hello.max_orders): the
+ * controller keeps that many out to it plus one queued behind them, so its
+ * window is 1..RP_AGENT_CAPACITY_MAX + 1. */
+#define RP_AGENT_CAPACITY_MAX 64
 /* Controller: agents tracked as connected at once (admin socket
  * messages: RP_ADMIN_MSG_MAX above). */
 #define RP_CTL_AGENTS_MAX 4096

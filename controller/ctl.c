@@ -127,6 +127,16 @@ static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, s
 			s->max_targets = RP_CTL_TARGETS_PER_ORDER_MIN;
 		}
 	}
+	/* The orders it takes at once ([agent] capacity): its order window
+	 * follows the value last heard (orders_window); 0 is an old agent. */
+	if (h.max_orders > RP_AGENT_CAPACITY_MAX) {
+		log_warn("agent=%s max_orders=%u above the limit: %d", LOG_V(a.name), h.max_orders,
+		         RP_AGENT_CAPACITY_MAX);
+		h.max_orders = RP_AGENT_CAPACITY_MAX;
+	}
+	if (h.max_orders != a.max_orders &&
+	    store_agent_set_capacity(c->store, a.id, h.max_orders) < 0)
+		log_error("agent=%s max_orders: %s", LOG_V(a.name), store_errmsg(c->store));
 	labels_json(&h, &labels);
 	if (store_agent_seen(c->store, a.id, labels, now_s()) < 0)
 		log_error("agent=%s last_seen: %s", LOG_V(a.name), store_errmsg(c->store));
@@ -135,8 +145,8 @@ static void on_hello(struct ctl *c, struct ctl_session *s, const uint8_t *msg, s
 	resent = orders_resend(c, s, s->fresh);
 	s->fresh = false;
 	s->pump = true;
-	log_info("agent=%s hello version=%s protocol=%u resent=%d", LOG_V(a.name),
-	         LOG_V(h.software_version), h.protocol_version, resent);
+	log_info("agent=%s hello version=%s protocol=%u max_orders=%u resent=%d", LOG_V(a.name),
+	         LOG_V(h.software_version), h.protocol_version, h.max_orders, resent);
 out:
 	free(labels);
 	wire_ctl_hello_clear(&h);

@@ -13,6 +13,7 @@
 
 #include "ctl_config.h"
 #include "keys.h"
+#include "rp_limits.h"
 #include "store_orders.h"
 #include "zap.h"
 
@@ -22,9 +23,14 @@
 /* Unacked orders are re-sent on HELLO once they are this old. */
 #define CTL_RESEND_S 30
 /* Orders out at an agent at once (sent or acked, not done): the rest of a
- * large audit waits in the store and goes out as orders finish. The agent
- * queues at most AGENT_PENDING_ORDERS_MAX (16) behind the one it runs. */
-#define CTL_ORDER_WINDOW 2
+ * large audit waits in the store and goes out as orders finish. The window
+ * is per agent (orders_window): the capacity its HELLO said
+ * (Hello.max_orders) plus one queued behind them, at most
+ * CTL_ORDER_WINDOW_MAX; CTL_ORDER_WINDOW for an agent that said none (one
+ * older than the field). The agent queues at most AGENT_PENDING_ORDERS_MAX
+ * (16) behind the one it runs. */
+#define CTL_ORDER_WINDOW     2
+#define CTL_ORDER_WINDOW_MAX (RP_AGENT_CAPACITY_MAX + 1)
 /* An order the agent refused unrun (expired, sequence...) is signed again
  * at most this many times before it is closed. */
 #define CTL_REISSUE_MAX 3

@@ -175,18 +175,30 @@ static int close_unsendable(struct ctl *c, const char *id)
 	return rc;
 }
 
+long orders_window(uint32_t max_orders)
+{
+	if (max_orders == 0)
+		return CTL_ORDER_WINDOW;
+	if (max_orders >= CTL_ORDER_WINDOW_MAX)
+		return CTL_ORDER_WINDOW_MAX;
+	return (long)max_orders + 1;
+}
+
 static void pump(struct ctl *c, struct ctl_session *s)
 {
 	struct store_agent_info a;
 	struct resend r = {.c = c, .agent_id = s->agent_id, .now = now_s()};
 	int64_t agent_id = s->agent_id;
-	long out;
+	long out, window;
 
 	if (store_agent_by_id(c->store, agent_id, &a) != 1 ||
 	    store_orders_unacked(c->store, agent_id, resend_unsent_cb, &r) < 0 || r.failed ||
 	    (out = store_orders_outstanding(c->store, agent_id)) < 0)
 		return;
-	while (out < CTL_ORDER_WINDOW) {
+	/* The capacity it last said, stored: after a controller restart the
+	 * window holds before the agent's next HELLO. */
+	window = orders_window(a.max_orders);
+	while (out < window) {
 		char id[STORE_ORDER_ID_MAX + 1];
 		uint8_t *body = NULL, *msg = NULL;
 		size_t blen = 0, mlen = 0;

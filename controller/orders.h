@@ -1,7 +1,7 @@
 /* orders.h - an order's life at the controller (orders.c): created as an
  * unsigned draft in the store with its audit (orders_create), signed once,
  * when it leaves, with a fresh sequence and validity (orders_pump_all, within
- * each agent's window of CTL_ORDER_WINDOW), re-sent when unacknowledged,
+ * each agent's window: orders_window), re-sent when unacknowledged,
  * re-issued a bounded number of times when refused unrun, closed when done,
  * refused for good or stalled. The facts every result is checked against
  * (its agent, body hash, targets) are cached here. */
@@ -32,11 +32,15 @@ int orders_create(struct ctl *c, int64_t audit, int64_t agent_id, const char *ag
  * 0 sent, -1 not (no route: the session is dropped). */
 int orders_send(struct ctl *c, struct ctl_session *s, const char *order_id, const uint8_t *body,
                 size_t len);
+/* The order window of an agent whose HELLO said max_orders (Hello.max_orders,
+ * 0 = not said): max_orders + 1 (one queued behind the ones it runs), within
+ * 1..CTL_ORDER_WINDOW_MAX; CTL_ORDER_WINDOW (2) for 0, an old agent. */
+long orders_window(uint32_t max_orders);
 /* Marks the agent's session (if any) for orders_pump_all. */
 void orders_want_pump(struct ctl *c, int64_t agent_id);
 /* Outside any store transaction: for each marked live session, signs its
  * pending orders (fresh sequence and validity), commits them as sent and
- * sends them, oldest first, while fewer than CTL_ORDER_WINDOW are out. */
+ * sends them, oldest first, while fewer than its orders_window() are out. */
 void orders_pump_all(struct ctl *c);
 /* On HELLO: sends again the agent's unacknowledged orders (all of them on a
  * fresh connection, else those unacked for CTL_RESEND_S). Returns how many. */

@@ -26,7 +26,9 @@ static enum store_agent_status status_col(sqlite3_stmt *st, int i)
 	return v < 0 ? STORE_AGENT_REVOKED : (enum store_agent_status)v;
 }
 
-#define AGENT_COLS "SELECT id, name, curve_public, ed25519_public, fingerprint, status, last_seen"
+#define AGENT_COLS                                                                                 \
+	"SELECT id, name, curve_public, ed25519_public, fingerprint, status, last_seen, "          \
+	"max_orders"
 
 /* Copies an agent row (AGENT_COLS) into the struct store_agent_info arg. */
 static int agent_info_row(void *arg, sqlite3_stmt *st)
@@ -41,6 +43,7 @@ static int agent_info_row(void *arg, sqlite3_stmt *st)
 	store_copy_col(st, 4, out->fingerprint, sizeof(out->fingerprint));
 	out->status = status_col(st, 5);
 	out->last_seen = sqlite3_column_int64(st, 6);
+	out->max_orders = (uint32_t)sqlite3_column_int64(st, 7); /* CHECK: 0..64 */
 	return 0;
 }
 
@@ -220,6 +223,19 @@ int store_agent_seen(struct store *s, int64_t id, const char *labels, int64_t no
 	           s,
 	           "UPDATE agents SET last_seen = ?1, labels = coalesce(?2, labels) WHERE id = ?3",
 	           STORE_ARGS(SA_INT(now), SA_TEXT(labels), SA_INT(id)), "agent seen") < 0
+	           ? -1
+	           : 0;
+}
+
+int store_agent_set_capacity(struct store *s, int64_t id, uint32_t max_orders)
+{
+	if (max_orders > RP_AGENT_CAPACITY_MAX) {
+		store_fail(s, "max_orders %u is out of range (0-%d)", (unsigned)max_orders,
+		           RP_AGENT_CAPACITY_MAX);
+		return -1;
+	}
+	return store_run(s, "UPDATE agents SET max_orders = ?1 WHERE id = ?2",
+	                 STORE_ARGS(SA_INT(max_orders), SA_INT(id)), "agent capacity") < 0
 	           ? -1
 	           : 0;
 }

@@ -52,6 +52,8 @@ struct store_agent_info {
 	char fingerprint[129];
 	enum store_agent_status status;
 	int64_t last_seen;
+	uint32_t
+	    max_orders; /* Hello.max_orders last heard, 0..RP_AGENT_CAPACITY_MAX; 0 = not said */
 };
 
 /* 1 found (*out filled), 0 not found, -1 database error. */
@@ -62,6 +64,9 @@ int store_agent_by_id(struct store *s, int64_t id, struct store_agent_info *out)
 int store_agent_find(struct store *s, const char *idstr, struct store_agent_info *out);
 /* last_seen = now, and labels (a JSON object) when not NULL. 0 / -1. */
 int store_agent_seen(struct store *s, int64_t id, const char *labels, int64_t now);
+/* max_orders = what the agent's HELLO said (Hello.max_orders, 0 = not said):
+ * its order window follows it. 0 / -1 (also above RP_AGENT_CAPACITY_MAX). */
+int store_agent_set_capacity(struct store *s, int64_t id, uint32_t max_orders);
 /* Pins name, signing key and fingerprint of an agent that has none yet
  * (ed25519_public = STORE_AGENT_NO_KEY). 1 pinned, 0 nothing to do (a key is
  * already pinned), -1 error (e.g. the name belongs to another live agent). */

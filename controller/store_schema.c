@@ -4,6 +4,11 @@
  * must match common/verdict.c (test_store checks every name is accepted). */
 #include "store_internal.h"
 
+#include "rp_limits.h"
+
+/* Step 10 -> 11 spells the capacity's bound out in its CHECK. */
+_Static_assert(RP_AGENT_CAPACITY_MAX == 64, "the agents.max_orders CHECK says 64");
+
 /* The results table's first columns, up to the verdict names before
  * 'blocked': step 0 made the table with them, step 8 remakes it with one
  * verdict more. The text of step 0 is unchanged by this macro. */
@@ -246,5 +251,11 @@ const char *const store_migrations[] = {
     " reason TEXT NOT NULL DEFAULT '',"
     " requested_by TEXT NOT NULL DEFAULT '',"
     " added_at INTEGER NOT NULL);",
+    /* 10 -> 11 (issue 12, the agent's capacity): the orders an agent last
+     * said it takes at once (Hello.max_orders, its [agent] capacity); its
+     * order window (orders.c) follows it. 0 = not said (an agent older than
+     * the field, or one not heard since the upgrade): the old window of 2. */
+    "ALTER TABLE agents ADD COLUMN max_orders INTEGER NOT NULL DEFAULT 0"
+    " CHECK (max_orders BETWEEN 0 AND 64);",
 };
 const int store_migrations_count = (int)(sizeof(store_migrations) / sizeof(store_migrations[0]));

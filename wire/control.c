@@ -129,6 +129,7 @@ int wire_ctl_hello_pack(const struct wire_ctl_hello *h, uint8_t **out, size_t *o
 	m.protocol_version = h->protocol_version;
 	m.max_targets_per_order = h->max_targets_per_order;
 	m.max_concurrency = h->max_concurrency;
+	m.max_orders = h->max_orders;
 	m.n_capabilities = h->n_caps;
 	m.capabilities = h->caps;
 	if (h->has_ed25519) {
@@ -174,6 +175,7 @@ int wire_ctl_hello_parse(const uint8_t *msg, size_t len, struct wire_ctl_hello *
 	out->protocol_version = m->protocol_version;
 	out->max_targets_per_order = m->max_targets_per_order;
 	out->max_concurrency = m->max_concurrency;
+	out->max_orders = m->max_orders;
 	if (out->agent_id == NULL || out->software_version == NULL)
 		goto out;
 	if (m->n_labels > 0) {

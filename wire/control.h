@@ -36,6 +36,7 @@ struct wire_ctl_hello {
 	char **caps;
 	uint32_t max_targets_per_order; /* 0 = not said */
 	uint32_t max_concurrency;
+	uint32_t max_orders; /* orders taken at once; 0 = not said (an old agent) */
 	bool has_ed25519;
 	uint8_t ed25519_public[KEYS_ED25519_PK_LEN];
 };

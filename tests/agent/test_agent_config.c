@@ -82,6 +82,7 @@ static void test_full_file(void **state)
 {
 	assert_int_equal(load("; relayprobe agent\n" BASE "bind = 198.51.100.7\n"
 	                      "labels = location=fra1,network=AS64500\n"
+	                      "capacity = 12\n"
 	                      "\n"
 	                      "[limits]\n"
 	                      "targets_per_order = 200\n"
@@ -104,6 +105,7 @@ static void test_full_file(void **state)
 	assert_string_equal(g_cfg.label_values[0], "fra1");
 	assert_string_equal(g_cfg.label_keys[1], "network");
 	assert_string_equal(g_cfg.label_values[1], "AS64500");
+	assert_int_equal(g_cfg.capacity, 12);
 	assert_int_equal(g_cfg.targets_per_order, 200);
 	assert_int_equal(g_cfg.concurrency, 50);
 	assert_true(g_cfg.rate > 2.49 && g_cfg.rate < 2.51);
@@ -123,6 +125,7 @@ static void test_defaults(void **state)
 	assert_int_equal(load(BASE), 0);
 	assert_string_equal(g_cfg.bind, "");
 	assert_int_equal(g_cfg.n_labels, 0);
+	assert_int_equal(g_cfg.capacity, 4);
 	assert_int_equal(g_cfg.targets_per_order, 1000);
 	assert_int_equal(g_cfg.concurrency, 500);
 	assert_true(g_cfg.rate > 49.9 && g_cfg.rate < 50.1);
@@ -367,6 +370,21 @@ static void test_bad_values(void **state)
 	             "[agent] labels: \"location\": expected NAME=VALUE");
 	expect_error(BASE "labels = a=1, a=2\n", 6, "[agent] labels: label \"a\" given twice");
 	expect_error(BASE "labels = b@d=1\n", 6, "[agent] labels");
+	/* [agent] capacity: 1..64, decimal digits only. */
+	expect_error(BASE "capacity = 0\n", 6, "[agent] capacity: 0 is out of range (1-64)");
+	expect_error(BASE "capacity = 65\n", 6, "[agent] capacity: 65 is out of range (1-64)");
+	expect_error(BASE "capacity = -1\n", 6, "[agent] capacity: \"-1\" is not a number");
+	expect_error(BASE "capacity = 4x\n", 6, "[agent] capacity: \"4x\" is not a number");
+	expect_error(BASE "capacity = 4.5\n", 6, "[agent] capacity");
+	expect_error(BASE "capacity =\n", 6, "[agent] capacity");
+	expect_error(BASE "capacity = 99999999999999999999\n", 6, "[agent] capacity");
+	expect_error(BASE "capacity = 2\ncapacity = 3\n", 7,
+	             "[agent] capacity: given twice (first on line 6)");
+	expect_error(BASE "[limits]\ncapacity = 2\n", 7, "[limits] capacity: unknown key");
+	assert_int_equal(load(BASE "capacity = 1\n"), 0);
+	assert_int_equal(g_cfg.capacity, 1);
+	assert_int_equal(load(BASE "capacity = 64\n"), 0);
+	assert_int_equal(g_cfg.capacity, 64);
 	expect_error(BASE "[limits]\ntargets_per_order = 0\n", 7,
 	             "[limits] targets_per_order: 0 is out of range (1-10000)");
 	expect_error(BASE "[limits]\ntargets_per_order = 10001\n", 7, "[limits] targets_per_order");
@@ -435,6 +453,7 @@ static void test_example_file(void **state)
 		fail_msg("%s", g_err);
 	assert_string_equal(g_cfg.controller, "tcp://controller.example.com:7411");
 	assert_int_equal(g_cfg.targets_per_order, 1000);
+	assert_int_equal(g_cfg.capacity, 4);
 	/* Shipped denying the networks an agent usually sits in, and no
 	 * special class. */
 	static const char *const inside[] = {

@@ -93,6 +93,7 @@ static void fill_config(struct agent_config *cfg, bool loopback)
 	snprintf(cfg->keys, sizeof(cfg->keys), "%s/%s.secret", g.dir, AGENT_NAME);
 	snprintf(cfg->state, sizeof(cfg->state), "%s", g.state);
 	cfg->targets_per_order = g.targets_per_order;
+	cfg->capacity = 7;
 	cfg->rate = 0;
 	cfg->n_labels = 1;
 	snprintf(cfg->label_keys[0], sizeof(cfg->label_keys[0]), "location");
@@ -591,6 +592,8 @@ static void test_hello(void **state)
 	assert_string_equal(g.last_hello.label_values[0], "test");
 	assert_int_equal(g.last_hello.max_targets_per_order, 2);
 	assert_int_equal(g.last_hello.max_concurrency, 500);
+	/* [agent] capacity: what the controller keeps out to it */
+	assert_int_equal(g.last_hello.max_orders, 7);
 	(void)state;
 }
 

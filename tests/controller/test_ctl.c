@@ -29,7 +29,9 @@
 #include "control.h"
 #include "envelope.h"
 #include "keys.h"
+#include "orders.h"
 #include "replay.h"
+#include "rp_limits.h"
 
 struct env {
 	char dir[256];
@@ -243,15 +245,22 @@ static void send_msg(void *d, uint8_t *msg, size_t len)
 	free(msg);
 }
 
-static void send_hello_as(void *d, const struct keys *k, const char *name);
+static void send_hello_full(void *d, const struct keys *k, const char *name, uint32_t max_orders);
 
 static void send_hello(void *d, const struct keys *k)
 {
-	send_hello_as(d, k, keys_name(k));
+	send_hello_full(d, k, keys_name(k), 0);
 }
 
-/* A HELLO claiming the agent name `name`, with k's signing key. */
+/* A HELLO claiming the agent name `name`, with k's signing key, saying no
+ * capacity (an agent older than Hello.max_orders). */
 static void send_hello_as(void *d, const struct keys *k, const char *name)
+{
+	send_hello_full(d, k, name, 0);
+}
+
+/* The same, saying it takes max_orders orders at once. */
+static void send_hello_full(void *d, const struct keys *k, const char *name, uint32_t max_orders)
 {
 	struct wire_ctl_hello h = {0};
 	char *lk[] = {"location"}, *lv[] = {"lab"};
@@ -265,6 +274,7 @@ static void send_hello_as(void *d, const struct keys *k, const char *name)
 	h.label_keys = lk;
 	h.label_values = lv;
 	h.max_targets_per_order = 2;
+	h.max_orders = max_orders;
 	h.has_ed25519 = true;
 	memcpy(h.ed25519_public, keys_ed25519_public(k), KEYS_ED25519_PK_LEN);
 	assert_int_equal(wire_ctl_hello_pack(&h, &m, &n), 0);
@@ -945,6 +955,63 @@ static void test_order_window_and_reissue(void **state)
 	wire_order_clear(&refused);
 }
 
+/* The order window follows the capacity the agent's HELLO says
+ * (Hello.max_orders): capacity + 1 orders out, within 1..65; an agent that
+ * says none (0: older than the field) gets the old window of 2. */
+static void test_order_window_follows_capacity(void **state)
+{
+	struct wire_order o[6] = {0}, extra = {0};
+	int64_t audit;
+	json_t *r;
+
+	assert_int_equal(orders_window(0), 2);
+	assert_int_equal(orders_window(1), 2);
+	assert_int_equal(orders_window(4), 5);
+	assert_int_equal(orders_window(RP_AGENT_CAPACITY_MAX), RP_AGENT_CAPACITY_MAX + 1);
+	assert_int_equal(orders_window(RP_AGENT_CAPACITY_MAX + 1), RP_AGENT_CAPACITY_MAX + 1);
+	assert_int_equal(orders_window(UINT32_MAX), RP_AGENT_CAPACITY_MAX + 1);
+
+	/* Capacity 3: four out (whether the HELLO or the audit is seen first:
+	 * the HELLO pumps), a fifth waits. */
+	send_hello_full(E.dealer, E.agent, keys_name(E.agent), 3);
+	r = admin("{\"cmd\":\"audit.start\",\"targets\":%s,\"tests\":\"external-sender\"}",
+	          targets_json("cap", 600));
+	assert_true(json_is_true(json_object_get(r, "ok")));
+	assert_int_equal(json_integer_value(json_object_get(r, "orders")), 6);
+	audit = json_integer_value(json_object_get(r, "audit"));
+	json_decref(r);
+	for (size_t k = 0; k < 4; k++) {
+		assert_int_equal(recv_order(3000, &o[k]), 0);
+		ack_order(&o[k], true, "");
+	}
+	assert_int_equal(recv_order(1500, &extra), -1);
+	/* One done: one more. */
+	order_done(&o[0]);
+	assert_int_equal(recv_order(3000, &o[4]), 0);
+	ack_order(&o[4], true, "");
+	assert_int_equal(recv_order(1000, &extra), -1);
+
+	/* The same agent, now saying nothing (an older build): a window of 2.
+	 * Four are out; two done leave two out, and none leaves. */
+	send_hello(E.dealer, E.agent);
+	order_done(&o[1]);
+	order_done(&o[2]);
+	assert_int_equal(recv_order(1500, &extra), -1);
+	/* A third done: one out, so the last one leaves. */
+	order_done(&o[3]);
+	assert_int_equal(recv_order(3000, &o[5]), 0);
+	ack_order(&o[5], true, "");
+	order_done(&o[4]);
+	order_done(&o[5]);
+	assert_int_equal(recv_order(1000, &extra), -1);
+	r = admin("{\"cmd\":\"audit.status\",\"audit\":%lld}", (long long)audit);
+	assert_string_equal(json_string_value(json_object_get(r, "status")), "done");
+	assert_int_equal(json_integer_value(json_object_get(r, "done")), 6);
+	json_decref(r);
+	for (size_t k = 0; k < 6; k++)
+		wire_order_clear(&o[k]);
+}
+
 /* After ORDER_DONE (1 result declared, 1 stored), a new result for the
  * finished order is refused (it would rewrite a finished audit and fire
  * change events), while a duplicate of the stored one is still acked. */
@@ -1269,6 +1336,7 @@ int main(void)
 	    cmocka_unit_test(test_order_done_completes_audit),
 	    cmocka_unit_test(test_done_order_refuses_new_results),
 	    cmocka_unit_test(test_order_window_and_reissue),
+	    cmocka_unit_test(test_order_window_follows_capacity),
 	    cmocka_unit_test(test_kill9_restart_resends_unacked),
 	    cmocka_unit_test(test_key_rotation_resigns_unacked),
 	    cmocka_unit_test(test_revoke_drops_agent),

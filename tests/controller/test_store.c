@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "rp_limits.h"
 #include "store_agents.h"
 #include "store_inventory.h"
 #include "store_orders.h"
@@ -234,8 +235,10 @@ static void test_software_migration(void **state)
 	assert_int_equal(sqlite3_exec(db,
 	                              "ALTER TABLE results DROP COLUMN software;"
 	                              "ALTER TABLE results DROP COLUMN software_confidence;"
-	                              /* 9 -> 10 made it; no file of 7 has it */
-	                              "DROP TABLE exclusions;",
+	                              /* 9 -> 10 and 10 -> 11 made these; no file
+	                               * of 7 has them */
+	                              "DROP TABLE exclusions;"
+	                              "ALTER TABLE agents DROP COLUMN max_orders;",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
 	/* 7: the version before the software columns (7 -> 8) */
@@ -727,6 +730,25 @@ static void test_agents(void **state)
 	assert_int_equal(st, STORE_AGENT_APPROVED);
 	assert_int_equal(store_agent_list(f->s, agent_cb, &s), 4);
 	assert_int_equal(s.last_seen[3], 600);
+
+	/* The capacity its HELLO said (Hello.max_orders): 0 until heard, the
+	 * last value kept, 0..RP_AGENT_CAPACITY_MAX only. */
+	{
+		struct store_agent_info info;
+
+		assert_int_equal(store_agent_by_id(f->s, id, &info), 1);
+		assert_int_equal(info.max_orders, 0);
+		assert_int_equal(store_agent_set_capacity(f->s, id, 4), 0);
+		assert_int_equal(store_agent_set_capacity(f->s, id, RP_AGENT_CAPACITY_MAX), 0);
+		assert_int_equal(store_agent_by_id(f->s, id, &info), 1);
+		assert_int_equal(info.max_orders, RP_AGENT_CAPACITY_MAX);
+		assert_int_equal(store_agent_set_capacity(f->s, id, RP_AGENT_CAPACITY_MAX + 1), -1);
+		assert_int_equal(store_agent_by_curve(f->s, "curve-delta", &info), 1);
+		assert_int_equal(info.max_orders, RP_AGENT_CAPACITY_MAX);
+		assert_int_equal(store_agent_set_capacity(f->s, id, 0), 0); /* an old agent again */
+		assert_int_equal(store_agent_by_id(f->s, id, &info), 1);
+		assert_int_equal(info.max_orders, 0);
+	}
 
 	/* Same transport key with another signing key: refused. */
 	a.ed25519_public = "ed-mallory";

@@ -3,7 +3,8 @@
  * file keeps its results, its results table then accepts the verdict
  * 'excluded' (issue 13) and still refuses names it does not know, and the
  * audit_cells view still works; a version 8 file keeps each result's software
- * through the results rebuild of 8 -> 9. */
+ * through the results rebuild of 8 -> 9; a version 10 file's agents get
+ * max_orders 0 (not said: the old order window) and keep everything else. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "store_agents.h"
 #include "store_internal.h"
 
 static sqlite3 *raw_open(const char *path)
@@ -159,11 +161,55 @@ static void test_v8_software_kept(void **state)
 	remove_dir(dir);
 }
 
+/* A version-10 file: 10 -> 11 adds agents.max_orders (Hello.max_orders, the
+ * capacity the order window follows), 0 for the agents already there, and
+ * its CHECK keeps it within 0..RP_AGENT_CAPACITY_MAX (64). */
+static void test_v10_agents_max_orders(void **state)
+{
+	char dir[] = "/tmp/rp-migrate-XXXXXX", path[64];
+	sqlite3 *db;
+	char err[256] = "";
+	struct store *s;
+	struct store_agent_info info;
+
+	(void)state;
+	db = file_at(dir, path, sizeof(path), 10, "UPDATE agents SET status = 'approved';");
+	/* version 10 has no such column */
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE agents SET max_orders = 4", NULL, NULL, NULL),
+	                     SQLITE_OK);
+	sqlite3_close(db);
+	db = migrated(path);
+	assert_int_equal(raw_int(db,
+	                         "SELECT count(*) FROM agents WHERE id = 1 AND name = 'alpha'"
+	                         " AND status = 'approved' AND last_seen = 1 AND max_orders = 0"),
+	                 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM results WHERE agent_id = 1"), 1);
+	assert_int_equal(
+	    sqlite3_exec(db, "UPDATE agents SET max_orders = 64 WHERE id = 1", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_not_equal(
+	    sqlite3_exec(db, "UPDATE agents SET max_orders = 65 WHERE id = 1", NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_not_equal(
+	    sqlite3_exec(db, "UPDATE agents SET max_orders = -1 WHERE id = 1", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	/* and the store reads it back */
+	s = store_open(path, err, sizeof(err));
+	if (s == NULL)
+		fail_msg("store_open: %s", err);
+	assert_int_equal(store_agent_by_id(s, 1, &info), 1);
+	assert_int_equal(info.max_orders, 64);
+	store_close(&s);
+	remove_dir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_v7_migrates),
 	    cmocka_unit_test(test_v8_software_kept),
+	    cmocka_unit_test(test_v10_agents_max_orders),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

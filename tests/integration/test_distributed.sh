@@ -44,6 +44,8 @@ done
 rp_agent_conf fra1 127.0.0.5
 rp_agent_conf ams1 127.0.0.3
 rp_agent_conf nyc1 127.0.0.4 100
+# nyc1 takes 2 orders at once ([agent] capacity): its order window is 3
+sed -i '/^bind = /a capacity = 2' "$T/nyc1.conf"
 rp_agent_conf rogue 127.0.0.6
 for a in fra1 ams1 nyc1; do rp_start_agent $a; done
 if rp_wait_connected 3; then ok "three imported agents connect"; else not_ok "three agents connect"; fi
@@ -232,8 +234,9 @@ fi
 # --- a large audit through the order window ------------------------------------
 # nyc1 takes 100 targets per order (the controller's floor,
 # RP_CTL_TARGETS_PER_ORDER_MIN): 1,701 targets make 18 orders, more than the
-# agent queues (16). The controller keeps 2 out at a time; every target
-# gets its result and the audit finishes.
+# agent queues (16). The controller keeps nyc1's capacity (2) plus one out
+# at a time, never more; every target gets its result and the audit
+# finishes.
 DEAD_PORT=$(lab_free_ports 1)
 many=()
 for i in $(seq 0 1700); do many+=("127.0.$((1 + i / 250)).$((1 + i % 250)):$DEAD_PORT"); done
@@ -246,13 +249,30 @@ r=json.load(open(sys.argv[1]))
 assert r["status"] == "done", r["status"]
 assert len(r["targets"]) == 1701, len(r["targets"])
 assert all(t["cells"].get("nyc1") == "unreachable" for t in r["targets"]), r["targets"]' "$T/many.json"; then
-	ok "1,701 targets in 18 orders through a window of 2: all done, all results"
+	ok "1,701 targets in 18 orders through a window of 3: all done, all results"
 else
 	not_ok "large audit through the window"
 	tail -5 "$T/a-many.txt"
 fi
 out=$(grep -c "agent=nyc1 sent sequence=" "$T/controller.log")
 [[ $out -ge 18 ]] && ok "orders signed at send time ($out sends)" || not_ok "sends logged: $out"
+# The most orders out to nyc1 at once, from the controller's log (sent, not
+# yet done): its window, capacity + 1.
+most=$(python3 -c '
+import re,sys
+out,most=set(),0
+for line in open(sys.argv[1], errors="replace"):
+    m = re.search(r"order=(\S+) agent=nyc1 sent sequence=", line)
+    if m:
+        out.add(m.group(1)); most = max(most, len(out))
+    m = re.search(r" order=(\S+) done results=", line)
+    if m:
+        out.discard(m.group(1))
+print(most)' "$T/controller.log")
+grep -q "agent=nyc1 hello .*max_orders=2 " "$T/controller.log" &&
+	grep -q "agent=fra1 hello .*max_orders=4 " "$T/controller.log" &&
+	[[ $most == 3 ]] && ok "the window follows HELLO's max_orders (nyc1: at most $most out)" ||
+	not_ok "window by capacity: at most $most out to nyc1"
 
 if [[ $failed -gt 0 ]]; then
 	echo "--- controller log"

@@ -76,6 +76,7 @@ static void test_hello_round_trip(void **state)
 	                           .caps = caps,
 	                           .max_targets_per_order = 1000,
 	                           .max_concurrency = 500,
+	                           .max_orders = 7,
 	                           .has_ed25519 = true};
 	struct wire_ctl_hello g;
 	uint8_t *msg = NULL;
@@ -102,6 +103,7 @@ static void test_hello_round_trip(void **state)
 	assert_string_equal(g.caps[1], "data");
 	assert_int_equal(g.max_targets_per_order, 1000);
 	assert_int_equal(g.max_concurrency, 500);
+	assert_int_equal(g.max_orders, 7);
 	assert_true(g.has_ed25519);
 	assert_memory_equal(g.ed25519_public, h.ed25519_public, sizeof(h.ed25519_public));
 	wire_ctl_hello_clear(&g);
@@ -116,6 +118,7 @@ static void test_hello_round_trip(void **state)
 	assert_string_equal(g.software_version, "");
 	assert_int_equal(g.n_labels, 0);
 	assert_int_equal(g.n_caps, 0);
+	assert_int_equal(g.max_orders, 0); /* an old agent: not said */
 	assert_false(g.has_ed25519);
 	wire_ctl_hello_clear(&g);
 	wire_ctl_hello_clear(NULL);
